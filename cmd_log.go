@@ -1,23 +1,454 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"scuttle/applog"
 )
 
-// Placeholder until applog lands.
+// The commands of exercise 10: append to the own log, read every log back,
+// and inspect the database (logs, id, verify).
 
-func stubCmd(name, args, summary string) *command {
-	return &command{name: name, args: args, summary: summary,
-		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
-			return func(context.Context, []string) error { return errors.New("not implemented yet") }
-		}}
-}
+const defaultDB = "logs.db"
+
 func appendCmd() *command {
-	return stubCmd("append", "[MESSAGE...]", "append one entry, or each line of standard input, to the own log")
+	return &command{
+		name:    "append",
+		args:    "[MESSAGE...]",
+		summary: "append MESSAGE, or each line of standard input, to the own log; durable on exit 0",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			wait := fs.Duration("wait", 5*time.Second, "how long to wait for another writer to release the database")
+			verbose := fs.Bool("v", false, "print each seq on standard output once it is durable")
+			return func(ctx context.Context, args []string) error {
+				l, err := applog.Open(*db, &applog.Options{LockWait: lockWait(*wait), Logger: st.log})
+				if err != nil {
+					return err
+				}
+				if len(args) == 1 && args[0] == "-" || len(args) == 0 {
+					err = appendLines(ctx, l, st.stdin, st.stdout, *verbose)
+				} else {
+					var seq uint64
+					if seq, err = l.Append([]byte(strings.Join(args, " "))); err == nil && *verbose {
+						_, err = fmt.Fprintln(st.stdout, seq)
+					}
+				}
+				return errors.Join(err, l.Close())
+			}
+		},
+	}
 }
-func readCmd() *command   { return stubCmd("read", "", "print every entry of every log") }
-func logsCmd() *command   { return stubCmd("logs", "", "list the logs held") }
-func idCmd() *command     { return stubCmd("id", "", "print the own log's id") }
-func verifyCmd() *command { return stubCmd("verify", "", "check every record of every log") }
+
+// lockWait maps the --wait flag to applog's LockWait, where 0 means the
+// default: --wait 0 means do not wait.
+func lockWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
+
+// Batches of standard input are cut at whichever comes first: the input
+// has nothing more buffered (so lines typed by hand are durable at once),
+// appendBatchEntries lines, or appendBatchBytes bytes.
+const (
+	appendBatchEntries = 64 << 10
+	appendBatchBytes   = 8 << 20
+)
+
+// appendLines appends every line of r as one entry, in durable batches,
+// and with verbose prints each seq once its batch is durable.
+func appendLines(ctx context.Context, l *applog.DB, r io.Reader, w io.Writer, verbose bool) error {
+	in := bufio.NewReaderSize(r, 256<<10)
+	out := bufio.NewWriter(w)
+	var (
+		arena   []byte   // the batch's lines, back to back
+		ends    []int    // end offset of each line in arena
+		entries [][]byte // views of arena handed to AppendBatch
+		lineNo  int
+	)
+	flush := func() error {
+		if len(ends) == 0 {
+			return nil
+		}
+		entries = entries[:0]
+		start := 0
+		for _, end := range ends {
+			entries = append(entries, arena[start:end:end])
+			start = end
+		}
+		first, err := l.AppendBatch(entries)
+		if err != nil {
+			return err
+		}
+		if verbose {
+			for i := range entries {
+				out.WriteString(strconv.FormatUint(first+uint64(i), 10))
+				out.WriteByte('\n')
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+		}
+		arena, ends = arena[:0], ends[:0]
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(flush(), err)
+		}
+		line, err := in.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) { // a line longer than the buffer
+			if len(arena)-lastEnd(ends)+len(line) > applog.MaxEntrySize {
+				return errors.Join(flush(), fmt.Errorf("line %d: longer than %d bytes", lineNo+1, applog.MaxEntrySize))
+			}
+			arena = append(arena, line...)
+			line, err = in.ReadSlice('\n')
+		}
+		if len(line) > 0 || err == nil {
+			lineNo++
+			line = trimEOL(line)
+			arena = append(arena, line...)
+			if len(arena)-lastEnd(ends) > applog.MaxEntrySize {
+				return errors.Join(flush(), fmt.Errorf("line %d: longer than %d bytes", lineNo, applog.MaxEntrySize))
+			}
+			ends = append(ends, len(arena))
+		}
+		if err == io.EOF {
+			return flush()
+		}
+		if err != nil {
+			return errors.Join(flush(), fmt.Errorf("reading standard input: %w", err))
+		}
+		if in.Buffered() == 0 || len(ends) >= appendBatchEntries || len(arena) >= appendBatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func lastEnd(ends []int) int {
+	if len(ends) == 0 {
+		return 0
+	}
+	return ends[len(ends)-1]
+}
+
+// trimEOL drops a trailing "\n" or "\r\n".
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// openReader opens the database in dir for reading, without creating it.
+func openReader(dir string, st *state) (*applog.DB, error) {
+	l, err := applog.Open(dir, &applog.Options{ReadOnly: true, Logger: st.log})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s (scuttle append creates one)", dir)
+	}
+	return l, err
+}
+
+func readCmd() *command {
+	return &command{
+		name:    "read",
+		summary: "print every entry of every log, in the order they were stored",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			asJSON := fs.Bool("json", false, "print one JSON object per line: peer, seq, entry, time")
+			follow := fs.Bool("follow", false, "keep printing entries stored later, also by another process, until interrupted")
+			peer := fs.String("peer", "", "print only the log with this `id`")
+			since := fs.Uint64("since", 0, "print only entries with a seq greater than `seq`")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments")
+				}
+				var only applog.ID
+				if *peer != "" {
+					id, err := applog.ParseID(*peer)
+					if err != nil {
+						return usagef("--peer: %v", err)
+					}
+					only = id
+				}
+				l, err := openReader(*db, st)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				p := entryPrinter{w: bufio.NewWriter(st.stdout), json: *asJSON}
+				if only != "" && !*follow {
+					err = p.printLog(l, only, *since)
+				} else {
+					err = p.printFeed(ctx, l, only, *since, *follow)
+				}
+				return errors.Join(err, p.w.Flush())
+			}
+		},
+	}
+}
+
+// entryPrinter prints entries in the format of "scuttle read".
+type entryPrinter struct {
+	w    *bufio.Writer
+	json bool
+	buf  []byte
+}
+
+// printLog prints log id from seq since+1 on.
+func (p *entryPrinter) printLog(l *applog.DB, id applog.ID, since uint64) error {
+	it := l.Iter(id, since+1)
+	defer it.Close()
+	for it.Next() {
+		if err := p.print(it.Entry()); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// printFeed prints every entry in store order, of log only if it is set,
+// with a seq above since; with follow it then waits for more until ctx ends.
+func (p *entryPrinter) printFeed(ctx context.Context, l *applog.DB, only applog.ID, since uint64, follow bool) error {
+	f := l.Feed()
+	defer f.Close()
+	for {
+		for f.Next() {
+			e := f.Entry()
+			if e.Seq <= since || only != "" && e.Log != only {
+				continue
+			}
+			if err := p.print(e); err != nil {
+				return err
+			}
+		}
+		if err := f.Err(); err != nil || !follow {
+			return err
+		}
+		if err := p.w.Flush(); err != nil {
+			return err
+		}
+		if err := f.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted: the normal end of --follow
+			}
+			return err
+		}
+	}
+}
+
+func (p *entryPrinter) print(e applog.Entry) error {
+	if p.json {
+		p.buf = appendEntryJSON(p.buf[:0], e)
+	} else {
+		p.buf = appendEntryLine(p.buf[:0], e)
+	}
+	_, err := p.w.Write(p.buf)
+	return err
+}
+
+// appendEntryLine appends the seed's line for e:
+//
+//	{peer: 'ID', seq: N, entry: 'TEXT'}
+//
+// TEXT is quoted so that the line is one line and reads back unambiguously.
+func appendEntryLine(b []byte, e applog.Entry) []byte {
+	b = append(b, "{peer: '"...)
+	b = append(b, e.Log...)
+	b = append(b, "', seq: "...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, ", entry: "...)
+	b = appendQuoted(b, e.Data)
+	return append(b, "}\n"...)
+}
+
+// appendQuoted appends s between single quotes, escaped as JavaScript
+// would read it back: \' and \\, \n \r \t, and \xHH for other control
+// bytes, DEL, and bytes that are not UTF-8. Printable UTF-8 is kept.
+func appendQuoted(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '\'')
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		switch {
+		case r == '\'' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
+			b = append(b, '\\', 'x', hex[s[0]>>4], hex[s[0]&0xf])
+		case r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+			// C1 controls and the line and paragraph separators end a
+			// line in some terminals and in JavaScript: escape them.
+			b = append(b, '\\', 'u', hex[r>>12], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = append(b, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return append(b, '\'')
+}
+
+// entryJSON is the shape of "scuttle read --json".
+type entryJSON struct {
+	Peer  applog.ID `json:"peer"`
+	Seq   uint64    `json:"seq"`
+	Entry string    `json:"entry"`
+	Time  string    `json:"time"`
+}
+
+func appendEntryJSON(b []byte, e applog.Entry) []byte {
+	j, err := json.Marshal(entryJSON{
+		Peer:  e.Log,
+		Seq:   e.Seq,
+		Entry: string(e.Data),
+		Time:  e.Time.UTC().Format(time.RFC3339Nano),
+	})
+	if err != nil { // cannot happen: every field marshals
+		panic(err)
+	}
+	return append(append(b, j...), '\n')
+}
+
+func logsCmd() *command {
+	return &command{
+		name:    "logs",
+		summary: "list the logs held: id, head seq, entries, bytes, and which is the own log",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			asJSON := fs.Bool("json", false, "print one JSON object per line: id, head, entries, bytes, own")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments")
+				}
+				l, err := openReader(*db, st)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				logs, err := l.Logs()
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					enc := json.NewEncoder(st.stdout)
+					for _, li := range logs {
+						err := enc.Encode(struct {
+							ID      applog.ID `json:"id"`
+							Head    uint64    `json:"head"`
+							Entries uint64    `json:"entries"`
+							Bytes   int64     `json:"bytes"`
+							Own     bool      `json:"own"`
+						}{li.ID, li.Head, li.Entries, li.Bytes, li.Own})
+						if err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				tw := tabwriter.NewWriter(st.stdout, 0, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tHEAD\tENTRIES\tBYTES\tOWN")
+				for _, li := range logs {
+					own := ""
+					if li.Own {
+						own = "own"
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", li.ID, li.Head, li.Entries, li.Bytes, own)
+				}
+				return tw.Flush()
+			}
+		},
+	}
+}
+
+func idCmd() *command {
+	return &command{
+		name:    "id",
+		summary: "print the own log's id",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments")
+				}
+				l, err := openReader(*db, st)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				_, err = fmt.Fprintln(st.stdout, l.ID())
+				return err
+			}
+		},
+	}
+}
+
+func verifyCmd() *command {
+	return &command{
+		name:    "verify",
+		summary: "check every record of every log: framing, CRC, hash chain, signatures, index",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments")
+				}
+				l, err := openReader(*db, st)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				problems := 0
+				err = l.Verify(func(p error) {
+					problems++
+					fmt.Fprintln(st.stdout, p)
+				})
+				if err != nil {
+					return err
+				}
+				if problems > 0 {
+					return fmt.Errorf("%d %s", problems, pluralize(problems, "problem", "problems"))
+				}
+				logs, err := l.Logs()
+				if err != nil {
+					return err
+				}
+				var entries uint64
+				for _, li := range logs {
+					entries += li.Entries
+				}
+				_, err = fmt.Fprintf(st.stdout, "ok: %d %s in %d %s\n", entries, pluralize(int(entries), "entry", "entries"), len(logs), pluralize(len(logs), "log", "logs"))
+				return err
+			}
+		},
+	}
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

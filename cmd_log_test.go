@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"scuttle/applog"
+)
+
+// scuttle runs the built binary in dir with stdin and extra environment,
+// and returns its stdout, stderr and exit status.
+func scuttle(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), scuttleBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "SCUTTLE_DB=") // tests choose the database explicitly
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("running scuttle %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustScuttle is scuttle that fails the test unless the exit status is 0.
+func mustScuttle(t *testing.T, dir, stdin string, args ...string) string {
+	t.Helper()
+	stdout, stderr, code := scuttle(t, dir, stdin, nil, args...)
+	if code != 0 {
+		t.Fatalf("scuttle %s: exit status %d\nstderr: %s", strings.Join(args, " "), code, stderr)
+	}
+	return stdout
+}
+
+// TestExercise10 is the seed's testing steps: append twice, read after each.
+func TestExercise10(t *testing.T) {
+	dir := t.TempDir()
+	if out := mustScuttle(t, dir, "", "append", "hello", "world"); out != "" {
+		t.Errorf("append printed %q, want nothing", out)
+	}
+	id := strings.TrimSpace(mustScuttle(t, dir, "", "id"))
+	if _, err := applog.ParseID(id); err != nil {
+		t.Fatalf("scuttle id printed %q: %v", id, err)
+	}
+	want1 := fmt.Sprintf("{peer: '%s', seq: 1, entry: 'hello world'}\n", id)
+	if got := mustScuttle(t, dir, "", "read"); got != want1 {
+		t.Errorf("read after one append:\n got %q\nwant %q", got, want1)
+	}
+	mustScuttle(t, dir, "", "append", "hello", "world")
+	want2 := want1 + fmt.Sprintf("{peer: '%s', seq: 2, entry: 'hello world'}\n", id)
+	if got := mustScuttle(t, dir, "", "read"); got != want2 {
+		t.Errorf("read after two appends:\n got %q\nwant %q", got, want2)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logs.db")); err != nil {
+		t.Errorf("the default database: %v", err)
+	}
+}
+
+func TestAppendStdin(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	out := mustScuttle(t, dir, "a\nb b\r\n\nit's\\\tc", "append", "-v", "--db", db)
+	if want := "1\n2\n3\n4\n"; out != want {
+		t.Errorf("append -v printed %q, want %q", out, want)
+	}
+	mustScuttle(t, dir, "d\n", "append", "--db", db, "-")
+	id := strings.TrimSpace(mustScuttle(t, dir, "", "id", "--db", db))
+	var want strings.Builder
+	for i, e := range []string{`'a'`, `'b b'`, `''`, `'it\'s\\\tc'`, `'d'`} {
+		fmt.Fprintf(&want, "{peer: '%s', seq: %d, entry: %s}\n", id, i+1, e)
+	}
+	if got := mustScuttle(t, dir, "", "read", "--db", db); got != want.String() {
+		t.Errorf("read:\n got %q\nwant %q", got, want.String())
+	}
+}
+
+func TestReadJSON(t *testing.T) {
+	dir := t.TempDir()
+	before := time.Now().Add(-time.Second)
+	mustScuttle(t, dir, "", "append", "zoë", "says", `"hi"`)
+	mustScuttle(t, dir, "", "append", "two")
+	after := time.Now().Add(time.Second)
+	id := strings.TrimSpace(mustScuttle(t, dir, "", "id"))
+	out := mustScuttle(t, dir, "", "read", "--json")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := []string{`zoë says "hi"`, "two"}
+	if len(lines) != len(want) {
+		t.Fatalf("read --json printed %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, line := range lines {
+		var e struct {
+			Peer  string `json:"peer"`
+			Seq   uint64 `json:"seq"`
+			Entry string `json:"entry"`
+			Time  string `json:"time"`
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("line %d %q: %v", i+1, line, err)
+		}
+		if e.Peer != id || e.Seq != uint64(i+1) || e.Entry != want[i] {
+			t.Errorf("line %d: got peer %s seq %d entry %q, want %s %d %q", i+1, e.Peer, e.Seq, e.Entry, id, i+1, want[i])
+		}
+		ts, err := time.Parse(time.RFC3339Nano, e.Time)
+		if err != nil || ts.Before(before) || ts.After(after) {
+			t.Errorf("line %d: time %q (%v), want RFC 3339 between %v and %v", i+1, e.Time, err, before, after)
+		}
+	}
+	// --peer and --since select one log's entries above a seq.
+	if got := mustScuttle(t, dir, "", "read", "--peer", id, "--since", "1"); got != fmt.Sprintf("{peer: '%s', seq: 2, entry: 'two'}\n", id) {
+		t.Errorf("read --peer --since 1: got %q", got)
+	}
+}
+
+// TestReadFollow checks that read --follow prints an entry that another
+// process appends after it started, and ends cleanly on SIGINT.
+func TestReadFollow(t *testing.T) {
+	dir := t.TempDir()
+	mustScuttle(t, dir, "", "append", "first")
+	cmd := exec.CommandContext(t.Context(), scuttleBin, "read", "--follow")
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("read --follow ended early; stderr: %s", stderr.String())
+			}
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("read --follow printed nothing for 10s")
+		}
+		return ""
+	}
+	if l := next(); !strings.HasSuffix(l, "seq: 1, entry: 'first'}") {
+		t.Errorf("first line %q", l)
+	}
+	mustScuttle(t, dir, "", "append", "second")
+	if l := next(); !strings.HasSuffix(l, "seq: 2, entry: 'second'}") {
+		t.Errorf("followed line %q", l)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for range lines {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("read --follow after SIGINT: %v; stderr: %s", err, stderr.String())
+	}
+}
+
+func TestMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"read"}, {"logs"}, {"id"}, {"verify"}, {"read", "--follow"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, stderr, code := scuttle(t, dir, "", nil, args...)
+			want := fmt.Sprintf("scuttle %s: no database at logs.db (scuttle append creates one)\n", args[0])
+			if code != 1 || stderr != want {
+				t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "logs.db")); !os.IsNotExist(err) {
+				t.Errorf("%v created the database (stat: %v)", args, err)
+			}
+		})
+	}
+}
+
+func TestLogUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	mustScuttle(t, dir, "", "append", "x")
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"read", "extra"}, "scuttle read: takes no arguments"},
+		{[]string{"read", "--peer", "nope"}, "scuttle read: --peer: "},
+		{[]string{"read", "--since", "-1"}, `invalid value "-1" for flag -since`},
+		{[]string{"logs", "x"}, "scuttle logs: takes no arguments"},
+		{[]string{"id", "x"}, "scuttle id: takes no arguments"},
+		{[]string{"verify", "x"}, "scuttle verify: takes no arguments"},
+		{[]string{"append", "--wait", "soon"}, `invalid value "soon" for flag -wait`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, stderr, code := scuttle(t, dir, "", nil, tt.args...)
+			if code != 2 || !strings.HasPrefix(stderr, tt.msg) {
+				t.Errorf("exit %d, stderr %q; want 2 and a first line starting %q", code, stderr, tt.msg)
+			}
+			if !hasLine(stderr, "usage: scuttle "+tt.args[0]) {
+				t.Errorf("stderr lacks the usage:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// TestConcurrentAppendProcesses runs eight appending processes on one
+// database: the writer lock makes them take turns, and none is lost.
+func TestConcurrentAppendProcesses(t *testing.T) {
+	dir := t.TempDir()
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, stderr, code := scuttle(t, dir, "", nil, "append", "--wait", "30s", fmt.Sprint("p", i)); code != 0 {
+				t.Errorf("append %d: exit %d: %s", i, code, stderr)
+			}
+		})
+	}
+	wg.Wait()
+	out := mustScuttle(t, dir, "", "read")
+	re := regexp.MustCompile(`^\{peer: '[a-z2-7]{52}', seq: (\d+), entry: 'p(\d)'\}$`)
+	seen := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		m := re.FindStringSubmatch(line)
+		if m == nil || m[1] != fmt.Sprint(i+1) || seen[m[2]] {
+			t.Errorf("line %d: %q", i+1, line)
+			continue
+		}
+		seen[m[2]] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct entries, want %d:\n%s", len(seen), n, out)
+	}
+	if out := mustScuttle(t, dir, "", "verify"); out != "ok: 8 entries in 1 log\n" {
+		t.Errorf("verify: %q", out)
+	}
+}
+
+func TestLogsAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"SCUTTLE_DB=" + filepath.Join(dir, "env.db")}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), scuttleBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("scuttle %v: %v", args, err)
+		}
+		return string(out)
+	}
+	run("append", "one")
+	run("append", "two")
+	id := strings.TrimSpace(run("id"))
+	if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {
+		t.Fatalf("SCUTTLE_DB was not used: %v", err)
+	}
+	var li struct {
+		ID      string `json:"id"`
+		Head    uint64 `json:"head"`
+		Entries uint64 `json:"entries"`
+		Bytes   int64  `json:"bytes"`
+		Own     bool   `json:"own"`
+	}
+	out := run("logs", "--json")
+	if err := json.Unmarshal([]byte(out), &li); err != nil {
+		t.Fatalf("logs --json %q: %v", out, err)
+	}
+	if li.ID != id || li.Head != 2 || li.Entries != 2 || li.Bytes <= 0 || !li.Own {
+		t.Errorf("logs --json: %+v, want id %s head 2 entries 2 bytes > 0 own", li, id)
+	}
+	table := run("logs")
+	want := regexp.MustCompile(`^ID +HEAD +ENTRIES +BYTES +OWN\n` + id + ` +2 +2 +\d+ +own\n$`)
+	if !want.MatchString(table) {
+		t.Errorf("logs:\n%s", table)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `''`},
+		{"hello world", `'hello world'`},
+		{"it's", `'it\'s'`},
+		{`a\b`, `'a\\b'`},
+		{"two\nlines\r\n", `'two\nlines\r\n'`},
+		{"tab\there", `'tab\there'`},
+		{"nul\x00bell\x07esc\x1bdel\x7f", `'nul\x00bell\x07esc\x1bdel\x7f'`},
+		{"zoë ☃", `'zoë ☃'`},
+		{"bad\xff\xc3", `'bad\xff\xc3'`},
+		{"c1\u0085sep\u2028", `'c1\u0085sep\u2028'`},
+	}
+	for _, tt := range tests {
+		if got := string(appendQuoted(nil, []byte(tt.in))); got != tt.want {
+			t.Errorf("appendQuoted(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
