@@ -281,15 +281,24 @@ func appendEntryLine(b []byte, e applog.Entry) []byte {
 }
 
 // appendQuoted appends s between single quotes, escaped as JavaScript
-// would read it back: \' and \\, \n \r \t, and \xHH for other control
-// bytes, DEL, and bytes that are not UTF-8. Printable UTF-8 is kept.
+// would read it back: \' and \\, and the escapes of appendEscaped.
 func appendQuoted(b, s []byte) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '\'')
+	b = appendEscaped(b, s, `'\`)
+	return append(b, '\'')
+}
+
+// appendEscaped appends s so that it prints as part of one line and shows
+// every byte: \n \r \t, \xHH for other control bytes, DEL and bytes that
+// are not UTF-8, \uHHHH for C1 controls and the line and paragraph
+// separators (which end a line in some terminals and in JavaScript), and a
+// backslash before each byte of special. Printable UTF-8 is kept.
+func appendEscaped(b, s []byte, special string) []byte {
+	const hex = "0123456789abcdef"
 	for len(s) > 0 {
 		r, size := utf8.DecodeRune(s)
 		switch {
-		case r == '\'' || r == '\\':
+		case r < utf8.RuneSelf && strings.IndexByte(special, byte(r)) >= 0:
 			b = append(b, '\\', byte(r))
 		case r == '\n':
 			b = append(b, '\\', 'n')
@@ -300,15 +309,13 @@ func appendQuoted(b, s []byte) []byte {
 		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
 			b = append(b, '\\', 'x', hex[s[0]>>4], hex[s[0]&0xf])
 		case r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
-			// C1 controls and the line and paragraph separators end a
-			// line in some terminals and in JavaScript: escape them.
 			b = append(b, '\\', 'u', hex[r>>12], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 		default:
 			b = append(b, s[:size]...)
 		}
 		s = s[size:]
 	}
-	return append(b, '\'')
+	return b
 }
 
 // entryJSON is the shape of "scuttle read --json".
