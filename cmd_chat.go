@@ -96,34 +96,25 @@ func (c *chat) run(ctx context.Context) (err error) {
 
 	db, err := applog.Open(c.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog")})
 	if err != nil {
-		if errors.Is(err, applog.ErrLocked) {
-			return fmt.Errorf("%s is in use by another scuttle: %w", c.db, err)
-		}
-		return err
+		return err // names the lock holder's pid when another scuttle has the database
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
-
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", c.listen, err)
-	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
 	md, err := mdns.Listen(ctx, mdns.Config{Interfaces: c.iface, Logger: log.With("pkg", "mdns")})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer func() { err = errors.Join(err, md.Close()) }()
 
 	swarm := &topology.Swarm{
-		ID:       string(db.ID()),
-		Name:     c.me,
-		Listener: ln,
-		Peers:    c.peers,
-		Resolver: md,
+		ID:         string(db.ID()),
+		Name:       c.me,
+		ListenAddr: c.listen,
+		Peers:      c.peers,
+		Resolver:   md,
 		Handler: func(ctx context.Context, conn *topology.Conn) error {
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
 				Logger: log.With("pkg", "replicate"),
@@ -241,6 +232,9 @@ func (c *chat) event(e topology.Event) {
 		what = "direct connection to"
 	case topology.Disconnected:
 		what = "lost connection to"
+	case topology.Listening:
+		c.st.log.Info("listening", "addr", e.Addr)
+		return
 	default:
 		return
 	}
