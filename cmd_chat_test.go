@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/topology"
+)
+
+// chatWait bounds every wait for a line of a chat process.
+const chatWait = 30 * time.Second
+
+// chatProc is a running "scuttle chat" whose stdin stays open and whose
+// output lines are collected as they come.
+type chatProc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout, line by line; closed at its end
+	mu     sync.Mutex
+	seen   []string // the lines read so far, for failure messages
+	stderr strings.Builder
+	done   chan struct{} // closed when the process has been waited for
+	err    error         // the result of Wait, once done is closed
+}
+
+// startChat starts cmd, a "scuttle chat" command line, with a pipe on its
+// stdin; t.Cleanup kills it if the test has not stopped it.
+func startChat(t *testing.T, name string, cmd *exec.Cmd) *chatProc {
+	t.Helper()
+	p := &chatProc{t: t, name: name, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			p.mu.Lock()
+			t.Logf("%s stderr:\n%s", p.name, p.stderr.String())
+			p.mu.Unlock()
+		}
+	})
+	return p
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(b)
+}
+
+// expect waits for the next lines of output to include want, skipping the
+// lines that match skip, and fails if another line or the end comes first.
+func (p *chatProc) expect(want ...string) {
+	p.t.Helper()
+	deadline := time.After(chatWait)
+	for len(want) > 0 {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("%s ended while waiting for %q; output: %q", p.name, want, p.seen)
+			}
+			p.seen = append(p.seen, l)
+			if i := slices.Index(want, l); i >= 0 {
+				want = slices.Delete(want, i, i+1)
+			} else if !strings.HasPrefix(l, "info> ") {
+				p.t.Fatalf("%s printed %q while waiting for %q; output: %q", p.name, l, want, p.seen)
+			}
+		case <-deadline:
+			p.t.Fatalf("%s: no %q within %v; output: %q", p.name, want, chatWait, p.seen)
+		}
+	}
+}
+
+// say types line into the chat.
+func (p *chatProc) say(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("typing into %s: %v", p.name, err)
+	}
+}
+
+// stop sends sig and waits for the process to end, and fails the test if
+// it does not end cleanly.
+func (p *chatProc) stop(sig syscall.Signal) {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
+	for range p.lines { // drain, so the reader can reach Wait
+	}
+	select {
+	case <-p.done:
+	case <-time.After(chatWait):
+		p.t.Fatalf("%s did not end within %v of %v", p.name, chatWait, sig)
+	}
+	if sig != syscall.SIGKILL && p.err != nil {
+		p.t.Errorf("%s after %v: %v", p.name, sig, p.err)
+	}
+}
+
+// uniqueName returns base with a random suffix: the chats of parallel
+// test runs on one host must not claim the same NAME.local or port.
+func uniqueName(base string) string {
+	return base + "-" + strings.ToLower(rand.Text()[:8])
+}
+
+// readJSON returns the entries of the database in dir, as "scuttle read
+// --json" prints them, sorted: equal databases give equal results.
+func readJSON(t *testing.T, db string) []string {
+	t.Helper()
+	out, err := exec.Command(scuttleBin, "read", "--json", "--db", db).Output()
+	if err != nil {
+		t.Fatalf("scuttle read --db %s: %v", db, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	slices.Sort(lines)
+	return lines
+}
+
+// TestChatLoopback is the seed's exercise 11 on one host, over loopback:
+// alice types hello with bob offline; bob starts later and prints it.
+func TestChatLoopback(t *testing.T) {
+	dir := t.TempDir()
+	alice, bob := uniqueName("alice"), uniqueName("bob")
+	chat := func(me, peer string) *chatProc {
+		cmd := exec.CommandContext(t.Context(), scuttleBin, "chat", "--iface", "lo", me, peer)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SCUTTLE_DB=", "SCUTTLE_IFACE=")
+		return startChat(t, me, cmd)
+	}
+	a := chat(alice, bob)
+	a.say("hello")
+	a.expect(alice + "> hello")
+
+	b := chat(bob, alice)
+	b.expect("info> direct connection to "+alice, alice+"> hello")
+	a.expect("info> direct connection to " + bob)
+
+	b.say("hi " + alice + ", it's bob")
+	a.expect(bob + "> hi " + alice + ", it's bob")
+	b.expect(bob + "> hi " + alice + ", it's bob")
+
+	a.stop(syscall.SIGTERM)
+	b.expect("info> lost connection to " + alice)
+	b.stop(syscall.SIGINT)
+
+	// Both databases hold both logs, and the messages in the seed's shape.
+	da, db := readJSON(t, filepath.Join(dir, alice+".db")), readJSON(t, filepath.Join(dir, bob+".db"))
+	if !slices.Equal(da, db) || len(da) != 2 {
+		t.Fatalf("databases differ or hold other than 2 entries:\n%s\n%s", da, db)
+	}
+	var m struct{ Entry string }
+	if err := json.Unmarshal([]byte(da[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`{"username":%q,"message":"hello"}`, alice)
+	want2 := fmt.Sprintf(`{"username":%q,"message":"hi %s, it's bob"}`, bob, alice)
+	if m.Entry != want && m.Entry != want2 {
+		t.Errorf("stored entry %q, want %q or %q", m.Entry, want, want2)
+	}
+}
+
+func TestChatLineFormat(t *testing.T) {
+	id := applog.ID(strings.Repeat("a", 52))
+	tests := []struct {
+		name, data, want string
+	}{
+		{"chat message", `{"username":"alice","message":"hello"}`, "alice> hello\n"},
+		{"unicode", `{"username":"zoë","message":"☃ it's"}`, "zoë> ☃ it's\n"},
+		{"plain entry", "hello world", "aaaaaaaa> hello world\n"},
+		{"no username", `{"message":"x"}`, `aaaaaaaa> {"message":"x"}` + "\n"},
+		{"forged line", `{"username":"mallory","message":"x\ninfo> lost connection to bob"}`, `mallory> x\ninfo> lost connection to bob` + "\n"},
+		{"escape in name", `{"username":"a\u001b[31m","message":"x"}`, `a\x1b[31m> x` + "\n"},
+		{"bytes", "\xff\x00", `aaaaaaaa> \xff\x00` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}))
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestChatUsage(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"chat"}, "scuttle chat: missing ME, the name to chat as"},
+		{[]string{"chat", "a.b"}, `scuttle chat: name "a.b": must not hold dots, spaces or control characters`},
+		{[]string{"chat", "--port", "70000", "alice"}, "scuttle chat: --port 70000: not a TCP port"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, stderr, code := scuttle(t, dir, "", nil, tt.args...)
+			if code != 2 || firstLine(stderr) != tt.msg {
+				t.Errorf("exit %d, stderr %q; want 2 and first line %q", code, stderr, tt.msg)
+			}
+		})
+	}
+}
+
+// TestChatExclusive checks the two resources a chat holds alone: its
+// database (a second chat on it fails at once, naming the holder) and its
+// port.
+func TestChatExclusive(t *testing.T) {
+	dir := t.TempDir()
+	me := uniqueName("carol")
+	cmd := exec.CommandContext(t.Context(), scuttleBin, "chat", "--iface", "lo", me)
+	cmd.Dir = dir
+	first := startChat(t, me, cmd)
+	first.say("here")
+	first.expect(me + "> here") // the database is open and the swarm started
+
+	start := time.Now()
+	_, stderr, code := scuttle(t, dir, "", nil, "chat", "--iface", "lo", "--port", "0", me)
+	want := fmt.Sprintf("held by pid %d", first.cmd.Process.Pid)
+	if code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("second chat on %s.db: exit %d, stderr %q; want 1 and %q", me, code, stderr, want)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("second chat took %v to fail, want at once", d)
+	}
+
+	_, stderr, code = scuttle(t, dir, "", nil, "chat", "--iface", "lo", "--db", filepath.Join(dir, "other.db"), me)
+	want = "address already in use"
+	if code != 1 || !strings.Contains(stderr, want) || !strings.Contains(stderr, fmt.Sprint(":", topology.HashToPort(me))) {
+		t.Errorf("chat on a port in use: exit %d, stderr %q; want 1, the port and %q", code, stderr, want)
+	}
+	first.stop(syscall.SIGTERM)
+}
