@@ -218,6 +218,12 @@ func TestChatChurn(t *testing.T) {
 // order, among others), and fails if it prints a chat line twice.
 func (p *chatProc) await(want []string) {
 	p.t.Helper()
+	p.awaitWithin(want, chatWait)
+}
+
+// awaitWithin is await with a time limit of its own.
+func (p *chatProc) awaitWithin(want []string, limit time.Duration) {
+	p.t.Helper()
 	missing := map[string]bool{}
 	for _, w := range want {
 		missing[w] = true
@@ -227,7 +233,7 @@ func (p *chatProc) await(want []string) {
 		printed[l] = true
 		delete(missing, l)
 	}
-	deadline := time.After(chatWait)
+	deadline := time.After(limit)
 	for len(missing) > 0 {
 		select {
 		case l, ok := <-p.lines:
@@ -241,7 +247,7 @@ func (p *chatProc) await(want []string) {
 			printed[l] = true
 			delete(missing, l)
 		case <-deadline:
-			p.t.Fatalf("%s: %d lines missing after %v, e.g. %q", p.name, len(missing), chatWait, slices.Collect(func(yield func(string) bool) {
+			p.t.Fatalf("%s: %d lines missing after %v, e.g. %q", p.name, len(missing), limit, slices.Collect(func(yield func(string) bool) {
 				for l := range missing {
 					yield(l)
 					return

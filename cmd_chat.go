@@ -146,11 +146,12 @@ func (c *chat) run(ctx context.Context) (err error) {
 		}
 	})
 
-	lines := make(chan string)
+	lines := make(chan string, chatBatch)
 	// The stdin reader is not waited for: a read of standard input cannot
 	// be interrupted, and the process ends anyway. It only ever hands lines
 	// to this goroutine, which owns the appends.
 	go readLines(ctx, c.st.stdin, lines)
+	batch := make([][]byte, 0, chatBatch)
 	for {
 		select {
 		case <-ctx.Done():
@@ -163,23 +164,39 @@ func (c *chat) run(ctx context.Context) (err error) {
 				lines = nil // end of input: keep replicating, like the seed
 				continue
 			}
-			if err := c.send(db, line); err != nil {
+			// Lines typed (or pasted) while the last batch was being
+			// made durable go into one batch: one fsync for them all.
+			batch = append(batch[:0], c.encode(line))
+		more:
+			for len(batch) < chatBatch {
+				select {
+				case line, ok := <-lines:
+					if !ok {
+						lines = nil
+						break more
+					}
+					batch = append(batch, c.encode(line))
+				default:
+					break more
+				}
+			}
+			if _, err := db.AppendBatch(batch); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// send appends line to the own log as a chat message.
-func (c *chat) send(db *applog.DB, line string) error {
+// chatBatch bounds how many typed lines go into one durable batch.
+const chatBatch = 256
+
+// encode returns line as a chat message of the own log: the seed's JSON.
+func (c *chat) encode(line string) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(message{Username: c.me, Message: line}); err != nil {
-		return err
-	}
-	_, err := db.Append(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-	return err
+	enc.Encode(message{Username: c.me, Message: line}) // cannot fail: two strings
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // readLines sends each non-empty line of r to lines, and closes lines at
