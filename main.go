@@ -161,7 +161,7 @@ func printHelp(w io.Writer) {
 
 // verboseFlag registers -v, which turns on diagnostics on stderr.
 func (st *state) verboseFlag(fs *flag.FlagSet) {
-	fs.Func("v", "print diagnostics to standard error", func(string) error {
+	fs.BoolFunc("v", "print diagnostics to standard error", func(string) error {
 		st.level.Set(slog.LevelDebug)
 		return nil
 	})

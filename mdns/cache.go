@@ -1,0 +1,146 @@
+package mdns
+
+import (
+	"net/netip"
+	"time"
+)
+
+// This file is the resolver's cache of address records seen in
+// responses (RFC 6762 §10): every A and AAAA record from port 5353 is
+// kept until its TTL runs out, capped at maxCacheEntries.
+
+const (
+	maxCacheEntries = 4096
+	// flushGrace is how long a record lives after a goodbye (TTL 0,
+	// §10.1) or a cache-flush of its name (§10.2): one second.
+	flushGrace = time.Second
+)
+
+type cacheKey struct {
+	name string // lower-case FQDN
+	addr netip.Addr
+}
+
+type cacheEntry struct {
+	expires time.Time
+	added   time.Time // when last received
+	ifindex int       // where it arrived: the zone of a link-local address
+}
+
+// cache is not safe for concurrent use; Conn guards it with its mutex.
+type cache struct {
+	entries map[cacheKey]cacheEntry
+	// changed is closed, and replaced, whenever a record is added, so
+	// lookups waiting for an answer wake up.
+	changed chan struct{}
+}
+
+func newCache() cache {
+	return cache{entries: make(map[cacheKey]cacheEntry), changed: make(chan struct{})}
+}
+
+// update applies the address records of one response that arrived on
+// ifindex at now.
+func (c *cache) update(recs []record, ifindex int, now time.Time) {
+	// §10.2: a record with the cache-flush bit replaces the records of
+	// the same name and type received more than a second ago.
+	type nameType struct {
+		name string
+		v4   bool
+	}
+	var flush map[nameType]bool
+	for _, r := range recs {
+		if r.flush && r.ttl != 0 {
+			if flush == nil {
+				flush = make(map[nameType]bool)
+			}
+			flush[nameType{r.name, r.addr.Is4()}] = true
+		}
+	}
+	if flush != nil {
+		for k, e := range c.entries {
+			if flush[nameType{k.name, k.addr.Is4()}] && now.Sub(e.added) > flushGrace &&
+				e.expires.After(now.Add(flushGrace)) && !inRecords(recs, k) {
+				e.expires = now.Add(flushGrace)
+				c.entries[k] = e
+			}
+		}
+	}
+	added := false
+	for _, r := range recs {
+		k := cacheKey{r.name, r.addr}
+		if r.ttl == 0 {
+			// §10.1: a goodbye; keep the record one more second.
+			if e, ok := c.entries[k]; ok && e.expires.After(now.Add(flushGrace)) {
+				e.expires = now.Add(flushGrace)
+				c.entries[k] = e
+			}
+			continue
+		}
+		if _, ok := c.entries[k]; !ok && len(c.entries) >= maxCacheEntries {
+			c.evict(now)
+		}
+		c.entries[k] = cacheEntry{
+			expires: now.Add(time.Duration(r.ttl) * time.Second),
+			added:   now,
+			ifindex: ifindex,
+		}
+		added = true
+	}
+	if added {
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
+}
+
+func inRecords(recs []record, k cacheKey) bool {
+	for _, r := range recs {
+		if r.name == k.name && r.addr == k.addr {
+			return true
+		}
+	}
+	return false
+}
+
+// evict drops the expired entries, or if there are none the one
+// expiring first.
+func (c *cache) evict(now time.Time) {
+	var first cacheKey
+	var firstAt time.Time
+	n := 0
+	for k, e := range c.entries {
+		if !e.expires.After(now) {
+			delete(c.entries, k)
+			n++
+			continue
+		}
+		if firstAt.IsZero() || e.expires.Before(firstAt) {
+			first, firstAt = k, e.expires
+		}
+	}
+	if n == 0 && !firstAt.IsZero() {
+		delete(c.entries, first)
+	}
+}
+
+// cachedAddr is an address of a name with the interface it was seen on.
+type cachedAddr struct {
+	addr    netip.Addr
+	ifindex int
+}
+
+// lookup returns the unexpired addresses of name.
+func (c *cache) lookup(name string, now time.Time) []cachedAddr {
+	var out []cachedAddr
+	for k, e := range c.entries {
+		if k.name != name {
+			continue
+		}
+		if !e.expires.After(now) {
+			delete(c.entries, k)
+			continue
+		}
+		out = append(out, cachedAddr{k.addr, e.ifindex})
+	}
+	return out
+}

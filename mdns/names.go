@@ -1,0 +1,79 @@
+package mdns
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// This file turns user names ("alice", "Alice.local.") into the
+// lower-case fully qualified form the maps are keyed by ("alice.local.").
+// DNS compares names ASCII-case-insensitively (RFC 6762 §16): bytes
+// above 0x7F are compared exactly.
+
+const localSuffix = ".local."
+
+// fqdn returns the lower-case FQDN for host, which is "NAME",
+// "NAME.local" or "NAME.local." with NAME one label.
+func fqdn(host string) (string, error) {
+	h := strings.TrimSuffix(host, ".")
+	if len(h) > len(".local") && strings.EqualFold(h[len(h)-len(".local"):], ".local") {
+		h = h[:len(h)-len(".local")]
+	}
+	if err := checkLabel(h); err != nil {
+		return "", fmt.Errorf("%w %q: %v", ErrBadName, host, err)
+	}
+	return lowerASCII(h) + localSuffix, nil
+}
+
+// checkLabel reports why l cannot be the one label of a .local name.
+func checkLabel(l string) error {
+	switch {
+	case l == "":
+		return fmt.Errorf("empty")
+	case len(l) > 63:
+		return fmt.Errorf("label of %d octets, the limit is 63", len(l))
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c == '.' || c <= ' ' || c == 0x7f || c == '\\' {
+			return fmt.Errorf("octet %#02x at %d is not allowed", c, i)
+		}
+	}
+	return nil
+}
+
+// display is the FQDN without its final dot, as users write it.
+func display(fq string) string { return strings.TrimSuffix(fq, ".") }
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// isLiteral reports whether host is an IP address (with optional zone),
+// which LookupHost returns as is, like net.Resolver.
+func isLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// FQDN returns host as the name LookupHost and Register use, without the
+// final dot: "Bob" and "bob.local." give "bob.local". A name that is not
+// valid is returned with ".local" appended, for messages.
+func FQDN(host string) string {
+	fq, err := fqdn(host)
+	if err != nil {
+		return host + ".local"
+	}
+	return display(fq)
+}

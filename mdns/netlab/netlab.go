@@ -1,0 +1,263 @@
+package netlab
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A Lab is a set of hosts on private segments; see the package comment.
+type Lab struct {
+	// Hosts are the lab's hosts, in the order of their index.
+	Hosts []*Host
+
+	tag      string
+	bridgeNS string
+}
+
+// A Host is one network namespace of a Lab.
+type Host struct {
+	// Name is the host's name within the lab: "h0", "h1"…
+	Name string
+	// NS is the network namespace, for "ip netns exec NS …".
+	NS string
+	// Ifaces are the host's interfaces, lan0 first.
+	Ifaces []Iface
+
+	lab *Lab
+}
+
+// An Iface is one interface of a host, on one segment.
+type Iface struct {
+	Name    string       // inside the host: "lan0", "lan1"…
+	Segment int          // which segment (bridge) it is on
+	IPv4    netip.Prefix // 10.0.Segment.(host+1)/24
+	IPv6    netip.Addr   // fe80::(Segment+1):(host+1), link-local, no zone
+	port    string       // the bridge-side end of the veth, in the bridge namespace
+}
+
+// An Option changes the lab New builds.
+type Option func(*config)
+
+type config struct {
+	segments map[int][]int // host index → its segments
+}
+
+// OnSegments puts host (an index from 0) on the given segments, through
+// interfaces lan0, lan1… in that order, instead of on segment 0 alone.
+func OnSegments(host int, segments ...int) Option {
+	return func(c *config) {
+		c.segments[host] = segments
+	}
+}
+
+// Available returns why labs cannot be built here, or nil.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("netlab: creating network namespaces needs root (euid %d)", os.Geteuid())
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("netlab: the ip command (iproute2) is missing: %w", err)
+	}
+	return nil
+}
+
+// New builds a lab of n hosts, each on segment 0 unless an OnSegments
+// option says otherwise. It skips the test if Available says no, and deletes
+// the lab when the test ends.
+func New(t testing.TB, n int, opts ...Option) *Lab {
+	t.Helper()
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	cfg := config{segments: make(map[int][]int)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var tb [4]byte
+	rand.Read(tb[:])
+	l := &Lab{tag: "sc-" + hex.EncodeToString(tb[:])}
+	l.bridgeNS = l.tag + "-br"
+
+	var made []string
+	t.Cleanup(func() {
+		for i := len(made) - 1; i >= 0; i-- {
+			if out, err := exec.Command("ip", "netns", "del", made[i]).CombinedOutput(); err != nil {
+				t.Errorf("netlab: deleting namespace %s: %v: %s", made[i], err, out)
+			}
+		}
+	})
+	addNS := func(name string) {
+		t.Helper()
+		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+			if len(made) == 0 {
+				t.Skipf("netlab: cannot create a network namespace here: %v: %s", err, out)
+			}
+			t.Fatalf("netlab: ip netns add %s: %v: %s", name, err, out)
+		}
+		made = append(made, name)
+	}
+	must := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("netlab: ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	addNS(l.bridgeNS)
+	must("-n", l.bridgeNS, "link", "set", "lo", "up")
+	segments := map[int]bool{}
+	ensureSegment := func(s int) {
+		if segments[s] {
+			return
+		}
+		segments[s] = true
+		br := fmt.Sprintf("br%d", s)
+		must("-n", l.bridgeNS, "link", "add", br, "type", "bridge", "mcast_snooping", "0")
+		must("-n", l.bridgeNS, "link", "set", br, "up")
+	}
+	for i := 0; i < n; i++ {
+		h := &Host{Name: fmt.Sprintf("h%d", i), NS: fmt.Sprintf("%s-h%d", l.tag, i), lab: l}
+		addNS(h.NS)
+		must("-n", h.NS, "link", "set", "lo", "up")
+		// Keep IPv6 addresses across a cut link, like a cable pull.
+		sysctl(t, h.NS, "net.ipv6.conf.all.keep_addr_on_down=1")
+		sysctl(t, h.NS, "net.ipv6.conf.default.keep_addr_on_down=1")
+		segs, ok := cfg.segments[i]
+		if !ok {
+			segs = []int{0}
+		}
+		if len(segs) == 0 {
+			t.Fatalf("netlab: host %d on no segment", i)
+		}
+		for j, s := range segs {
+			ensureSegment(s)
+			ifc := Iface{
+				Name:    fmt.Sprintf("lan%d", j),
+				Segment: s,
+				IPv4:    netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(s), byte(i + 1)}), 24),
+				IPv6:    netip.MustParseAddr(fmt.Sprintf("fe80::%x:%x", s+1, i+1)),
+				port:    fmt.Sprintf("p%dx%d", i, j),
+			}
+			must("-n", l.bridgeNS, "link", "add", ifc.port, "type", "veth", "peer", "name", ifc.Name, "netns", h.NS)
+			must("-n", l.bridgeNS, "link", "set", ifc.port, "master", fmt.Sprintf("br%d", s))
+			must("-n", l.bridgeNS, "link", "set", ifc.port, "up")
+			must("-n", h.NS, "link", "set", ifc.Name, "addrgenmode", "none")
+			must("-n", h.NS, "addr", "add", ifc.IPv4.String(), "dev", ifc.Name)
+			must("-n", h.NS, "addr", "add", ifc.IPv6.String()+"/64", "dev", ifc.Name, "nodad")
+			must("-n", h.NS, "link", "set", ifc.Name, "up")
+			h.Ifaces = append(h.Ifaces, ifc)
+		}
+		must("-n", h.NS, "route", "add", "224.0.0.0/4", "dev", "lan0")
+		l.Hosts = append(l.Hosts, h)
+	}
+	return l
+}
+
+func sysctl(t testing.TB, ns, kv string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", kv).CombinedOutput(); err != nil {
+		t.Logf("netlab: sysctl %s in %s: %v: %s", kv, ns, err, out)
+	}
+}
+
+// Command returns a command that runs name with args in the host's
+// namespace (through "ip netns exec", which execs it: the process's pid
+// is the program's, so signals reach it). The process sees only the
+// host's interfaces.
+func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
+}
+
+// Addrs returns the host's addresses: each interface's IPv4 address, then
+// each one's IPv6 link-local address.
+func (h *Host) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, ifc := range h.Ifaces {
+		out = append(out, ifc.IPv4.Addr())
+	}
+	for _, ifc := range h.Ifaces {
+		out = append(out, ifc.IPv6)
+	}
+	return out
+}
+
+// IPv4 returns the IPv4 address of the host's first interface.
+func (h *Host) IPv4() netip.Addr { return h.Ifaces[0].IPv4.Addr() }
+
+// Cut takes the host off its segments: the bridge-side end of each of
+// its interfaces goes down, so the host sees its carrier lost, as when a
+// cable is pulled, and keeps its addresses.
+func (h *Host) Cut() error { return h.setLinks("down") }
+
+// Restore undoes Cut.
+func (h *Host) Restore() error { return h.setLinks("up") }
+
+func (h *Host) setLinks(state string) error {
+	var errs []error
+	for _, ifc := range h.Ifaces {
+		if out, err := exec.Command("ip", "-n", h.lab.bridgeNS, "link", "set", ifc.port, state).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("netlab: %s %s %s: %v: %s", h.Name, ifc.Name, state, err, out))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Namespaces returns the names of every namespace of the lab.
+func (l *Lab) Namespaces() []string {
+	out := []string{l.bridgeNS}
+	for _, h := range l.Hosts {
+		out = append(out, h.NS)
+	}
+	return out
+}
+
+// Do runs fn on an OS thread switched into the host's namespace, and
+// switches back. Sockets fn opens stay in the host's namespace for their
+// life; anything fn starts on other goroutines (which run on other
+// threads) sees the test's own namespace, so fn should open what it
+// needs before returning. An mdns.Conn that only resolves can be opened
+// this way; one that answers re-reads its interfaces' addresses later
+// and must run in the namespace as a process (Command).
+func (h *Host) Do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// The goroutine ends still locked if switching back failed: the
+		// runtime then discards the thread instead of reusing it.
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- fmt.Errorf("netlab: own namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open("/var/run/netns/" + h.NS)
+		if err != nil {
+			errc <- fmt.Errorf("netlab: namespace of %s: %w", h.Name, err)
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("netlab: entering %s: %w", h.NS, err)
+			return
+		}
+		ferr := fn()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("netlab: leaving %s: %w", h.NS, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
