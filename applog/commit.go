@@ -1,0 +1,460 @@
+package applog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// A request is one caller's part of a group commit: an append to the own
+// log (data) or an insert into some log (ins).
+type request struct {
+	data  [][]byte
+	ins   *insertRun
+	first uint64 // result of an append: seq of data[0]
+	n     int    // result of an insert: records stored
+	err   error
+	wake  chan struct{} // signalled when done or handed the lead
+	done  bool
+}
+
+// A round is one group commit between its write and its publication.
+type round struct {
+	batch []*request
+	heads []logHead  // what becomes durable
+	sync  []*os.File // tail segments to fdatasync
+	err   error
+}
+
+type logHead struct {
+	l    *logState
+	head uint64
+}
+
+// submit queues r and returns once it is durable or failed.
+//
+// Group commit: the first caller to find no writer becomes the leader.
+// It lets the callers just woken queue up (one scheduler yield), takes
+// the whole queue as one round, encodes and writes it, fdatasyncs each
+// touched log once, publishes the round (heads, feed records), hands the
+// lead to the first caller queued meanwhile and wakes the round's
+// callers, each on its own channel. So N concurrent appenders cost about
+// one fdatasync per round, and no wake-up reaches a caller that cannot
+// proceed.
+func (db *DB) submit(r *request) {
+	r.wake = make(chan struct{}, 1)
+	db.qmu.Lock()
+	if db.closing {
+		db.qmu.Unlock()
+		r.err = ErrClosed
+		return
+	}
+	db.queue = append(db.queue, r)
+	lead := !db.writing
+	db.writing = true
+	db.qmu.Unlock()
+	if !lead {
+		<-r.wake
+		if r.done {
+			return
+		}
+		// handed the lead
+	}
+	runtime.Gosched()
+	db.qmu.Lock()
+	if db.closing {
+		for _, x := range db.queue {
+			x.err, x.done = ErrClosed, true
+			if x != r {
+				x.wake <- struct{}{}
+			}
+		}
+		db.queue = nil
+		db.writing = false
+		db.qcond.Broadcast()
+		db.qmu.Unlock()
+		return
+	}
+	rd := &round{batch: db.queue, err: db.failed}
+	db.queue = nil
+	db.qmu.Unlock()
+
+	if rd.err == nil {
+		db.writeRound(rd)
+	}
+	if rd.err == nil {
+		for _, f := range rd.sync {
+			if err := fdatasync(f); err != nil {
+				rd.err = err
+				break
+			}
+		}
+	}
+
+	db.qmu.Lock()
+	db.publish(rd)
+	var next *request // leads the next round (or fails it after Close)
+	if len(db.queue) > 0 {
+		next = db.queue[0]
+	} else {
+		db.writing = false
+		db.qcond.Broadcast()
+	}
+	db.qmu.Unlock()
+	for _, x := range rd.batch {
+		if x != r {
+			x.wake <- struct{}{}
+		}
+	}
+	if next != nil {
+		next.wake <- struct{}{}
+	}
+	// r was in the round it led: done
+}
+
+// Append adds one entry to the own log and returns its seq once it is
+// durable. Concurrent callers share one fsync (group commit).
+func (db *DB) Append(data []byte) (uint64, error) {
+	d := [1][]byte{data}
+	return db.AppendBatch(d[:])
+}
+
+// AppendBatch adds entries to the own log as seqs first, first+1, … and
+// returns once all are durable. The caller may reuse data after return.
+func (db *DB) AppendBatch(data [][]byte) (first uint64, err error) {
+	if db.readOnly {
+		return 0, ErrReadOnly
+	}
+	if err := db.errIfClosed(); err != nil {
+		return 0, err
+	}
+	if len(data) == 0 {
+		return 0, nil
+	}
+	for i, d := range data {
+		if len(d) > MaxEntrySize {
+			return 0, fmt.Errorf("%w: entry %d is %d bytes, max %d", ErrTooLarge, i, len(d), MaxEntrySize)
+		}
+	}
+	r := &request{data: data}
+	db.submit(r)
+	return r.first, r.err
+}
+
+// writeRound encodes and writes one round. Only the writer runs it; it
+// owns every logWriter meanwhile.
+func (db *DB) writeRound(rd *round) {
+	db.commits.Add(1)
+	var touched []*logState
+	touch := func(l *logState) {
+		if !l.w.touched {
+			l.w.touched = true
+			touched = append(touched, l)
+		}
+	}
+	own := db.logs.Load().get(db.id)
+	appends := 0
+	for _, r := range rd.batch {
+		if r.data != nil {
+			appends++
+		}
+	}
+	var err error
+	// Own appends first, as one run: the last record of the round is
+	// signed (and more on the way, as limits require).
+	if appends > 0 {
+		if c := own.broken.Load(); c != nil {
+			for _, r := range rd.batch {
+				if r.data != nil {
+					r.err = c
+				}
+			}
+		} else {
+			touch(own)
+			now := time.Now().UnixNano()
+			left := appends
+			for _, r := range rd.batch {
+				if r.data == nil {
+					continue
+				}
+				left--
+				r.first = own.w.head + 1
+				if err = db.appendOwn(own, r.data, now, left == 0); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err == nil {
+		for _, r := range rd.batch {
+			if r.ins != nil {
+				if err = db.applyInsert(r, touch); err != nil {
+					break
+				}
+			}
+		}
+	}
+	for _, l := range touched {
+		l.w.touched = false
+		if err == nil {
+			err = db.flush(l)
+		}
+		if cap(l.w.wbuf)+cap(l.w.spareW) > 512<<10 {
+			// a big round: do not keep its buffers for the log's life
+			l.w.wbuf, l.w.spareW, l.w.ibuf, l.w.spareI = nil, nil, nil, nil
+		}
+		if err != nil {
+			l.waitWrite() // no goroutine outlives the round
+			l.waitSeal()
+		}
+		if l.w.dirty {
+			rd.sync = append(rd.sync, l.w.seg)
+			l.w.dirty = false
+		}
+		rd.heads = append(rd.heads, logHead{l, l.w.head})
+	}
+	rd.err = err
+}
+
+// publish makes a synced round visible: heads first, then the feed
+// records (a feed reader that sees a record finds its head published),
+// then the callers are released. Called under qmu, in round order.
+func (db *DB) publish(rd *round) {
+	if rd.err != nil && db.failed == nil {
+		// The files may now hold records that are not durable; the next
+		// writer open cuts them. This writer stops here.
+		db.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", rd.err)
+		db.log.Error("applog: commit failed", "err", rd.err)
+	}
+	if db.failed != nil {
+		for _, r := range rd.batch {
+			if r.err == nil {
+				r.err = db.failed
+			}
+			r.done = true
+		}
+		return
+	}
+	grew := false
+	db.feedBuf = db.feedBuf[:0]
+	for _, h := range rd.heads {
+		if h.l.head.Load() != h.head {
+			h.l.head.Store(h.head)
+			grew = true
+		}
+		if h.head > h.l.feedHead {
+			db.feedBuf = appendFeedRecord(db.feedBuf, feedRecord{ord: h.l.ord, head: h.head})
+			h.l.feedHead = h.head
+		}
+	}
+	if len(db.feedBuf) > 0 {
+		if _, ferr := db.feedF.WriteAt(db.feedBuf, db.feedLen); ferr != nil {
+			// The logs are durable; the next open repairs the feed.
+			db.log.Error("applog: feed write failed", "err", ferr)
+		} else {
+			db.feedLen += int64(len(db.feedBuf))
+			db.writeFeedHint()
+		}
+	}
+	for _, r := range rd.batch {
+		r.done = true
+	}
+	if grew {
+		db.notifyChanged()
+	}
+}
+
+// appendOwn encodes data as the next records of the own log into its
+// write buffer. A record is signed when it is the last of the group
+// (last), when the run would otherwise exceed MaxSignedRun or
+// MaxRunBytes, or when the next record would overflow the segment (so
+// that every segment ends signed).
+func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error {
+	for i, d := range data {
+		size := offPayload + len(d)
+		// the worst next record: known within this request, the largest
+		// possible at a request boundary
+		next := offPayload + MaxEntrySize + sigSize
+		if i+1 < len(data) {
+			next = offPayload + len(data[i+1]) + sigSize
+		}
+		sign := (last && i == len(data)-1) ||
+			l.w.runN+1 >= MaxSignedRun ||
+			l.w.runBytes+size+next > MaxRunBytes ||
+			l.w.segSize+int64(len(l.w.wbuf)+size+sigSize) >= db.opts.SegmentSize
+		var s *signer
+		if sign {
+			s = db.sign
+		}
+		off := l.w.segSize + int64(len(l.w.wbuf))
+		var h [hashSize]byte
+		l.w.wbuf, h = appendRecord(l.w.wbuf, l.w.head+1, now, &l.w.hash, d, s)
+		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
+		l.w.head++
+		l.w.hash = h
+		if sign {
+			l.w.runN, l.w.runBytes = 0, 0
+			if err := db.afterSigned(l); err != nil {
+				return err
+			}
+		} else {
+			l.w.runN++
+			l.w.runBytes += len(l.w.wbuf) - int(off-l.w.segSize)
+		}
+	}
+	return nil
+}
+
+// afterSigned is called after a signed record entered the write buffer:
+// it rolls the segment when it is full and writes the buffer out when it
+// is large (or keeps buffering, up to a bound, while the previous
+// segment is being sealed).
+func (db *DB) afterSigned(l *logState) error {
+	if l.w.segSize+int64(len(l.w.wbuf)) >= db.opts.SegmentSize {
+		return db.roll(l)
+	}
+	if len(l.w.wbuf) >= 1<<20 {
+		if j := l.w.seal; j != nil && len(l.w.wbuf) < 8<<20 {
+			select {
+			case <-j.done:
+			default:
+				return nil // keep encoding while the disk seals
+			}
+		}
+		return db.startWrite(l)
+	}
+	return nil
+}
+
+// flush writes the buffered index entries, then the buffered frames (in
+// that order, so a reader that sees a frame finds its index entry), and
+// waits until they are written.
+func (db *DB) flush(l *logState) error {
+	if err := db.startWrite(l); err != nil {
+		return err
+	}
+	return l.waitWrite()
+}
+
+// startWrite hands the buffered bytes to a goroutine that writes them
+// while the writer encodes the next ones into a second buffer; at most
+// one such write is in flight per log.
+func (db *DB) startWrite(l *logState) error {
+	if err := l.waitWrite(); err != nil {
+		return err
+	}
+	if err := l.waitSeal(); err != nil {
+		return err
+	}
+	if len(l.w.wbuf) == 0 {
+		return nil
+	}
+	first := l.w.head + 1 - uint64(len(l.w.ibuf)/indexEntrySize)
+	ioff := fileHeaderSize + int64(first-l.w.tail.base)*indexEntrySize
+	w := &pendingWrite{done: make(chan struct{})}
+	seg, idx, tail, wbuf, ibuf, off := l.w.seg, l.w.idx, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
+	go func() {
+		defer close(w.done)
+		if _, err := idx.WriteAt(ibuf, ioff); err != nil {
+			w.err = fmt.Errorf("applog: write %s: %w", tail.idx, err)
+			return
+		}
+		if _, err := seg.WriteAt(wbuf, off); err != nil {
+			w.err = fmt.Errorf("applog: write %s: %w", tail.seg, err)
+		}
+	}()
+	l.w.write = w
+	l.w.segSize += int64(len(wbuf))
+	l.w.wbuf, l.w.spareW = l.w.spareW[:0], wbuf
+	l.w.ibuf, l.w.spareI = l.w.spareI[:0], ibuf
+	l.w.dirty = true
+	return nil
+}
+
+// A pendingWrite is a buffer being written by startWrite's goroutine.
+type pendingWrite struct {
+	done chan struct{}
+	err  error
+}
+
+// waitWrite waits for the log's write in flight, if any.
+func (l *logState) waitWrite() error {
+	w := l.w.write
+	if w == nil {
+		return nil
+	}
+	<-w.done
+	l.w.write = nil
+	return w.err
+}
+
+// flushAll writes every log's buffer (used by Close).
+func (db *DB) flushAll() error {
+	for _, l := range db.logs.Load().list {
+		if l.w.seg != nil || l.w.seal != nil {
+			if err := db.flush(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// A sealJob seals a full segment in the background: fdatasync its index
+// and segment, close them, then create the next segment's files and sync
+// the directory. The writer keeps encoding meanwhile but writes nothing
+// to the new segment before the job is done, so on disk a segment is
+// always sealed before the next one exists.
+type sealJob struct {
+	done     chan struct{}
+	seg, idx *os.File // the new segment's, once done
+	err      error
+}
+
+// roll seals the tail segment (its last record is signed) and starts a
+// new one at head+1; see sealJob.
+func (db *DB) roll(l *logState) error {
+	if err := db.flush(l); err != nil {
+		return err
+	}
+	oldSeg, oldIdx := l.w.seg, l.w.idx
+	l.w.seg, l.w.idx, l.w.dirty = nil, nil, false
+	s := newSegment(l.dir, l.w.head+1)
+	l.installTail(s)
+	j := &sealJob{done: make(chan struct{})}
+	l.w.seal = j
+	go func() {
+		defer close(j.done)
+		// both syncs at once: the file system can commit them together
+		idxErr := make(chan error, 1)
+		go func() { idxErr <- fdatasync(oldIdx) }()
+		j.err = fdatasync(oldSeg)
+		if err := <-idxErr; j.err == nil {
+			j.err = err
+		}
+		oldSeg.Close()
+		oldIdx.Close()
+		if j.err == nil {
+			j.seg, j.idx, j.err = createSegment(s)
+		}
+	}()
+	return nil
+}
+
+// waitSeal waits for the log's seal job, if any, and takes the new
+// segment's files.
+func (l *logState) waitSeal() error {
+	j := l.w.seal
+	if j == nil {
+		return nil
+	}
+	<-j.done
+	l.w.seal = nil
+	if j.err != nil {
+		return j.err
+	}
+	l.w.seg, l.w.idx = j.seg, j.idx
+	return nil
+}

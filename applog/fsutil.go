@@ -1,0 +1,157 @@
+package applog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// syncDir fsyncs a directory so that creates, renames and removes in it
+// are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("applog: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data: write a temp file, fsync it,
+// rename it over path, fsync the directory. A crash leaves either the old
+// or the new content, and at worst a stray *.tmp file that the next
+// writeFileAtomic truncates.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("applog: write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeFileHint replaces path with data by writing a temp file and
+// renaming it, without any fsync: for files whose content is CRC-checked
+// and only a hint (a lost or torn one is ignored, an older one is still
+// true).
+func writeFileHint(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("applog: %w", err)
+	}
+	return nil
+}
+
+// fdatasync flushes a file's data (and the metadata needed to read it
+// back, such as its size) to stable storage.
+func fdatasync(f *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("applog: fdatasync %s: %w", f.Name(), err)
+		}
+		return nil
+	}
+}
+
+// readFull reads len(b) bytes at off; a short read at the end of the file
+// returns the count and io.ErrUnexpectedEOF (io.EOF if nothing was read).
+func readFull(f *os.File, b []byte, off int64) (int, error) {
+	n, err := f.ReadAt(b, off)
+	if n == len(b) {
+		return n, nil
+	}
+	if err == io.EOF && n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// lockFile is the database's writer lock: an flock(2) on DIR/LOCK, held
+// for the life of the writer, with the holder's pid written in the file.
+type lockFile struct{ f *os.File }
+
+// acquireLock takes the exclusive lock on path, polling for up to wait
+// (negative: one try). The error wraps ErrLocked and names the holder's
+// pid as written in the file.
+func acquireLock(path string, wait time.Duration) (*lockFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("applog: open lock: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	delay := time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("applog: lock %s: %w", path, err)
+		}
+		if wait < 0 || time.Now().After(deadline) {
+			b := make([]byte, 32)
+			n, _ := f.ReadAt(b, 0)
+			f.Close()
+			holder := strings.TrimSpace(string(b[:n]))
+			if _, perr := strconv.Atoi(holder); perr != nil {
+				holder = "unknown"
+			}
+			return nil, fmt.Errorf("%w: %s held by pid %s (waited %v)", ErrLocked, path, holder, max(wait, 0))
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt(pid, 0)
+	}
+	return &lockFile{f: f}, nil
+}
+
+// release clears the pid and drops the lock.
+func (l *lockFile) release() error {
+	_ = l.f.Truncate(0)
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// isNotExist reports whether err says a file is missing.
+func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

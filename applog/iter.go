@@ -1,0 +1,280 @@
+package applog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Entry is one entry of a log as a reader sees it.
+type Entry struct {
+	Log  ID
+	Seq  uint64    // 1, 2, 3… with no gaps
+	Time time.Time // the author's timestamp
+	// Data is the payload. From Get it is the caller's; from Iter.Entry
+	// and Feed.Entry it is valid until the next call of Next.
+	Data []byte
+}
+
+// Get returns entry seq of log id, reading one index entry and one
+// frame. It returns an error wrapping ErrNotFound if the database does
+// not hold it, and a *CorruptError if the stored record fails its checks.
+func (db *DB) Get(id ID, seq uint64) (Entry, error) {
+	if err := db.errIfClosed(); err != nil {
+		return Entry{}, err
+	}
+	l := db.table(false).get(id)
+	if l == nil && db.readOnly {
+		l = db.table(true).get(id)
+	}
+	if l == nil || seq == 0 {
+		return Entry{}, fmt.Errorf("%w: log %s seq %d", ErrNotFound, id, seq)
+	}
+	if seq > l.head.Load() {
+		db.refresh(l)
+		if seq > l.head.Load() {
+			return Entry{}, fmt.Errorf("%w: log %s seq %d (head %d)", ErrNotFound, id, seq, l.head.Load())
+		}
+	}
+	s := findSegment(l.segments(), seq)
+	if s == nil {
+		return Entry{}, l.corrupt(seq, l.dir, 0, errors.New("no segment holds it"))
+	}
+	var buf []byte
+	r, err := db.readRecord(l, s, seq, &buf)
+	if err != nil {
+		if db.closed.Load() {
+			return Entry{}, ErrClosed
+		}
+		return Entry{}, err
+	}
+	return Entry{Log: id, Seq: seq, Time: time.Unix(0, r.time), Data: r.payload}, nil
+}
+
+// Iter reads one log in seq order. It sees records stored after it was
+// made: each Next reads up to the log's durable head at that moment. An
+// Iter is not safe for concurrent use; Close releases its buffer.
+type Iter struct {
+	db   *DB
+	id   ID
+	l    *logState
+	next uint64 // the seq Next returns next
+
+	seg    *segment
+	f      *os.File
+	cached bool   // f belongs to the segment cache
+	segEnd uint64 // base of the following segment; 0 if s was the tail when positioned
+
+	buf     []byte
+	bufOff  int64  // file offset of buf[0]
+	pos     int    // next frame in buf
+	end     int    // bytes valid in buf
+	validTo uint64 // buf holds immutable bytes only for seqs <= validTo
+
+	cur    record
+	err    error
+	closed bool
+}
+
+// iterBufSize is an Iter's read size.
+const iterBufSize = 256 << 10
+
+// Iter returns an iterator over log id from seq from (from <= 1: the
+// start).
+func (db *DB) Iter(id ID, from uint64) *Iter {
+	return &Iter{db: db, id: id, next: max(from, 1)}
+}
+
+// reset repositions it on log l at seq from, keeping its buffer.
+func (it *Iter) reset(l *logState, from uint64) {
+	it.dropFile()
+	it.l, it.id, it.next, it.seg = l, l.id, from, nil
+	it.pos, it.end = 0, 0
+	it.cur = record{}
+}
+
+// Next advances to the next entry; false at the current head, on error
+// (see Err) or after Close. Next may return true again later, once more
+// records are stored.
+func (it *Iter) Next() bool {
+	if it.err != nil || it.closed {
+		return false
+	}
+	db := it.db
+	if db.closed.Load() {
+		it.err = ErrClosed
+		return false
+	}
+	if it.l == nil {
+		if it.l = db.table(db.readOnly).get(it.id); it.l == nil {
+			return false
+		}
+	}
+	l := it.l
+	head := l.head.Load()
+	if it.next > head {
+		db.refresh(l)
+		if head = l.head.Load(); it.next > head {
+			return false
+		}
+	}
+	if it.seg == nil || (it.segEnd != 0 && it.next >= it.segEnd) {
+		if err := it.position(head); err != nil {
+			it.fail(err)
+			return false
+		}
+	}
+	if it.next > it.validTo {
+		// bytes buffered beyond the head of the last read may have been
+		// cut and rewritten since: read them again
+		it.bufOff += int64(it.pos)
+		it.pos, it.end = 0, 0
+	}
+	for {
+		r, err := decodeRecord(it.buf[it.pos:it.end])
+		if err == nil {
+			if r.seq != it.next {
+				it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
+				return false
+			}
+			it.cur = r
+			it.pos += len(r.frame)
+			it.next++
+			return true
+		}
+		if !errors.Is(err, errShort) {
+			it.fail(it.corrupt(err))
+			return false
+		}
+		n, rerr := it.fill(head)
+		if rerr != nil {
+			it.fail(rerr)
+			return false
+		}
+		if n == 0 {
+			// end of this segment's file: has the log rolled?
+			segs := l.segments()
+			if s := findSegment(segs, it.next); s != nil && s != it.seg && s.base == it.next {
+				if err := it.position(head); err != nil {
+					it.fail(err)
+					return false
+				}
+				continue
+			}
+			it.fail(it.corrupt(errShort))
+			return false
+		}
+	}
+}
+
+func (it *Iter) corrupt(err error) error {
+	return it.l.corrupt(it.next, it.seg.seg, it.bufOff+int64(it.pos), err)
+}
+
+func (it *Iter) fail(err error) {
+	if it.db.closed.Load() || errors.Is(err, os.ErrClosed) {
+		err = ErrClosed
+	}
+	it.err = err
+}
+
+// position finds the segment and offset of it.next.
+func (it *Iter) position(head uint64) error {
+	segs := it.l.segments()
+	s := findSegment(segs, it.next)
+	if s == nil {
+		return it.l.corrupt(it.next, it.l.dir, 0, errors.New("no segment holds it"))
+	}
+	it.segEnd = 0
+	for i := len(segs) - 1; i >= 0 && segs[i].base > s.base; i-- {
+		it.segEnd = segs[i].base
+	}
+	off := int64(fileHeaderSize)
+	if it.next != s.base {
+		var err error
+		if off, _, err = s.indexOffset(it.db, it.next, s != segs[len(segs)-1]); err != nil {
+			if err == ErrClosed {
+				return err
+			}
+			return it.l.corrupt(it.next, s.idx, fileHeaderSize+int64(it.next-s.base)*indexEntrySize, err)
+		}
+	}
+	if it.seg != s {
+		it.dropFile()
+		f, cached, err := s.open(it.db, false)
+		if err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+		it.seg, it.f, it.cached = s, f, cached
+	}
+	it.bufOff, it.pos, it.end = off, 0, 0
+	it.validTo = 0
+	return nil
+}
+
+// fill reads more of the segment into the buffer after the unparsed
+// bytes; it returns how many bytes it added.
+func (it *Iter) fill(head uint64) (int, error) {
+	rest := copy(it.buf, it.buf[it.pos:it.end])
+	if it.buf == nil {
+		it.buf = make([]byte, iterBufSize)
+	}
+	it.bufOff += int64(it.pos)
+	it.pos, it.end = 0, rest
+	if rest > 0 {
+		if fl, err := frameLen(it.buf[:rest]); err == nil && fl > len(it.buf) {
+			nb := make([]byte, fl)
+			copy(nb, it.buf[:rest])
+			it.buf = nb
+		}
+	}
+	if rest == len(it.buf) {
+		return 0, it.corrupt(errLength)
+	}
+	it.validTo = head
+	n, err := it.f.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
+	it.end += n
+	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("applog: read %s: %w", it.seg.seg, err)
+	}
+	if errors.Is(err, os.ErrClosed) {
+		return 0, ErrClosed
+	}
+	return n, nil
+}
+
+func (it *Iter) dropFile() {
+	if it.f != nil && !it.cached {
+		it.f.Close()
+	}
+	it.f = nil
+	it.seg = nil
+}
+
+// Entry returns the current entry; Data is valid until the next Next.
+func (it *Iter) Entry() Entry {
+	return Entry{Log: it.id, Seq: it.cur.seq, Time: time.Unix(0, it.cur.time), Data: it.cur.payload}
+}
+
+// Record returns the current record encoded as stored and as Insert takes
+// it on a peer: self-delimiting, with seq, time, previous hash, payload
+// and the signature if any. Valid until the next Next.
+func (it *Iter) Record() []byte { return it.cur.frame }
+
+// Signed reports whether the current record carries the author's
+// signature over the chain up to it.
+func (it *Iter) Signed() bool { return it.cur.signed() }
+
+// Err returns the error that ended the iteration, if any; a corruption
+// is a *CorruptError naming log, seq, file and offset.
+func (it *Iter) Err() error { return it.err }
+
+// Close releases the iterator; it is idempotent.
+func (it *Iter) Close() error {
+	it.dropFile()
+	it.closed = true
+	it.buf = nil
+	return nil
+}

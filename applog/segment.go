@@ -1,0 +1,351 @@
+package applog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+)
+
+// A segment is one segment file and its index, named by the seq of its
+// first record. Records in it are immutable once written, so readers share
+// lazily opened read handles.
+type segment struct {
+	base     uint64
+	seg, idx string // paths
+
+	rf, ri atomic.Pointer[os.File] // cached read handles
+	imap   atomic.Pointer[[]byte]  // the index, memory-mapped once sealed
+}
+
+func segName(base uint64) string { return fmt.Sprintf("%020d.seg", base) }
+func idxName(base uint64) string { return fmt.Sprintf("%020d.idx", base) }
+
+func newSegment(dir string, base uint64) *segment {
+	return &segment{base: base, seg: filepath.Join(dir, segName(base)), idx: filepath.Join(dir, idxName(base))}
+}
+
+// parseSegName returns the base seq of a segment file name.
+func parseSegName(name string) (uint64, bool) {
+	s, ok := strings.CutSuffix(name, ".seg")
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// listSegments returns the segments in dir sorted by base.
+func listSegments(dir string) ([]*segment, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []*segment
+	for _, e := range ents {
+		if base, ok := parseSegName(e.Name()); ok {
+			segs = append(segs, newSegment(dir, base))
+		}
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].base < segs[j].base })
+	return segs, nil
+}
+
+// findSegment returns the segment holding seq (the last with base <= seq).
+func findSegment(segs []*segment, seq uint64) *segment {
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > seq })
+	if i == 0 {
+		return nil
+	}
+	return segs[i-1]
+}
+
+// maxCachedFiles bounds the read handles a DB keeps open; beyond it,
+// handles are opened per use.
+const maxCachedFiles = 4096
+
+// open returns a read handle on the segment file (idx false) or index
+// (idx true). If cached is false the caller must Close it.
+func (s *segment) open(db *DB, idx bool) (f *os.File, cached bool, err error) {
+	p, path := &s.rf, s.seg
+	if idx {
+		p, path = &s.ri, s.idx
+	}
+	if f := p.Load(); f != nil {
+		return f, true, nil
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if db.openFiles.Add(1) > maxCachedFiles {
+		db.openFiles.Add(-1)
+		return f, false, nil
+	}
+	if !p.CompareAndSwap(nil, f) {
+		db.openFiles.Add(-1)
+		f.Close()
+		if f = p.Load(); f == nil {
+			return nil, false, os.ErrClosed
+		}
+		return f, true, nil
+	}
+	if db.closed.Load() {
+		// Close may have swept the cache already: do not leak f
+		if p.CompareAndSwap(f, nil) {
+			f.Close()
+		}
+		return nil, false, os.ErrClosed
+	}
+	return f, true, nil
+}
+
+// closeFiles closes the cached read handles and unmaps the index. The
+// caller holds db.mapMu for writing.
+func (s *segment) closeFiles() {
+	for _, p := range []*atomic.Pointer[os.File]{&s.rf, &s.ri} {
+		if f := p.Swap(nil); f != nil {
+			f.Close()
+		}
+	}
+	if m := s.imap.Swap(nil); m != nil {
+		syscall.Munmap(*m)
+	}
+}
+
+// mapIndex maps a sealed segment's index (immutable from then on) so
+// that lookups cost no system call; nil if it cannot.
+func (s *segment) mapIndex() []byte {
+	if m := s.imap.Load(); m != nil {
+		return *m
+	}
+	f, err := os.Open(s.idx)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < fileHeaderSize || fi.Size() > 1<<40 {
+		return nil
+	}
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	if !s.imap.CompareAndSwap(nil, &m) {
+		syscall.Munmap(m)
+		return *s.imap.Load()
+	}
+	return m
+}
+
+// indexOffset returns the offset of record seq in s and, if the index
+// has it, the offset of the record after it (else 0), so the caller can
+// read the frame in one call. sealed says s is not the log's tail: its
+// index is complete and immutable and is read through a memory map.
+func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64, err error) {
+	pos := fileHeaderSize + int64(seq-s.base)*indexEntrySize
+	var b []byte
+	var arr [2 * indexEntrySize]byte
+	if sealed {
+		db.mapMu.RLock()
+		defer db.mapMu.RUnlock()
+		if db.closed.Load() {
+			return 0, 0, ErrClosed
+		}
+		if m := s.mapIndex(); m != nil {
+			if pos < int64(len(m)) {
+				b = m[pos:min(int64(len(m)), pos+2*indexEntrySize)]
+			}
+			if len(b) < indexEntrySize {
+				return 0, 0, errors.New("index entry missing")
+			}
+		}
+	}
+	if b == nil {
+		f, cached, err := s.open(db, true)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !cached {
+			defer f.Close()
+		}
+		n, err := f.ReadAt(arr[:], pos)
+		if n < indexEntrySize {
+			if err == nil || err == io.EOF {
+				return 0, 0, errors.New("index entry missing")
+			}
+			return 0, 0, err
+		}
+		b = arr[:n]
+	}
+	off = int64(binary.LittleEndian.Uint64(b))
+	if off < fileHeaderSize || off > 1<<62 {
+		return 0, 0, fmt.Errorf("index entry %d out of range", off)
+	}
+	if len(b) >= 2*indexEntrySize {
+		next = int64(binary.LittleEndian.Uint64(b[indexEntrySize:]))
+		if next <= off || next-off > maxFrameSize {
+			next = 0
+		}
+	}
+	return off, next, nil
+}
+
+// readFrame reads the frame at off in f into *buf (grown as needed) and
+// decodes it. hint is how many bytes to read at first.
+func readFrame(f *os.File, off int64, buf *[]byte, hint int) (record, error) {
+	if cap(*buf) < hint {
+		*buf = make([]byte, hint)
+	}
+	b := (*buf)[:hint]
+	n, err := readFull(f, b, off)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return record{}, err
+	}
+	b = b[:n]
+	fl, err := frameLen(b)
+	if err != nil {
+		return record{}, err
+	}
+	if fl > len(b) {
+		if n < hint {
+			return record{}, errShort
+		}
+		if cap(*buf) < fl {
+			nb := make([]byte, fl)
+			copy(nb, b)
+			*buf = nb
+		}
+		b = (*buf)[:fl]
+		m, err := readFull(f, b[n:], off+int64(n))
+		if err != nil {
+			if m < fl-n && (err == io.EOF || err == io.ErrUnexpectedEOF) {
+				return record{}, errShort
+			}
+			return record{}, err
+		}
+	}
+	return decodeRecord(b)
+}
+
+// scanResult is what scanSegment found.
+type scanResult struct {
+	last     uint64         // seq of the last signed record found; 0 if none
+	lastHash [hashSize]byte // its hash
+	end      int64          // offset after it (from, if none)
+	stop     int64          // offset where decoding stopped
+	stopErr  error          // why (nil: clean end of file right after a record)
+	offsets  []int64        // offsets of records up to and including last, if asked
+}
+
+// scanSegment decodes frames of f from offset from on, expecting seq
+// first, first+1, …, and stops at the end of the file or at the first
+// frame that is short, fails its checks or has another seq. Only the
+// records up to the last signed one count (the rest is an unfinished or
+// torn run).
+func scanSegment(f *os.File, from int64, first uint64, wantOffsets bool, buf *[]byte) scanResult {
+	res := scanResult{end: from}
+	var offs []int64
+	res.stop, res.stopErr = scanFrames(f, from, first, buf, func(r *record, off int64) error {
+		if wantOffsets {
+			offs = append(offs, off)
+		}
+		if r.signed() {
+			res.last = r.seq
+			res.lastHash = r.hash()
+			res.end = off + int64(len(r.frame))
+			if wantOffsets {
+				res.offsets = offs
+			}
+		}
+		return nil
+	})
+	if !wantOffsets || res.last == 0 {
+		res.offsets = nil
+	}
+	return res
+}
+
+// errStopScan ends scanFrames early without an error.
+var errStopScan = errors.New("stop")
+
+// scanFrames calls fn for each frame of f from offset from on, expecting
+// seqs first, first+1, …, until the end of the file, a frame that is
+// short, fails its checks or has another seq, or fn's error. It returns
+// where and why it stopped (nil error at a clean end of file or
+// errStopScan). It reads in chunks of 1 MiB (more for a larger frame).
+func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *record, off int64) error) (int64, error) {
+	const chunk = 1 << 20
+	if cap(*buf) < chunk {
+		*buf = make([]byte, chunk)
+	}
+	seq := first
+	off := from // file offset of b[0]
+	b := (*buf)[:0]
+	pos := 0
+	eof := false
+	refill := func() error {
+		rest := copy((*buf)[:cap(*buf)], b[pos:])
+		off += int64(pos)
+		pos = 0
+		need := chunk
+		if fl, err := frameLen((*buf)[:rest]); err == nil && fl > need {
+			need = fl
+		}
+		if cap(*buf) < need {
+			nb := make([]byte, need)
+			copy(nb, (*buf)[:rest])
+			*buf = nb
+		}
+		full := (*buf)[:cap(*buf)]
+		n, err := readFull(f, full[rest:], off+int64(rest))
+		b = full[:rest+n]
+		if err != nil {
+			eof = true
+			if err != io.EOF && err != io.ErrUnexpectedEOF {
+				return err
+			}
+		}
+		return nil
+	}
+	for {
+		if pos == len(b) && !eof {
+			if err := refill(); err != nil {
+				return off + int64(pos), err
+			}
+		}
+		cur := off + int64(pos)
+		if pos == len(b) {
+			return cur, nil
+		}
+		r, err := decodeRecord(b[pos:])
+		if errors.Is(err, errShort) && !eof {
+			if err := refill(); err != nil {
+				return cur, err
+			}
+			continue
+		}
+		if err == nil && r.seq != seq {
+			err = fmt.Errorf("%w: %d, want %d", errSeq, r.seq, seq)
+		}
+		if err != nil {
+			return cur, err
+		}
+		if err := fn(&r, cur); err != nil {
+			return cur, err
+		}
+		pos += len(r.frame)
+		seq++
+	}
+}

@@ -1,0 +1,150 @@
+package applog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Verify checks every record of every log: segment and index headers,
+// framing and CRC, seqs without gaps (also across segment names), the
+// hash chain, every signature, the run limits, that sealed segments and
+// the head end with a signed record, and that each index entry points at
+// its record. It calls report for each problem found (a *CorruptError,
+// at most one per log: a log's check stops at its first problem, since
+// the chain cannot be followed past it). It returns a non-nil error only
+// if it could not run.
+func (db *DB) Verify(report func(error)) error {
+	if err := db.errIfClosed(); err != nil {
+		return err
+	}
+	for _, l := range db.table(true).list {
+		db.refresh(l)
+		if err := db.verifyLog(l); err != nil {
+			var c *CorruptError
+			if !errors.As(err, &c) {
+				return err
+			}
+			report(err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) verifyLog(l *logState) error {
+	head := l.head.Load()
+	if c := l.broken.Load(); c != nil {
+		return c
+	}
+	segs, err := listSegments(l.dir)
+	if err != nil && !isNotExist(err) {
+		return fmt.Errorf("applog: %w", err)
+	}
+	var (
+		seq      uint64 = 1 // next expected
+		prev     [hashSize]byte
+		lastSig  uint64
+		runN     int
+		runBytes int
+		buf      []byte
+	)
+	for i, s := range segs {
+		if seq > head {
+			break
+		}
+		if s.base != seq {
+			return l.corrupt(seq, s.seg, 0, fmt.Errorf("segment starts at seq %d", s.base))
+		}
+		sealed := i+1 < len(segs) && segs[i+1].base <= head
+		f, err := os.Open(s.seg)
+		if err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+		idx, err := os.ReadFile(s.idx)
+		if err != nil {
+			f.Close()
+			return l.corrupt(seq, s.idx, 0, err)
+		}
+		var hdr [fileHeaderSize]byte
+		n, _ := readFull(f, hdr[:], 0)
+		if err := checkFileHeader(hdr[:n], magicSegment, s.base); err != nil {
+			f.Close()
+			return l.corrupt(seq, s.seg, 0, err)
+		}
+		if err := checkFileHeader(idx, magicIndex, s.base); err != nil {
+			f.Close()
+			return l.corrupt(seq, s.idx, 0, err)
+		}
+		var problem error
+		stop, serr := scanFrames(f, fileHeaderSize, s.base, &buf, func(r *record, off int64) error {
+			if r.seq > head {
+				return errStopScan
+			}
+			fail := func(err error) error {
+				problem = l.corrupt(r.seq, s.seg, off, err)
+				return errStopScan
+			}
+			if !bytes.Equal(r.prev, prev[:]) {
+				return fail(errors.New("hash chain broken: previous hash differs"))
+			}
+			ie := fileHeaderSize + int(r.seq-s.base)*indexEntrySize
+			if ie+indexEntrySize > len(idx) {
+				problem = l.corrupt(r.seq, s.idx, int64(ie), errors.New("index entry missing"))
+				return errStopScan
+			}
+			if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
+				problem = l.corrupt(r.seq, s.idx, int64(ie), fmt.Errorf("index says offset %d, record is at %d", got, off))
+				return errStopScan
+			}
+			prev = r.hash()
+			runN++
+			runBytes += len(r.frame)
+			if runN > MaxSignedRun || runBytes > MaxRunBytes {
+				return fail(fmt.Errorf("%d records (%d bytes) without a signature", runN, runBytes))
+			}
+			if r.signed() {
+				if !verifySig(l.pub, r.seq, &prev, r.sig) {
+					return fail(errors.New("bad signature"))
+				}
+				lastSig, runN, runBytes = r.seq, 0, 0
+			}
+			seq = r.seq + 1
+			return nil
+		})
+		f.Close()
+		if problem != nil {
+			return problem
+		}
+		if serr != nil && serr != errStopScan {
+			if !errors.Is(serr, errShort) && !errors.Is(serr, errLength) && !errors.Is(serr, errCRC) && !errors.Is(serr, errFlags) && !errors.Is(serr, errSeq) && !errors.Is(serr, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("applog: verify %s: %w", s.seg, serr)
+			}
+			if seq <= head {
+				return l.corrupt(seq, s.seg, stop, serr)
+			}
+		}
+		if sealed {
+			if serr == nil {
+				if fi, err := os.Stat(s.seg); err == nil && fi.Size() != stop {
+					return l.corrupt(seq, s.seg, stop, errors.New("bytes after the last record of a sealed segment"))
+				}
+			}
+			if lastSig != seq-1 {
+				return l.corrupt(seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
+			}
+			if want := fileHeaderSize + int(seq-s.base)*indexEntrySize; len(idx) != want {
+				return l.corrupt(seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
+			}
+		}
+	}
+	if seq <= head {
+		return l.corrupt(seq, l.dir, 0, fmt.Errorf("records %d..%d missing", seq, head))
+	}
+	if head > 0 && lastSig != head {
+		return l.corrupt(head, l.dir, 0, errors.New("head record is not signed"))
+	}
+	return nil
+}
