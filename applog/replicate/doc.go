@@ -1,0 +1,89 @@
+// Package replicate replicates applog databases between two peers over one
+// established connection: scuttlebutt, every log either side holds (third
+// parties' included), both ways, then live.
+//
+// # Model
+//
+// Serve runs one connection. Each side first sends its heads (log id →
+// highest durable seq), then, for every log it holds further than the
+// peer, the records the peer lacks, in seq order per log and without gaps.
+// Then it stays live: whenever the store grows (an append, or an insert
+// from any connection), each connection sends what its peer lacks.
+//
+// A session tracks, per log, the highest seq its peer is known to hold:
+// the head the peer advertised on this connection, raised by every record
+// sent to it and every record received from it. A record received from a
+// peer is therefore never sent back to it. Nothing is remembered across
+// connections: the heads a peer advertises are believed, even when lower
+// than before (a peer restored from a backup, or that lost its disk, gets
+// what it lacks again, its own log included; cf. ssb-ebt issue #59).
+//
+// Peers do not tell each other what they received from third parties, so
+// where three peers are also connected directly, a record may reach one of
+// them over two connections at about the same time; the receiver skips the
+// second copy. That costs bandwidth, never correctness.
+//
+// Receiving: records are accumulated per log until a record the sender
+// marks signed, then handed to Store.Insert, which verifies seq, hash chain
+// and signature and stores durably. A run longer than applog.MaxSignedRun
+// records or applog.MaxRunBytes bytes without a signed record, a run of
+// one log interrupted by records of another, a seq gap, a record Insert
+// rejects, or any malformed frame ends the session: the connection is
+// closed, the reason logged and returned. Records stored before stay;
+// nothing unverified is stored.
+//
+// # Memory and flow control
+//
+// The sender keeps no queue: it reads what to send from the store (an
+// iterator from the peer's known head), so a slow peer is simply served
+// from disk later, and each connection sends at its own pace from its own
+// goroutine. Writes carry a deadline (Options.WriteTimeout): a peer that
+// stops reading is dropped, never waited for while others starve. The
+// sender sends about 256 KiB of one log, up to a signed record, before it
+// turns to the next, so one long log does not hold back the rest; frames
+// are buffered and flushed when nothing more is ready to send, not per
+// record.
+//
+// The receiver holds at most one unsigned run (bounded as above), one
+// frame, and two batches of about 1 MiB of verified-to-be runs: one being
+// inserted, one filling. When both are full it stops reading, and TCP
+// stops the peer. Inserts of different logs in one batch run concurrently
+// (at most 8), so that the store's group commit shares their syncs.
+//
+// # Wire format
+//
+// A connection carries frames in both directions:
+//
+//	frame   = length type payload
+//	length  = uvarint: bytes of type and payload, 1 … MaxFrameSize
+//	type    = 1 byte (numbers below are append-only: never renumbered or reused)
+//
+// A length above MaxFrameSize (1 MiB + 64 KiB: one record of the largest
+// entry fits) is rejected before reading the frame, and the connection
+// closed. Unknown frame types are malformed. Uvarints are those of
+// encoding/binary (LEB128, at most 10 bytes); an id is a uvarint length
+// (1 … MaxIDLen) followed by the log id's text (applog.ID, 52 characters).
+//
+//	type 1 hello      version (uvarint); later versions may append fields
+//	type 2 heads      { id, head (uvarint, >= 1) } …
+//	type 3 heads end  empty
+//	type 4 records    id, first seq (uvarint, >= 1), { rec } … (at least one)
+//	       rec        = uvarint (length << 1 | signed), record (length >= 1 bytes)
+//
+// Each side sends, in order: one hello; zero or more heads frames (at most
+// MaxLogs logs in all); one heads end; then records frames for the rest of
+// the connection. The records of a records frame are consecutive seqs of
+// one log, starting at first seq; a record is exactly what
+// applog.Iter.Record returns (self-delimiting, with seq, time, previous
+// hash, payload and signature), and its signed bit says whether it carries
+// the author's signature (Insert checks it). A sender starts a log's
+// records at the seq after what the receiver holds as far as it knows, and
+// switches from one log to another only after a signed record. A receiver
+// skips records it already holds; a records frame whose first seq is past
+// what it holds (plus what it has received of that log but not yet
+// stored) is a gap.
+//
+// Version: both sides send the version they speak; the session runs at
+// the lower of the two. This package speaks Version 1 and refuses a peer
+// whose hello says 0.
+package replicate

@@ -1,0 +1,148 @@
+package replicate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+
+	"scuttle/applog"
+)
+
+func TestReadFrame(t *testing.T) {
+	x := testID("x")
+	tests := []struct {
+		name    string
+		in      []byte
+		typ     byte
+		payload []byte
+		err     error
+	}{
+		{"hello", wireHello(1), frameHello, []byte{1}, nil},
+		{"heads end", wireHeadsEnd(), frameHeadsEnd, []byte{}, nil},
+		{"eof", nil, 0, nil, io.EOF},
+		{"empty frame", []byte{0}, 0, nil, ErrMalformed},
+		{"truncated length", []byte{0x80}, 0, nil, ErrMalformed},
+		{"length overflow", bytes.Repeat([]byte{0xff}, 11), 0, nil, ErrMalformed},
+		{"truncated payload", []byte{5, frameHeads, 1}, 0, nil, ErrMalformed},
+		{"max size", appendFrameHeader(nil, frameRecords, MaxFrameSize-1), 0, nil, ErrMalformed}, // accepted length, then EOF
+		{"over max size", appendFrameHeader(nil, frameRecords, MaxFrameSize), 0, nil, ErrFrameSize},
+		{"records", wireRecords(x, 7, []byte("abc")), frameRecords, append(appendID(nil, x), 7, 3<<1, 'a', 'b', 'c'), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			typ, p, _, err := readFrame(bufio.NewReader(bytes.NewReader(tc.in)), nil)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err: got %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			if typ != tc.typ || !bytes.Equal(p, tc.payload) {
+				t.Fatalf("got type %d payload %x, want type %d payload %x", typ, p, tc.typ, tc.payload)
+			}
+		})
+	}
+}
+
+func TestDecodeRecords(t *testing.T) {
+	x := testID("x")
+	good := wireRecords(x, 1, []byte("one"), fakeRecord(2, nil, []byte("two"), true))
+	tests := []struct {
+		name   string
+		frame  []byte
+		first  uint64
+		recs   []string
+		signed []bool
+		err    error
+	}{
+		{"two records", good, 1, []string{"one", string(fakeRecord(2, nil, []byte("two"), true))}, []bool{false, true}, nil},
+		{"no records", wireFrame(frameRecords, append(appendID(nil, x), 1)), 0, nil, nil, ErrMalformed},
+		{"seq 0", wireRecords(x, 0, []byte("a")), 0, nil, nil, ErrMalformed},
+		{"empty record", wireFrame(frameRecords, append(appendID(nil, x), 1, 0)), 0, nil, nil, ErrMalformed},
+		{"record past the end", wireFrame(frameRecords, append(appendID(nil, x), 1, 10, 'a')), 0, nil, nil, ErrMalformed},
+		{"id too long", wireFrame(frameRecords, append(appendID(nil, applog.ID(bytes.Repeat([]byte{'a'}, MaxIDLen+1))), 1, 2, 'a')), 0, nil, nil, ErrMalformed},
+		{"id not base32", wireFrame(frameRecords, append(appendID(nil, applog.ID(bytes.Repeat([]byte{'A'}, 52))), 1, 2, 'a')), 0, nil, nil, ErrMalformed},
+		{"seq overflow", wireRecords(x, 1<<64-1, []byte("a"), []byte("b")), 0, nil, nil, ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rs records
+			err := decodeRecords(tc.frame[len(appendFrameHeader(nil, 0, len(tc.frame))):], &rs)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err: got %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			var recs []string
+			for _, r := range rs.Recs {
+				recs = append(recs, string(r))
+			}
+			if rs.ID != x || rs.First != tc.first || !slices.Equal(recs, tc.recs) || !slices.Equal(rs.Signed, tc.signed) {
+				t.Fatalf("got %s %d %q %v, want %s %d %q %v", rs.ID, rs.First, recs, rs.Signed, x, tc.first, tc.recs, tc.signed)
+			}
+		})
+	}
+}
+
+// FuzzReadFrame reads frames from arbitrary bytes and decodes each by its
+// type: it must never panic, never return a payload over the limit, fail
+// only with this package's errors, and what decodes must re-encode to
+// something that decodes the same.
+func FuzzReadFrame(f *testing.F) {
+	x := testID("x")
+	f.Add(cat(wireHello(1), wireHeads(head{x, 3}), wireHeadsEnd(), wireRecords(x, 1, []byte("a"), []byte("bc"))))
+	f.Add(wireHello(0))
+	f.Add(appendFrameHeader(nil, frameRecords, MaxFrameSize))
+	f.Add([]byte{0})
+	f.Add(bytes.Repeat([]byte{0xff}, 12))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		var buf []byte
+		var rs records
+		for range 100 {
+			typ, p, nbuf, err := readFrame(r, buf)
+			buf = nbuf
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameSize) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if len(p)+1 > MaxFrameSize {
+				t.Fatalf("payload of %d bytes", len(p))
+			}
+			switch typ {
+			case frameHello:
+				decodeHello(p)
+			case frameHeads:
+				var hs []head
+				if decodeHeads(p, func(h head) error { hs = append(hs, h); return nil }) == nil {
+					re := wireHeads(hs...)
+					var hs2 []head
+					_, p2, _, err := readFrame(bufio.NewReader(bytes.NewReader(re)), nil)
+					if err != nil || decodeHeads(p2, func(h head) error { hs2 = append(hs2, h); return nil }) != nil || !slices.Equal(hs, hs2) {
+						t.Fatalf("heads %v do not round-trip: %v", hs, err)
+					}
+				}
+			case frameRecords:
+				if decodeRecords(p, &rs) == nil {
+					pl := appendID(nil, rs.ID)
+					pl = binary.AppendUvarint(pl, rs.First)
+					for i, rec := range rs.Recs {
+						pl = appendRecord(pl, rec, rs.Signed[i])
+					}
+					var rs2 records
+					if err := decodeRecords(pl, &rs2); err != nil || rs2.ID != rs.ID || rs2.First != rs.First ||
+						!slices.EqualFunc(rs.Recs, rs2.Recs, bytes.Equal) || !slices.Equal(rs.Signed, rs2.Signed) {
+						t.Fatalf("records do not round-trip: %v", err)
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,155 @@
+package replicate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"scuttle/applog"
+)
+
+// The receiver's phases: what frame it expects next.
+const (
+	expectHello = iota
+	expectHeads
+	live
+)
+
+// tail holds the records of one log received since its last signed record,
+// which cannot be stored yet: the store only takes runs that end signed.
+// Bounded by applog.MaxSignedRun records and applog.MaxRunBytes bytes.
+type tail struct {
+	id    applog.ID
+	first uint64 // seq of the first record held
+	next  uint64 // seq of the next record expected
+	arena []byte
+	ends  []int // end offset in arena of each record
+}
+
+// receive reads frames until the connection fails, hands complete signed
+// runs to the inserter, and tracks what the peer holds.
+func (c *session) receive(ctx context.Context) error {
+	r := bufio.NewReaderSize(c.conn, 64<<10)
+	var (
+		buf   []byte
+		phase = expectHello
+		rs    records
+		t     tail
+		nlogs int
+	)
+	for {
+		typ, p, nbuf, err := readFrame(r, buf)
+		buf = nbuf
+		if err != nil {
+			if errors.Is(err, io.EOF) && phase == live && len(t.ends) > 0 {
+				err = fmt.Errorf("%w: connection closed in an unsigned run of log %s at seq %d: %w", ErrProtocol, t.id, t.next-1, err)
+			}
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return err
+		}
+		switch {
+		case typ == frameHello && phase == expectHello:
+			v, err := decodeHello(p)
+			if err != nil {
+				return err
+			}
+			if min(v, Version) < 1 {
+				return fmt.Errorf("%w: peer speaks version %d, we speak %d", ErrVersion, v, Version)
+			}
+			phase = expectHeads
+		case typ == frameHeads && phase == expectHeads:
+			err := decodeHeads(p, func(h head) error {
+				if nlogs++; nlogs > MaxLogs {
+					return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
+				}
+				c.mu.Lock()
+				c.has[h.ID] = h.Head // as advertised, even if lower than before
+				c.mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		case typ == frameHeadsEnd && phase == expectHeads:
+			if len(p) != 0 {
+				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
+			}
+			phase = live
+			close(c.headsDone)
+		case typ == frameRecords && phase == live:
+			if err := decodeRecords(p, &rs); err != nil {
+				return err
+			}
+			if err := c.receiveRecords(&t, &rs); err != nil {
+				return err
+			}
+		case typ >= frameHello && typ <= frameRecords:
+			return fmt.Errorf("%w: frame type %d %s", ErrProtocol, typ, [...]string{
+				expectHello: "before the hello",
+				expectHeads: "before the end of the heads",
+				live:        "after the end of the heads",
+			}[phase])
+		default:
+			return fmt.Errorf("%w: unknown frame type %d", ErrMalformed, typ)
+		}
+	}
+}
+
+// receiveRecords adds a records frame to t and passes what ends signed to
+// the inserter.
+func (c *session) receiveRecords(t *tail, rs *records) error {
+	if len(t.ends) > 0 && rs.ID != t.id {
+		return fmt.Errorf("%w: records of log %s interrupt an unsigned run of log %s at seq %d", ErrProtocol, rs.ID, t.id, t.next-1)
+	}
+	if len(t.ends) == 0 {
+		// A new run: it may repeat records this side already holds (sent
+		// by the peer while it got them from us or a third peer too), but
+		// must not skip any.
+		have := max(c.st.Head(rs.ID), c.insert.queued(rs.ID))
+		if rs.First > have+1 {
+			return fmt.Errorf("%w: log %s: got seq %d, hold %d: gap", ErrProtocol, rs.ID, rs.First, have)
+		}
+		t.id, t.next, t.first = rs.ID, have+1, have+1
+		t.arena = t.arena[:0]
+	} else if rs.First != t.next {
+		return fmt.Errorf("%w: log %s: got seq %d, want %d", ErrProtocol, rs.ID, rs.First, t.next)
+	}
+	last := rs.First + uint64(len(rs.Recs)) - 1
+	c.raise(rs.ID, last) // the peer holds these: never send them back
+
+	signedN, signedBytes := 0, 0
+	for i, rec := range rs.Recs {
+		if rs.First+uint64(i) < t.next {
+			continue // held already
+		}
+		t.arena = append(t.arena, rec...)
+		t.ends = append(t.ends, len(t.arena))
+		t.next++
+		if rs.Signed[i] {
+			signedN, signedBytes = len(t.ends), len(t.arena)
+		}
+	}
+	if n, b := len(t.ends)-signedN, len(t.arena)-signedBytes; n > applog.MaxSignedRun || b > applog.MaxRunBytes {
+		return fmt.Errorf("%w: log %s: %d records (%d bytes) up to seq %d without a signature", ErrProtocol, t.id, n, b, t.next-1)
+	}
+	if signedN == 0 {
+		return nil
+	}
+	if err := c.insert.add(t.id, t.first, t.arena[:signedBytes], t.ends[:signedN]); err != nil {
+		return err
+	}
+	// Keep the unsigned rest for the next frame.
+	rest := copy(t.arena, t.arena[signedBytes:])
+	t.arena = t.arena[:rest]
+	k := copy(t.ends, t.ends[signedN:])
+	t.ends = t.ends[:k]
+	for i := range t.ends {
+		t.ends[i] -= signedBytes
+	}
+	t.first += uint64(signedN)
+	return nil
+}

@@ -1,0 +1,254 @@
+package replicate
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+
+	"scuttle/applog"
+)
+
+// turnBytes is how many record bytes the sender sends of one log before it
+// looks at the others (rounded up to the next signed record), so that one
+// long log does not hold back the rest.
+const turnBytes = 256 << 10
+
+// sender is the state of the sending half of a session. Its memory is
+// bounded: it reads what to send from the store, never from a queue.
+type sender struct {
+	c       *session
+	w       *bufio.Writer
+	payload []byte
+	hdr     []byte
+
+	// open is a log whose last record sent was not signed: the receiver
+	// holds a partial run of it, so it must be continued before any other
+	// log is sent. Empty when the receiver holds no partial run.
+	open applog.ID
+
+	// iters keeps the iterators of the logs sent last, positioned after
+	// the last record sent, so that live records of a busy log cost no new
+	// iterator (buffer, file open, index lookup). At most iterCache.
+	iters []cachedIter
+}
+
+// iterCache bounds the iterators a sender keeps open.
+const iterCache = 4
+
+type cachedIter struct {
+	id   applog.ID
+	next uint64 // seq the next Next returns
+	it   Iterator
+}
+
+// iter returns an iterator of log id at seq from: a cached one if it is
+// there, else a new one. The caller gives it back with keep.
+func (s *sender) iter(id applog.ID, from uint64) Iterator {
+	for i, c := range s.iters {
+		if c.id != id {
+			continue
+		}
+		s.iters = append(s.iters[:i], s.iters[i+1:]...)
+		if c.next == from {
+			return c.it
+		}
+		c.it.Close()
+		break
+	}
+	return s.c.st.Iter(id, from)
+}
+
+// keep caches it, positioned at seq next, evicting the least recently used.
+func (s *sender) keep(id applog.ID, next uint64, it Iterator) error {
+	if it.Err() != nil {
+		return it.Close()
+	}
+	if len(s.iters) == iterCache {
+		if err := s.iters[0].it.Close(); err != nil {
+			return err
+		}
+		s.iters = append(s.iters[:0], s.iters[1:]...)
+	}
+	s.iters = append(s.iters, cachedIter{id: id, next: next, it: it})
+	return nil
+}
+
+// closeIters closes the cached iterators.
+func (s *sender) closeIters() {
+	for _, c := range s.iters {
+		c.it.Close()
+	}
+	s.iters = nil
+}
+
+// send writes the hello and heads, waits for the peer's heads, then sends
+// every record the peer lacks, and then each new one as the store gets it,
+// until ctx ends or a write fails.
+func (c *session) send(ctx context.Context, w io.Writer) error {
+	s := &sender{c: c, w: bufio.NewWriterSize(w, 64<<10)}
+	defer s.closeIters()
+	if err := s.sendHeads(); err != nil {
+		return err
+	}
+	select {
+	case <-c.headsDone:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	for {
+		changed := c.st.Changed()
+		sent, err := s.pass()
+		if err != nil {
+			return err
+		}
+		if sent {
+			continue // more may be ready; flush only once nothing is
+		}
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// sendHeads writes the hello frame, the store's heads and the end of heads.
+func (s *sender) sendHeads() error {
+	s.payload = binary.AppendUvarint(s.payload[:0], Version)
+	if err := s.frame(frameHello); err != nil {
+		return err
+	}
+	heads := s.c.st.Heads()
+	ids := make([]applog.ID, 0, len(heads))
+	for id, h := range heads {
+		if h > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	s.payload = s.payload[:0]
+	for _, id := range ids {
+		s.payload = appendID(s.payload, id)
+		s.payload = binary.AppendUvarint(s.payload, heads[id])
+		if len(s.payload) >= frameTarget {
+			if err := s.frame(frameHeads); err != nil {
+				return err
+			}
+			s.payload = s.payload[:0]
+		}
+	}
+	if len(s.payload) > 0 {
+		if err := s.frame(frameHeads); err != nil {
+			return err
+		}
+	}
+	s.payload = s.payload[:0]
+	if err := s.frame(frameHeadsEnd); err != nil {
+		return err
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// frame writes s.payload as a frame of type typ.
+func (s *sender) frame(typ byte) error {
+	s.hdr = appendFrameHeader(s.hdr[:0], typ, len(s.payload))
+	if _, err := s.w.Write(s.hdr); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if _, err := s.w.Write(s.payload); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// pass sends, for each log the peer lacks records of, up to turnBytes of
+// them, and reports whether it sent anything.
+func (s *sender) pass() (bool, error) {
+	if s.open != "" {
+		return s.sendLog(s.open)
+	}
+	heads := s.c.st.Heads()
+	sentAny := false
+	for id, h := range heads {
+		if h <= s.c.peerHas(id) {
+			continue
+		}
+		sent, err := s.sendLog(id)
+		if err != nil {
+			return sentAny, err
+		}
+		sentAny = sentAny || sent
+		if s.open != "" {
+			return sentAny, nil
+		}
+	}
+	return sentAny, nil
+}
+
+// sendLog sends records of log id after what the peer holds: about
+// turnBytes of them, ending with a signed record if the store has one.
+func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
+	from := s.c.peerHas(id) + 1
+	it := s.iter(id, from)
+	seq := from // seq of the next record
+	defer func() {
+		if kerr := s.keep(id, seq, it); err == nil && kerr != nil {
+			err = fmt.Errorf("log %s: %w", id, kerr)
+		}
+	}()
+
+	start := func() {
+		s.payload = appendID(s.payload[:0], id)
+		s.payload = binary.AppendUvarint(s.payload, seq)
+	}
+	start()
+	head := len(s.payload) // payload length without records
+	total := 0
+	signed := true
+	for it.Next() {
+		rec := it.Record()
+		if len(rec)+head+binary.MaxVarintLen64 >= MaxFrameSize {
+			return sent, fmt.Errorf("log %s seq %d: record of %d bytes does not fit a frame", id, seq, len(rec))
+		}
+		if len(s.payload) > head && len(s.payload)+len(rec)+binary.MaxVarintLen64 > frameTarget {
+			if err := s.frame(frameRecords); err != nil {
+				return sent, err
+			}
+			start()
+		}
+		signed = it.Signed()
+		s.payload = appendRecord(s.payload, rec, signed)
+		seq++
+		total += len(rec)
+		sent = true
+		if total >= turnBytes && signed {
+			break
+		}
+	}
+	if err := it.Err(); err != nil {
+		return sent, fmt.Errorf("log %s seq %d: %w", id, seq, err)
+	}
+	if len(s.payload) > head {
+		if err := s.frame(frameRecords); err != nil {
+			return sent, err
+		}
+	}
+	if sent {
+		s.c.raise(id, seq-1)
+		if signed {
+			s.open = ""
+		} else {
+			s.open = id
+		}
+	}
+	return sent, nil
+}

@@ -1,0 +1,183 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"scuttle/applog"
+)
+
+// Options configure Serve. The zero value (or nil) works.
+type Options struct {
+	// Logger receives diagnostics, such as why a connection was closed; nil
+	// discards them.
+	Logger *slog.Logger
+
+	// Peer names the peer in log lines and errors; "" uses the connection's
+	// remote address when it has one.
+	Peer string
+
+	// WriteTimeout closes the connection when a write to it makes no progress
+	// for this long (a stalled peer), if the connection supports write
+	// deadlines (net.Conn does). 0 means 30 s; negative means no deadline.
+	WriteTimeout time.Duration
+}
+
+// defaultWriteTimeout is the WriteTimeout of zero Options.
+const defaultWriteTimeout = 30 * time.Second
+
+// Serve replicates st with the peer at the other end of conn until the
+// connection fails or ctx ends, then closes conn and returns why: an error
+// wrapping io.EOF when the peer closed the connection, ctx's error when ctx
+// ended, or the error that made Serve close it (a record that fails
+// verification, a malformed frame, a write timeout, …). Records stored
+// before the failure stay stored. Serve leaves no goroutine behind.
+//
+// conn must be established (any handshake done); Serve speaks the protocol
+// described in the package documentation from its first byte. Serve may be
+// called for many connections of one Store at once: each sends from the
+// store at its own pace.
+func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options) error {
+	if opts == nil {
+		opts = &Options{}
+	}
+	c := &session{
+		st:        st,
+		conn:      conn,
+		log:       opts.Logger,
+		peer:      opts.Peer,
+		has:       make(map[applog.ID]uint64),
+		headsDone: make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.peer == "" {
+		if nc, ok := conn.(net.Conn); ok && nc.RemoteAddr() != nil {
+			c.peer = nc.RemoteAddr().String()
+		}
+	}
+	c.log = c.log.With("peer", c.peer)
+	c.insert.cond.L = &c.insert.mu
+
+	timeout := opts.WriteTimeout
+	if timeout == 0 {
+		timeout = defaultWriteTimeout
+	}
+	dw := &deadlineWriter{w: conn}
+	if d, ok := conn.(interface{ SetWriteDeadline(time.Time) error }); ok && timeout > 0 {
+		dw.d, dw.timeout = d, timeout
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	c.cancel = cancel
+	var wg sync.WaitGroup
+	inserted := make(chan struct{})
+	wg.Go(func() {
+		defer close(inserted)
+		c.insertLoop() // cancels ctx itself if it fails
+	})
+	wg.Go(func() {
+		err := c.receive(ctx)
+		c.closeInsert()
+		<-inserted // so that the inserter's error, if any, is the cause
+		cancel(err)
+	})
+	cancel(c.send(ctx, dw))
+	wg.Wait()
+	conn.Close()
+
+	err := context.Cause(ctx)
+	if perr := parent.Err(); perr != nil {
+		// The failure, if any, is likely the other end going away for the
+		// same reason.
+		err = perr
+	}
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		c.log.Debug("replication stopped", "reason", err)
+		return err
+	case errors.Is(err, io.EOF):
+		c.log.Info("replication ended: peer closed the connection")
+	default:
+		c.log.Warn("replication failed, connection closed", "err", err)
+	}
+	return &peerError{peer: c.peer, err: err}
+}
+
+// peerError names the peer of a failed session: "replicate: peer P: …",
+// without repeating the package prefix of the cause.
+type peerError struct {
+	peer string
+	err  error
+}
+
+func (e *peerError) Error() string {
+	msg := strings.TrimPrefix(e.err.Error(), "replicate: ")
+	if e.peer == "" {
+		return "replicate: " + msg
+	}
+	return "replicate: peer " + e.peer + ": " + msg
+}
+
+func (e *peerError) Unwrap() error { return e.err }
+
+// session is the state of one connection.
+type session struct {
+	st   Store
+	conn io.ReadWriteCloser
+	log  *slog.Logger
+	peer string
+
+	mu  sync.Mutex
+	has map[applog.ID]uint64 // what the peer holds, as far as we know
+
+	headsDone chan struct{} // closed when the peer's heads are complete
+	cancel    context.CancelCauseFunc
+
+	insert inserter
+}
+
+// peerHas returns the highest seq of log id the peer is known to hold.
+func (c *session) peerHas(id applog.ID) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.has[id]
+}
+
+// raise records that the peer holds log id up to seq at least.
+func (c *session) raise(id applog.ID, seq uint64) {
+	c.mu.Lock()
+	if seq > c.has[id] {
+		c.has[id] = seq
+	}
+	c.mu.Unlock()
+}
+
+// deadlineWriter sets a write deadline before each write, so that a peer
+// that stops reading fails the write instead of blocking it forever.
+type deadlineWriter struct {
+	w       io.Writer
+	d       interface{ SetWriteDeadline(time.Time) error }
+	timeout time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if w.d != nil {
+		if err := w.d.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+			return 0, err
+		}
+	}
+	return w.w.Write(p)
+}
