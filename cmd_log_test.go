@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -320,4 +322,51 @@ func TestQuote(t *testing.T) {
 			t.Errorf("appendQuoted(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestReadGolden reads a database written by an earlier build, in place:
+// the output must not change (the on-disk format is stable), and reading
+// must not write to the database.
+func TestReadGolden(t *testing.T) {
+	db := filepath.Join("testdata", "exercise10.db")
+	before := treeDigest(t, db)
+	for _, tt := range []struct {
+		args   []string
+		golden string
+	}{
+		{[]string{"read"}, "exercise10.read"},
+		{[]string{"read", "--json"}, "exercise10.json"},
+	} {
+		want, err := os.ReadFile(filepath.Join("testdata", tt.golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mustScuttle(t, ".", "", append(tt.args, "--db", db)...); got != string(want) {
+			t.Errorf("scuttle %s:\n got %q\nwant %q", strings.Join(tt.args, " "), got, want)
+		}
+	}
+	if got := mustScuttle(t, ".", "", "verify", "--db", db); got != "ok: 4 entries in 1 log\n" {
+		t.Errorf("verify: %q", got)
+	}
+	if after := treeDigest(t, db); after != before {
+		t.Errorf("reading changed the database:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// treeDigest describes every file below dir: name, size and contents' hash.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		fmt.Fprintf(&b, "%s %d %x\n", path, len(data), sha256.Sum256(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
