@@ -167,6 +167,21 @@ func openReader(dir string, st *state) (*applog.DB, error) {
 	return l, err
 }
 
+// readOnly returns the run function of a command that takes no arguments
+// and reads the database in *dir: fn gets it opened read-only.
+func readOnly(st *state, dir *string, fn func(context.Context, *applog.DB) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("takes no arguments")
+		}
+		l, err := openReader(*dir, st)
+		if err != nil {
+			return err
+		}
+		return errors.Join(fn(ctx, l), l.Close())
+	}
+}
+
 func readCmd() *command {
 	return &command{
 		name:    "read",
@@ -346,15 +361,7 @@ func logsCmd() *command {
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			asJSON := fs.Bool("json", false, "print one JSON object per line: id, head, entries, bytes, own")
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("takes no arguments")
-				}
-				l, err := openReader(*db, st)
-				if err != nil {
-					return err
-				}
-				defer l.Close()
+			return readOnly(st, db, func(ctx context.Context, l *applog.DB) error {
 				logs, err := l.Logs()
 				if err != nil {
 					return err
@@ -385,7 +392,7 @@ func logsCmd() *command {
 					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", li.ID, li.Head, li.Entries, li.Bytes, own)
 				}
 				return tw.Flush()
-			}
+			})
 		},
 	}
 }
@@ -396,18 +403,10 @@ func idCmd() *command {
 		summary: "print the own log's id",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("takes no arguments")
-				}
-				l, err := openReader(*db, st)
-				if err != nil {
-					return err
-				}
-				defer l.Close()
-				_, err = fmt.Fprintln(st.stdout, l.ID())
+			return readOnly(st, db, func(ctx context.Context, l *applog.DB) error {
+				_, err := fmt.Fprintln(st.stdout, l.ID())
 				return err
-			}
+			})
 		},
 	}
 }
@@ -418,17 +417,9 @@ func verifyCmd() *command {
 		summary: "check every record of every log: framing, CRC, hash chain, signatures, index",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
-			return func(ctx context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("takes no arguments")
-				}
-				l, err := openReader(*db, st)
-				if err != nil {
-					return err
-				}
-				defer l.Close()
+			return readOnly(st, db, func(ctx context.Context, l *applog.DB) error {
 				problems := 0
-				err = l.Verify(func(p error) {
+				err := l.Verify(func(p error) {
 					problems++
 					fmt.Fprintln(st.stdout, p)
 				})
@@ -448,7 +439,7 @@ func verifyCmd() *command {
 				}
 				_, err = fmt.Fprintf(st.stdout, "ok: %d %s in %d %s\n", entries, pluralize(int(entries), "entry", "entries"), len(logs), pluralize(len(logs), "log", "logs"))
 				return err
-			}
+			})
 		},
 	}
 }
