@@ -370,3 +370,49 @@ func treeDigest(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestCorruptDatabase flips a byte of a record's payload on disk: read
+// prints the good prefix and fails naming the log, seq and offset, and
+// verify reports it; neither panics or skips it silently.
+func TestCorruptDatabase(t *testing.T) {
+	dir := t.TempDir()
+	for _, e := range []string{"first entry", "second entry", "third entry"} {
+		mustScuttle(t, dir, "", "append", e)
+	}
+	id := strings.TrimSpace(mustScuttle(t, dir, "", "id"))
+	segs, err := filepath.Glob(filepath.Join(dir, "logs.db", id, "*.seg"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("segments of %s: %v %v", id, segs, err)
+	}
+	data, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := strings.Index(string(data), "second entry")
+	if at < 0 {
+		t.Fatal("the segment does not hold the second entry's payload")
+	}
+	data[at] ^= 0x01
+	if err := os.WriteFile(segs[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, code := scuttle(t, dir, "", nil, "read")
+	if want := fmt.Sprintf("{peer: '%s', seq: 1, entry: 'first entry'}\n", id); code != 1 || stdout != want {
+		t.Errorf("read: exit %d, stdout %q; want 1 and the good prefix %q", code, stdout, want)
+	}
+	for _, part := range []string{"scuttle read: ", id, "seq 2", "offset"} {
+		if !strings.Contains(stderr, part) {
+			t.Errorf("read's error %q does not name %q", stderr, part)
+		}
+	}
+	stdout, stderr, code = scuttle(t, dir, "", nil, "verify")
+	if code != 1 || stderr != "scuttle verify: 1 problem\n" {
+		t.Errorf("verify: exit %d, stderr %q; want 1 and one problem", code, stderr)
+	}
+	for _, part := range []string{id, "seq 2", "offset"} {
+		if !strings.Contains(stdout, part) {
+			t.Errorf("verify's report %q does not name %q", stdout, part)
+		}
+	}
+}
