@@ -150,7 +150,7 @@ func (c *chat) run(ctx context.Context) (err error) {
 	// The stdin reader is not waited for: a read of standard input cannot
 	// be interrupted, and the process ends anyway. It only ever hands lines
 	// to this goroutine, which owns the appends.
-	go readLines(ctx, c.st.stdin, lines)
+	go c.readLines(ctx, c.st.stdin, lines)
 	batch := make([][]byte, 0, chatBatch)
 	for {
 		select {
@@ -200,13 +200,23 @@ func (c *chat) encode(line string) []byte {
 }
 
 // readLines sends each non-empty line of r to lines, and closes lines at
-// the end of r.
-func readLines(ctx context.Context, r io.Reader, lines chan<- string) {
+// the end of r. A line too long to be a message is reported on stderr and
+// skipped.
+func (c *chat) readLines(ctx context.Context, r io.Reader, lines chan<- string) {
 	defer close(lines)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), applog.MaxEntrySize/2)
-	for sc.Scan() {
-		line := string(bytes.TrimSuffix(sc.Bytes(), []byte("\r")))
+	in := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(in, maxMessage)
+		if errors.Is(err, errLineTooLong) {
+			fmt.Fprintf(c.st.stderr, "scuttle chat: %v: not sent\n", err)
+			continue
+		}
+		if err != nil {
+			if err != io.EOF {
+				fmt.Fprintf(c.st.stderr, "scuttle chat: reading standard input: %v\n", err)
+			}
+			return
+		}
 		if line == "" {
 			continue
 		}
@@ -215,6 +225,40 @@ func readLines(ctx context.Context, r io.Reader, lines chan<- string) {
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// maxMessage bounds a typed line so that its JSON encoding, where every
+// byte may become a six-byte escape, fits an entry.
+const maxMessage = (applog.MaxEntrySize - 64) / 6
+
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxMessage)
+
+// readLine returns the next line of in without its "\n" or "\r\n". A
+// line longer than max is read to its end and errLineTooLong returned.
+// A last line without "\n" counts; io.EOF comes after it.
+func readLine(in *bufio.Reader, max int) (string, error) {
+	var line []byte
+	tooLong := false
+	for {
+		part, err := in.ReadSlice('\n')
+		if !tooLong {
+			line = append(line, part...)
+			tooLong = len(line) > max+2
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF && len(line) > 0 {
+			err = nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if tooLong || len(trimEOL(line)) > max {
+			return "", errLineTooLong
+		}
+		return string(trimEOL(line)), nil
 	}
 }
 
