@@ -1,0 +1,191 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A target is one entry of Swarm.Peers, redialled by its own dialLoop.
+type target struct {
+	spec   string // as given
+	name   string // NAME form: dial name.local on the name's port
+	addr   string // HOST:PORT form
+	lastID string // ID of the peer found there last; only dialLoop touches it
+}
+
+// parsePeer parses NAME or HOST:PORT.
+func parsePeer(p string) (*target, error) {
+	if p == "" {
+		return nil, errors.New("topology: empty peer")
+	}
+	if strings.Contains(p, ":") {
+		host, port, err := net.SplitHostPort(p)
+		if err != nil {
+			return nil, fmt.Errorf("topology: peer %q: want NAME or HOST:PORT: %w", p, err)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || host == "" {
+			return nil, fmt.Errorf("topology: peer %q: want HOST:PORT with a host and a port in 1-65535", p)
+		}
+		return &target{spec: p, addr: p}, nil
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == '/' }) {
+		return nil, fmt.Errorf("topology: peer %q: a NAME has no spaces, control characters or slashes", p)
+	}
+	return &target{spec: p, name: p}, nil
+}
+
+// maxFails caps the failure count of a dial loop: enough doublings of
+// the minimum backoff to reach any sensible maximum.
+const maxFails = 16
+
+// dialLoop keeps one connection to t until ctx ends: it dials, serves the
+// connection, and dials again when it ends. Failures back off
+// exponentially with jitter; a connection to the same peer that is up
+// already (inbound, or from another target) is waited for instead.
+func (s *Swarm) dialLoop(ctx context.Context, t *target) {
+	fails := -1 // no wait before the first dial
+	for {
+		if fails >= 0 && !sleep(ctx, s.backoff(fails)) {
+			return
+		}
+		if pc := s.connectedTo(t); pc != nil {
+			select {
+			case <-pc.done:
+			case <-ctx.Done():
+				return
+			}
+			fails = 0
+			continue
+		}
+		start := time.Now()
+		out := s.dialOnce(ctx, t)
+		if ctx.Err() != nil {
+			return
+		}
+		if out.peer.ID != "" {
+			t.lastID = out.peer.ID
+		}
+		switch {
+		case errors.Is(out.err, errSelf):
+			s.log.Warn("topology: peer is this swarm itself; not redialling it", "peer", t.spec)
+			return
+		case errors.Is(out.err, errDuplicate):
+			// Connected already; the next round waits for that
+			// connection to end.
+			if out.existing != nil {
+				select {
+				case <-out.existing.done:
+				case <-ctx.Done():
+					return
+				}
+			}
+			fails = 0
+		case out.served:
+			s.log.Debug("topology: connection ended; redialling", "peer", t.spec, "err", out.err)
+			// A connection that ends quickly counts as a failure, so
+			// that a peer that accepts and drops is not hammered.
+			if time.Since(start) >= s.maxBack() {
+				fails = 0
+			} else {
+				fails = min(max(fails, 0)+1, maxFails)
+			}
+		case errors.Is(out.err, errVersion) || errors.Is(out.err, errProtocol):
+			// Not a transient failure: say so once, keep trying (the
+			// peer may be upgraded), at the slowest pace.
+			if fails < maxFails {
+				s.log.Warn("topology: peer speaks another protocol; retrying slowly", "peer", t.spec, "err", out.err)
+			}
+			fails = maxFails
+		default:
+			s.log.Debug("topology: dial failed", "peer", t.spec, "err", out.err)
+			fails = min(max(fails, 0)+1, maxFails)
+		}
+	}
+}
+
+// connectedTo returns the live connection to the peer at t, if any: the
+// peer found there last time, or for a NAME target a peer of that name.
+func (s *Swarm) connectedTo(t *target) *peerConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pc := s.conns[t.lastID]; pc != nil && !pc.ending {
+		return pc
+	}
+	if t.name != "" {
+		for _, pc := range s.conns {
+			if pc.conn.Peer.Name == t.name && !pc.ending {
+				return pc
+			}
+		}
+	}
+	return nil
+}
+
+// dialOnce resolves t, dials its addresses in turn until one answers, and
+// runs the connection to its end.
+func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
+	addrs := []string{t.addr}
+	if t.name != "" {
+		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		hosts, err := s.Resolver.LookupHost(lctx, t.name+".local")
+		cancel()
+		if err != nil {
+			return outcome{err: fmt.Errorf("topology: resolve %s.local: %w", t.name, err)}
+		}
+		port := HashToPort
+		if s.port != nil {
+			port = s.port
+		}
+		addrs = addrs[:0]
+		for _, h := range hosts {
+			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(port(t.name)))))
+		}
+		if len(addrs) == 0 {
+			return outcome{err: fmt.Errorf("topology: resolve %s.local: no addresses", t.name)}
+		}
+	}
+	dial := s.Dial
+	if dial == nil {
+		dial = (&net.Dialer{KeepAliveConfig: keepAlive}).DialContext
+	}
+	var errs []error
+	for _, a := range addrs {
+		dctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		nc, err := dial(dctx, "tcp", a)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("topology: dial %s (peer %q): %w", a, t.spec, err))
+			continue
+		}
+		return s.connect(ctx, nc, true, nil)
+	}
+	return outcome{err: errors.Join(errs...)}
+}
+
+// backoff is the wait before redial number fails+1: from minBackoff
+// doubling to maxBackoff, each drawn uniformly from its upper half so that
+// peers that failed together do not retry together.
+func (s *Swarm) backoff(fails int) time.Duration {
+	d := s.minBackoff
+	if d <= 0 {
+		d = defaultMinBackoff
+	}
+	for i := 0; i < fails && d < s.maxBack(); i++ {
+		d *= 2
+	}
+	d = min(d, s.maxBack())
+	return d/2 + rand.N(d/2+1)
+}
+
+func (s *Swarm) maxBack() time.Duration {
+	if s.maxBackoff > 0 {
+		return s.maxBackoff
+	}
+	return defaultMaxBackoff
+}

@@ -1,0 +1,274 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults for the zero values of Swarm's fields.
+const (
+	defaultHandshakeTimeout = 5 * time.Second
+	defaultDialTimeout      = 5 * time.Second
+	defaultMinBackoff       = 100 * time.Millisecond
+	defaultMaxBackoff       = 5 * time.Second
+
+	// maxPendingHandshakes bounds inbound connections that have not yet
+	// finished their handshake; more are closed at once.
+	maxPendingHandshakes = 64
+)
+
+// keepAlive makes the kernel notice a peer that vanished without closing
+// (a crashed machine, a changed address) within about 20 s, so that the
+// connection slot of that peer frees up for its next connection.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// A Resolver looks up the addresses of a host name. *net.Resolver
+// satisfies it, and so does the mdns package's resolver for NAME.local.
+type Resolver interface {
+	LookupHost(ctx context.Context, host string) (addrs []string, err error)
+}
+
+// A Swarm keeps one connection to every peer it names and serves every
+// peer that connects to it. Set the fields, then call Run once; the
+// fields must not change after that. The zero value of every field but
+// ID is usable.
+type Swarm struct {
+	// ID identifies this side in handshakes (the chat passes its log ID).
+	// Required. It decides which connection wins when two peers dial each
+	// other at once, and a connection whose remote ID equals it is closed.
+	ID string
+	// Name is this side's chat name, told to peers in the handshake.
+	Name string
+	// ListenAddr is the TCP address to listen on; empty means
+	// ":<HashToPort(Name)>". Ignored if Listener is set.
+	ListenAddr string
+	// Listener, if set, is used instead of listening on ListenAddr. Run
+	// closes it when it returns.
+	Listener net.Listener
+	// Peers to keep a connection to, each either NAME (dial NAME.local,
+	// resolved by Resolver, on port HashToPort(NAME)) or HOST:PORT (dial
+	// directly; an IPv6 host in brackets, "[::1]:4000").
+	Peers []string
+	// Resolver resolves NAME.local for NAME peers; required if Peers holds
+	// a NAME. It is asked again before every dial, since a peer may come
+	// back with a new address.
+	Resolver Resolver
+	// Dial opens a connection; nil means a net.Dialer with TCP keep-alive.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Handler serves one established connection. It must return soon
+	// after ctx ends; the connection is closed when ctx ends and when the
+	// Handler returns. Its error is the reason of the Disconnected event.
+	// nil means a Handler that reads and discards until the connection
+	// ends.
+	Handler func(ctx context.Context, c *Conn) error
+	// Events, if set, is called for each Event, one call at a time (never
+	// concurrently), from the goroutine of the connection concerned. For
+	// one peer ID, Connected and Disconnected alternate, starting with
+	// Connected; Listening comes first of all. The Swarm waits for the
+	// call, so it must return quickly and must not call Close.
+	Events func(Event)
+	// Logger receives diagnostics: rejected handshakes, dial failures,
+	// accept errors. nil discards them.
+	Logger *slog.Logger
+	// HandshakeTimeout bounds a connection's handshake; zero means 5 s.
+	HandshakeTimeout time.Duration
+
+	// Test hooks: the port of a NAME peer (nil: HashToPort) and the
+	// redial backoff bounds (zero: 100 ms and 5 s).
+	port                   func(name string) uint16
+	minBackoff, maxBackoff time.Duration
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	stop    context.CancelCauseFunc // cancels the Run context; set while running
+	done    chan struct{}           // closed when Run has returned
+	conns   map[string]*peerConn    // by remote ID; guarded by mu
+	seq     uint64                  // last verdict sequence given; guarded by mu
+
+	evMu    sync.Mutex // serializes Events calls
+	wg      sync.WaitGroup
+	self    Hello         // our handshake
+	log     *slog.Logger  // Logger or a discarding one
+	pending chan struct{} // semaphore of inbound handshakes
+}
+
+// Run listens, dials every peer and serves connections until ctx ends or
+// Close is called; then it closes every connection and returns once every
+// goroutine it started has ended. It returns nil after such a shutdown.
+//
+// A bad configuration or a failed listen (for example "address already
+// in use") is returned at once, naming the address, before any event or
+// connection. Run may be called only once, and closes Listener, if set,
+// whenever it returns.
+func (s *Swarm) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("topology: Run called twice")
+	}
+	s.started = true
+	targets, err := s.targets()
+	if err == nil && s.closed {
+		err = ErrClosed
+	}
+	if err != nil {
+		s.mu.Unlock()
+		if s.Listener != nil {
+			s.Listener.Close()
+		}
+		return err
+	}
+	ln := s.Listener
+	if ln == nil {
+		addr := s.ListenAddr
+		if addr == "" {
+			addr = ":" + strconv.Itoa(int(HashToPort(s.Name)))
+		}
+		lc := net.ListenConfig{KeepAliveConfig: keepAlive}
+		if ln, err = lc.Listen(ctx, "tcp", addr); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("topology: listen on %s: %w", addr, err)
+		}
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	s.stop, s.done = stop, make(chan struct{})
+	s.conns = make(map[string]*peerConn)
+	// Verdict sequences start at the clock, so that those of a restarted
+	// swarm are higher than its previous run's.
+	s.seq = uint64(time.Now().UnixNano())
+	s.mu.Unlock()
+	defer close(s.done)
+	defer stop(nil)
+
+	s.log = s.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.self = Hello{ID: s.ID, Name: s.Name, Addr: ln.Addr().String()}
+	s.pending = make(chan struct{}, maxPendingHandshakes)
+
+	// Closing the listener is what ends the accept loop.
+	lnClosed := make(chan struct{})
+	stopLn := context.AfterFunc(ctx, func() { ln.Close(); close(lnClosed) })
+
+	s.emit(Event{Kind: Listening, Addr: ln.Addr()})
+	for _, t := range targets {
+		s.wg.Go(func() { s.dialLoop(ctx, t) })
+	}
+	err = s.acceptLoop(ctx, ln)
+	stop(err) // a broken listener ends the whole swarm
+	if !stopLn() {
+		<-lnClosed
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Close stops a running Run and waits until it has returned. Closing
+// before Run makes Run return ErrClosed; closing again does nothing. It
+// must not be called from Handler or Events (it would wait for itself);
+// they may cancel the Run context instead.
+func (s *Swarm) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop != nil {
+		stop(ErrClosed)
+		<-done
+	}
+	return nil
+}
+
+// targets validates the configuration and parses Peers.
+func (s *Swarm) targets() ([]*target, error) {
+	if s.ID == "" {
+		return nil, errors.New("topology: Swarm.ID is empty")
+	}
+	if len(s.ID) > maxField || len(s.Name) > maxField {
+		return nil, fmt.Errorf("topology: Swarm.ID is %d bytes and Name %d, max %d each", len(s.ID), len(s.Name), maxField)
+	}
+	ts := make([]*target, 0, len(s.Peers))
+	for _, p := range s.Peers {
+		t, err := parsePeer(p)
+		if err != nil {
+			return nil, err
+		}
+		if t.name != "" && s.Resolver == nil {
+			return nil, fmt.Errorf("topology: peer %q is a NAME, which needs a Resolver (or give it as HOST:PORT)", p)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// acceptLoop accepts connections until ln is closed. It backs off on
+// errors such as "too many open files" (5 ms doubling to 1 s) and returns
+// nil when the swarm is shutting down, an error if ln closed otherwise.
+func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("topology: accept on %v: %w", ln.Addr(), err)
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("topology: accept failed; retrying", "addr", ln.Addr(), "err", err, "in", delay)
+			if !sleep(ctx, delay) {
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		select {
+		case s.pending <- struct{}{}:
+		default:
+			s.log.Warn("topology: too many handshakes in progress; closing connection", "remote", nc.RemoteAddr(), "max", maxPendingHandshakes)
+			nc.Close()
+			continue
+		}
+		s.wg.Go(func() {
+			out := s.connect(ctx, nc, false, func() { <-s.pending })
+			switch {
+			case out.served || ctx.Err() != nil:
+			case errors.Is(out.err, errDuplicate):
+				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+			default:
+				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+			}
+		})
+	}
+}
+
+// emit calls Events with e, one call at a time.
+func (s *Swarm) emit(e Event) {
+	if s.Events == nil {
+		return
+	}
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	s.Events(e)
+}
+
+// sleep waits for d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
