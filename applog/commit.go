@@ -12,20 +12,33 @@ import (
 // log (data) or an insert into some log (ins).
 type request struct {
 	data  [][]byte
+	one   [1][]byte // data of a single Append, so that it needs no allocation
 	ins   *insertRun
 	first uint64 // result of an append: seq of data[0]
 	n     int    // result of an insert: records stored
 	err   error
-	wake  chan struct{} // signalled when done or handed the lead
 	done  bool
+}
+
+// A batch is the requests queued while a round is in progress: the next
+// round. Its first request is handed the lead when the round before it
+// ends; the others wait for the whole batch to be done, so that one
+// close wakes them all.
+type batch struct {
+	reqs []*request
+	lead chan struct{} // closed: the first request leads the batch's round
+	done chan struct{} // closed: the round is published (or failed)
 }
 
 // A round is one group commit between its write and its publication.
 type round struct {
 	batch []*request
 	heads []logHead  // what becomes durable
-	sync  []*os.File // tail segments to fdatasync
+	sync  []*os.File // files to fdatasync: touched tail segments, the log table
+	dirs  []string   // directories to fsync: of logs new in this round, and DIR
 	err   error
+
+	newLogs bool // logs were added: the table and DIR are in sync and dirs
 }
 
 type logHead struct {
@@ -37,108 +50,108 @@ type logHead struct {
 //
 // Group commit: the first caller to find no writer becomes the leader.
 // It lets the callers just woken queue up (one scheduler yield), takes
-// the whole queue as one round, encodes and writes it, fdatasyncs each
-// touched log once, publishes the round (heads, feed records), hands the
-// lead to the first caller queued meanwhile and wakes the round's
-// callers, each on its own channel. So N concurrent appenders cost about
-// one fdatasync per round, and no wake-up reaches a caller that cannot
-// proceed.
+// the whole queue (the batch) as one round, encodes and writes it,
+// fdatasyncs each touched log once (all at once, see syncAll), publishes
+// the round (heads, feed records), then wakes the whole round with one
+// close and hands the lead to the first caller of the batch queued
+// meanwhile. So N concurrent appenders cost about one fdatasync per
+// round, and no wake-up reaches a caller that cannot proceed.
 func (db *DB) submit(r *request) {
-	r.wake = make(chan struct{}, 1)
 	db.qmu.Lock()
 	if db.closing {
 		db.qmu.Unlock()
 		r.err = ErrClosed
 		return
 	}
-	db.queue = append(db.queue, r)
+	b := db.next
+	if b == nil {
+		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
+		db.next = b
+	}
+	b.reqs = append(b.reqs, r)
+	first := len(b.reqs) == 1
 	lead := !db.writing
 	db.writing = true
 	db.qmu.Unlock()
 	if !lead {
-		<-r.wake
-		if r.done {
+		if !first {
+			<-b.done
 			return
 		}
-		// handed the lead
+		<-b.lead // handed the lead of b
 	}
 	runtime.Gosched()
 	db.qmu.Lock()
+	// b is still db.next: only a leader takes it, and r leads it now
+	db.next = nil
 	if db.closing {
-		for _, x := range db.queue {
+		for _, x := range b.reqs {
 			x.err, x.done = ErrClosed, true
-			if x != r {
-				x.wake <- struct{}{}
-			}
 		}
-		db.queue = nil
 		db.writing = false
 		db.qcond.Broadcast()
 		db.qmu.Unlock()
+		close(b.done)
 		return
 	}
-	rd := &round{batch: db.queue, err: db.failed}
-	db.queue = nil
+	rd := &round{batch: b.reqs, err: db.failed}
 	db.qmu.Unlock()
 
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
 	if rd.err == nil {
-		for _, f := range rd.sync {
-			if err := fdatasync(f); err != nil {
-				rd.err = err
-				break
-			}
-		}
+		rd.err = syncAll(rd.sync, rd.dirs)
 	}
 
 	db.qmu.Lock()
 	db.publish(rd)
-	var next *request // leads the next round (or fails it after Close)
-	if len(db.queue) > 0 {
-		next = db.queue[0]
-	} else {
+	next := db.next // leads the next round (or fails it after Close)
+	if next == nil {
 		db.writing = false
 		db.qcond.Broadcast()
 	}
 	db.qmu.Unlock()
-	for _, x := range rd.batch {
-		if x != r {
-			x.wake <- struct{}{}
-		}
-	}
+	close(b.done)
 	if next != nil {
-		next.wake <- struct{}{}
+		close(next.lead)
 	}
-	// r was in the round it led: done
 }
 
 // Append adds one entry to the own log and returns its seq once it is
 // durable. Concurrent callers share one fsync (group commit).
 func (db *DB) Append(data []byte) (uint64, error) {
-	d := [1][]byte{data}
-	return db.AppendBatch(d[:])
+	r := &request{}
+	r.one[0] = data
+	r.data = r.one[:]
+	return db.appendRequest(r)
 }
 
 // AppendBatch adds entries to the own log as seqs first, first+1, … and
 // returns once all are durable. The caller may reuse data after return.
 func (db *DB) AppendBatch(data [][]byte) (first uint64, err error) {
+	if len(data) == 0 {
+		if db.readOnly {
+			return 0, ErrReadOnly
+		}
+		return 0, db.errIfClosed()
+	}
+	return db.appendRequest(&request{data: data})
+}
+
+// appendRequest checks and submits an append.
+func (db *DB) appendRequest(r *request) (uint64, error) {
 	if db.readOnly {
 		return 0, ErrReadOnly
 	}
 	if err := db.errIfClosed(); err != nil {
 		return 0, err
 	}
-	if len(data) == 0 {
-		return 0, nil
-	}
-	for i, d := range data {
+	for i, d := range r.data {
 		if len(d) > MaxEntrySize {
 			return 0, fmt.Errorf("%w: entry %d is %d bytes, max %d", ErrTooLarge, i, len(d), MaxEntrySize)
 		}
 	}
-	r := &request{data: data}
 	db.submit(r)
 	return r.first, r.err
 }
@@ -152,6 +165,7 @@ func (db *DB) writeRound(rd *round) {
 		if !l.w.touched {
 			l.w.touched = true
 			touched = append(touched, l)
+			db.bufs.lend(&l.w)
 		}
 	}
 	own := db.logs.Load().get(db.id)
@@ -190,7 +204,7 @@ func (db *DB) writeRound(rd *round) {
 	if err == nil {
 		for _, r := range rd.batch {
 			if r.ins != nil {
-				if err = db.applyInsert(r, touch); err != nil {
+				if err = db.applyInsert(rd, r, touch); err != nil {
 					break
 				}
 			}
@@ -201,14 +215,11 @@ func (db *DB) writeRound(rd *round) {
 		if err == nil {
 			err = db.flush(l)
 		}
-		if cap(l.w.wbuf)+cap(l.w.spareW) > 512<<10 {
-			// a big round: do not keep its buffers for the log's life
-			l.w.wbuf, l.w.spareW, l.w.ibuf, l.w.spareI = nil, nil, nil, nil
-		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
 			l.waitSeal()
 		}
+		db.bufs.reclaim(&l.w)
 		if l.w.dirty {
 			rd.sync = append(rd.sync, l.w.seg)
 			l.w.dirty = false
@@ -369,7 +380,7 @@ func (db *DB) startWrite(l *logState) error {
 	l.w.segSize += int64(len(wbuf))
 	l.w.wbuf, l.w.spareW = l.w.spareW[:0], wbuf
 	l.w.ibuf, l.w.spareI = l.w.spareI[:0], ibuf
-	l.w.dirty = true
+	l.w.dirty, l.w.idxDirty = true, true
 	return nil
 }
 
@@ -420,7 +431,7 @@ func (db *DB) roll(l *logState) error {
 		return err
 	}
 	oldSeg, oldIdx := l.w.seg, l.w.idx
-	l.w.seg, l.w.idx, l.w.dirty = nil, nil, false
+	l.w.seg, l.w.idx, l.w.dirty, l.w.idxDirty = nil, nil, false, false
 	s := newSegment(l.dir, l.w.head+1)
 	l.installTail(s)
 	j := &sealJob{done: make(chan struct{})}
@@ -437,7 +448,7 @@ func (db *DB) roll(l *logState) error {
 		oldSeg.Close()
 		oldIdx.Close()
 		if j.err == nil {
-			j.seg, j.idx, j.err = createSegment(s)
+			j.seg, j.idx, j.err = createSegment(s, true)
 		}
 	}()
 	return nil
@@ -456,5 +467,6 @@ func (l *logState) waitSeal() error {
 		return j.err
 	}
 	l.w.seg, l.w.idx = j.seg, j.idx
+	l.w.idxDirty = true // its header is not synced yet
 	return nil
 }

@@ -67,6 +67,8 @@ type DB struct {
 	feedLen  int64       // writer only, guarded by qmu: size of the feed
 	feedBuf  []byte      // guarded by qmu
 	openCk   *checkpoint // the checkpoint found at Open (writer), nil if none
+	openCkB  []byte      // the state file's bytes at Open (writer)
+	feedSync int64       // writer, guarded by qmu: the feed is durable up to here (-1: unknown)
 	hintLen  int64       // feed length the state file last described; guarded by qmu
 	hintStep int64       // write a feed hint when the feed grew this much (hintEvery)
 	openTime time.Duration
@@ -74,13 +76,17 @@ type DB struct {
 	// group commit
 	qmu     sync.Mutex
 	qcond   *sync.Cond
-	queue   []*request
-	writing bool // a leader is active (see submit)
+	next    *batch  // requests waiting for the round in progress
+	writing bool    // a leader is active (see submit)
+	bufs    bufPool // the leader's spare write buffers
 	closing bool
 	failed  error // a write or sync failed, the writer is unusable
 
 	chMu sync.Mutex
 	ch   chan struct{}
+
+	checks    checkPool // Insert's per-record scratch
+	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
 	openFiles atomic.Int64
 	mapMu     sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
@@ -197,7 +203,7 @@ func (db *DB) openWriter() error {
 		return err
 	}
 	if db.logs.Load().get(db.id) == nil {
-		if _, err := db.addLog(db.sign.pub); err != nil {
+		if _, err := db.addLog(db.sign.pub, nil); err != nil {
 			return err
 		}
 	}
@@ -238,23 +244,6 @@ func (db *DB) loadKey() error {
 		}
 	}
 	return nil
-}
-
-// readCheckpoint reads the state file; nil if missing or damaged.
-func (db *DB) readCheckpoint() *checkpoint {
-	b, err := os.ReadFile(filepath.Join(db.dir, fileState))
-	if err != nil {
-		if !isNotExist(err) {
-			db.log.Warn("applog: reading checkpoint", "err", err)
-		}
-		return nil
-	}
-	ck, err := decodeCheckpoint(b)
-	if err != nil {
-		db.log.Warn("applog: ignoring damaged checkpoint", "err", err)
-		return nil
-	}
-	return ck
 }
 
 // loadTable reads the log ordinal table from where it was last read and
@@ -328,7 +317,7 @@ func (db *DB) loadTable(ck *checkpoint) error {
 			if ck != nil && int(ord) < len(ck.logs) {
 				lc = &ck.logs[ord]
 			}
-			l, err := db.openLog(ord, pub, lc)
+			l, err := db.openLog(ord, pub, lc, nil)
 			if err != nil {
 				return err
 			}
@@ -350,31 +339,6 @@ func (db *DB) loadTable(ck *checkpoint) error {
 	}
 	db.logs.Store(t)
 	return nil
-}
-
-// addLog adds a log to the table durably and creates its directory.
-// Writer only; the caller is the leader or Open.
-func (db *DB) addLog(pub ed25519.PublicKey) (*logState, error) {
-	rec := appendLogsRecord(nil, pub)
-	if _, err := db.logsF.WriteAt(rec, db.tableLen); err != nil {
-		return nil, fmt.Errorf("applog: add log: %w", err)
-	}
-	if err := fdatasync(db.logsF); err != nil {
-		return nil, err
-	}
-	db.tableLen += int64(len(rec))
-	old := db.logs.Load()
-	l, err := db.openLog(uint32(len(old.list)), pub, nil)
-	if err != nil {
-		return nil, err
-	}
-	t := &logTable{byID: make(map[ID]*logState, len(old.list)+1), list: append(old.list[:len(old.list):len(old.list)], l)}
-	for k, v := range old.byID {
-		t.byID[k] = v
-	}
-	t.byID[l.id] = l
-	db.logs.Store(t)
-	return l, nil
 }
 
 // table returns the current log table; a read-only database first
@@ -523,75 +487,6 @@ func (db *DB) closeFiles() error {
 		errs = append(errs, db.lock.release())
 	}
 	return errors.Join(errs...)
-}
-
-// writeCheckpoint syncs every tail and the feed and records their sizes
-// in the state file.
-func (db *DB) writeCheckpoint() error {
-	if err := db.flushAll(); err != nil {
-		return err
-	}
-	if err := fdatasync(db.feedF); err != nil {
-		return err
-	}
-	t := db.logs.Load()
-	ck := &checkpoint{feedLen: db.feedLen, logs: make([]logCheckpoint, len(t.list))}
-	for i, l := range t.list {
-		ck.logs[i].feedHead = l.feedHead
-		if l.w.seg == nil || l.broken.Load() != nil {
-			continue // tailBase 0 never matches: the next open scans
-		}
-		if err := fdatasync(l.w.idx); err != nil {
-			return err
-		}
-		if l.w.dirty {
-			if err := fdatasync(l.w.seg); err != nil {
-				return err
-			}
-			l.w.dirty = false
-		}
-		ck.logs[i] = logCheckpoint{
-			tailBase: l.w.tail.base,
-			segSize:  l.w.segSize,
-			idxSize:  fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize,
-			head:     l.w.head,
-			feedHead: l.feedHead,
-		}
-	}
-	// No fsync: the state is a CRC-checked hint about data already
-	// synced; a lost rename leaves the previous state, which is still true.
-	return writeFileHint(filepath.Join(db.dir, fileState), encodeCheckpoint(ck))
-}
-
-// hintEvery is how much the feed may grow between two state files, so
-// that the feed scan after a crash stays bounded (~65,000 commits).
-const hintEvery = 1 << 20
-
-// writeFeedHint refreshes the state file's feed part while the writer
-// runs: fsync the feed, then record its length and the per-log feed
-// heads. The per-log tail entries are those found at Open: still true
-// durable floors, and a "nothing written since" claim only where that is
-// still the case. Called under qmu after a feed write.
-func (db *DB) writeFeedHint() {
-	if db.feedLen-db.hintLen < db.hintStep {
-		return
-	}
-	db.hintLen = db.feedLen
-	if err := fdatasync(db.feedF); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
-		return
-	}
-	t := db.logs.Load()
-	ck := &checkpoint{feedLen: db.feedLen, logs: make([]logCheckpoint, len(t.list))}
-	for i, l := range t.list {
-		if db.openCk != nil && i < len(db.openCk.logs) {
-			ck.logs[i] = db.openCk.logs[i]
-		}
-		ck.logs[i].feedHead = l.feedHead
-	}
-	if err := writeFileHint(filepath.Join(db.dir, fileState), encodeCheckpoint(ck)); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
-	}
 }
 
 // errIfClosed returns ErrClosed after Close.

@@ -22,7 +22,10 @@
 // Appends are durable on return: concurrent callers are grouped into one
 // write and one fdatasync per log (group commit; see submit in
 // commit.go: the first waiting caller leads the round queued behind it
-// and hands the lead on). Within a round the writer encodes into one
+// and hands the lead on); a round issues the fdatasyncs of all the logs
+// it touched at once, so the file system commits them together. Insert
+// checks records (CRC, hash, signature) in its caller's goroutine before
+// queueing, on all CPUs for a long run (check.go). Within a round the writer encodes into one
 // buffer while a goroutine writes the previous one, and a full segment
 // is sealed (fsynced) in the background while the next one is encoded;
 // nothing is written to a new segment before the previous one is
@@ -102,9 +105,36 @@
 //
 // A 16-byte header (magic "SCTLLOG" 0x01, zeros), then one 36-byte record
 // per log, in the order the logs were first stored: public key (32) ‖
-// CRC-32C of the key (u32). A log's ordinal is its position. The table is
-// appended and fdatasynced before the log's directory is created, so every
-// ordinal the feed names is durable.
+// CRC-32C of the key (u32). A log's ordinal is its position.
+//
+// # New logs
+//
+// A log is new when Insert stores its first records. Its files are made
+// in this order (newlog.go):
+//
+//  1. Before the commit round, in the inserting caller's goroutine
+//     (prepareLog): create DIR/<ID>/ and its first segment and index
+//     with their headers, never truncating an existing file. Nothing is
+//     synced; file creation is slow on some file systems, and concurrent
+//     inserters make theirs in parallel.
+//  2. In the round (addLog): append the log's record to the table and
+//     adopt the files (as a writer Open would: an existing segment is
+//     recovered, so an orphan left by a crash is adopted and its records
+//     checked against the inserted ones); write the records.
+//  3. Then (syncAll): fdatasync the table together with the round's
+//     segments, all at once; then fsync DIR and each new log's
+//     directory, all at once.
+//  4. Only then are the heads published, the callers acknowledged and
+//     the feed records naming the new ordinals written.
+//
+// So every log the feed names, and every log holding an acknowledged
+// record, is in the durable table with durable files; the logs new in
+// one round share one sync. A crash before step 3 completes may leave a
+// table entry without files (the writer's Open creates them, the log is
+// empty), files without a table entry (an orphan: ignored, and adopted
+// when the log is inserted again) or a torn table record (cut at Open).
+// None of these was acknowledged. The own log is added at the first Open
+// the same way, synced before Open returns.
 //
 // # Feed
 //
@@ -134,10 +164,13 @@
 //	+--------+---------+----------+-------------------------------+-----+
 //	 "SCTLSTA" 0x01, u32, u64, n × 5 × u64, CRC-32C of all before
 //
-// Close fsyncs every tail and the feed and then writes the state file
-// (temp file, rename; no fsync: it describes only data already synced,
-// so a lost rename leaves an older state that is still true, and a torn
-// one fails its CRC and is ignored). It is only a hint:
+// Close fdatasyncs, all at once, the feed and each tail segment and index
+// written since its last sync (a round already synced the segments it
+// wrote; untouched logs cost nothing) and then writes the state file in
+// place (no temp file and no fsync: it describes only data already
+// synced, so a lost write leaves an older state that is still true, and
+// a torn one fails its length or CRC check and is ignored). If the state
+// would not change, it is not written. It is only a hint:
 //   - a log whose tail files still have exactly the recorded sizes was not
 //     written since (files only grow past a recorded size, and a cut never
 //     goes below it), so Open trusts the recorded head and reads just the

@@ -100,6 +100,10 @@ func (db *DB) openFeed(ck *checkpoint) error {
 	}
 	db.feedLen = off
 	db.hintLen = off
+	db.feedSync = -1 // unknown: the next checkpoint syncs it
+	if ck != nil && ck.feedLen == size && off == size {
+		db.feedSync = off // as the last clean Close left it
+	}
 	var repair []byte
 	for i, l := range list {
 		l.feedHead = heads[i]

@@ -90,6 +90,15 @@ func (r *record) hashed() []byte { return r.frame[offSeq : offPayload+len(r.payl
 // hash returns the record's chain hash.
 func (r *record) hash() [hashSize]byte { return sha256.Sum256(r.hashed()) }
 
+// frameHash returns the chain hash of a frame that decodeRecord accepted.
+func frameHash(f []byte) [hashSize]byte {
+	end := len(f)
+	if f[offFlags]&flagSigned != 0 {
+		end -= sigSize
+	}
+	return sha256.Sum256(f[offSeq:end])
+}
+
 // frameLen returns the length of the frame starting at b, or errShort if
 // b is too short to hold the length field, or errLength if the length is
 // out of range.

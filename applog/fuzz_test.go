@@ -40,7 +40,7 @@ func FuzzDecodeRecord(f *testing.F) {
 				}
 			}
 		}
-		run := checkRun(id, pub, [][]byte{b, b})
+		run := (&DB{}).checkRun(id, pub, [][]byte{b, b})
 		if run.auth > 0 {
 			t.Fatalf("a record not signed by the key was authenticated")
 		}
@@ -63,7 +63,7 @@ func FuzzOpenLog(f *testing.F) {
 		os.MkdirAll(ldir, 0o755)
 		os.WriteFile(filepath.Join(ldir, segName(1)), seg, 0o644)
 		os.WriteFile(filepath.Join(ldir, idxName(1)), idx, 0o644)
-		l, err := db.openLog(0, pub, nil)
+		l, err := db.openLog(0, pub, nil, nil)
 		if err != nil {
 			t.Fatalf("openLog: %v", err)
 		}

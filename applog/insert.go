@@ -8,14 +8,16 @@ import (
 )
 
 // insertRun is an Insert after its checks that need no stored state.
+// It keeps no per-record structure: the caller's frames are read in
+// place (they stay valid until Insert returns, after the round).
 type insertRun struct {
-	id     ID
-	pub    ed25519.PublicKey
-	recs   []record
-	hashes [][hashSize]byte
-	ok     int   // recs[:ok] decode, are consecutive and chain
-	auth   int   // recs[:auth] also end with a verified signature
-	err    error // why recs[auth:] are not stored (nil if auth == len)
+	id    ID
+	pub   ed25519.PublicKey
+	recs  [][]byte // the caller's frames, recs[i] has seq first+i for i < ok
+	first uint64
+	ok    int   // recs[:ok] decode, are consecutive and chain
+	auth  int   // recs[:auth] also end with a verified signature
+	err   error // why recs[auth:] are not stored (nil if auth == len)
 }
 
 // Insert verifies records of log id received from a peer (as Iter.Record
@@ -45,9 +47,12 @@ func (db *DB) Insert(id ID, recs [][]byte) (n int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	run := checkRun(id, pub, recs)
+	run := db.checkRun(id, pub, recs)
 	if run.auth == 0 && run.ok == 0 {
 		return 0, run.err
+	}
+	if run.auth > 0 && run.first == 1 && db.logs.Load().get(id) == nil {
+		db.prepareLog(id)
 	}
 	r := &request{ins: run}
 	db.submit(r)
@@ -56,61 +61,74 @@ func (db *DB) Insert(id ID, recs [][]byte) (n int, err error) {
 
 // checkRun decodes recs and checks what does not depend on the stored
 // log: framing, consecutive seqs, the chain between them, run limits and
-// every signature.
-func checkRun(id ID, pub ed25519.PublicKey, recs [][]byte) *insertRun {
-	run := &insertRun{id: id, pub: pub, recs: make([]record, 0, len(recs)), hashes: make([][hashSize]byte, 0, len(recs))}
+// every signature. The per-record work (CRC, hash, signature) runs in
+// parallel over chunks of recs (see hashRecords); the chain and order
+// checks are then a cheap sequential pass over the results.
+func (db *DB) checkRun(id ID, pub ed25519.PublicKey, recs [][]byte) *insertRun {
+	run := &insertRun{id: id, pub: pub, recs: recs}
+	sc := db.checks.get(len(recs))
+	defer db.checks.put(sc)
+	hashRecords(pub, recs, sc)
 	runN, runBytes := 0, 0
 	for i, b := range recs {
-		r, err := decodeRecord(b)
-		if err == nil && len(r.frame) != len(b) {
-			err = fmt.Errorf("%d bytes after the frame", len(b)-len(r.frame))
-		}
-		if err != nil {
+		c := &sc[i]
+		if c.state == checkBad {
+			_, err := decodeRecord(b)
+			if err == nil {
+				err = fmt.Errorf("%d bytes after the frame", len(b)-frameLenOf(b))
+			}
 			run.err = fmt.Errorf("%w: insert %s: record %d: %v", ErrCorrupt, id.Short(), i, err)
 			return run
 		}
-		if r.seq == 0 {
+		seq := binary.LittleEndian.Uint64(b[offSeq:])
+		if seq == 0 {
 			run.err = fmt.Errorf("%w: insert %s: record %d has seq 0", ErrGap, id.Short(), i)
 			return run
 		}
-		h := r.hash()
+		prev := b[offPrev:offPayload]
 		if i > 0 {
-			prev := run.recs[i-1]
-			if r.seq != prev.seq+1 {
-				run.err = fmt.Errorf("%w: insert %s: record %d has seq %d after %d", ErrGap, id.Short(), i, r.seq, prev.seq)
+			if want := run.first + uint64(i); seq != want {
+				run.err = fmt.Errorf("%w: insert %s: record %d has seq %d after %d", ErrGap, id.Short(), i, seq, want-1)
 				return run
 			}
-			if !bytes.Equal(r.prev, run.hashes[i-1][:]) {
-				run.err = fmt.Errorf("%w: insert %s: seq %d does not chain to seq %d", ErrChain, id.Short(), r.seq, prev.seq)
+			if !bytes.Equal(prev, sc[i-1].hash[:]) {
+				run.err = fmt.Errorf("%w: insert %s: seq %d does not chain to seq %d", ErrChain, id.Short(), seq, seq-1)
 				return run
 			}
-		} else if r.seq == 1 && r.prev != nil && !isZero(r.prev) {
-			run.err = fmt.Errorf("%w: insert %s: seq 1 has a previous hash", ErrChain, id.Short())
-			return run
+		} else {
+			run.first = seq
+			if seq == 1 && !isZero(prev) {
+				run.err = fmt.Errorf("%w: insert %s: seq 1 has a previous hash", ErrChain, id.Short())
+				return run
+			}
 		}
 		runN++
-		runBytes += len(r.frame)
+		runBytes += len(b)
 		if runN > MaxSignedRun || runBytes > MaxRunBytes {
-			run.err = fmt.Errorf("%w: insert %s: %d records (%d bytes) without a signature at seq %d", ErrUnsigned, id.Short(), runN, runBytes, r.seq)
+			run.err = fmt.Errorf("%w: insert %s: %d records (%d bytes) without a signature at seq %d", ErrUnsigned, id.Short(), runN, runBytes, seq)
 			return run
 		}
-		run.recs = append(run.recs, r)
-		run.hashes = append(run.hashes, h)
 		run.ok = i + 1
-		if r.signed() {
-			if !verifySig(pub, r.seq, &h, r.sig) {
-				run.err = fmt.Errorf("%w: insert %s: seq %d", ErrSignature, id.Short(), r.seq)
-				run.ok = i // the bad record is not even a valid overlap
-				return run
-			}
+		switch c.state {
+		case checkBadSig:
+			run.err = fmt.Errorf("%w: insert %s: seq %d", ErrSignature, id.Short(), seq)
+			run.ok = i // the bad record is not even a valid overlap
+			return run
+		case checkSigned:
 			run.auth = i + 1
 			runN, runBytes = 0, 0
 		}
 	}
 	if run.auth < len(recs) {
-		run.err = fmt.Errorf("%w: insert %s: seqs %d..%d are not followed by a signed record", ErrUnsigned, id.Short(), run.recs[run.auth].seq, run.recs[len(run.recs)-1].seq)
+		run.err = fmt.Errorf("%w: insert %s: seqs %d..%d are not followed by a signed record", ErrUnsigned, id.Short(), run.first+uint64(run.auth), run.first+uint64(len(recs))-1)
 	}
 	return run
+}
+
+// frameLenOf returns the length the frame at b claims (0 if none).
+func frameLenOf(b []byte) int {
+	n, _ := frameLen(b)
+	return n
 }
 
 func isZero(b []byte) bool {
@@ -124,7 +142,7 @@ func isZero(b []byte) bool {
 
 // applyInsert stores the authenticated new records of r.ins. Leader only.
 // It returns an error only when the writer must stop (I/O).
-func (db *DB) applyInsert(r *request, touch func(*logState)) error {
+func (db *DB) applyInsert(rd *round, r *request, touch func(*logState)) error {
 	run := r.ins
 	r.err = run.err
 	recs := run.recs[:run.ok]
@@ -133,15 +151,20 @@ func (db *DB) applyInsert(r *request, touch func(*logState)) error {
 		if run.auth == 0 {
 			return nil
 		}
-		if recs[0].seq != 1 {
-			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), recs[0].seq)
+		if run.first != 1 {
+			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
 			return nil
 		}
 		var err error
-		if l, err = db.addLog(run.pub); err != nil {
+		if l, err = db.addLog(run.pub, rd); err != nil {
 			r.err = err
 			return err
 		}
+		// Sync and publish the new log in this round even if nothing
+		// is written to it: its segment may be an orphan's, adopted with
+		// records a crash left unsynced.
+		touch(l)
+		l.w.dirty = true
 	}
 	if c := l.broken.Load(); c != nil {
 		r.err = c
@@ -149,9 +172,9 @@ func (db *DB) applyInsert(r *request, touch func(*logState)) error {
 	}
 	head := l.w.head
 	k := 0
-	if len(recs) > 0 && recs[0].seq <= head {
-		last := min(head, recs[len(recs)-1].seq)
-		j := int(last - recs[0].seq)
+	if len(recs) > 0 && run.first <= head {
+		last := min(head, run.first+uint64(len(recs))-1)
+		j := int(last - run.first)
 		var stored [hashSize]byte
 		if last == head {
 			stored = l.w.hash
@@ -173,7 +196,7 @@ func (db *DB) applyInsert(r *request, touch func(*logState)) error {
 			}
 			stored = rec.hash()
 		}
-		if stored != run.hashes[j] {
+		if stored != frameHash(recs[j]) {
 			r.err = fmt.Errorf("%w: insert %s: seq %d", ErrFork, run.id.Short(), last)
 			return nil
 		}
@@ -182,23 +205,25 @@ func (db *DB) applyInsert(r *request, touch func(*logState)) error {
 	if k >= run.auth {
 		return nil
 	}
-	if recs[k].seq != head+1 {
-		r.err = fmt.Errorf("%w: insert %s: record has seq %d, head is %d", ErrGap, run.id.Short(), recs[k].seq, head)
+	if seq := run.first + uint64(k); seq != head+1 {
+		r.err = fmt.Errorf("%w: insert %s: record has seq %d, head is %d", ErrGap, run.id.Short(), seq, head)
 		return nil
 	}
-	if k == 0 && !bytes.Equal(recs[0].prev, l.w.hash[:]) {
-		r.err = fmt.Errorf("%w: insert %s: seq %d does not chain to the stored head", ErrChain, run.id.Short(), recs[0].seq)
+	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
+		r.err = fmt.Errorf("%w: insert %s: seq %d does not chain to the stored head", ErrChain, run.id.Short(), run.first)
 		return nil
 	}
 	touch(l)
 	for i := k; i < run.auth; i++ {
-		rec := recs[i]
+		b := recs[i]
 		off := l.w.segSize + int64(len(l.w.wbuf))
-		l.w.wbuf = append(l.w.wbuf, rec.frame...)
+		l.w.wbuf = append(l.w.wbuf, b...)
 		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
-		l.w.head = rec.seq
-		l.w.hash = run.hashes[i]
-		if rec.signed() {
+		l.w.head = run.first + uint64(i)
+		if b[offFlags]&flagSigned != 0 {
+			// only a signed record can end a round or a segment, so
+			// only its hash is ever needed as the chain head
+			l.w.hash = frameHash(b)
 			if err := db.afterSigned(l); err != nil {
 				r.err = err
 				return err

@@ -176,3 +176,139 @@ func TestInsertTamper(t *testing.T) {
 		})
 	}
 }
+
+// TestInsertLongRun checks runs long enough for checkRun to split its
+// work across goroutines: a bad record in any chunk stops the insert
+// at the authenticated prefix before it.
+func TestInsertLongRun(t *testing.T) {
+	logs := makeBenchLogs(t, 1, 3000, 1000) // signed at 1000, 2000, 3000
+	id, recs := logs[0].id, logs[0].runs[0]
+	if len(recs) != 3000 {
+		t.Fatalf("got a run of %d records, want 3000", len(recs))
+	}
+	tests := []struct {
+		name   string
+		tamper func(r [][]byte) [][]byte
+		want   error
+		wantN  int
+	}{
+		{"intact", func(r [][]byte) [][]byte { return r }, nil, 3000},
+		{"crc broken at 1500", func(r [][]byte) [][]byte { r[1499][offPayload] ^= 1; return r }, ErrCorrupt, 1000},
+		{"payload changed at 2500, crc fixed", func(r [][]byte) [][]byte { r[2499][offPayload] ^= 1; fixCRC(r[2499]); return r }, ErrChain, 2000},
+		{"last signature broken", func(r [][]byte) [][]byte { r[2999][len(r[2999])-1] ^= 1; fixCRC(r[2999]); return r }, ErrSignature, 2000},
+		{"record 1700 missing", func(r [][]byte) [][]byte { return append(r[:1699:1699], r[1700:]...) }, ErrGap, 1000},
+		{"unsigned tail", func(r [][]byte) [][]byte { return r[:2999] }, ErrUnsigned, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := openT(t, t.TempDir(), nil)
+			n, err := dst.Insert(id, tt.tamper(cloneRecs(recs)))
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("Insert: got error %v, want %v", err, tt.want)
+			}
+			if n != tt.wantN {
+				t.Fatalf("Insert: got n %d, want %d", n, tt.wantN)
+			}
+			if h := dst.Head(id); h != uint64(tt.wantN) {
+				t.Fatalf("head: got %d, want %d", h, tt.wantN)
+			}
+			verifyClean(t, dst)
+		})
+	}
+}
+
+// TestInsertNewLogsConcurrently inserts many logs new to the database
+// from several goroutines, so that rounds add several logs at once, and
+// checks that all of them, their feed and their files survive a reopen.
+func TestInsertNewLogsConcurrently(t *testing.T) {
+	logs := makeBenchLogs(t, 40, 30, 10)
+	dir := t.TempDir()
+	db := openT(t, dir, nil)
+	insertAll(t, db, logs, 8)
+	check := func(db *DB) {
+		t.Helper()
+		heads := db.Heads()
+		if len(heads) != len(logs)+1 {
+			t.Fatalf("got %d logs, want %d", len(heads), len(logs)+1)
+		}
+		for _, l := range logs {
+			if heads[l.id] != 30 {
+				t.Fatalf("log %s: head %d, want 30", l.id.Short(), heads[l.id])
+			}
+		}
+		f := db.Feed()
+		defer f.Close()
+		n := 0
+		for f.Next() {
+			n++
+		}
+		if f.Err() != nil || n != len(logs)*30 {
+			t.Fatalf("feed: got %d entries (%v), want %d", n, f.Err(), len(logs)*30)
+		}
+		verifyClean(t, db)
+	}
+	check(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, nil)
+	check(db)
+	// and without a clean Close: more new logs, then a crash
+	more := makeBenchLogs(t, 10, 30, 10)
+	insertAll(t, db, more, 4)
+	db.abandon()
+	logs = append(logs, more...)
+	check(openT(t, dir, nil))
+}
+
+// TestInsertAdoptsOrphan: a crash can leave a log's directory without
+// its table record (the table sync did not complete). Inserting the log
+// again adopts the files: empty ones as prepared, and ones holding
+// records, which are checked against the inserted ones.
+func TestInsertAdoptsOrphan(t *testing.T) {
+	src, recs := authorLog(t)
+	id := src.ID()
+	t.Run("prepared files", func(t *testing.T) {
+		dst := openT(t, t.TempDir(), nil)
+		dst.prepareLog(id)
+		dst.prepareLog(id) // again: leaves the files as they are
+		if n, err := dst.Insert(id, recs); err != nil || n != 10 {
+			t.Fatalf("Insert: got %d, %v; want 10, nil", n, err)
+		}
+		verifyClean(t, dst)
+	})
+	t.Run("files with records", func(t *testing.T) {
+		dir := t.TempDir()
+		dst := openT(t, dir, nil)
+		seg, idx := tailFiles(t, src.dir, id)
+		ldir := filepath.Join(dir, string(id))
+		if err := os.Mkdir(ldir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{seg, idx} {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ldir, filepath.Base(p)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := dst.Insert(id, recs[:6]); err != nil || n != 0 {
+			t.Fatalf("Insert 1..6: got %d, %v; want 0 (all held), nil", n, err)
+		}
+		if h := dst.Head(id); h != 10 {
+			t.Fatalf("head: got %d, want 10", h)
+		}
+		f := dst.Feed()
+		defer f.Close()
+		n := 0
+		for f.Next() {
+			n++
+		}
+		if n != 10 {
+			t.Fatalf("feed: got %d entries, want 10", n)
+		}
+		verifyClean(t, dst)
+	})
+}

@@ -44,7 +44,8 @@ type logWriter struct {
 	ibuf     []byte // index entries not yet written
 	runN     int    // records since the last signed one
 	runBytes int
-	dirty    bool          // written since the last fdatasync
+	dirty    bool          // segment written since its last fdatasync
+	idxDirty bool          // index written (or created) since its last fdatasync
 	seal     *sealJob      // the previous segment being sealed, if any
 	write    *pendingWrite // a buffer being written, if any
 	spareW   []byte        // the other frame buffer
@@ -66,8 +67,10 @@ func (l *logState) corrupt(seq uint64, file string, off int64, err error) *Corru
 // openLog opens the log of public key pub at ordinal ord. ck is the log's
 // entry of the last clean checkpoint, or nil. A writer recovers the tail
 // segment (cuts a torn tail, fixes the index); a reader only finds its
-// durable head.
-func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint) (*logState, error) {
+// durable head. A writer creates a missing log directory and first
+// segment; with a round rd, it leaves their syncs to the round (see
+// addLog).
+func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint, rd *round) (*logState, error) {
 	id := idOf(pub)
 	l := &logState{id: id, pub: pub, ord: ord, dir: filepath.Join(db.dir, string(id))}
 	segs, err := listSegments(l.dir)
@@ -80,11 +83,13 @@ func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint) (*lo
 			if err := os.MkdirAll(l.dir, 0o755); err != nil {
 				return nil, fmt.Errorf("applog: %w", err)
 			}
-			if err := db.startSegment(l, 1); err != nil {
+			if err := db.startSegment(l, 1, rd == nil); err != nil {
 				return nil, err
 			}
-			if err := syncDir(db.dir); err != nil {
-				return nil, err
+			if rd == nil {
+				if err := syncDir(db.dir); err != nil {
+					return nil, err
+				}
 			}
 		}
 		return l, nil
@@ -148,7 +153,7 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint) error
 			l.w.segSize = ck.segSize
 			return db.headFromPrevious(l, segs)
 		}
-		h, err := db.recordHash(l, tail, ck.head)
+		h, err := tailRecordHash(seg, idx, tail.base, ck.head)
 		if err == nil {
 			l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
 			l.head.Store(ck.head)
@@ -179,8 +184,15 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint) error
 			return err
 		}
 	}
-	res := scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
-	l.rBuf = nil
+	var res scanResult
+	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
+		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// scan, and no scan buffer to allocate
+		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
+	} else {
+		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		l.rBuf = nil
+	}
 	if res.end < floor {
 		return db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
 	}
@@ -281,6 +293,39 @@ func (db *DB) markBroken(l *logState, tail *segment, ck *logCheckpoint, c *Corru
 	return nil
 }
 
+// tailRecordHash reads record seq of the tail segment through the
+// writer's own handles (so that opening a log for a single append opens
+// each file once) and returns its hash.
+func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
+	var ib [2 * indexEntrySize]byte
+	n, err := idx.ReadAt(ib[:], fileHeaderSize+int64(seq-base)*indexEntrySize)
+	if n < indexEntrySize {
+		if err == nil || err == io.EOF {
+			err = errors.New("index entry missing")
+		}
+		return [hashSize]byte{}, err
+	}
+	off := int64(binary.LittleEndian.Uint64(ib[:]))
+	hint := 512
+	if n == len(ib) {
+		if next := int64(binary.LittleEndian.Uint64(ib[indexEntrySize:])); next > off && next-off <= maxFrameSize {
+			hint = int(next - off)
+		}
+	}
+	if off < fileHeaderSize || off > 1<<62 {
+		return [hashSize]byte{}, fmt.Errorf("index entry %d out of range", off)
+	}
+	var buf []byte
+	r, err := readFrame(seg, off, &buf, hint)
+	if err == nil && r.seq != seq {
+		err = fmt.Errorf("%w: %d, want %d", errSeq, r.seq, seq)
+	}
+	if err != nil {
+		return [hashSize]byte{}, err
+	}
+	return r.hash(), nil
+}
+
 // recordHash reads record seq of segment s and returns its hash.
 func (db *DB) recordHash(l *logState, s *segment, seq uint64) ([hashSize]byte, error) {
 	var buf []byte
@@ -327,10 +372,10 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 }
 
 // startSegment creates the segment and index starting at base and makes
-// them the writer's tail, synchronously.
-func (db *DB) startSegment(l *logState, base uint64) error {
+// them the writer's tail; with sync, it also syncs their directory.
+func (db *DB) startSegment(l *logState, base uint64, sync bool) error {
 	s := newSegment(l.dir, base)
-	seg, idx, err := createSegment(s)
+	seg, idx, err := createSegment(s, sync)
 	if err != nil {
 		return err
 	}
@@ -339,13 +384,14 @@ func (db *DB) startSegment(l *logState, base uint64) error {
 		l.w.idx.Close()
 	}
 	l.w.seg, l.w.idx = seg, idx
+	l.w.idxDirty = true // its header is not synced yet
 	l.installTail(s)
 	return nil
 }
 
-// createSegment creates the files of s with their headers and syncs the
-// directory so that they exist after a crash.
-func createSegment(s *segment) (seg, idx *os.File, err error) {
+// createSegment creates the files of s with their headers and, with
+// sync, syncs the directory so that they exist after a crash.
+func createSegment(s *segment, sync bool) (seg, idx *os.File, err error) {
 	mk := func(path string, magic [8]byte) (*os.File, error) {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
@@ -364,6 +410,9 @@ func createSegment(s *segment) (seg, idx *os.File, err error) {
 	if idx, err = mk(s.idx, magicIndex); err != nil {
 		seg.Close()
 		return nil, nil, err
+	}
+	if !sync {
+		return seg, idx, nil
 	}
 	if err := syncDir(filepath.Dir(s.seg)); err != nil {
 		seg.Close()
