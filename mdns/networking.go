@@ -92,6 +92,29 @@ func listenReuse(ctx context.Context, network string, port int) (net.PacketConn,
 	return lc.ListenPacket(ctx, network, addr)
 }
 
+// joinGroup joins group on each of ifaces it can and returns the first
+// one joined; it fails if it could join none. ipv4.PacketConn and
+// ipv6.PacketConn both provide JoinGroup.
+func joinGroup(pc interface {
+	JoinGroup(*net.Interface, net.Addr) error
+}, ifaces []net.Interface, group netip.AddrPort, log *slog.Logger) (*net.Interface, error) {
+	addr := &net.UDPAddr{IP: net.IP(group.Addr().AsSlice())}
+	var joined *net.Interface
+	for i := range ifaces {
+		if err := pc.JoinGroup(&ifaces[i], addr); err != nil {
+			log.Debug("mdns: cannot join group", "group", group.Addr(), "iface", ifaces[i].Name, "err", err)
+			continue
+		}
+		if joined == nil {
+			joined = &ifaces[i]
+		}
+	}
+	if joined == nil {
+		return nil, fmt.Errorf("mdns: joined %v on none of %d interfaces", group.Addr(), len(ifaces))
+	}
+	return joined, nil
+}
+
 // openIPv4 opens the IPv4 socket and joins 224.0.0.251 on each of ifaces
 // it can; it fails if it could join none.
 func openIPv4(ctx context.Context, ifaces []net.Interface, log *slog.Logger) (packetConn, error) {
@@ -100,20 +123,10 @@ func openIPv4(ctx context.Context, ifaces []net.Interface, log *slog.Logger) (pa
 		return nil, fmt.Errorf("mdns: listen udp4 port %d: %w", Port, err)
 	}
 	pc := ipv4.NewPacketConn(raw)
-	group := &net.UDPAddr{IP: net.IP(groupV4.Addr().AsSlice())}
-	var joined *net.Interface
-	for i := range ifaces {
-		if err := pc.JoinGroup(&ifaces[i], group); err != nil {
-			log.Debug("mdns: cannot join IPv4 group", "iface", ifaces[i].Name, "err", err)
-			continue
-		}
-		if joined == nil {
-			joined = &ifaces[i]
-		}
-	}
-	if joined == nil {
+	joined, err := joinGroup(pc, ifaces, groupV4, log)
+	if err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("mdns: joined 224.0.0.251 on none of %d interfaces", len(ifaces))
+		return nil, err
 	}
 	// RFC 6762 §11: IP TTL 255 on everything sent; loopback on so two
 	// responders on one host hear each other; an explicit default
@@ -140,20 +153,10 @@ func openIPv6(ctx context.Context, ifaces []net.Interface, log *slog.Logger) (pa
 		return nil, fmt.Errorf("mdns: listen udp6 port %d: %w", Port, err)
 	}
 	pc := ipv6.NewPacketConn(raw)
-	group := &net.UDPAddr{IP: net.IP(groupV6.Addr().AsSlice())}
-	var joined *net.Interface
-	for i := range ifaces {
-		if err := pc.JoinGroup(&ifaces[i], group); err != nil {
-			log.Debug("mdns: cannot join IPv6 group", "iface", ifaces[i].Name, "err", err)
-			continue
-		}
-		if joined == nil {
-			joined = &ifaces[i]
-		}
-	}
-	if joined == nil {
+	joined, err := joinGroup(pc, ifaces, groupV6, log)
+	if err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("mdns: joined ff02::fb on none of %d interfaces", len(ifaces))
+		return nil, err
 	}
 	for _, set := range []func() error{
 		func() error { return pc.SetControlMessage(ipv6.FlagInterface|ipv6.FlagDst, true) },
