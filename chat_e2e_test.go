@@ -61,6 +61,8 @@ func TestChatSeedFlow(t *testing.T) {
 			a.stop(syscall.SIGTERM)
 			b.expect("info> lost connection to alice")
 			b.stop(syscall.SIGTERM)
+			a.quiet()
+			b.quiet()
 		})
 	}
 }
@@ -359,6 +361,7 @@ func TestChatHostilePeer(t *testing.T) {
 		})
 	}
 	a.stop(syscall.SIGTERM)
+	a.quiet() // a hostile peer is a diagnostic, shown with -v
 	for _, l := range a.seen {
 		if !strings.HasPrefix(l, "info> ") && !strings.HasPrefix(l, "alice> ") {
 			t.Errorf("alice printed %q", l)

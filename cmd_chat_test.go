@@ -136,6 +136,17 @@ func (p *chatProc) stop(sig syscall.Signal) {
 	}
 }
 
+// quiet fails the test if the process wrote to stderr: without -v the
+// chat prints diagnostics only for what went wrong.
+func (p *chatProc) quiet() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stderr.Len() > 0 {
+		p.t.Errorf("%s wrote to stderr:\n%s", p.name, p.stderr.String())
+	}
+}
+
 // uniqueName returns base with a random suffix: the chats of parallel
 // test runs on one host must not claim the same NAME.local or port.
 func uniqueName(base string) string {

@@ -85,7 +85,7 @@ func main() {
 // run runs the command line args and returns the process exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	st := &state{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	st.level.Set(slog.LevelWarn)
+	st.level.Set(slog.LevelError) // quiet: only what went wrong; -v shows the rest
 	st.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &st.level}))
 
 	if len(args) == 0 {
