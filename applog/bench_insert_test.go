@@ -93,27 +93,16 @@ func BenchmarkInsert(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			logs := makeBenchLogs(b, c.logs, c.per, c.signEvery)
 			n := countRecs(logs)
-			total := 0
-			for b.Loop() {
-				b.StopTimer()
-				dir := b.TempDir()
-				db, err := Open(dir, benchOpts())
-				if err != nil {
-					b.Fatal(err)
+			loopFresh(b, n, func(dir string) (func(), func()) {
+				db := openBench(b, dir)
+				return func() { insertAll(b, db, logs, c.goroutines) }, func() {
+					commits := db.commits.Load()
+					if err := db.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(n)/float64(commits), "entries/commit")
 				}
-				b.StartTimer()
-				insertAll(b, db, logs, c.goroutines)
-				b.StopTimer()
-				commits := db.commits.Load()
-				if err := db.Close(); err != nil {
-					b.Fatal(err)
-				}
-				os.RemoveAll(dir)
-				b.StartTimer()
-				total += n
-				b.ReportMetric(float64(n)/float64(commits), "entries/commit")
-			}
-			reportRate(b, total)
+			})
 		})
 	}
 }
@@ -147,36 +136,24 @@ func insertAll(b testing.TB, db *DB, logs []benchLog, g int) {
 func BenchmarkInsertBaseline(b *testing.B) {
 	c := insertCases[0]
 	logs := makeBenchLogs(b, c.logs, c.per, c.signEvery)
-	n := countRecs(logs)
-	total := 0
 	var buf []byte
-	for b.Loop() {
-		b.StopTimer()
-		dir := b.TempDir()
-		f, err := os.Create(filepath.Join(dir, "plain"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		for _, r := range logs[0].runs {
-			buf = buf[:0]
-			for _, rec := range r {
-				buf = append(buf, rec...)
+	loopFresh(b, countRecs(logs), func(dir string) (func(), func()) {
+		f := createBench(b, dir)
+		return func() {
+			for _, r := range logs[0].runs {
+				buf = buf[:0]
+				for _, rec := range r {
+					buf = append(buf, rec...)
+				}
+				if _, err := f.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+				if err := fdatasync(f); err != nil {
+					b.Fatal(err)
+				}
 			}
-			if _, err := f.Write(buf); err != nil {
-				b.Fatal(err)
-			}
-			if err := fdatasync(f); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		f.Close()
-		os.RemoveAll(dir)
-		b.StartTimer()
-		total += n
-	}
-	reportRate(b, total)
+		}, func() { f.Close() }
+	})
 }
 
 // BenchmarkNewLogBaseline is the least that adding a log durably costs

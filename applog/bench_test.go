@@ -43,30 +43,58 @@ func reportRate(b *testing.B, entries int) {
 	b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
 }
 
-// BenchmarkBatchAppend appends 1M 100-byte entries in one durable
-// AppendBatch (hashing, framing, signing every 1024, writing, fsync).
-func BenchmarkBatchAppend(b *testing.B) {
-	const n = 1 << 20
-	data := benchPayloads(n)
+// loopFresh times one round per b.Loop iteration on a directory of its
+// own: open prepares the directory untimed and returns the timed work and
+// an untimed close; the directory is removed after each round. It
+// reports n entries per round as entries/s.
+func loopFresh(b *testing.B, n int, open func(dir string) (work, close func())) {
 	total := 0
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
-		db, err := Open(dir, benchOpts())
-		if err != nil {
-			b.Fatal(err)
-		}
+		work, closeRound := open(dir)
 		b.StartTimer()
-		if _, err := db.AppendBatch(data); err != nil {
-			b.Fatal(err)
-		}
+		work()
 		b.StopTimer()
-		db.Close()
+		closeRound()
 		os.RemoveAll(dir)
 		b.StartTimer()
 		total += n
 	}
 	reportRate(b, total)
+}
+
+// openBench opens a database in dir for a benchmark round.
+func openBench(b *testing.B, dir string) *DB {
+	db, err := Open(dir, benchOpts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// createBench creates the plain file of a baseline round in dir.
+func createBench(b *testing.B, dir string) *os.File {
+	f, err := os.Create(filepath.Join(dir, "plain"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// BenchmarkBatchAppend appends 1M 100-byte entries in one durable
+// AppendBatch (hashing, framing, signing every 1024, writing, fsync).
+func BenchmarkBatchAppend(b *testing.B) {
+	const n = 1 << 20
+	data := benchPayloads(n)
+	loopFresh(b, n, func(dir string) (func(), func()) {
+		db := openBench(b, dir)
+		return func() {
+			if _, err := db.AppendBatch(data); err != nil {
+				b.Fatal(err)
+			}
+		}, func() { db.Close() }
+	})
 }
 
 // BenchmarkBatchAppendBaseline writes the same entries as CRC-framed
@@ -75,36 +103,25 @@ func BenchmarkBatchAppend(b *testing.B) {
 func BenchmarkBatchAppendBaseline(b *testing.B) {
 	const n = 1 << 20
 	data := benchPayloads(n)
-	total := 0
-	for b.Loop() {
-		b.StopTimer()
-		dir := b.TempDir()
-		f, err := os.Create(filepath.Join(dir, "plain"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		w := bufio.NewWriterSize(f, 64<<10)
-		var hdr [8]byte
-		for _, d := range data {
-			binary.LittleEndian.PutUint32(hdr[:], uint32(len(d)))
-			binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(d, castagnoli))
-			w.Write(hdr[:])
-			w.Write(d)
-		}
-		if err := w.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		if err := fdatasync(f); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		f.Close()
-		os.RemoveAll(dir)
-		b.StartTimer()
-		total += n
-	}
-	reportRate(b, total)
+	loopFresh(b, n, func(dir string) (func(), func()) {
+		f := createBench(b, dir)
+		return func() {
+			w := bufio.NewWriterSize(f, 64<<10)
+			var hdr [8]byte
+			for _, d := range data {
+				binary.LittleEndian.PutUint32(hdr[:], uint32(len(d)))
+				binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(d, castagnoli))
+				w.Write(hdr[:])
+				w.Write(d)
+			}
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			if err := fdatasync(f); err != nil {
+				b.Fatal(err)
+			}
+		}, func() { f.Close() }
+	})
 }
 
 // BenchmarkConcurrentAppend: single-entry Appends from many goroutines,

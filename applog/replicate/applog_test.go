@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"scuttle/applog"
 )
@@ -236,12 +235,7 @@ func TestDBReject(t *testing.T) {
 				io.Copy(io.Discard, pc)
 			}()
 			pc.Write(tc.input)
-			var err error
-			select {
-			case err = <-errc:
-			case <-time.After(waitTimeout):
-				t.Fatal("Serve did not return")
-			}
+			err := recvErr(t, errc, "Serve")
 			<-drained
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Serve: got %v, want %v", err, tc.want)
@@ -342,15 +336,10 @@ func TestDBReconnectMidStream(t *testing.T) {
 	appendEntries(t, a, 20000, 100)
 	ca, cb := tcpPair(t)
 	l := serveBoth(t, ca, &cutConn{Conn: cb, n: 500 << 10}, FromDB(a), FromDB(b))
-	select {
-	case err := <-l.errs[1]:
-		l.errs[1] = nil
-		if err == nil {
-			t.Fatal("b's Serve: got nil error after the cut")
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("b's Serve did not return after the cut")
+	if err := recvErr(t, l.errs[1], "b's Serve after the cut"); err == nil {
+		t.Fatal("b's Serve: got nil error after the cut")
 	}
+	l.errs[1] = nil
 	l.stop(t)
 	got := b.Head(a.ID())
 	if got == 0 || got >= 20000 || got%100 != 0 {

@@ -134,12 +134,7 @@ func TestReject(t *testing.T) {
 			} else {
 				defer pc.Close()
 			}
-			var err error
-			select {
-			case err = <-errc:
-			case <-time.After(waitTimeout):
-				t.Fatal("Serve did not return")
-			}
+			err := recvErr(t, errc, "Serve")
 			<-drained
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Serve: got %v, want %v", err, tc.want)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -95,6 +96,19 @@ func serveBoth(t testing.TB, ca, cb io.ReadWriteCloser, a, b Store) *link {
 	return l
 }
 
+// recvErr waits up to waitTimeout for Serve's result on ch; what names
+// the wait in the failure.
+func recvErr(t testing.TB, ch <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(waitTimeout):
+		t.Fatalf("%s did not return within %v", what, waitTimeout)
+		return nil
+	}
+}
+
 // stop cancels both ends and waits for them, returning their errors.
 func (l *link) stop(t testing.TB) [2]error {
 	t.Helper()
@@ -104,11 +118,7 @@ func (l *link) stop(t testing.TB) [2]error {
 		if ch == nil {
 			continue
 		}
-		select {
-		case errs[i] = <-ch:
-		case <-time.After(waitTimeout):
-			t.Fatalf("Serve %d did not return within %v of cancel", i, waitTimeout)
-		}
+		errs[i] = recvErr(t, ch, fmt.Sprintf("Serve %d after cancel", i))
 		l.errs[i] = nil
 	}
 	return errs
@@ -345,15 +355,10 @@ func TestReconnectMidStream(t *testing.T) {
 	a.appendN(x, 20000, 100)
 	ca, cb := tcpPair(t)
 	l := serveBoth(t, ca, &cutConn{Conn: cb, n: 300 << 10}, a, b)
-	select {
-	case err := <-l.errs[1]:
-		l.errs[1] = nil
-		if err == nil {
-			t.Fatal("b's Serve: got nil error after the cut")
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("b's Serve did not return after the cut")
+	if err := recvErr(t, l.errs[1], "b's Serve after the cut"); err == nil {
+		t.Fatal("b's Serve: got nil error after the cut")
 	}
+	l.errs[1] = nil
 	l.stop(t)
 	got := b.Head(x)
 	if got == 0 || got >= 20000 || got%100 != 0 {
@@ -409,13 +414,8 @@ func TestStalledPeer(t *testing.T) {
 	go func() { errc <- Serve(ctx, stalled, a, &Options{WriteTimeout: 200 * time.Millisecond}) }()
 	connect(t, a, b, true)
 	waitEqual(t, b, a.snapshot(), "b to sync beside a stalled peer")
-	select {
-	case err := <-errc:
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("stalled peer: got %v, want a write deadline error", err)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("Serve to a stalled peer did not time out")
+	if err := recvErr(t, errc, "Serve to a stalled peer"); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("stalled peer: got %v, want a write deadline error", err)
 	}
 }
 
