@@ -269,11 +269,15 @@ func (c *chat) print(ctx context.Context, db *applog.DB) error {
 	defer f.Close()
 	var buf []byte
 	for {
-		c.outMu.Lock()
+		// The lock is taken line by line, so that a long history does
+		// not hold back the swarm's events (Events must return quickly).
 		for f.Next() {
 			buf = appendChatLine(buf[:0], f.Entry())
+			c.outMu.Lock()
 			c.out.Write(buf)
+			c.outMu.Unlock()
 		}
+		c.outMu.Lock()
 		err := c.out.Flush()
 		c.outMu.Unlock()
 		if err := errors.Join(f.Err(), err); err != nil {
