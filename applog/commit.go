@@ -13,7 +13,7 @@ import (
 type request struct {
 	data  [][]byte
 	one   [1][]byte // data of a single Append, so that it needs no allocation
-	ins   *insertRun
+	ins   []*insertRun
 	first uint64 // result of an append: seq of data[0]
 	n     int    // result of an insert: records stored
 	err   error
@@ -39,6 +39,10 @@ type round struct {
 	err   error
 
 	newLogs bool // logs were added: the table and DIR are in sync and dirs
+
+	prev      *round        // the round before, if it was not yet published
+	synced    chan struct{} // closed: the syncs of this round are done
+	published chan struct{} // closed: this round is published (or failed)
 }
 
 type logHead struct {
@@ -49,13 +53,20 @@ type logHead struct {
 // submit queues r and returns once it is durable or failed.
 //
 // Group commit: the first caller to find no writer becomes the leader.
-// It lets the callers just woken queue up (one scheduler yield), takes
-// the whole queue (the batch) as one round, encodes and writes it,
-// fdatasyncs each touched log once (all at once, see syncAll), publishes
-// the round (heads, feed records), then wakes the whole round with one
-// close and hands the lead to the first caller of the batch queued
-// meanwhile. So N concurrent appenders cost about one fdatasync per
-// round, and no wake-up reaches a caller that cannot proceed.
+// It lets the callers just woken queue up (gather), takes the whole
+// queue (the batch) as one round, encodes and writes it, fdatasyncs each
+// touched log once (all at once, see syncAll), publishes the round
+// (heads, feed records), then wakes the whole round with one close. So N
+// concurrent appenders cost about one fdatasync per round, and no
+// wake-up reaches a caller that cannot proceed.
+//
+// Rounds overlap by one: a leader that finds no other round syncing
+// passes the lead to the next batch as soon as its round is written, so
+// the next round gathers, encodes and signs while this one syncs. A
+// leader that finds a round syncing keeps the lead until it has
+// published. So at most two rounds are in flight, and they publish in
+// order: a round waits for the one before it, and a failure of the
+// earlier one fails the later.
 func (db *DB) submit(r *request) {
 	db.qmu.Lock()
 	if db.closing {
@@ -80,7 +91,7 @@ func (db *DB) submit(r *request) {
 		}
 		<-b.lead // handed the lead of b
 	}
-	runtime.Gosched()
+	db.gather(b)
 	db.qmu.Lock()
 	// b is still db.next: only a leader takes it, and r leads it now
 	db.next = nil
@@ -88,33 +99,90 @@ func (db *DB) submit(r *request) {
 		for _, x := range b.reqs {
 			x.err, x.done = ErrClosed, true
 		}
-		db.writing = false
-		db.qcond.Broadcast()
+		db.passLead()
 		db.qmu.Unlock()
 		close(b.done)
 		return
 	}
-	rd := &round{batch: b.reqs, err: db.failed}
+	rd := &round{batch: b.reqs, err: db.failed, prev: db.last,
+		synced: make(chan struct{}), published: make(chan struct{})}
+	db.last = rd
 	db.qmu.Unlock()
+	if rd.prev != nil {
+		db.syncPrev = rd.prev.synced
+	}
 
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
+	db.syncPrev = nil
+
+	db.qmu.Lock()
+	if rd.err != nil && db.failed == nil {
+		// the writer's state is unknown after a failed write: no round
+		// after this one writes
+		db.fail(rd.err)
+	}
+	early := db.syncing == 0
+	db.syncing++
+	if early {
+		db.passLead()
+	}
+	db.qmu.Unlock()
+
 	if rd.err == nil {
 		rd.err = syncAll(rd.sync, rd.dirs)
+	}
+	close(rd.synced)
+	if rd.prev != nil {
+		<-rd.prev.published
 	}
 
 	db.qmu.Lock()
 	db.publish(rd)
-	next := db.next // leads the next round (or fails it after Close)
-	if next == nil {
-		db.writing = false
-		db.qcond.Broadcast()
+	db.syncing--
+	if db.last == rd {
+		db.last = nil
 	}
+	if !early {
+		db.passLead()
+	}
+	db.qcond.Broadcast()
 	db.qmu.Unlock()
+	close(rd.published)
 	close(b.done)
-	if next != nil {
-		close(next.lead)
+}
+
+// passLead hands the write lead to the batch queued meanwhile, if any,
+// or leaves it free. Called under qmu by the holder of the lead.
+func (db *DB) passLead() {
+	if next := db.next; next != nil {
+		close(next.lead) // leads the next round (or fails it after Close)
+		return
+	}
+	db.writing = false
+	db.qcond.Broadcast()
+}
+
+// maxGather bounds the scheduler yields of gather.
+const maxGather = 8
+
+// gather lets the callers that are runnable join batch b before its
+// leader takes it: the callers just released by the previous round come
+// back with their next request within a yield or a few. It yields while
+// the batch keeps growing, at most maxGather times, so a lone caller
+// pays one yield and a crowd joins one round instead of two.
+func (db *DB) gather(b *batch) {
+	n := 0
+	for range maxGather {
+		runtime.Gosched()
+		db.qmu.Lock()
+		m := len(b.reqs)
+		db.qmu.Unlock()
+		if m == n {
+			return
+		}
+		n = m
 	}
 }
 
@@ -204,7 +272,7 @@ func (db *DB) writeRound(rd *round) {
 	if err == nil {
 		for _, r := range rd.batch {
 			if r.ins != nil {
-				if err = db.applyInsert(rd, r, touch); err != nil {
+				if err = db.applyInserts(rd, r, touch); err != nil {
 					break
 				}
 			}
@@ -229,15 +297,19 @@ func (db *DB) writeRound(rd *round) {
 	rd.err = err
 }
 
+// fail stops the writer after err. The files may now hold records that
+// are not durable; the next writer open cuts them. Called under qmu.
+func (db *DB) fail(err error) {
+	db.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", err)
+	db.log.Error("applog: commit failed", "err", err)
+}
+
 // publish makes a synced round visible: heads first, then the feed
 // records (a feed reader that sees a record finds its head published),
 // then the callers are released. Called under qmu, in round order.
 func (db *DB) publish(rd *round) {
 	if rd.err != nil && db.failed == nil {
-		// The files may now hold records that are not durable; the next
-		// writer open cuts them. This writer stops here.
-		db.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", rd.err)
-		db.log.Error("applog: commit failed", "err", rd.err)
+		db.fail(rd.err)
 	}
 	if db.failed != nil {
 		for _, r := range rd.batch {
@@ -436,6 +508,7 @@ func (db *DB) roll(l *logState) error {
 	l.installTail(s)
 	j := &sealJob{done: make(chan struct{})}
 	l.w.seal = j
+	prev := db.syncPrev
 	go func() {
 		defer close(j.done)
 		// both syncs at once: the file system can commit them together
@@ -444,6 +517,9 @@ func (db *DB) roll(l *logState) error {
 		j.err = fdatasync(oldSeg)
 		if err := <-idxErr; j.err == nil {
 			j.err = err
+		}
+		if prev != nil {
+			<-prev // the round before may still sync oldSeg
 		}
 		oldSeg.Close()
 		oldIdx.Close()

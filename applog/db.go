@@ -76,11 +76,17 @@ type DB struct {
 	// group commit
 	qmu     sync.Mutex
 	qcond   *sync.Cond
-	next    *batch  // requests waiting for the round in progress
-	writing bool    // a leader is active (see submit)
-	bufs    bufPool // the leader's spare write buffers
-	closing bool
-	failed  error // a write or sync failed, the writer is unusable
+	next    *batch // requests waiting for the round in progress
+	writing bool   // the write lead is held or handed on (see submit)
+	syncing int    // rounds written and not yet published (at most 2)
+	last    *round // the latest round, until it is published
+	// syncPrev is closed when the round before the one being written
+	// has synced; writer only. A roll closes the old segment's files
+	// only after it, as that round may still fdatasync them.
+	syncPrev <-chan struct{}
+	bufs     bufPool // the leader's spare write buffers
+	closing  bool
+	failed   error // a write or sync failed, the writer is unusable
 
 	chMu sync.Mutex
 	ch   chan struct{}
@@ -445,7 +451,7 @@ func (db *DB) Close() error {
 	db.qmu.Lock()
 	db.closing = true
 	db.qcond.Broadcast()
-	for db.writing {
+	for db.writing || db.syncing > 0 {
 		db.qcond.Wait()
 	}
 	db.qmu.Unlock()

@@ -120,8 +120,9 @@ func TestFeedOrderAndLive(t *testing.T) {
 }
 
 func TestConcurrentAppends(t *testing.T) {
-	db := openT(t, t.TempDir(), &Options{SegmentSize: 4096})
-	const G, N = 16, 50
+	dir := t.TempDir()
+	db := openT(t, dir, &Options{SegmentSize: 4096})
+	const G, N = 32, 100
 	var wg sync.WaitGroup
 	seqs := make([][]uint64, G)
 	for g := range G {
@@ -133,6 +134,11 @@ func TestConcurrentAppends(t *testing.T) {
 				if err != nil {
 					t.Error(err)
 					return
+				}
+				// rounds publish in order: an acknowledged entry is
+				// visible, and so is every one before it
+				if h := db.Head(db.ID()); h < s {
+					t.Errorf("append returned seq %d, head is %d", s, h)
 				}
 				seqs[g] = append(seqs[g], s)
 			}
@@ -186,6 +192,14 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 	if h := db.Head(db.ID()); h != G*N || len(seen) != G*N {
 		t.Fatalf("head %d, %d distinct seqs, want %d", h, len(seen), G*N)
+	}
+	verifyClean(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, &Options{SegmentSize: 4096})
+	if h := db.Head(db.ID()); h != G*N {
+		t.Fatalf("head %d after reopen, want %d", h, G*N)
 	}
 	verifyClean(t, db)
 }
