@@ -23,9 +23,13 @@
 // write and one fdatasync per log (group commit; see submit in
 // commit.go: the first waiting caller leads the round queued behind it
 // and hands the lead on); a round issues the fdatasyncs of all the logs
-// it touched at once, so the file system commits them together. Insert
-// checks records (CRC, hash, signature) in its caller's goroutine before
-// queueing, on all CPUs for a long run (check.go). Within a round the writer encodes into one
+// it touched at once, so the file system commits them together. Two
+// rounds overlap: the next one gathers, encodes, signs and writes while
+// the one before syncs, and rounds publish in order. Insert checks
+// records (CRC, hash, signature) in its caller's goroutine before
+// queueing, on all CPUs for a long run (check.go); Check and InsertRuns
+// split it, so that a replica checks the next records while the ones
+// before sync. Within a round the writer encodes into one
 // buffer while a goroutine writes the previous one, and a full segment
 // is sealed (fsynced) in the background while the next one is encoded;
 // nothing is written to a new segment before the previous one is

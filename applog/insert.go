@@ -20,6 +20,13 @@ type insertRun struct {
 	err   error // why recs[auth:] are not stored (nil if auth == len)
 }
 
+// A Run is records of one log that went through the checks of Insert
+// that need no stored state; InsertRuns stores it. Check makes one.
+type Run struct {
+	run *insertRun
+	err error // the run cannot be inserted at all (closed, bad id)
+}
+
 // Insert verifies records of log id received from a peer (as Iter.Record
 // returned them on the peer) and stores the new ones, durably, in the
 // same group commit as appends.
@@ -33,29 +40,75 @@ type insertRun struct {
 // records or MaxRunBytes bytes. Undecodable records fail with an error
 // matching ErrCorrupt. Nothing unauthenticated is stored: on error, n
 // counts the records of the authenticated prefix that were stored.
+//
+// Insert is Check followed by InsertRuns.
 func (db *DB) Insert(id ID, recs [][]byte) (n int, err error) {
+	return db.InsertRuns(db.Check(id, recs))
+}
+
+// Check runs the checks of Insert that need no stored state: framing,
+// consecutive seqs and the chain between them, run limits and every
+// signature, on all CPUs for a long run. These are most of an Insert's
+// work, and Check takes no lock, so a caller can check the next records
+// while the ones before are being stored. For a log the database does
+// not hold yet, Check also creates its files, unsynced (InsertRuns syncs
+// them). The Run reads recs in place: they must not change until
+// InsertRuns returns.
+func (db *DB) Check(id ID, recs [][]byte) *Run {
+	if db.readOnly {
+		return &Run{err: ErrReadOnly}
+	}
+	if err := db.errIfClosed(); err != nil {
+		return &Run{err: err}
+	}
+	pub, ok := id.publicKey()
+	if !ok {
+		return &Run{err: fmt.Errorf("applog: insert: bad log id %q", id)}
+	}
+	if len(recs) == 0 {
+		return &Run{}
+	}
+	run := db.checkRun(id, pub, recs)
+	if run.auth > 0 && run.first == 1 && db.logs.Load().get(id) == nil {
+		db.prepareLog(id)
+	}
+	return &Run{run: run}
+}
+
+// InsertRuns stores the runs made by Check, in order and in one group
+// commit, with the checks that need the stored log (see Insert). It is
+// Insert of each run in turn, stopping at the first error, but with one
+// sync for all: n counts the new records stored, and on error the
+// records stored before it.
+func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 	if db.readOnly {
 		return 0, ErrReadOnly
 	}
 	if err := db.errIfClosed(); err != nil {
 		return 0, err
 	}
-	pub, ok := id.publicKey()
-	if !ok {
-		return 0, fmt.Errorf("applog: insert: bad log id %q", id)
+	r := &request{}
+	for _, x := range runs {
+		if x.err != nil || x.run == nil {
+			r.err = x.err
+			break
+		}
+		if x.run.auth == 0 && x.run.ok == 0 {
+			r.err = x.run.err // nothing in it to store or skip
+			break
+		}
+		r.ins = append(r.ins, x.run)
 	}
-	if len(recs) == 0 {
-		return 0, nil
+	if len(r.ins) == 0 {
+		return 0, r.err
 	}
-	run := db.checkRun(id, pub, recs)
-	if run.auth == 0 && run.ok == 0 {
-		return 0, run.err
-	}
-	if run.auth > 0 && run.first == 1 && db.logs.Load().get(id) == nil {
-		db.prepareLog(id)
-	}
-	r := &request{ins: run}
+	// a run that failed before the first to submit only shortens it
+	stop := r.err
+	r.err = nil
 	db.submit(r)
+	if r.err == nil {
+		r.err = stop
+	}
 	return r.n, r.err
 }
 
@@ -140,25 +193,40 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// applyInsert stores the authenticated new records of r.ins. Leader only.
-// It returns an error only when the writer must stop (I/O).
-func (db *DB) applyInsert(rd *round, r *request, touch func(*logState)) error {
-	run := r.ins
+// applyInserts stores the runs of r in order, up to the first that
+// fails. Leader only. It returns an error only when the writer must stop
+// (I/O).
+func (db *DB) applyInserts(rd *round, r *request, touch func(*logState)) error {
+	for _, run := range r.ins {
+		n, err := db.applyInsert(rd, r, run, touch)
+		r.n += n
+		if err != nil || r.err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyInsert stores the authenticated new records of run into r's
+// round, sets r.err if not all of run is stored, and returns how many
+// records it stored. Leader only. It returns an error only when the
+// writer must stop (I/O).
+func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState)) (int, error) {
 	r.err = run.err
 	recs := run.recs[:run.ok]
 	l := db.logs.Load().get(run.id)
 	if l == nil {
 		if run.auth == 0 {
-			return nil
+			return 0, nil
 		}
 		if run.first != 1 {
 			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
-			return nil
+			return 0, nil
 		}
 		var err error
 		if l, err = db.addLog(run.pub, rd); err != nil {
 			r.err = err
-			return err
+			return 0, err
 		}
 		// Sync and publish the new log in this round even if nothing
 		// is written to it: its segment may be an orphan's, adopted with
@@ -168,7 +236,7 @@ func (db *DB) applyInsert(rd *round, r *request, touch func(*logState)) error {
 	}
 	if c := l.broken.Load(); c != nil {
 		r.err = c
-		return nil
+		return 0, nil
 	}
 	head := l.w.head
 	k := 0
@@ -181,37 +249,37 @@ func (db *DB) applyInsert(rd *round, r *request, touch func(*logState)) error {
 		} else {
 			if err := db.flush(l); err != nil {
 				r.err = err
-				return err
+				return 0, err
 			}
 			var buf []byte
 			s := findSegment(l.segments(), last)
 			if s == nil {
 				r.err = l.corrupt(last, l.dir, 0, fmt.Errorf("no segment holds it"))
-				return nil
+				return 0, nil
 			}
 			rec, err := db.readRecord(l, s, last, &buf)
 			if err != nil {
 				r.err = err
-				return nil
+				return 0, nil
 			}
 			stored = rec.hash()
 		}
 		if stored != frameHash(recs[j]) {
 			r.err = fmt.Errorf("%w: insert %s: seq %d", ErrFork, run.id.Short(), last)
-			return nil
+			return 0, nil
 		}
 		k = j + 1
 	}
 	if k >= run.auth {
-		return nil
+		return 0, nil
 	}
 	if seq := run.first + uint64(k); seq != head+1 {
 		r.err = fmt.Errorf("%w: insert %s: record has seq %d, head is %d", ErrGap, run.id.Short(), seq, head)
-		return nil
+		return 0, nil
 	}
 	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
 		r.err = fmt.Errorf("%w: insert %s: seq %d does not chain to the stored head", ErrChain, run.id.Short(), run.first)
-		return nil
+		return 0, nil
 	}
 	touch(l)
 	for i := k; i < run.auth; i++ {
@@ -226,11 +294,10 @@ func (db *DB) applyInsert(rd *round, r *request, touch func(*logState)) error {
 			l.w.hash = frameHash(b)
 			if err := db.afterSigned(l); err != nil {
 				r.err = err
-				return err
+				return 0, err
 			}
 		}
 	}
 	l.w.runN, l.w.runBytes = 0, 0
-	r.n = run.auth - k
-	return nil
+	return run.auth - k, nil
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -311,4 +312,62 @@ func TestInsertAdoptsOrphan(t *testing.T) {
 		}
 		verifyClean(t, dst)
 	})
+}
+
+// TestInsertRuns checks runs made by Check and stored by InsertRuns:
+// they are stored in order in one commit, as Insert of each would, and
+// the first failing run stops the rest.
+func TestInsertRuns(t *testing.T) {
+	src, recs := authorLog(t)
+	src2, recs2 := authorLog(t)
+	forged := cloneRecs(recs[6:])
+	forged[3][len(forged[3])-1] ^= 1 // the signature of seq 10
+	fixCRC(forged[3])
+	tests := []struct {
+		name  string
+		runs  func(db *DB) []*Run
+		n     int
+		err   error     // the error must match this, or
+		msg   string    // contain this
+		heads [2]uint64 // of src's and src2's log afterwards
+	}{
+		{"in order, two logs", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[:3]), db.Check(src2.ID(), recs2), db.Check(src.ID(), recs[3:])}
+		}, 20, nil, "", [2]uint64{10, 10}},
+		{"overlap skipped", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[:6]), db.Check(src.ID(), recs[3:])}
+		}, 10, nil, "", [2]uint64{10, 0}},
+		{"out of order", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[3:]), db.Check(src.ID(), recs[:3])}
+		}, 0, ErrGap, "", [2]uint64{0, 0}},
+		{"a forged run stops the rest", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[:6]), db.Check(src.ID(), forged), db.Check(src2.ID(), recs2)}
+		}, 6, ErrSignature, "", [2]uint64{6, 0}},
+		{"a bad id stops the rest", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[:3]), db.Check("nonsense", recs2), db.Check(src2.ID(), recs2)}
+		}, 3, nil, "bad log id", [2]uint64{3, 0}},
+		{"none", func(db *DB) []*Run { return nil }, 0, nil, "", [2]uint64{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openT(t, t.TempDir(), nil)
+			n, err := db.InsertRuns(tt.runs(db)...)
+			ok := n == tt.n
+			switch {
+			case tt.err != nil:
+				ok = ok && errors.Is(err, tt.err)
+			case tt.msg != "":
+				ok = ok && err != nil && strings.Contains(err.Error(), tt.msg)
+			default:
+				ok = ok && err == nil
+			}
+			if !ok {
+				t.Fatalf("InsertRuns: got %d, %v; want %d, %v %q", n, err, tt.n, tt.err, tt.msg)
+			}
+			if h := [2]uint64{db.Head(src.ID()), db.Head(src2.ID())}; h != tt.heads {
+				t.Fatalf("heads: got %v, want %v", h, tt.heads)
+			}
+			verifyClean(t, db)
+		})
+	}
 }

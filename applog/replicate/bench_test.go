@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,13 +251,51 @@ func Benchmark1000Logs(b *testing.B) {
 	}
 	size := recordBytes(b, src)
 	b.ResetTimer()
-	var d, base, store time.Duration
+	var d, base, store, files time.Duration
 	for b.Loop() {
 		d += syncTo(b, src, want)
 		base += baselineTCP(b, size)
 		store += baselineInsert(b, src)
+		files += baselineFiles(b, logs)
 	}
 	reportRate(b, logs*per*int64(b.N), d, base, store)
+	b.ReportMetric(float64(logs*per*b.N)/files.Seconds(), "files-entries/s")
+	b.ReportMetric(files.Seconds()/d.Seconds(), "ratio-to-files")
+}
+
+// baselineFiles creates the files that n new logs take (a directory, and
+// in it a segment and an index file with their 16-byte headers), on every
+// CPU at once, and returns how long it took. Nothing is synced. Creating
+// files is slow on some file systems (over a millisecond each in /tmp on
+// some machines), and a replica must make these for every new log.
+func baselineFiles(b *testing.B, n int) time.Duration {
+	dir := b.TempDir()
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var hdr [16]byte
+			for i := range next {
+				d := filepath.Join(dir, strconv.Itoa(i))
+				if err := os.Mkdir(d, 0o755); err != nil {
+					b.Error(err)
+					continue
+				}
+				for _, name := range []string{"seg", "idx"} {
+					if err := os.WriteFile(filepath.Join(d, name), hdr[:], 0o644); err != nil {
+						b.Error(err)
+					}
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return time.Since(start)
 }
 
 // BenchmarkLive measures entries from append on one peer to stored on the

@@ -25,7 +25,9 @@
 //
 // Receiving: records are accumulated per log until a record the sender
 // marks signed, then handed to Store.Insert, which verifies seq, hash chain
-// and signature and stores durably. A run longer than applog.MaxSignedRun
+// and signature and stores durably. A Store that is a Checker (as
+// *applog.DB is) is given them in two steps, Check and InsertRuns, so
+// that the next batch is verified while the one before is synced. A run longer than applog.MaxSignedRun
 // records or applog.MaxRunBytes bytes without a signed record, a run of
 // one log interrupted by records of another, a seq gap, a record Insert
 // rejects, or any malformed frame ends the session: the connection is
@@ -45,10 +47,10 @@
 // record.
 //
 // The receiver holds at most one unsigned run (bounded as above), one
-// frame, and two batches of about 1 MiB of verified-to-be runs: one being
-// inserted, one filling. When both are full it stops reading, and TCP
-// stops the peer. Inserts of different logs in one batch run concurrently
-// (at most 8), so that the store's group commit shares their syncs.
+// frame, and three batches of about 1 MiB of verified-to-be runs: one
+// being stored, one being checked, one filling. When all are full it stops
+// reading, and TCP stops the peer. The runs of different logs in one batch
+// are checked concurrently (at most 8) and stored in one group commit.
 //
 // # Wire format
 //

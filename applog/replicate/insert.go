@@ -3,6 +3,7 @@ package replicate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"scuttle/applog"
@@ -13,25 +14,37 @@ import (
 // stops the peer) until the inserter takes them.
 const batchBytes = 1 << 20
 
-// inserter stores the runs the receiver completes. It runs beside the
-// receiver so that parsing and verifying+syncing overlap, and it takes all
-// that is ready at once, so that a slow sync makes batches larger, not
-// queues longer: a double buffer of at most batchBytes each.
+// inserter stores the runs the receiver completes, in two stages beside the
+// receiver, so that parsing, verifying and syncing overlap: a checker
+// verifies the ready batch (Checker.Check, if the store is one) while a
+// committer stores the batch before it. Each stage takes all that is ready
+// at once, so a slow sync makes batches larger, not queues longer: at most
+// three batches of about batchBytes each (being filled, checked, stored).
 type inserter struct {
 	mu     sync.Mutex
-	cond   sync.Cond            // signals changes of ready, busy and done
-	ready  batch                // complete signed runs, not yet taken
-	spare  batch                // the other buffer
+	cond   sync.Cond            // signals changes of ready, done and failed
+	ready  *batch               // complete signed runs, not yet taken
 	done   bool                 // the receiver ended: drain ready and stop
 	failed bool                 // the inserter stopped: add fails
 	held   map[applog.ID]uint64 // highest seq handed to the inserter, per log
 }
 
+// Checker is a Store that verifies records apart from storing them, as
+// *applog.DB does: Serve then verifies the next records it received while
+// the ones before are being synced. Check must not depend on stored state;
+// InsertRuns stores runs made by Check as Insert would have, in order.
+type Checker interface {
+	Check(id applog.ID, recs [][]byte) *applog.Run
+	InsertRuns(runs ...*applog.Run) (int, error)
+}
+
 // batch is a sequence of runs, each of one log, to store in order.
 type batch struct {
-	arena []byte
-	ends  []int // end offset in arena of each record
-	runs  []run
+	arena   []byte
+	ends    []int // end offset in arena of each record
+	runs    []run
+	recs    [][]byte      // the records, sliced from arena (see slice)
+	checked []*applog.Run // by a Checker, one per run
 }
 
 // run is records lo..hi-1 of a batch: seqs first… of log id.
@@ -42,7 +55,20 @@ type run struct {
 }
 
 func (b *batch) reset() {
+	clear(b.recs)
+	clear(b.checked)
 	b.arena, b.ends, b.runs = b.arena[:0], b.ends[:0], b.runs[:0]
+	b.recs, b.checked = b.recs[:0], b.checked[:0]
+}
+
+// slice fills b.recs with the records of b, so that run r's are
+// b.recs[r.lo:r.hi].
+func (b *batch) slice() {
+	start := 0
+	for _, end := range b.ends {
+		b.recs = append(b.recs, b.arena[start:end:end])
+		start = end
+	}
 }
 
 // add appends records (arena bytes, record end offsets in arena) of log id,
@@ -56,7 +82,7 @@ func (in *inserter) add(id applog.ID, first uint64, arena []byte, ends []int) er
 	if in.failed {
 		return errInserterStopped
 	}
-	b := &in.ready
+	b := in.ready
 	base := len(b.arena)
 	lo := len(b.ends)
 	b.arena = append(b.arena, arena...)
@@ -95,64 +121,109 @@ func (c *session) closeInsert() {
 	c.insert.mu.Unlock()
 }
 
-// insertLoop stores ready batches until the receiver is done and all is
+// insertLoop runs the inserter until the receiver is done and all is
 // stored, or an insert fails; then it cancels the session with the error.
+// It checks batches in a goroutine of its own and stores them itself.
 func (c *session) insertLoop() {
 	in := &c.insert
+	ck, _ := c.st.(Checker)
+	checked := make(chan *batch) // a checked batch, taken when the last is stored
+	free := make(chan *batch, 1) // a stored batch, for the checker to reuse
+	free <- &batch{}
+	stopped := make(chan struct{}) // the committer stopped early
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(checked)
+		spare := &batch{}
+		for {
+			in.mu.Lock()
+			for len(in.ready.runs) == 0 && !in.done && !in.failed {
+				in.cond.Wait()
+			}
+			if len(in.ready.runs) == 0 || in.failed {
+				in.mu.Unlock()
+				return
+			}
+			b := in.ready
+			in.ready = spare
+			in.cond.Broadcast()
+			in.mu.Unlock()
+
+			b.slice()
+			if ck != nil {
+				check(ck, b)
+			}
+			select {
+			case checked <- b:
+			case <-stopped:
+				return
+			}
+			spare = <-free
+		}
+	})
 	defer func() {
 		in.mu.Lock()
 		in.failed = true
 		in.cond.Broadcast()
 		in.mu.Unlock()
+		close(stopped)
+		wg.Wait()
 	}()
-	var recs [][]byte
-	for {
-		in.mu.Lock()
-		for len(in.ready.runs) == 0 && !in.done {
-			in.cond.Wait()
+	for b := range checked {
+		var err error
+		if ck != nil {
+			err = commit(ck, b)
+		} else {
+			err = c.storeBatch(b)
 		}
-		if len(in.ready.runs) == 0 {
-			in.mu.Unlock()
-			return
-		}
-		in.ready, in.spare = in.spare, in.ready
-		in.cond.Broadcast()
-		in.mu.Unlock()
-
-		b := &in.spare
-		if err := c.storeBatch(b, &recs); err != nil {
+		if err != nil {
 			c.cancel(err)
 			return
 		}
-		clear(recs)
 		b.reset()
+		free <- b
 	}
 }
 
-// insertParallel bounds how many logs' runs of one batch are inserted at
-// once. The store's group commit shares syncs among concurrent inserts, and
-// each insert's verification runs in its caller, so inserting different
-// logs concurrently overlaps their verification and syncs.
+// insertParallel bounds how many runs of one batch are checked, or for a
+// Store that is not a Checker inserted, at once. Checks of one long run
+// already use every CPU; this is for many short runs of different logs,
+// and for the file creations of new logs that come with them.
 const insertParallel = 8
 
-// storeBatch inserts the runs of b: the runs of one log in order, those of
-// different logs concurrently.
-func (c *session) storeBatch(b *batch, recs *[][]byte) error {
-	single := true
-	for _, r := range b.runs[1:] {
-		if r.id != b.runs[0].id {
-			single = false
-			break
-		}
+// check runs ck's checks on every run of b, several runs at once.
+func check(ck Checker, b *batch) {
+	b.checked = slices.Grow(b.checked[:0], len(b.runs))[:len(b.runs)]
+	if len(b.runs) == 1 {
+		r := b.runs[0]
+		b.checked[0] = ck.Check(r.id, b.recs[r.lo:r.hi])
+		return
 	}
-	if single {
-		for _, r := range b.runs {
-			if err := c.storeRun(b, r, recs); err != nil {
-				return err
-			}
-		}
-		return nil
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, insertParallel)
+	for i, r := range b.runs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			b.checked[i] = ck.Check(r.id, b.recs[r.lo:r.hi])
+		})
 	}
+	wg.Wait()
+}
+
+// commit stores the checked runs of b in one group commit.
+func commit(ck Checker, b *batch) error {
+	n, err := ck.InsertRuns(b.checked...)
+	if err != nil {
+		return fmt.Errorf("store %d runs of %d records (%d stored): %w", len(b.runs), len(b.ends), n, err)
+	}
+	return nil
+}
+
+// storeBatch inserts the runs of b with Store.Insert, for a Store that is
+// not a Checker: the runs of one log in order, those of different logs
+// concurrently.
+func (c *session) storeBatch(b *batch) error {
 	// Group the runs by log, keeping their order within each log.
 	byLog := make(map[applog.ID][]run)
 	var order []applog.ID
@@ -172,9 +243,8 @@ func (c *session) storeBatch(b *batch, recs *[][]byte) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			var recs [][]byte
 			for _, r := range byLog[id] {
-				if err := c.storeRun(b, r, &recs); err != nil {
+				if err := c.storeRun(b, r); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -189,21 +259,11 @@ func (c *session) storeBatch(b *batch, recs *[][]byte) error {
 	return first
 }
 
-// storeRun inserts one run of b, using *recs as scratch.
-func (c *session) storeRun(b *batch, r run, recs *[][]byte) error {
-	rs := (*recs)[:0]
-	start := 0
-	if r.lo > 0 {
-		start = b.ends[r.lo-1]
-	}
-	for _, end := range b.ends[r.lo:r.hi] {
-		rs = append(rs, b.arena[start:end:end])
-		start = end
-	}
-	*recs = rs
-	n, err := c.st.Insert(r.id, rs)
+// storeRun inserts one run of b.
+func (c *session) storeRun(b *batch, r run) error {
+	n, err := c.st.Insert(r.id, b.recs[r.lo:r.hi])
 	if err != nil {
-		last := r.first + uint64(len(rs)) - 1
+		last := r.first + uint64(r.hi-r.lo) - 1
 		return fmt.Errorf("log %s seqs %d..%d (%d stored): %w", r.id, r.first, last, n, err)
 	}
 	return nil

@@ -65,6 +65,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	}
 	c.log = c.log.With("peer", c.peer)
 	c.insert.cond.L = &c.insert.mu
+	c.insert.ready = &batch{}
 
 	timeout := opts.WriteTimeout
 	if timeout == 0 {
