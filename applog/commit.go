@@ -60,13 +60,13 @@ type logHead struct {
 // concurrent appenders cost about one fdatasync per round, and no
 // wake-up reaches a caller that cannot proceed.
 //
-// Rounds overlap by one: a leader that finds no other round syncing
-// passes the lead to the next batch as soon as its round is written, so
-// the next round gathers, encodes and signs while this one syncs. A
-// leader that finds a round syncing keeps the lead until it has
-// published. So at most two rounds are in flight, and they publish in
-// order: a round waits for the one before it, and a failure of the
-// earlier one fails the later.
+// Rounds overlap: a leader passes the lead to the next batch as soon as
+// its round is written, so the next round gathers, encodes and signs
+// while this one syncs. At most maxSyncing rounds are written and not yet
+// published: a leader that would make more parks the lead, and the next
+// round to publish passes it on. Rounds publish in order: a round waits
+// for the one before it, and a failure of the earlier one fails the
+// later.
 func (db *DB) submit(r *request) {
 	db.qmu.Lock()
 	if db.closing {
@@ -123,10 +123,11 @@ func (db *DB) submit(r *request) {
 		// after this one writes
 		db.fail(rd.err)
 	}
-	early := db.syncing == 0
 	db.syncing++
-	if early {
+	if db.syncing < maxSyncing {
 		db.passLead()
+	} else {
+		db.parked = true
 	}
 	db.qmu.Unlock()
 
@@ -144,7 +145,8 @@ func (db *DB) submit(r *request) {
 	if db.last == rd {
 		db.last = nil
 	}
-	if !early {
+	if db.parked {
+		db.parked = false
 		db.passLead()
 	}
 	db.qcond.Broadcast()
@@ -152,6 +154,9 @@ func (db *DB) submit(r *request) {
 	close(rd.published)
 	close(b.done)
 }
+
+// maxSyncing bounds the rounds written and not yet published.
+const maxSyncing = 2
 
 // passLead hands the write lead to the batch queued meanwhile, if any,
 // or leaves it free. Called under qmu by the holder of the lead.

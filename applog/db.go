@@ -78,7 +78,8 @@ type DB struct {
 	qcond   *sync.Cond
 	next    *batch // requests waiting for the round in progress
 	writing bool   // the write lead is held or handed on (see submit)
-	syncing int    // rounds written and not yet published (at most 2)
+	syncing int    // rounds written and not yet published (see maxSyncing)
+	parked  bool   // the lead waits for a round to publish (see submit)
 	last    *round // the latest round, until it is published
 	// syncPrev is closed when the round before the one being written
 	// has synced; writer only. A roll closes the old segment's files
