@@ -137,6 +137,7 @@ func (db *DB) submit(r *request) {
 	close(rd.synced)
 	if rd.prev != nil {
 		<-rd.prev.published
+		rd.prev = nil // or every round would keep all before it reachable
 	}
 
 	db.qmu.Lock()
