@@ -89,9 +89,12 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 	}
 	r := &request{}
 	for _, x := range runs {
-		if x.err != nil || x.run == nil {
+		if x.err != nil {
 			r.err = x.err
 			break
+		}
+		if x.run == nil {
+			continue // no records
 		}
 		if x.run.auth == 0 && x.run.ok == 0 {
 			r.err = x.run.err // nothing in it to store or skip

@@ -346,6 +346,9 @@ func TestInsertRuns(t *testing.T) {
 		{"a bad id stops the rest", func(db *DB) []*Run {
 			return []*Run{db.Check(src.ID(), recs[:3]), db.Check("nonsense", recs2), db.Check(src2.ID(), recs2)}
 		}, 3, nil, "bad log id", [2]uint64{3, 0}},
+		{"an empty run stops nothing", func(db *DB) []*Run {
+			return []*Run{db.Check(src.ID(), recs[:3]), db.Check(src.ID(), nil), db.Check(src2.ID(), recs2)}
+		}, 13, nil, "", [2]uint64{3, 10}},
 		{"none", func(db *DB) []*Run { return nil }, 0, nil, "", [2]uint64{0, 0}},
 	}
 	for _, tt := range tests {
