@@ -396,6 +396,9 @@ func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error 
 	return nil
 }
 
+// writeBytes is how much a log buffers before afterSigned starts a write.
+const writeBytes = 1 << 20
+
 // afterSigned is called after a signed record entered the write buffer:
 // it rolls the segment when it is full and writes the buffer out when it
 // is large (or keeps buffering, up to a bound, while the previous
@@ -404,7 +407,7 @@ func (db *DB) afterSigned(l *logState) error {
 	if l.w.segSize+int64(len(l.w.wbuf)) >= db.opts.SegmentSize {
 		return db.roll(l)
 	}
-	if len(l.w.wbuf) >= 1<<20 {
+	if len(l.w.wbuf) >= writeBytes {
 		if j := l.w.seal; j != nil && len(l.w.wbuf) < 8<<20 {
 			select {
 			case <-j.done:

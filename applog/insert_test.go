@@ -374,3 +374,31 @@ func TestInsertRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleLogsHoldNoBuffers checks that a log keeps no write buffer once
+// its round is over: a receiver adds logs by the thousand, and buffers
+// kept per log would make RAM grow with their number.
+func TestIdleLogsHoldNoBuffers(t *testing.T) {
+	logs := makeBenchLogs(t, 30, 1000, 500)
+	db := openT(t, t.TempDir(), nil)
+	for i := 0; i < len(logs); i += 7 {
+		var runs []*Run
+		for _, l := range logs[i:min(i+7, len(logs))] {
+			runs = append(runs, db.Check(l.id, l.runs[0]))
+		}
+		if n, err := db.InsertRuns(runs...); err != nil || n != 1000*len(runs) {
+			t.Fatalf("InsertRuns: %d stored, %v", n, err)
+		}
+		if _, err := db.Append([]byte("own")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range db.logs.Load().list {
+		if n := cap(l.w.wbuf) + cap(l.w.spareW) + cap(l.w.ibuf) + cap(l.w.spareI); n != 0 {
+			t.Errorf("idle log %s holds %d bytes of write buffers", l.id.Short(), n)
+		}
+	}
+	if db.bufs.bytes > maxPooledBytes || len(db.bufs.free) > maxPooledBufs {
+		t.Errorf("buffer pool holds %d buffers, %d bytes; at most %d, %d", len(db.bufs.free), db.bufs.bytes, maxPooledBufs, maxPooledBytes)
+	}
+}
