@@ -103,17 +103,34 @@ type DB struct {
 	closeErr  error
 }
 
-// logTable is an immutable snapshot of the logs held, in ordinal order.
+// logTable is a snapshot of the logs held, in ordinal order, that readers
+// load atomically and use without a lock. Adding a log makes a new table
+// (with) in O(1), not a copy of the old one, since a receiver adds logs
+// by the thousand: all tables share one byID, and list only ever grows in
+// place past the length of every published table, where no reader of
+// one looks. So get may find, by ID, a log that was added after t; that
+// log is new and empty, as it would be in the next table.
 type logTable struct {
-	byID map[ID]*logState
 	list []*logState
+	byID *sync.Map // ID → *logState, of every table made from this one's first
 }
+
+func newLogTable() *logTable { return &logTable{byID: new(sync.Map)} }
 
 func (t *logTable) get(id ID) *logState {
 	if t == nil {
 		return nil
 	}
-	return t.byID[id]
+	l, _ := t.byID.Load(id)
+	ls, _ := l.(*logState)
+	return ls
+}
+
+// with returns the table of t's logs and l. Only the latest table may be
+// added to.
+func (t *logTable) with(l *logState) *logTable {
+	t.byID.Store(l.id, l)
+	return &logTable{list: append(t.list, l), byID: t.byID}
 }
 
 // Open opens the database in dir. A writer (the default) creates the
@@ -263,7 +280,7 @@ func (db *DB) loadTable(ck *checkpoint) error {
 		if f, err = os.Open(path); err != nil {
 			if isNotExist(err) {
 				if db.logs.Load() == nil {
-					db.logs.Store(&logTable{byID: map[ID]*logState{}})
+					db.logs.Store(newLogTable())
 				}
 				return nil
 			}
@@ -282,7 +299,7 @@ func (db *DB) loadTable(ck *checkpoint) error {
 		if err := checkFileHeader(h[:n], magicLogs, 0); err != nil {
 			if db.readOnly || size > fileHeaderSize {
 				if size == 0 && db.readOnly {
-					db.logs.Store(&logTable{byID: map[ID]*logState{}})
+					db.logs.Store(newLogTable())
 					return nil
 				}
 				return fmt.Errorf("applog: %s: %w", path, err)
@@ -301,14 +318,13 @@ func (db *DB) loadTable(ck *checkpoint) error {
 		}
 		db.tableLen = fileHeaderSize
 	}
-	old := db.logs.Load()
-	t := &logTable{byID: map[ID]*logState{}}
-	if old != nil {
-		t.list = append(t.list, old.list...)
-		for k, v := range old.byID {
-			t.byID[k] = v
-		}
+	t := db.logs.Load()
+	if t == nil {
+		t = newLogTable()
 	}
+	// publish the logs opened, even if a later one fails: db.tableLen
+	// has moved past them
+	defer func() { db.logs.Store(t) }()
 	if size > db.tableLen {
 		b := make([]byte, size-db.tableLen)
 		if _, err := readFull(f, b, db.tableLen); err != nil {
@@ -328,11 +344,10 @@ func (db *DB) loadTable(ck *checkpoint) error {
 			if err != nil {
 				return err
 			}
-			if t.byID[l.id] != nil {
+			if t.get(l.id) != nil {
 				return fmt.Errorf("applog: %s: log %s listed twice", path, l.id)
 			}
-			t.byID[l.id] = l
-			t.list = append(t.list, l)
+			t = t.with(l)
 			b = b[logsRecordSize:]
 			db.tableLen += logsRecordSize
 		}
@@ -344,7 +359,6 @@ func (db *DB) loadTable(ck *checkpoint) error {
 			}
 		}
 	}
-	db.logs.Store(t)
 	return nil
 }
 

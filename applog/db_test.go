@@ -230,3 +230,27 @@ func TestNoGoroutineLeak(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLogTableSnapshots checks that adding a log leaves the tables
+// published before it unchanged for their readers.
+func TestLogTableSnapshots(t *testing.T) {
+	var tables []*logTable
+	tb := newLogTable()
+	for i := range 100 {
+		tables = append(tables, tb)
+		tb = tb.with(&logState{id: ID(fmt.Sprint(i)), ord: uint32(i)})
+	}
+	for n, s := range tables {
+		if len(s.list) != n {
+			t.Fatalf("table %d: %d logs", n, len(s.list))
+		}
+		for i, l := range s.list {
+			if l.ord != uint32(i) || s.get(l.id) != l {
+				t.Fatalf("table %d: log %d is %v", n, i, l)
+			}
+		}
+	}
+	if tb.get("100") != nil || tb.get("99") != tb.list[99] {
+		t.Error("get by ID in the latest table")
+	}
+}

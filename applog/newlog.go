@@ -84,11 +84,6 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 		// segment's is synced with the round's data
 		l.w.idxDirty = true
 	}
-	t := &logTable{byID: make(map[ID]*logState, len(old.list)+1), list: append(old.list[:len(old.list):len(old.list)], l)}
-	for k, v := range old.byID {
-		t.byID[k] = v
-	}
-	t.byID[l.id] = l
-	db.logs.Store(t)
+	db.logs.Store(old.with(l))
 	return l, nil
 }
