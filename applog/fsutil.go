@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"scuttle/applog/internal/parallel"
 )
 
 // syncDir fsyncs a directory so that creates, renames and removes in it
@@ -109,39 +110,10 @@ const maxSyncs = 32
 // commit; after them, on a journaling file system, the directory syncs
 // find their entries committed already and cost little.
 func syncAll(files []*os.File, dirs []string) error {
-	if err := syncEach(len(files), func(i int) error { return fdatasync(files[i]) }); err != nil {
+	if err := parallel.Each(len(files), maxSyncs, func(i int) error { return fdatasync(files[i]) }); err != nil {
 		return err
 	}
-	return syncEach(len(dirs), func(i int) error { return syncDir(dirs[i]) })
-}
-
-// syncEach runs do(0) … do(n-1) at once, at most maxSyncs at a time,
-// and returns the first error.
-func syncEach(n int, do func(i int) error) error {
-	if n == 1 {
-		return do(0)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, maxSyncs)
-	)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := do(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	return parallel.Each(len(dirs), maxSyncs, func(i int) error { return syncDir(dirs[i]) })
 }
 
 // readFull reads len(b) bytes at off; a short read at the end of the file

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"scuttle/applog"
+	"scuttle/applog/internal/parallel"
 )
 
 // batchBytes bounds the records the receiver has ready for the store while
@@ -194,40 +195,11 @@ const insertParallel = 8
 // check runs ck's checks on every run of b, several runs at once.
 func check(ck Checker, b *batch) {
 	b.checked = slices.Grow(b.checked[:0], len(b.runs))[:len(b.runs)]
-	inParallel(len(b.runs), func(i int) error {
+	parallel.Each(len(b.runs), insertParallel, func(i int) error {
 		r := b.runs[i]
 		b.checked[i] = ck.Check(r.id, b.recs[r.lo:r.hi])
 		return nil
 	})
-}
-
-// inParallel runs do(0) … do(n-1), at most insertParallel at once (one
-// alone runs in the caller's goroutine), and returns the first error.
-func inParallel(n int, do func(i int) error) error {
-	if n == 1 {
-		return do(0)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, insertParallel)
-	)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := do(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }
 
 // commit stores the checked runs of b in one group commit.
@@ -252,7 +224,7 @@ func (c *session) storeBatch(b *batch) error {
 		}
 		byLog[r.id] = append(byLog[r.id], r)
 	}
-	return inParallel(len(order), func(i int) error {
+	return parallel.Each(len(order), insertParallel, func(i int) error {
 		for _, r := range byLog[order[i]] {
 			if err := c.storeRun(b, r); err != nil {
 				return err

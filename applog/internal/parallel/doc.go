@@ -1,0 +1,4 @@
+// Package parallel runs independent calls a bounded number at a time:
+// the syncs of a commit round in applog, and the checks and inserts of a
+// received batch in replicate.
+package parallel
