@@ -33,7 +33,11 @@
 // buffer while a goroutine writes the previous one, and a full segment
 // is sealed (fsynced) in the background while the next one is encoded;
 // nothing is written to a new segment before the previous one is
-// sealed. Readers never lock: they load a log's published head and
+// sealed. The write buffers are lent to the logs a round touches and
+// taken back when it ends, into a pool that keeps at most 8 MiB
+// (bufpool.go): an idle log holds no write buffer, so a replica's RAM
+// does not grow by a buffer for each log it receives.
+// Readers never lock: they load a log's published head and
 // segment list atomically and read files with pread (sealed indexes
 // through a read-only memory map). One process writes a database at a
 // time (an flock(2) on DIR/LOCK); any number of read-only processes may
