@@ -304,14 +304,7 @@ func (db *DB) loadTable(ck *checkpoint) error {
 				}
 				return fmt.Errorf("applog: %s: %w", path, err)
 			}
-			hb := fileHeader(magicLogs, 0)
-			if _, err := f.WriteAt(hb[:], 0); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			if err := f.Truncate(fileHeaderSize); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			if err := fdatasync(f); err != nil {
+			if err := resetFile(f, magicLogs, 0); err != nil {
 				return err
 			}
 			size = fileHeaderSize

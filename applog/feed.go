@@ -45,14 +45,7 @@ func (db *DB) openFeed(ck *checkpoint) error {
 			}
 			return db.openFeed(nil)
 		}
-		hb := fileHeader(magicFeed, 0)
-		if _, err := f.WriteAt(hb[:], 0); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		if err := f.Truncate(fileHeaderSize); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		if err := fdatasync(f); err != nil {
+		if err := resetFile(f, magicFeed, 0); err != nil {
 			return err
 		}
 		if err := syncDir(db.dir); err != nil {

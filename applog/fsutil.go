@@ -116,6 +116,19 @@ func syncAll(files []*os.File, dirs []string) error {
 	return parallel.Each(len(dirs), maxSyncs, func(i int) error { return syncDir(dirs[i]) })
 }
 
+// resetFile makes f hold just a file header (magic, base), durably: a
+// new table or feed, or a segment whose creation was torn.
+func resetFile(f *os.File, magic [8]byte, base uint64) error {
+	h := fileHeader(magic, base)
+	if _, err := f.WriteAt(h[:], 0); err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	if err := f.Truncate(fileHeaderSize); err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	return fdatasync(f)
+}
+
 // readFull reads len(b) bytes at off; a short read at the end of the file
 // returns the count and io.ErrUnexpectedEOF (io.EOF if nothing was read).
 func readFull(f *os.File, b []byte, off int64) (int, error) {

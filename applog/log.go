@@ -173,14 +173,7 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint) error
 		}
 		// A torn creation: start the segment afresh.
 		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
-		h := fileHeader(magicSegment, tail.base)
-		if err := seg.Truncate(0); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		if _, err := seg.WriteAt(h[:], 0); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		if err := fdatasync(seg); err != nil {
+		if err := resetFile(seg, magicSegment, tail.base); err != nil {
 			return err
 		}
 	}
