@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"scuttle/applog/internal/osfile"
 )
 
 // openFeed opens the feed file for writing and repairs it (writer Open):
@@ -40,7 +42,7 @@ func (db *DB) openFeed(ck *checkpoint) error {
 			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
 			f.Close()
 			db.feedF = nil
-			if err := os.Rename(path, aside); err != nil {
+			if err := osfile.Rename(path, aside); err != nil {
 				return fmt.Errorf("applog: %w", err)
 			}
 			return db.openFeed(nil)

@@ -8,25 +8,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"scuttle/applog/internal/osfile"
 	"scuttle/applog/internal/parallel"
 )
 
 // syncDir fsyncs a directory so that creates, renames and removes in it
 // are durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("applog: sync dir %s: %w", dir, err)
+	if err := osfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("applog: %w", err)
 	}
 	return nil
 }
@@ -49,7 +41,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = osfile.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -85,16 +77,10 @@ func writeFileHint(path string, data []byte) error {
 // fdatasync flushes a file's data (and the metadata needed to read it
 // back, such as its size) to stable storage.
 func fdatasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("applog: fdatasync %s: %w", f.Name(), err)
-		}
-		return nil
+	if err := osfile.Fdatasync(f); err != nil {
+		return fmt.Errorf("applog: %w", err)
 	}
+	return nil
 }
 
 // maxSyncs bounds the syncs syncAll runs at once.
@@ -142,7 +128,7 @@ func readFull(f *os.File, b []byte, off int64) (int, error) {
 	return n, err
 }
 
-// lockFile is the database's writer lock: an flock(2) on DIR/LOCK, held
+// lockFile is the database's writer lock: osfile.TryLock on DIR/LOCK, held
 // for the life of the writer, with the holder's pid written in the file.
 type lockFile struct{ f *os.File }
 
@@ -157,13 +143,13 @@ func acquireLock(path string, wait time.Duration) (*lockFile, error) {
 	deadline := time.Now().Add(wait)
 	delay := time.Millisecond
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := osfile.TryLock(f)
 		if err == nil {
 			break
 		}
-		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+		if !errors.Is(err, osfile.ErrWouldBlock) {
 			f.Close()
-			return nil, fmt.Errorf("applog: lock %s: %w", path, err)
+			return nil, fmt.Errorf("applog: %w", err)
 		}
 		if wait < 0 || time.Now().After(deadline) {
 			b := make([]byte, 32)
@@ -188,7 +174,7 @@ func acquireLock(path string, wait time.Duration) (*lockFile, error) {
 // release clears the pid and drops the lock.
 func (l *lockFile) release() error {
 	_ = l.f.Truncate(0)
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	err := osfile.Unlock(l.f)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}

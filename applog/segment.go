@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
+
+	"scuttle/applog/internal/osfile"
 )
 
 // A segment is one segment file and its index, named by the seq of its
@@ -119,7 +120,7 @@ func (s *segment) closeFiles() {
 		}
 	}
 	if m := s.imap.Swap(nil); m != nil {
-		syscall.Munmap(*m)
+		osfile.Unmap(*m)
 	}
 }
 
@@ -138,12 +139,12 @@ func (s *segment) mapIndex() []byte {
 	if err != nil || fi.Size() < fileHeaderSize || fi.Size() > 1<<40 {
 		return nil
 	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	m, err := osfile.Map(f, int(fi.Size()))
 	if err != nil {
 		return nil
 	}
 	if !s.imap.CompareAndSwap(nil, &m) {
-		syscall.Munmap(m)
+		osfile.Unmap(m)
 		return *s.imap.Load()
 	}
 	return m
