@@ -41,7 +41,7 @@ func chatCmd() *command {
 				if c.db == "" {
 					c.db = c.me + ".db"
 				}
-				if err := validName(c.me); err != nil {
+				if err := mdns.CheckName(c.me); err != nil {
 					return usagef("%v", err)
 				}
 				switch {
@@ -56,19 +56,6 @@ func chatCmd() *command {
 			}
 		},
 	}
-}
-
-// validName checks that name can be a single DNS label of NAME.local.
-func validName(name string) error {
-	if name == "" || len(name) > 63 {
-		return fmt.Errorf("name %q: must be 1 to 63 bytes, a single DNS label", name)
-	}
-	for i := 0; i < len(name); i++ {
-		if b := name[i]; b == '.' || b < 0x21 || b == 0x7f {
-			return fmt.Errorf("name %q: must not hold dots, spaces or control characters", name)
-		}
-	}
-	return nil
 }
 
 // chat is one running "scuttle chat".

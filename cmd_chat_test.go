@@ -247,7 +247,7 @@ func TestChatUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"chat"}, "scuttle chat: missing ME, the name to chat as"},
-		{[]string{"chat", "a.b"}, `scuttle chat: name "a.b": must not hold dots, spaces or control characters`},
+		{[]string{"chat", "a.b"}, `scuttle chat: mdns: bad name "a.b": '.' at offset 1: a name is one DNS label, with no dots, spaces, control characters or backslashes`},
 		{[]string{"chat", "--port", "70000", "alice"}, "scuttle chat: --port 70000: not a TCP port"},
 	}
 	for _, tt := range tests {

@@ -335,7 +335,7 @@ func TestMDNSUsage(t *testing.T) {
 		{"resolve negative timeout", nil, []string{"resolve", "--timeout", "-1s", "bob"}, 2, "scuttle resolve: --timeout must be positive, got -1s"},
 		{"unknown interface", nil, []string{"resolve", "--iface", "nope0", "bob"}, 1, `scuttle resolve: mdns: interface "nope0": route ip+net: no such network interface`},
 		{"unknown interface from the environment", map[string]string{"SCUTTLE_IFACE": "nope1"}, []string{"announce", "bob"}, 1, `scuttle announce: mdns: interface "nope1": route ip+net: no such network interface`},
-		{"bad name", map[string]string{"SCUTTLE_IFACE": "lo"}, []string{"announce", "a.b"}, 1, `scuttle announce: mdns: bad name "a.b": octet 0x2e at 1 is not allowed`},
+		{"bad name", map[string]string{"SCUTTLE_IFACE": "lo"}, []string{"announce", "a.b"}, 1, `scuttle announce: mdns: bad name "a.b": '.' at offset 1: a name is one DNS label, with no dots, spaces, control characters or backslashes`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,18 @@ func fqdn(host string) (string, error) {
 	return lowerASCII(h) + localSuffix, nil
 }
 
+// CheckName reports whether name can be a peer's name: the one label of
+// NAME.local, 1 to 63 octets with no dot, space, control character or
+// backslash. It is the one rule for names that the chat, the swarm and
+// the responder share; the error wraps ErrBadName and says which octet
+// is wrong.
+func CheckName(name string) error {
+	if err := checkLabel(name); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrBadName, name, err)
+	}
+	return nil
+}
+
 // checkLabel reports why l cannot be the one label of a .local name.
 func checkLabel(l string) error {
 	switch {
@@ -36,7 +48,7 @@ func checkLabel(l string) error {
 	}
 	for i := 0; i < len(l); i++ {
 		if c := l[i]; c == '.' || c <= ' ' || c == 0x7f || c == '\\' {
-			return fmt.Errorf("octet %#02x at %d is not allowed", c, i)
+			return fmt.Errorf("%q at offset %d: a name is one DNS label, with no dots, spaces, control characters or backslashes", c, i)
 		}
 	}
 	return nil

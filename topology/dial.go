@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"scuttle/mdns"
 )
 
 // A target is one entry of Swarm.Peers, redialled by its own dialLoop.
@@ -34,8 +36,8 @@ func parsePeer(p string) (*target, error) {
 		}
 		return &target{spec: p, addr: p}, nil
 	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == '/' }) {
-		return nil, fmt.Errorf("topology: peer %q: a NAME has no spaces, control characters or slashes", p)
+	if err := mdns.CheckName(p); err != nil {
+		return nil, fmt.Errorf("topology: peer %q: want NAME or HOST:PORT: %w", p, err)
 	}
 	return &target{spec: p, name: p}, nil
 }

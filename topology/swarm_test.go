@@ -336,7 +336,7 @@ func TestConfigErrors(t *testing.T) {
 		{"no host", &Swarm{ID: "x", Peers: []string{":4000"}}, "with a host"},
 		{"port 0", &Swarm{ID: "x", Peers: []string{"h:0"}}, "port in 1-65535"},
 		{"bare ipv6", &Swarm{ID: "x", Peers: []string{"::1:4000"}}, "too many colons"},
-		{"space", &Swarm{ID: "x", Resolver: &fakeResolver{}, Peers: []string{"bob smith"}}, "no spaces"},
+		{"space", &Swarm{ID: "x", Resolver: &fakeResolver{}, Peers: []string{"bob smith"}}, "no dots, spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
