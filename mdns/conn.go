@@ -32,7 +32,9 @@ type Conn struct {
 	mu        sync.Mutex
 	closed    bool // set under mu before wg.Wait: no more wg.Add
 	names     map[string]*registration
+	services  map[string]*serviceReg // by lower-case instance FQDN (service.go)
 	cache     cache
+	svcCache  svcCache // DNS-SD records seen (browse.go)
 	sent      sentSet
 	lastMcast map[mcastKey]time.Time
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
@@ -40,23 +42,37 @@ type Conn struct {
 	addrCache map[int]addrCacheEntry // by ifindex; 0 is the whole host
 }
 
-// timing holds the RFC's intervals; tests may shorten them.
+// timing holds every interval the Conn waits or remembers for; tests
+// may shorten them, and the protocol-time tests run the RFC's own under
+// testing/synctest.
 type timing struct {
-	probeWait     time.Duration // random delay before the first probe: up to this (§8.1)
-	probeInterval time.Duration // between probes (§8.1)
-	announceGap   time.Duration // between the two announcements (§8.3)
-	rateLimit     time.Duration // one multicast of a record per interface per this (§6)
-	tieBreakWait  time.Duration // wait after losing a tie-break (§8.2)
-	goodbyeWait   time.Duration // bound on sending goodbyes in Close
+	probeWait      time.Duration // random delay before the first probe: up to this (§8.1)
+	probeInterval  time.Duration // between probes (§8.1)
+	announceGap    time.Duration // between the two announcements (§8.3)
+	rateLimit      time.Duration // one multicast of a record per interface per this (§6)
+	tieBreakWait   time.Duration // wait after losing a tie-break (§8.2)
+	goodbyeWait    time.Duration // bound on sending goodbyes in Close
+	flushGrace     time.Duration // a record's life after a goodbye or a cache-flush (§10.1, §10.2)
+	settleTime     time.Duration // LookupHost's wait for the other family (resolver.go)
+	sentMemory     time.Duration // how long a packet sent is known when it comes back
+	addrCacheTTL   time.Duration // how long the interfaces' addresses are reused
+	sharedDelayMin time.Duration // the random delay of an answer with shared records (§6):
+	sharedDelayMax time.Duration // 20 to 120 ms
 }
 
 var rfcTiming = timing{
-	probeWait:     250 * time.Millisecond,
-	probeInterval: 250 * time.Millisecond,
-	announceGap:   time.Second,
-	rateLimit:     time.Second,
-	tieBreakWait:  time.Second,
-	goodbyeWait:   time.Second,
+	probeWait:      250 * time.Millisecond,
+	probeInterval:  250 * time.Millisecond,
+	announceGap:    time.Second,
+	rateLimit:      time.Second,
+	tieBreakWait:   time.Second,
+	goodbyeWait:    time.Second,
+	flushGrace:     time.Second,
+	settleTime:     50 * time.Millisecond,
+	sentMemory:     5 * time.Second,
+	addrCacheTTL:   time.Second,
+	sharedDelayMin: 20 * time.Millisecond,
+	sharedDelayMax: 120 * time.Millisecond,
 }
 
 type mcastKey struct {
@@ -127,8 +143,10 @@ func newConn(log *slog.Logger, conns []packetConn, ifnames map[int]string, addrs
 		seed:      maphash.MakeSeed(),
 		closing:   make(chan struct{}),
 		names:     make(map[string]*registration),
-		cache:     newCache(),
-		sent:      newSentSet(),
+		services:  make(map[string]*serviceReg),
+		cache:     newCache(t.flushGrace),
+		svcCache:  newSvcCache(),
+		sent:      newSentSet(t.sentMemory),
 		lastMcast: make(map[mcastKey]time.Time),
 		pending:   make(map[mcastKey]bool),
 		timers:    make(map[*time.Timer]bool),
@@ -162,8 +180,21 @@ func (c *Conn) Close() error {
 				regs = append(regs, r)
 			}
 		}
+		var svcs []*serviceReg
+		for _, s := range c.services {
+			if s.established {
+				svcs = append(svcs, s)
+			}
+		}
 		c.mu.Unlock()
 		deadline := time.Now().Add(c.timing.goodbyeWait)
+		// Services first: their SRV records point at the host names.
+		for _, s := range svcs {
+			if time.Now().After(deadline) {
+				break
+			}
+			c.announceService(s, true)
+		}
 		for _, r := range regs {
 			if time.Now().After(deadline) {
 				break
@@ -304,7 +335,7 @@ func (c *Conn) cachedAddrs(ifindex int) []netip.Addr {
 	c.mu.Lock()
 	e, ok := c.addrCache[ifindex]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) <= time.Second {
+	if ok && now.Sub(e.at) <= c.timing.addrCacheTTL {
 		return e.addrs
 	}
 	var as []netip.Addr
@@ -339,11 +370,12 @@ func (c *Conn) isLocal(a netip.Addr) bool {
 }
 
 // sentSet remembers the hashes of the packets sent in the last
-// sentMemory, at most maxSent of them.
+// memory (timing.sentMemory), at most maxSent of them.
 type sentSet struct {
-	at   map[uint64]time.Time
-	ring []sentItem
-	next int
+	at     map[uint64]time.Time
+	ring   []sentItem
+	next   int
+	memory time.Duration
 }
 
 type sentItem struct {
@@ -351,13 +383,10 @@ type sentItem struct {
 	at time.Time
 }
 
-const (
-	sentMemory = 5 * time.Second
-	maxSent    = 256
-)
+const maxSent = 256
 
-func newSentSet() sentSet {
-	return sentSet{at: make(map[uint64]time.Time), ring: make([]sentItem, maxSent)}
+func newSentSet(memory time.Duration) sentSet {
+	return sentSet{at: make(map[uint64]time.Time), ring: make([]sentItem, maxSent), memory: memory}
 }
 
 func (s *sentSet) add(h uint64, now time.Time) {
@@ -371,5 +400,5 @@ func (s *sentSet) add(h uint64, now time.Time) {
 
 func (s *sentSet) has(h uint64, now time.Time) bool {
 	t, ok := s.at[h]
-	return ok && now.Sub(t) < sentMemory
+	return ok && now.Sub(t) < s.memory
 }

@@ -66,7 +66,7 @@ func (c *Conn) Register(ctx context.Context, name string) error {
 	c.names[fq] = r
 	c.mu.Unlock()
 
-	if err := c.probe(ctx, r); err != nil {
+	if err := c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendProbe(r) }}); err != nil {
 		c.mu.Lock()
 		delete(c.names, fq)
 		c.mu.Unlock()
@@ -83,10 +83,20 @@ func (c *Conn) Register(ctx context.Context, name string) error {
 	return nil
 }
 
+// prober is what probe needs of a name being claimed, a host name or a
+// service instance: its FQDN, the channels the read loop signals a
+// conflict and a lost tie-break on, and how to send one probe.
+type prober struct {
+	fq       string
+	conflict chan *ConflictError
+	lost     chan struct{}
+	send     func()
+}
+
 // probe runs §8.1 for r: after a random wait of up to 250 ms, three
 // probes 250 ms apart; any answer for the name is a conflict. Losing a
 // tie-break (§8.2) means waiting a second and starting again.
-func (c *Conn) probe(ctx context.Context, r *registration) error {
+func (c *Conn) probe(ctx context.Context, r prober) error {
 	for tries := 0; ; tries++ {
 		wait := time.Duration(rand.Int64N(int64(c.timing.probeWait) + 1))
 		lost := false
@@ -97,7 +107,7 @@ func (c *Conn) probe(ctx context.Context, r *registration) error {
 			if lost {
 				break
 			}
-			c.sendProbe(r)
+			r.send()
 			wait = c.timing.probeInterval
 		}
 		if !lost {
@@ -121,7 +131,7 @@ func (c *Conn) probe(ctx context.Context, r *registration) error {
 
 // waitProbe waits d, returning early with a conflict, ctx's end or
 // ErrClosed, or setting *lost when a tie-break is lost.
-func (c *Conn) waitProbe(ctx context.Context, r *registration, d time.Duration, lost *bool) error {
+func (c *Conn) waitProbe(ctx context.Context, r prober, d time.Duration, lost *bool) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -199,6 +209,10 @@ func (c *Conn) handleQuery(pc packetConn, m message, src netip.AddrPort, dst net
 	legacy := src.Port() != Port
 	if !own && !legacy {
 		c.checkProbes(m, ifindex, src)
+		c.checkServiceProbes(m, ifindex)
+	}
+	if !own {
+		c.answerServices(pc, m, src, dst, ifindex) // service.go
 	}
 	hits := c.match(m)
 	if len(hits) == 0 {
@@ -391,7 +405,7 @@ func (c *Conn) checkProbes(m message, ifindex int, src netip.AddrPort) {
 	for _, r := range probing {
 		var theirs []netip.Addr
 		for _, a := range m.authorities {
-			if a.name == r.fq {
+			if a.name == r.fq && a.isAddr() {
 				theirs = append(theirs, a.addr)
 			}
 		}
@@ -425,6 +439,12 @@ func compareRecords(a, b []netip.Addr) int {
 	for i, x := range b {
 		kb[i] = key(x)
 	}
+	return compareKeys(ka, kb)
+}
+
+// compareKeys is the comparison of §8.2.1 over records already encoded
+// as type then RDATA: sorted, compared pairwise, the shorter set lesser.
+func compareKeys(ka, kb [][]byte) int {
 	slices.SortFunc(ka, bytes.Compare)
 	slices.SortFunc(kb, bytes.Compare)
 	for i := 0; i < len(ka) && i < len(kb); i++ {
@@ -441,7 +461,7 @@ func compareRecords(a, b []netip.Addr) int {
 // is logged and answered with our own records, so caches hold ours.
 func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, ifindex int) {
 	for _, rec := range recs {
-		if rec.ttl == 0 {
+		if rec.ttl == 0 || !rec.isAddr() {
 			continue
 		}
 		c.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -355,12 +356,16 @@ func TestOwnPacketsNoConflict(t *testing.T) {
 }
 
 // TestGoodbye: Close sends the records with TTL 0, and a resolver's cache
-// forgets them after one second (RFC 6762 §10.1).
+// forgets them after one second (RFC 6762 §10.1). In protocol time.
 func TestGoodbye(t *testing.T) {
 	checkLeaks(t)
+	synctest.Test(t, testGoodbye)
+}
+
+func testGoodbye(t *testing.T) {
 	h := &hub{}
-	a := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
-	b := h.host(iface("lan0", 0, 2)).conn(t, testTiming)
+	a := h.host(iface("lan0", 0, 1)).conn(t, rfcTiming)
+	b := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
 	register(t, a, "alice")
 	if got, err := b.LookupHost(t.Context(), "alice"); err != nil || len(got) != 2 {
 		t.Fatalf("LookupHost = %v, %v; want two addresses", got, err)
@@ -388,7 +393,7 @@ func TestGoodbye(t *testing.T) {
 	if err := lookup(); err != nil {
 		t.Errorf("lookup right after goodbye: %v, want the record for one more second", err)
 	}
-	time.Sleep(flushGrace + 50*time.Millisecond)
+	time.Sleep(rfcTiming.flushGrace)
 	if err := lookup(); !errors.Is(err, ErrNoAnswer) {
 		t.Errorf("lookup a second after goodbye: %v, want ErrNoAnswer", err)
 	}
