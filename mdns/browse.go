@@ -62,6 +62,7 @@ type ptrKey struct{ typeFQ, instFQ string }
 
 type svcRecord struct {
 	added, expires time.Time
+	owner          string // the record's name, as spelled
 	target         string // PTR: the instance, SRV: the host, as spelled
 	port           uint16
 	txt            []string
@@ -136,7 +137,7 @@ func (s *svcCache) update(recs []record, now time.Time, grace time.Duration) boo
 		changed = true
 	}
 	for _, r := range recs {
-		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), target: r.target, port: r.port, txt: r.txt}
+		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), owner: r.owner, target: r.target, port: r.port, txt: r.txt}
 		switch r.rtype {
 		case dnsmessage.TypePTR:
 			inst := lowerASCII(r.target)
@@ -214,8 +215,8 @@ type svcInstance struct {
 	txt            svcRecord
 	hasSRV, hasTXT bool
 	addrs          []cachedAddr
-	// refresh is the earliest 80% point (§5.2) of its SRV and address
-	// records, expires the earliest expiry of any of its records.
+	// refresh is the earliest 80% point (§5.2) of its PTR, SRV and
+	// address records, expires the earliest expiry of any of them.
 	refresh, expires time.Time
 }
 
@@ -232,9 +233,9 @@ func (c *Conn) instances(typeFQ string, now time.Time) []svcInstance {
 			continue
 		}
 		label, _, _ := strings.Cut(ptr.target, ".")
-		in := svcInstance{fq: k.instFQ, label: label, ptr: ptr, expires: ptr.expires}
+		in := svcInstance{fq: k.instFQ, label: label, ptr: ptr, expires: ptr.expires, refresh: ptr.refreshAt()}
 		if in.srv, in.hasSRV = live(c.svcCache.srvs, k.instFQ, now); in.hasSRV {
-			in.refresh, in.expires = in.srv.refreshAt(), minTime(in.expires, in.srv.expires)
+			in.refresh, in.expires = minTime(in.refresh, in.srv.refreshAt()), minTime(in.expires, in.srv.expires)
 			host := lowerASCII(in.srv.target)
 			in.addrs = c.cache.lookup(host, now)
 			for _, a := range in.addrs {
@@ -330,6 +331,7 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 	asking := make(map[string]*backoff)
 	interval := time.Second
 	nextPTR := time.Now()
+	var lastPTR time.Time
 	first := true
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -342,6 +344,7 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 
 		wake := nextPTR
 		seen := make(map[string]bool)
+		refreshPTR := false
 		for _, in := range insts {
 			b := asking[in.fq]
 			if b == nil {
@@ -353,6 +356,7 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 				*b = backoff{} // fresh: the next refresh starts at 1 s
 			} else if b.due(now) {
 				c.queryInstance(in, false)
+				refreshPTR = refreshPTR || !now.Before(in.ptr.refreshAt())
 				b.asked(now)
 			}
 			wake = minTime(wake, in.expires)
@@ -383,12 +387,20 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 				delete(asking, fq)
 			}
 		}
-		if !now.Before(nextPTR) {
+		switch {
+		case !now.Before(nextPTR):
 			c.queryPTR(wire, typeFQ, first)
-			first = false
+			first, lastPTR = false, now
 			nextPTR = now.Add(interval)
 			interval = min(2*interval, maxBrowseInterval)
 			wake = minTime(wake, nextPTR)
+		case refreshPTR && now.Sub(lastPTR) >= time.Second:
+			// A PTR record at 80% of its TTL: ask again, out of the
+			// doubling series. The known answers leave out every
+			// record that old (§7.1), so one query refreshes all of
+			// them, and others falling due within a second wait.
+			c.queryPTR(wire, typeFQ, false)
+			lastPTR = now
 		}
 		timer.Reset(max(time.Until(wake), 0))
 		select {
@@ -498,7 +510,7 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 		c.svcCache.want(typeFQ, -1)
 		c.mu.Unlock()
 	}()
-	in := svcInstance{fq: fq, label: instance, ptr: svcRecord{target: name.String()}}
+	in := svcInstance{fq: fq, ptr: svcRecord{target: name.String()}}
 	var b backoff
 	first := true
 	timer := time.NewTimer(0)
@@ -515,6 +527,7 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 		changed := c.cache.changed
 		c.mu.Unlock()
 		if in.hasSRV && len(in.addrs) > 0 {
+			in.label, _, _ = strings.Cut(in.srv.owner, ".") // as its responder spells it
 			return c.entry(in, typ), nil
 		}
 		if b.due(now) {

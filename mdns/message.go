@@ -52,6 +52,7 @@ type record struct {
 	addr  netip.Addr // A, AAAA; invalid for the other types
 
 	rtype  dnsmessage.Type // A, AAAA, PTR, SRV or TXT
+	owner  string          // PTR, SRV, TXT: name as spelled on the wire
 	target string          // PTR, SRV: the name pointed to, as spelled on the wire
 	port   uint16          // SRV
 	txt    []string        // TXT
@@ -187,6 +188,7 @@ func readService(p *dnsmessage.Parser, h dnsmessage.ResourceHeader) (record, boo
 	}
 	r := record{
 		name:  lowerASCII(h.Name.String()),
+		owner: h.Name.String(),
 		flush: h.Class&topBit != 0,
 		ttl:   h.TTL,
 		rtype: h.Type,

@@ -31,7 +31,16 @@ func recs(rs []record) []string {
 		if r.flush {
 			f = " flush"
 		}
-		out = append(out, fmt.Sprintf("%s %s %d%s", r.name, r.addr, r.ttl, f))
+		switch r.rtype {
+		case dnsmessage.TypePTR:
+			out = append(out, fmt.Sprintf("%s PTR %s %d%s", r.name, r.target, r.ttl, f))
+		case dnsmessage.TypeSRV:
+			out = append(out, fmt.Sprintf("%s SRV %s:%d %d%s", r.name, r.target, r.port, r.ttl, f))
+		case dnsmessage.TypeTXT:
+			out = append(out, fmt.Sprintf("%s TXT %q %d%s", r.name, r.txt, r.ttl, f))
+		default:
+			out = append(out, fmt.Sprintf("%s %s %d%s", r.name, r.addr, r.ttl, f))
+		}
 	}
 	slices.Sort(out)
 	return out
