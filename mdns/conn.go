@@ -40,6 +40,7 @@ type Conn struct {
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
 	timers    map[*time.Timer]bool
 	addrCache map[int]addrCacheEntry // by ifindex; 0 is the whole host
+	stats     map[statsKey]*IfaceStats // stats.go
 }
 
 // timing holds every interval the Conn waits or remembers for; tests
@@ -151,6 +152,7 @@ func newConn(log *slog.Logger, conns []packetConn, ifnames map[int]string, addrs
 		pending:   make(map[mcastKey]bool),
 		timers:    make(map[*time.Timer]bool),
 		addrCache: make(map[int]addrCacheEntry),
+		stats:     make(map[statsKey]*IfaceStats),
 	}
 	for _, pc := range conns {
 		c.wg.Add(1)
@@ -276,6 +278,8 @@ func (c *Conn) handlePacket(pc packetConn, b []byte, src netip.AddrPort, dst net
 	if len(b) > maxPacket {
 		return // §17: over 9000 octets
 	}
+	own := c.isOwn(b)
+	c.countReceived(pc, ifindex, src, own)
 	m, err := parseMessage(b)
 	if err != nil {
 		return
@@ -285,7 +289,6 @@ func (c *Conn) handlePacket(pc packetConn, b []byte, src netip.AddrPort, dst net
 	if m.header.OpCode != 0 || m.header.RCode != 0 {
 		return
 	}
-	own := c.isOwn(b)
 	if m.header.Response {
 		c.handleResponse(pc, m, src, ifindex, own)
 		return
@@ -302,6 +305,9 @@ func (c *Conn) send(pc packetConn, b []byte, dst netip.AddrPort, ifindex int) {
 		h := maphash.Bytes(c.seed, b)
 		c.mu.Lock()
 		c.sent.add(h, time.Now())
+		if dst.Addr().IsMulticast() {
+			c.statsFor(pc, ifindex).Sent++
+		}
 		c.mu.Unlock()
 	}
 	if err := pc.writeTo(b, dst, ifindex); err != nil && !c.isClosing() {

@@ -485,3 +485,30 @@ func TestServiceCacheBounded(t *testing.T) {
 		t.Errorf("records left after the last browser stopped")
 	}
 }
+
+// TestStats: a Conn counts what it sent to the group, what it heard of
+// its own, and the other hosts it heard.
+func TestStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &hub{}
+		a := h.host(iface("lan0", 0, 1)).conn(t, rfcTiming)
+		serviceHost(t, h, 2, aliceService)
+		register(t, a, "bob")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		st := a.Stats()
+		if len(st) != 2 || st[0].Iface != "lan0" || st[0].IPv6 || !st[1].IPv6 {
+			t.Fatalf("Stats = %+v, want lan0 IPv4 then IPv6", st)
+		}
+		// bob: three probes and two announcements per family.
+		for _, s := range st {
+			other := netip.MustParseAddr("10.0.0.2")
+			if s.IPv6 {
+				other = netip.MustParseAddr("fe80::2")
+			}
+			if s.Sent != 5 || s.Own != 5 || s.Local != 0 || s.Other == 0 || !slices.Equal(s.OtherHosts, []netip.Addr{other}) {
+				t.Errorf("%+v, want 5 sent, 5 own, none local, some from %v", s, other)
+			}
+		}
+	})
+}
