@@ -39,7 +39,7 @@ type Conn struct {
 	lastMcast map[mcastKey]time.Time
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
 	timers    map[*time.Timer]bool
-	addrCache map[int]addrCacheEntry // by ifindex; 0 is the whole host
+	addrCache map[int]addrCacheEntry   // by ifindex; 0 is the whole host
 	stats     map[statsKey]*IfaceStats // stats.go
 }
 
