@@ -49,6 +49,7 @@ func commands() []*command {
 		chatCmd(),
 		announceCmd(),
 		resolveCmd(),
+		doctorCmd(),
 		versionCmd(),
 	}
 }
