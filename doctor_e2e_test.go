@@ -63,4 +63,3 @@ func TestDoctorLab(t *testing.T) {
 		}
 	})
 }
-
