@@ -390,10 +390,13 @@ func (c *Conn) answerServices(pc packetConn, m message, src netip.AddrPort, dst 
 			// §5.4, §5.5: unicast; a querier on this host is also
 			// answered by multicast, as for host names, because a
 			// unicast to port 5353 reaches one of the sockets sharing
-			// it.
+			// it; and so is a prober (§8.1), so every cache hears.
 			c.sendBuilt(pc, dnsmessage.Header{Response: true, Authoritative: true}, nil, ans, add, src, ifindex)
-			if c.isLocal(src.Addr()) {
+			switch {
+			case c.isLocal(src.Addr()):
 				c.multicastService(pc, key, ans, add, ifindex, shared, h.probe, c.timing.rateLimit/10)
+			case h.probe:
+				c.multicastService(pc, key, ans, add, ifindex, shared, true, c.timing.rateLimit)
 			}
 		default:
 			c.multicastService(pc, key, ans, add, ifindex, shared, h.probe, c.timing.rateLimit)
