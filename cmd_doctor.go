@@ -399,9 +399,10 @@ func (d *doctor) selfTest(ctx context.Context, md *mdns.Conn, ifaces []net.Inter
 			other.Close()
 		}
 	}
-	// Listen for the other hosts a little longer, up to a second after
-	// the test started, and for the browse's first answers.
-	if wait := time.Until(start.Add(1500 * time.Millisecond)); wait > 0 && ctx.Err() == nil {
+	// Listen for the other hosts (and the browse's answers) a little
+	// longer, 1.5 s in all; loopback has no other hosts.
+	onlyLoopback := !slices.ContainsFunc(ifaces, func(ifi net.Interface) bool { return ifi.Flags&net.FlagLoopback == 0 })
+	if wait := time.Until(start.Add(1500 * time.Millisecond)); wait > 0 && ctx.Err() == nil && !onlyLoopback {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

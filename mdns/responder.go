@@ -23,6 +23,7 @@ type registration struct {
 	fq          string          // lower-case FQDN, the key of Conn.names
 	name        dnsmessage.Name // as the user wrote it, for the wire
 	established bool            // probing succeeded; the responder answers
+	probed      chan struct{}   // closed when probing ended, either way (nil in some tests)
 	conflict    chan *ConflictError
 	lost        chan struct{} // lost a tie-break (§8.2)
 }
@@ -40,9 +41,18 @@ const maxTieBreaks = 3
 // ErrConflict) naming it: the name is the user's identity, so it is not
 // renamed. ctx bounds the probing only.
 func (c *Conn) Register(ctx context.Context, name string) error {
-	fq, err := fqdn(name)
+	r, err := c.addName(name)
 	if err != nil {
 		return err
+	}
+	return c.claim(ctx, r)
+}
+
+// addName puts name in c.names, not yet established.
+func (c *Conn) addName(name string) (*registration, error) {
+	fq, err := fqdn(name)
+	if err != nil {
+		return nil, err
 	}
 	// Keep the user's spelling on the wire; compare lower-case.
 	label := strings.TrimSuffix(name, ".")
@@ -51,30 +61,35 @@ func (c *Conn) Register(ctx context.Context, name string) error {
 	}
 	wire, err := dnsmessage.NewName(label + localSuffix)
 	if err != nil {
-		return fmt.Errorf("%w %q: %v", ErrBadName, name, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrBadName, name, err)
 	}
-	r := &registration{fq: fq, name: wire, conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
+	r := &registration{fq: fq, name: wire, probed: make(chan struct{}), conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
 	case c.closed:
-		c.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	case c.names[fq] != nil:
-		c.mu.Unlock()
-		return fmt.Errorf("mdns: %s is already registered on this connection", display(fq))
+		return nil, fmt.Errorf("mdns: %s is already registered on this connection", display(fq))
 	}
 	c.names[fq] = r
-	c.mu.Unlock()
+	return r, nil
+}
 
+// claim probes for r, and announces it once it is ours (§8.1, §8.3).
+func (c *Conn) claim(ctx context.Context, r *registration) error {
+	fq := r.fq
 	if err := c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendProbe(r) }}); err != nil {
 		c.mu.Lock()
 		delete(c.names, fq)
 		c.mu.Unlock()
+		close(r.probed)
 		return err
 	}
 	c.mu.Lock()
 	r.established = true
 	c.mu.Unlock()
+	close(r.probed)
 	c.log.Debug("mdns: name claimed", "name", display(fq))
 	c.announce(r, defaultTTL)
 	c.mu.Lock()

@@ -31,9 +31,12 @@ type Service struct {
 	// 1 to 15 letters, digits and hyphens (RFC 6763 §7, RFC 6335 §5.1):
 	// "_scuttle._tcp".
 	Type string
-	// Host is the SRV record's target: a name registered on the same
-	// Conn with Register, so its address records can go with the SRV
-	// record (RFC 6763 §12.2): "alice" or "alice.local".
+	// Host is the SRV record's target, a name of this host, so that its
+	// address records go with the SRV record (RFC 6763 §12.2): "alice"
+	// or "alice.local". If it is not registered on the Conn yet,
+	// RegisterService registers it too, as Register does; the instance
+	// and the host name are probed for at the same time, and the
+	// instance is announced once both are claimed.
 	Host string
 	// Port is the SRV record's port.
 	Port uint16
@@ -121,7 +124,8 @@ func checkInstance(l string) error {
 //	Instance.Type.local           TXT  TXT...                      TTL 4500, unique
 //
 // with Host's addresses as additional records. Close says goodbye to
-// them. If another host answers for the instance name while probing,
+// them. A host name that RegisterService claimed stays claimed if the
+// instance fails. If another host answers for the instance name while probing,
 // RegisterService returns a *ConflictError naming it, as Register does;
 // the instance is not renamed. ctx bounds the probing only.
 func (c *Conn) RegisterService(ctx context.Context, s Service) error {
@@ -138,7 +142,7 @@ func (c *Conn) RegisterService(ctx context.Context, s Service) error {
 	}
 	hostFQ, err := fqdn(s.Host)
 	if err != nil {
-		return fmt.Errorf("mdns: service host: %w", err)
+		return err
 	}
 	total := 0
 	for _, t := range s.TXT {
@@ -168,9 +172,6 @@ func (c *Conn) RegisterService(ctx context.Context, s Service) error {
 	case c.closed:
 		c.mu.Unlock()
 		return ErrClosed
-	case host == nil || !host.established:
-		c.mu.Unlock()
-		return fmt.Errorf("mdns: service host %s is not registered on this connection", display(hostFQ))
 	case c.services[r.fq] != nil:
 		c.mu.Unlock()
 		return fmt.Errorf("mdns: service %s is already registered on this connection", display(r.fq))
@@ -178,17 +179,54 @@ func (c *Conn) RegisterService(ctx context.Context, s Service) error {
 		c.mu.Unlock()
 		return fmt.Errorf("mdns: %d services are registered on this connection, the limit", maxServices)
 	}
+	c.mu.Unlock()
+	var hostErr chan error
+	if host == nil {
+		// Claim the host name too, while probing for the instance.
+		if host, err = c.addName(s.Host); err != nil {
+			return err
+		}
+		hostErr = make(chan error, 1)
+		go func() { hostErr <- c.claim(ctx, host) }()
+	}
+	c.mu.Lock()
+	if c.services[r.fq] != nil {
+		c.mu.Unlock()
+		if hostErr != nil {
+			<-hostErr
+		}
+		return fmt.Errorf("mdns: service %s is already registered on this connection", display(r.fq))
+	}
 	r.host = host
 	c.services[r.fq] = r
 	c.mu.Unlock()
 
-	if err := c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendServiceProbe(r) }}); err != nil {
-		c.mu.Lock()
+	err = c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendServiceProbe(r) }})
+	if hostErr != nil {
+		// Our own claim of the host: its error says why it failed.
+		if herr := <-hostErr; herr != nil && err == nil {
+			err = herr
+		}
+	}
+	if err == nil && host.probed != nil {
+		// The host name's probing, if it is still going on.
+		select {
+		case <-host.probed:
+		case <-ctx.Done():
+			err = fmt.Errorf("mdns: probing for %s: %w", display(r.fq), ctx.Err())
+		case <-c.closing:
+			err = ErrClosed
+		}
+	}
+	c.mu.Lock()
+	if err == nil && (!host.established || c.names[hostFQ] != host) {
+		err = fmt.Errorf("mdns: service host %s: its name was not claimed", display(hostFQ))
+	}
+	if err != nil {
 		delete(c.services, r.fq)
 		c.mu.Unlock()
 		return err
 	}
-	c.mu.Lock()
 	r.established = true
 	c.mu.Unlock()
 	c.log.Debug("mdns: service claimed", "instance", display(r.fq), "port", r.port)

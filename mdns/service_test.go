@@ -255,7 +255,7 @@ func TestRegisterServiceErrors(t *testing.T) {
 			{"type too long", with(func(s *Service) { s.Type = "_abcdefghijklmnop._tcp" }), `mdns: bad name: service type "_abcdefghijklmnop._tcp": the name after the underscore must be 1 to 15 octets (RFC 6763 §7)`},
 			{"instance with a dot", with(func(s *Service) { s.Instance = "a.b" }), `mdns: bad name: instance "a.b": '.' at offset 1: an instance name has no dots, control characters or backslashes`},
 			{"empty instance", with(func(s *Service) { s.Instance = "" }), `mdns: bad name: instance "": empty`},
-			{"host not registered", with(func(s *Service) { s.Host = "bob" }), "mdns: service host bob.local is not registered on this connection"},
+			{"bad host", with(func(s *Service) { s.Host = "b.c" }), `mdns: bad name "b.c": '.' at offset 1: a name is one DNS label, with no dots, spaces, control characters or backslashes`},
 			{"TXT string too long", with(func(s *Service) { s.TXT = []string{strings.Repeat("x", 256)} }), `mdns: TXT string of 256 octets, the limit is 255: "xxxxxxxxxxxxxxxxxxxx"…`},
 			{"already registered", aliceService, "mdns: service alice._scuttle._tcp.local is already registered on this connection"},
 		}
@@ -509,6 +509,63 @@ func TestStats(t *testing.T) {
 			if s.Sent != 5 || s.Own != 5 || s.Local != 0 || s.Other == 0 || !slices.Equal(s.OtherHosts, []netip.Addr{other}) {
 				t.Errorf("%+v, want 5 sent, 5 own, none local, some from %v", s, other)
 			}
+		}
+	})
+}
+
+// TestServiceWithHostProbing: the instance is probed for while the host
+// name still is, so both are claimed in the time of one, whether
+// RegisterService claims the host name itself or Register is probing
+// for it; a host name that is taken fails the service too.
+func TestServiceWithHostProbing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &hub{}
+		serviceHost(t, h, 1, aliceService)
+		c := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
+		other := h.host(iface("lan0", 0, 3)).conn(t, rfcTiming)
+
+		// RegisterService alone.
+		start := time.Now()
+		if err := c.RegisterService(t.Context(), Service{Instance: "dave", Type: "_scuttle._tcp", Host: "dave", Port: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("RegisterService claimed its host name and instance in %v, want under a second", d)
+		}
+		if got, err := other.LookupHost(t.Context(), "dave"); err != nil || !slices.Equal(got, []string{"10.0.0.2", "fe80::2%lan0"}) {
+			t.Errorf("LookupHost(dave) = %v, %v", got, err)
+		}
+		if err := c.Register(t.Context(), "dave"); err == nil {
+			t.Errorf("Register(dave) after RegisterService claimed it: no error")
+		}
+		var ce *ConflictError
+		if err := c.RegisterService(t.Context(), Service{Instance: "eve", Type: "_scuttle._tcp", Host: "alice", Port: 1}); !errors.As(err, &ce) || ce.Name != "alice.local" {
+			t.Errorf("RegisterService with the taken host alice = %v, want alice.local's conflict", err)
+		}
+
+		// Register still probing when RegisterService starts.
+		start = time.Now()
+		errs := make(chan error, 2)
+		go func() { errs <- c.Register(t.Context(), "carol") }()
+		synctest.Wait() // Register has taken the name and is probing
+		s := Service{Instance: "carol", Type: "_scuttle._tcp", Host: "carol", Port: 1}
+		go func() { errs <- c.RegisterService(t.Context(), s) }()
+		if err := cmpOr(<-errs, <-errs); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("host name and service claimed in %v, want under a second", d)
+		}
+
+		// alice.local is taken by host 1: the service on it fails.
+		go func() { errs <- c.Register(t.Context(), "alice") }()
+		synctest.Wait()
+		s = Service{Instance: "other", Type: "_scuttle._tcp", Host: "alice", Port: 1}
+		go func() { errs <- c.RegisterService(t.Context(), s) }()
+		e1, e2 := <-errs, <-errs
+		want := "mdns: service host alice.local: its name was not claimed"
+		if !errors.Is(cmpOr(e1, e2), ErrConflict) || (e1 == nil || e1.Error() != want) && (e2 == nil || e2.Error() != want) {
+			t.Errorf("Register and RegisterService on a taken host name: %v, %v; want a conflict and %q", e1, e2, want)
 		}
 	})
 }
