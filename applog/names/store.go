@@ -172,6 +172,22 @@ func (s *Store) append(rec []byte, sync bool) error {
 	return nil
 }
 
+// NameOf returns a binding of a name to id, if any: of the names bound
+// to id, the first in the order of Bindings. It takes time in proportion
+// to the bindings held, so it is for rare events, such as a connection.
+func (s *Store) NameOf(id applog.ID) (Binding, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best Binding
+	found := false
+	for k, b := range s.byKey {
+		if b.ID == id && (!found || k < lowerASCII(best.Name)) {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
 // Bindings returns every binding, sorted by name.
 func (s *Store) Bindings() []Binding {
 	s.mu.Lock()

@@ -87,6 +87,19 @@ func TestRules(t *testing.T) {
 	}
 }
 
+func TestNameOf(t *testing.T) {
+	s := openTest(t, t.TempDir(), 0)
+	if _, ok := s.NameOf(testID(1)); ok {
+		t.Error("NameOf found a name in an empty store")
+	}
+	mustBind(t, s, "zed", testID(1), Direct)
+	mustBind(t, s, "Bob", testID(1), Claimed)
+	mustBind(t, s, "alice", testID(2), Direct)
+	if b, ok := s.NameOf(testID(1)); !ok || b.Name != "Bob" {
+		t.Errorf("NameOf = %+v, %v; want Bob, the first of Bob and zed", b, ok)
+	}
+}
+
 func TestBindRejects(t *testing.T) {
 	s := openTest(t, t.TempDir(), 0)
 	tests := []struct {
