@@ -42,6 +42,9 @@ type chatOptions struct {
 // database (held for writing until the end), multicast DNS on o.iface to
 // find NAME peers and to claim ME.local, and st's streams.
 func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
+	if err := checkNetwork(o.networkKey); err != nil {
+		return err // before any socket: a private chat must not go public
+	}
 	log := st.log
 	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog")})
 	if err != nil {
@@ -149,14 +152,24 @@ type message struct {
 // one instead.
 var errNoNetworks = errors.New("--network: private networks need the TLS transport, which this build does not have yet")
 
+// checkNetwork fails for a network key this build cannot honour.
+//
+// SEAM(tls): once Swarm.NetworkKey exists, this accepts any key of
+// networkKeySize bytes (or nil) and run passes it on.
+func checkNetwork(key []byte) error {
+	if len(key) != 0 {
+		return errNoNetworks
+	}
+	return nil
+}
+
 // run runs the chat until ctx ends: it serves and dials peers, prints the
 // history and every entry stored later, and appends each line of In to
 // the own log. It returns the cause of ctx's end unless that is
 // context.Canceled (an interrupt), or the first failure.
 func (c *chat) run(ctx context.Context) error {
-	if len(c.NetworkKey) != 0 {
-		// SEAM(tls): delete this check once Swarm.NetworkKey exists.
-		return errNoNetworks
+	if err := checkNetwork(c.NetworkKey); err != nil {
+		return err
 	}
 	c.bindSelf()
 	log := c.Log

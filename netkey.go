@@ -81,6 +81,8 @@ func parseNetworkKey(s string) ([]byte, error) {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
 		case 'a' <= c && c <= 'z', '2' <= c && c <= '7':
+		case c < ' ' || c > '~':
+			return nil, fmt.Errorf("network key: byte %#02x at offset %d is not in its alphabet (a-z, 2-7 and -)", c, i)
 		default:
 			return nil, fmt.Errorf("network key: %q at offset %d is not in its alphabet (a-z, 2-7 and -)", c, i)
 		}
