@@ -123,12 +123,21 @@ func (s *Store) Bind(name string, id applog.ID, how How) (Binding, error) {
 	if _, ok := parseHow(how.String()); !ok {
 		return Binding{}, fmt.Errorf("names: bind %q: unknown how %d", name, how)
 	}
+	key := lowerASCII(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if how != Trusted && s.untrusted >= s.max {
+		// Full: nothing to read first, as only a trust (which frees a
+		// slot) or a replaced file could change that. A peer that makes
+		// up names costs no system call per name.
+		if cur, bound := s.byKey[key]; bound {
+			return cur, nil
+		}
+		return Binding{}, fmt.Errorf("%w: %d names bound; %q not recorded", ErrFull, s.untrusted, name)
+	}
 	if err := s.reloadLocked(); err != nil {
 		return Binding{}, err
 	}
-	key := lowerASCII(name)
 	cur, bound := s.byKey[key]
 	switch {
 	case how == Trusted && bound && cur.How == Trusted && cur.ID == id:
