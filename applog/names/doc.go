@@ -57,7 +57,8 @@
 // The newline before each record is what makes damage local: a record
 // torn by a crash lacks its final newline, and the next record's leading
 // newline ends the torn line, so the next record is read whole. A line
-// that is empty is skipped; a line that is too long ([maxLine]), fails
+// that is empty is skipped; a line longer than the longest record (349
+// bytes), one that fails
 // its CRC or does not parse is skipped and reported (Options.Logger at
 // Warn, and Store.Damaged), never the lines after it. An unfinished last
 // line (no newline yet) is not read until it is finished or followed by
@@ -69,8 +70,30 @@
 // at most Options.MaxBindings names (default [DefaultMaxBindings]);
 // beyond it a Direct or Claimed binding is neither recorded nor applied
 // on replay ([ErrFull]). Trusted bindings, which only the user makes, are
-// always recorded. A record is at most [maxLine] bytes, so the file and
-// the memory it takes stay bounded by the bindings.
+// always recorded. A record is at most 349 bytes, so the file and the
+// memory it takes stay bounded by the bindings.
+//
+// # Threat model
+//
+// The store is trust on first use, with ssh's strengths and its
+// weakness:
+//
+//   - A peer cannot take over a name that is bound: its key is not the
+//     bound one, whatever it claims, and only a Trusted binding, which
+//     the user makes on this host, moves the name (the chat refuses the
+//     peer and prints the "scuttle trust" line that would accept it).
+//   - A peer can be first: a name nobody here has met yet goes to the
+//     first key that connects with it, or to the first log whose
+//     entries reach this database carrying it, possibly relayed before
+//     the real owner's. The real owner's lines then print as NAME~SHORT
+//     until the user trusts them. Names are learned, not proven.
+//   - A peer that makes up names and keys fills at most MaxBindings
+//     names, after which no new untrusted name is bound (and the chat
+//     refuses new names at connection and prints them as NAME~SHORT),
+//     and costs no further disk or memory.
+//   - The file is as trusted as the database directory: whoever can
+//     write DIR/names can bind any name, as whoever can read DIR/key can
+//     write as its owner. Damage to it costs the damaged records only.
 //
 // # Durability
 //

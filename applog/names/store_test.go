@@ -336,6 +336,9 @@ func TestRecordFormat(t *testing.T) {
 	if err != nil || back != b {
 		t.Errorf("parsed back as %+v, %v; want %+v", back, err, b)
 	}
+	if maxLine != 349 {
+		t.Errorf("maxLine is %d; doc.go says 349", maxLine)
+	}
 	if n := len(appendRecord(nil, Binding{strings.Repeat("x", MaxName), b.ID, Claimed, t0})) - 2; n != maxLine {
 		t.Errorf("the longest record is %d bytes, maxLine %d", n, maxLine)
 	}
