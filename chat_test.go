@@ -25,11 +25,41 @@ import (
 // the listener of the chat registered as NAME, whatever PORT: so chats
 // dial NAME peers as over mDNS, on ports of the kernel's choosing.
 type fakeNet struct {
-	mu    sync.Mutex
-	addrs map[string]string // name → 127.0.0.1:port
+	mu     sync.Mutex
+	addrs  map[string]string // name → 127.0.0.1:port
+	dials  map[string]int    // 127.0.0.1:port → dials made to it
+	dialed chan struct{}     // closed and replaced at each dial
 }
 
-func newFakeNet() *fakeNet { return &fakeNet{addrs: map[string]string{}} }
+func newFakeNet() *fakeNet {
+	return &fakeNet{addrs: map[string]string{}, dials: map[string]int{}, dialed: make(chan struct{})}
+}
+
+// dialCount returns the dials made to addr so far.
+func (n *fakeNet) dialCount(addr string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dials[addr]
+}
+
+// awaitDials waits until want dials to addr have been made.
+func (n *fakeNet) awaitDials(t *testing.T, addr string, want int) {
+	t.Helper()
+	deadline := time.After(chatWait)
+	for {
+		n.mu.Lock()
+		got, ch := n.dials[addr], n.dialed
+		n.mu.Unlock()
+		if got >= want {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%d dials to %s within %v, want %d", got, addr, chatWait, want)
+		}
+	}
+}
 
 func (n *fakeNet) set(name, addr string) {
 	n.mu.Lock()
@@ -65,6 +95,11 @@ func (n *fakeNet) Dial(ctx context.Context, network, addr string) (net.Conn, err
 		}
 		addr = a
 	}
+	n.mu.Lock()
+	n.dials[addr]++
+	close(n.dialed)
+	n.dialed = make(chan struct{})
+	n.mu.Unlock()
 	return (&net.Dialer{}).DialContext(ctx, network, addr)
 }
 
@@ -319,18 +354,16 @@ func TestUnitChatImpostor(t *testing.T) {
 	b.expect("info> direct connection to alice")
 
 	// The impostor dials alice by address: "bob" is the real bob in fn.
+	before := fn.dialCount(a.addr)
 	m := startUnitChat(t, fn, "", "bob", a.addr)
 	fn.set("bob", b.addr) // m registered itself as bob; undo that
 	mID := m.db.ID()
 	refused := fmt.Sprintf("info> refused bob at 127.0.0.1: key %s is not the bob you know (%s); to accept it: scuttle trust bob %s",
 		mID.Short(), b.db.ID().Short(), mID)
 	a.expect(refused)
-	// Until the swarm authenticates before it registers (INTERIM(tls)),
-	// the impostor sees each refused connection open and close: wait for
-	// three of them, three dials that alice refused.
-	for range 3 {
-		m.expect("info> direct connection to alice", "info> lost connection to alice")
-	}
+	// The impostor redials after each refusal: its fourth dial comes
+	// after alice refused three.
+	fn.awaitDials(t, a.addr, before+4)
 	b.say("the real bob")
 	a.expect("bob> the real bob")
 	a.drain()
