@@ -53,14 +53,15 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), hostOf(remote), err)
 	}
 	b, err := c.Names.Bind(name, key, names.Direct) // a bound name stays as it is
+	shown := sanitize(name)                         // CheckName lets C1 controls through
 	if err != nil {
-		c.Log.Warn("chat: cannot bind a peer's name; refusing it", "name", name, "id", key, "err", err)
-		return fmt.Errorf("%w %s at %s: %w", errRefused, name, hostOf(remote), err)
+		c.Log.Warn("chat: cannot bind a peer's name; refusing it", "name", shown, "id", key, "err", err)
+		return fmt.Errorf("%w %s at %s: %w", errRefused, shown, hostOf(remote), err)
 	}
 	if b.ID == key {
 		return nil
 	}
-	err = fmt.Errorf("%w %s at %s: key %s is not the %s you know (%s)", errRefused, name, hostOf(remote), key.Short(), name, b.ID.Short())
+	err = fmt.Errorf("%w %s at %s: key %s is not the %s you know (%s)", errRefused, shown, hostOf(remote), key.Short(), shown, b.ID.Short())
 	c.mu.Lock()
 	r := refusal{lowerASCII(name), key}
 	first := !c.refused[r]
@@ -73,7 +74,7 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 	c.mu.Unlock()
 	if first {
 		c.printInfo(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
-			name, hostOf(remote), key.Short(), name, b.ID.Short(), name, key))
+			shown, hostOf(remote), key.Short(), shown, b.ID.Short(), shown, key))
 	}
 	return err
 }

@@ -51,6 +51,8 @@ func TestAuthorize(t *testing.T) {
 		{"a name no chat can have", "a.b", "", k3, lan, false, false, ""},
 		{"not a key", "dave", "", "nope", lan, false, false, ""},
 		{"no address", "bob", "", k4, nil, false, false, refusedLine("bob", "an unknown address", k4, k1)},
+		{"a C1 control in the name", "c\u009b", "", k1, lan, false, true, ""},
+		{"printed escaped", "c\u009b", "", k4, lan, false, false, refusedLine(`c\u009b`, "10.99.0.4", k4, k1)},
 	}
 	for _, tt := range tests {
 		err := c.authorize(tt.claimed, tt.target, tt.key, tt.remote, tt.dialed)
@@ -69,7 +71,7 @@ func TestAuthorize(t *testing.T) {
 			t.Errorf("%s: printed %q, want %q", tt.name, got, tt.printed)
 		}
 	}
-	want := map[string]string{"alice": "direct " + string(k3), "bob": "direct " + string(k1), "carol": "direct " + string(k2)}
+	want := map[string]string{"alice": "direct " + string(k3), "bob": "direct " + string(k1), "carol": "direct " + string(k2), "c\u009b": "direct " + string(k1)}
 	checkBindings(t, ns, want)
 
 	// scuttle trust from another process: the next authorization applies it.
@@ -89,8 +91,8 @@ func TestAuthorize(t *testing.T) {
 	if got := <-out.lines; got != refusedLine("bob", "10.99.0.4", k1, k2) {
 		t.Errorf("printed %q, want %q", got, refusedLine("bob", "10.99.0.4", k1, k2))
 	}
-	if s := out.String(); strings.Count(s, "\n") != 5 {
-		t.Errorf("%d lines printed in all, want 5:\n%s", strings.Count(s, "\n"), s)
+	if s := out.String(); strings.Count(s, "\n") != 6 {
+		t.Errorf("%d lines printed in all, want 6:\n%s", strings.Count(s, "\n"), s)
 	}
 }
 
