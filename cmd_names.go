@@ -89,9 +89,9 @@ func trustCmd() *command {
 					return err
 				}
 				if had && old.ID != b.ID {
-					_, err = fmt.Fprintf(st.stdout, "%s is now %s (trusted), was %s (%s since %s)\n", name, b.ID, old.ID, old.How, old.Time.UTC().Format(time.RFC3339))
+					_, err = fmt.Fprintf(st.stdout, "%s is now %s (trusted), was %s (%s since %s)\n", sanitize(name), b.ID, old.ID, old.How, old.Time.UTC().Format(time.RFC3339))
 				} else {
-					_, err = fmt.Fprintf(st.stdout, "%s is %s (trusted)\n", name, b.ID)
+					_, err = fmt.Fprintf(st.stdout, "%s is %s (trusted)\n", sanitize(name), b.ID)
 				}
 				return err
 			}
