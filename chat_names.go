@@ -63,7 +63,7 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 	}
 	err = fmt.Errorf("%w %s at %s: key %s is not the %s you know (%s)", errRefused, shown, hostOf(remote), key.Short(), shown, b.ID.Short())
 	c.mu.Lock()
-	r := refusal{lowerASCII(name), key}
+	r := refusal{b.Name, key} // the bound spelling: "BOB" and "bob" are one name
 	first := !c.refused[r]
 	if first {
 		if len(c.refused) >= maxRefusals {
@@ -151,15 +151,4 @@ func hostOf(addr net.Addr) string {
 		return h
 	}
 	return addr.String()
-}
-
-// lowerASCII folds ASCII letters, as names compare (see applog/names).
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
