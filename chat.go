@@ -36,6 +36,7 @@ type chatOptions struct {
 	iface      []string // mDNS interfaces
 	listen     string   // TCP address to listen on
 	networkKey []byte   // nil: the public default network
+	discover   bool     // also connect to every chat browsing finds in the network
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -68,9 +69,10 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	defer wg.Wait()
 	defer cancel(nil)
 	wg.Go(func() {
-		// Claim ME.local while the swarm already dials: probing takes
-		// 750 ms that a peer's connection need not wait for.
-		if err := md.Register(ctx, o.me); err != nil && ctx.Err() == nil {
+		// Claim ME.local and advertise ME._scuttle._tcp.local
+		// (chat_service.go) while the swarm already dials: probing
+		// takes 750 ms that a peer's connection need not wait for.
+		if err := advertise(ctx, md, o.me, o.listen, string(db.ID()), o.networkKey); err != nil && ctx.Err() == nil {
 			cancel(fmt.Errorf("claiming %s: %w", mdns.FQDN(o.me), err))
 		}
 	})
@@ -80,8 +82,9 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		DB:         db,
 		Names:      ns,
 		ListenAddr: o.listen,
-		Resolver:   md,
+		Resolver:   chatResolver{md},
 		NetworkKey: o.networkKey,
+		Discover:   discoverer(md, o, st.log),
 		In:         st.stdin,
 		Out:        st.stdout,
 		Errs:       st.stderr,
@@ -107,10 +110,14 @@ type chatConfig struct {
 	// NetworkKey is the private network's 32-byte key; nil means the
 	// public default network.
 	NetworkKey []byte
-	In         io.Reader    // typed lines
-	Out        io.Writer    // what the chat prints
-	Errs       io.Writer    // a typed line that is not sent is reported here
-	Log        *slog.Logger // diagnostics
+	// Discover, if set, runs while the swarm does and calls add for
+	// each peer it finds (NAME or HOST:PORT), remove for each that left
+	// (chat --discover: chat_service.go).
+	Discover func(ctx context.Context, add func(peer string) error, remove func(peer string))
+	In       io.Reader    // typed lines
+	Out      io.Writer    // what the chat prints
+	Errs     io.Writer    // a typed line that is not sent is reported here
+	Log      *slog.Logger // diagnostics
 }
 
 // chat is one running chat.
@@ -214,6 +221,9 @@ func (c *chat) run(ctx context.Context) error {
 			cancel(err)
 		}
 	})
+	if c.Discover != nil {
+		wg.Go(func() { c.Discover(ctx, swarm.AddPeer, swarm.RemovePeer) })
+	}
 	wg.Go(func() {
 		if err := c.print(ctx); err != nil && ctx.Err() == nil {
 			cancel(err)

@@ -23,12 +23,13 @@ func chatCmd() *command {
 			iface := st.ifaceFlag(fs)
 			// The default is not shown: the environment's key is a secret.
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
+			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("missing ME, the name to chat as")
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface)}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}

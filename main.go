@@ -52,6 +52,7 @@ func commands() []*command {
 		trustCmd(),
 		announceCmd(),
 		resolveCmd(),
+		peersCmd(),
 		doctorCmd(),
 		versionCmd(),
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -103,4 +104,31 @@ func parseNetworkKey(s string) ([]byte, error) {
 		return nil, errNetworkCheck
 	}
 	return key, nil
+}
+
+// networkTagLabel is the fixed message of networkTag's MAC.
+const networkTagLabel = "scuttle dns-sd network tag v1"
+
+// networkTag returns the tag a chat advertises in its DNS-SD TXT record
+// as net=TAG, so that browsing (scuttle peers, chat --discover) can tell
+// the peers of its own network from others without connecting:
+//
+//	TAG = base32(HMAC-SHA256(key, "scuttle dns-sd network tag v1")[:10])
+//
+// 16 characters in the alphabet of network keys. HMAC-SHA256 is a
+// pseudo-random function of the key, so the tag reveals nothing of the
+// key and helps no one guess it: a tag can be computed only by who holds
+// the key, and 80 bits make two networks' tags differ. The public network
+// (no key) has no tag. The tag is a hint, never a proof: anyone can copy
+// a network's tag into their own advertisement, and is then refused by
+// the membership proof that follows the TLS handshake. It is stable, so
+// it lets an observer on the LAN tell which chats share a network, as
+// their connections to each other do anyway.
+func networkTag(key []byte) string {
+	if len(key) == 0 {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(networkTagLabel))
+	return networkEncoding.EncodeToString(m.Sum(nil)[:10])
 }

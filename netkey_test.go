@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -112,4 +116,34 @@ func FuzzParseNetworkKey(f *testing.F) {
 			t.Fatalf("%q parsed, but its key prints as %q", s, text)
 		}
 	})
+}
+
+func TestNetworkTag(t *testing.T) {
+	key := make([]byte, networkKeySize)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	// The tag is HMAC-SHA256(key, label)[:10] in base32, computed here
+	// independently of networkTag.
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("scuttle dns-sd network tag v1"))
+	want := base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:10])
+	if got := networkTag(key); got != want || len(got) != 16 {
+		t.Errorf("networkTag = %q, want %q (16 characters)", got, want)
+	}
+	other := slices.Clone(key)
+	other[31] ^= 1
+	if networkTag(other) == networkTag(key) {
+		t.Errorf("two keys, one tag %q", networkTag(key))
+	}
+	if got := networkTag(nil); got != "" {
+		t.Errorf("networkTag(nil) = %q, want none for the public network", got)
+	}
+	// Neither the key's text nor any 8 characters of it appear in the tag.
+	text := strings.ReplaceAll(formatNetworkKey(key), "-", "")
+	for i := 0; i+8 <= len(text); i++ {
+		if strings.Contains(networkTag(key), text[i:i+8]) {
+			t.Fatalf("tag %q holds %q of the key", networkTag(key), text[i:i+8])
+		}
+	}
 }

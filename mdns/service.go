@@ -203,8 +203,9 @@ func (c *Conn) RegisterService(ctx context.Context, s Service) error {
 
 	err = c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendServiceProbe(r) }})
 	if hostErr != nil {
-		// Our own claim of the host: its error says why it failed.
-		if herr := <-hostErr; herr != nil && err == nil {
+		// Our own claim of the host: its error, if any, says why the
+		// service failed (the host name is the user's identity).
+		if herr := <-hostErr; herr != nil {
 			err = herr
 		}
 	}

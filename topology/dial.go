@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"scuttle/mdns"
@@ -134,19 +135,47 @@ func (s *Swarm) connectedTo(t *target) *peerConn {
 func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 	addrs := []string{t.addr}
 	if t.name != "" {
+		// The port lookup runs alongside the address lookup; cancel
+		// ends it before wg.Wait waits for it.
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		defer cancel()
+		ports := make(chan uint16, 1)
+		pr, hasPorts := s.Resolver.(PortResolver)
+		if hasPorts {
+			wg.Go(func() {
+				p, err := pr.LookupPort(lctx, t.name)
+				if err != nil {
+					p = 0
+				}
+				ports <- p
+			})
+		}
 		hosts, err := s.Resolver.LookupHost(lctx, t.name+".local")
-		cancel()
 		if err != nil {
 			return outcome{err: fmt.Errorf("topology: resolve %s.local: %w", t.name, err)}
 		}
-		port := HashToPort
+		port := HashToPort(t.name)
 		if s.port != nil {
-			port = s.port
+			port = s.port(t.name)
 		}
+		if hasPorts {
+			wait := time.NewTimer(portWait)
+			select {
+			case p := <-ports:
+				if p != 0 {
+					port = p
+				}
+			case <-wait.C:
+				s.log.Debug("topology: no port for the peer; dialling its name's", "peer", t.name, "port", port)
+			}
+			wait.Stop()
+		}
+		cancel() // ends a port lookup still waiting
 		addrs = addrs[:0]
 		for _, h := range hosts {
-			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(port(t.name)))))
+			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(port))))
 		}
 		if len(addrs) == 0 {
 			return outcome{err: fmt.Errorf("topology: resolve %s.local: no addresses", t.name)}

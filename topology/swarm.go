@@ -15,8 +15,12 @@ import (
 const (
 	defaultHandshakeTimeout = 5 * time.Second
 	defaultDialTimeout      = 5 * time.Second
-	defaultMinBackoff       = 100 * time.Millisecond
-	defaultMaxBackoff       = 5 * time.Second
+	// portWait is how long a NAME peer's dial waits, once its addresses
+	// are known, for a PortResolver's port (a peer without an SRV record
+	// gives none: it is dialled at HashToPort(NAME) after this).
+	portWait          = 250 * time.Millisecond
+	defaultMinBackoff = 100 * time.Millisecond
+	defaultMaxBackoff = 5 * time.Second
 
 	// maxPendingHandshakes bounds inbound connections that have not yet
 	// finished their handshake; more are closed at once.
@@ -33,6 +37,20 @@ var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interva
 type Resolver interface {
 	LookupHost(ctx context.Context, host string) (addrs []string, err error)
 }
+
+// A PortResolver is a Resolver that also finds the TCP port a NAME peer
+// listens on (the chat: from the peer's DNS-SD SRV record). When
+// Swarm.Resolver is one, a NAME peer is dialled at the port it gives,
+// else, or when it gives none within portWait of the addresses, at
+// HashToPort(NAME).
+type PortResolver interface {
+	Resolver
+	LookupPort(ctx context.Context, name string) (uint16, error)
+}
+
+// ProtocolVersion is the version of the handshake this package speaks,
+// for advertising (the chat's DNS-SD TXT record says v=ProtocolVersion).
+const ProtocolVersion = protoVersion
 
 // A Swarm keeps one connection to every peer it names and serves every
 // peer that connects to it. Set the fields, then call Run once; the
@@ -87,10 +105,13 @@ type Swarm struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	stop    context.CancelCauseFunc // cancels the Run context; set while running
-	done    chan struct{}           // closed when Run has returned
-	conns   map[string]*peerConn    // by remote ID; guarded by mu
-	seq     uint64                  // last verdict sequence given; guarded by mu
+	stop    context.CancelCauseFunc       // cancels the Run context; set while running
+	done    chan struct{}                 // closed when Run has returned
+	conns   map[string]*peerConn          // by remote ID; guarded by mu
+	seq     uint64                        // last verdict sequence given; guarded by mu
+	runCtx  context.Context               // Run's context, for AddPeer; guarded by mu
+	waiting bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
+	added   map[string]context.CancelFunc // AddPeer's dial loops, by spec; guarded by mu
 
 	evMu    sync.Mutex // serializes Events calls
 	wg      sync.WaitGroup
@@ -140,6 +161,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	s.stop, s.done = stop, make(chan struct{})
 	s.conns = make(map[string]*peerConn)
+	s.runCtx, s.added = ctx, make(map[string]context.CancelFunc)
 	// Verdict sequences start at the clock, so that those of a restarted
 	// swarm are higher than its previous run's.
 	s.seq = uint64(time.Now().UnixNano())
@@ -167,8 +189,49 @@ func (s *Swarm) Run(ctx context.Context) error {
 	if !stopLn() {
 		<-lnClosed
 	}
+	s.mu.Lock()
+	s.waiting = true // no AddPeer from here on
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// AddPeer adds a peer, NAME or HOST:PORT as in Peers, to a running
+// Swarm: it is dialled and redialled like those of Peers until
+// RemovePeer or the end of Run (the chat adds the peers it discovers).
+// Adding a peer again does nothing. It fails before Run has started and
+// once Run is ending.
+func (s *Swarm) AddPeer(p string) error {
+	t, err := parsePeer(p)
+	if err != nil {
+		return err
+	}
+	if t.name != "" && s.Resolver == nil {
+		return fmt.Errorf("topology: peer %q is a NAME, which needs a Resolver (or give it as HOST:PORT)", p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx == nil || s.waiting || s.runCtx.Err() != nil {
+		return ErrClosed
+	}
+	if s.added[p] != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	s.added[p] = cancel
+	s.wg.Go(func() { s.dialLoop(ctx, t) })
+	return nil
+}
+
+// RemovePeer stops dialling a peer that AddPeer added, and closes the
+// connection its dial loop made, if any (one the peer dialled stays).
+func (s *Swarm) RemovePeer(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cancel := s.added[p]; cancel != nil {
+		cancel()
+		delete(s.added, p)
+	}
 }
 
 // Close stops a running Run and waits until it has returned. Closing

@@ -1,0 +1,113 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+)
+
+// portResolver is a fakeResolver that is a PortResolver too: it gives
+// port for every name, or fails (a peer without an SRV record) when
+// port is 0, after block is closed if it is set.
+type portResolver struct {
+	fakeResolver
+	port  uint16
+	block chan struct{}
+}
+
+func (r *portResolver) LookupPort(ctx context.Context, name string) (uint16, error) {
+	if r.block != nil {
+		select {
+		case <-r.block:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	if r.port == 0 {
+		return 0, errors.New("no SRV record")
+	}
+	return r.port, nil
+}
+
+// TestPortResolver: a NAME peer is dialled at the port a PortResolver
+// gives; with none, or none within portWait, at the name's port.
+func TestPortResolver(t *testing.T) {
+	tests := []struct {
+		name     string
+		srvPort  bool // the resolver gives bob's real port
+		slow     bool // ... but only after portWait
+		namePort bool // the name's port (the test hook) is bob's real port
+	}{
+		{"SRV port", true, false, false},
+		{"no SRV: the name's port", false, false, true},
+		{"SRV too slow: the name's port", true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			lb := listen(t, "127.0.0.1:0")
+			port := uint16(lb.Addr().(*net.TCPAddr).Port)
+			res := &portResolver{fakeResolver: fakeResolver{w: w}}
+			if tt.srvPort {
+				res.port = port
+			}
+			if tt.slow {
+				res.block = make(chan struct{})
+				defer close(res.block)
+			}
+			alice := w.newNode("id-alice", "alice", nil, "bob")
+			alice.sw.Resolver = res
+			alice.sw.port = func(string) uint16 {
+				if tt.namePort {
+					return port
+				}
+				return 1 // nothing listens there
+			}
+			alice.start()
+			bob := w.newNode("id-bob", "bob", lb).start()
+			w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
+			alice.stop()
+			bob.stop()
+		})
+	}
+}
+
+// TestAddRemovePeer: a peer added to a running swarm is dialled; once
+// removed, its connection ends and it is not dialled again; adding
+// before Run or after it fails.
+func TestAddRemovePeer(t *testing.T) {
+	w := newWorld(t)
+	dial := &countingDial{w: w}
+	alice := w.newNode("id-alice", "alice", nil)
+	alice.sw.Dial = dial.dial
+	if err := alice.sw.AddPeer("127.0.0.1:1"); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddPeer before Run = %v, want ErrClosed", err)
+	}
+	alice.start()
+	bob := w.newNode("id-bob", "bob", nil).start()
+	w.waitFor("alice listening", func() bool { return len(alice.events) > 0 && alice.events[0].Kind == Listening })
+	addr := bob.sw.Listener.Addr().String()
+	for range 2 { // the second does nothing
+		if err := alice.sw.AddPeer(addr); err != nil {
+			t.Fatalf("AddPeer(%s): %v", addr, err)
+		}
+	}
+	w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
+	alice.sw.RemovePeer(addr)
+	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds("id-bob")) == 2 })
+	w.mu.Lock()
+	calls := dial.calls
+	w.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("%d dials of bob, want 1", calls)
+	}
+	if err := alice.sw.AddPeer("bob"); err == nil {
+		t.Errorf("AddPeer of a NAME without a Resolver: no error")
+	}
+	alice.stop()
+	if err := alice.sw.AddPeer(addr); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddPeer after Run = %v, want ErrClosed", err)
+	}
+	bob.stop()
+}
