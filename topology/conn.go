@@ -144,6 +144,9 @@ func (s *Swarm) admit(pc *peerConn, ci ConnInfo) (registered bool, other *peerCo
 	if bytes.Compare(s.pub, peer.Key) < 0 {
 		code, ids, err := readReport(tc)
 		if err != nil {
+			if authErr != nil {
+				err = authErr // the reason that counts
+			}
 			return false, nil, err
 		}
 		if code == codeRefused {
