@@ -787,3 +787,128 @@ func TestPendingLimit(t *testing.T) {
 	bob := w.newNode(k[1], "bob", nil, addr).start()
 	w.waitFor("bob connects in the freed slot", func() bool { return same(alice, bob) })
 }
+
+// relay forwards TCP between a listener and addr, recording what passes
+// from the dialler to the acceptor. Once tamper is set, it flips a bit of
+// the next chunk it forwards that way.
+type relay struct {
+	ln     net.Listener
+	addr   string
+	mu     sync.Mutex
+	seen   bytes.Buffer // guarded by mu
+	tamper atomic.Bool
+	wg     sync.WaitGroup
+}
+
+func (r *relay) run() {
+	for {
+		a, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		b, err := net.Dial("tcp", r.addr)
+		if err != nil {
+			a.Close()
+			continue
+		}
+		r.wg.Go(func() { io.Copy(a, b); a.Close(); b.Close() })
+		r.wg.Go(func() {
+			defer b.Close()
+			defer a.Close()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := a.Read(buf)
+				if n > 0 {
+					r.mu.Lock()
+					r.seen.Write(buf[:n])
+					r.mu.Unlock()
+					if r.tamper.CompareAndSwap(true, false) {
+						buf[n-1] ^= 1
+					}
+					if _, err := b.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestRelay: alice dials bob through a relay. They connect as directly,
+// with each other's keys; the relay sees neither the data nor the names
+// in the Hellos; a byte it alters ends the connection at bob instead of
+// reaching his Handler.
+func TestRelay(t *testing.T) {
+	k := testKeys(2)
+	w := newWorld(t)
+	const secret = "send me the keys"
+	got := make(chan string, 10)
+	bob := w.newNode(k[1], "bob-the-builder", nil)
+	bobHandle := bob.sw.Handler
+	bob.sw.Handler = func(ctx context.Context, c *Conn) error {
+		b := make([]byte, len(secret))
+		if _, err := io.ReadFull(c, b); err != nil {
+			return err
+		}
+		got <- string(b)
+		return bobHandle(ctx, c)
+	}
+	r := &relay{ln: listen(t, "127.0.0.1:0"), addr: bob.sw.Listener.Addr().String()}
+	go r.run()
+	t.Cleanup(func() { r.ln.Close(); r.wg.Wait() }) // after the nodes' stop
+	bob.start()
+	send := make(chan struct{}, 10)
+	alice := w.newNode(k[0], "alice-in-chains", nil, r.ln.Addr().String())
+	alice.sw.Handler = func(ctx context.Context, c *Conn) error {
+		for {
+			select {
+			case <-send:
+				if _, err := c.Write([]byte(secret)); err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+	alice.start()
+	w.waitFor("alice connected to bob through the relay", func() bool {
+		return len(alice.kinds(k[1])) == 1 && len(bob.kinds(k[0])) == 1
+	})
+	send <- struct{}{}
+	select {
+	case s := <-got:
+		if s != secret {
+			t.Fatalf("bob got %q, want %q", s, secret)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("bob got nothing")
+	}
+	r.mu.Lock()
+	for _, s := range []string{secret, "alice-in-chains", "bob-the-builder", protoName + "\x00"} {
+		if bytes.Contains(r.seen.Bytes(), []byte(s)) {
+			t.Errorf("the relay saw %q in the clear", s)
+		}
+	}
+	r.mu.Unlock()
+
+	r.tamper.Store(true)
+	send <- struct{}{}
+	w.waitFor("bob ends the altered connection", func() bool {
+		ks := bob.kinds(k[0])
+		return len(ks) >= 2 && ks[1] == Disconnected
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := bob.events[2]; e.Kind != Disconnected || e.Err == nil || !strings.Contains(e.Err.Error(), "bad record MAC") {
+		t.Errorf("bob's event: %v, want Disconnected by a bad record MAC", e)
+	}
+	select {
+	case s := <-got:
+		t.Errorf("bob's Handler got %q after the relay altered it", s)
+	default:
+	}
+}
