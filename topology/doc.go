@@ -38,8 +38,8 @@
 // that connection, which the follower obeys, so both always agree which
 // connection is kept. Each connection has an ID that both ends know (a
 // TLS exporter value). The follower's report lists the IDs of its other
-// connections to the decider: the one it has registered, and those whose
-// report it has sent but whose verdict it has not yet read. When a
+// connections to the decider: the one it has registered (first), and
+// those whose report it has sent but whose verdict it has not yet read. When a
 // connection completes its handshake while another to the same peer is
 // registered, the decider
 //
@@ -239,7 +239,8 @@
 //
 //   - connects as itself, with its own key: it can claim any name in its
 //     Hello, and is then refused by Authorize if that name is bound to
-//     another key (TestAuthorize, TestManInTheMiddle "a member": as a man
+//     another key (TestImpostorRefused, TestAuthorize, TestManInTheMiddle
+//     "a member": as a man
 //     in the middle it passes only as itself, and each side's Authorize
 //     sees its key, never the other side's);
 //   - cannot end another peer's connection, nor make a dial loop stop or

@@ -32,7 +32,8 @@ func ExampleSwarm() {
 		panic(err)
 	}
 	sw := &topology.Swarm{
-		Key:      key,
+		Key: key,
+		// NetworkKey: the 32 bytes of a private network; nil joins the public one.
 		Name:     "alice",
 		Peers:    []string{"bob", "10.0.0.7:4000"},
 		Resolver: net.DefaultResolver, // the chat passes its mdns resolver
@@ -41,8 +42,8 @@ func ExampleSwarm() {
 			_, err := io.Copy(io.Discard, c)
 			return err
 		},
-		// Refuse a peer that dialled for NAME but proves another key
-		// than the one known for NAME (the chat keeps name bindings).
+		// Refuse a peer dialled as NAME that proves another key than
+		// the one NAME is known by (the chat keeps name bindings).
 		Authorize: func(p topology.Peer, c topology.ConnInfo) error {
 			if want, ok := known[c.Target]; ok && p.KeyString() != want {
 				return fmt.Errorf("key %s is not the %s you know", p.KeyString(), c.Target)

@@ -610,6 +610,41 @@ func TestKickOff(t *testing.T) {
 	}
 }
 
+// TestImpostorRefused: bob knows alice by her key (as the chat's name
+// bindings do); mallory, with a valid certificate of her own key,
+// claiming to be alice, dials bob and is refused by bob's Authorize
+// (TestAuthorize has both directions), and alice's connection stays.
+func TestImpostorRefused(t *testing.T) {
+	k := testKeys(3)
+	w := newWorld(t)
+	known := map[string]ed25519.PublicKey{"alice": pubKey(k[0])}
+	bob := w.newNode(k[1], "bob", nil)
+	bob.sw.Authorize = func(p Peer, c ConnInfo) error {
+		if want, ok := known[p.Name]; ok && !p.Key.Equal(want) {
+			return fmt.Errorf("key %s is not the alice you know", shortKey(p.Key))
+		}
+		return nil
+	}
+	bob.start()
+	alice := w.newNode(k[0], "alice", nil, bob.sw.Listener.Addr().String()).start()
+	w.waitFor("alice and bob connected", func() bool { return same(alice, bob) })
+	mal := w.newNode(k[2], "alice", nil, bob.sw.Listener.Addr().String()).start()
+	want := "refused by Authorize: key " + shortKey(pubKey(k[2])) + " is not the alice you know"
+	w.waitFor("bob refuses mallory twice", func() bool { return strings.Count(w.logs.String(), want) >= 2 })
+	mal.stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if got := bob.kinds(k[2]); len(got) != 0 {
+		t.Errorf("bob's events for mallory: %v, want none", got)
+	}
+	if got := mal.kinds(k[1]); len(got) != 0 {
+		t.Errorf("mallory's events for bob: %v, want none", got)
+	}
+	if got, want := bob.kinds(k[0]), []EventKind{Connected}; !slices.Equal(got, want) || !same(alice, bob) {
+		t.Errorf("bob's events for alice: %v, want %v: her connection untouched", got, want)
+	}
+}
+
 // silentConn is a connection whose Close stops it without telling the
 // peer (no FIN, no RST), like a machine that vanished: the socket stays
 // open until the test ends.
