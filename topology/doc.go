@@ -239,10 +239,9 @@
 //
 //   - connects as itself, with its own key: it can claim any name in its
 //     Hello, and is then refused by Authorize if that name is bound to
-//     another key (TestImpostorRefused, TestAuthorize, TestManInTheMiddle
-//     "a member": as a man
-//     in the middle it passes only as itself, and each side's Authorize
-//     sees its key, never the other side's);
+//     another key (TestImpostorRefused, TestAuthorize); as a man in the
+//     middle it passes only as itself, and each side's Authorize sees its
+//     key, never the other side's (TestManInTheMiddle "a member");
 //   - cannot end another peer's connection, nor make a dial loop stop or
 //     wait: the registry, the decider and the check for oneself use
 //     proven keys, and a claimed name stops no dial loop (TestKickOff;
