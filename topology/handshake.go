@@ -273,7 +273,9 @@ func (s *Swarm) secure(ctx context.Context, nc net.Conn, dialed bool) (secured, 
 		return secured{}, fmt.Errorf("topology: TLS handshake failed: %w", err)
 	}
 	cs := tc.ConnectionState()
-	key, err := peerKey(cs.PeerCertificates) // checked by verifyPeer already
+	// verifyPeer has checked the certificate (peerKey) during the
+	// handshake, which fails without it; only the key is taken here.
+	key, err := certKey(cs.PeerCertificates)
 	if err != nil {
 		return secured{}, err
 	}

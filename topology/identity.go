@@ -97,6 +97,24 @@ func verifyPeer(cs tls.ConnectionState) error {
 // message, checked by crypto/tls against this certificate's key). The
 // dates are not checked (see certNotBefore).
 func peerKey(certs []*x509.Certificate) (ed25519.PublicKey, error) {
+	pub, err := certKey(certs)
+	if err != nil {
+		return nil, err
+	}
+	c := certs[0]
+	if c.SignatureAlgorithm != x509.PureEd25519 {
+		return nil, fmt.Errorf("%w: key %s: signature algorithm %v, want %v", errCertificate, keyString(pub), c.SignatureAlgorithm, x509.PureEd25519)
+	}
+	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+		return nil, fmt.Errorf("%w: key %s: not signed by its own key: %w", errCertificate, keyString(pub), err)
+	}
+	return pub, nil
+}
+
+// certKey returns the key of the one Ed25519 certificate in certs; it
+// checks neither the certificate's signature nor that the peer holds the
+// key (peerKey and the TLS handshake do).
+func certKey(certs []*x509.Certificate) (ed25519.PublicKey, error) {
 	if len(certs) != 1 {
 		return nil, fmt.Errorf("%w: %d certificates, want exactly 1", errCertificate, len(certs))
 	}
@@ -104,12 +122,6 @@ func peerKey(certs []*x509.Certificate) (ed25519.PublicKey, error) {
 	pub, ok := c.PublicKey.(ed25519.PublicKey)
 	if !ok || c.PublicKeyAlgorithm != x509.Ed25519 {
 		return nil, fmt.Errorf("%w: %v key, want Ed25519", errCertificate, c.PublicKeyAlgorithm)
-	}
-	if c.SignatureAlgorithm != x509.PureEd25519 {
-		return nil, fmt.Errorf("%w: key %s: signature algorithm %v, want %v", errCertificate, keyString(pub), c.SignatureAlgorithm, x509.PureEd25519)
-	}
-	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
-		return nil, fmt.Errorf("%w: key %s: not signed by its own key: %w", errCertificate, keyString(pub), err)
 	}
 	return pub, nil
 }
