@@ -305,7 +305,7 @@ func (s *Swarm) secure(ctx context.Context, nc net.Conn, dialed bool) (secured, 
 		}
 		if err := readProof(tc, theirs); err != nil {
 			if peerClosed(err) {
-				err = fmt.Errorf("%w: peer closed the connection after our network proof: %w", errNetwork, err)
+				err = fmt.Errorf("%w: peer closed the connection after our network proof", errNetwork)
 			}
 			return secured{peer: peer}, err
 		}
