@@ -244,33 +244,15 @@ type secured struct {
 }
 
 // secure runs the first part of the handshake on nc (see "Handshake" in
-// doc.go): TLS 1.3 with both certificates checked, the network proofs
-// (the acceptor checks the dialler's before it sends its own), then the
-// Hellos. A connection to this swarm itself is errSelf, found right
-// after TLS. The caller has set nc's handshake deadline.
+// doc.go): TLS 1.3 with both certificates checked, the network proofs,
+// then the Hellos. A connection to this swarm itself is errSelf, found
+// right after TLS. The caller has set nc's handshake deadline. Once the
+// TLS handshake is done, the returned Peer holds the proven key, even
+// with an error.
 func (s *Swarm) secure(ctx context.Context, nc net.Conn, dialed bool) (secured, error) {
-	var tc *tls.Conn
-	if dialed {
-		tc = tls.Client(nc, s.clientConf)
-	} else {
-		var first [1]byte
-		if _, err := io.ReadFull(nc, first[:]); err != nil {
-			return secured{}, fmt.Errorf("%w: reading the first byte: %w", errMalformed, err)
-		}
-		switch first[0] {
-		case tlsRecordHandshake:
-		case byte(len(protoName)):
-			return secured{}, refuseV1(nc, first[0])
-		default:
-			return secured{}, fmt.Errorf("%w: first byte %#02x is not a TLS handshake record (%#02x)", errProtocol, first[0], tlsRecordHandshake)
-		}
-		tc = tls.Server(&replayConn{Conn: nc, first: first[:]}, s.serverConf)
-	}
-	if err := tc.HandshakeContext(ctx); err != nil {
-		if dialed && peerClosed(err) {
-			return secured{}, fmt.Errorf("topology: TLS handshake failed: peer closed the connection (an older scuttle, version 1?): %w", err)
-		}
-		return secured{}, fmt.Errorf("topology: TLS handshake failed: %w", err)
+	tc, err := s.handshakeTLS(ctx, nc, dialed)
+	if err != nil {
+		return secured{}, err
 	}
 	cs := tc.ConnectionState()
 	// verifyPeer has checked the certificate (peerKey) during the
@@ -283,58 +265,10 @@ func (s *Swarm) secure(ctx context.Context, nc net.Conn, dialed bool) (secured, 
 	if key.Equal(s.pub) {
 		return secured{peer: peer}, fmt.Errorf("%w (key %s)", errSelf, keyString(key))
 	}
-
-	// Network proofs. The acceptor sends nothing before the dialler's
-	// proof passed; on a mismatch the caller closes nc, not tc, so not
-	// even a TLS alert follows.
-	myRole, theirRole := roleAcceptor, roleDialer
-	if dialed {
-		myRole, theirRole = roleDialer, roleAcceptor
-	}
-	mine, err := networkProof(cs, s.netKey, myRole)
-	if err != nil {
+	if err := s.proveMembership(tc, dialed); err != nil {
 		return secured{peer: peer}, err
 	}
-	theirs, err := networkProof(cs, s.netKey, theirRole)
-	if err != nil {
-		return secured{peer: peer}, err
-	}
-	if dialed {
-		if _, err := tc.Write(mine); err != nil {
-			return secured{peer: peer}, err
-		}
-		if err := readProof(tc, theirs); err != nil {
-			if peerClosed(err) {
-				err = fmt.Errorf("%w: peer closed the connection after our network proof", errNetwork)
-			}
-			return secured{peer: peer}, err
-		}
-	} else {
-		if err := readProof(tc, theirs); err != nil {
-			return secured{peer: peer}, err
-		}
-		if _, err := tc.Write(mine); err != nil {
-			return secured{peer: peer}, err
-		}
-	}
-
-	// Hellos: the dialer speaks first and the acceptor answers, which
-	// also works on an unbuffered net.Pipe. An acceptor that finds a
-	// version mismatch still answers, so that both sides can log the two
-	// versions.
-	var h hello
-	if dialed {
-		if err = writeHello(tc, s.self); err == nil {
-			h, err = readHello(tc)
-		}
-	} else {
-		h, err = readHello(tc)
-		if err == nil || errors.Is(err, errVersion) {
-			if werr := writeHello(tc, s.self); err == nil {
-				err = werr
-			}
-		}
-	}
+	h, err := s.exchangeHellos(tc, dialed)
 	peer.Name, peer.Addr = h.name, h.addr
 	if err != nil {
 		return secured{peer: peer}, err
@@ -344,6 +278,57 @@ func (s *Swarm) secure(ctx context.Context, nc net.Conn, dialed bool) (secured, 
 		return secured{peer: peer}, fmt.Errorf("topology: TLS exporter: %w", err)
 	}
 	return secured{tc: tc, peer: peer, id: connID(ekm)}, nil
+}
+
+// handshakeTLS runs the TLS handshake on nc. An acceptor first reads one
+// byte to tell a TLS record from a version 1 Hello, which it answers
+// (refuseV1). A dialler whose peer closes during the handshake says
+// that the peer may be of version 1.
+func (s *Swarm) handshakeTLS(ctx context.Context, nc net.Conn, dialed bool) (*tls.Conn, error) {
+	var tc *tls.Conn
+	if dialed {
+		tc = tls.Client(nc, s.clientConf)
+	} else {
+		var first [1]byte
+		if _, err := io.ReadFull(nc, first[:]); err != nil {
+			return nil, fmt.Errorf("%w: reading the first byte: %w", errMalformed, err)
+		}
+		switch first[0] {
+		case tlsRecordHandshake:
+		case byte(len(protoName)):
+			return nil, refuseV1(nc, first[0])
+		default:
+			return nil, fmt.Errorf("%w: first byte %#02x is not a TLS handshake record (%#02x)", errProtocol, first[0], tlsRecordHandshake)
+		}
+		tc = tls.Server(&replayConn{Conn: nc, first: first[:]}, s.serverConf)
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if dialed && peerClosed(err) {
+			return nil, fmt.Errorf("topology: TLS handshake failed: peer closed the connection (an older scuttle, version 1?): %w", err)
+		}
+		return nil, fmt.Errorf("topology: TLS handshake failed: %w", err)
+	}
+	return tc, nil
+}
+
+// exchangeHellos sends this side's Hello and reads the peer's: the
+// dialer speaks first and the acceptor answers, which also works on an
+// unbuffered net.Pipe. An acceptor that finds a version mismatch still
+// answers, so that both sides can log the two versions.
+func (s *Swarm) exchangeHellos(tc *tls.Conn, dialed bool) (hello, error) {
+	if dialed {
+		if err := writeHello(tc, s.self); err != nil {
+			return hello{}, err
+		}
+		return readHello(tc)
+	}
+	h, err := readHello(tc)
+	if err == nil || errors.Is(err, errVersion) {
+		if werr := writeHello(tc, s.self); err == nil {
+			err = werr
+		}
+	}
+	return h, err
 }
 
 // peerClosed reports whether err says that the peer closed or reset the

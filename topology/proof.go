@@ -34,6 +34,43 @@ const (
 	roleAcceptor byte = 2
 )
 
+// proveMembership exchanges the network proofs on tc. The dialler sends
+// its proof first; the acceptor sends nothing before that proof passed,
+// and on a mismatch the caller closes the TCP connection, not tc, so not
+// even a TLS alert follows.
+func (s *Swarm) proveMembership(tc *tls.Conn, dialed bool) error {
+	cs := tc.ConnectionState()
+	myRole, theirRole := roleAcceptor, roleDialer
+	if dialed {
+		myRole, theirRole = roleDialer, roleAcceptor
+	}
+	mine, err := networkProof(cs, s.netKey, myRole)
+	if err != nil {
+		return err
+	}
+	theirs, err := networkProof(cs, s.netKey, theirRole)
+	if err != nil {
+		return err
+	}
+	if !dialed {
+		if err := readProof(tc, theirs); err != nil {
+			return err
+		}
+		_, err := tc.Write(mine)
+		return err
+	}
+	if _, err := tc.Write(mine); err != nil {
+		return err
+	}
+	if err := readProof(tc, theirs); err != nil {
+		if peerClosed(err) {
+			return fmt.Errorf("%w: peer closed the connection after our network proof", errNetwork)
+		}
+		return err
+	}
+	return nil
+}
+
 // networkProof returns HMAC-SHA256(key, exporter ‖ role) for the TLS
 // connection whose state is cs. The exporter value is unique to that TLS
 // session and known only to its two ends, so the proof is worth nothing
