@@ -88,7 +88,8 @@ type Event struct {
 }
 
 // String formats e as one line for a user, e.g.
-// "connected to bob (key 3fa9c0xk…) at 127.0.0.1:4000".
+// "connected to bob (key hj3s6niu) at 127.0.0.1:4000", the key shortened
+// to the 8 characters of applog.ID.Short.
 func (e Event) String() string {
 	switch e.Kind {
 	case Listening:
