@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"scuttle/mdns/netlab"
+	"scuttle/topology"
 )
 
 // TestChatListedByAvahi: a chat on h0 is listed and resolved by
@@ -54,8 +56,8 @@ func TestChatListedByAvahi(t *testing.T) {
 	want := `=;lan0;IPv4;alice;_scuttle._tcp;local;alice.local;10.0.0.1;4321;`
 	line, at := watch.await(t, want)
 	took := at.Sub(start)
-	if id := logID(t, da, "alice"); !strings.Contains(line, `"id=`+id+`"`) || !strings.Contains(line, `"v=1"`) || strings.Contains(line, "net=") {
-		t.Errorf("avahi-browse lists %s, want id=%s, v=1 and no net=", line, id)
+	if id := logID(t, da, "alice"); !strings.Contains(line, `"id=`+id+`"`) || !strings.Contains(line, `"v=`+strconv.Itoa(topology.ProtocolVersion)+`"`) || strings.Contains(line, "net=") {
+		t.Errorf("avahi-browse lists %s, want id=%s, v=%d and no net=", line, id, topology.ProtocolVersion)
 	}
 	t.Logf("chat start on h0 to resolved by avahi-browse on h1: %v", took.Round(time.Millisecond))
 	a.quiet()

@@ -129,11 +129,6 @@ type chat struct {
 
 	mu      sync.Mutex
 	refused map[refusal]bool // the refusals printed this run (see authorize)
-	// verdicts holds, by peer ID, the authorization of the peer's current
-	// connection, while the chat judges connections after the swarm has
-	// registered them (see event). INTERIM(tls): goes away with
-	// Swarm.Authorize.
-	verdicts map[string]error
 }
 
 func newChat(cfg chatConfig) *chat {
@@ -144,7 +139,6 @@ func newChat(cfg chatConfig) *chat {
 		chatConfig: cfg,
 		out:        bufio.NewWriter(cfg.Out),
 		refused:    map[refusal]bool{},
-		verdicts:   map[string]error{},
 	}
 }
 
@@ -154,18 +148,12 @@ type message struct {
 	Message  string `json:"message"`
 }
 
-// errNoNetworks refuses --network until the swarm can prove membership:
-// a chat that was asked for a private network must not join the public
-// one instead.
-var errNoNetworks = errors.New("--network: private networks need the TLS transport, which this build does not have yet")
-
-// checkNetwork fails for a network key this build cannot honour.
-//
-// SEAM(tls): once Swarm.NetworkKey exists, this accepts any key of
-// networkKeySize bytes (or nil) and run passes it on.
+// checkNetwork fails for a network key of the wrong size: a chat that
+// was asked for a private network must never join the public one
+// instead.
 func checkNetwork(key []byte) error {
-	if len(key) != 0 {
-		return errNoNetworks
+	if key != nil && len(key) != topology.NetworkKeySize {
+		return fmt.Errorf("network key of %d bytes, want %d", len(key), topology.NetworkKeySize)
 	}
 	return nil
 }
@@ -182,11 +170,11 @@ func (c *chat) run(ctx context.Context) error {
 	log := c.Log
 	db := c.DB
 	swarm := &topology.Swarm{
-		// SEAM(tls): Key: c.DB.PrivateKey() replaces ID, so that the
-		// swarm's TLS certificate is made from the own log's key.
-		ID: string(db.ID()),
-		// SEAM(tls): NetworkKey: c.NetworkKey,
-		// SEAM(tls): Authorize: c.swarmAuthorize,
+		// The swarm's TLS certificate is made from the own log's key, so
+		// a peer's proven identity is its log ID.
+		Key:        db.PrivateKey(),
+		NetworkKey: c.NetworkKey,
+		Authorize:  c.swarmAuthorize,
 		Name:       c.Me,
 		ListenAddr: c.ListenAddr,
 		Listener:   c.Listener,
@@ -194,14 +182,6 @@ func (c *chat) run(ctx context.Context) error {
 		Resolver:   c.Resolver,
 		Dial:       c.Dial,
 		Handler: func(ctx context.Context, conn *topology.Conn) error {
-			// INTERIM(tls): a connection refused in event ends here,
-			// before a replication frame; Authorize makes this moot.
-			c.mu.Lock()
-			verdict := c.verdicts[conn.Peer.ID]
-			c.mu.Unlock()
-			if verdict != nil {
-				return verdict
-			}
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
 				Logger: log.With("pkg", "replicate"),
 				Peer:   conn.Peer.Name,
@@ -378,27 +358,8 @@ func (c *chat) event(e topology.Event) {
 	var what string
 	switch e.Kind {
 	case topology.Connected:
-		// INTERIM(tls): until the swarm calls Authorize before it
-		// registers a connection, the chat judges it here, and a
-		// refused connection is neither announced nor served (its
-		// Handler returns the verdict at once). The dialled target is
-		// not known here, so the claimed name stands for it.
-		err := c.authorize(e.Peer.Name, "", applog.ID(e.Peer.ID), e.Addr, e.Dialed)
-		c.mu.Lock()
-		c.verdicts[e.Peer.ID] = err
-		c.mu.Unlock()
-		if err != nil {
-			return
-		}
 		what = "direct connection to"
 	case topology.Disconnected:
-		c.mu.Lock()
-		verdict := c.verdicts[e.Peer.ID] // INTERIM(tls), as above
-		delete(c.verdicts, e.Peer.ID)
-		c.mu.Unlock()
-		if verdict != nil {
-			return
-		}
 		what = "lost connection to"
 	case topology.Listening:
 		c.Log.Info("listening", "addr", e.Addr)
@@ -406,7 +367,7 @@ func (c *chat) event(e topology.Event) {
 	default:
 		return
 	}
-	name := c.peerName(e.Peer.Name, applog.ID(e.Peer.ID))
+	name := c.peerName(e.Peer.Name, applog.IDOf(e.Peer.Key))
 	if name == "" {
 		name = e.Addr.String()
 	}

@@ -9,6 +9,7 @@ import (
 	"scuttle/applog"
 	"scuttle/applog/names"
 	"scuttle/mdns"
+	"scuttle/topology"
 )
 
 // How the chat uses the names store (applog/names): who may connect as
@@ -79,16 +80,13 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 	return err
 }
 
-// swarmAuthorize adapts authorize to the swarm's hook.
-//
-// SEAM(tls): set Swarm.Authorize to this once topology has it, and adapt
-// the signature to the hook's (the peer's proven ed25519 key, its claimed
-// name, the dialled target, "" for an accepted connection, and the
-// remote address). Then remove the INTERIM(tls) code in chat.go.
-//
-//	func (c *chat) swarmAuthorize(key ed25519.PublicKey, claimedName, target string, remote net.Addr) error {
-//		return c.authorize(claimedName, target, applog.IDOf(key), remote, target != "")
-//	}
+// swarmAuthorize is the swarm's Authorize hook: it judges a peer that
+// has proven its key (and its membership of the network) before the
+// swarm registers the connection, so a refused peer is never announced
+// nor served.
+func (c *chat) swarmAuthorize(p topology.Peer, ci topology.ConnInfo) error {
+	return c.authorize(p.Name, ci.Target, applog.IDOf(p.Key), ci.Remote, ci.Dialed)
+}
 
 // bindSelf binds the own name to the own log if it is unbound, and says
 // so if it is bound to another key, for the own lines then print as

@@ -70,8 +70,8 @@ func TestPeers(t *testing.T) {
 		got = append(got, p)
 	}
 	want := []peerInfo{
-		{Name: "alice", Addrs: []string{"10.0.0.1", "fe80::1:1%lan0"}, Port: portOf("alice"), ID: ida, Version: "1", Network: "this"},
-		{Name: "bob", Addrs: []string{"10.0.0.2", "fe80::1:2%lan0"}, Port: portOf("bob"), ID: idb, Version: "1", Network: "this"},
+		{Name: "alice", Addrs: []string{"10.0.0.1", "fe80::1:1%lan0"}, Port: portOf("alice"), ID: ida, Version: strconv.Itoa(topology.ProtocolVersion), Network: "this"},
+		{Name: "bob", Addrs: []string{"10.0.0.2", "fe80::1:2%lan0"}, Port: portOf("bob"), ID: idb, Version: strconv.Itoa(topology.ProtocolVersion), Network: "this"},
 	}
 	if !slices.EqualFunc(got, want, func(x, y peerInfo) bool { return fmt.Sprint(x) == fmt.Sprint(y) }) {
 		t.Errorf("peers --json:\n%+v\nwant\n%+v", got, want)

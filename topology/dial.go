@@ -16,10 +16,10 @@ import (
 
 // A target is one entry of Swarm.Peers, redialled by its own dialLoop.
 type target struct {
-	spec   string // as given
-	name   string // NAME form: dial name.local on the name's port
-	addr   string // HOST:PORT form
-	lastID string // ID of the peer found there last; only dialLoop touches it
+	spec    string // as given
+	name    string // NAME form: dial name.local on the name's port
+	addr    string // HOST:PORT form
+	lastKey string // string(key) of the peer found there last; only dialLoop touches it
 }
 
 // parsePeer parses NAME or HOST:PORT.
@@ -71,8 +71,8 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 		if ctx.Err() != nil {
 			return
 		}
-		if out.peer.ID != "" {
-			t.lastID = out.peer.ID
+		if out.peer.Key != nil {
+			t.lastKey = string(out.peer.Key)
 		}
 		switch {
 		case errors.Is(out.err, errSelf):
@@ -105,6 +105,9 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 				s.log.Warn("topology: peer speaks another protocol; retrying slowly", "peer", t.spec, "err", out.err)
 			}
 			fails = maxFails
+		case errors.Is(out.err, errUnauthorized) || errors.Is(out.err, errRefusedByPeer):
+			s.log.Info("topology: connection refused", "peer", t.spec, "name", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
+			fails = min(max(fails, 0)+1, maxFails)
 		default:
 			s.log.Debug("topology: dial failed", "peer", t.spec, "err", out.err)
 			fails = min(max(fails, 0)+1, maxFails)
@@ -112,20 +115,15 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 	}
 }
 
-// connectedTo returns the live connection to the peer at t, if any: the
-// peer found there last time, or for a NAME target a peer of that name.
+// connectedTo returns the live connection to the peer found at t last
+// time, if any. A name a connected peer claims is not taken as a sign
+// that t is connected: it is only a claim, and would let any peer stop
+// the dialling of another.
 func (s *Swarm) connectedTo(t *target) *peerConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pc := s.conns[t.lastID]; pc != nil && !pc.ending {
+	if pc := s.conns[t.lastKey]; pc != nil && !pc.ending {
 		return pc
-	}
-	if t.name != "" {
-		for _, pc := range s.conns {
-			if pc.conn.Peer.Name == t.name && !pc.ending {
-				return pc
-			}
-		}
 	}
 	return nil
 }
@@ -194,7 +192,7 @@ func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 			errs = append(errs, fmt.Errorf("topology: dial %s (peer %q): %w", a, t.spec, err))
 			continue
 		}
-		return s.connect(ctx, nc, true, nil)
+		return s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, nil)
 	}
 	return outcome{err: errors.Join(errs...)}
 }

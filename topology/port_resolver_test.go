@@ -56,7 +56,8 @@ func TestPortResolver(t *testing.T) {
 				res.block = make(chan struct{})
 				defer close(res.block)
 			}
-			alice := w.newNode("id-alice", "alice", nil, "bob")
+			k := testKeys(2)
+			alice := w.newNode(k[0], "alice", nil, "bob")
 			alice.sw.Resolver = res
 			alice.sw.port = func(string) uint16 {
 				if tt.namePort {
@@ -65,7 +66,7 @@ func TestPortResolver(t *testing.T) {
 				return 1 // nothing listens there
 			}
 			alice.start()
-			bob := w.newNode("id-bob", "bob", lb).start()
+			bob := w.newNode(k[1], "bob", lb).start()
 			w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
 			alice.stop()
 			bob.stop()
@@ -79,13 +80,14 @@ func TestPortResolver(t *testing.T) {
 func TestAddRemovePeer(t *testing.T) {
 	w := newWorld(t)
 	dial := &countingDial{w: w}
-	alice := w.newNode("id-alice", "alice", nil)
+	k := testKeys(2)
+	alice := w.newNode(k[0], "alice", nil)
 	alice.sw.Dial = dial.dial
 	if err := alice.sw.AddPeer("127.0.0.1:1"); !errors.Is(err, ErrClosed) {
 		t.Errorf("AddPeer before Run = %v, want ErrClosed", err)
 	}
 	alice.start()
-	bob := w.newNode("id-bob", "bob", nil).start()
+	bob := w.newNode(k[1], "bob", nil).start()
 	w.waitFor("alice listening", func() bool { return len(alice.events) > 0 && alice.events[0].Kind == Listening })
 	addr := bob.sw.Listener.Addr().String()
 	for range 2 { // the second does nothing
@@ -95,7 +97,7 @@ func TestAddRemovePeer(t *testing.T) {
 	}
 	w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
 	alice.sw.RemovePeer(addr)
-	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds("id-bob")) == 2 })
+	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds(k[1])) == 2 })
 	w.mu.Lock()
 	calls := dial.calls
 	w.mu.Unlock()

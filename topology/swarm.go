@@ -1,7 +1,10 @@
 package topology
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,12 +58,20 @@ const ProtocolVersion = protoVersion
 // A Swarm keeps one connection to every peer it names and serves every
 // peer that connects to it. Set the fields, then call Run once; the
 // fields must not change after that. The zero value of every field but
-// ID is usable.
+// Key is usable.
 type Swarm struct {
-	// ID identifies this side in handshakes (the chat passes its log ID).
-	// Required. It decides which connection wins when two peers dial each
-	// other at once, and a connection whose remote ID equals it is closed.
-	ID string
+	// Key is this side's identity (the chat passes its log's key).
+	// Required. Run makes a self-signed TLS certificate of it; peers know
+	// this side by its public half. It decides which connection wins
+	// when two peers dial each other at once, and a connection whose
+	// remote proves the same key is closed.
+	Key ed25519.PrivateKey
+	// NetworkKey, if set, makes this swarm a member of the private
+	// network of that key: it must be NetworkKeySize (32) bytes, and
+	// only peers that prove they hold the same key are connected. nil
+	// means the public default network, which no keyed peer is in. The
+	// key is never sent, only MACs made with it.
+	NetworkKey []byte
 	// Name is this side's chat name, told to peers in the handshake.
 	Name string
 	// ListenAddr is the TCP address to listen on; empty means
@@ -79,6 +90,16 @@ type Swarm struct {
 	Resolver Resolver
 	// Dial opens a connection; nil means a net.Dialer with TCP keep-alive.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Authorize, if set, is asked about every peer once it has proven
+	// its key and its membership of the network and sent its Hello, and
+	// before the connection is registered, handed to the Handler or
+	// reported by an event, in either direction. A non-nil error
+	// refuses the connection: it is closed, the peer is told, and a dial
+	// loop backs off as after a failure. The chat refuses there a key
+	// that is not the one bound to the peer's claimed name or to the
+	// NAME it dialled. It is called from the connection's goroutine,
+	// possibly for several connections at once, and must return soon.
+	Authorize func(p Peer, c ConnInfo) error
 	// Handler serves one established connection. It must return soon
 	// after ctx ends; the connection is closed when ctx ends and when the
 	// Handler returns. Its error is the reason of the Disconnected event.
@@ -87,14 +108,15 @@ type Swarm struct {
 	Handler func(ctx context.Context, c *Conn) error
 	// Events, if set, is called for each Event, one call at a time (never
 	// concurrently), from the goroutine of the connection concerned. For
-	// one peer ID, Connected and Disconnected alternate, starting with
+	// one peer key, Connected and Disconnected alternate, starting with
 	// Connected; Listening comes first of all. The Swarm waits for the
 	// call, so it must return quickly and must not call Close.
 	Events func(Event)
 	// Logger receives diagnostics: rejected handshakes, dial failures,
 	// accept errors. nil discards them.
 	Logger *slog.Logger
-	// HandshakeTimeout bounds a connection's handshake; zero means 5 s.
+	// HandshakeTimeout bounds a connection's handshake, from TCP
+	// connect or accept to the verdict; zero means 5 s.
 	HandshakeTimeout time.Duration
 
 	// Test hooks: the port of a NAME peer (nil: HashToPort) and the
@@ -102,22 +124,27 @@ type Swarm struct {
 	port                   func(name string) uint16
 	minBackoff, maxBackoff time.Duration
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	stop    context.CancelCauseFunc       // cancels the Run context; set while running
-	done    chan struct{}                 // closed when Run has returned
-	conns   map[string]*peerConn          // by remote ID; guarded by mu
-	seq     uint64                        // last verdict sequence given; guarded by mu
-	runCtx  context.Context               // Run's context, for AddPeer; guarded by mu
-	waiting bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
-	added   map[string]context.CancelFunc // AddPeer's dial loops, by spec; guarded by mu
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	stop     context.CancelCauseFunc       // cancels the Run context; set while running
+	done     chan struct{}                 // closed when Run has returned
+	conns    map[string]*peerConn          // by string(remote key); guarded by mu
+	inflight map[string][]*peerConn        // follower: reported, verdict not yet read; guarded by mu
+	seq      uint64                        // last verdict sequence given; guarded by mu
+	runCtx   context.Context               // Run's context, for AddPeer; guarded by mu
+	waiting  bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
+	added    map[string]context.CancelFunc // AddPeer's dial loops, by spec; guarded by mu
 
-	evMu    sync.Mutex // serializes Events calls
-	wg      sync.WaitGroup
-	self    Hello         // our handshake
-	log     *slog.Logger  // Logger or a discarding one
-	pending chan struct{} // semaphore of inbound handshakes
+	evMu       sync.Mutex // serializes Events calls
+	wg         sync.WaitGroup
+	pub        ed25519.PublicKey // Key's public half
+	netKey     []byte            // NetworkKey or publicNetworkKey
+	serverConf *tls.Config       // for accepted connections
+	clientConf *tls.Config       // for dialled connections
+	self       hello             // our Hello
+	log        *slog.Logger      // Logger or a discarding one
+	pending    chan struct{}     // semaphore of inbound handshakes
 }
 
 // Run listens, dials every peer and serves connections until ctx ends or
@@ -136,6 +163,9 @@ func (s *Swarm) Run(ctx context.Context) error {
 	}
 	s.started = true
 	targets, err := s.targets()
+	if err == nil {
+		err = s.setup()
+	}
 	if err == nil && s.closed {
 		err = ErrClosed
 	}
@@ -161,6 +191,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	s.stop, s.done = stop, make(chan struct{})
 	s.conns = make(map[string]*peerConn)
+	s.inflight = make(map[string][]*peerConn)
 	s.runCtx, s.added = ctx, make(map[string]context.CancelFunc)
 	// Verdict sequences start at the clock, so that those of a restarted
 	// swarm are higher than its previous run's.
@@ -173,7 +204,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.self = Hello{ID: s.ID, Name: s.Name, Addr: ln.Addr().String()}
+	s.self = hello{name: s.Name, addr: ln.Addr().String()}
 	s.pending = make(chan struct{}, maxPendingHandshakes)
 
 	// Closing the listener is what ends the accept loop.
@@ -250,13 +281,35 @@ func (s *Swarm) Close() error {
 	return nil
 }
 
+// setup checks the keys and makes the TLS configurations.
+func (s *Swarm) setup() error {
+	if len(s.Key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("topology: Swarm.Key is %d bytes, want an ed25519 private key of %d", len(s.Key), ed25519.PrivateKeySize)
+	}
+	s.pub = pubKey(s.Key)
+	if !ed25519.NewKeyFromSeed(s.Key.Seed()).Equal(s.Key) {
+		return errors.New("topology: Swarm.Key: its public half does not match its seed")
+	}
+	switch {
+	case s.NetworkKey == nil:
+		s.netKey = []byte(publicNetworkKey)
+	case len(s.NetworkKey) != NetworkKeySize:
+		return fmt.Errorf("topology: Swarm.NetworkKey is %d bytes, want %d (or nil for the public network)", len(s.NetworkKey), NetworkKeySize)
+	default:
+		s.netKey = bytes.Clone(s.NetworkKey)
+	}
+	cert, err := newCertificate(s.Key)
+	if err != nil {
+		return err
+	}
+	s.serverConf, s.clientConf = tlsConfig(cert, true), tlsConfig(cert, false)
+	return nil
+}
+
 // targets validates the configuration and parses Peers.
 func (s *Swarm) targets() ([]*target, error) {
-	if s.ID == "" {
-		return nil, errors.New("topology: Swarm.ID is empty")
-	}
-	if len(s.ID) > maxField || len(s.Name) > maxField {
-		return nil, fmt.Errorf("topology: Swarm.ID is %d bytes and Name %d, max %d each", len(s.ID), len(s.Name), maxField)
+	if len(s.Name) > maxField {
+		return nil, fmt.Errorf("topology: Swarm.Name is %d bytes, max %d", len(s.Name), maxField)
 	}
 	ts := make([]*target, 0, len(s.Peers))
 	for _, p := range s.Peers {
@@ -302,13 +355,13 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		s.wg.Go(func() {
-			out := s.connect(ctx, nc, false, func() { <-s.pending })
+			out := s.connect(ctx, nc, ConnInfo{}, func() { <-s.pending })
 			switch {
 			case out.served || ctx.Err() != nil:
 			case errors.Is(out.err, errDuplicate):
-				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			default:
-				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			}
 		})
 	}
