@@ -96,8 +96,46 @@ func TestPeers(t *testing.T) {
 	if !slices.Equal(fields(lines[0]), wantA) || !slices.Equal(fields(lines[1]), wantB) {
 		t.Errorf("peers --db:\n%s\nwant the fields\n%q\n%q", out, wantA, wantB)
 	}
+
+	// carol is in a private network: "other" to a peers without its
+	// key, "this" (and alice "other") to one with it.
+	key, err := newNetworkKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := t.TempDir()
+	c := labChat(t, hq, dc, "--network", key, "carol")
+	c.name = "carol"
+	waitClaimed(t, ha, "carol")
+	idc := logID(t, dc, "carol")
+	networks := func(args ...string) map[string]string {
+		t.Helper()
+		out, errs, code := scuttleIn(t, hq, append([]string{"peers", "--json"}, args...)...)
+		if code != 0 || errs != "" {
+			t.Fatalf("peers %q: status %d, stderr %q", args, code, errs)
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			var p peerInfo
+			if err := json.Unmarshal([]byte(l), &p); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			m[p.Name] = p.Network
+			if p.Name == "carol" && p.ID != idc {
+				t.Errorf("carol's id %q, want %q", p.ID, idc)
+			}
+		}
+		return m
+	}
+	if got, want := networks(), map[string]string{"alice": "this", "bob": "this", "carol": "other"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("peers without a key: %v, want %v", got, want)
+	}
+	if got, want := networks("--network", key), map[string]string{"alice": "other", "bob": "other", "carol": "this"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("peers --network KEY: %v, want %v", got, want)
+	}
 	a.quiet()
 	b.quiet()
+	c.quiet()
 }
 
 // TestChatSRVPort: bob listens on a port of his choosing, not his name's;
@@ -121,7 +159,7 @@ func TestChatSRVPort(t *testing.T) {
 // start to its first connection is logged.
 func TestChatDiscover(t *testing.T) {
 	t.Parallel()
-	lab := netlab.New(t, 4)
+	lab := netlab.New(t, 6)
 	var chats []*chatProc
 	for i, me := range []string{"alice", "bob", "carol"} {
 		chats = append(chats, labChat(t, lab.Hosts[i], t.TempDir(), "--discover", me))
@@ -145,6 +183,39 @@ func TestChatDiscover(t *testing.T) {
 	dave.say("found you")
 	for _, p := range chats {
 		p.expect("dave> found you")
+	}
+
+	// Two chats of a private network find each other, and only each
+	// other: the public ones are of another network tag.
+	key, err := newNetworkKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve := labChat(t, lab.Hosts[4], t.TempDir(), "--network", key, "--discover", "eve")
+	eve.name = "eve"
+	frank := labChat(t, lab.Hosts[5], t.TempDir(), "--network", key, "--discover", "frank")
+	frank.name = "frank"
+	eve.expectInfo("info> direct connection to frank")
+	frank.expectInfo("info> direct connection to eve")
+	eve.say("private")
+	frank.expect("eve> private")
+	dave.say("public")
+	for _, p := range chats {
+		p.expect("dave> public")
+	}
+	// The public chats have seen eve's line never, and neither of the
+	// two connected to a public one.
+	for _, p := range append(chats, dave) {
+		if slices.ContainsFunc(p.seen, func(l string) bool { return strings.Contains(l, "eve") || strings.Contains(l, "frank") }) {
+			t.Errorf("%s saw the private network: %q", p.name, p.seen)
+		}
+	}
+	for _, p := range []*chatProc{eve, frank} {
+		if slices.ContainsFunc(p.seen, func(l string) bool {
+			return strings.HasPrefix(l, "info> direct connection to ") && !strings.HasSuffix(l, " eve") && !strings.HasSuffix(l, " frank")
+		}) {
+			t.Errorf("%s connected to a public chat: %q", p.name, p.seen)
+		}
 	}
 }
 

@@ -2,10 +2,14 @@ package main
 
 import (
 	"net"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
@@ -31,10 +35,45 @@ func TestChatRelay(t *testing.T) {
 	relayOn1 := net.JoinHostPort(hr.Ifaces[0].IPv4.Addr().String(), port)
 	relayOn2 := net.JoinHostPort(hr.Ifaces[1].IPv4.Addr().String(), port)
 
-	relay := labChat(t, hr, t.TempDir(), "relay")
+	t.Run("public", func(t *testing.T) { relayChat(t, ha, hr, hb, relayOn1, relayOn2, nil, nil) })
+	key, err := newNetworkKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("private network", func(t *testing.T) {
+		relayChat(t, ha, hr, hb, relayOn1, relayOn2, []string{"--network", key}, []string{"--network", key})
+	})
+	t.Run("private network, the relay not a member", func(t *testing.T) {
+		// The relay is public: alice's dial is refused ("not in this
+		// network", which -v prints), and nothing crosses.
+		rdir := t.TempDir()
+		relay := labChat(t, hr, rdir, "relay")
+		relay.stdin.Close()
+		a := labChat(t, ha, t.TempDir(), "-v", "--network", key, "alice", relayOn1)
+		a.name = "alice"
+		a.awaitStderr("not in this network")
+		a.say("secret")
+		a.expect("alice> secret")
+		relay.stop(syscall.SIGTERM)
+		// The relay holds its own log only: nothing of alice's.
+		out, err := exec.Command(scuttleBin, "logs", "--json", "--db", filepath.Join(rdir, "relay.db")).Output()
+		if lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); err != nil || len(lines) != 1 || !strings.Contains(lines[0], `"own":true`) {
+			t.Errorf("the relay outside the network holds the logs %q (%v), want its own only", out, err)
+		}
+	})
+}
+
+// relayChat runs the relay (flags rflags) and alice and bob (flags
+// flags), each naming the relay's address on their segment, and checks
+// that their messages reach each other through it and only through it.
+func relayChat(t *testing.T, ha, hr, hb *netlab.Host, relayOn1, relayOn2 string, rflags, flags []string) {
+	relay := labChat(t, hr, t.TempDir(), append(slices.Clone(rflags), "relay")...)
+	relay.name = "relay"
 	relay.stdin.Close() // headless
-	a := labChat(t, ha, t.TempDir(), "alice", relayOn1)
-	b := labChat(t, hb, t.TempDir(), "bob", relayOn2)
+	a := labChat(t, ha, t.TempDir(), append(slices.Clone(flags), "alice", relayOn1)...)
+	a.name = "alice"
+	b := labChat(t, hb, t.TempDir(), append(slices.Clone(flags), "bob", relayOn2)...)
+	b.name = "bob"
 	a.expect("info> direct connection to relay")
 	b.expect("info> direct connection to relay")
 
@@ -50,6 +89,27 @@ func TestChatRelay(t *testing.T) {
 		t.Errorf("alice and bob connected directly across the segments: %q, %q", a.seen, b.seen)
 	}
 	for _, p := range []*chatProc{a, b, relay} {
+		p.stop(syscall.SIGTERM) // frees the relay's port for the next run
 		p.quiet()
+	}
+}
+
+// awaitStderr waits until the process has written s to its standard
+// error. (Polled: the helpers collect stderr without telling of writes.)
+func (p *chatProc) awaitStderr(s string) {
+	p.t.Helper()
+	deadline := time.Now().Add(chatWait)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		p.mu.Lock()
+		text := p.stderr.String()
+		p.mu.Unlock()
+		if strings.Contains(text, s) {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: no %q on stderr within %v:\n%s", p.name, s, chatWait, text)
+		}
 	}
 }
