@@ -9,9 +9,13 @@
 // where the workshop's Node peers listen too) and runs one dial loop per
 // configured peer. A peer is given either as NAME, dialled at NAME.local
 // (resolved through the injected Resolver, normally multicast DNS, again
-// before every dial) on port HashToPort(NAME), or as HOST:PORT, dialled
-// directly for networks where multicast does not pass. Peers that dial in
-// without being configured are served the same way but never redialled.
+// before every dial) on port HashToPort(NAME), or on the port a
+// PortResolver gives (the chat: NAME's DNS-SD SRV record; HashToPort if
+// none comes within 250 ms of the addresses), or as HOST:PORT, dialled
+// directly for networks where multicast does not pass. AddPeer adds a
+// peer to a running Swarm and RemovePeer drops it (the chat's
+// --discover). Peers that dial in without being configured are served
+// the same way but never redialled.
 //
 // A peer is its key. Every Swarm has an ed25519 private key
 // (Swarm.Key; the chat passes its log's key, so a peer's key is its log
