@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -51,8 +53,7 @@ func TestChatListedByAvahi(t *testing.T) {
 
 	da := t.TempDir()
 	start := time.Now()
-	a := labChat(t, h0, da, "--port", "4321", "alice")
-	a.name = "alice"
+	a := labChatArgs(t, h0, da, "alice", "--port", "4321", "alice")
 	want := `=;lan0;IPv4;alice;_scuttle._tcp;local;alice.local;10.0.0.1;4321;`
 	line, at := watch.await(t, want)
 	took := at.Sub(start)

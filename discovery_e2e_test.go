@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -51,8 +53,8 @@ func TestPeers(t *testing.T) {
 	}
 
 	da, db := t.TempDir(), t.TempDir()
-	a := labChat(t, ha, da, "alice")
-	b := labChat(t, hb, db, "bob")
+	a := labChatArgs(t, ha, da, "alice", "alice")
+	b := labChatArgs(t, hb, db, "bob", "bob")
 	waitClaimed(t, hq, "alice")
 	waitClaimed(t, hq, "bob")
 	ida, idb := logID(t, da, "alice"), logID(t, db, "bob")
@@ -104,8 +106,7 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	dc := t.TempDir()
-	c := labChat(t, hq, dc, "--network", key, "carol")
-	c.name = "carol"
+	c := labChatArgs(t, hq, dc, "carol", "--network", key, "carol")
 	waitClaimed(t, ha, "carol")
 	idc := logID(t, dc, "carol")
 	networks := func(args ...string) map[string]string {
@@ -143,9 +144,8 @@ func TestPeers(t *testing.T) {
 func TestChatSRVPort(t *testing.T) {
 	t.Parallel()
 	lab := netlab.New(t, 2)
-	b := labChat(t, lab.Hosts[1], t.TempDir(), "--port", "4000", "bob")
-	b.name = "bob"
-	a := labChat(t, lab.Hosts[0], t.TempDir(), "alice", "bob")
+	b := labChatArgs(t, lab.Hosts[1], t.TempDir(), "bob", "--port", "4000", "bob")
+	a := labChatArgs(t, lab.Hosts[0], t.TempDir(), "alice", "alice", "bob")
 	a.expect("info> direct connection to bob")
 	b.expect("info> direct connection to alice")
 	a.say("over SRV")
@@ -162,8 +162,7 @@ func TestChatDiscover(t *testing.T) {
 	lab := netlab.New(t, 6)
 	var chats []*chatProc
 	for i, me := range []string{"alice", "bob", "carol"} {
-		chats = append(chats, labChat(t, lab.Hosts[i], t.TempDir(), "--discover", me))
-		chats[i].name = me
+		chats = append(chats, labChatArgs(t, lab.Hosts[i], t.TempDir(), me, "--discover", me))
 	}
 	for i, p := range chats {
 		var want []string
@@ -175,8 +174,7 @@ func TestChatDiscover(t *testing.T) {
 		p.expectInfo(want...)
 	}
 	start := time.Now()
-	dave := labChat(t, lab.Hosts[3], t.TempDir(), "--discover", "dave")
-	dave.name = "dave"
+	dave := labChatArgs(t, lab.Hosts[3], t.TempDir(), "dave", "--discover", "dave")
 	first := dave.expectPrefix("info> direct connection to ")
 	t.Logf("--discover start to its first connection: %v (%s)", time.Since(start).Round(time.Millisecond), first)
 	dave.expectInfo("info> direct connection to alice", "info> direct connection to bob", "info> direct connection to carol")
@@ -191,10 +189,8 @@ func TestChatDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eve := labChat(t, lab.Hosts[4], t.TempDir(), "--network", key, "--discover", "eve")
-	eve.name = "eve"
-	frank := labChat(t, lab.Hosts[5], t.TempDir(), "--network", key, "--discover", "frank")
-	frank.name = "frank"
+	eve := labChatArgs(t, lab.Hosts[4], t.TempDir(), "eve", "--network", key, "--discover", "eve")
+	frank := labChatArgs(t, lab.Hosts[5], t.TempDir(), "frank", "--network", key, "--discover", "frank")
 	eve.expectInfo("info> direct connection to frank")
 	frank.expectInfo("info> direct connection to eve")
 	eve.say("private")
@@ -276,8 +272,7 @@ func TestDiscoverFigures(t *testing.T) {
 	var chats []*chatProc
 	for i := range n {
 		me := fmt.Sprintf("p%02d", i)
-		chats = append(chats, labChat(t, lab.Hosts[i], t.TempDir(), "--discover", me))
-		chats[i].name = me
+		chats = append(chats, labChatArgs(t, lab.Hosts[i], t.TempDir(), me, "--discover", me))
 	}
 	var worst time.Duration
 	for i, p := range chats {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -47,10 +49,9 @@ func TestChatRelay(t *testing.T) {
 		// The relay is public: alice's dial is refused ("not in this
 		// network", which -v prints), and nothing crosses.
 		rdir := t.TempDir()
-		relay := labChat(t, hr, rdir, "relay")
+		relay := labChatArgs(t, hr, rdir, "relay", "relay")
 		relay.stdin.Close()
-		a := labChat(t, ha, t.TempDir(), "-v", "--network", key, "alice", relayOn1)
-		a.name = "alice"
+		a := labChatArgs(t, ha, t.TempDir(), "alice", "-v", "--network", key, "alice", relayOn1)
 		a.awaitStderr("not in this network")
 		a.say("secret")
 		a.expect("alice> secret")
@@ -67,13 +68,10 @@ func TestChatRelay(t *testing.T) {
 // flags), each naming the relay's address on their segment, and checks
 // that their messages reach each other through it and only through it.
 func relayChat(t *testing.T, ha, hr, hb *netlab.Host, relayOn1, relayOn2 string, rflags, flags []string) {
-	relay := labChat(t, hr, t.TempDir(), append(slices.Clone(rflags), "relay")...)
-	relay.name = "relay"
+	relay := labChatArgs(t, hr, t.TempDir(), "relay", append(slices.Clone(rflags), "relay")...)
 	relay.stdin.Close() // headless
-	a := labChat(t, ha, t.TempDir(), append(slices.Clone(flags), "alice", relayOn1)...)
-	a.name = "alice"
-	b := labChat(t, hb, t.TempDir(), append(slices.Clone(flags), "bob", relayOn2)...)
-	b.name = "bob"
+	a := labChatArgs(t, ha, t.TempDir(), "alice", append(slices.Clone(flags), "alice", relayOn1)...)
+	b := labChatArgs(t, hb, t.TempDir(), "bob", append(slices.Clone(flags), "bob", relayOn2)...)
 	a.expect("info> direct connection to relay")
 	b.expect("info> direct connection to relay")
 
@@ -102,9 +100,7 @@ func (p *chatProc) awaitStderr(s string) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
-		p.mu.Lock()
-		text := p.stderr.String()
-		p.mu.Unlock()
+		text := p.stderrText()
 		if strings.Contains(text, s) {
 			return
 		}
