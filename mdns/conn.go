@@ -278,7 +278,11 @@ func (c *Conn) handlePacket(pc packetConn, b []byte, src netip.AddrPort, dst net
 	if len(b) > maxPacket {
 		return // §17: over 9000 octets
 	}
-	own := c.isOwn(b)
+	// Our own packet, looped back: its bytes were sent by us and it
+	// comes from an address of this host. Both are needed: another
+	// host's query is often byte for byte one of ours (every chat
+	// browses the same type), and must be answered.
+	own := c.isOwn(b) && c.isLocal(src.Addr())
 	c.countReceived(pc, ifindex, src, own)
 	m, err := parseMessage(b)
 	if err != nil {

@@ -569,3 +569,23 @@ func TestServiceWithHostProbing(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowseIdenticalQueries: every chat browses and answers, so the
+// query of a host that starts browsing is often byte for byte one that
+// the responder sent itself a moment ago. It is still answered: a packet
+// is taken for one's own looped back only when it comes from an address
+// of this host.
+func TestBrowseIdenticalQueries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &hub{}
+		alice := serviceHost(t, h, 1, aliceService)
+		browse(t, alice, "_scuttle._tcp") // alice's own first query, QU, no known answers
+		synctest.Wait()
+		bc := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
+		start := time.Now()
+		b := browse(t, bc, "_scuttle._tcp") // the same bytes, from another host
+		if e := b.next(t, 10*time.Second); e.Instance != "Alice" || time.Since(start) != 0 {
+			t.Errorf("after %v: %+v, want Alice at once", time.Since(start), e)
+		}
+	})
+}

@@ -74,42 +74,44 @@ func TestPortResolver(t *testing.T) {
 	}
 }
 
-// TestAddRemovePeer: a peer added to a running swarm is dialled; once
-// removed, its connection ends and it is not dialled again; adding
-// before Run or after it fails.
+// TestAddRemovePeer: a peer added before Run is dialled once Run
+// listens, one added to a running swarm too; once removed, its
+// connection ends and it is not dialled again; adding after Run fails.
 func TestAddRemovePeer(t *testing.T) {
 	w := newWorld(t)
 	dial := &countingDial{w: w}
-	k := testKeys(2)
+	k := testKeys(3)
+	bob := w.newNode(k[1], "bob", nil).start()
+	carol := w.newNode(k[2], "carol", nil).start()
 	alice := w.newNode(k[0], "alice", nil)
 	alice.sw.Dial = dial.dial
-	if err := alice.sw.AddPeer("127.0.0.1:1"); !errors.Is(err, ErrClosed) {
-		t.Errorf("AddPeer before Run = %v, want ErrClosed", err)
+	bobAddr, carolAddr := bob.sw.Listener.Addr().String(), carol.sw.Listener.Addr().String()
+	if err := alice.sw.AddPeer(bobAddr); err != nil {
+		t.Fatalf("AddPeer before Run: %v", err)
 	}
 	alice.start()
-	bob := w.newNode(k[1], "bob", nil).start()
-	w.waitFor("alice listening", func() bool { return len(alice.events) > 0 && alice.events[0].Kind == Listening })
-	addr := bob.sw.Listener.Addr().String()
+	w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
 	for range 2 { // the second does nothing
-		if err := alice.sw.AddPeer(addr); err != nil {
-			t.Fatalf("AddPeer(%s): %v", addr, err)
+		if err := alice.sw.AddPeer(carolAddr); err != nil {
+			t.Fatalf("AddPeer(%s): %v", carolAddr, err)
 		}
 	}
-	w.waitFor("alice and bob linked", func() bool { return same(alice, bob) })
-	alice.sw.RemovePeer(addr)
-	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds(k[1])) == 2 })
+	w.waitFor("alice and carol linked", func() bool { return same(alice, carol) })
+	alice.sw.RemovePeer(carolAddr)
+	w.waitFor("alice sees carol disconnected", func() bool { return len(alice.kinds(k[2])) == 2 })
 	w.mu.Lock()
 	calls := dial.calls
 	w.mu.Unlock()
-	if calls != 1 {
-		t.Errorf("%d dials of bob, want 1", calls)
+	if calls != 2 {
+		t.Errorf("%d dials, want 2 (bob, carol)", calls)
 	}
-	if err := alice.sw.AddPeer("bob"); err == nil {
+	if err := alice.sw.AddPeer("dave"); err == nil {
 		t.Errorf("AddPeer of a NAME without a Resolver: no error")
 	}
 	alice.stop()
-	if err := alice.sw.AddPeer(addr); !errors.Is(err, ErrClosed) {
+	if err := alice.sw.AddPeer(carolAddr); !errors.Is(err, ErrClosed) {
 		t.Errorf("AddPeer after Run = %v, want ErrClosed", err)
 	}
 	bob.stop()
+	carol.stop()
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -134,7 +135,8 @@ type Swarm struct {
 	seq      uint64                        // last verdict sequence given; guarded by mu
 	runCtx   context.Context               // Run's context, for AddPeer; guarded by mu
 	waiting  bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
-	added    map[string]context.CancelFunc // AddPeer's dial loops, by spec; guarded by mu
+	added    map[string]context.CancelFunc // AddPeer's dial loops, by spec (nil: queued); guarded by mu
+	queued   []*target                     // added before Run listened; guarded by mu
 
 	evMu       sync.Mutex // serializes Events calls
 	wg         sync.WaitGroup
@@ -192,7 +194,11 @@ func (s *Swarm) Run(ctx context.Context) error {
 	s.stop, s.done = stop, make(chan struct{})
 	s.conns = make(map[string]*peerConn)
 	s.inflight = make(map[string][]*peerConn)
-	s.runCtx, s.added = ctx, make(map[string]context.CancelFunc)
+	s.runCtx = ctx
+	for _, t := range s.queued {
+		s.startAdded(t.spec, t)
+	}
+	s.queued = nil
 	// Verdict sequences start at the clock, so that those of a restarted
 	// swarm are higher than its previous run's.
 	s.seq = uint64(time.Now().UnixNano())
@@ -227,11 +233,12 @@ func (s *Swarm) Run(ctx context.Context) error {
 	return err
 }
 
-// AddPeer adds a peer, NAME or HOST:PORT as in Peers, to a running
-// Swarm: it is dialled and redialled like those of Peers until
-// RemovePeer or the end of Run (the chat adds the peers it discovers).
-// Adding a peer again does nothing. It fails before Run has started and
-// once Run is ending.
+// AddPeer adds a peer, NAME or HOST:PORT as in Peers, to the Swarm: it
+// is dialled and redialled like those of Peers until RemovePeer or the
+// end of Run (the chat adds the peers it discovers). Added before Run
+// has started listening, it is dialled from then on. Adding a peer again
+// does nothing. It fails with ErrClosed once Run is ending or Close was
+// called.
 func (s *Swarm) AddPeer(p string) error {
 	t, err := parsePeer(p)
 	if err != nil {
@@ -242,16 +249,30 @@ func (s *Swarm) AddPeer(p string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.runCtx == nil || s.waiting || s.runCtx.Err() != nil {
+	if s.closed || s.waiting || s.runCtx != nil && s.runCtx.Err() != nil {
 		return ErrClosed
 	}
-	if s.added[p] != nil {
+	if _, ok := s.added[p]; ok {
 		return nil
 	}
+	if s.added == nil {
+		s.added = make(map[string]context.CancelFunc)
+	}
+	if s.runCtx == nil {
+		s.added[p] = nil // Run starts its dial loop (startAdded)
+		s.queued = append(s.queued, t)
+		return nil
+	}
+	s.startAdded(p, t)
+	return nil
+}
+
+// startAdded starts the dial loop of an added peer; the caller holds
+// s.mu and s.runCtx is set.
+func (s *Swarm) startAdded(p string, t *target) {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	s.added[p] = cancel
 	s.wg.Go(func() { s.dialLoop(ctx, t) })
-	return nil
 }
 
 // RemovePeer stops dialling a peer that AddPeer added, and closes the
@@ -259,9 +280,12 @@ func (s *Swarm) AddPeer(p string) error {
 func (s *Swarm) RemovePeer(p string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cancel := s.added[p]; cancel != nil {
-		cancel()
+	if cancel, ok := s.added[p]; ok {
+		if cancel != nil {
+			cancel()
+		}
 		delete(s.added, p)
+		s.queued = slices.DeleteFunc(s.queued, func(t *target) bool { return t.spec == p })
 	}
 }
 
