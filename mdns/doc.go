@@ -63,7 +63,9 @@
 //     with a *ConflictError naming the other host; there is no automatic
 //     renaming, because the name is the user's identity. Packets this
 //     Conn sent itself and hears back (multicast loopback) are recognized
-//     by a hash of their bytes and never count.
+//     by a hash of their bytes and a source address of this host, and
+//     never count (the bytes alone are not enough: another host's query
+//     is often identical to one of ours).
 //   - §10 TTL cache of address records, capped at 4096 entries; §10.1
 //     goodbyes (TTL 0) sent by Close and honoured by the cache (the
 //     record lives one more second); §10.2 cache-flush: records of the
