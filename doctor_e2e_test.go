@@ -44,7 +44,7 @@ func TestDoctorLab(t *testing.T) {
 	})
 
 	t.Run("another host and a responder on this one", func(t *testing.T) {
-		start(t, h1, "announce", "bob") // shares port 5353 on h1
+		announced(t, h1, h0, "bob") // shares port 5353 on h1
 		// alice starts with the doctor: her probes and announcements
 		// fall within its listening.
 		start(t, h0, "announce", "alice")

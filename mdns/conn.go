@@ -309,9 +309,7 @@ func (c *Conn) send(pc packetConn, b []byte, dst netip.AddrPort, ifindex int) {
 		h := maphash.Bytes(c.seed, b)
 		c.mu.Lock()
 		c.sent.add(h, time.Now())
-		if dst.Addr().IsMulticast() {
-			c.statsFor(pc, ifindex).Sent++
-		}
+		c.statsFor(pc, ifindex).Sent++
 		c.mu.Unlock()
 	}
 	if err := pc.writeTo(b, dst, ifindex); err != nil && !c.isClosing() {

@@ -21,7 +21,7 @@ type IfaceStats struct {
 	Iface string // the interface's name
 	IPv6  bool   // the family: ff02::fb, else 224.0.0.251
 
-	Sent  int // datagrams sent to the group
+	Sent  int // datagrams sent to port 5353: to the group, or to a querier sharing it
 	Own   int // datagrams received that this Conn sent (multicast loopback)
 	Local int // datagrams received from other sockets of this host (another responder)
 	Other int // datagrams received from other hosts
