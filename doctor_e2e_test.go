@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -41,6 +42,35 @@ func TestDoctorLab(t *testing.T) {
 			}
 		}
 		t.Logf("scuttle doctor in a lab host took %v", took.Round(time.Millisecond))
+	})
+
+	t.Run("a firewall drops UDP 5353", func(t *testing.T) {
+		if _, err := exec.LookPath("nft"); err != nil {
+			t.Skip("nft is not installed (Debian: apt-get install nftables)")
+		}
+		// h2's own packet filter (its namespace's), dropping mDNS.
+		for _, rule := range [][]string{
+			{"add", "table", "inet", "f"},
+			{"add", "chain", "inet", "f", "input", "{ type filter hook input priority 0; policy accept; }"},
+			{"add", "rule", "inet", "f", "input", "udp", "dport", "5353", "drop"},
+		} {
+			if out, err := h2.Command(t.Context(), "nft", rule...).CombinedOutput(); err != nil {
+				t.Fatalf("nft %q in h2: %v: %s", rule, err, out)
+			}
+		}
+		defer h2.Command(t.Context(), "nft", "delete", "table", "inet", "f").Run()
+		out, errs, code := scuttleIn(t, h2, "doctor", "--timeout", "1s")
+		want := []string{
+			"OK interfaces", "OK lan0 up", "OK lan0 multicast", "OK lan0 addresses", "OK route", "OK port 5353",
+			"OK lan0 group IPv4", "OK lan0 group IPv6", "FAIL lan0 self-test IPv4", "FAIL lan0 self-test IPv6", "FAIL own name",
+			"WARN lan0 other hosts", "WARN firewall",
+		}
+		if got := doctorLines(out); code != 1 || errs != "scuttle doctor: 3 checks failed\n" || !slices.Equal(got, want) {
+			t.Errorf("status %d, stderr %q, lines\n%s\nwant 1, 3 failed,\n%s\nstdout:\n%s", code, errs, strings.Join(got, "\n"), strings.Join(want, "\n"), out)
+		}
+		if l := "WARN firewall: nft drops UDP 5353: udp dport 5353 drop — remove the rule, or accept UDP 5353 from the LAN\n"; !strings.Contains(out, l) {
+			t.Errorf("output lacks %q:\n%s", l, out)
+		}
 	})
 
 	t.Run("another host and a responder on this one", func(t *testing.T) {
