@@ -32,11 +32,13 @@ type batch struct {
 
 // A round is one group commit between its write and its publication.
 type round struct {
-	batch []*request
-	heads []logHead  // what becomes durable
-	sync  []*os.File // files to fdatasync: touched tail segments, the log table
-	dirs  []string   // directories to fsync: of logs new in this round, and DIR
-	err   error
+	batch     []*request
+	heads     []logHead     // what becomes durable
+	sync      []*cachedFile // tail segments to fdatasync, held until synced
+	syncPlain []*os.File    // other files to fdatasync: the log table, the state file
+	dirs      []string      // directories to fsync: of logs new in this round, and DIR
+	hint      int64         // after publishing, write a feed hint at this feed length (0: none)
+	err       error
 
 	newLogs bool // logs were added: the table and DIR are in sync and dirs
 
@@ -108,14 +110,10 @@ func (db *DB) submit(r *request) {
 		synced: make(chan struct{}), published: make(chan struct{})}
 	db.last = rd
 	db.qmu.Unlock()
-	if rd.prev != nil {
-		db.syncPrev = rd.prev.synced
-	}
 
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
-	db.syncPrev = nil
 
 	db.qmu.Lock()
 	if rd.err != nil && db.failed == nil {
@@ -132,8 +130,12 @@ func (db *DB) submit(r *request) {
 	db.qmu.Unlock()
 
 	if rd.err == nil {
-		rd.err = syncAll(rd.sync, rd.dirs)
+		rd.err = rd.syncFiles()
 	}
+	for _, cf := range rd.sync {
+		db.files.release(cf)
+	}
+	rd.sync = nil
 	close(rd.synced)
 	if rd.prev != nil {
 		<-rd.prev.published
@@ -154,6 +156,24 @@ func (db *DB) submit(r *request) {
 	db.qmu.Unlock()
 	close(rd.published)
 	close(b.done)
+	if rd.hint > 0 {
+		db.feedHint(rd.hint)
+		db.qmu.Lock()
+		db.hinting--
+		db.qcond.Broadcast()
+		db.qmu.Unlock()
+	}
+}
+
+// syncFiles fdatasyncs the round's files, all at once, then fsyncs its
+// directories.
+func (rd *round) syncFiles() error {
+	files := make([]*os.File, 0, len(rd.sync)+len(rd.syncPlain))
+	for _, cf := range rd.sync {
+		files = append(files, cf.File)
+	}
+	files = append(files, rd.syncPlain...)
+	return syncAll(files, rd.dirs)
 }
 
 // maxSyncing bounds the rounds written and not yet published.
@@ -235,32 +255,41 @@ func (db *DB) appendRequest(r *request) (uint64, error) {
 func (db *DB) writeRound(rd *round) {
 	db.commits.Add(1)
 	var touched []*logState
-	touch := func(l *logState) {
+	touch := func(l *logState) error {
 		if !l.w.touched {
+			if len(touched) >= maxRoundLogs {
+				if err := db.finishLogs(rd, touched, nil, true); err != nil {
+					return err
+				}
+				touched = touched[:0]
+			}
+			if err := db.holdFiles(l); err != nil {
+				return err
+			}
 			l.w.touched = true
 			touched = append(touched, l)
 			db.bufs.lend(&l.w)
 		}
+		return nil
 	}
-	own := db.logs.Load().get(db.id)
+	own := db.own
 	appends := 0
 	for _, r := range rd.batch {
 		if r.data != nil {
 			appends++
 		}
 	}
-	var err error
+	err := db.markDirty(rd)
 	// Own appends first, as one run: the last record of the round is
 	// signed (and more on the way, as limits require).
-	if appends > 0 {
+	if appends > 0 && err == nil {
 		if c := own.broken.Load(); c != nil {
 			for _, r := range rd.batch {
 				if r.data != nil {
 					r.err = c
 				}
 			}
-		} else {
-			touch(own)
+		} else if err = touch(own); err == nil {
 			now := time.Now().UnixNano()
 			left := appends
 			for _, r := range rd.batch {
@@ -284,6 +313,22 @@ func (db *DB) writeRound(rd *round) {
 			}
 		}
 	}
+	rd.err = db.finishLogs(rd, touched, err, false)
+}
+
+// maxRoundLogs bounds the logs a round holds the files of: a round that
+// touches more writes and syncs the first ones early and lets go of
+// their files (nothing is acknowledged before the round ends anyway), so
+// that a round inserting into thousands of logs holds a bounded number of
+// files.
+const maxRoundLogs = 32
+
+// finishLogs ends the round's work on the logs touched: it writes what
+// they buffered, lets go of their buffers and files, and leaves their
+// segments to sync in rd.sync, or with early, syncs them now. It returns
+// err, or the first error it met.
+func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) error {
+	var segs []*cachedFile
 	for _, l := range touched {
 		l.w.touched = false
 		if err == nil {
@@ -291,16 +336,33 @@ func (db *DB) writeRound(rd *round) {
 		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
-			l.waitSeal()
+			l.waitSeal(db)
 		}
 		db.bufs.reclaim(&l.w)
-		if l.w.dirty {
-			rd.sync = append(rd.sync, l.w.seg)
-			l.w.dirty = false
+		if l.w.dirty && l.w.seg != nil {
+			// held until it is synced
+			segs = append(segs, l.w.seg)
+			l.w.seg = nil
 		}
+		l.w.dirty = false
+		db.dropFiles(l)
 		rd.heads = append(rd.heads, logHead{l, l.w.head})
 	}
-	rd.err = err
+	if !early {
+		rd.sync = append(rd.sync, segs...)
+		return err
+	}
+	if err == nil {
+		files := make([]*os.File, len(segs))
+		for i, cf := range segs {
+			files[i] = cf.File
+		}
+		err = syncAll(files, nil)
+	}
+	for _, cf := range segs {
+		db.files.release(cf)
+	}
+	return err
 }
 
 // fail stops the writer after err. The files may now hold records that
@@ -344,7 +406,11 @@ func (db *DB) publish(rd *round) {
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
 			db.feedLen += int64(len(db.feedBuf))
-			db.writeFeedHint()
+			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
+				db.hintLen = db.feedLen
+				rd.hint = db.feedLen
+				db.hinting++
+			}
 		}
 	}
 	for _, r := range rd.batch {
@@ -437,7 +503,7 @@ func (db *DB) startWrite(l *logState) error {
 	if err := l.waitWrite(); err != nil {
 		return err
 	}
-	if err := l.waitSeal(); err != nil {
+	if err := l.waitSeal(db); err != nil {
 		return err
 	}
 	if len(l.w.wbuf) == 0 {
@@ -446,7 +512,7 @@ func (db *DB) startWrite(l *logState) error {
 	first := l.w.head + 1 - uint64(len(l.w.ibuf)/indexEntrySize)
 	ioff := fileHeaderSize + int64(first-l.w.tail.base)*indexEntrySize
 	w := &pendingWrite{done: make(chan struct{})}
-	seg, idx, tail, wbuf, ibuf, off := l.w.seg, l.w.idx, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
+	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {
 		defer close(w.done)
 		if _, err := idx.WriteAt(ibuf, ioff); err != nil {
@@ -482,26 +548,58 @@ func (l *logState) waitWrite() error {
 	return w.err
 }
 
-// flushAll writes every log's buffer (used by Close).
-func (db *DB) flushAll() error {
-	for _, l := range db.logs.Load().list {
-		if l.w.seg != nil || l.w.seal != nil {
-			if err := db.flush(l); err != nil {
-				return err
-			}
-		}
+// holdFiles takes the tail files of l for a round (or for Close), unless
+// a seal job is making them (waitSeal takes them then).
+func (db *DB) holdFiles(l *logState) error {
+	if l.w.seal != nil || l.w.seg != nil {
+		return nil
 	}
+	seg, err := db.files.acquire(l.w.tail.seg, false)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	idx, err := db.files.acquire(l.w.tail.idx, true)
+	if err != nil {
+		db.files.release(seg)
+		return fmt.Errorf("applog: %w", err)
+	}
+	l.w.seg, l.w.idx = seg, idx
 	return nil
 }
 
+// dropFiles lets go of the tail files of l; idle, they may be closed.
+func (db *DB) dropFiles(l *logState) {
+	db.files.release(l.w.seg)
+	db.files.release(l.w.idx)
+	l.w.seg, l.w.idx = nil, nil
+}
+
+// flushAll finishes what a failed round may have left of every log
+// (used by Close): rounds end with every buffer written and every seal
+// done, so this only waits.
+func (db *DB) flushAll() error {
+	var first error
+	db.eachLoaded(func(l *logState) {
+		if err := l.waitWrite(); err != nil && first == nil {
+			first = err
+		}
+		if err := l.waitSeal(db); err != nil && first == nil {
+			first = err
+		}
+		db.dropFiles(l)
+	})
+	return first
+}
+
 // A sealJob seals a full segment in the background: fdatasync its index
-// and segment, close them, then create the next segment's files and sync
-// the directory. The writer keeps encoding meanwhile but writes nothing
-// to the new segment before the job is done, so on disk a segment is
-// always sealed before the next one exists.
+// and segment, let go of them, then create the next segment's files and
+// sync the directory. The writer keeps encoding meanwhile but writes
+// nothing to the new segment before the job is done, so on disk a
+// segment is always sealed before the next one exists. A round still
+// syncing the old segment holds it, so it stays open for that sync.
 type sealJob struct {
 	done     chan struct{}
-	seg, idx *os.File // the new segment's, once done
+	seg, idx *cachedFile // the new segment's, held, once done
 	err      error
 }
 
@@ -511,29 +609,25 @@ func (db *DB) roll(l *logState) error {
 	if err := db.flush(l); err != nil {
 		return err
 	}
-	oldSeg, oldIdx := l.w.seg, l.w.idx
+	oldSeg, oldIdx := l.w.seg, l.w.idx // the job holds them now
 	l.w.seg, l.w.idx, l.w.dirty, l.w.idxDirty = nil, nil, false, false
 	s := newSegment(l.dir, l.w.head+1)
 	l.installTail(s)
 	j := &sealJob{done: make(chan struct{})}
 	l.w.seal = j
-	prev := db.syncPrev
 	go func() {
 		defer close(j.done)
 		// both syncs at once: the file system can commit them together
 		idxErr := make(chan error, 1)
-		go func() { idxErr <- fdatasync(oldIdx) }()
-		j.err = fdatasync(oldSeg)
+		go func() { idxErr <- fdatasync(oldIdx.File) }()
+		j.err = fdatasync(oldSeg.File)
 		if err := <-idxErr; j.err == nil {
 			j.err = err
 		}
-		if prev != nil {
-			<-prev // the round before may still sync oldSeg
-		}
-		oldSeg.Close()
-		oldIdx.Close()
+		db.files.release(oldSeg)
+		db.files.release(oldIdx)
 		if j.err == nil {
-			j.seg, j.idx, j.err = createSegment(s, true)
+			j.seg, j.idx, j.err = db.createSegment(s, true)
 		}
 	}()
 	return nil
@@ -541,7 +635,7 @@ func (db *DB) roll(l *logState) error {
 
 // waitSeal waits for the log's seal job, if any, and takes the new
 // segment's files.
-func (l *logState) waitSeal() error {
+func (l *logState) waitSeal(db *DB) error {
 	j := l.w.seal
 	if j == nil {
 		return nil
@@ -551,6 +645,7 @@ func (l *logState) waitSeal() error {
 	if j.err != nil {
 		return j.err
 	}
+	db.dropFiles(l)
 	l.w.seg, l.w.idx = j.seg, j.idx
 	l.w.idxDirty = true // its header is not synced yet
 	return nil

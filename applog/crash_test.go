@@ -31,6 +31,8 @@ func TestChild(t *testing.T) {
 		crashChild(os.Getenv(envDir))
 	case "open":
 		openChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
+	case "fewfiles":
+		fewFilesChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
 	case "writer":
 		n, _ := strconv.Atoi(os.Getenv(envCount))
 		writerChild(os.Getenv(envDir), n)

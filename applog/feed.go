@@ -6,116 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"scuttle/applog/internal/osfile"
 )
-
-// openFeed opens the feed file for writing and repairs it (writer Open):
-//
-//  1. Start from the checkpoint's feed length and per-log feed heads if
-//     the checkpoint is usable (the feed was fsynced up to there before
-//     the checkpoint was written, and the feed only ever grows past it);
-//     otherwise from the header with every head 0.
-//  2. Scan the records after that point; the first one that is short,
-//     fails its CRC or names an unknown log ends the feed: cut it there.
-//  3. For every log whose durable head is beyond the last head the feed
-//     names for it, append a feed record (ord, head): entries made
-//     durable just before a crash join the feed at its end.
-func (db *DB) openFeed(ck *checkpoint) error {
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	db.feedF = f
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
-	if err := checkFileHeader(h[:n], magicFeed, 0); err != nil {
-		if size > fileHeaderSize {
-			// keep the damaged feed for inspection, start a new one
-			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
-			f.Close()
-			db.feedF = nil
-			if err := osfile.Rename(path, aside); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			return db.openFeed(nil)
-		}
-		if err := resetFile(f, magicFeed, 0); err != nil {
-			return err
-		}
-		if err := syncDir(db.dir); err != nil {
-			return err
-		}
-		size = fileHeaderSize
-		ck = nil
-	}
-	list := db.logs.Load().list
-	heads := make([]uint64, len(list))
-	off := int64(fileHeaderSize)
-	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && len(ck.logs) <= len(list) {
-		off = ck.feedLen
-		for i, lc := range ck.logs {
-			heads[i] = lc.feedHead
-		}
-	}
-	buf := make([]byte, 64<<10)
-	for off < size {
-		n, err := readFull(f, buf[:min(int64(len(buf)), size-off)], off)
-		if err != nil && n == 0 {
-			return fmt.Errorf("applog: read feed: %w", err)
-		}
-		b := buf[:n-n%feedRecordSize]
-		bad := false
-		for len(b) > 0 {
-			r, ok := decodeFeedRecord(b)
-			if !ok || int(r.ord) >= len(list) {
-				bad = true
-				break
-			}
-			heads[r.ord] = max(heads[r.ord], r.head)
-			b = b[feedRecordSize:]
-			off += feedRecordSize
-		}
-		if bad || n < feedRecordSize {
-			break
-		}
-	}
-	if off != size {
-		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := f.Truncate(off); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	db.feedLen = off
-	db.hintLen = off
-	db.feedSync = -1 // unknown: the next checkpoint syncs it
-	if ck != nil && ck.feedLen == size && off == size {
-		db.feedSync = off // as the last clean Close left it
-	}
-	var repair []byte
-	for i, l := range list {
-		l.feedHead = heads[i]
-		if l.w.head > heads[i] {
-			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
-			l.feedHead = l.w.head
-		}
-	}
-	if len(repair) > 0 {
-		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-		if _, err := f.WriteAt(repair, db.feedLen); err != nil {
-			return fmt.Errorf("applog: repair feed: %w", err)
-		}
-		db.feedLen += int64(len(repair))
-	}
-	return nil
-}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at
@@ -170,15 +61,20 @@ func (f *Feed) Next() bool {
 		if !ok {
 			return false
 		}
-		t := f.db.logs.Load()
-		if int(r.ord) >= len(t.list) {
-			t = f.db.table(true)
-			if int(r.ord) >= len(t.list) {
-				f.err = fmt.Errorf("%w: feed offset %d names log %d, only %d known", ErrCorrupt, f.off-feedRecordSize, r.ord, len(t.list))
-				return false
-			}
+		if int(r.ord) >= f.db.tab.len() {
+			f.db.refreshTable()
 		}
-		l := t.list[r.ord]
+		l, err := f.db.logAt(r.ord)
+		if err != nil {
+			f.err = err
+			return false
+		}
+		if l == nil {
+			// a hole, or a damaged record: the log's entries join the
+			// feed under its new ordinal (see recoverHoles)
+			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
+			continue
+		}
 		from := f.last[r.ord] + 1
 		if r.head < from {
 			continue
@@ -191,7 +87,7 @@ func (f *Feed) Next() bool {
 			continue
 		}
 		f.last[r.ord] = to
-		if f.it.l != l || f.it.next != from || f.it.f == nil {
+		if f.it.l != l || f.it.next != from || f.it.seg == nil {
 			buf := f.it.buf
 			f.it.reset(l, from)
 			f.it.buf = buf

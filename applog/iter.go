@@ -25,9 +25,9 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 	if err := db.errIfClosed(); err != nil {
 		return Entry{}, err
 	}
-	l := db.table(false).get(id)
-	if l == nil && db.readOnly {
-		l = db.table(true).get(id)
+	l, err := db.logOf(id, true)
+	if err != nil {
+		return Entry{}, err
 	}
 	if l == nil || seq == 0 {
 		return Entry{}, fmt.Errorf("%w: log %s seq %d", ErrNotFound, id, seq)
@@ -63,8 +63,6 @@ type Iter struct {
 	next uint64 // the seq Next returns next
 
 	seg    *segment
-	f      *os.File
-	cached bool   // f belongs to the segment cache
 	segEnd uint64 // base of the following segment; 0 if s was the tail when positioned
 
 	buf     []byte
@@ -108,7 +106,12 @@ func (it *Iter) Next() bool {
 		return false
 	}
 	if it.l == nil {
-		if it.l = db.table(db.readOnly).get(it.id); it.l == nil {
+		l, err := db.logOf(it.id, true)
+		if err != nil {
+			it.fail(err)
+			return false
+		}
+		if it.l = l; l == nil {
 			return false
 		}
 	}
@@ -201,14 +204,7 @@ func (it *Iter) position(head uint64) error {
 			return it.l.corrupt(it.next, s.idx, fileHeaderSize+int64(it.next-s.base)*indexEntrySize, err)
 		}
 	}
-	if it.seg != s {
-		it.dropFile()
-		f, cached, err := s.open(it.db, false)
-		if err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		it.seg, it.f, it.cached = s, f, cached
-	}
+	it.seg = s
 	it.bufOff, it.pos, it.end = off, 0, 0
 	it.validTo = 0
 	return nil
@@ -234,7 +230,12 @@ func (it *Iter) fill(head uint64) (int, error) {
 		return 0, it.corrupt(errLength)
 	}
 	it.validTo = head
-	n, err := it.f.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
+	cf, err := it.db.files.acquire(it.seg.seg, false)
+	if err != nil {
+		return 0, fmt.Errorf("applog: %w", err)
+	}
+	n, err := cf.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
+	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
 		return 0, fmt.Errorf("applog: read %s: %w", it.seg.seg, err)
@@ -246,10 +247,6 @@ func (it *Iter) fill(head uint64) (int, error) {
 }
 
 func (it *Iter) dropFile() {
-	if it.f != nil && !it.cached {
-		it.f.Close()
-	}
-	it.f = nil
 	it.seg = nil
 }
 

@@ -60,7 +60,7 @@ func (db *DB) prepareLog(id ID) {
 // (Open), it syncs before it returns.
 func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 	rec := appendLogsRecord(nil, pub)
-	if _, err := db.logsF.WriteAt(rec, db.tableLen); err != nil {
+	if _, err := db.logsF.WriteAt(rec, db.tab.fileLen); err != nil {
 		return nil, fmt.Errorf("applog: add log: %w", err)
 	}
 	if rd == nil {
@@ -69,12 +69,12 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 		}
 	} else if !rd.newLogs {
 		rd.newLogs = true
-		rd.sync = append(rd.sync, db.logsF)
+		rd.syncPlain = append(rd.syncPlain, db.logsF)
 		rd.dirs = append(rd.dirs, db.dir)
 	}
-	db.tableLen += int64(len(rec))
-	old := db.logs.Load()
-	l, err := db.openLog(uint32(len(old.list)), pub, nil, rd)
+	db.tab.fileLen += int64(len(rec))
+	ord := uint32(db.tab.len())
+	l, err := db.openLog(ord, pub, nil, false, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +84,9 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 		// segment's is synced with the round's data
 		l.w.idxDirty = true
 	}
-	db.logs.Store(old.with(l))
+	// loaded before it is listed, so that no reader loads it again
+	db.tab.loaded.Store(ord, l)
+	db.loadedLogs.Add(1)
+	db.tab.add(pub)
 	return l, nil
 }
