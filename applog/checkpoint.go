@@ -153,7 +153,7 @@ func (db *DB) writeCheckpoint() error {
 		files = append(files, db.feedF)
 	}
 	var changes []entryChange
-	n := uint32(db.tab.len())
+	n := uint32(db.tab.count())
 	db.eachLoaded(func(l *logState) {
 		e := logCheckpoint{feedHead: l.feedHead}
 		if l.w.tail != nil && l.broken.Load() == nil {

@@ -152,7 +152,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	db.openTime = time.Since(start)
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.len(), "lazy", db.lazy, "took", db.openTime)
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", db.openTime)
 	return db, nil
 }
 

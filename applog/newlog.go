@@ -59,6 +59,7 @@ func (db *DB) prepareLog(id ID) {
 // in doc.go), so the logs new in one round share one sync. Without one
 // (Open), it syncs before it returns.
 func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
+	db.tab.ensure() // the ordinal follows every listed one
 	rec := appendLogsRecord(nil, pub)
 	if _, err := db.logsF.WriteAt(rec, db.tab.fileLen); err != nil {
 		return nil, fmt.Errorf("applog: add log: %w", err)

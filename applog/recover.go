@@ -38,13 +38,13 @@ func (db *DB) recover() error {
 	db.logsF = f
 	db.tableMu.Lock()
 	defer db.tableMu.Unlock()
-	if err := db.readTable(); err != nil {
-		return err
-	}
 	if ok, err := db.openClean(); ok || err != nil {
 		return err
 	}
 	db.lazy = false
+	if err := db.readTable(); err != nil {
+		return err
+	}
 	db.readAllCheckpoints()
 	if err := db.loadAll(); err != nil {
 		return err
@@ -69,11 +69,24 @@ func (db *DB) recover() error {
 // not closed cleanly (then nothing is changed).
 func (db *DB) openClean() (bool, error) {
 	h := db.state
-	n := db.tab.len()
-	if h == nil || !h.clean || int(h.n) != n || db.tab.holes > 0 {
+	if h == nil || !h.clean {
 		return false, nil
 	}
-	if pub, ok := db.tab.key(h.own); !ok || !pub.Equal(db.sign.pub) {
+	// the table as the state describes it, and the own log's record in
+	// it, without reading the rest
+	fi, err := db.logsF.Stat()
+	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
+		return false, nil
+	}
+	var b [fileHeaderSize]byte
+	if _, err := readFull(db.logsF, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
+		return false, nil
+	}
+	var rec [logsRecordSize]byte
+	if _, err := readFull(db.logsF, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
+		return false, nil
+	}
+	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
 		return false, nil
 	}
 	path := filepath.Join(db.dir, fileFeed)
@@ -81,7 +94,7 @@ func (db *DB) openClean() (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	var hb [fileHeaderSize]byte
 	if err == nil {
 		_, err = readFull(f, hb[:], 0)
@@ -93,10 +106,21 @@ func (db *DB) openClean() (bool, error) {
 	db.feedF = f
 	db.feedLen, db.feedSync, db.hintLen = h.feedLen, h.feedLen, h.feedLen
 	db.lazy, db.stateClean = true, true
-	own, err := db.logAt(h.own)
+	t := db.tab
+	t.n = int(h.n)
+	t.loadFn = func() error {
+		db.tableMu.Lock()
+		defer db.tableMu.Unlock()
+		return db.readTable()
+	}
+	t.pending.Store(true)
+	ck, _ := db.checkpointOf(h.own)
+	own, err := db.openLog(h.own, db.sign.pub, ck, true, nil)
 	if err != nil {
 		return true, err
 	}
+	t.loaded.Store(h.own, own)
+	db.loadedLogs.Add(1)
 	db.own = own
 	return true, nil
 }

@@ -3,7 +3,9 @@ package applog
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -160,4 +162,98 @@ func (childTB) Helper()             {}
 func (c childTB) Fatal(args ...any) { c.fail(errors.New(fmt.Sprint(args...))) }
 func (c childTB) Fatalf(format string, args ...any) {
 	c.fail(fmt.Errorf(format, args...))
+}
+
+// BenchmarkNewLogs inserts one-entry logs into a fresh database, 500 to
+// a round, and reports logs/s and the disk bytes per log.
+// APPLOG_BENCH_LOGS sets how many (default 10,000); APPLOG_BENCH_KEEP
+// names a directory to build the last database in and keep, for the
+// CLI figures.
+func BenchmarkNewLogs(b *testing.B) {
+	n := 10_000
+	if s := os.Getenv("APPLOG_BENCH_LOGS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	logs := oneEntryLogs(b, n)
+	var dir string
+	for b.Loop() {
+		b.StopTimer()
+		dir = b.TempDir()
+		if keep := os.Getenv("APPLOG_BENCH_KEEP"); keep != "" {
+			os.RemoveAll(keep)
+			dir = keep
+		}
+		db := openT(b, dir, nil)
+		b.StartTimer()
+		insertLogs(b, db, logs)
+		b.StopTimer()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "logs/s")
+	b.ReportMetric(float64(duBytes(b, dir))/float64(n), "disk-B/log")
+}
+
+// duBytes is the disk space used under dir (allocated blocks, as du).
+func duBytes(tb testing.TB, dir string) int64 {
+	var total int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil {
+			return err
+		}
+		total += st.Blocks * 512
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return total
+}
+
+// TestCleanOpenIsLazy: after a clean Close, a writer's Open reads no
+// log but the own one and not the table; what it loads later is right.
+func TestCleanOpenIsLazy(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, nil)
+	logs := oneEntryLogs(t, 200)
+	insertLogs(t, db, logs)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, nil)
+	if !db.lazy || db.loadedLogs.Load() != 1 || !db.tab.pending.Load() {
+		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.lazy, db.loadedLogs.Load(), db.tab.pending.Load())
+	}
+	if _, err := db.Append([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.loadedLogs.Load(); n != 1 {
+		t.Fatalf("append loaded %d logs, want 1", n)
+	}
+	if h := db.Head(logs[17].id); h != 1 {
+		t.Fatalf("head of a log not loaded: %d, want 1", h)
+	}
+	more := oneEntryLogs(t, 3)
+	insertLogs(t, db, more)
+	if n := db.loadedLogs.Load(); n != 5 {
+		t.Fatalf("%d logs loaded, want 5 (own, one looked at, 3 new)", n)
+	}
+	heads := db.Heads()
+	if len(heads) != 204 || heads[db.ID()] != 1 || heads[more[2].id] != 1 || heads[logs[199].id] != 1 {
+		t.Fatalf("heads: %d logs, own %d", len(heads), heads[db.ID()])
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, nil)
+	if got := db.Heads(); len(got) != 204 {
+		t.Fatalf("after reopen: %d logs, want 204", len(got))
+	}
+	verifyClean(t, db)
 }

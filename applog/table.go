@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // logTable is the log ordinal table in memory: the public key of every
@@ -24,19 +25,48 @@ type logTable struct {
 	byKey   map[[32]byte]uint32 // nil until the first lookup by key
 	fileLen int64               // bytes of the logs file read (reader) or written (writer)
 
+	// A clean writer Open does not read the keys (see openClean): they
+	// are read on first need, by ensure.
+	pending  atomic.Bool
+	n        int // ordinals in the file while pending
+	loadOnce sync.Once
+	loadFn   func() error
+
 	loaded sync.Map // uint32 → *logState
+}
+
+// ensure reads the keys if a clean Open left them unread.
+func (t *logTable) ensure() {
+	if t.pending.Load() {
+		t.loadOnce.Do(func() {
+			// an error leaves the table empty past what was read; the
+			// logs of it cannot be found, none is lost
+			_ = t.loadFn()
+			t.pending.Store(false)
+		})
+	}
 }
 
 // len returns the number of ordinals.
 func (t *logTable) len() int {
+	t.ensure()
+	return t.count()
+}
+
+// count is len without reading the keys: the ordinals the file holds.
+func (t *logTable) count() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	if t.pending.Load() {
+		return t.n
+	}
 	return len(t.keys) / ed25519.PublicKeySize
 }
 
 // key returns the public key of ordinal ord; ok is false for a hole or
 // an ordinal out of range.
 func (t *logTable) key(ord uint32) (ed25519.PublicKey, bool) {
+	t.ensure()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	i := int(ord) * ed25519.PublicKeySize
@@ -52,6 +82,7 @@ func (t *logTable) key(ord uint32) (ed25519.PublicKey, bool) {
 
 // lookup returns the ordinal of the log of key pub.
 func (t *logTable) lookup(pub []byte) (uint32, bool) {
+	t.ensure()
 	k := [32]byte(pub)
 	t.mu.RLock()
 	if t.byKey != nil {
@@ -78,6 +109,7 @@ func (t *logTable) lookup(pub []byte) (uint32, bool) {
 // listed (as when re-adding a log whose record became a hole) keeps the
 // new ordinal in byKey.
 func (t *logTable) add(pub []byte) uint32 {
+	t.ensure()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ord := uint32(len(t.keys) / 32)
