@@ -40,7 +40,23 @@ func (db *DB) openState() error {
 		return nil
 	}
 	db.state = &h
+	db.lazy = db.readOnly && h.clean // exact as long as unchanged() holds
 	return nil
+}
+
+// unchanged reports, for a read-only database, whether the state file
+// still says clean in the generation Open found: then no writer has
+// committed since, and the state entries are exact. It costs one pread.
+func (db *DB) unchanged() bool {
+	if !db.readOnly || !db.lazy || db.stateF == nil {
+		return false
+	}
+	var b [stateHeaderSize]byte
+	if _, err := readFull(db.stateF, b[:], 0); err != nil {
+		return false
+	}
+	h, err := decodeStateHeader(b[:])
+	return err == nil && h.clean && h.gen == db.state.gen
 }
 
 // checkpointOf returns the state file's entry for ordinal ord, or nil if
@@ -72,10 +88,14 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 
 // readAllCheckpoints reads every entry of the state file at once, for an
 // Open that loads every log; damaged entries are left zero (unknown).
-func (db *DB) readAllCheckpoints() {
+func (db *DB) readAllCheckpoints() { db.ckAll = db.readCheckpoints() }
+
+// readCheckpoints reads every entry of the state file; damaged entries
+// are left zero (unknown).
+func (db *DB) readCheckpoints() []logCheckpoint {
 	h := db.state
 	if h == nil || db.stateF == nil || h.n == 0 {
-		return
+		return nil
 	}
 	b := make([]byte, int64(h.n)*stateEntrySize)
 	n, _ := readFull(db.stateF, b, stateHeaderSize)
@@ -88,7 +108,7 @@ func (db *DB) readAllCheckpoints() {
 			all[i] = e
 		}
 	}
-	db.ckAll = all
+	return all
 }
 
 // markDirty makes the state file say "not clean" before the first commit
@@ -183,6 +203,9 @@ func (db *DB) writeCheckpoint() error {
 	db.feedSync = db.feedLen
 	db.eachLoaded(func(l *logState) { l.w.idxDirty = false })
 	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.feedLen}
+	if db.state != nil {
+		h.gen = db.state.gen + 1
+	}
 	if db.state == nil {
 		// no entry on disk is known good: write them all, loaded logs
 		// from memory, holes as unknown
@@ -272,7 +295,7 @@ func (db *DB) feedHint(feedLen int64) {
 	}
 	h := stateHeader{own: db.own.ord, feedLen: feedLen}
 	if db.state != nil {
-		h.n = db.state.n
+		h.n, h.gen = db.state.n, db.state.gen
 	}
 	b := encodeStateHeader(h)
 	if _, err := db.stateF.WriteAt(b[:], 0); err != nil {

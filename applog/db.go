@@ -251,41 +251,79 @@ func (db *DB) Head(id ID) uint64 {
 
 // Heads returns every log held and its head (durable records only). A
 // writer answers from memory and the state file, without opening a
-// log's files; a read-only database looks at each log's tail.
+// log's files; so does a reader while no writer has committed since it
+// opened (see unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
-	db.refreshTable()
-	n := db.tab.len()
-	m := make(map[ID]uint64, n)
-	for ord := range uint32(n) {
-		id, head, err := db.headOf(ord)
-		if err == nil && id != "" {
-			m[id] = head
-		}
-	}
+	m := make(map[ID]uint64)
+	db.eachHead(func(l logHeadInfo) error {
+		m[l.id] = l.head
+		return nil
+	})
 	return m
 }
 
-// headOf returns the id and head of ordinal ord ("" for a hole). A
-// writer's log not loaded yet is described exactly by its state entry
-// (a clean Open, see lazy); other logs are loaded.
-func (db *DB) headOf(ord uint32) (ID, uint64, error) {
-	if l := db.loadedLog(ord); l != nil {
-		db.refresh(l)
-		return l.id, l.head.Load(), nil
-	}
-	if db.lazy {
-		if pub, ok := db.tab.key(ord); ok {
-			if ck, exact := db.checkpointOf(ord); ck != nil && exact {
-				return idOf(pub), ck.head, nil
+// logHeadInfo is what eachHead knows of a log.
+type logHeadInfo struct {
+	id    ID
+	head  uint64
+	bytes int64 // bytes of its files; -1 if not known without looking
+}
+
+// eachHead calls fn for every log held, in ordinal order, with its head.
+// Logs not loaded that the state describes exactly (a clean writer Open,
+// or a reader while unchanged) are answered from the state entries, read
+// all at once, and stay unloaded.
+func (db *DB) eachHead(fn func(logHeadInfo) error) error {
+	db.refreshTable()
+	n := db.tab.len()
+	var entries []logCheckpoint
+	if (db.lazy && !db.readOnly) || db.unchanged() {
+		if int(db.loadedLogs.Load()) < n {
+			entries = db.ckAll
+			if entries == nil {
+				entries = db.readCheckpoints()
+				if !db.readOnly {
+					db.ckAll = entries // true until Close
+				}
 			}
 		}
 	}
-	l, err := db.logAt(ord)
-	if l == nil || err != nil {
-		return "", 0, err
+	for ord := range uint32(n) {
+		var info logHeadInfo
+		if l := db.loadedLog(ord); l != nil {
+			db.refresh(l)
+			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
+			if !db.readOnly && l.w.tail != nil && l.w.tail.base == 1 {
+				info.bytes = l.w.segSize + fileHeaderSize + int64(l.w.head)*indexEntrySize
+			} else if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
+				info.bytes = c.segSize + c.idxSize
+			}
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 {
+			pub, ok := db.tab.key(ord)
+			if !ok {
+				continue
+			}
+			e := entries[ord]
+			info = logHeadInfo{id: idOf(pub), head: e.head, bytes: -1}
+			if e.tailBase == 1 && e.idxSize > 0 {
+				info.bytes = e.segSize + e.idxSize
+			}
+		} else {
+			l, err := db.logAt(ord)
+			if err != nil {
+				return err
+			}
+			if l == nil {
+				continue // a hole
+			}
+			db.refresh(l)
+			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
+		}
+		if err := fn(info); err != nil {
+			return err
+		}
 	}
-	db.refresh(l)
-	return l.id, l.head.Load(), nil
+	return nil
 }
 
 // LogInfo describes one log held.
@@ -302,30 +340,28 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	db.refreshTable()
-	n := db.tab.len()
-	out := make([]LogInfo, 0, n)
-	for ord := range uint32(n) {
-		id, head, err := db.headOf(ord)
-		if err != nil {
-			return nil, err
-		}
-		if id == "" {
-			continue
-		}
-		info := LogInfo{ID: id, Head: head, Entries: head, Own: id == db.id}
-		ents, err := os.ReadDir(filepath.Join(db.dir, string(id)))
-		if err != nil && !isNotExist(err) {
-			return nil, fmt.Errorf("applog: %w", err)
-		}
-		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
-				if fi, err := e.Info(); err == nil {
-					info.Bytes += fi.Size()
+	var out []LogInfo
+	err := db.eachHead(func(l logHeadInfo) error {
+		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes}
+		if l.bytes < 0 {
+			info.Bytes = 0
+			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
+			if err != nil && !isNotExist(err) {
+				return fmt.Errorf("applog: %w", err)
+			}
+			for _, e := range ents {
+				if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
+					if fi, err := e.Info(); err == nil {
+						info.Bytes += fi.Size()
+					}
 				}
 			}
 		}
 		out = append(out, info)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -286,11 +286,12 @@ type stateHeader struct {
 	clean   bool   // written by a Close after every commit: the entries are exact
 	own     uint32 // ordinal of the own log
 	n       uint32 // entries that follow
+	gen     uint32 // clean Closes so far: a reader that sees the same generation, clean, sees no change
 	feedLen int64  // the feed was durable up to here
 }
 
 const (
-	stateHeaderSize = 32 // magic, flags u32, own u32, n u32, feedLen u64, crc u32
+	stateHeaderSize = 40 // magic, flags u32, own u32, n u32, gen u32, feedLen u64, crc u32, zero u32
 	stateEntrySize  = 44 // 5 × u64, crc u32
 	maxStateLogs    = 1 << 28
 
@@ -305,8 +306,9 @@ func encodeStateHeader(h stateHeader) [stateHeaderSize]byte {
 	}
 	binary.LittleEndian.PutUint32(b[12:], h.own)
 	binary.LittleEndian.PutUint32(b[16:], h.n)
-	binary.LittleEndian.PutUint64(b[20:], uint64(h.feedLen))
-	binary.LittleEndian.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+	binary.LittleEndian.PutUint32(b[20:], h.gen)
+	binary.LittleEndian.PutUint64(b[24:], uint64(h.feedLen))
+	binary.LittleEndian.PutUint32(b[32:], crc32.Checksum(b[:32], castagnoli))
 	return b
 }
 
@@ -317,7 +319,7 @@ func decodeStateHeader(b []byte) (stateHeader, error) {
 	if [8]byte(b[:8]) != magicState {
 		return stateHeader{}, fmt.Errorf("%w: magic %q, want %q", errBadHeader, b[:8], magicState[:])
 	}
-	if got, want := crc32.Checksum(b[:28], castagnoli), binary.LittleEndian.Uint32(b[28:]); got != want {
+	if got, want := crc32.Checksum(b[:32], castagnoli), binary.LittleEndian.Uint32(b[32:]); got != want {
 		return stateHeader{}, fmt.Errorf("%w: stored %08x, computed %08x", errCRC, want, got)
 	}
 	flags := binary.LittleEndian.Uint32(b[8:])
@@ -325,9 +327,10 @@ func decodeStateHeader(b []byte) (stateHeader, error) {
 		clean:   flags&stateClean != 0,
 		own:     binary.LittleEndian.Uint32(b[12:]),
 		n:       binary.LittleEndian.Uint32(b[16:]),
-		feedLen: int64(binary.LittleEndian.Uint64(b[20:])),
+		gen:     binary.LittleEndian.Uint32(b[20:]),
+		feedLen: int64(binary.LittleEndian.Uint64(b[24:])),
 	}
-	if flags&^stateClean != 0 || h.n > maxStateLogs || h.feedLen < 0 {
+	if flags&^stateClean != 0 || h.n > maxStateLogs || h.feedLen < 0 || binary.LittleEndian.Uint32(b[36:]) != 0 {
 		return stateHeader{}, fmt.Errorf("%w: flags %x, %d logs, feed length %d", errLength, flags, h.n, h.feedLen)
 	}
 	return h, nil

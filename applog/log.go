@@ -76,6 +76,15 @@ func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint, exac
 	if ck != nil {
 		l.feedHead = ck.feedHead
 	}
+	if db.readOnly && exact && ck != nil && ck.tailBase == 1 {
+		// one segment, exactly as the state describes it: no need to
+		// look at the files until the writer changes something
+		segs := []*segment{newSegment(l.dir, 1)}
+		l.segs.Store(&segs)
+		l.head.Store(ck.head)
+		l.rOff = ck.segSize
+		return l, nil
+	}
 	segs, err := listSegments(l.dir)
 	if err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("applog: open log %s: %w", id, err)
@@ -227,7 +236,7 @@ func (db *DB) openLogReader(l *logState, tail *segment, ck *logCheckpoint) error
 // refresh looks for records a writer in another process made durable
 // since the last look (read-only databases only).
 func (db *DB) refresh(l *logState) {
-	if !db.readOnly {
+	if !db.readOnly || db.unchanged() {
 		return
 	}
 	l.rmu.Lock()

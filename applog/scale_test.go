@@ -149,6 +149,12 @@ func fewFilesChild(dir string, ro bool) {
 		fail(err)
 	}
 	fmt.Printf("entries %d logs %d open %d\n", entries, len(logs), maxOpen)
+	st, _ := os.ReadFile("/proc/self/status")
+	for l := range strings.Lines(string(st)) {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			fmt.Fprintf(os.Stderr, "peak RSS %s\n", strings.TrimSpace(v))
+		}
+	}
 }
 
 // childTB is the testing.TB of a child process: a failure prints and

@@ -237,9 +237,14 @@ var errStopScan = errors.New("stop")
 // seqs first, first+1, …, until the end of the file, a frame that is
 // short, fails its checks or has another seq, or fn's error. It returns
 // where and why it stopped (nil error at a clean end of file or
-// errStopScan). It reads in chunks of 1 MiB (more for a larger frame).
+// errStopScan). It reads in chunks of up to 1 MiB (more for a larger
+// frame).
 func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *record, off int64) error) (int64, error) {
-	const chunk = 1 << 20
+	// The buffer starts small, so that scanning the tail of a short
+	// log (most of them, with many logs) costs no large allocation, and
+	// doubles with each refill up to 1 MiB.
+	const maxChunk = 1 << 20
+	chunk := 4 << 10
 	if cap(*buf) < chunk {
 		*buf = make([]byte, chunk)
 	}
@@ -252,6 +257,9 @@ func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *re
 		rest := copy((*buf)[:cap(*buf)], b[pos:])
 		off += int64(pos)
 		pos = 0
+		if rest > 0 || cap(*buf) == chunk {
+			chunk = min(2*chunk, maxChunk)
+		}
 		need := chunk
 		if fl, err := frameLen((*buf)[:rest]); err == nil && fl > need {
 			need = fl
