@@ -406,6 +406,7 @@ func (db *DB) publish(rd *round) {
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
 			db.feedLen += int64(len(db.feedBuf))
+			db.feedEnd.Store(db.feedLen)
 			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
 				db.hintLen = db.feedLen
 				rd.hint = db.feedLen

@@ -73,13 +73,14 @@ type DB struct {
 	stateClean bool            // leader: the state header on disk still says clean (markDirty)
 	hintMu     sync.Mutex      // one feed hint at a time
 
-	feedF    *os.File // writer only: the feed file, open for writing
-	feedLen  int64    // writer only, guarded by qmu: size of the feed
-	feedBuf  []byte   // guarded by qmu
-	feedSync int64    // writer, guarded by qmu: the feed is durable up to here (-1: unknown)
-	hintLen  int64    // feed length of the last feed hint; guarded by qmu
-	hintStep int64    // write a feed hint when the feed grew this much (hintEvery)
-	hinting  int      // feed hints being written; guarded by qmu
+	feedF    *os.File     // writer only: the feed file, open for writing
+	feedLen  int64        // writer only, guarded by qmu: size of the feed
+	feedEnd  atomic.Int64 // writer only: feedLen, for Feed.Wait without the lock
+	feedBuf  []byte       // guarded by qmu
+	feedSync int64        // writer, guarded by qmu: the feed is durable up to here (-1: unknown)
+	hintLen  int64        // feed length of the last feed hint; guarded by qmu
+	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
+	hinting  int          // feed hints being written; guarded by qmu
 	openTime time.Duration
 
 	// group commit
@@ -293,9 +294,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 		if l := db.loadedLog(ord); l != nil {
 			db.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
-			if !db.readOnly && l.w.tail != nil && l.w.tail.base == 1 {
-				info.bytes = l.w.segSize + fileHeaderSize + int64(l.w.head)*indexEntrySize
-			} else if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
+			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
 		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 {

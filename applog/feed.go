@@ -3,6 +3,7 @@ package applog
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,6 +25,15 @@ type Feed struct {
 	it   Iter              // on the log of the current feed record
 	to   uint64            // it runs up to this seq
 	err  error
+
+	// A read-only feed that first reaches the end of the feed file
+	// while a writer has committed since the last clean Close adds, in
+	// memory, what the writer's repair would add after a crash: every
+	// log whose head is past what the feed named (see repairTail).
+	repaired bool
+	repair   []feedRecord
+
+	wakes int // Wait's wake-ups, for tests
 }
 
 // Feed returns an iterator over every entry of every log, in store
@@ -57,6 +67,17 @@ func (f *Feed) Next() bool {
 		if err != nil {
 			f.err = err
 			return false
+		}
+		if !ok && !f.repaired && f.db.readOnly {
+			f.repaired = true
+			if err := f.repairTail(); err != nil {
+				f.err = err
+				return false
+			}
+		}
+		if !ok && len(f.repair) > 0 {
+			r, ok = f.repair[0], true
+			f.repair = f.repair[1:]
 		}
 		if !ok {
 			return false
@@ -112,7 +133,10 @@ func (f *Feed) read() (feedRecord, bool, error) {
 		if f.buf == nil {
 			f.buf = make([]byte, 64<<10)
 		}
-		n, _ := f.f.ReadAt(f.buf, f.off)
+		n, err := f.f.ReadAt(f.buf, f.off)
+		if err != nil && err != io.EOF {
+			return feedRecord{}, false, fmt.Errorf("applog: read feed at offset %d: %w", f.off, err)
+		}
 		f.bpos, f.bend = 0, n-n%feedRecordSize
 		if f.bend == 0 {
 			return feedRecord{}, false, nil
@@ -120,6 +144,19 @@ func (f *Feed) read() (feedRecord, bool, error) {
 	}
 	r, ok := decodeFeedRecord(f.buf[f.bpos:f.bend])
 	if !ok {
+		if f.bend-f.bpos < 2*feedRecordSize {
+			f.bpos, f.bend = 0, 0
+			return feedRecord{}, false, nil // torn or in progress: look again later
+		}
+		if _, next := decodeFeedRecord(f.buf[f.bpos+feedRecordSize : f.bend]); next {
+			// damaged, not torn: a good record follows. Skip it; the
+			// entries it named come with a later record of that log
+			// or from repairTail.
+			f.db.log.Warn("applog: skipping a damaged feed record", "offset", f.off)
+			f.bpos += feedRecordSize
+			f.off += feedRecordSize
+			return f.read()
+		}
 		// torn or in progress: look again later
 		f.bpos, f.bend = 0, 0
 		return feedRecord{}, false, nil
@@ -127,6 +164,34 @@ func (f *Feed) read() (feedRecord, bool, error) {
 	f.bpos += feedRecordSize
 	f.off += feedRecordSize
 	return r, true, nil
+}
+
+// repairTail queues, for a read-only feed at the end of the feed file,
+// a record (ord, head) for every log whose durable head is past the
+// highest seq the feed returned of it: entries a writer made durable
+// whose feed records a crash lost, or a damaged record skipped. After a
+// clean Close the feed names every head, so while the database is
+// unchanged there is nothing to look at.
+func (f *Feed) repairTail() error {
+	db := f.db
+	if db.unchanged() {
+		return nil
+	}
+	db.refreshTable()
+	for ord := range uint32(db.tab.len()) {
+		l, err := db.logAt(ord)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			continue
+		}
+		db.refresh(l)
+		if h := l.head.Load(); h > f.last[ord] {
+			f.repair = append(f.repair, feedRecord{ord: ord, head: h})
+		}
+	}
+	return nil
 }
 
 // Entry returns the current entry; Data is valid until the next Next.
@@ -147,21 +212,32 @@ func (f *Feed) Close() error {
 	return nil
 }
 
-// feedPoll is how often Wait looks at the feed file for appends made by
-// another process.
-const feedPoll = 25 * time.Millisecond
+// Cross-process feed readers look at the feed file with a backoff from
+// feedPollMin to feedPollMax.
+const (
+	feedPollMin = 2 * time.Millisecond
+	feedPollMax = 100 * time.Millisecond
+)
 
 // Wait blocks until the feed holds records beyond those Next has read,
-// or ctx ends (returning ctx.Err()). It wakes at once on appends and
-// inserts through this DB and polls the feed file for those of another
-// process.
+// or ctx ends (returning ctx.Err()). In the writer's process it waits for
+// the commit notification only; a read-only database, where another
+// process writes, looks at the feed file after 2 ms, then twice as long
+// each time, up to every 100 ms.
 func (f *Feed) Wait(ctx context.Context) error {
 	if f.err != nil {
 		return f.err
 	}
-	t := time.NewTimer(feedPoll)
-	defer t.Stop()
+	var t *time.Timer
+	var tc <-chan time.Time
+	delay := feedPollMin
+	if f.db.readOnly {
+		t = time.NewTimer(delay)
+		defer t.Stop()
+		tc = t.C
+	}
 	for {
+		f.wakes++
 		ch := f.db.Changed()
 		if f.pending() {
 			return nil
@@ -173,8 +249,9 @@ func (f *Feed) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ch:
-		case <-t.C:
-			t.Reset(feedPoll)
+		case <-tc:
+			delay = min(2*delay, feedPollMax)
+			t.Reset(delay)
 		}
 	}
 }
@@ -184,8 +261,11 @@ func (f *Feed) pending() bool {
 	if f.it.l != nil && f.it.next <= f.to && f.it.next <= f.it.l.head.Load() {
 		return true
 	}
-	if f.bend-f.bpos >= feedRecordSize {
+	if f.bend-f.bpos >= feedRecordSize || len(f.repair) > 0 {
 		return true
+	}
+	if !f.db.readOnly {
+		return f.db.feedEnd.Load() >= f.off+feedRecordSize
 	}
 	fi, err := os.Stat(filepath.Join(f.db.dir, fileFeed))
 	return err == nil && fi.Size() >= f.off+feedRecordSize

@@ -52,6 +52,7 @@ func (db *DB) recover() error {
 	if err := db.recoverHoles(); err != nil {
 		return err
 	}
+	defer func() { db.feedEnd.Store(db.feedLen) }()
 	if ord, ok := db.tab.lookup(db.sign.pub); ok {
 		db.own = db.loadedLog(ord)
 	}
@@ -105,6 +106,7 @@ func (db *DB) openClean() (bool, error) {
 	}
 	db.feedF = f
 	db.feedLen, db.feedSync, db.hintLen = h.feedLen, h.feedLen, h.feedLen
+	db.feedEnd.Store(h.feedLen)
 	db.lazy, db.stateClean = true, true
 	t := db.tab
 	t.n = int(h.n)
