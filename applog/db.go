@@ -182,7 +182,10 @@ func (db *DB) openReader() error {
 	}
 	db.tableMu.Lock()
 	defer db.tableMu.Unlock()
-	return db.readTable()
+	if err := db.readTable(); err != nil {
+		return err
+	}
+	return db.fillHole()
 }
 
 // openWriter is the writer's Open; see "Recovery" in doc.go for its steps.

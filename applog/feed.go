@@ -32,6 +32,7 @@ type Feed struct {
 	// log whose head is past what the feed named (see repairTail).
 	repaired bool
 	repair   []feedRecord
+	sawBad   bool // a feed record failed its CRC
 
 	wakes int // Wait's wake-ups, for tests
 }
@@ -68,7 +69,7 @@ func (f *Feed) Next() bool {
 			f.err = err
 			return false
 		}
-		if !ok && !f.repaired && f.db.readOnly {
+		if !ok && !f.repaired && (f.db.readOnly || f.sawBad) {
 			f.repaired = true
 			if err := f.repairTail(); err != nil {
 				f.err = err
@@ -133,7 +134,12 @@ func (f *Feed) read() (feedRecord, bool, error) {
 		if f.buf == nil {
 			f.buf = make([]byte, 64<<10)
 		}
-		n, err := f.f.ReadAt(f.buf, f.off)
+		b := f.buf
+		if !f.db.readOnly {
+			// in the writer's process, only what publish wrote in full
+			b = b[:max(0, min(int64(len(b)), f.db.feedEnd.Load()-f.off))]
+		}
+		n, err := f.f.ReadAt(b, f.off)
 		if err != nil && err != io.EOF {
 			return feedRecord{}, false, fmt.Errorf("applog: read feed at offset %d: %w", f.off, err)
 		}
@@ -144,6 +150,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 	}
 	r, ok := decodeFeedRecord(f.buf[f.bpos:f.bend])
 	if !ok {
+		f.sawBad = true
 		if f.bend-f.bpos < 2*feedRecordSize {
 			f.bpos, f.bend = 0, 0
 			return feedRecord{}, false, nil // torn or in progress: look again later
@@ -174,7 +181,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 // unchanged there is nothing to look at.
 func (f *Feed) repairTail() error {
 	db := f.db
-	if db.unchanged() {
+	if !f.sawBad && (!db.readOnly || db.unchanged()) {
 		return nil
 	}
 	db.refreshTable()

@@ -71,9 +71,11 @@ type Iter struct {
 	end     int    // bytes valid in buf
 	validTo uint64 // buf holds immutable bytes only for seqs <= validTo
 
-	cur    record
-	err    error
-	closed bool
+	cur       record
+	err       error
+	closed    bool
+	fromIndex bool // positioned through the index, not yet confirmed by a record
+	skip      bool // skipping records before it.next (positioned without the index)
 }
 
 // iterBufSize is an Iter's read size.
@@ -137,11 +139,23 @@ func (it *Iter) Next() bool {
 	}
 	for {
 		r, err := decodeRecord(it.buf[it.pos:it.end])
+		if err == nil && it.skip && r.seq < it.next {
+			it.pos += len(r.frame) // scanning from the header to it.next
+			continue
+		}
+		if it.fromIndex && !errors.Is(err, errShort) && (err != nil || r.seq != it.next) {
+			// the index led astray: it is derived data, the segment
+			// is the truth; look for it.next from the segment's start
+			it.fromIndex, it.skip = false, true
+			it.bufOff, it.pos, it.end = fileHeaderSize, 0, 0
+			continue
+		}
 		if err == nil {
 			if r.seq != it.next {
 				it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
 				return false
 			}
+			it.fromIndex, it.skip = false, false
 			it.cur = r
 			it.pos += len(r.frame)
 			it.next++
@@ -195,13 +209,16 @@ func (it *Iter) position(head uint64) error {
 		it.segEnd = segs[i].base
 	}
 	off := int64(fileHeaderSize)
+	it.fromIndex, it.skip = false, false
 	if it.next != s.base {
-		var err error
-		if off, _, err = s.indexOffset(it.db, it.next, s != segs[len(segs)-1]); err != nil {
-			if err == ErrClosed {
-				return err
-			}
-			return it.l.corrupt(it.next, s.idx, fileHeaderSize+int64(it.next-s.base)*indexEntrySize, err)
+		o, _, err := s.indexOffset(it.db, it.next, s != segs[len(segs)-1])
+		switch {
+		case err == ErrClosed:
+			return err
+		case err != nil:
+			it.skip = true // no usable index entry: scan from the start
+		default:
+			off, it.fromIndex = o, true
 		}
 	}
 	it.seg = s

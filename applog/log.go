@@ -128,12 +128,9 @@ func (db *DB) recordHash(l *logState, s *segment, seq uint64) ([hashSize]byte, e
 func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (record, error) {
 	segs := l.segments()
 	sealed := len(segs) > 0 && segs[len(segs)-1] != s
-	off, next, err := s.indexOffset(db, seq, sealed)
-	if err != nil {
-		if err == ErrClosed {
-			return record{}, err
-		}
-		return record{}, l.corrupt(seq, s.idx, fileHeaderSize+int64(seq-s.base)*indexEntrySize, err)
+	off, next, ierr := s.indexOffset(db, seq, sealed)
+	if ierr == ErrClosed {
+		return record{}, ierr
 	}
 	cf, err := db.files.acquire(s.seg, false)
 	if err != nil {
@@ -141,21 +138,44 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 	}
 	defer db.files.release(cf)
 	f := cf.File
-	hint := 512
-	if next > 0 {
-		hint = int(next - off)
-	}
-	r, err := readFrame(f, off, buf, hint)
-	if err == nil && r.seq != seq {
-		err = fmt.Errorf("%w: %d, want %d", errSeq, r.seq, seq)
-	}
-	if err != nil {
+	if ierr == nil {
+		hint := 512
+		if next > 0 {
+			hint = int(next - off)
+		}
+		r, err := readFrame(f, off, buf, hint)
+		if err == nil && r.seq == seq {
+			return r, nil
+		}
 		if errors.Is(err, os.ErrClosed) {
 			return record{}, ErrClosed
 		}
-		return record{}, l.corrupt(seq, s.seg, off, err)
 	}
-	return r, nil
+	// The index is derived data: if it does not lead to the record,
+	// find the record in the segment, which is the truth.
+	var found record
+	var at int64
+	stop, serr := scanFrames(f, fileHeaderSize, s.base, buf, func(r *record, o int64) error {
+		if r.seq == seq {
+			found, at = *r, o
+			return errStopScan
+		}
+		return nil
+	})
+	if found.frame != nil {
+		// the scan buffer moves on; copy the frame out of it
+		fr := append([]byte(nil), found.frame...)
+		r, _ := decodeRecord(fr)
+		db.log.Warn("applog: index does not lead to the record, found it in the segment", "log", l.id, "seq", seq, "offset", at)
+		return r, nil
+	}
+	if errors.Is(serr, os.ErrClosed) {
+		return record{}, ErrClosed
+	}
+	if serr == nil || serr == errStopScan {
+		serr = errShort
+	}
+	return record{}, l.corrupt(seq, s.seg, stop, serr)
 }
 
 // startSegment creates the segment and index starting at base and makes

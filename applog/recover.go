@@ -45,6 +45,9 @@ func (db *DB) recover() error {
 	if err := db.readTable(); err != nil {
 		return err
 	}
+	if err := db.fillHole(); err != nil {
+		return err
+	}
 	db.readAllCheckpoints()
 	if err := db.loadAll(); err != nil {
 		return err
@@ -113,7 +116,10 @@ func (db *DB) openClean() (bool, error) {
 	t.loadFn = func() error {
 		db.tableMu.Lock()
 		defer db.tableMu.Unlock()
-		return db.readTable()
+		if err := db.readTable(); err != nil {
+			return err
+		}
+		return db.fillHole()
 	}
 	t.pending.Store(true)
 	ck, _ := db.checkpointOf(h.own)

@@ -214,6 +214,70 @@ func (db *DB) readTable() error {
 	return nil
 }
 
+// fillHole finds the log of a damaged table record from the log
+// directories when that is unambiguous: one hole, and one directory
+// named by an ID the table does not list. It puts the key in the hole
+// (and a writer mends the record on disk). Other holes are left to
+// recoverHoles (writer) or stay unknown to a reader.
+func (db *DB) fillHole() error {
+	t := db.tab
+	if t.holes != 1 {
+		return nil
+	}
+	ents, err := os.ReadDir(db.dir)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	t.mu.RLock()
+	listed := make(map[[32]byte]bool, len(t.keys)/32)
+	for i := 0; i+32 <= len(t.keys); i += 32 {
+		listed[[32]byte(t.keys[i:])] = true
+	}
+	t.mu.RUnlock()
+	var found []ed25519.PublicKey
+	for _, e := range ents {
+		id, err := ParseID(e.Name())
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		pub, _ := id.publicKey()
+		if !listed[[32]byte(pub)] {
+			found = append(found, pub)
+		}
+	}
+	if len(found) != 1 {
+		return nil
+	}
+	t.mu.Lock()
+	hole := -1
+	for i := 0; i+32 <= len(t.keys); i += 32 {
+		if isZero(t.keys[i : i+32]) {
+			hole = i / 32
+			break
+		}
+	}
+	if hole >= 0 {
+		copy(t.keys[hole*32:], found[0])
+		t.holes = 0
+		if t.byKey != nil {
+			t.byKey[[32]byte(found[0])] = uint32(hole)
+		}
+	}
+	t.mu.Unlock()
+	if hole < 0 {
+		return nil
+	}
+	db.log.Warn("applog: found the log of a damaged table record from its directory", "ordinal", hole, "log", idOf(found[0]))
+	if db.readOnly {
+		return nil
+	}
+	rec := appendLogsRecord(nil, found[0])
+	if _, err := db.logsF.WriteAt(rec, fileHeaderSize+int64(hole)*logsRecordSize); err != nil {
+		return fmt.Errorf("applog: mend log table: %w", err)
+	}
+	return fdatasync(db.logsF)
+}
+
 // refreshTable picks up logs another process added (read-only
 // databases).
 func (db *DB) refreshTable() {
