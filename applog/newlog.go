@@ -86,7 +86,7 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 		l.w.idxDirty = true
 	}
 	// loaded before it is listed, so that no reader loads it again
-	db.tab.loaded.Store(ord, l)
+	db.tab.store(l)
 	db.loadedLogs.Add(1)
 	db.tab.add(pub)
 	return l, nil

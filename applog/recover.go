@@ -127,7 +127,7 @@ func (db *DB) openClean() (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	t.loaded.Store(h.own, own)
+	t.store(own)
 	db.loadedLogs.Add(1)
 	db.own = own
 	return true, nil
@@ -154,7 +154,7 @@ func (db *DB) loadAll() error {
 		return err
 	}
 	seen := make(map[ID]bool, n)
-	for i, l := range logs {
+	for _, l := range logs {
 		if l == nil {
 			continue
 		}
@@ -162,7 +162,7 @@ func (db *DB) loadAll() error {
 			return fmt.Errorf("applog: %s: log %s listed twice", fileLogs, l.id)
 		}
 		seen[l.id] = true
-		db.tab.loaded.Store(uint32(i), l)
+		db.tab.store(l)
 	}
 	db.loadedLogs.Store(int64(len(seen)))
 	return nil

@@ -33,6 +33,7 @@ type logTable struct {
 	loadFn   func() error
 
 	loaded sync.Map // uint32 → *logState
+	byID   sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -314,9 +315,15 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.tab.loaded.Store(ord, l)
+	db.tab.store(l)
 	db.loadedLogs.Add(1)
 	return l, nil
+}
+
+// store records l as loaded.
+func (t *logTable) store(l *logState) {
+	t.loaded.Store(l.ord, l)
+	t.byID.Store(l.id, l)
 }
 
 // logOf returns the log id, loading it on first use; nil if the
@@ -325,6 +332,9 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 func (db *DB) logOf(id ID, refresh bool) (*logState, error) {
 	if db.own != nil && id == db.id {
 		return db.own, nil
+	}
+	if l, ok := db.tab.byID.Load(id); ok {
+		return l.(*logState), nil
 	}
 	pub, ok := id.publicKey()
 	if !ok {
