@@ -125,7 +125,7 @@ func (db *DB) markDirty(rd *round) error {
 	h := *db.state
 	h.clean = false
 	b := encodeStateHeader(h)
-	if _, err := db.stateF.WriteAt(b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	rd.syncPlain = append(rd.syncPlain, db.stateF)
@@ -157,7 +157,7 @@ func (db *DB) writeCheckpoint() error {
 		}
 	})
 	if len(repair) > 0 {
-		if _, err := db.feedF.WriteAt(repair, db.feedLen); err != nil {
+		if _, err := db.fs.writeAt(db.feedF, repair, db.feedLen); err != nil {
 			return fmt.Errorf("applog: write feed: %w", err)
 		}
 		db.feedLen += int64(len(repair))
@@ -197,7 +197,7 @@ func (db *DB) writeCheckpoint() error {
 	if len(changes) == 0 && db.state != nil && db.state.clean && db.state.n == n && len(files) == 0 {
 		return nil // still true as it is
 	}
-	if err := syncAll(files, nil); err != nil {
+	if err := db.fs.syncAll(files, nil); err != nil {
 		return err
 	}
 	db.feedSync = db.feedLen
@@ -213,7 +213,7 @@ func (db *DB) writeCheckpoint() error {
 		for _, c := range changes {
 			appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
 		}
-		if _, err := db.stateF.WriteAt(full, stateHeaderSize); err != nil {
+		if _, err := db.fs.writeAt(db.stateF, full, stateHeaderSize); err != nil {
 			return fmt.Errorf("applog: write state: %w", err)
 		}
 	} else if err := db.writeEntries(changes); err != nil {
@@ -223,11 +223,11 @@ func (db *DB) writeCheckpoint() error {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	// the entries are durable before the header says clean
-	if err := fdatasync(db.stateF); err != nil {
+	if err := db.fs.sync(db.stateF); err != nil {
 		return err
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.stateF.WriteAt(b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	return nil
@@ -248,7 +248,7 @@ func (db *DB) writeEntries(changes []entryChange) error {
 		if len(buf) == 0 {
 			return nil
 		}
-		if _, err := db.stateF.WriteAt(buf, stateEntryOffset(start)); err != nil {
+		if _, err := db.fs.writeAt(db.stateF, buf, stateEntryOffset(start)); err != nil {
 			return fmt.Errorf("applog: write state: %w", err)
 		}
 		buf = buf[:0]
@@ -289,7 +289,7 @@ func (db *DB) feedHint(feedLen int64) {
 		return // a hint is being written; the next round tries again
 	}
 	defer db.hintMu.Unlock()
-	if err := fdatasync(db.feedF); err != nil {
+	if err := db.fs.sync(db.feedF); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 		return
 	}
@@ -298,7 +298,7 @@ func (db *DB) feedHint(feedLen int64) {
 		h.n, h.gen = db.state.n, db.state.gen
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.stateF.WriteAt(b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 	}
 }

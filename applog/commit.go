@@ -130,7 +130,7 @@ func (db *DB) submit(r *request) {
 	db.qmu.Unlock()
 
 	if rd.err == nil {
-		rd.err = rd.syncFiles()
+		rd.err = rd.syncFiles(&db.fs)
 	}
 	for _, cf := range rd.sync {
 		db.files.release(cf)
@@ -167,13 +167,13 @@ func (db *DB) submit(r *request) {
 
 // syncFiles fdatasyncs the round's files, all at once, then fsyncs its
 // directories.
-func (rd *round) syncFiles() error {
+func (rd *round) syncFiles(fs *fsys) error {
 	files := make([]*os.File, 0, len(rd.sync)+len(rd.syncPlain))
 	for _, cf := range rd.sync {
 		files = append(files, cf.File)
 	}
 	files = append(files, rd.syncPlain...)
-	return syncAll(files, rd.dirs)
+	return fs.syncAll(files, rd.dirs)
 }
 
 // maxSyncing bounds the rounds written and not yet published.
@@ -357,7 +357,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 		for i, cf := range segs {
 			files[i] = cf.File
 		}
-		err = syncAll(files, nil)
+		err = db.fs.syncAll(files, nil)
 	}
 	for _, cf := range segs {
 		db.files.release(cf)
@@ -401,7 +401,7 @@ func (db *DB) publish(rd *round) {
 		}
 	}
 	if len(db.feedBuf) > 0 {
-		if _, ferr := db.feedF.WriteAt(db.feedBuf, db.feedLen); ferr != nil {
+		if _, ferr := db.fs.writeAt(db.feedF, db.feedBuf, db.feedLen); ferr != nil {
 			// The logs are durable; the next open repairs the feed.
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
@@ -516,11 +516,11 @@ func (db *DB) startWrite(l *logState) error {
 	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {
 		defer close(w.done)
-		if _, err := idx.WriteAt(ibuf, ioff); err != nil {
+		if _, err := db.fs.writeAt(idx, ibuf, ioff); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.idx, err)
 			return
 		}
-		if _, err := seg.WriteAt(wbuf, off); err != nil {
+		if _, err := db.fs.writeAt(seg, wbuf, off); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.seg, err)
 		}
 	}()
@@ -620,8 +620,8 @@ func (db *DB) roll(l *logState) error {
 		defer close(j.done)
 		// both syncs at once: the file system can commit them together
 		idxErr := make(chan error, 1)
-		go func() { idxErr <- fdatasync(oldIdx.File) }()
-		j.err = fdatasync(oldSeg.File)
+		go func() { idxErr <- db.fs.sync(oldIdx.File) }()
+		j.err = db.fs.sync(oldSeg.File)
 		if err := <-idxErr; j.err == nil {
 			j.err = err
 		}

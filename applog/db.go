@@ -65,6 +65,7 @@ type DB struct {
 	loadedLogs atomic.Int64
 	own        *logState  // the own log; writer only (loaded at Open)
 	files      *fileCache // every segment and index open
+	fs         fsys       // the seam for fault injection
 
 	stateF     *os.File
 	state      *stateHeader    // the state header as Open found it; nil if none or damaged

@@ -27,7 +27,6 @@ type fileCache struct {
 	files  map[string]*cachedFile
 	idle   list.List // of *cachedFile, least recently used at the front
 	closed bool
-	opens  int // files opened, for tests
 }
 
 // cachedFile is one open file of a fileCache.
@@ -88,7 +87,6 @@ func (c *fileCache) adopt(path string, f *os.File) (*cachedFile, error) {
 	}
 	cf := &cachedFile{File: f, path: path, refs: 1}
 	c.files[path] = cf
-	c.opens++
 	evict := c.evictLocked()
 	c.mu.Unlock()
 	closeAll(evict)
@@ -102,14 +100,6 @@ func (c *fileCache) hold(cf *cachedFile) {
 		cf.elem = nil
 	}
 	cf.refs++
-}
-
-// ref adds a reference to a file the caller holds one on already.
-func (c *fileCache) ref(cf *cachedFile) *cachedFile {
-	c.mu.Lock()
-	cf.refs++
-	c.mu.Unlock()
-	return cf
 }
 
 // release drops a reference; nil is ignored.
@@ -158,13 +148,6 @@ func (c *fileCache) evictLocked() []*cachedFile {
 		out = append(out, cf)
 	}
 	return out
-}
-
-// open returns how many files are open.
-func (c *fileCache) open() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.files)
 }
 
 // close closes every idle file now and every held one when released.

@@ -138,6 +138,9 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 	}
 	defer db.files.release(cf)
 	f := cf.File
+	if err := db.fs.check("read", s.seg); err != nil {
+		return record{}, fmt.Errorf("applog: %w", err)
+	}
 	if ierr == nil {
 		hint := 512
 		if next > 0 {

@@ -61,11 +61,11 @@ func (db *DB) prepareLog(id ID) {
 func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 	db.tab.ensure() // the ordinal follows every listed one
 	rec := appendLogsRecord(nil, pub)
-	if _, err := db.logsF.WriteAt(rec, db.tab.fileLen); err != nil {
+	if _, err := db.fs.writeAt(db.logsF, rec, db.tab.fileLen); err != nil {
 		return nil, fmt.Errorf("applog: add log: %w", err)
 	}
 	if rd == nil {
-		if err := fdatasync(db.logsF); err != nil {
+		if err := db.fs.sync(db.logsF); err != nil {
 			return nil, err
 		}
 	} else if !rd.newLogs {
