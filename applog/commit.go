@@ -5,8 +5,30 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// committer is the state of group commit (see submit): who leads, the
+// batch queued, the rounds under way. Its mutex also guards the feed's
+// writer state (DB.feedLen, feedBuf, hintLen, each log's feedHead),
+// which publish updates.
+type committer struct {
+	mu      sync.Mutex
+	cond    *sync.Cond // broadcast when the lead is freed or a round publishes
+	next    *batch     // requests waiting for the round in progress
+	writing bool       // the write lead is held or handed on (see submit)
+	syncing int        // rounds written and not yet published (see maxSyncing)
+	parked  bool       // the lead waits for a round to publish (see submit)
+	last    *round     // the latest round, until it is published
+	closing bool
+	failed  error   // a write or sync failed, the writer is unusable
+	hinting int     // feed hints being written (see feedHint)
+	bufs    bufPool // the leader's spare write buffers, lent to the logs of a round
+
+	commits atomic.Int64 // rounds made (for benchmarks)
+}
 
 // A request is one caller's part of a group commit: an append to the own
 // log (data) or an insert into some log (ins).
@@ -70,22 +92,22 @@ type logHead struct {
 // for the one before it, and a failure of the earlier one fails the
 // later.
 func (db *DB) submit(r *request) {
-	db.qmu.Lock()
-	if db.closing {
-		db.qmu.Unlock()
+	db.gc.mu.Lock()
+	if db.gc.closing {
+		db.gc.mu.Unlock()
 		r.err = ErrClosed
 		return
 	}
-	b := db.next
+	b := db.gc.next
 	if b == nil {
 		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
-		db.next = b
+		db.gc.next = b
 	}
 	b.reqs = append(b.reqs, r)
 	first := len(b.reqs) == 1
-	lead := !db.writing
-	db.writing = true
-	db.qmu.Unlock()
+	lead := !db.gc.writing
+	db.gc.writing = true
+	db.gc.mu.Unlock()
 	if !lead {
 		if !first {
 			<-b.done
@@ -94,40 +116,40 @@ func (db *DB) submit(r *request) {
 		<-b.lead // handed the lead of b
 	}
 	db.gather(b)
-	db.qmu.Lock()
-	// b is still db.next: only a leader takes it, and r leads it now
-	db.next = nil
-	if db.closing {
+	db.gc.mu.Lock()
+	// b is still db.gc.next: only a leader takes it, and r leads it now
+	db.gc.next = nil
+	if db.gc.closing {
 		for _, x := range b.reqs {
 			x.err, x.done = ErrClosed, true
 		}
 		db.passLead()
-		db.qmu.Unlock()
+		db.gc.mu.Unlock()
 		close(b.done)
 		return
 	}
-	rd := &round{batch: b.reqs, err: db.failed, prev: db.last,
+	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
 		synced: make(chan struct{}), published: make(chan struct{})}
-	db.last = rd
-	db.qmu.Unlock()
+	db.gc.last = rd
+	db.gc.mu.Unlock()
 
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
 
-	db.qmu.Lock()
-	if rd.err != nil && db.failed == nil {
+	db.gc.mu.Lock()
+	if rd.err != nil && db.gc.failed == nil {
 		// the writer's state is unknown after a failed write: no round
 		// after this one writes
 		db.fail(rd.err)
 	}
-	db.syncing++
-	if db.syncing < maxSyncing {
+	db.gc.syncing++
+	if db.gc.syncing < maxSyncing {
 		db.passLead()
 	} else {
-		db.parked = true
+		db.gc.parked = true
 	}
-	db.qmu.Unlock()
+	db.gc.mu.Unlock()
 
 	if rd.err == nil {
 		rd.err = rd.syncFiles(&db.fs)
@@ -142,26 +164,26 @@ func (db *DB) submit(r *request) {
 		rd.prev = nil // or every round would keep all before it reachable
 	}
 
-	db.qmu.Lock()
+	db.gc.mu.Lock()
 	db.publish(rd)
-	db.syncing--
-	if db.last == rd {
-		db.last = nil
+	db.gc.syncing--
+	if db.gc.last == rd {
+		db.gc.last = nil
 	}
-	if db.parked {
-		db.parked = false
+	if db.gc.parked {
+		db.gc.parked = false
 		db.passLead()
 	}
-	db.qcond.Broadcast()
-	db.qmu.Unlock()
+	db.gc.cond.Broadcast()
+	db.gc.mu.Unlock()
 	close(rd.published)
 	close(b.done)
 	if rd.hint > 0 {
 		db.feedHint(rd.hint)
-		db.qmu.Lock()
-		db.hinting--
-		db.qcond.Broadcast()
-		db.qmu.Unlock()
+		db.gc.mu.Lock()
+		db.gc.hinting--
+		db.gc.cond.Broadcast()
+		db.gc.mu.Unlock()
 	}
 }
 
@@ -180,14 +202,14 @@ func (rd *round) syncFiles(fs *fsys) error {
 const maxSyncing = 2
 
 // passLead hands the write lead to the batch queued meanwhile, if any,
-// or leaves it free. Called under qmu by the holder of the lead.
+// or leaves it free. Called under gc.mu by the holder of the lead.
 func (db *DB) passLead() {
-	if next := db.next; next != nil {
+	if next := db.gc.next; next != nil {
 		close(next.lead) // leads the next round (or fails it after Close)
 		return
 	}
-	db.writing = false
-	db.qcond.Broadcast()
+	db.gc.writing = false
+	db.gc.cond.Broadcast()
 }
 
 // maxGather bounds the scheduler yields of gather.
@@ -202,9 +224,9 @@ func (db *DB) gather(b *batch) {
 	n := 0
 	for range maxGather {
 		runtime.Gosched()
-		db.qmu.Lock()
+		db.gc.mu.Lock()
 		m := len(b.reqs)
-		db.qmu.Unlock()
+		db.gc.mu.Unlock()
 		if m == n {
 			return
 		}
@@ -253,7 +275,7 @@ func (db *DB) appendRequest(r *request) (uint64, error) {
 // writeRound encodes and writes one round. Only the writer runs it; it
 // owns every logWriter meanwhile.
 func (db *DB) writeRound(rd *round) {
-	db.commits.Add(1)
+	db.gc.commits.Add(1)
 	var touched []*logState
 	touch := func(l *logState) error {
 		if !l.w.touched {
@@ -268,7 +290,7 @@ func (db *DB) writeRound(rd *round) {
 			}
 			l.w.touched = true
 			touched = append(touched, l)
-			db.bufs.lend(&l.w)
+			db.gc.bufs.lend(&l.w)
 		}
 		return nil
 	}
@@ -338,7 +360,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 			l.waitWrite() // no goroutine outlives the round
 			l.waitSeal(db)
 		}
-		db.bufs.reclaim(&l.w)
+		db.gc.bufs.reclaim(&l.w)
 		if l.w.dirty && l.w.seg != nil {
 			// held until it is synced
 			segs = append(segs, l.w.seg)
@@ -366,23 +388,23 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 }
 
 // fail stops the writer after err. The files may now hold records that
-// are not durable; the next writer open cuts them. Called under qmu.
+// are not durable; the next writer open cuts them. Called under gc.mu.
 func (db *DB) fail(err error) {
-	db.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", err)
+	db.gc.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", err)
 	db.log.Error("applog: commit failed", "err", err)
 }
 
 // publish makes a synced round visible: heads first, then the feed
 // records (a feed reader that sees a record finds its head published),
-// then the callers are released. Called under qmu, in round order.
+// then the callers are released. Called under gc.mu, in round order.
 func (db *DB) publish(rd *round) {
-	if rd.err != nil && db.failed == nil {
+	if rd.err != nil && db.gc.failed == nil {
 		db.fail(rd.err)
 	}
-	if db.failed != nil {
+	if db.gc.failed != nil {
 		for _, r := range rd.batch {
 			if r.err == nil {
-				r.err = db.failed
+				r.err = db.gc.failed
 			}
 			r.done = true
 		}
@@ -410,7 +432,7 @@ func (db *DB) publish(rd *round) {
 			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
 				db.hintLen = db.feedLen
 				rd.hint = db.feedLen
-				db.hinting++
+				db.gc.hinting++
 			}
 		}
 	}

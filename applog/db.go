@@ -75,26 +75,15 @@ type DB struct {
 	hintMu     sync.Mutex      // one feed hint at a time
 
 	feedF    *os.File     // writer only: the feed file, open for writing
-	feedLen  int64        // writer only, guarded by qmu: size of the feed
+	feedLen  int64        // writer only, guarded by gc.mu: size of the feed
 	feedEnd  atomic.Int64 // writer only: feedLen, for Feed.Wait without the lock
-	feedBuf  []byte       // guarded by qmu
-	feedSync int64        // writer, guarded by qmu: the feed is durable up to here (-1: unknown)
-	hintLen  int64        // feed length of the last feed hint; guarded by qmu
+	feedBuf  []byte       // guarded by gc.mu
+	feedSync int64        // writer, guarded by gc.mu: the feed is durable up to here (-1: unknown)
+	hintLen  int64        // feed length of the last feed hint; guarded by gc.mu
 	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
-	hinting  int          // feed hints being written; guarded by qmu
 	openTime time.Duration
 
-	// group commit
-	qmu     sync.Mutex
-	qcond   *sync.Cond
-	next    *batch  // requests waiting for the round in progress
-	writing bool    // the write lead is held or handed on (see submit)
-	syncing int     // rounds written and not yet published (see maxSyncing)
-	parked  bool    // the lead waits for a round to publish (see submit)
-	last    *round  // the latest round, until it is published
-	bufs    bufPool // the leader's spare write buffers
-	closing bool
-	failed  error // a write or sync failed, the writer is unusable
+	gc committer // group commit
 
 	chMu sync.Mutex
 	ch   chan struct{}
@@ -103,7 +92,6 @@ type DB struct {
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
 	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
-	commits  atomic.Int64 // group commits made (for benchmarks)
 	closed   atomic.Bool
 	closeMu  sync.Mutex
 	closeErr error
@@ -134,7 +122,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.readOnly = db.opts.ReadOnly
-	db.qcond = sync.NewCond(&db.qmu)
+	db.gc.cond = sync.NewCond(&db.gc.mu)
 	db.hintStep = hintEvery
 	db.ch = make(chan struct{})
 	db.tab = &logTable{}
@@ -394,16 +382,16 @@ func (db *DB) Close() error {
 	if db.closed.Load() {
 		return db.closeErr
 	}
-	db.qmu.Lock()
-	db.closing = true
-	db.qcond.Broadcast()
-	for db.writing || db.syncing > 0 || db.hinting > 0 {
-		db.qcond.Wait()
+	db.gc.mu.Lock()
+	db.gc.closing = true
+	db.gc.cond.Broadcast()
+	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
+		db.gc.cond.Wait()
 	}
-	db.qmu.Unlock()
+	db.gc.mu.Unlock()
 	db.closed.Store(true)
 	var err error
-	if !db.readOnly && db.failed == nil {
+	if !db.readOnly && db.gc.failed == nil {
 		err = db.writeCheckpoint()
 	}
 	if cerr := db.closeFiles(); err == nil {

@@ -398,7 +398,7 @@ func TestIdleLogsHoldNoBuffers(t *testing.T) {
 			t.Errorf("idle log %s holds %d bytes of write buffers", l.id.Short(), n)
 		}
 	})
-	if db.bufs.bytes > maxPooledBytes || len(db.bufs.free) > maxPooledBufs {
-		t.Errorf("buffer pool holds %d buffers, %d bytes; at most %d, %d", len(db.bufs.free), db.bufs.bytes, maxPooledBufs, maxPooledBytes)
+	if db.gc.bufs.bytes > maxPooledBytes || len(db.gc.bufs.free) > maxPooledBufs {
+		t.Errorf("buffer pool holds %d buffers, %d bytes; at most %d, %d", len(db.gc.bufs.free), db.gc.bufs.bytes, maxPooledBufs, maxPooledBytes)
 	}
 }

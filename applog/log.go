@@ -24,7 +24,7 @@ type logState struct {
 	broken atomic.Pointer[CorruptError] // set when open found corruption before the durable floor
 
 	w        logWriter      // the writer's (see submit)
-	feedHead uint64         // highest head the feed names; guarded by db.qmu
+	feedHead uint64         // highest head the feed names; guarded by db.gc.mu
 	ck       *logCheckpoint // the state entry found when loaded; nil if none
 
 	rmu  sync.Mutex // read-only refresh

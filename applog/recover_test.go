@@ -10,12 +10,12 @@ import (
 
 // abandon closes db as a crash would: no checkpoint, no final sync.
 func (db *DB) abandon() {
-	db.qmu.Lock()
-	db.closing = true
-	for db.writing || db.syncing > 0 || db.hinting > 0 {
-		db.qcond.Wait()
+	db.gc.mu.Lock()
+	db.gc.closing = true
+	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
+		db.gc.cond.Wait()
 	}
-	db.qmu.Unlock()
+	db.gc.mu.Unlock()
 	db.closeMu.Lock()
 	db.closed.Store(true)
 	db.closeFiles()
