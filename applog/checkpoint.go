@@ -141,6 +141,8 @@ func (db *DB) markDirty(rd *round) error {
 // (idxSize 0), so the next Open checks it against the segment. If no
 // log changed since a clean Open, nothing is written.
 func (db *DB) writeCheckpoint() error {
+	db.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
+	defer db.loadMu.Unlock()
 	if err := db.flushAll(); err != nil {
 		return err
 	}
