@@ -636,11 +636,7 @@ func (c *Conn) checkServiceConflicts(pc packetConn, recs []record, src netip.Add
 			continue
 		}
 		if !est {
-			e := &ConflictError{Name: display(r.fq), Host: src.Addr().WithZone(""), Iface: c.ifnames[ifindex]}
-			select {
-			case r.conflict <- e:
-			default:
-			}
+			c.reportConflict(r.conflict, r.fq, src, ifindex)
 			continue
 		}
 		k, _ := recordKey(rec)
