@@ -74,6 +74,24 @@ func (r svcRecord) refreshAt() time.Time {
 	return r.added.Add(r.expires.Sub(r.added) * 4 / 5)
 }
 
+// wantType records in the cache that a caller (Browse, LookupService)
+// wants the records of typeFQ, and returns the func that ends that
+// interest, after which they are dropped if no one else wants them. It
+// returns ErrClosed if the Conn is closed.
+func (c *Conn) wantType(typeFQ string) (unwant func(), err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	c.svcCache.want(typeFQ, 1)
+	return func() {
+		c.mu.Lock()
+		c.svcCache.want(typeFQ, -1)
+		c.mu.Unlock()
+	}, nil
+}
+
 func newSvcCache() svcCache {
 	return svcCache{
 		wanted: make(map[string]int),
@@ -314,18 +332,11 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 	}
 	typ = display(wire.String())
 	typ = typ[:len(typ)-len(".local")]
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
+	unwant, err := c.wantType(typeFQ)
+	if err != nil {
+		return err
 	}
-	c.svcCache.want(typeFQ, 1)
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.svcCache.want(typeFQ, -1)
-		c.mu.Unlock()
-	}()
+	defer unwant()
 
 	reported := make(map[string]ServiceEntry)
 	asking := make(map[string]*backoff)
@@ -498,18 +509,11 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 	if err != nil {
 		return ServiceEntry{}, err
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ServiceEntry{}, ErrClosed
+	unwant, err := c.wantType(typeFQ)
+	if err != nil {
+		return ServiceEntry{}, err
 	}
-	c.svcCache.want(typeFQ, 1)
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.svcCache.want(typeFQ, -1)
-		c.mu.Unlock()
-	}()
+	defer unwant()
 	in := svcInstance{fq: fq, ptr: svcRecord{target: name.String()}}
 	var b backoff
 	first := true
