@@ -448,7 +448,7 @@ func (c *Conn) queryPTR(typ dnsmessage.Name, typeFQ string, unicast bool) {
 	}
 	c.mu.Unlock()
 	qs := []outQuestion{{name: typ, qtype: dnsmessage.TypePTR, unicast: unicast}}
-	c.multicastQuery(qs, known)
+	c.multicastQuery(qs, known, nil)
 }
 
 // queryInstance asks for an instance's SRV and TXT records and, once
@@ -467,11 +467,14 @@ func (c *Conn) queryInstance(in svcInstance, unicast bool) {
 			qs = append(qs, outQuestion{name: h, qtype: dnsmessage.TypeA, unicast: unicast}, outQuestion{name: h, qtype: dnsmessage.TypeAAAA, unicast: unicast})
 		}
 	}
-	c.multicastQuery(qs, nil)
+	c.multicastQuery(qs, nil, nil)
 }
 
-func (c *Conn) multicastQuery(qs []outQuestion, known []outRecord) {
-	b, err := buildMessage(nil, dnsmessage.Header{}, qs, known, nil, nil)
+// multicastQuery sends one query, of questions qs with known answers
+// known (§7.1) and authority records auth (a probe's, §8.2), to the group
+// on every interface and family.
+func (c *Conn) multicastQuery(qs []outQuestion, known, auth []outRecord) {
+	b, err := buildMessage(nil, dnsmessage.Header{}, qs, known, auth, nil)
 	if err != nil {
 		c.log.Debug("mdns: build query", "err", err)
 		return

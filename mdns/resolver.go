@@ -171,16 +171,7 @@ func (c *Conn) query(name dnsmessage.Name, unicast bool) {
 		{name: name, qtype: dnsmessage.TypeA, unicast: unicast},
 		{name: name, qtype: dnsmessage.TypeAAAA, unicast: unicast},
 	}
-	b, err := buildMessage(nil, dnsmessage.Header{}, qs, nil, nil, nil)
-	if err != nil {
-		c.log.Debug("mdns: build query", "err", err)
-		return
-	}
-	for _, pc := range c.conns {
-		for ifindex := range c.ifnames {
-			c.send(pc, b, pc.group(), ifindex)
-		}
-	}
+	c.multicastQuery(qs, nil, nil)
 }
 
 // handleResponse takes a response's address records into the cache and
