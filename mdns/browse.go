@@ -2,8 +2,6 @@ package mdns
 
 import (
 	"context"
-	"errors"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -547,13 +545,7 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 		case <-changed:
 		case <-timer.C:
 		case <-ctx.Done():
-			return ServiceEntry{}, &net.DNSError{
-				Err:        "no answer",
-				Name:       display(fq),
-				IsNotFound: true,
-				IsTimeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
-				UnwrapErr:  errors.Join(ErrNoAnswer, ctx.Err()),
-			}
+			return ServiceEntry{}, noAnswer(fq, ctx.Err())
 		case <-c.closing:
 			return ServiceEntry{}, ErrClosed
 		}

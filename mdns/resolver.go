@@ -67,16 +67,23 @@ func (c *Conn) LookupHost(ctx context.Context, host string) ([]string, error) {
 		case <-timer.C:
 			due = true
 		case <-ctx.Done():
-			return nil, &net.DNSError{
-				Err:        "no answer",
-				Name:       display(fq),
-				IsNotFound: true,
-				IsTimeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
-				UnwrapErr:  errors.Join(ErrNoAnswer, ctx.Err()),
-			}
+			return nil, noAnswer(fq, ctx.Err())
 		case <-c.closing:
 			return nil, ErrClosed
 		}
+	}
+}
+
+// noAnswer is the error of a lookup of fq that ctx ended, with ctxErr,
+// before an answer came: a *net.DNSError with IsNotFound set, as
+// net.LookupHost's, wrapping ErrNoAnswer and ctxErr.
+func noAnswer(fq string, ctxErr error) *net.DNSError {
+	return &net.DNSError{
+		Err:        "no answer",
+		Name:       display(fq),
+		IsNotFound: true,
+		IsTimeout:  errors.Is(ctxErr, context.DeadlineExceeded),
+		UnwrapErr:  errors.Join(ErrNoAnswer, ctxErr),
 	}
 }
 
