@@ -193,20 +193,7 @@ func (u *unitChat) say(line string) {
 // fails the test.
 func (u *unitChat) expect(want ...string) {
 	u.t.Helper()
-	deadline := time.After(chatWait)
-	for len(want) > 0 {
-		select {
-		case l := <-u.out.lines:
-			u.seen = append(u.seen, l)
-			if i := slices.Index(want, l); i >= 0 {
-				want = slices.Delete(want, i, i+1)
-			} else if !strings.HasPrefix(l, "info> ") {
-				u.t.Fatalf("%s printed %q while waiting for %q; output: %q", u.name, l, want, u.seen)
-			}
-		case <-deadline:
-			u.t.Fatalf("%s: no %q within %v; output: %q", u.name, want, chatWait, u.seen)
-		}
-	}
+	expectLines(u.t, u.name, u.out.lines, &u.seen, isInfo, want)
 }
 
 // drain takes the lines printed so far into seen, without waiting.
@@ -308,6 +295,42 @@ func sortedExceptLast(l []string) []string {
 	return l
 }
 
+// A chatter is a running chat a test types into and reads: in process
+// (unitChat) or in a lab host (chatProc).
+type chatter interface {
+	say(line string)
+	expect(want ...string)
+}
+
+// forwardThroughBob is the exchange of TestUnitChatForward and
+// TestChatForwarding, where alice and carol each name only bob: once
+// both are connected to bob, each one's line reaches the other, and bob
+// prints both.
+func forwardThroughBob(alice, bob, carol chatter) {
+	alice.expect("info> direct connection to bob")
+	carol.expect("info> direct connection to bob")
+
+	alice.say("from alice")
+	alice.expect("alice> from alice")
+	carol.expect("alice> from alice")
+	carol.say("from carol")
+	carol.expect("carol> from carol")
+	alice.expect("carol> from carol")
+	bob.expect("alice> from alice", "carol> from carol")
+}
+
+// checkAliceNeverMetCarol fails the test if alice's output, seen, tells
+// of a connection to carol: after forwardThroughBob, their lines went
+// through bob only.
+func checkAliceNeverMetCarol(t *testing.T, seen []string) {
+	t.Helper()
+	for _, l := range seen {
+		if isInfo(l) && strings.Contains(l, "carol") {
+			t.Errorf("alice connected to carol, whom neither names: %q", l)
+		}
+	}
+}
+
 // TestUnitChatForward: alice and carol each name only bob; their lines
 // reach each other through bob, and each learns the other's name from
 // the other's log (claimed), never by a connection.
@@ -316,25 +339,12 @@ func TestUnitChatForward(t *testing.T) {
 	a := startUnitChat(t, fn, "", "alice", "bob")
 	b := startUnitChat(t, fn, "", "bob", "alice", "carol")
 	c := startUnitChat(t, fn, "", "carol", "bob")
-	a.expect("info> direct connection to bob")
-	c.expect("info> direct connection to bob")
-
-	a.say("from alice")
-	a.expect("alice> from alice")
-	c.expect("alice> from alice")
-	c.say("from carol")
-	c.expect("carol> from carol")
-	a.expect("carol> from carol")
-	b.expect("alice> from alice", "carol> from carol")
+	forwardThroughBob(a, b, c)
 	for _, u := range []*unitChat{a, b, c} {
 		u.stop(fn)
 		u.drain()
 	}
-	for _, l := range a.seen {
-		if strings.HasPrefix(l, "info> ") && strings.Contains(l, "carol") {
-			t.Errorf("alice connected to carol, whom neither names: %q", l)
-		}
-	}
+	checkAliceNeverMetCarol(t, a.seen)
 	checkBindings(t, a.names, map[string]string{
 		"alice": "direct " + string(a.db.ID()),
 		"bob":   "direct " + string(b.db.ID()),

@@ -88,25 +88,39 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 	return w.w.Write(b)
 }
 
-// expect waits for the next lines of output to include want, skipping the
-// lines that match skip, and fails if another line or the end comes first.
+// expect waits for the next lines of output to include want, in any
+// order, skipping "info> " lines that are not in want, and fails if
+// another line or the end comes first.
 func (p *chatProc) expect(want ...string) {
 	p.t.Helper()
+	expectLines(p.t, p.name, p.lines, &p.seen, isInfo, want)
+}
+
+// isInfo says whether l is one of the chat's "info> " lines.
+func isInfo(l string) bool { return strings.HasPrefix(l, "info> ") }
+
+// expectLines reads lines, appending each to *seen, until every line of
+// want has come, in any order. A line not in want is skipped if skip
+// says so, and fails the test otherwise; so does the end of lines or
+// chatWait passing first. name is the chat's, for failure messages.
+func expectLines(t *testing.T, name string, lines <-chan string, seen *[]string, skip func(string) bool, want []string) {
+	t.Helper()
+	want = slices.Clone(want)
 	deadline := time.After(chatWait)
 	for len(want) > 0 {
 		select {
-		case l, ok := <-p.lines:
+		case l, ok := <-lines:
 			if !ok {
-				p.t.Fatalf("%s ended while waiting for %q; output: %q", p.name, want, p.seen)
+				t.Fatalf("%s ended while waiting for %q; output: %q", name, want, *seen)
 			}
-			p.seen = append(p.seen, l)
+			*seen = append(*seen, l)
 			if i := slices.Index(want, l); i >= 0 {
 				want = slices.Delete(want, i, i+1)
-			} else if !strings.HasPrefix(l, "info> ") {
-				p.t.Fatalf("%s printed %q while waiting for %q; output: %q", p.name, l, want, p.seen)
+			} else if !skip(l) {
+				t.Fatalf("%s printed %q while waiting for %q; output: %q", name, l, want, *seen)
 			}
 		case <-deadline:
-			p.t.Fatalf("%s: no %q within %v; output: %q", p.name, want, chatWait, p.seen)
+			t.Fatalf("%s: no %q within %v; output: %q", name, want, chatWait, *seen)
 		}
 	}
 }

@@ -240,21 +240,7 @@ func (p *chatProc) expectPrefix(prefix string) string {
 func (p *chatProc) expectInfo(want ...string) {
 	p.t.Helper()
 	want = slices.DeleteFunc(slices.Clone(want), func(w string) bool { return slices.Contains(p.seen, w) })
-	deadline := time.After(chatWait)
-	for len(want) > 0 {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				p.t.Fatalf("%s ended while waiting for %q; output: %q", p.name, want, p.seen)
-			}
-			p.seen = append(p.seen, l)
-			if i := slices.Index(want, l); i >= 0 {
-				want = slices.Delete(want, i, i+1)
-			}
-		case <-deadline:
-			p.t.Fatalf("%s: no %q within %v; output: %q", p.name, want, chatWait, p.seen)
-		}
-	}
+	expectLines(p.t, p.name, p.lines, &p.seen, func(string) bool { return true }, want)
 }
 
 // TestDiscoverFigures measures, on 16 lab hosts each running chat

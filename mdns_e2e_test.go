@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -353,30 +351,9 @@ func TestMDNSUsage(t *testing.T) {
 // its pid file does not meet another's).
 func TestMDNSAvahi(t *testing.T) {
 	t.Parallel()
-	for _, prog := range []string{"avahi-daemon", "unshare"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			t.Skipf("%s is not installed", prog)
-		}
-	}
 	lab := netlab.New(t, 2)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
-	conf := filepath.Join(t.TempDir(), "avahi-daemon.conf")
-	if err := os.WriteFile(conf, []byte(avahiConf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	avahi := startProg(t, h0, "unshare", "-m", "sh", "-c",
-		`mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon -f "$0" --no-drop-root --no-chroot --no-rlimits`, conf)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(avahi.errText(), "Server startup complete") {
-		if time.Now().After(deadline) {
-			t.Fatalf("avahi-daemon not ready in 10 s:\n%s", avahi.errText())
-		}
-		select {
-		case <-avahi.done:
-			t.Fatalf("avahi-daemon exited: %v\n%s", avahi.err, avahi.errText())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	h0.StartAvahi(t, netlab.AvahiConfig{})
 
 	t.Run("resolve avahi's name", func(t *testing.T) {
 		out, errs, code := scuttleIn(t, h1, "resolve", "avahihost")
@@ -403,17 +380,3 @@ func TestMDNSAvahi(t *testing.T) {
 		}
 	})
 }
-
-const avahiConf = `[server]
-host-name=avahihost
-domain-name=local
-use-ipv4=yes
-use-ipv6=yes
-allow-interfaces=lan0
-enable-dbus=no
-[wide-area]
-enable-wide-area=no
-[publish]
-publish-hinfo=no
-publish-workstation=no
-`

@@ -3,16 +3,13 @@
 package mdns
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,49 +23,30 @@ import (
 // process, see TestHelperService) is listed and resolved by
 // avahi-browse -rpt _scuttle._tcp on h1, with its port and TXT record;
 // and a Browse on h1 finds a service Avahi publishes. On h1 a private
-// D-Bus system bus (its socket in the test's directory) and
-// avahi-daemon run, in a mount namespace of their own, so nothing meets
-// the host's own bus or daemon. It skips when avahi-daemon,
+// D-Bus system bus and avahi-daemon run (netlab's StartAvahi), so
+// nothing meets the host's own bus or daemon. It skips when avahi-daemon,
 // avahi-browse, avahi-publish or dbus-daemon is not installed.
 //
 // It logs the time from starting the helper to avahi-browse (running
 // continuously since before) reporting the resolved service.
 func TestAvahiBrowse(t *testing.T) {
-	for _, prog := range []string{"avahi-daemon", "avahi-browse", "avahi-publish", "dbus-daemon", "unshare"} {
+	for _, prog := range []string{"avahi-browse", "avahi-publish"} {
 		if _, err := exec.LookPath(prog); err != nil {
 			t.Skipf("%s is not installed (Debian: apt-get install avahi-daemon avahi-utils dbus)", prog)
 		}
 	}
 	lab := netlab.New(t, 2)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
-	dir := t.TempDir()
-	bus := "unix:path=" + filepath.Join(dir, "bus")
-	busConf := filepath.Join(dir, "bus.conf")
-	avahiConf := filepath.Join(dir, "avahi-daemon.conf")
-	for file, text := range map[string]string{
-		busConf:   fmt.Sprintf(privateBusConf, filepath.Join(dir, "bus")),
-		avahiConf: strings.Replace(avahiConfText, "enable-dbus=no", "enable-dbus=yes", 1),
-	} {
-		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+bus)
-
-	dbus := startLines(t, h1, env, "dbus-daemon", "--config-file="+busConf, "--nofork", "--nopidfile", "--print-address")
-	dbus.await(t, "unix:", 10*time.Second)
-	avahi := startLines(t, h1, env, "unshare", "-m", "sh", "-c",
-		`mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon -f "$0" --no-drop-root --no-chroot --no-rlimits 2>&1`, avahiConf)
-	avahi.await(t, "Server startup complete", 10*time.Second)
+	env := h1.StartAvahi(t, netlab.AvahiConfig{DBus: true}).Env
 
 	// avahi-browse runs continuously from before the service exists.
-	watch := startLines(t, h1, env, "avahi-browse", "-rp", "_scuttle._tcp")
+	watch := h1.StartLines(t, env, "avahi-browse", "-rp", "_scuttle._tcp")
 	start := time.Now()
-	helper := startLines(t, h0, append(os.Environ(), "SCUTTLE_MDNS_HELPER=service"), os.Args[0], "-test.run=^TestHelperService$", "-test.v")
-	helper.await(t, "registered", 10*time.Second)
+	helper := h0.StartLines(t, append(os.Environ(), "SCUTTLE_MDNS_HELPER=service"), os.Args[0], "-test.run=^TestHelperService$", "-test.v")
+	helper.Await(t, "registered", 10*time.Second)
 	want := `=;lan0;IPv4;alice;_scuttle._tcp;local;alice.local;10.0.0.1;4242;"v=2" "id=0123abcd"`
-	line := watch.await(t, want, 10*time.Second)
-	t.Logf("RegisterService start on h0 to resolved by avahi-browse on h1: %v (%s)", line.at.Sub(start).Round(time.Millisecond), line.text)
+	line := watch.Await(t, want, 10*time.Second)
+	t.Logf("RegisterService start on h0 to resolved by avahi-browse on h1: %v (%s)", line.At.Sub(start).Round(time.Millisecond), line.Text)
 
 	// The one-shot listing the issue names.
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -81,10 +59,10 @@ func TestAvahiBrowse(t *testing.T) {
 	}
 
 	// And the other way: Avahi publishes on h1, Browse on h0 finds it.
-	pub := startLines(t, h1, env, "avahi-publish", "-s", "avahi-svc", "_scuttle._tcp", "5555", "id=feed", "v=2")
-	pub.await(t, "Established", 10*time.Second)
-	helper2 := startLines(t, h0, append(os.Environ(), "SCUTTLE_MDNS_HELPER=browse"), os.Args[0], "-test.run=^TestHelperService$", "-test.v")
-	helper2.await(t, `found avahi-svc avahihost.local:5555 [id=feed v=2] [10.0.0.2 fe80::1:2%lan0]`, 10*time.Second)
+	pub := h1.StartLines(t, env, "avahi-publish", "-s", "avahi-svc", "_scuttle._tcp", "5555", "id=feed", "v=2")
+	pub.Await(t, "Established", 10*time.Second)
+	helper2 := h0.StartLines(t, append(os.Environ(), "SCUTTLE_MDNS_HELPER=browse"), os.Args[0], "-test.run=^TestHelperService$", "-test.v")
+	helper2.Await(t, `found avahi-svc avahihost.local:5555 [id=feed v=2] [10.0.0.2 fe80::1:2%lan0]`, 10*time.Second)
 }
 
 // TestHelperService is not a test: TestAvahiBrowse runs this binary
@@ -130,126 +108,3 @@ func TestHelperService(t *testing.T) {
 		t.Log(err)
 	}
 }
-
-// lineProc is a process in a lab host whose output lines are collected
-// with the time each arrived.
-type lineProc struct {
-	mu    sync.Mutex
-	lines []timedLine
-	more  chan struct{} // closed and replaced on each line
-	done  chan struct{}
-}
-
-type timedLine struct {
-	at   time.Time
-	text string
-}
-
-func startLines(t *testing.T, h *netlab.Host, env []string, prog string, args ...string) *lineProc {
-	t.Helper()
-	cmd := h.Command(t.Context(), prog, args...)
-	cmd.Env = env
-	r, w := io.Pipe()
-	cmd.Stdout, cmd.Stderr = w, w
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &lineProc{more: make(chan struct{}), done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s in %s: %v", prog, h.Name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, timedLine{time.Now(), sc.Text()})
-			close(p.more)
-			p.more = make(chan struct{})
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		cmd.Wait()
-		w.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// await returns the first line containing s, failing the test if none
-// comes within d.
-func (p *lineProc) await(t *testing.T, s string, d time.Duration) timedLine {
-	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			if strings.Contains(l.text, s) {
-				p.mu.Unlock()
-				return l
-			}
-		}
-		more := p.more
-		var all []string
-		for _, l := range p.lines {
-			all = append(all, l.text)
-		}
-		p.mu.Unlock()
-		select {
-		case <-more:
-		case <-p.done:
-			p.mu.Lock()
-			n := len(p.lines)
-			p.mu.Unlock()
-			if n == len(all) {
-				t.Fatalf("process exited before printing %q; its output:\n%s", s, strings.Join(all, "\n"))
-			}
-		case <-deadline.C:
-			t.Fatalf("no line with %q in %v; output:\n%s", s, d, strings.Join(all, "\n"))
-		}
-	}
-}
-
-// privateBusConf is a D-Bus system bus for one test: listening on a
-// socket in its directory, everything allowed (the test runs as root
-// and alone on it).
-const privateBusConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-`
-
-const avahiConfText = `[server]
-host-name=avahihost
-domain-name=local
-use-ipv4=yes
-use-ipv6=yes
-allow-interfaces=lan0
-enable-dbus=no
-[wide-area]
-enable-wide-area=no
-[publish]
-publish-hinfo=no
-publish-workstation=no
-`

@@ -2,8 +2,6 @@ package mdns
 
 import (
 	"context"
-	"errors"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +70,24 @@ type svcRecord struct {
 // (RFC 6762 §5.2: at 80% of its TTL).
 func (r svcRecord) refreshAt() time.Time {
 	return r.added.Add(r.expires.Sub(r.added) * 4 / 5)
+}
+
+// wantType records in the cache that a caller (Browse, LookupService)
+// wants the records of typeFQ, and returns the func that ends that
+// interest, after which they are dropped if no one else wants them. It
+// returns ErrClosed if the Conn is closed.
+func (c *Conn) wantType(typeFQ string) (unwant func(), err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	c.svcCache.want(typeFQ, 1)
+	return func() {
+		c.mu.Lock()
+		c.svcCache.want(typeFQ, -1)
+		c.mu.Unlock()
+	}, nil
 }
 
 func newSvcCache() svcCache {
@@ -314,18 +330,11 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 	}
 	typ = display(wire.String())
 	typ = typ[:len(typ)-len(".local")]
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
+	unwant, err := c.wantType(typeFQ)
+	if err != nil {
+		return err
 	}
-	c.svcCache.want(typeFQ, 1)
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.svcCache.want(typeFQ, -1)
-		c.mu.Unlock()
-	}()
+	defer unwant()
 
 	reported := make(map[string]ServiceEntry)
 	asking := make(map[string]*backoff)
@@ -437,7 +446,7 @@ func (c *Conn) queryPTR(typ dnsmessage.Name, typeFQ string, unicast bool) {
 	}
 	c.mu.Unlock()
 	qs := []outQuestion{{name: typ, qtype: dnsmessage.TypePTR, unicast: unicast}}
-	c.multicastQuery(qs, known)
+	c.multicastQuery(qs, known, nil)
 }
 
 // queryInstance asks for an instance's SRV and TXT records and, once
@@ -456,11 +465,14 @@ func (c *Conn) queryInstance(in svcInstance, unicast bool) {
 			qs = append(qs, outQuestion{name: h, qtype: dnsmessage.TypeA, unicast: unicast}, outQuestion{name: h, qtype: dnsmessage.TypeAAAA, unicast: unicast})
 		}
 	}
-	c.multicastQuery(qs, nil)
+	c.multicastQuery(qs, nil, nil)
 }
 
-func (c *Conn) multicastQuery(qs []outQuestion, known []outRecord) {
-	b, err := buildMessage(nil, dnsmessage.Header{}, qs, known, nil, nil)
+// multicastQuery sends one query, of questions qs with known answers
+// known (§7.1) and authority records auth (a probe's, §8.2), to the group
+// on every interface and family.
+func (c *Conn) multicastQuery(qs []outQuestion, known, auth []outRecord) {
+	b, err := buildMessage(nil, dnsmessage.Header{}, qs, known, auth, nil)
 	if err != nil {
 		c.log.Debug("mdns: build query", "err", err)
 		return
@@ -498,18 +510,11 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 	if err != nil {
 		return ServiceEntry{}, err
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ServiceEntry{}, ErrClosed
+	unwant, err := c.wantType(typeFQ)
+	if err != nil {
+		return ServiceEntry{}, err
 	}
-	c.svcCache.want(typeFQ, 1)
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.svcCache.want(typeFQ, -1)
-		c.mu.Unlock()
-	}()
+	defer unwant()
 	in := svcInstance{fq: fq, ptr: svcRecord{target: name.String()}}
 	var b backoff
 	first := true
@@ -540,13 +545,7 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 		case <-changed:
 		case <-timer.C:
 		case <-ctx.Done():
-			return ServiceEntry{}, &net.DNSError{
-				Err:        "no answer",
-				Name:       display(fq),
-				IsNotFound: true,
-				IsTimeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
-				UnwrapErr:  errors.Join(ErrNoAnswer, ctx.Err()),
-			}
+			return ServiceEntry{}, noAnswer(fq, ctx.Err())
 		case <-c.closing:
 			return ServiceEntry{}, ErrClosed
 		}

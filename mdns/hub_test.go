@@ -126,23 +126,18 @@ func (hh *hubHost) ifnames() map[int]string {
 	return m
 }
 
-// testTiming shortens the waits of probing and announcing for the tests
-// that run in real time; the protocol-time tests use rfcTiming under
-// testing/synctest.
-var testTiming = timing{
-	probeWait:      20 * time.Millisecond,
-	probeInterval:  20 * time.Millisecond,
-	announceGap:    100 * time.Millisecond,
-	rateLimit:      300 * time.Millisecond,
-	tieBreakWait:   50 * time.Millisecond,
-	goodbyeWait:    time.Second,
-	flushGrace:     time.Second,
-	settleTime:     50 * time.Millisecond,
-	sentMemory:     5 * time.Second,
-	addrCacheTTL:   time.Second,
-	sharedDelayMin: 20 * time.Millisecond,
-	sharedDelayMax: 120 * time.Millisecond,
-}
+// testTiming is rfcTiming with the waits of probing and announcing
+// shortened, for the tests that run in real time; the protocol-time
+// tests use rfcTiming under testing/synctest.
+var testTiming = func() timing {
+	tm := rfcTiming
+	tm.probeWait = 20 * time.Millisecond
+	tm.probeInterval = 20 * time.Millisecond
+	tm.announceGap = 100 * time.Millisecond
+	tm.rateLimit = 300 * time.Millisecond
+	tm.tieBreakWait = 50 * time.Millisecond
+	return tm
+}()
 
 // conn opens a Conn on the host with both families, closed when the test
 // ends.

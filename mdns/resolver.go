@@ -67,16 +67,23 @@ func (c *Conn) LookupHost(ctx context.Context, host string) ([]string, error) {
 		case <-timer.C:
 			due = true
 		case <-ctx.Done():
-			return nil, &net.DNSError{
-				Err:        "no answer",
-				Name:       display(fq),
-				IsNotFound: true,
-				IsTimeout:  errors.Is(ctx.Err(), context.DeadlineExceeded),
-				UnwrapErr:  errors.Join(ErrNoAnswer, ctx.Err()),
-			}
+			return nil, noAnswer(fq, ctx.Err())
 		case <-c.closing:
 			return nil, ErrClosed
 		}
+	}
+}
+
+// noAnswer is the error of a lookup of fq that ctx ended, with ctxErr,
+// before an answer came: a *net.DNSError with IsNotFound set, as
+// net.LookupHost's, wrapping ErrNoAnswer and ctxErr.
+func noAnswer(fq string, ctxErr error) *net.DNSError {
+	return &net.DNSError{
+		Err:        "no answer",
+		Name:       display(fq),
+		IsNotFound: true,
+		IsTimeout:  errors.Is(ctxErr, context.DeadlineExceeded),
+		UnwrapErr:  errors.Join(ErrNoAnswer, ctxErr),
 	}
 }
 
@@ -171,16 +178,7 @@ func (c *Conn) query(name dnsmessage.Name, unicast bool) {
 		{name: name, qtype: dnsmessage.TypeA, unicast: unicast},
 		{name: name, qtype: dnsmessage.TypeAAAA, unicast: unicast},
 	}
-	b, err := buildMessage(nil, dnsmessage.Header{}, qs, nil, nil, nil)
-	if err != nil {
-		c.log.Debug("mdns: build query", "err", err)
-		return
-	}
-	for _, pc := range c.conns {
-		for ifindex := range c.ifnames {
-			c.send(pc, b, pc.group(), ifindex)
-		}
-	}
+	c.multicastQuery(qs, nil, nil)
 }
 
 // handleResponse takes a response's address records into the cache and

@@ -470,6 +470,18 @@ func compareKeys(ka, kb [][]byte) int {
 	return len(ka) - len(kb)
 }
 
+// reportConflict tells the probe for fq, on its channel ch, that host
+// src answered for the name on interface ifindex: while probing, any
+// answer from another host is a conflict (§9), for a host name as for a
+// service instance. The probe fails on the first; ch holds one, and
+// later ones are dropped while it is full.
+func (c *Conn) reportConflict(ch chan<- *ConflictError, fq string, src netip.AddrPort, ifindex int) {
+	select {
+	case ch <- &ConflictError{Name: display(fq), Host: src.Addr().WithZone(""), Iface: c.ifnames[ifindex]}:
+	default:
+	}
+}
+
 // checkConflicts looks at the records of a response from another host
 // for names we own or probe for (§9). While probing, any answer is a
 // conflict. Once established, an answer with other addresses than ours
@@ -487,11 +499,7 @@ func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, 
 			continue
 		}
 		if !est {
-			e := &ConflictError{Name: display(r.fq), Host: src.Addr().WithZone(""), Iface: c.ifnames[ifindex]}
-			select {
-			case r.conflict <- e:
-			default:
-			}
+			c.reportConflict(r.conflict, r.fq, src, ifindex)
 			continue
 		}
 		v4, v6 := c.addrs(ifindex)

@@ -265,16 +265,7 @@ func (r *serviceReg) enumRecord(ttl uint32) outRecord {
 func (c *Conn) sendServiceProbe(r *serviceReg) {
 	q := []outQuestion{{name: r.instance, qtype: dnsmessage.TypeALL}}
 	auth := []outRecord{r.srvRecord(defaultTTL, false), r.txtRecord(serviceTTL, false)}
-	b, err := buildMessage(nil, dnsmessage.Header{}, q, nil, auth, nil)
-	if err != nil {
-		c.log.Debug("mdns: build service probe", "err", err)
-		return
-	}
-	for _, pc := range c.conns {
-		for ifindex := range c.ifnames {
-			c.send(pc, b, pc.group(), ifindex)
-		}
-	}
+	c.multicastQuery(q, nil, auth)
 }
 
 // announceService multicasts r's records on every interface (§8.3), or
@@ -636,11 +627,7 @@ func (c *Conn) checkServiceConflicts(pc packetConn, recs []record, src netip.Add
 			continue
 		}
 		if !est {
-			e := &ConflictError{Name: display(r.fq), Host: src.Addr().WithZone(""), Iface: c.ifnames[ifindex]}
-			select {
-			case r.conflict <- e:
-			default:
-			}
+			c.reportConflict(r.conflict, r.fq, src, ifindex)
 			continue
 		}
 		k, _ := recordKey(rec)

@@ -88,6 +88,49 @@ func fakeTLS(nc net.Conn, cert tls.Certificate, server bool) (*tls.Conn, error) 
 	return tc, tc.Handshake()
 }
 
+// fakeAcceptor listens on 127.0.0.1 as a hand-made peer: it accepts
+// one connection, runs the TLS handshake as the server presenting cert
+// and, if that succeeds, hands the connection to serve. When the test
+// ends the listener and the connection are closed and the goroutine is
+// waited for.
+func fakeAcceptor(t *testing.T, cert tls.Certificate, serve func(tc *tls.Conn)) net.Listener {
+	t.Helper()
+	ln := listen(t, "127.0.0.1:0")
+	accepted := make(chan net.Conn, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- nc
+		defer nc.Close()
+		if tc, err := fakeTLS(nc, cert, true); err == nil {
+			serve(tc)
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case nc := <-accepted:
+			nc.Close()
+		default:
+		}
+		wg.Wait()
+	})
+	return ln
+}
+
+// stopAlone stops n and fails the test unless Listening was its only
+// event: no peer got through.
+func (n *node) stopAlone(t *testing.T) {
+	t.Helper()
+	n.stop()
+	if len(n.events) != 1 {
+		t.Errorf("%s's events: %v, want only Listening", n.sw.Name, n.events)
+	}
+}
+
 // proof is the network proof of role on tc under netKey (nil: public).
 func proof(t *testing.T, tc *tls.Conn, netKey []byte, role byte) []byte {
 	t.Helper()
@@ -178,38 +221,21 @@ func TestBadCertificates(t *testing.T) {
 				logged = "client didn't provide a certificate"
 			}
 			w.waitFor("alice logs "+logged, func() bool { return w.logged(logged) })
-			alice.stop()
-			if len(alice.events) != 1 {
-				t.Errorf("alice's events: %v, want only Listening", alice.events)
-			}
+			alice.stopAlone(t)
 		})
 		if tt.cert.Certificate == nil {
 			continue
 		}
 		t.Run(tt.name+", dialled", func(t *testing.T) {
 			w := newWorld(t)
-			ln := listen(t, "127.0.0.1:0")
-			defer ln.Close()
-			go func() {
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer nc.Close()
-				if tc, err := fakeTLS(nc, tt.cert, true); err == nil {
-					tc.Read(make([]byte, 1))
-				}
-			}()
+			ln := fakeAcceptor(t, tt.cert, func(tc *tls.Conn) { tc.Read(make([]byte, 1)) })
 			alice := w.newNode(k[0], "alice", nil, ln.Addr().String()).start()
 			want := tt.logged
 			if tt.name == "another's certificate" {
 				want = "invalid signature by the server certificate"
 			}
 			w.waitFor("alice logs "+want, func() bool { return w.logged(want) })
-			alice.stop()
-			if len(alice.events) != 1 {
-				t.Errorf("alice's events: %v, want only Listening", alice.events)
-			}
+			alice.stopAlone(t)
 		})
 	}
 }
@@ -282,10 +308,7 @@ func TestNetworkProof(t *testing.T) {
 			w.waitFor("alice logs "+tt.logged, func() bool { return w.logged(tt.logged) })
 		})
 	}
-	alice.stop()
-	if len(alice.events) != 1 {
-		t.Errorf("alice's events: %v, want only Listening", alice.events)
-	}
+	alice.stopAlone(t)
 }
 
 // TestNetworkProofDialled: a dialler checks the acceptor's proof, and
@@ -306,20 +329,7 @@ func TestNetworkProofDialled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			ln := listen(t, "127.0.0.1:0")
-			defer ln.Close()
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			wg.Go(func() {
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer nc.Close()
-				tc, err := fakeTLS(nc, swarmCert(t, k[1]), true)
-				if err != nil {
-					return
-				}
+			ln := fakeAcceptor(t, swarmCert(t, k[1]), func(tc *tls.Conn) {
 				io.ReadFull(tc, make([]byte, proofSize))
 				if tt.answer != nil {
 					tc.Write(tt.answer(t, tc))
@@ -331,10 +341,7 @@ func TestNetworkProofDialled(t *testing.T) {
 			alice.start()
 			w.waitFor("alice logs "+tt.logged, func() bool { return w.logged(tt.logged) })
 			ln.Close()
-			alice.stop()
-			if len(alice.events) != 1 {
-				t.Errorf("alice's events: %v, want only Listening", alice.events)
-			}
+			alice.stopAlone(t)
 		})
 	}
 }
@@ -737,10 +744,7 @@ func TestOldVersionDialled(t *testing.T) {
 		return strings.Count(w.logs.String(), "TLS handshake failed: peer closed the connection (an older scuttle, version 1?)") >= 2
 	})
 	ln.Close()
-	alice.stop()
-	if len(alice.events) != 1 {
-		t.Errorf("alice's events: %v, want only Listening", alice.events)
-	}
+	alice.stopAlone(t)
 }
 
 // TestLaterVersionDialled: an acceptor that speaks TLS and proofs but
@@ -749,20 +753,7 @@ func TestOldVersionDialled(t *testing.T) {
 func TestLaterVersionDialled(t *testing.T) {
 	k := testKeys(2)
 	w := newWorld(t)
-	ln := listen(t, "127.0.0.1:0")
-	defer ln.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		tc, err := fakeTLS(nc, swarmCert(t, k[1]), true)
-		if err != nil {
-			return
-		}
+	ln := fakeAcceptor(t, swarmCert(t, k[1]), func(tc *tls.Conn) {
 		io.ReadFull(tc, make([]byte, proofSize))
 		tc.Write(proof(t, tc, nil, roleAcceptor))
 		if _, err := readHello(tc); err != nil {
@@ -776,10 +767,7 @@ func TestLaterVersionDialled(t *testing.T) {
 		return w.logged("peer speaks another protocol; retrying slowly") && w.logged("peer speaks scuttle-topology version 3, this is version 2")
 	})
 	ln.Close()
-	alice.stop()
-	if len(alice.events) != 1 {
-		t.Errorf("alice's events: %v, want only Listening", alice.events)
-	}
+	alice.stopAlone(t)
 }
 
 // TestPendingLimit: at most maxPendingHandshakes accepted connections

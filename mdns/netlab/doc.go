@@ -25,4 +25,9 @@
 //
 // Creating namespaces needs root and the ip command (iproute2): New skips
 // the test, saying which is missing, without them.
+//
+// Host.StartLines runs a program in a host and lets a test wait for a
+// line of its output; Host.StartAvahi runs avahi-daemon (with a private
+// D-Bus bus, if asked) in a host, for interoperation tests, and skips
+// when it is not installed.
 package netlab

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"scuttle/mdns/netlab"
 )
@@ -88,5 +89,20 @@ func TestDo(t *testing.T) {
 	wantErr := errors.New("from fn")
 	if err := l.Hosts[0].Do(func() error { return wantErr }); err != wantErr {
 		t.Errorf("Do returned %v, want fn's error", err)
+	}
+}
+
+// TestStartLines: a process started with StartLines runs in the host's
+// namespace, standard error reaches Await with standard output, and a
+// line printed before Await is still found.
+func TestStartLines(t *testing.T) {
+	l := netlab.New(t, 2)
+	h1 := l.Hosts[1]
+	p := h1.StartLines(t, nil, "sh", "-c", `ip -o -4 addr show dev lan0; echo to-stderr >&2; cat`)
+	if got := p.Await(t, "to-stderr", 10*time.Second); got.Text != "to-stderr" || got.At.IsZero() {
+		t.Errorf("Await(to-stderr) = %q at %v, want the line and when it came", got.Text, got.At)
+	}
+	if got, want := p.Await(t, " inet ", 10*time.Second).Text, "inet 10.0.0.2/24"; !strings.Contains(got, want) {
+		t.Errorf("lan0 inside h1: %q, want it to hold %q", got, want)
 	}
 }
