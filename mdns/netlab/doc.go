@@ -25,4 +25,7 @@
 //
 // Creating namespaces needs root and the ip command (iproute2): New skips
 // the test, saying which is missing, without them.
+//
+// It exists on Linux only (the files other than this one build only
+// there), so the tests that use it carry a //go:build linux line too.
 package netlab
