@@ -80,7 +80,7 @@ type ipv4Conn struct {
 	// pin: choose each multicast's interface with IP_MULTICAST_IF, under
 	// mu, rather than in the control message (see ipv4WriteIfIndex).
 	pin    bool
-	ifaces map[int]*net.Interface // the joined interfaces, by index
+	ifaces map[int]*net.Interface // the chosen interfaces, by index
 	mu     sync.Mutex
 	cur    int // the interface IP_MULTICAST_IF names
 }
@@ -112,7 +112,7 @@ func (c *ipv4Conn) writeTo(b []byte, dst netip.AddrPort, ifindex int) error {
 	if c.cur != ifindex {
 		ifi := c.ifaces[ifindex]
 		if ifi == nil {
-			return fmt.Errorf("mdns: udp4: interface %d not joined", ifindex)
+			return fmt.Errorf("mdns: udp4: interface %d is not one of the chosen", ifindex)
 		}
 		if err := c.pc.SetMulticastInterface(ifi); err != nil {
 			return err
@@ -211,7 +211,8 @@ func openIPv6(ctx context.Context, ifaces []net.Interface, log *slog.Logger) (pa
 	return &ipv6Conn{pc: pc}, nil
 }
 
-// newIPv4Conn wraps pc, whose multicast interface is joined; pin says
+// newIPv4Conn wraps pc, whose multicast interface is joined, for the
+// chosen ifaces; pin says
 // whether writes choose the interface with IP_MULTICAST_IF.
 func newIPv4Conn(pc *ipv4.PacketConn, ifaces []net.Interface, joined *net.Interface, pin bool) *ipv4Conn {
 	c := &ipv4Conn{pc: pc, pin: pin, ifaces: make(map[int]*net.Interface), cur: joined.Index}
