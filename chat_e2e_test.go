@@ -310,7 +310,7 @@ func TestChatHostilePeer(t *testing.T) {
 						connected.Add(1)
 					}
 				},
-				ID:    string(mallory.ID()),
+				Key:   mallory.PrivateKey(),
 				Name:  "mallory",
 				Peers: []string{aliceAddr},
 				Dial: func(ctx context.Context, network, addr string) (c net.Conn, err error) {

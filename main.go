@@ -42,8 +42,13 @@ func commands() []*command {
 		idCmd(),
 		verifyCmd(),
 		chatCmd(),
+		networkCmd(),
+		namesCmd(),
+		trustCmd(),
 		announceCmd(),
 		resolveCmd(),
+		peersCmd(),
+		doctorCmd(),
 		versionCmd(),
 	}
 }

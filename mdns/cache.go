@@ -9,12 +9,7 @@ import (
 // responses (RFC 6762 §10): every A and AAAA record from port 5353 is
 // kept until its TTL runs out, capped at maxCacheEntries.
 
-const (
-	maxCacheEntries = 4096
-	// flushGrace is how long a record lives after a goodbye (TTL 0,
-	// §10.1) or a cache-flush of its name (§10.2): one second.
-	flushGrace = time.Second
-)
+const maxCacheEntries = 4096
 
 type cacheKey struct {
 	name string // lower-case FQDN
@@ -33,10 +28,14 @@ type cache struct {
 	// changed is closed, and replaced, whenever a record is added, so
 	// lookups waiting for an answer wake up.
 	changed chan struct{}
+	// grace is how long a record lives after a goodbye (TTL 0, §10.1)
+	// or a cache-flush of its name (§10.2): one second
+	// (timing.c.grace).
+	grace time.Duration
 }
 
-func newCache() cache {
-	return cache{entries: make(map[cacheKey]cacheEntry), changed: make(chan struct{})}
+func newCache(grace time.Duration) cache {
+	return cache{entries: make(map[cacheKey]cacheEntry), changed: make(chan struct{}), grace: grace}
 }
 
 // update applies the address records of one response that arrived on
@@ -50,7 +49,7 @@ func (c *cache) update(recs []record, ifindex int, now time.Time) {
 	}
 	var flush map[nameType]bool
 	for _, r := range recs {
-		if r.flush && r.ttl != 0 {
+		if r.isAddr() && r.flush && r.ttl != 0 {
 			if flush == nil {
 				flush = make(map[nameType]bool)
 			}
@@ -59,20 +58,23 @@ func (c *cache) update(recs []record, ifindex int, now time.Time) {
 	}
 	if flush != nil {
 		for k, e := range c.entries {
-			if flush[nameType{k.name, k.addr.Is4()}] && now.Sub(e.added) > flushGrace &&
-				e.expires.After(now.Add(flushGrace)) && !inRecords(recs, k) {
-				e.expires = now.Add(flushGrace)
+			if flush[nameType{k.name, k.addr.Is4()}] && now.Sub(e.added) > c.grace &&
+				e.expires.After(now.Add(c.grace)) && !inRecords(recs, k) {
+				e.expires = now.Add(c.grace)
 				c.entries[k] = e
 			}
 		}
 	}
 	added := false
 	for _, r := range recs {
+		if !r.isAddr() {
+			continue // DNS-SD records go to the svcCache
+		}
 		k := cacheKey{r.name, r.addr}
 		if r.ttl == 0 {
 			// §10.1: a goodbye; keep the record one more second.
-			if e, ok := c.entries[k]; ok && e.expires.After(now.Add(flushGrace)) {
-				e.expires = now.Add(flushGrace)
+			if e, ok := c.entries[k]; ok && e.expires.After(now.Add(c.grace)) {
+				e.expires = now.Add(c.grace)
 				c.entries[k] = e
 			}
 			continue
@@ -88,9 +90,14 @@ func (c *cache) update(recs []record, ifindex int, now time.Time) {
 		added = true
 	}
 	if added {
-		close(c.changed)
-		c.changed = make(chan struct{})
+		c.notify()
 	}
+}
+
+// notify wakes every lookup waiting on changed.
+func (c *cache) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 }
 
 func inRecords(recs []record, k cacheKey) bool {

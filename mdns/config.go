@@ -30,6 +30,13 @@ func (cfg Config) logger() *slog.Logger {
 	return cfg.Logger
 }
 
+// SelectInterfaces returns the interfaces a Conn opened with
+// Config{Interfaces: names} uses, by the rules of Config.Interfaces,
+// without opening anything: for diagnostics (scuttle doctor).
+func SelectInterfaces(names []string) ([]net.Interface, error) {
+	return chooseInterfaces(names)
+}
+
 // chooseInterfaces resolves cfg.Interfaces, or makes the default
 // selection described at Config.Interfaces.
 func chooseInterfaces(names []string) ([]net.Interface, error) {

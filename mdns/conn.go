@@ -32,31 +32,48 @@ type Conn struct {
 	mu        sync.Mutex
 	closed    bool // set under mu before wg.Wait: no more wg.Add
 	names     map[string]*registration
+	services  map[string]*serviceReg // by lower-case instance FQDN (service.go)
 	cache     cache
+	svcCache  svcCache // DNS-SD records seen (browse.go)
 	sent      sentSet
 	lastMcast map[mcastKey]time.Time
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
 	timers    map[*time.Timer]bool
-	addrCache map[int]addrCacheEntry // by ifindex; 0 is the whole host
+	addrCache map[int]addrCacheEntry   // by ifindex; 0 is the whole host
+	stats     map[statsKey]*IfaceStats // stats.go
 }
 
-// timing holds the RFC's intervals; tests may shorten them.
+// timing holds every interval the Conn waits or remembers for; tests
+// may shorten them, and the protocol-time tests run the RFC's own under
+// testing/synctest.
 type timing struct {
-	probeWait     time.Duration // random delay before the first probe: up to this (§8.1)
-	probeInterval time.Duration // between probes (§8.1)
-	announceGap   time.Duration // between the two announcements (§8.3)
-	rateLimit     time.Duration // one multicast of a record per interface per this (§6)
-	tieBreakWait  time.Duration // wait after losing a tie-break (§8.2)
-	goodbyeWait   time.Duration // bound on sending goodbyes in Close
+	probeWait      time.Duration // random delay before the first probe: up to this (§8.1)
+	probeInterval  time.Duration // between probes (§8.1)
+	announceGap    time.Duration // between the two announcements (§8.3)
+	rateLimit      time.Duration // one multicast of a record per interface per this (§6)
+	tieBreakWait   time.Duration // wait after losing a tie-break (§8.2)
+	goodbyeWait    time.Duration // bound on sending goodbyes in Close
+	flushGrace     time.Duration // a record's life after a goodbye or a cache-flush (§10.1, §10.2)
+	settleTime     time.Duration // LookupHost's wait for the other family (resolver.go)
+	sentMemory     time.Duration // how long a packet sent is known when it comes back
+	addrCacheTTL   time.Duration // how long the interfaces' addresses are reused
+	sharedDelayMin time.Duration // the random delay of an answer with shared records (§6):
+	sharedDelayMax time.Duration // 20 to 120 ms
 }
 
 var rfcTiming = timing{
-	probeWait:     250 * time.Millisecond,
-	probeInterval: 250 * time.Millisecond,
-	announceGap:   time.Second,
-	rateLimit:     time.Second,
-	tieBreakWait:  time.Second,
-	goodbyeWait:   time.Second,
+	probeWait:      250 * time.Millisecond,
+	probeInterval:  250 * time.Millisecond,
+	announceGap:    time.Second,
+	rateLimit:      time.Second,
+	tieBreakWait:   time.Second,
+	goodbyeWait:    time.Second,
+	flushGrace:     time.Second,
+	settleTime:     50 * time.Millisecond,
+	sentMemory:     5 * time.Second,
+	addrCacheTTL:   time.Second,
+	sharedDelayMin: 20 * time.Millisecond,
+	sharedDelayMax: 120 * time.Millisecond,
 }
 
 type mcastKey struct {
@@ -116,12 +133,15 @@ func newConn(log *slog.Logger, conns []packetConn, ifnames map[int]string, addrs
 		seed:      maphash.MakeSeed(),
 		closing:   make(chan struct{}),
 		names:     make(map[string]*registration),
-		cache:     newCache(),
-		sent:      newSentSet(),
+		services:  make(map[string]*serviceReg),
+		cache:     newCache(t.flushGrace),
+		svcCache:  newSvcCache(),
+		sent:      newSentSet(t.sentMemory),
 		lastMcast: make(map[mcastKey]time.Time),
 		pending:   make(map[mcastKey]bool),
 		timers:    make(map[*time.Timer]bool),
 		addrCache: make(map[int]addrCacheEntry),
+		stats:     make(map[statsKey]*IfaceStats),
 	}
 	for _, pc := range conns {
 		c.wg.Add(1)
@@ -151,8 +171,21 @@ func (c *Conn) Close() error {
 				regs = append(regs, r)
 			}
 		}
+		var svcs []*serviceReg
+		for _, s := range c.services {
+			if s.established {
+				svcs = append(svcs, s)
+			}
+		}
 		c.mu.Unlock()
 		deadline := time.Now().Add(c.timing.goodbyeWait)
+		// Services first: their SRV records point at the host names.
+		for _, s := range svcs {
+			if time.Now().After(deadline) {
+				break
+			}
+			c.announceService(s, true)
+		}
 		for _, r := range regs {
 			if time.Now().After(deadline) {
 				break
@@ -234,6 +267,12 @@ func (c *Conn) handlePacket(pc packetConn, b []byte, src netip.AddrPort, dst net
 	if len(b) > maxPacket {
 		return // §17: over 9000 octets
 	}
+	// Our own packet, looped back: its bytes were sent by us and it
+	// comes from an address of this host. Both are needed: another
+	// host's query is often byte for byte one of ours (every chat
+	// browses the same type), and must be answered.
+	own := c.isOwn(b) && c.isLocal(src.Addr())
+	c.countReceived(pc, ifindex, src, own)
 	m, err := parseMessage(b)
 	if err != nil {
 		return
@@ -243,7 +282,6 @@ func (c *Conn) handlePacket(pc packetConn, b []byte, src netip.AddrPort, dst net
 	if m.header.OpCode != 0 || m.header.RCode != 0 {
 		return
 	}
-	own := c.isOwn(b)
 	if m.header.Response {
 		c.handleResponse(pc, m, src, ifindex, own)
 		return
@@ -260,6 +298,7 @@ func (c *Conn) send(pc packetConn, b []byte, dst netip.AddrPort, ifindex int) {
 		h := maphash.Bytes(c.seed, b)
 		c.mu.Lock()
 		c.sent.add(h, time.Now())
+		c.statsFor(pc, ifindex).Sent++
 		c.mu.Unlock()
 	}
 	if err := pc.writeTo(b, dst, ifindex); err != nil && !c.isClosing() {
@@ -293,7 +332,7 @@ func (c *Conn) cachedAddrs(ifindex int) []netip.Addr {
 	c.mu.Lock()
 	e, ok := c.addrCache[ifindex]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) <= time.Second {
+	if ok && now.Sub(e.at) <= c.timing.addrCacheTTL {
 		return e.addrs
 	}
 	var as []netip.Addr
@@ -328,11 +367,12 @@ func (c *Conn) isLocal(a netip.Addr) bool {
 }
 
 // sentSet remembers the hashes of the packets sent in the last
-// sentMemory, at most maxSent of them.
+// memory (timing.sentMemory), at most maxSent of them.
 type sentSet struct {
-	at   map[uint64]time.Time
-	ring []sentItem
-	next int
+	at     map[uint64]time.Time
+	ring   []sentItem
+	next   int
+	memory time.Duration
 }
 
 type sentItem struct {
@@ -340,13 +380,10 @@ type sentItem struct {
 	at time.Time
 }
 
-const (
-	sentMemory = 5 * time.Second
-	maxSent    = 256
-)
+const maxSent = 256
 
-func newSentSet() sentSet {
-	return sentSet{at: make(map[uint64]time.Time), ring: make([]sentItem, maxSent)}
+func newSentSet(memory time.Duration) sentSet {
+	return sentSet{at: make(map[uint64]time.Time), ring: make([]sentItem, maxSent), memory: memory}
 }
 
 func (s *sentSet) add(h uint64, now time.Time) {
@@ -360,5 +397,5 @@ func (s *sentSet) add(h uint64, now time.Time) {
 
 func (s *sentSet) has(h uint64, now time.Time) bool {
 	t, ok := s.at[h]
-	return ok && now.Sub(t) < sentMemory
+	return ok && now.Sub(t) < s.memory
 }

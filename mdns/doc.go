@@ -1,6 +1,10 @@
 // Package mdns is a multicast DNS (RFC 6762) responder and resolver for
-// host names under .local: Register claims NAME.local for this host and
-// answers for it; LookupHost finds the addresses of another host's name.
+// host names under .local, with DNS-based service discovery (RFC 6763)
+// on top: Register claims NAME.local for this host and answers for it;
+// LookupHost finds the addresses of another host's name;
+// RegisterService advertises a service instance such as
+// alice._scuttle._tcp.local; Browse lists a service type's instances as
+// they come and go; LookupService finds one instance's port.
 //
 // # Model
 //
@@ -13,7 +17,8 @@
 // and destination of each datagram; it sends with the interface named
 // on every packet, IP TTL 255 and multicast loopback on. One goroutine
 // reads each socket; Close sends goodbyes, closes the sockets and waits
-// for it.
+// for it. Stats counts each interface's datagrams (sent, own heard
+// back, from this host, from others) for diagnostics.
 //
 // # Operating systems
 //
@@ -48,8 +53,9 @@
 // # Wire
 //
 // Messages are read with dnsmessage.Parser record by record, keeping
-// only questions and A/AAAA records of class IN; a malformed record ends
-// the reading of its section but not what was read before it. Messages
+// only questions and A, AAAA, PTR, SRV and TXT records of class IN (at
+// most 64 per section, 64 strings per TXT record); a malformed record
+// ends the reading of its section but not what was read before it. Messages
 // over 9000 octets are dropped (§17). Answers are built with
 // dnsmessage.Builder, name compression on.
 //
@@ -88,7 +94,9 @@
 //     with a *ConflictError naming the other host; there is no automatic
 //     renaming, because the name is the user's identity. Packets this
 //     Conn sent itself and hears back (multicast loopback) are recognized
-//     by a hash of their bytes and never count.
+//     by a hash of their bytes and a source address of this host, and
+//     never count (the bytes alone are not enough: another host's query
+//     is often identical to one of ours).
 //   - §10 TTL cache of address records, capped at 4096 entries; §10.1
 //     goodbyes (TTL 0) sent by Close and honoured by the cache (the
 //     record lives one more second); §10.2 cache-flush: records of the
@@ -115,4 +123,51 @@
 //     socket does not report the received TTL portably.
 //   - §17 packets larger than the interface MTU are not split.
 //   - §21 security (DNSSEC): the chat signs its own data.
+//
+// # RFC 6763 (DNS-SD): implemented
+//
+//   - §4.1 a service instance is Instance.Type.local, Instance one label
+//     of up to 63 octets (spaces and UTF-8 allowed; no dots, which
+//     dnsmessage cannot carry inside a label), Type "_name._tcp" or
+//     "_name._udp" with a name of 1 to 15 letters, digits and hyphens
+//     (§7).
+//   - §4.1, §5, §6 RegisterService answers for a PTR from the type to the
+//     instance, an SRV (priority and weight 0) naming a host registered
+//     on the same Conn and the port, and a TXT record (one empty string
+//     when there are no strings, §6.1; at most 1300 octets, §6.2).
+//   - §9 service type enumeration: a PTR from
+//     _services._dns-sd._udp.local to each type registered.
+//   - §12 additional records: an answer with the type's PTR carries the
+//     SRV, the TXT and the host's addresses; one with the SRV, the
+//     addresses.
+//   - RFC 6762 rules applied to them: TTL 4500 for PTR and TXT, 120 for
+//     SRV (§10); PTR records are shared, never with the cache-flush bit,
+//     and their multicast answers wait a random 20–120 ms (§6); SRV and
+//     TXT are unique, with the cache-flush bit, answered at once; the
+//     instance name is probed for with the SRV and TXT in the authority
+//     section (§8.1), tie-broken over those (§8.2), announced twice
+//     (§8.3), defended once established (§9, as for host names: logged
+//     and answered with our records), and said goodbye to by Close,
+//     before the host name (§10.1); known answers with half their TTL
+//     left are not repeated (§7.1); QU and legacy queries as for host
+//     names (§5.4, §6.7).
+//   - §4 browsing: Browse queries for the type's PTR records at once
+//     with the QU bit, then after 1 s, 2 s, 4 s… up to an hour, with the
+//     instances known for at least half their TTL as known answers
+//     (RFC 6762 §5.2, §7.1), and again when a PTR record reaches 80% of
+//     its TTL; it asks for an instance's SRV, TXT and address records
+//     when they are missing or reach 80% of their TTL (1 s, 2 s, 4 s…
+//     apart), and reports each instance once its SRV record and an
+//     address are known, each change, and its leaving (goodbye plus one
+//     second, or expiry). Only the records of types being browsed or
+//     looked up are cached, at most 1024 per kind.
+//
+// # RFC 6763: not implemented, and why
+//
+//   - §4.3 and §7.2 subtypes and the selective-instance enumeration:
+//     scuttle browses one type.
+//   - §8 flagship naming, §10 and §11 domain enumeration and wide-area
+//     DNS-SD: .local only.
+//   - Automatic renaming of a conflicting instance ("alice (2)"): the
+//     instance name is the user's name, as the host name is.
 package mdns

@@ -57,7 +57,7 @@ func TestFigures(t *testing.T) {
 	t.Cleanup(func() { res.Close() })
 	cold := func(ctx context.Context, name string) (time.Duration, []string, error) {
 		res.mu.Lock()
-		res.cache = newCache()
+		res.cache = newCache(res.timing.flushGrace)
 		res.mu.Unlock()
 		start := time.Now()
 		addrs, err := res.LookupHost(ctx, name)

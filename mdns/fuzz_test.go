@@ -48,12 +48,17 @@ func (s *sinkConn) take() [][]byte {
 }
 
 // FuzzHandlePacket feeds arbitrary datagrams to a Conn that owns
-// alice.local. It must never panic, and may only reply to a well-formed
-// query (OPCODE and RCODE zero) asking for alice.local's addresses, or to
-// a response from port 5353 claiming alice.local (which it defends).
+// alice.local and the service instance alice._scuttle._tcp.local. It
+// must never panic, and may only reply to a well-formed query (OPCODE
+// and RCODE zero) asking for alice.local's addresses or for the
+// service's records, or to a response from port 5353 claiming
+// alice.local or the instance (which it defends).
 func FuzzHandlePacket(f *testing.F) {
 	for _, m := range malformed {
 		f.Add(m.msg, true)
+	}
+	for _, m := range sdSeeds {
+		f.Add(m.msg, m.port5353)
 	}
 	f.Add(cat(hdr(7, 0, 1, 0, 0, 0), qAliceA), false)
 
@@ -61,10 +66,15 @@ func FuzzHandlePacket(f *testing.F) {
 	hh := (&hub{}).host(iface("lan0", 0, 1))
 	tm := testTiming
 	tm.rateLimit = 0 // no deferred sends: every reply is synchronous
+	tm.sharedDelayMin, tm.sharedDelayMax = 0, 0
 	c := newConn(slog.New(slog.DiscardHandler), []packetConn{sink}, hh.ifnames(), hh.addrsOf, hh.hostAddrs, tm)
 	f.Cleanup(func() { c.Close() })
-	c.names["alice.local."] = &registration{fq: "alice.local.", name: mustName("alice.local."), established: true,
+	alice := &registration{fq: "alice.local.", name: mustName("alice.local."), established: true,
 		conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
+	c.names[alice.fq] = alice
+	c.services["alice._scuttle._tcp.local."] = &serviceReg{fq: "alice._scuttle._tcp.local.", typeFQ: "_scuttle._tcp.local.",
+		instance: mustName("alice._scuttle._tcp.local."), typ: mustName("_scuttle._tcp.local."), host: alice, port: 4242,
+		txt: []string{"id=abc"}, established: true, conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
 
 	f.Fuzz(func(t *testing.T, data []byte, port5353 bool) {
 		src := netip.MustParseAddrPort("10.0.0.9:40000")
@@ -98,7 +108,8 @@ func mayReply(data []byte, port5353 bool) string {
 		if !port5353 {
 			return "is a response from a port other than 5353"
 		}
-		// Defending alice.local against a claim is a reply.
+		// Defending alice.local or the instance against a claim is a
+		// reply.
 		if err := p.SkipAllQuestions(); err != nil {
 			return "is a response with bad questions"
 		}
@@ -107,22 +118,26 @@ func mayReply(data []byte, port5353 bool) string {
 			if err != nil {
 				break
 			}
-			if strings.EqualFold(rh.Name.String(), "alice.local.") {
+			if n := rh.Name.String(); strings.EqualFold(n, "alice.local.") || strings.EqualFold(n, "alice._scuttle._tcp.local.") {
 				return ""
 			}
 			if p.SkipAnswer() != nil {
 				break
 			}
 		}
-		return "is a response that claims no answer for alice.local in its answers"
+		return "is a response that claims no answer for alice.local or its service in its answers"
 	}
 	for {
 		q, err := p.Question()
 		if err != nil {
-			return "is a query with no question for alice.local's addresses"
+			return "is a query with no question for alice.local's addresses or its service"
 		}
-		if strings.EqualFold(q.Name.String(), "alice.local.") &&
-			(q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeAAAA || q.Type == dnsmessage.TypeALL) {
+		n, any := q.Name.String(), q.Type == dnsmessage.TypeALL
+		switch {
+		case strings.EqualFold(n, "alice.local.") && (q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeAAAA || any),
+			strings.EqualFold(n, "_scuttle._tcp.local.") && (q.Type == dnsmessage.TypePTR || any),
+			strings.EqualFold(n, "_services._dns-sd._udp.local.") && (q.Type == dnsmessage.TypePTR || any),
+			strings.EqualFold(n, "alice._scuttle._tcp.local.") && (q.Type == dnsmessage.TypeSRV || q.Type == dnsmessage.TypeTXT || any):
 			return ""
 		}
 	}
@@ -133,9 +148,21 @@ func mayReply(data []byte, port5353 bool) string {
 func TestFuzzSeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzHandlePacket")
 	write := os.Getenv("SCUTTLE_WRITE_FUZZ_SEEDS") == "1"
+	type seed struct {
+		name     string
+		msg      []byte
+		port5353 bool
+	}
+	var seeds []seed
 	for _, m := range malformed {
+		seeds = append(seeds, seed{m.name, m.msg, true})
+	}
+	for _, m := range sdSeeds {
+		seeds = append(seeds, seed{m.name, m.msg, m.port5353})
+	}
+	for _, m := range seeds {
 		file := filepath.Join(dir, strings.ReplaceAll(m.name, " ", "_"))
-		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(true)\n", m.msg)
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", m.msg, m.port5353)
 		if write {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)

@@ -126,13 +126,22 @@ func (hh *hubHost) ifnames() map[int]string {
 	return m
 }
 
+// testTiming shortens the waits of probing and announcing for the tests
+// that run in real time; the protocol-time tests use rfcTiming under
+// testing/synctest.
 var testTiming = timing{
-	probeWait:     20 * time.Millisecond,
-	probeInterval: 20 * time.Millisecond,
-	announceGap:   100 * time.Millisecond,
-	rateLimit:     300 * time.Millisecond,
-	tieBreakWait:  50 * time.Millisecond,
-	goodbyeWait:   time.Second,
+	probeWait:      20 * time.Millisecond,
+	probeInterval:  20 * time.Millisecond,
+	announceGap:    100 * time.Millisecond,
+	rateLimit:      300 * time.Millisecond,
+	tieBreakWait:   50 * time.Millisecond,
+	goodbyeWait:    time.Second,
+	flushGrace:     time.Second,
+	settleTime:     50 * time.Millisecond,
+	sentMemory:     5 * time.Second,
+	addrCacheTTL:   time.Second,
+	sharedDelayMin: 20 * time.Millisecond,
+	sharedDelayMax: 120 * time.Millisecond,
 }
 
 // conn opens a Conn on the host with both families, closed when the test

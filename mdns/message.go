@@ -28,8 +28,11 @@ const (
 
 	classMask  = 0x7fff // class without the top bit
 	topBit     = 0x8000 // QU in questions (§5.4), cache-flush in records (§10.2)
-	defaultTTL = 120    // host address records (§10)
+	defaultTTL = 120    // host address records and SRV records (§10)
+	serviceTTL = 4500   // PTR and TXT records of DNS-SD (§10: 75 minutes)
 	legacyTTL  = 10     // cap for answers to legacy queriers (§6.7)
+	// maxTXT bounds the strings kept of one TXT record.
+	maxTXT = 64
 )
 
 type question struct {
@@ -39,14 +42,24 @@ type question struct {
 	unicast bool             // QU bit (§5.4)
 }
 
-// record is an address record (A or AAAA) of the IN class; other records
-// are skipped when reading.
+// record is a record of the IN class that mDNS uses: an address record
+// (A or AAAA, addr valid), or a DNS-SD record (PTR, SRV, TXT; RFC 6763);
+// other records are skipped when reading.
 type record struct {
 	name  string // lower-case FQDN
 	flush bool   // cache-flush bit (§10.2)
 	ttl   uint32
-	addr  netip.Addr
+	addr  netip.Addr // A, AAAA; invalid for the other types
+
+	rtype  dnsmessage.Type // A, AAAA, PTR, SRV or TXT
+	owner  string          // PTR, SRV, TXT: name as spelled on the wire
+	target string          // PTR, SRV: the name pointed to, as spelled on the wire
+	port   uint16          // SRV
+	txt    []string        // TXT
 }
+
+// isAddr reports whether r is an A or AAAA record.
+func (r record) isAddr() bool { return r.addr.IsValid() }
 
 // message is what the Conn uses of a received message.
 type message struct {
@@ -117,6 +130,9 @@ func readRecords(p *dnsmessage.Parser, head func() (dnsmessage.ResourceHeader, e
 			return false
 		}
 		r, ok := readAddr(p, h)
+		if !ok {
+			r, ok = readService(p, h)
+		}
 		if ok && len(*out) < maxPerSection {
 			*out = append(*out, r)
 			continue
@@ -141,6 +157,7 @@ func readAddr(p *dnsmessage.Parser, h dnsmessage.ResourceHeader) (record, bool) 
 		name:  lowerASCII(h.Name.String()),
 		flush: h.Class&topBit != 0,
 		ttl:   h.TTL,
+		rtype: h.Type,
 	}
 	switch {
 	case h.Type == dnsmessage.TypeA && h.Length == 4:
@@ -161,12 +178,58 @@ func readAddr(p *dnsmessage.Parser, h dnsmessage.ResourceHeader) (record, bool) 
 	return r, true
 }
 
-// outRecord is an address record to send.
+// readService reads the body of a PTR, SRV or TXT record of class IN
+// whose header is h. ok is false, with the body unread, for anything
+// else; a bad body is ok false too, and the caller skips it by RDLENGTH
+// (a failed read leaves the parser where it was).
+func readService(p *dnsmessage.Parser, h dnsmessage.ResourceHeader) (record, bool) {
+	if h.Class&classMask != dnsmessage.ClassINET {
+		return record{}, false
+	}
+	r := record{
+		name:  lowerASCII(h.Name.String()),
+		owner: h.Name.String(),
+		flush: h.Class&topBit != 0,
+		ttl:   h.TTL,
+		rtype: h.Type,
+	}
+	switch h.Type {
+	case dnsmessage.TypePTR:
+		v, err := p.PTRResource()
+		if err != nil {
+			return record{}, false
+		}
+		r.target = v.PTR.String()
+	case dnsmessage.TypeSRV:
+		v, err := p.SRVResource()
+		if err != nil {
+			return record{}, false
+		}
+		r.target, r.port = v.Target.String(), v.Port
+	case dnsmessage.TypeTXT:
+		v, err := p.TXTResource()
+		if err != nil {
+			return record{}, false
+		}
+		r.txt = v.TXT[:min(len(v.TXT), maxTXT)]
+	default:
+		return record{}, false
+	}
+	return r, true
+}
+
+// outRecord is a record to send: an address record when rtype is zero,
+// else a PTR, SRV or TXT record.
 type outRecord struct {
 	name  dnsmessage.Name
 	addr  netip.Addr
 	ttl   uint32
 	flush bool
+
+	rtype  dnsmessage.Type
+	target dnsmessage.Name // PTR, SRV
+	port   uint16          // SRV
+	txt    []string        // TXT
 }
 
 // addrRecords returns one record per address in addrs.
@@ -184,6 +247,21 @@ func addRecord(b *dnsmessage.Builder, r outRecord) error {
 		class |= topBit
 	}
 	h := dnsmessage.ResourceHeader{Name: r.name, Class: class, TTL: r.ttl}
+	switch r.rtype {
+	case dnsmessage.TypePTR:
+		return b.PTRResource(h, dnsmessage.PTRResource{PTR: r.target})
+	case dnsmessage.TypeSRV:
+		// RFC 6763 §5 and RFC 2782: priority and weight 0, as one
+		// instance has one target; the target is not compressed
+		// (dnsmessage never compresses it).
+		return b.SRVResource(h, dnsmessage.SRVResource{Target: r.target, Port: r.port})
+	case dnsmessage.TypeTXT:
+		txt := r.txt
+		if len(txt) == 0 {
+			txt = []string{""} // RFC 6763 §6.1: never empty
+		}
+		return b.TXTResource(h, dnsmessage.TXTResource{TXT: txt})
+	}
 	if r.addr.Is4() {
 		return b.AResource(h, dnsmessage.AResource{A: r.addr.As4()})
 	}

@@ -116,3 +116,60 @@ func TestBuildMessageLimit(t *testing.T) {
 		t.Errorf("built a message of 600 AAAA records, want an error past 9000 octets")
 	}
 }
+
+// DNS-SD messages, well-formed and not; they seed the fuzz corpus too.
+var (
+	scuttleType = wireName("_scuttle", "_tcp", "local")
+	aliceInst   = wireName("alice", "_scuttle", "_tcp", "local")
+	qPTR        = cat(scuttleType, u16(12), u16(1))
+	srvBody     = cat(u16(0), u16(0), u16(4242), aliceName)
+	txtBody     = cat([]byte{6}, []byte("id=abc"), []byte{3}, []byte("v=2"))
+	rrPTR       = cat(scuttleType, u16(12), u16(1), u32(4500), u16(uint16(len(aliceInst))), aliceInst)
+	rrSRV       = cat(aliceInst, u16(33), u16(0x8001), u32(120), u16(uint16(len(srvBody))), srvBody)
+	rrTXT       = cat(aliceInst, u16(16), u16(0x8001), u32(4500), u16(uint16(len(txtBody))), txtBody)
+)
+
+var sdSeeds = []struct {
+	name     string
+	msg      []byte
+	port5353 bool
+	answers  int // readable answers
+}{
+	{"sd PTR query", cat(hdr(0, 0, 1, 0, 0, 0), qPTR), true, 0},
+	{"sd PTR query QU", cat(hdr(0, 0, 1, 0, 0, 0), scuttleType, u16(12), u16(0x8001)), true, 0},
+	{"sd PTR query with known answer", cat(hdr(0, 0, 1, 1, 0, 0), qPTR, rrPTR), true, 1},
+	{"sd enumeration", cat(hdr(0, 0, 1, 0, 0, 0), wireName("_services", "_dns-sd", "_udp", "local"), u16(12), u16(1)), true, 0},
+	{"sd SRV and TXT query", cat(hdr(0, 0, 2, 0, 0, 0), aliceInst, u16(33), u16(1), aliceInst, u16(16), u16(1)), true, 0},
+	{"sd legacy SRV query", cat(hdr(9, 0, 1, 0, 0, 0), aliceInst, u16(33), u16(1)), false, 0},
+	{"sd instance probe", cat(hdr(0, 0, 1, 0, 1, 0), aliceInst, u16(255), u16(1), rrSRV), true, 0},
+	{"sd response", cat(hdr(0, flagQR, 0, 3, 0, 0), rrPTR, rrSRV, rrTXT), true, 3},
+	{"sd conflicting SRV", cat(hdr(0, flagQR, 0, 1, 0, 0), aliceInst, u16(33), u16(0x8001), u32(120), u16(uint16(len(srvBody))), u16(0), u16(0), u16(1), aliceName), true, 1},
+	{"sd SRV of 3 octets", cat(hdr(0, flagQR, 0, 2, 0, 0), aliceInst, u16(33), u16(1), u32(120), u16(3), []byte{0, 0, 0}, rrTXT), true, 1},
+	{"sd SRV target pointer", cat(hdr(0, flagQR, 0, 1, 0, 0), aliceInst, u16(33), u16(1), u32(120), u16(8), u16(0), u16(0), u16(80), []byte{0xc0, 12}), true, 1},
+	{"sd TXT empty", cat(hdr(0, flagQR, 0, 1, 0, 0), aliceInst, u16(16), u16(1), u32(4500), u16(0)), true, 1},
+	{"sd TXT string past RDLENGTH", cat(hdr(0, flagQR, 0, 2, 0, 0), aliceInst, u16(16), u16(1), u32(4500), u16(2), []byte{5, 'a'}, rrPTR), true, 1},
+	{"sd PTR with a dot in a label", cat(hdr(0, flagQR, 0, 1, 0, 0), scuttleType, u16(12), u16(1), u32(4500), u16(9), []byte{3, 'a', '.', 'b', 0xc0, 12}), true, 0},
+}
+
+func TestParseService(t *testing.T) {
+	for _, tt := range sdSeeds {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := parseMessage(tt.msg)
+			if err != nil || len(m.answers) != tt.answers {
+				t.Fatalf("parseMessage: %d answers, %v; want %d", len(m.answers), err, tt.answers)
+			}
+		})
+	}
+	m, err := parseMessage(cat(hdr(0, flagQR, 0, 3, 0, 0), rrPTR, rrSRV, rrTXT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"_scuttle._tcp.local. PTR alice._scuttle._tcp.local. 4500",
+		"alice._scuttle._tcp.local. SRV alice.local.:4242 120 flush",
+		`alice._scuttle._tcp.local. TXT ["id=abc" "v=2"] 4500 flush`,
+	}
+	if got := recs(m.answers); !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
+	}
+}

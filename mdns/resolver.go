@@ -80,16 +80,14 @@ func (c *Conn) LookupHost(ctx context.Context, host string) ([]string, error) {
 	}
 }
 
-// settleTime is how long LookupHost waits, after a first answer holding
-// addresses of one family only, for the other family's. Avahi answers
-// the query sent over IPv4 with A records and the one sent over IPv6
-// with AAAA records, in two responses.
-const settleTime = 50 * time.Millisecond
-
-// settle returns found, or waits up to settleTime for found to hold
-// both families and returns the cache's addresses for fq then.
+// settle returns found, or waits up to timing.settleTime (50 ms) for
+// found to hold both families and returns the cache's addresses for fq
+// then: after a first answer holding addresses of one family only,
+// the other family's may follow. Avahi answers the query sent over IPv4
+// with A records and the one sent over IPv6 with AAAA records, in two
+// responses.
 func (c *Conn) settle(ctx context.Context, fq string, found []cachedAddr) []cachedAddr {
-	t := time.NewTimer(settleTime)
+	t := time.NewTimer(c.timing.settleTime)
 	defer t.Stop()
 	for {
 		has4 := slices.ContainsFunc(found, func(a cachedAddr) bool { return a.addr.Is4() })
@@ -198,7 +196,12 @@ func (c *Conn) handleResponse(pc packetConn, m message, src netip.AddrPort, ifin
 		return
 	}
 	c.checkConflicts(pc, recs, src, ifindex)
+	c.checkServiceConflicts(pc, recs, src, ifindex) // service.go
+	now := time.Now()
 	c.mu.Lock()
-	c.cache.update(recs, ifindex, time.Now())
+	c.cache.update(recs, ifindex, now)
+	if c.svcCache.update(recs, now, c.timing.flushGrace) {
+		c.cache.notify() // wake browsers (browse.go)
+	}
 	c.mu.Unlock()
 }

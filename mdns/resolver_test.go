@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -47,11 +48,14 @@ func TestLookupHost(t *testing.T) {
 
 // TestLookupRetries: with nobody answering, queries go out at 0, 1 and
 // 3 s (intervals 1 s, 2 s), the first with the QU bit; then ctx ends and
-// the error says no answer.
+// the error says no answer. In protocol time (synctest), so exactly.
 func TestLookupRetries(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testLookupRetries)
+}
+
+func testLookupRetries(t *testing.T) {
 	h := &hub{}
-	c := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
+	c := h.host(iface("lan0", 0, 1)).conn(t, rfcTiming)
 	ctx, cancel := context.WithTimeout(t.Context(), 3500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -72,10 +76,8 @@ func TestLookupRetries(t *testing.T) {
 	if len(at) != len(want) {
 		t.Fatalf("queries at %v, want %v", at, want)
 	}
-	for i := range at {
-		if d := at[i] - want[i]; d < 0 || d > 200*time.Millisecond {
-			t.Errorf("query %d at %v, want %v (+200 ms)", i, at[i], want[i])
-		}
+	if !slices.Equal(at, want) {
+		t.Errorf("queries at %v, want %v", at, want)
 	}
 	for i, p := range qs {
 		m, _ := parseMessage(p.data)
@@ -112,25 +114,50 @@ func cached(c *Conn, fq string) []string {
 	return out
 }
 
-// waitCached waits until c's cache for fq is want.
+// waitCached waits until c's cache for fq is want, woken by each change
+// of the cache, at most within.
 func waitCached(t *testing.T, c *Conn, fq string, want []string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
 	for {
+		c.mu.Lock()
+		changed := c.cache.changed
+		c.mu.Unlock()
 		got := cached(c, fq)
 		if slices.Equal(got, want) {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-deadline.C:
 			t.Fatalf("cache for %s holds %q, want %q", fq, got, want)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
+// checkCached checks, once every goroutine of the synctest bubble is
+// blocked (so every packet sent has been handled), that c's cache for fq
+// is want.
+func checkCached(t *testing.T, c *Conn, fq string, want []string) {
+	t.Helper()
+	synctest.Wait()
+	if got := cached(c, fq); !slices.Equal(got, want) {
+		t.Errorf("at %v the cache for %s holds %q, want %q", time.Now().Format(time.StampMilli), fq, got, want)
+	}
+}
+
+// TestResolverCache runs in protocol time (synctest): the goodbye's and
+// the cache-flush's one second are checked to the nanosecond, without
+// sleeping.
 func TestResolverCache(t *testing.T) {
+	synctest.Test(t, testResolverCache)
+}
+
+func testResolverCache(t *testing.T) {
+	grace := rfcTiming.flushGrace
 	h := &hub{}
-	c := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
+	c := h.host(iface("lan0", 0, 1)).conn(t, rfcTiming)
 	other := h.host(iface("lan0", 0, 2))
 	cl := other.client(t, false, Port)
 	legacy := other.client(t, false, 40000)
@@ -143,26 +170,35 @@ func TestResolverCache(t *testing.T) {
 	// §11: a response from a port other than 5353 is ignored.
 	respond(t, legacy, []outRecord{r("10.0.0.66", 120, true)})
 	respond(t, cl, []outRecord{r("10.0.0.2", 120, true)})
-	waitCached(t, c, "bob.local.", []string{"10.0.0.2"}, time.Second)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2"})
 
 	// A record without cache-flush adds to the set.
 	respond(t, cl, []outRecord{r("10.0.0.3", 120, false)})
-	waitCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.3"}, time.Second)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.3"})
 
 	// Goodbye: the record stays one second, then goes.
 	respond(t, cl, []outRecord{r("10.0.0.3", 0, false)})
-	time.Sleep(flushGrace / 2)
-	if got := cached(c, "bob.local."); !slices.Contains(got, "10.0.0.3") {
-		t.Errorf("half a second after goodbye the cache holds %q, want 10.0.0.3 still", got)
-	}
-	waitCached(t, c, "bob.local.", []string{"10.0.0.2"}, flushGrace)
+	time.Sleep(grace - time.Nanosecond)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.3"})
+	time.Sleep(time.Nanosecond)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2"})
 
-	// Cache-flush: bob moved; records older than a second go a second
-	// later, the new one stays.
-	time.Sleep(flushGrace)
+	// Cache-flush: bob moved; records received more than a second ago
+	// (10.0.0.2, at 0) go a second later, the new one stays.
+	time.Sleep(time.Nanosecond)
 	respond(t, cl, []outRecord{r("10.0.0.4", 120, true)})
-	waitCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.4"}, 100*time.Millisecond)
-	waitCached(t, c, "bob.local.", []string{"10.0.0.4"}, flushGrace+200*time.Millisecond)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.4"})
+	time.Sleep(grace - time.Nanosecond)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.2", "10.0.0.4"})
+	time.Sleep(time.Nanosecond)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.4"})
+
+	// A record under a second old is not flushed; one older is.
+	respond(t, cl, []outRecord{r("10.0.0.5", 120, false)})
+	time.Sleep(grace / 2)
+	respond(t, cl, []outRecord{r("10.0.0.6", 120, true)})
+	time.Sleep(2 * grace)
+	checkCached(t, c, "bob.local.", []string{"10.0.0.5", "10.0.0.6"})
 }
 
 func TestCacheUpdate(t *testing.T) {
@@ -191,7 +227,7 @@ func TestCacheUpdate(t *testing.T) {
 		{"flush spares the other family", []step{{0, []record{rec("fe80::1", 120, true)}}, {5 * time.Second, []record{rec("10.0.0.2", 120, true)}}}, 7 * time.Second, []string{"10.0.0.2", "fe80::1"}},
 	}
 	for _, tt := range tests {
-		c := newCache()
+		c := newCache(time.Second)
 		for _, s := range tt.steps {
 			c.update(s.recs, 1, t0.Add(s.at))
 		}
@@ -207,7 +243,7 @@ func TestCacheUpdate(t *testing.T) {
 }
 
 func TestCacheBounded(t *testing.T) {
-	c := newCache()
+	c := newCache(time.Second)
 	now := time.Unix(1000, 0)
 	for i := range maxCacheEntries + 100 {
 		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
@@ -243,31 +279,50 @@ func TestCloseUnblocksLookup(t *testing.T) {
 }
 
 // TestLookupSettles: a responder that answers A and AAAA in two
-// responses, as Avahi does over IPv4 and IPv6, gets both into the result.
+// responses, as Avahi does over IPv4 and IPv6, gets both into the result
+// when the second comes within settleTime (50 ms) of the first, and only
+// the first family's when it comes later. In protocol time (synctest):
+// the gaps are exact, so no row can flake on a loaded machine.
 func TestLookupSettles(t *testing.T) {
-	h := &hub{}
-	c := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
-	other := h.host(iface("lan0", 0, 2))
-	cl := other.client(t, false, Port)
-	go func() {
-		// Answer the first query in two responses 10 ms apart.
-		if !h.waitFor(1, func(p hubPacket, m message) bool { return !m.header.Response }, maxWait) {
-			return
-		}
-		// (No t.Fatal off the test's goroutine: errors show as a
-		// wrong lookup result below.)
-		name := mustName("bob.local.")
-		for i, a := range []string{"fe80::2", "10.0.0.2"} {
-			if i > 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			b, _ := buildMessage(nil, dnsmessage.Header{Response: true}, nil,
-				[]outRecord{{name: name, addr: netip.MustParseAddr(a), ttl: 120, flush: true}}, nil, nil)
-			cl.pc.writeTo(b, groupV4, 1)
-		}
-	}()
-	got, err := c.LookupHost(t.Context(), "bob")
-	if want := []string{"10.0.0.2", "fe80::2%lan0"}; err != nil || !slices.Equal(got, want) {
-		t.Errorf("LookupHost = %v, %v; want %v", got, err, want)
+	tests := []struct {
+		gap  time.Duration
+		want []string
+	}{
+		{10 * time.Millisecond, []string{"10.0.0.2", "fe80::2%lan0"}},
+		{rfcTiming.settleTime - time.Nanosecond, []string{"10.0.0.2", "fe80::2%lan0"}},
+		{rfcTiming.settleTime + time.Nanosecond, []string{"fe80::2%lan0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.gap.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &hub{}
+				c := h.host(iface("lan0", 0, 1)).conn(t, rfcTiming)
+				cl := h.host(iface("lan0", 0, 2)).client(t, false, Port)
+				done := make(chan struct{})
+				defer func() { <-done }()
+				go func() {
+					defer close(done)
+					// Answer the first query in two responses gap
+					// apart. (No t.Fatal off the test's goroutine:
+					// errors show as a wrong lookup result below.)
+					if !h.waitFor(1, func(p hubPacket, m message) bool { return !m.header.Response }, maxWait) {
+						return
+					}
+					name := mustName("bob.local.")
+					for i, a := range []string{"fe80::2", "10.0.0.2"} {
+						if i > 0 {
+							time.Sleep(tt.gap)
+						}
+						b, _ := buildMessage(nil, dnsmessage.Header{Response: true}, nil,
+							[]outRecord{{name: name, addr: netip.MustParseAddr(a), ttl: 120, flush: true}}, nil, nil)
+						cl.pc.writeTo(b, groupV4, 1)
+					}
+				}()
+				got, err := c.LookupHost(t.Context(), "bob")
+				if err != nil || !slices.Equal(got, tt.want) {
+					t.Errorf("LookupHost = %v, %v; want %v", got, err, tt.want)
+				}
+			})
+		})
 	}
 }

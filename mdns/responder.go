@@ -23,6 +23,7 @@ type registration struct {
 	fq          string          // lower-case FQDN, the key of Conn.names
 	name        dnsmessage.Name // as the user wrote it, for the wire
 	established bool            // probing succeeded; the responder answers
+	probed      chan struct{}   // closed when probing ended, either way (nil in some tests)
 	conflict    chan *ConflictError
 	lost        chan struct{} // lost a tie-break (§8.2)
 }
@@ -40,9 +41,18 @@ const maxTieBreaks = 3
 // ErrConflict) naming it: the name is the user's identity, so it is not
 // renamed. ctx bounds the probing only.
 func (c *Conn) Register(ctx context.Context, name string) error {
-	fq, err := fqdn(name)
+	r, err := c.addName(name)
 	if err != nil {
 		return err
+	}
+	return c.claim(ctx, r)
+}
+
+// addName puts name in c.names, not yet established.
+func (c *Conn) addName(name string) (*registration, error) {
+	fq, err := fqdn(name)
+	if err != nil {
+		return nil, err
 	}
 	// Keep the user's spelling on the wire; compare lower-case.
 	label := strings.TrimSuffix(name, ".")
@@ -51,30 +61,35 @@ func (c *Conn) Register(ctx context.Context, name string) error {
 	}
 	wire, err := dnsmessage.NewName(label + localSuffix)
 	if err != nil {
-		return fmt.Errorf("%w %q: %v", ErrBadName, name, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrBadName, name, err)
 	}
-	r := &registration{fq: fq, name: wire, conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
+	r := &registration{fq: fq, name: wire, probed: make(chan struct{}), conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
 	case c.closed:
-		c.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	case c.names[fq] != nil:
-		c.mu.Unlock()
-		return fmt.Errorf("mdns: %s is already registered on this connection", display(fq))
+		return nil, fmt.Errorf("mdns: %s is already registered on this connection", display(fq))
 	}
 	c.names[fq] = r
-	c.mu.Unlock()
+	return r, nil
+}
 
-	if err := c.probe(ctx, r); err != nil {
+// claim probes for r, and announces it once it is ours (§8.1, §8.3).
+func (c *Conn) claim(ctx context.Context, r *registration) error {
+	fq := r.fq
+	if err := c.probe(ctx, prober{r.fq, r.conflict, r.lost, func() { c.sendProbe(r) }}); err != nil {
 		c.mu.Lock()
 		delete(c.names, fq)
 		c.mu.Unlock()
+		close(r.probed)
 		return err
 	}
 	c.mu.Lock()
 	r.established = true
 	c.mu.Unlock()
+	close(r.probed)
 	c.log.Debug("mdns: name claimed", "name", display(fq))
 	c.announce(r, defaultTTL)
 	c.mu.Lock()
@@ -83,10 +98,20 @@ func (c *Conn) Register(ctx context.Context, name string) error {
 	return nil
 }
 
+// prober is what probe needs of a name being claimed, a host name or a
+// service instance: its FQDN, the channels the read loop signals a
+// conflict and a lost tie-break on, and how to send one probe.
+type prober struct {
+	fq       string
+	conflict chan *ConflictError
+	lost     chan struct{}
+	send     func()
+}
+
 // probe runs §8.1 for r: after a random wait of up to 250 ms, three
 // probes 250 ms apart; any answer for the name is a conflict. Losing a
 // tie-break (§8.2) means waiting a second and starting again.
-func (c *Conn) probe(ctx context.Context, r *registration) error {
+func (c *Conn) probe(ctx context.Context, r prober) error {
 	for tries := 0; ; tries++ {
 		wait := time.Duration(rand.Int64N(int64(c.timing.probeWait) + 1))
 		lost := false
@@ -97,7 +122,7 @@ func (c *Conn) probe(ctx context.Context, r *registration) error {
 			if lost {
 				break
 			}
-			c.sendProbe(r)
+			r.send()
 			wait = c.timing.probeInterval
 		}
 		if !lost {
@@ -121,7 +146,7 @@ func (c *Conn) probe(ctx context.Context, r *registration) error {
 
 // waitProbe waits d, returning early with a conflict, ctx's end or
 // ErrClosed, or setting *lost when a tie-break is lost.
-func (c *Conn) waitProbe(ctx context.Context, r *registration, d time.Duration, lost *bool) error {
+func (c *Conn) waitProbe(ctx context.Context, r prober, d time.Duration, lost *bool) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -199,6 +224,10 @@ func (c *Conn) handleQuery(pc packetConn, m message, src netip.AddrPort, dst net
 	legacy := src.Port() != Port
 	if !own && !legacy {
 		c.checkProbes(m, ifindex, src)
+		c.checkServiceProbes(m, ifindex)
+	}
+	if !own {
+		c.answerServices(pc, m, src, dst, ifindex) // service.go
 	}
 	hits := c.match(m)
 	if len(hits) == 0 {
@@ -391,7 +420,7 @@ func (c *Conn) checkProbes(m message, ifindex int, src netip.AddrPort) {
 	for _, r := range probing {
 		var theirs []netip.Addr
 		for _, a := range m.authorities {
-			if a.name == r.fq {
+			if a.name == r.fq && a.isAddr() {
 				theirs = append(theirs, a.addr)
 			}
 		}
@@ -425,6 +454,12 @@ func compareRecords(a, b []netip.Addr) int {
 	for i, x := range b {
 		kb[i] = key(x)
 	}
+	return compareKeys(ka, kb)
+}
+
+// compareKeys is the comparison of §8.2.1 over records already encoded
+// as type then RDATA: sorted, compared pairwise, the shorter set lesser.
+func compareKeys(ka, kb [][]byte) int {
 	slices.SortFunc(ka, bytes.Compare)
 	slices.SortFunc(kb, bytes.Compare)
 	for i := 0; i < len(ka) && i < len(kb); i++ {
@@ -441,7 +476,7 @@ func compareRecords(a, b []netip.Addr) int {
 // is logged and answered with our own records, so caches hold ours.
 func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, ifindex int) {
 	for _, rec := range recs {
-		if rec.ttl == 0 {
+		if rec.ttl == 0 || !rec.isAddr() {
 			continue
 		}
 		c.mu.Lock()

@@ -1,48 +1,58 @@
 package topology
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 )
 
-// A Conn is an established connection handed to the Handler: the network
-// connection, past the handshake and with no deadline set, and what the
-// remote said in the handshake. The Handler may read, write, set
-// deadlines and close it; the Swarm closes it when the Handler returns.
+// A Conn is an established connection handed to the Handler: the TLS
+// connection, past the handshake and with no deadline set, and who the
+// remote is. The Handler may read, write, set deadlines and close it; the
+// Swarm closes it when the Handler returns.
 type Conn struct {
 	net.Conn
-	// Peer is the remote's handshake.
-	Peer Hello
+	// Peer is the remote, its Key proven by TLS.
+	Peer Peer
 	// Dialed is true if this side dialled the connection.
 	Dialed bool
+	// Target is the Swarm.Peers entry the connection was dialled for; ""
+	// if it was accepted.
+	Target string
 }
 
-// peerConn is the registry entry of an established connection.
+// peerConn is the registry entry of a connection that got as far as
+// settling which connection of its pair is kept.
 type peerConn struct {
 	conn   *Conn
-	dialer string                  // ID of the side that dialled
+	key    string                  // string(conn.Peer.Key): the registry key
+	id     connID                  // the same at both ends of the connection
 	cancel context.CancelCauseFunc // ends the connection's context
 	done   chan struct{}           // closed when the Handler has returned and Disconnected is emitted
+	known  []connID                // decider: the follower's other connections when it reported this one
 	seq    uint64                  // the decider's verdict sequence; guarded by Swarm.mu
 	ending bool                    // the Handler has returned; guarded by Swarm.mu
 }
 
 // outcome is what became of one connection.
 type outcome struct {
-	peer     Hello     // the remote's handshake, if it got that far
+	peer     Peer      // the remote, if the TLS handshake got that far
 	served   bool      // the Handler ran
 	existing *peerConn // with errDuplicate: the connection that won, if known
 	err      error
 }
 
-// connect runs one connection from handshake to end: Hellos, verdict and
-// registration (admit), Connected, Handler, Disconnected. afterHandshake,
-// if set, runs once the handshake is over. nc is closed when connect
-// returns.
-func (s *Swarm) connect(ctx context.Context, nc net.Conn, dialed bool, afterHandshake func()) outcome {
+// connect runs one connection from handshake to end: TLS, network proofs
+// and Hellos (secure), Authorize, report, verdict and registration
+// (admit), Connected, Handler, Disconnected. afterHandshake, if set, runs
+// once the handshake is over. nc is closed when connect returns; the
+// swarm always closes nc itself, never the TLS connection over it, so
+// that a refused peer gets no further byte, not even a TLS alert.
+func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, afterHandshake func()) outcome {
 	ctx, cancel := context.WithCancelCause(ctx)
 	ncClosed := make(chan struct{})
 	stopClose := context.AfterFunc(ctx, func() { nc.Close(); close(ncClosed) })
@@ -54,21 +64,25 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, dialed bool, afterHand
 	}
 	defer closeNow(nil)
 
-	peer, err := s.exchangeHellos(nc, dialed)
+	ci.Remote = nc.RemoteAddr()
+	err := nc.SetDeadline(s.handshakeDeadline())
+	var sec secured
+	if err == nil {
+		sec, err = s.secure(ctx, nc, ci.Dialed)
+	}
+	peer := sec.peer
 	var pc *peerConn
 	registered := false
 	var other *peerConn // the connection replaced, or the one that won
 	if err == nil {
 		pc = &peerConn{
-			conn:   &Conn{Conn: nc, Peer: peer, Dialed: dialed},
-			dialer: peer.ID,
+			conn:   &Conn{Conn: sec.tc, Peer: peer, Dialed: ci.Dialed, Target: ci.Target},
+			key:    string(peer.Key),
+			id:     sec.id,
 			cancel: cancel,
 			done:   make(chan struct{}),
 		}
-		if dialed {
-			pc.dialer = s.ID
-		}
-		registered, other, err = s.admit(nc, pc)
+		registered, other, err = s.admit(pc, ci)
 	}
 	if err == nil {
 		err = nc.SetDeadline(time.Time{})
@@ -80,7 +94,7 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, dialed bool, afterHand
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
-		err = fmt.Errorf("topology: handshake with %v: %w", nc.RemoteAddr(), err)
+		err = fmt.Errorf("topology: handshake with %v: %w", ci.Remote, err)
 	}
 	if !registered {
 		return outcome{peer: peer, existing: other, err: err}
@@ -99,7 +113,7 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, dialed bool, afterHand
 		return outcome{peer: peer, err: err}
 	}
 
-	s.emit(Event{Kind: Connected, Peer: peer, Addr: nc.RemoteAddr(), Dialed: dialed})
+	s.emit(Event{Kind: Connected, Peer: peer, Addr: ci.Remote, Dialed: ci.Dialed, Target: ci.Target})
 	reason := s.handle(ctx, pc.conn)
 	if ctx.Err() != nil {
 		reason = context.Cause(ctx)
@@ -108,41 +122,97 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, dialed bool, afterHand
 	pc.ending = true
 	s.mu.Unlock()
 	closeNow(reason)
-	s.emit(Event{Kind: Disconnected, Peer: peer, Addr: nc.RemoteAddr(), Dialed: dialed, Err: reason})
+	s.emit(Event{Kind: Disconnected, Peer: peer, Addr: ci.Remote, Dialed: ci.Dialed, Target: ci.Target, Err: reason})
 	return outcome{peer: peer, served: true, err: reason}
 }
 
-// admit settles, with the peer, whether pc is kept, and registers it if
-// so. The side with the lower ID decides for both and sends the verdict
-// (see "One connection per pair" in doc.go); the other side obeys it.
-// If pc is registered, other is the connection it replaces (nil if none);
-// if not, err wraps errDuplicate and other is the connection that won,
-// if known.
-func (s *Swarm) admit(nc net.Conn, pc *peerConn) (registered bool, other *peerConn, err error) {
-	id := pc.conn.Peer.ID
-	if s.ID < id {
+// admit runs Authorize and settles, with the peer, whether pc is kept,
+// registering it if so (see "One connection per pair" in doc.go). The
+// side with the lower key decides for both: it reads the follower's
+// report (ready, with the IDs of the follower's other connections to it;
+// or refused), and answers with its verdict. If pc is registered, other
+// is the connection it replaces (nil if none); if not, err says why and,
+// with errDuplicate, other is the connection kept, if known.
+func (s *Swarm) admit(pc *peerConn, ci ConnInfo) (registered bool, other *peerConn, err error) {
+	tc, peer := pc.conn.Conn, pc.conn.Peer
+	var authErr error
+	if s.Authorize != nil {
+		if authErr = s.Authorize(peer, ci); authErr != nil {
+			authErr = fmt.Errorf("%w: %w", errUnauthorized, authErr)
+		}
+	}
+	if bytes.Compare(s.pub, peer.Key) < 0 {
+		code, ids, err := readReport(tc)
+		if err != nil {
+			if authErr != nil {
+				err = authErr // the reason that counts
+			}
+			return false, nil, err
+		}
+		if code == codeRefused {
+			return false, nil, errRefusedByPeer
+		}
+		if authErr != nil {
+			tc.Write(appendVerdict(nil, codeRefused, 0)) // best effort: tells the peer why
+			return false, nil, authErr
+		}
+		pc.known = ids
 		s.mu.Lock()
-		old := s.conns[id]
-		if old != nil && !old.ending && old.dialer != pc.dialer {
+		old := s.conns[pc.key]
+		if old != nil && !old.ending && (slices.Contains(ids, old.id) || slices.Contains(old.known, pc.id)) {
+			// The peer still holds the connection we hold, or knew of
+			// this one when it reported that one (the two were made at
+			// once): both are alive at both ends; keep the first.
 			s.mu.Unlock()
-			nc.Write(appendVerdict(nil, verdictDuplicate, 0)) // best effort: tells the peer why
+			tc.Write(appendVerdict(nil, verdictDuplicate, 0)) // best effort: tells the peer why
 			return false, old, errDuplicate
 		}
 		s.seq++
 		pc.seq = s.seq
-		s.conns[id] = pc
+		s.conns[pc.key] = pc
 		s.mu.Unlock()
-		_, err := nc.Write(appendVerdict(nil, verdictAccept, pc.seq))
+		_, err = tc.Write(appendVerdict(nil, verdictAccept, pc.seq))
 		return true, old, err
 	}
-	code, seq, err := readVerdict(nc)
+
+	if authErr != nil {
+		tc.Write(appendReport(nil, codeRefused, nil)) // best effort: tells the peer why
+		return false, nil, authErr
+	}
+	s.mu.Lock()
+	var ids []connID
+	if old := s.conns[pc.key]; old != nil && !old.ending {
+		ids = append(ids, old.id)
+	}
+	for _, o := range s.inflight[pc.key] {
+		ids = append(ids, o.id)
+	}
+	s.inflight[pc.key] = append(s.inflight[pc.key], pc)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		l := slices.DeleteFunc(s.inflight[pc.key], func(o *peerConn) bool { return o == pc })
+		if len(l) == 0 {
+			delete(s.inflight, pc.key)
+		} else {
+			s.inflight[pc.key] = l
+		}
+	}()
+	if _, err := tc.Write(appendReport(nil, reportReady, ids)); err != nil {
+		return false, nil, err
+	}
+	code, seq, err := readVerdict(tc)
 	if err != nil {
 		return false, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.conns[id]
-	if code == verdictDuplicate {
+	old := s.conns[pc.key]
+	switch code {
+	case codeRefused:
+		return false, nil, errRefusedByPeer
+	case verdictDuplicate:
 		return false, old, errDuplicate
 	}
 	if old != nil && !old.ending && old.seq > seq {
@@ -150,15 +220,15 @@ func (s *Swarm) admit(nc net.Conn, pc *peerConn) (registered bool, other *peerCo
 		return false, old, fmt.Errorf("%w (verdict %d is older than %d)", errDuplicate, seq, old.seq)
 	}
 	pc.seq = seq
-	s.conns[id] = pc
+	s.conns[pc.key] = pc
 	return true, old, nil
 }
 
 // unregister removes pc from the registry if it is still there.
 func (s *Swarm) unregister(pc *peerConn) {
 	s.mu.Lock()
-	if s.conns[pc.conn.Peer.ID] == pc {
-		delete(s.conns, pc.conn.Peer.ID)
+	if s.conns[pc.key] == pc {
+		delete(s.conns, pc.key)
 	}
 	s.mu.Unlock()
 }

@@ -6,157 +6,144 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
+	"strings"
 	"testing"
-	"time"
 )
 
-// admitSwarm returns a swarm ready for admit, holding one established
-// connection to peer "m" dialled by olddialer with verdict sequence
-// oldseq.
-func admitSwarm(id, olddialer string, oldseq uint64) (*Swarm, *peerConn) {
-	s := &Swarm{ID: id, conns: make(map[string]*peerConn), seq: 100}
+// admitSwarm returns a swarm with key self, ready for admit, holding one
+// established connection (id {7}, verdict sequence 7) to the peer with
+// key peer.
+func admitSwarm(self, peer []byte) (*Swarm, *peerConn) {
+	s := &Swarm{pub: self, conns: make(map[string]*peerConn), inflight: make(map[string][]*peerConn), seq: 100}
 	s.log = slog.New(slog.DiscardHandler)
-	old := &peerConn{conn: &Conn{Peer: Hello{ID: "m"}}, dialer: olddialer, seq: oldseq, done: make(chan struct{})}
-	s.conns["m"] = old
+	old := &peerConn{conn: &Conn{Peer: Peer{Key: peer}}, key: string(peer), id: connID{7}, seq: 7, done: make(chan struct{})}
+	s.conns[old.key] = old
 	return s, old
 }
 
-// TestAdmitDecider: "a" < "m", so a decides: it refuses a new connection
-// if the established one was dialled by the other side, and otherwise
-// lets the new one replace it, telling m with a verdict either way.
+var errNo = errors.New("not the bob you know")
+
+// TestAdmitDecider: keys[0] decides. It keeps the established connection
+// only if the follower's report says it still holds that one, and lets
+// the new one replace it otherwise (a returning peer); it tells the
+// follower with a verdict either way.
 func TestAdmitDecider(t *testing.T) {
+	k := testKeys(2)
+	me, peer := pubKey(k[0]), pubKey(k[1])
 	tests := []struct {
 		name       string
-		olddialer  string // who dialled the established connection
-		newdialer  string // who dialled the new one
-		ending     bool   // the established one's Handler has returned
+		report     []byte
+		noOld      bool  // no established connection
+		ending     bool  // the established one's Handler has returned
+		authorize  error // what Authorize returns
 		registered bool
-		code       byte
+		replaces   bool // other is the established one
+		err        error
+		verdict    []byte // sent to the follower
 	}{
-		{"cross, m dialled first", "m", "a", false, false, verdictDuplicate},
-		{"cross, a dialled first", "a", "m", false, false, verdictDuplicate},
-		{"m dialled again", "m", "m", false, true, verdictAccept},
-		{"a dialled again", "a", "a", false, true, verdictAccept},
-		{"cross, established one ending", "m", "a", true, true, verdictAccept},
+		{"peer holds the established one", appendReport(nil, reportReady, []connID{{1}, {7}}), false, false, nil, false, true, errDuplicate, appendVerdict(nil, verdictDuplicate, 0)},
+		{"peer knew this one when it reported the established one", appendReport(nil, reportReady, nil), false, false, nil, false, true, errDuplicate, appendVerdict(nil, verdictDuplicate, 0)},
+		{"peer knows no other (it returned)", appendReport(nil, reportReady, nil), false, false, nil, true, true, nil, appendVerdict(nil, verdictAccept, 101)},
+		{"peer knows other ones only", appendReport(nil, reportReady, []connID{{1}, {2}}), false, false, nil, true, true, nil, appendVerdict(nil, verdictAccept, 101)},
+		{"established one ending", appendReport(nil, reportReady, []connID{{7}}), false, true, nil, true, true, nil, appendVerdict(nil, verdictAccept, 101)},
+		{"none established", appendReport(nil, reportReady, []connID{{7}}), true, false, nil, true, false, nil, appendVerdict(nil, verdictAccept, 101)},
+		{"peer refused", appendReport(nil, codeRefused, nil), false, false, nil, false, false, errRefusedByPeer, nil},
+		{"Authorize refused", appendReport(nil, reportReady, nil), false, false, errNo, false, false, errNo, appendVerdict(nil, codeRefused, 0)},
+		{"malformed report", []byte{9, 0}, false, false, nil, false, false, errMalformed, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, old := admitSwarm("a", tt.olddialer, 7)
+			s, old := admitSwarm(me, peer)
 			old.ending = tt.ending
+			if strings.HasPrefix(tt.name, "peer knew this one") {
+				old.known = []connID{{8}}
+			}
+			if tt.noOld {
+				delete(s.conns, old.key)
+			}
+			var asked []Peer
+			s.Authorize = func(p Peer, c ConnInfo) error { asked = append(asked, p); return tt.authorize }
 			near, far := net.Pipe()
-			defer near.Close()
-			defer far.Close()
 			verdict := make(chan []byte, 1)
 			go func() {
-				b, _ := io.ReadAll(io.LimitReader(far, verdictSize))
+				far.Write(tt.report)
+				b, _ := io.ReadAll(far)
 				verdict <- b
 			}()
-			pc := &peerConn{conn: &Conn{Peer: Hello{ID: "m"}}, dialer: tt.newdialer}
-			registered, other, err := s.admit(near, pc)
-			if registered != tt.registered || other != old {
-				t.Errorf("got registered %v, other %p; want %v, %p (the established one)", registered, other, tt.registered, old)
+			pc := &peerConn{conn: &Conn{Conn: near, Peer: Peer{Key: peer, Name: "bob"}}, key: string(peer), id: connID{8}}
+			registered, other, err := s.admit(pc, ConnInfo{Target: "bob"})
+			near.Close()
+			if registered != tt.registered || (other == old) != tt.replaces || !errors.Is(err, tt.err) {
+				t.Errorf("got registered %v, other is the established one %v, %v; want %v, %v, %v", registered, other == old, err, tt.registered, tt.replaces, tt.err)
 			}
-			if tt.registered != (err == nil) || (!tt.registered && !errors.Is(err, errDuplicate)) {
-				t.Errorf("got error %v", err)
+			if got := <-verdict; !bytes.Equal(got, tt.verdict) {
+				t.Errorf("verdict sent: got %x, want %x", got, tt.verdict)
 			}
-			want := appendVerdict(nil, tt.code, 0)
-			if tt.registered {
-				want = appendVerdict(nil, tt.code, 101)
+			if got := s.conns[pc.key] == pc; got != tt.registered {
+				t.Errorf("new connection registered: got %v, want %v", got, tt.registered)
 			}
-			if got := <-verdict; !bytes.Equal(got, want) {
-				t.Errorf("verdict sent: got %x, want %x", got, want)
-			}
-			if got, want := s.conns["m"] == pc, tt.registered; got != want {
-				t.Errorf("new connection registered: got %v, want %v", got, want)
+			if len(asked) != 1 || asked[0].Name != "bob" {
+				t.Errorf("Authorize asked about %v, want bob once", asked)
 			}
 		})
 	}
 }
 
-// TestAdmitFollower: "z" > "m", so z obeys m's verdict, and of two
-// accepted connections keeps the one with the higher sequence.
+// TestAdmitFollower: keys[1] obeys keys[0]'s verdict, reports the
+// connections to it that it still holds, and of two accepted connections
+// keeps the one with the higher sequence.
 func TestAdmitFollower(t *testing.T) {
+	k := testKeys(2)
+	me, peer := pubKey(k[1]), pubKey(k[0])
 	tests := []struct {
 		name       string
 		verdict    []byte
+		authorize  error
 		registered bool
 		err        error
+		report     []byte // sent to the decider
 	}{
-		{"accepted, newer", appendVerdict(nil, verdictAccept, 8), true, nil},
-		{"accepted, but older than the established one", appendVerdict(nil, verdictAccept, 6), false, errDuplicate},
-		{"refused", appendVerdict(nil, verdictDuplicate, 0), false, errDuplicate},
-		{"unknown code", appendVerdict(nil, 9, 8), false, errMalformed},
-		{"truncated", appendVerdict(nil, verdictAccept, 8)[:5], false, errMalformed},
+		{"accepted, newer", appendVerdict(nil, verdictAccept, 8), nil, true, nil, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"accepted, but older than the established one", appendVerdict(nil, verdictAccept, 6), nil, false, errDuplicate, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"duplicate", appendVerdict(nil, verdictDuplicate, 0), nil, false, errDuplicate, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"refused by the decider", appendVerdict(nil, codeRefused, 0), nil, false, errRefusedByPeer, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"unknown code", appendVerdict(nil, 9, 8), nil, false, errMalformed, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"truncated", appendVerdict(nil, verdictAccept, 8)[:5], nil, false, errMalformed, appendReport(nil, reportReady, []connID{{7}, {5}})},
+		{"Authorize refused", nil, errNo, false, errUnauthorized, appendReport(nil, codeRefused, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, old := admitSwarm("z", "m", 7)
+			s, old := admitSwarm(me, peer)
+			// Another connection to the same peer, in its handshake.
+			s.inflight[old.key] = []*peerConn{{key: old.key, id: connID{5}}}
+			s.Authorize = func(Peer, ConnInfo) error { return tt.authorize }
 			near, far := net.Pipe()
-			defer near.Close()
+			report := make(chan []byte, 1)
 			go func() {
+				b := make([]byte, len(tt.report))
+				n, _ := io.ReadFull(far, b)
+				report <- b[:n]
 				far.Write(tt.verdict)
 				far.Close()
 			}()
-			pc := &peerConn{conn: &Conn{Peer: Hello{ID: "m"}}, dialer: "m"}
-			registered, other, err := s.admit(near, pc)
+			pc := &peerConn{conn: &Conn{Conn: near, Peer: Peer{Key: peer}}, key: string(peer), id: connID{8}}
+			registered, other, err := s.admit(pc, ConnInfo{})
+			near.Close()
 			if registered != tt.registered || !errors.Is(err, tt.err) {
 				t.Errorf("got registered %v, %v; want %v, %v", registered, err, tt.registered, tt.err)
 			}
-			if registered && (other != old || s.conns["m"] != pc || pc.seq != 8) {
-				t.Errorf("got other %p, registered %p, seq %d; want the old one replaced by the new one, seq 8", other, s.conns["m"], pc.seq)
+			if got := <-report; !bytes.Equal(got, tt.report) {
+				t.Errorf("report sent: got %x, want %x", got, tt.report)
 			}
-			if !registered && s.conns["m"] != old {
+			if registered && (other != old || s.conns[pc.key] != pc || pc.seq != 8) {
+				t.Errorf("got other %p, registered %p, seq %d; want the old one replaced by the new one, seq 8", other, s.conns[pc.key], pc.seq)
+			}
+			if !registered && s.conns[pc.key] != old {
 				t.Errorf("the established connection was unregistered")
+			}
+			if l := s.inflight[pc.key]; len(l) != 1 || l[0].id != (connID{5}) {
+				t.Errorf("in-flight connections after admit: %v, want only the other one", l)
 			}
 		})
 	}
-}
-
-// TestReplacedBySameDialer: bob (the decider) holds alice's connection;
-// a new connection from alice's ID (alice restarted before bob noticed)
-// replaces it, and bob's events say so in order.
-func TestReplacedBySameDialer(t *testing.T) {
-	w := newWorld(t)
-	bob := w.newNode("id-a-bob", "bob", nil).start()
-	alice := w.newNode("id-b-alice", "alice", nil, bob.sw.Listener.Addr().String()).start()
-	w.waitFor("alice and bob connected", func() bool { return same(alice, bob) })
-
-	// The "restarted" alice, by hand.
-	c, err := net.Dial("tcp", bob.sw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(waitTimeout))
-	if err := writeHello(c, Hello{ID: "id-b-alice", Name: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if h, err := readHello(c); err != nil || h.ID != "id-a-bob" {
-		t.Fatalf("bob's Hello: got %+v, %v", h, err)
-	}
-	if code, _, err := readVerdict(c); err != nil || code != verdictAccept {
-		t.Fatalf("bob's verdict: got %d, %v; want %d", code, err, verdictAccept)
-	}
-	var kinds []EventKind
-	var reason error
-	w.waitFor("bob serves the new connection", func() bool {
-		nc := bob.active["id-b-alice"]
-		if nc == nil || nc.RemoteAddr().String() != c.LocalAddr().String() {
-			return false
-		}
-		// Snapshot now: the old alice redials soon and replaces c in turn.
-		kinds = bob.kinds("id-b-alice")
-		if len(bob.events) > 2 {
-			reason = bob.events[2].Err
-		}
-		return true
-	})
-	if want := []EventKind{Connected, Disconnected, Connected}; !slices.Equal(kinds, want) {
-		t.Errorf("bob's events: got %v, want %v", kinds, want)
-	} else if !errors.Is(reason, ErrReplaced) {
-		t.Errorf("bob's Disconnected reason: got %v, want ErrReplaced", reason)
-	}
-	alice.stop()
-	bob.stop()
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"scuttle/mdns"
@@ -15,10 +16,10 @@ import (
 
 // A target is one entry of Swarm.Peers, redialled by its own dialLoop.
 type target struct {
-	spec   string // as given
-	name   string // NAME form: dial name.local on the name's port
-	addr   string // HOST:PORT form
-	lastID string // ID of the peer found there last; only dialLoop touches it
+	spec    string // as given
+	name    string // NAME form: dial name.local on the name's port
+	addr    string // HOST:PORT form
+	lastKey string // string(key) of the peer found there last; only dialLoop touches it
 }
 
 // parsePeer parses NAME or HOST:PORT.
@@ -70,8 +71,8 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 		if ctx.Err() != nil {
 			return
 		}
-		if out.peer.ID != "" {
-			t.lastID = out.peer.ID
+		if out.peer.Key != nil {
+			t.lastKey = string(out.peer.Key)
 		}
 		switch {
 		case errors.Is(out.err, errSelf):
@@ -104,6 +105,9 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 				s.log.Warn("topology: peer speaks another protocol; retrying slowly", "peer", t.spec, "err", out.err)
 			}
 			fails = maxFails
+		case errors.Is(out.err, errUnauthorized) || errors.Is(out.err, errRefusedByPeer):
+			s.log.Info("topology: connection refused", "peer", t.spec, "name", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
+			fails = min(max(fails, 0)+1, maxFails)
 		default:
 			s.log.Debug("topology: dial failed", "peer", t.spec, "err", out.err)
 			fails = min(max(fails, 0)+1, maxFails)
@@ -111,20 +115,15 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 	}
 }
 
-// connectedTo returns the live connection to the peer at t, if any: the
-// peer found there last time, or for a NAME target a peer of that name.
+// connectedTo returns the live connection to the peer found at t last
+// time, if any. A name a connected peer claims is not taken as a sign
+// that t is connected: it is only a claim, and would let any peer stop
+// the dialling of another.
 func (s *Swarm) connectedTo(t *target) *peerConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pc := s.conns[t.lastID]; pc != nil && !pc.ending {
+	if pc := s.conns[t.lastKey]; pc != nil && !pc.ending {
 		return pc
-	}
-	if t.name != "" {
-		for _, pc := range s.conns {
-			if pc.conn.Peer.Name == t.name && !pc.ending {
-				return pc
-			}
-		}
 	}
 	return nil
 }
@@ -134,19 +133,47 @@ func (s *Swarm) connectedTo(t *target) *peerConn {
 func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 	addrs := []string{t.addr}
 	if t.name != "" {
+		// The port lookup runs alongside the address lookup; cancel
+		// ends it before wg.Wait waits for it.
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		lctx, cancel := context.WithTimeout(ctx, defaultDialTimeout)
+		defer cancel()
+		ports := make(chan uint16, 1)
+		pr, hasPorts := s.Resolver.(PortResolver)
+		if hasPorts {
+			wg.Go(func() {
+				p, err := pr.LookupPort(lctx, t.name)
+				if err != nil {
+					p = 0
+				}
+				ports <- p
+			})
+		}
 		hosts, err := s.Resolver.LookupHost(lctx, t.name+".local")
-		cancel()
 		if err != nil {
 			return outcome{err: fmt.Errorf("topology: resolve %s.local: %w", t.name, err)}
 		}
-		port := HashToPort
+		port := HashToPort(t.name)
 		if s.port != nil {
-			port = s.port
+			port = s.port(t.name)
 		}
+		if hasPorts {
+			wait := time.NewTimer(portWait)
+			select {
+			case p := <-ports:
+				if p != 0 {
+					port = p
+				}
+			case <-wait.C:
+				s.log.Debug("topology: no port for the peer; dialling its name's", "peer", t.name, "port", port)
+			}
+			wait.Stop()
+		}
+		cancel() // ends a port lookup still waiting
 		addrs = addrs[:0]
 		for _, h := range hosts {
-			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(port(t.name)))))
+			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(int(port))))
 		}
 		if len(addrs) == 0 {
 			return outcome{err: fmt.Errorf("topology: resolve %s.local: no addresses", t.name)}
@@ -165,7 +192,7 @@ func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 			errs = append(errs, fmt.Errorf("topology: dial %s (peer %q): %w", a, t.spec, err))
 			continue
 		}
-		return s.connect(ctx, nc, true, nil)
+		return s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, nil)
 	}
 	return outcome{err: errors.Join(errs...)}
 }

@@ -37,7 +37,8 @@ func TestIPv6Peer(t *testing.T) {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
 	w := newWorld(t)
-	a := w.newNode("id-a", "alice", ln).start()
-	b := w.newNode("id-b", "bob", nil, ln.Addr().String()).start()
+	k := testKeys(2)
+	a := w.newNode(k[0], "alice", ln).start()
+	b := w.newNode(k[1], "bob", nil, ln.Addr().String()).start()
 	w.waitFor("alice and bob connected over ::1", func() bool { return same(a, b) })
 }

@@ -2,6 +2,8 @@ package topology_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -23,8 +25,15 @@ func ExampleHashToPort() {
 // connection until it ends.
 func ExampleSwarm() {
 	ctx := context.Background()
+	// The keys the peers' names are known by.
+	known := map[string]string{"bob": "fxm7e2vvhkbtknmj4jboyx5xkkn6eeeojmqplqphhgrlthxzzqmq"}
+	_, key, err := ed25519.GenerateKey(rand.Reader) // the chat passes its log's key
+	if err != nil {
+		panic(err)
+	}
 	sw := &topology.Swarm{
-		ID:       "alice's log id",
+		Key: key,
+		// NetworkKey: the 32 bytes of a private network; nil joins the public one.
 		Name:     "alice",
 		Peers:    []string{"bob", "10.0.0.7:4000"},
 		Resolver: net.DefaultResolver, // the chat passes its mdns resolver
@@ -33,9 +42,17 @@ func ExampleSwarm() {
 			_, err := io.Copy(io.Discard, c)
 			return err
 		},
+		// Refuse a peer dialled as NAME that proves another key than
+		// the one NAME is known by (the chat keeps name bindings).
+		Authorize: func(p topology.Peer, c topology.ConnInfo) error {
+			if want, ok := known[c.Target]; ok && p.KeyString() != want {
+				return fmt.Errorf("key %s is not the %s you know", p.KeyString(), c.Target)
+			}
+			return nil
+		},
 		Events: func(e topology.Event) { fmt.Println(e) },
 	}
-	if err := sw.Run(ctx); err != nil {
+	if err = sw.Run(ctx); err != nil {
 		fmt.Println(err) // e.g. topology: listen on :55204: address already in use
 	}
 }

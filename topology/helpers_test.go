@@ -1,12 +1,16 @@
 package topology
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,21 +83,37 @@ type node struct {
 	w      *world
 	sw     *Swarm
 	events []Event
-	active map[string]*Conn // connections in the Handler, by peer ID
+	active map[string]*Conn // connections in the Handler, by string(peer key)
 	cancel context.CancelFunc
 	runErr chan error
 }
 
-// newNode makes a swarm on ln (127.0.0.1:0 if nil) naming peers, with
-// short backoffs. Call start to run it.
-func (w *world) newNode(id, name string, ln net.Listener, peers ...string) *node {
+// testKeys returns n ed25519 keys, the same in every run (made from the
+// seeds "key 0", "key 1", ...), sorted by public key: keys[0] decides
+// against every other (see "One connection per pair" in doc.go).
+func testKeys(n int) []ed25519.PrivateKey {
+	keys := make([]ed25519.PrivateKey, n)
+	for i := range keys {
+		seed := sha256.Sum256(fmt.Appendf(nil, "key %d", i))
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+	}
+	slices.SortFunc(keys, func(a, b ed25519.PrivateKey) int { return bytes.Compare(pubKey(a), pubKey(b)) })
+	return keys
+}
+
+// id is the registry key of k's public half, as node.active uses it.
+func id(k ed25519.PrivateKey) string { return string(pubKey(k)) }
+
+// newNode makes a swarm with key on ln (127.0.0.1:0 if nil) naming
+// peers, with short backoffs. Call start to run it.
+func (w *world) newNode(key ed25519.PrivateKey, name string, ln net.Listener, peers ...string) *node {
 	w.t.Helper()
 	if ln == nil {
 		ln = listen(w.t, "127.0.0.1:0")
 	}
 	n := &node{w: w, active: make(map[string]*Conn)}
 	n.sw = &Swarm{
-		ID: id, Name: name, Listener: ln, Peers: peers,
+		Key: key, Name: name, Listener: ln, Peers: peers,
 		Handler:    n.handle,
 		Events:     func(e Event) { w.update(func() { n.events = append(n.events, e) }) },
 		Logger:     slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
@@ -134,31 +154,32 @@ func (n *node) stop() {
 // Handlers of one peer overlap.
 func (n *node) handle(ctx context.Context, c *Conn) error {
 	n.w.update(func() {
-		if old := n.active[c.Peer.ID]; old != nil {
+		if old := n.active[string(c.Peer.Key)]; old != nil {
 			n.w.t.Errorf("%s: two Handlers for peer %s at once: %v and %v", n.sw.Name, c.Peer.Name, old.RemoteAddr(), c.RemoteAddr())
 		}
-		n.active[c.Peer.ID] = c
+		n.active[string(c.Peer.Key)] = c
 	})
 	_, err := io.Copy(io.Discard, c)
-	n.w.update(func() { delete(n.active, c.Peer.ID) })
+	n.w.update(func() { delete(n.active, string(c.Peer.Key)) })
 	return err
 }
 
 // same reports, under world.mu, whether a and b serve one and the same
 // TCP connection.
 func same(a, b *node) bool {
-	ca, cb := a.active[b.sw.ID], b.active[a.sw.ID]
+	ca, cb := a.active[id(b.sw.Key)], b.active[id(a.sw.Key)]
 	return ca != nil && cb != nil &&
 		ca.LocalAddr().String() == cb.RemoteAddr().String() &&
 		ca.RemoteAddr().String() == cb.LocalAddr().String() &&
 		ca.Dialed != cb.Dialed
 }
 
-// kinds lists, under world.mu, the kinds of n's events about peer id.
-func (n *node) kinds(id string) []EventKind {
+// kinds lists, under world.mu, the kinds of n's events about the peer
+// with key k.
+func (n *node) kinds(k ed25519.PrivateKey) []EventKind {
 	var ks []EventKind
 	for _, e := range n.events {
-		if e.Peer.ID == id {
+		if string(e.Peer.Key) == id(k) {
 			ks = append(ks, e.Kind)
 		}
 	}
@@ -178,8 +199,8 @@ func (n *node) checkAlternation(t *testing.T) {
 	up := map[string]bool{}
 	for i, e := range n.events[1:] {
 		switch {
-		case e.Kind == Connected && !up[e.Peer.ID], e.Kind == Disconnected && up[e.Peer.ID]:
-			up[e.Peer.ID] = e.Kind == Connected
+		case e.Kind == Connected && !up[string(e.Peer.Key)], e.Kind == Disconnected && up[string(e.Peer.Key)]:
+			up[string(e.Peer.Key)] = e.Kind == Connected
 		default:
 			t.Errorf("%s: event %d (%v) out of order", n.sw.Name, i+1, e)
 		}

@@ -1,11 +1,15 @@
 package topology
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -15,8 +19,12 @@ import (
 const (
 	defaultHandshakeTimeout = 5 * time.Second
 	defaultDialTimeout      = 5 * time.Second
-	defaultMinBackoff       = 100 * time.Millisecond
-	defaultMaxBackoff       = 5 * time.Second
+	// portWait is how long a NAME peer's dial waits, once its addresses
+	// are known, for a PortResolver's port (a peer without an SRV record
+	// gives none: it is dialled at HashToPort(NAME) after this).
+	portWait          = 250 * time.Millisecond
+	defaultMinBackoff = 100 * time.Millisecond
+	defaultMaxBackoff = 5 * time.Second
 
 	// maxPendingHandshakes bounds inbound connections that have not yet
 	// finished their handshake; more are closed at once.
@@ -34,15 +42,37 @@ type Resolver interface {
 	LookupHost(ctx context.Context, host string) (addrs []string, err error)
 }
 
+// A PortResolver is a Resolver that also finds the TCP port a NAME peer
+// listens on (the chat: from the peer's DNS-SD SRV record). When
+// Swarm.Resolver is one, a NAME peer is dialled at the port it gives,
+// else, or when it gives none within portWait of the addresses, at
+// HashToPort(NAME).
+type PortResolver interface {
+	Resolver
+	LookupPort(ctx context.Context, name string) (uint16, error)
+}
+
+// ProtocolVersion is the version of the handshake this package speaks,
+// for advertising (the chat's DNS-SD TXT record says v=ProtocolVersion).
+const ProtocolVersion = protoVersion
+
 // A Swarm keeps one connection to every peer it names and serves every
 // peer that connects to it. Set the fields, then call Run once; the
 // fields must not change after that. The zero value of every field but
-// ID is usable.
+// Key is usable.
 type Swarm struct {
-	// ID identifies this side in handshakes (the chat passes its log ID).
-	// Required. It decides which connection wins when two peers dial each
-	// other at once, and a connection whose remote ID equals it is closed.
-	ID string
+	// Key is this side's identity (the chat passes its log's key).
+	// Required. Run makes a self-signed TLS certificate of it; peers know
+	// this side by its public half. It decides which connection wins
+	// when two peers dial each other at once, and a connection whose
+	// remote proves the same key is closed.
+	Key ed25519.PrivateKey
+	// NetworkKey, if set, makes this swarm a member of the private
+	// network of that key: it must be NetworkKeySize (32) bytes, and
+	// only peers that prove they hold the same key are connected. nil
+	// means the public default network, which no keyed peer is in. The
+	// key is never sent, only MACs made with it.
+	NetworkKey []byte
 	// Name is this side's chat name, told to peers in the handshake.
 	Name string
 	// ListenAddr is the TCP address to listen on; empty means
@@ -61,6 +91,16 @@ type Swarm struct {
 	Resolver Resolver
 	// Dial opens a connection; nil means a net.Dialer with TCP keep-alive.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Authorize, if set, is asked about every peer once it has proven
+	// its key and its membership of the network and sent its Hello, and
+	// before the connection is registered, handed to the Handler or
+	// reported by an event, in either direction. A non-nil error
+	// refuses the connection: it is closed, the peer is told, and a dial
+	// loop backs off as after a failure. The chat refuses there a key
+	// that is not the one bound to the peer's claimed name or to the
+	// NAME it dialled. It is called from the connection's goroutine,
+	// possibly for several connections at once, and must return soon.
+	Authorize func(p Peer, c ConnInfo) error
 	// Handler serves one established connection. It must return soon
 	// after ctx ends; the connection is closed when ctx ends and when the
 	// Handler returns. Its error is the reason of the Disconnected event.
@@ -69,14 +109,15 @@ type Swarm struct {
 	Handler func(ctx context.Context, c *Conn) error
 	// Events, if set, is called for each Event, one call at a time (never
 	// concurrently), from the goroutine of the connection concerned. For
-	// one peer ID, Connected and Disconnected alternate, starting with
+	// one peer key, Connected and Disconnected alternate, starting with
 	// Connected; Listening comes first of all. The Swarm waits for the
 	// call, so it must return quickly and must not call Close.
 	Events func(Event)
 	// Logger receives diagnostics: rejected handshakes, dial failures,
 	// accept errors. nil discards them.
 	Logger *slog.Logger
-	// HandshakeTimeout bounds a connection's handshake; zero means 5 s.
+	// HandshakeTimeout bounds a connection's handshake, from TCP
+	// connect or accept to the verdict; zero means 5 s.
 	HandshakeTimeout time.Duration
 
 	// Test hooks: the port of a NAME peer (nil: HashToPort) and the
@@ -84,19 +125,28 @@ type Swarm struct {
 	port                   func(name string) uint16
 	minBackoff, maxBackoff time.Duration
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	stop    context.CancelCauseFunc // cancels the Run context; set while running
-	done    chan struct{}           // closed when Run has returned
-	conns   map[string]*peerConn    // by remote ID; guarded by mu
-	seq     uint64                  // last verdict sequence given; guarded by mu
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	stop     context.CancelCauseFunc       // cancels the Run context; set while running
+	done     chan struct{}                 // closed when Run has returned
+	conns    map[string]*peerConn          // by string(remote key); guarded by mu
+	inflight map[string][]*peerConn        // follower: reported, verdict not yet read; guarded by mu
+	seq      uint64                        // last verdict sequence given; guarded by mu
+	runCtx   context.Context               // Run's context, for AddPeer; guarded by mu
+	waiting  bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
+	added    map[string]context.CancelFunc // AddPeer's dial loops, by spec (nil: queued); guarded by mu
+	queued   []*target                     // added before Run listened; guarded by mu
 
-	evMu    sync.Mutex // serializes Events calls
-	wg      sync.WaitGroup
-	self    Hello         // our handshake
-	log     *slog.Logger  // Logger or a discarding one
-	pending chan struct{} // semaphore of inbound handshakes
+	evMu       sync.Mutex // serializes Events calls
+	wg         sync.WaitGroup
+	pub        ed25519.PublicKey // Key's public half
+	netKey     []byte            // NetworkKey or publicNetworkKey
+	serverConf *tls.Config       // for accepted connections
+	clientConf *tls.Config       // for dialled connections
+	self       hello             // our Hello
+	log        *slog.Logger      // Logger or a discarding one
+	pending    chan struct{}     // semaphore of inbound handshakes
 }
 
 // Run listens, dials every peer and serves connections until ctx ends or
@@ -115,6 +165,9 @@ func (s *Swarm) Run(ctx context.Context) error {
 	}
 	s.started = true
 	targets, err := s.targets()
+	if err == nil {
+		err = s.setup()
+	}
 	if err == nil && s.closed {
 		err = ErrClosed
 	}
@@ -140,6 +193,12 @@ func (s *Swarm) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	s.stop, s.done = stop, make(chan struct{})
 	s.conns = make(map[string]*peerConn)
+	s.inflight = make(map[string][]*peerConn)
+	s.runCtx = ctx
+	for _, t := range s.queued {
+		s.startAdded(t.spec, t)
+	}
+	s.queued = nil
 	// Verdict sequences start at the clock, so that those of a restarted
 	// swarm are higher than its previous run's.
 	s.seq = uint64(time.Now().UnixNano())
@@ -151,7 +210,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.self = Hello{ID: s.ID, Name: s.Name, Addr: ln.Addr().String()}
+	s.self = hello{name: s.Name, addr: ln.Addr().String()}
 	s.pending = make(chan struct{}, maxPendingHandshakes)
 
 	// Closing the listener is what ends the accept loop.
@@ -167,8 +226,67 @@ func (s *Swarm) Run(ctx context.Context) error {
 	if !stopLn() {
 		<-lnClosed
 	}
+	s.mu.Lock()
+	s.waiting = true // no AddPeer from here on
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// AddPeer adds a peer, NAME or HOST:PORT as in Peers, to the Swarm: it
+// is dialled and redialled like those of Peers until RemovePeer or the
+// end of Run (the chat adds the peers it discovers). Added before Run
+// has started listening, it is dialled from then on. Adding a peer again
+// does nothing. It fails with ErrClosed once Run is ending or Close was
+// called.
+func (s *Swarm) AddPeer(p string) error {
+	t, err := parsePeer(p)
+	if err != nil {
+		return err
+	}
+	if t.name != "" && s.Resolver == nil {
+		return fmt.Errorf("topology: peer %q is a NAME, which needs a Resolver (or give it as HOST:PORT)", p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.waiting || s.runCtx != nil && s.runCtx.Err() != nil {
+		return ErrClosed
+	}
+	if _, ok := s.added[p]; ok {
+		return nil
+	}
+	if s.added == nil {
+		s.added = make(map[string]context.CancelFunc)
+	}
+	if s.runCtx == nil {
+		s.added[p] = nil // Run starts its dial loop (startAdded)
+		s.queued = append(s.queued, t)
+		return nil
+	}
+	s.startAdded(p, t)
+	return nil
+}
+
+// startAdded starts the dial loop of an added peer; the caller holds
+// s.mu and s.runCtx is set.
+func (s *Swarm) startAdded(p string, t *target) {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	s.added[p] = cancel
+	s.wg.Go(func() { s.dialLoop(ctx, t) })
+}
+
+// RemovePeer stops dialling a peer that AddPeer added, and closes the
+// connection its dial loop made, if any (one the peer dialled stays).
+func (s *Swarm) RemovePeer(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cancel, ok := s.added[p]; ok {
+		if cancel != nil {
+			cancel()
+		}
+		delete(s.added, p)
+		s.queued = slices.DeleteFunc(s.queued, func(t *target) bool { return t.spec == p })
+	}
 }
 
 // Close stops a running Run and waits until it has returned. Closing
@@ -187,13 +305,35 @@ func (s *Swarm) Close() error {
 	return nil
 }
 
+// setup checks the keys and makes the TLS configurations.
+func (s *Swarm) setup() error {
+	if len(s.Key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("topology: Swarm.Key is %d bytes, want an ed25519 private key of %d", len(s.Key), ed25519.PrivateKeySize)
+	}
+	s.pub = pubKey(s.Key)
+	if !ed25519.NewKeyFromSeed(s.Key.Seed()).Equal(s.Key) {
+		return errors.New("topology: Swarm.Key: its public half does not match its seed")
+	}
+	switch {
+	case s.NetworkKey == nil:
+		s.netKey = []byte(publicNetworkKey)
+	case len(s.NetworkKey) != NetworkKeySize:
+		return fmt.Errorf("topology: Swarm.NetworkKey is %d bytes, want %d (or nil for the public network)", len(s.NetworkKey), NetworkKeySize)
+	default:
+		s.netKey = bytes.Clone(s.NetworkKey)
+	}
+	cert, err := newCertificate(s.Key)
+	if err != nil {
+		return err
+	}
+	s.serverConf, s.clientConf = tlsConfig(cert, true), tlsConfig(cert, false)
+	return nil
+}
+
 // targets validates the configuration and parses Peers.
 func (s *Swarm) targets() ([]*target, error) {
-	if s.ID == "" {
-		return nil, errors.New("topology: Swarm.ID is empty")
-	}
-	if len(s.ID) > maxField || len(s.Name) > maxField {
-		return nil, fmt.Errorf("topology: Swarm.ID is %d bytes and Name %d, max %d each", len(s.ID), len(s.Name), maxField)
+	if len(s.Name) > maxField {
+		return nil, fmt.Errorf("topology: Swarm.Name is %d bytes, max %d", len(s.Name), maxField)
 	}
 	ts := make([]*target, 0, len(s.Peers))
 	for _, p := range s.Peers {
@@ -239,13 +379,13 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		s.wg.Go(func() {
-			out := s.connect(ctx, nc, false, func() { <-s.pending })
+			out := s.connect(ctx, nc, ConnInfo{}, func() { <-s.pending })
 			switch {
 			case out.served || ctx.Err() != nil:
 			case errors.Is(out.err, errDuplicate):
-				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			default:
-				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "id", out.peer.ID, "err", out.err)
+				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 package topology
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +20,11 @@ func TestMeshOfThree(t *testing.T) {
 	w := newWorld(t)
 	lns := []net.Listener{listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0")}
 	addr := func(i int) string { return lns[i].Addr().String() }
+	k := testKeys(3)
 	nodes := []*node{
-		w.newNode("id-b", "alice", lns[0], addr(1), addr(2)),
-		w.newNode("id-c", "bob", lns[1], addr(0), addr(2)),
-		w.newNode("id-a", "carol", lns[2], addr(0), addr(1)),
+		w.newNode(k[1], "alice", lns[0], addr(1), addr(2)),
+		w.newNode(k[2], "bob", lns[1], addr(0), addr(2)),
+		w.newNode(k[0], "carol", lns[2], addr(0), addr(1)),
 	}
 	for _, n := range nodes {
 		n.start()
@@ -35,7 +38,7 @@ func TestMeshOfThree(t *testing.T) {
 			t.Errorf("%s: %d connections, want 2", n.sw.Name, got)
 		}
 		for id, c := range n.active {
-			if c.Peer.ID != id || c.Peer.Name == "" || c.Peer.Addr == "" {
+			if string(c.Peer.Key) != id || c.Peer.Name == "" || c.Peer.Addr == "" || c.Dialed != (c.Target != "") {
 				t.Errorf("%s: connection to %q has peer %+v", n.sw.Name, id, c.Peer)
 			}
 		}
@@ -52,10 +55,11 @@ func TestMeshOfThree(t *testing.T) {
 // two Handlers of one peer, and never serve the losing connection.
 func TestSimultaneousDial(t *testing.T) {
 	const rounds = 50
+	k := testKeys(2)
 	for i := range rounds {
 		w := newWorld(t)
 		la, lb := listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0")
-		ida, idb := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+		ida, idb := k[0], k[1]
 		if i%2 == 1 {
 			ida, idb = idb, ida
 		}
@@ -81,8 +85,9 @@ func TestSimultaneousDial(t *testing.T) {
 // dials alice first. alice's next redial finds bob connected and is
 // refused, without disturbing the connection bob made.
 func TestLateJoiner(t *testing.T) {
-	for _, ids := range [][2]string{{"id-a", "id-b"}, {"id-b", "id-a"}} {
-		t.Run("alice is "+ids[0], func(t *testing.T) {
+	k := testKeys(2)
+	for _, ids := range [][2]ed25519.PrivateKey{{k[0], k[1]}, {k[1], k[0]}} {
+		t.Run(map[bool]string{true: "alice decides", false: "bob decides"}[ids[0].Equal(k[0])], func(t *testing.T) {
 			w := newWorld(t)
 			lb := listen(t, "127.0.0.1:0")
 			baddr := lb.Addr().String()
@@ -101,7 +106,7 @@ func TestLateJoiner(t *testing.T) {
 			if got, want := append(alice.kinds(ids[1]), bob.kinds(ids[0])...), []EventKind{Connected, Connected}; !slices.Equal(got, want) {
 				t.Errorf("alice's events %v, bob's %v; want one Connected each", alice.events, bob.events)
 			}
-			if c := alice.active[ids[1]]; c == nil || c.Dialed {
+			if c := alice.active[id(ids[1])]; c == nil || c.Dialed {
 				t.Errorf("alice serves %v, want the connection bob dialled", c)
 			}
 			w.mu.Unlock()
@@ -113,13 +118,13 @@ func TestLateJoiner(t *testing.T) {
 // bob restarts on the same port, alice resolves bob.local again and
 // reconnects, with the events in order.
 func TestRestartReconnects(t *testing.T) {
-	// Either may decide: the lower ID does.
-	for _, ids := range [][2]string{{"id-alice", "id-bob"}, {"id-z-alice", "id-bob"}} {
-		t.Run(ids[0], func(t *testing.T) { testRestartReconnects(t, ids[0], ids[1]) })
-	}
+	// Either may decide: the lower key does.
+	k := testKeys(2)
+	t.Run("alice decides", func(t *testing.T) { testRestartReconnects(t, k[0], k[1]) })
+	t.Run("bob decides", func(t *testing.T) { testRestartReconnects(t, k[1], k[0]) })
 }
 
-func testRestartReconnects(t *testing.T, aliceID, bobID string) {
+func testRestartReconnects(t *testing.T, aliceID, bobID ed25519.PrivateKey) {
 	w := newWorld(t)
 	lb := listen(t, "127.0.0.1:0")
 	port := uint16(lb.Addr().(*net.TCPAddr).Port)
@@ -146,8 +151,8 @@ func testRestartReconnects(t *testing.T, aliceID, bobID string) {
 		t.Errorf("alice's events for bob: got %v, want %v", got, want)
 	}
 	for _, e := range alice.events {
-		if e.Kind == Connected && (e.Peer.Name != "bob" || !e.Dialed || e.Addr.String() != lb.Addr().String()) {
-			t.Errorf("alice's Connected event %+v: want peer bob, dialled, at %v", e, lb.Addr())
+		if e.Kind == Connected && (e.Peer.Name != "bob" || !e.Peer.Key.Equal(pubKey(bobID)) || !e.Dialed || e.Target != "bob" || e.Addr.String() != lb.Addr().String()) {
+			t.Errorf("alice's Connected event %+v: want peer bob with bob's key, dialled for target bob, at %v", e, lb.Addr())
 		}
 	}
 	if len(res.asked) < 2 || slices.ContainsFunc(res.asked, func(h string) bool { return h != "bob.local" }) {
@@ -162,49 +167,53 @@ func testRestartReconnects(t *testing.T, aliceID, bobID string) {
 // alice serves bob and, once bob is gone, never dials him.
 func TestUnnamedInboundNotRedialled(t *testing.T) {
 	w := newWorld(t)
+	k := testKeys(2)
 	dial := &countingDial{w: w}
-	alice := w.newNode("id-alice", "alice", nil)
+	alice := w.newNode(k[0], "alice", nil)
 	alice.sw.Dial = dial.dial
 	alice.start()
-	bob := w.newNode("id-bob", "bob", nil, alice.sw.Listener.Addr().String()).start()
+	bob := w.newNode(k[1], "bob", nil, alice.sw.Listener.Addr().String()).start()
 	w.waitFor("alice and bob connected", func() bool { return same(alice, bob) })
 	bob.stop()
-	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds("id-bob")) == 2 })
+	w.waitFor("alice sees bob disconnected", func() bool { return len(alice.kinds(k[1])) == 2 })
 	alice.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if dial.calls != 0 {
 		t.Errorf("alice dialled %d times, want 0", dial.calls)
 	}
-	if e := alice.events[1]; e.Kind != Connected || e.Dialed || e.Peer != (Hello{ID: "id-bob", Name: "bob", Addr: bob.sw.Listener.Addr().String()}) {
+	e := alice.events[1]
+	if e.Kind != Connected || e.Dialed || e.Target != "" || !e.Peer.Key.Equal(pubKey(k[1])) || e.Peer.Name != "bob" || e.Peer.Addr != bob.sw.Listener.Addr().String() {
 		t.Errorf("alice's first peer event: got %+v, want Connected, not dialled, from bob", e)
 	}
 }
 
-// TestHandshakeRejected sends bad handshakes to a swarm: each connection
-// must be closed (at once, or after HandshakeTimeout for a silent peer)
-// and never reach the Handler.
+// TestHandshakeRejected sends bad handshakes to a swarm over plain TCP:
+// each connection must be closed (at once, or after HandshakeTimeout for
+// a silent peer) and never reach the Handler.
 func TestHandshakeRejected(t *testing.T) {
 	w := newWorld(t)
 	const timeout = time.Second
-	alice := w.newNode("id-alice", "alice", nil)
+	alice := w.newNode(testKeys(1)[0], "alice", nil)
 	alice.sw.HandshakeTimeout = timeout
 	alice.start()
 	addr := alice.sw.Listener.Addr().String()
+	v1Hello := frame(1, []byte("\x02id\x05alice\x00"))
 	tests := []struct {
-		name    string
-		send    []byte
-		slow    bool // closed only by the handshake timeout
-		answers bool // alice answers with her Hello first
-		logged  string
+		name   string
+		send   []byte
+		slow   bool   // closed only by the handshake timeout
+		answer []byte // what alice answers before she closes
+		logged string
 	}{
-		{"garbage", []byte("\x00\x01\x02garbage garbage garbage"), false, false, "not the scuttle topology protocol"},
-		{"http", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), false, false, "not the scuttle topology protocol"},
-		{"oversize body", append(frame(protoVersion, nil)[:helloHeaderSize-2], 0xff, 0xff), false, false, "body of 65535 bytes, max 1024"},
-		{"version 2", frame(2, []byte("\x02id\x00\x00")), false, true, "peer speaks scuttle-topology version 2, this is version 1"},
-		{"self", appendHello(nil, Hello{ID: "id-alice", Name: "mallory"}), false, true, "connection to self"},
-		{"silent", nil, true, false, "i/o timeout"},
-		{"half a header", frame(protoVersion, nil)[:8], true, false, "i/o timeout"},
+		{"garbage", []byte("\x00\x01\x02garbage garbage garbage"), false, nil, "first byte 0x00 is not a TLS handshake record"},
+		{"http", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), false, nil, "first byte 0x47 is not a TLS handshake record"},
+		{"version 1 Hello", v1Hello, false, frame(2, nil), "peer speaks scuttle-topology version 1 in plaintext, this is version 2 over TLS (an older scuttle)"},
+		{"version 1 oversize body", append(frame(1, nil)[:helloHeaderSize-2], 0xff, 0xff), false, nil, "version 1 Hello with a body of 65535 bytes, max 1024"},
+		{"version 1 wrong name", append([]byte{16}, "scuttle-topologx\x00\x01\x00\x00"...), false, nil, `scuttle-topologx`},
+		{"silent", nil, true, nil, "reading the first byte"},
+		{"half a version 1 header", v1Hello[:8], true, nil, "i/o timeout"},
+		{"half a TLS record", []byte{tlsRecordHandshake, 3, 1, 0}, true, nil, "TLS handshake failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,12 +235,8 @@ func TestHandshakeRejected(t *testing.T) {
 			if elapsed := time.Since(start); tt.slow != (elapsed >= timeout/2) {
 				t.Errorf("closed after %v; want closed %s the %v handshake timeout", elapsed, map[bool]string{true: "by", false: "well before"}[tt.slow], timeout)
 			}
-			h, herr := readHello(strings.NewReader(string(reply)))
-			if tt.answers && (herr != nil || h.ID != "id-alice") {
-				t.Errorf("reply: got %+v, %v; want alice's Hello", h, herr)
-			}
-			if !tt.answers && len(reply) != 0 {
-				t.Errorf("reply: got %q, want nothing", reply)
+			if !bytes.Equal(reply, tt.answer) {
+				t.Errorf("reply: got %q, want %q", reply, tt.answer)
 			}
 			w.waitFor("log line "+tt.logged, func() bool { return w.logged(tt.logged) })
 		})
@@ -249,7 +254,7 @@ func TestDialSelf(t *testing.T) {
 	w := newWorld(t)
 	dial := &countingDial{w: w}
 	ln := listen(t, "127.0.0.1:0")
-	alice := w.newNode("id-alice", "alice", ln, ln.Addr().String())
+	alice := w.newNode(testKeys(1)[0], "alice", ln, ln.Addr().String())
 	alice.sw.Dial = dial.dial
 	alice.start()
 	w.waitFor("alice gives up on herself", func() bool { return w.logged("not redialling it") })
@@ -265,20 +270,25 @@ func TestDialSelf(t *testing.T) {
 // handshake must not need one.
 func TestPipe(t *testing.T) {
 	w := newWorld(t)
-	pa, pb := newPipeListener(), newPipeListener()
-	alice := w.newNode("id-alice", "alice", pa, "bob.example:1")
-	alice.sw.Dial = pb.Dial
-	bob := w.newNode("id-bob", "bob", pb)
-	alice.start()
-	bob.start()
-	w.waitFor("alice and bob connected over a pipe", func() bool {
-		return alice.active["id-bob"] != nil && bob.active["id-alice"] != nil
-	})
-	w.mu.Lock()
-	if got := bob.active["id-alice"].Peer; got != (Hello{ID: "id-alice", Name: "alice", Addr: "pipe"}) {
-		t.Errorf("bob sees %+v, want alice", got)
+	k := testKeys(2)
+	for _, order := range [][2]ed25519.PrivateKey{{k[0], k[1]}, {k[1], k[0]}} {
+		pa, pb := newPipeListener(), newPipeListener()
+		alice := w.newNode(order[0], "alice", pa, "bob.example:1")
+		alice.sw.Dial = pb.Dial
+		bob := w.newNode(order[1], "bob", pb)
+		alice.start()
+		bob.start()
+		w.waitFor("alice and bob connected over a pipe", func() bool {
+			return alice.active[id(order[1])] != nil && bob.active[id(order[0])] != nil
+		})
+		w.mu.Lock()
+		if got := bob.active[id(order[0])].Peer; !got.Key.Equal(pubKey(order[0])) || got.Name != "alice" || got.Addr != "pipe" {
+			t.Errorf("bob sees %+v, want alice", got)
+		}
+		w.mu.Unlock()
+		alice.stop()
+		bob.stop()
 	}
-	w.mu.Unlock()
 }
 
 // TestCancelLeavesNothing: cancelling a mesh with live connections, a
@@ -286,10 +296,11 @@ func TestPipe(t *testing.T) {
 // Run returns.
 func TestCancelLeavesNothing(t *testing.T) {
 	w := newWorld(t)
+	k := testKeys(2)
 	la, lb := listen(t, "127.0.0.1:0"), listen(t, "127.0.0.1:0")
 	dead := listen(t, "127.0.0.1:0") // accepts nothing: a handshake that hangs
-	a := w.newNode("id-a", "alice", la, lb.Addr().String(), dead.Addr().String())
-	b := w.newNode("id-b", "bob", lb, la.Addr().String())
+	a := w.newNode(k[0], "alice", la, lb.Addr().String(), dead.Addr().String())
+	b := w.newNode(k[1], "bob", lb, la.Addr().String())
 	a.start()
 	b.start()
 	w.waitFor("alice and bob linked", func() bool { return same(a, b) })
@@ -303,7 +314,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	checkNoLeak(t)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if e := a.events[len(a.events)-1]; e.Kind != Disconnected || e.Peer.ID != "id-b" || !errors.Is(e.Err, context.Canceled) {
+	if e := a.events[len(a.events)-1]; e.Kind != Disconnected || !e.Peer.Key.Equal(pubKey(k[1])) || !errors.Is(e.Err, context.Canceled) {
 		t.Errorf("alice's last event: got %v, want Disconnected from bob with reason context.Canceled", e)
 	}
 }
@@ -312,7 +323,7 @@ func TestListenInUse(t *testing.T) {
 	busy := listen(t, "127.0.0.1:0")
 	defer busy.Close()
 	called := false
-	sw := &Swarm{ID: "x", ListenAddr: busy.Addr().String(), Events: func(Event) { called = true }}
+	sw := &Swarm{Key: testKeys(1)[0], ListenAddr: busy.Addr().String(), Events: func(Event) { called = true }}
 	err := sw.Run(t.Context())
 	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), busy.Addr().String()) {
 		t.Errorf("got %v, want EADDRINUSE naming %v", err, busy.Addr())
@@ -323,20 +334,27 @@ func TestListenInUse(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	k := testKeys(1)[0]
+	bad := slices.Clone(k)
+	bad[40] ^= 1 // the public half no longer matches the seed
 	tests := []struct {
 		name string
 		sw   *Swarm
 		want string
 	}{
-		{"no id", &Swarm{}, "ID is empty"},
-		{"long name", &Swarm{ID: "x", Name: strings.Repeat("n", 256)}, "Name 256, max 255"},
-		{"name without resolver", &Swarm{ID: "x", Peers: []string{"bob"}}, `peer "bob" is a NAME, which needs a Resolver`},
-		{"empty peer", &Swarm{ID: "x", Peers: []string{""}}, "empty peer"},
-		{"no port", &Swarm{ID: "x", Peers: []string{"10.0.0.7:"}}, "port in 1-65535"},
-		{"no host", &Swarm{ID: "x", Peers: []string{":4000"}}, "with a host"},
-		{"port 0", &Swarm{ID: "x", Peers: []string{"h:0"}}, "port in 1-65535"},
-		{"bare ipv6", &Swarm{ID: "x", Peers: []string{"::1:4000"}}, "too many colons"},
-		{"space", &Swarm{ID: "x", Resolver: &fakeResolver{}, Peers: []string{"bob smith"}}, "no dots, spaces"},
+		{"no key", &Swarm{}, "Swarm.Key is 0 bytes, want an ed25519 private key of 64"},
+		{"seed only", &Swarm{Key: k.Seed()}, "Swarm.Key is 32 bytes"},
+		{"inconsistent key", &Swarm{Key: bad}, "does not match its seed"},
+		{"short network key", &Swarm{Key: k, NetworkKey: make([]byte, 31)}, "Swarm.NetworkKey is 31 bytes, want 32 (or nil for the public network)"},
+		{"empty network key", &Swarm{Key: k, NetworkKey: []byte{}}, "Swarm.NetworkKey is 0 bytes"},
+		{"long name", &Swarm{Key: k, Name: strings.Repeat("n", 256)}, "Swarm.Name is 256 bytes, max 255"},
+		{"name without resolver", &Swarm{Key: k, Peers: []string{"bob"}}, `peer "bob" is a NAME, which needs a Resolver`},
+		{"empty peer", &Swarm{Key: k, Peers: []string{""}}, "empty peer"},
+		{"no port", &Swarm{Key: k, Peers: []string{"10.0.0.7:"}}, "port in 1-65535"},
+		{"no host", &Swarm{Key: k, Peers: []string{":4000"}}, "with a host"},
+		{"port 0", &Swarm{Key: k, Peers: []string{"h:0"}}, "port in 1-65535"},
+		{"bare ipv6", &Swarm{Key: k, Peers: []string{"::1:4000"}}, "too many colons"},
+		{"space", &Swarm{Key: k, Resolver: &fakeResolver{}, Peers: []string{"bob smith"}}, "no dots, spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,8 +367,9 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	k := testKeys(2)
 	t.Run("before Run", func(t *testing.T) {
-		sw := &Swarm{ID: "x", ListenAddr: "127.0.0.1:0"}
+		sw := &Swarm{Key: k[0], ListenAddr: "127.0.0.1:0"}
 		if err := sw.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -360,8 +379,8 @@ func TestClose(t *testing.T) {
 	})
 	t.Run("while running, twice", func(t *testing.T) {
 		w := newWorld(t)
-		a := w.newNode("id-a", "alice", nil)
-		b := w.newNode("id-b", "bob", nil, a.sw.Listener.Addr().String())
+		a := w.newNode(k[0], "alice", nil)
+		b := w.newNode(k[1], "bob", nil, a.sw.Listener.Addr().String())
 		a.start()
 		b.start()
 		w.waitFor("alice and bob connected", func() bool { return same(a, b) })
@@ -369,7 +388,7 @@ func TestClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.mu.Lock()
-		if got, want := b.kinds("id-a"), []EventKind{Connected, Disconnected}; !slices.Equal(got, want) {
+		if got, want := b.kinds(k[0]), []EventKind{Connected, Disconnected}; !slices.Equal(got, want) {
 			t.Errorf("bob's events when Close returned: got %v, want %v", got, want)
 		}
 		w.mu.Unlock()
@@ -388,7 +407,7 @@ func TestClose(t *testing.T) {
 		if err := b.sw.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "Run called twice") {
 			t.Errorf("Run after Run: got %v, want an error", err)
 		}
-		w.waitFor("alice sees bob go", func() bool { return len(a.kinds("id-b")) == 2 })
+		w.waitFor("alice sees bob go", func() bool { return len(a.kinds(k[1])) == 2 })
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if e := b.events[len(b.events)-1]; e.Kind != Disconnected || !errors.Is(e.Err, ErrClosed) {
@@ -402,13 +421,14 @@ func TestClose(t *testing.T) {
 // naming it.
 func TestAcceptErrors(t *testing.T) {
 	w := newWorld(t)
+	k := testKeys(2)
 	ln := &flakyListener{pipeListener: newPipeListener(), fails: 3}
-	a := w.newNode("id-a", "alice", ln).start()
+	a := w.newNode(k[0], "alice", ln).start()
 	w.waitFor("three retries logged", func() bool { return strings.Count(w.logs.String(), "accept failed; retrying") == 3 })
-	b := w.newNode("id-b", "bob", nil, "alice.example:1")
+	b := w.newNode(k[1], "bob", nil, "alice.example:1")
 	b.sw.Dial = ln.Dial
 	b.start()
-	w.waitFor("bob connected to alice after the errors", func() bool { return a.active["id-b"] != nil && b.active["id-a"] != nil })
+	w.waitFor("bob connected to alice after the errors", func() bool { return a.active[id(k[1])] != nil && b.active[id(k[0])] != nil })
 
 	ln.Close()
 	select {
@@ -420,42 +440,6 @@ func TestAcceptErrors(t *testing.T) {
 		t.Fatal("Run did not return after its listener closed")
 	}
 	a.cancel = nil
-}
-
-// TestDialVersionMismatch: a dialler whose peer answers with another
-// protocol version logs both versions.
-func TestDialVersionMismatch(t *testing.T) {
-	w := newWorld(t)
-	ln := listen(t, "127.0.0.1:0")
-	served := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
-		}
-		defer c.Close()
-		if _, err := readHello(c); err != nil {
-			served <- err
-			return
-		}
-		_, err = c.Write(frame(2, []byte("\x05other\x00\x00")))
-		served <- err
-	}()
-	alice := w.newNode("id-alice", "alice", nil, ln.Addr().String()).start()
-	w.waitFor("mismatch logged", func() bool {
-		return w.logged("peer speaks another protocol") && w.logged("peer speaks scuttle-topology version 2, this is version 1")
-	})
-	alice.stop()
-	ln.Close()
-	if err := <-served; err != nil {
-		t.Errorf("fake peer: %v", err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(alice.events) != 1 {
-		t.Errorf("alice's events: got %v, want only Listening", alice.events)
-	}
 }
 
 func TestBackoff(t *testing.T) {

@@ -1,0 +1,340 @@
+package names
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"scuttle/applog"
+)
+
+// FileName is the store's file in the database directory.
+const FileName = "names"
+
+// DefaultMaxBindings is the number of names a store holds when
+// Options.MaxBindings is 0.
+const DefaultMaxBindings = 10000
+
+// Recheck is how often Lookup looks for records another process
+// appended.
+const Recheck = time.Second
+
+// Options configures Open. A nil *Options means the defaults.
+type Options struct {
+	// MaxBindings bounds the names bound other than by Trusted bindings;
+	// 0 means DefaultMaxBindings.
+	MaxBindings int
+	// Logger receives a Warn for each damaged record skipped, and
+	// failures of the background checks of Lookup; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock of the bindings' times; nil means time.Now.
+	Now func() time.Time
+}
+
+// A Store is the bindings of one database directory (DIR/names). It is
+// safe for concurrent use, and other processes may write the same file
+// meanwhile (see the package doc). A Store holds no open file, so it has
+// no Close.
+type Store struct {
+	path string
+	max  int
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu        sync.Mutex
+	byKey     map[string]Binding // by lowerASCII(name)
+	untrusted int                // names bound by other than a Trusted record
+	read      int64              // bytes of the file replayed: up to the end of its last complete line
+	seen      os.FileInfo        // the file as last replayed; nil if it did not exist
+	checked   time.Time          // when Lookup last looked at the file
+	damaged   int
+	skip      bool   // the bytes read so far end inside an overlong line
+	buf       []byte // scratch for reading
+}
+
+// Open returns the store of the database directory dir, replaying its
+// file. A missing file is an empty store, and Open never creates it
+// (the first Bind does), so it serves read-only callers too.
+func Open(dir string, opts *Options) (*Store, error) {
+	s := &Store{path: filepath.Join(dir, FileName), byKey: map[string]Binding{}}
+	if opts != nil {
+		s.max, s.log, s.now = opts.MaxBindings, opts.Logger, opts.Now
+	}
+	if s.max <= 0 {
+		s.max = DefaultMaxBindings
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reloadLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Lookup returns the binding of name, if any. At most once per Recheck it
+// first replays what other processes appended to the file.
+func (s *Store) Lookup(name string) (Binding, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := time.Now(); now.Sub(s.checked) >= Recheck {
+		s.checked = now
+		if err := s.reloadLocked(); err != nil {
+			s.log.Warn("names: reload failed", "file", s.path, "err", err)
+		}
+	}
+	b, ok := s.byKey[lowerASCII(name)]
+	return b, ok
+}
+
+// Bind binds name to id, learned as how, and returns the binding in
+// force afterwards, which the caller compares with id:
+//
+//   - Direct or Claimed: if name is bound already, nothing is written and
+//     that binding is returned (first binding wins; it may be another
+//     log's). If not, the binding is recorded, unless the store is full
+//     (ErrFull).
+//   - Trusted: the binding is recorded and replaces any other (unless it
+//     is Trusted to id already).
+//
+// Bind first replays what other processes appended, and again after its
+// own record, so the binding returned is the one the file says: if
+// another process bound name first, its binding is returned.
+func (s *Store) Bind(name string, id applog.ID, how How) (Binding, error) {
+	if err := checkName(name); err != nil {
+		return Binding{}, err
+	}
+	if _, err := applog.ParseID(string(id)); err != nil {
+		return Binding{}, fmt.Errorf("names: bind %q: %w", name, err)
+	}
+	if _, ok := parseHow(how.String()); !ok {
+		return Binding{}, fmt.Errorf("names: bind %q: unknown how %d", name, how)
+	}
+	key := lowerASCII(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if how != Trusted && s.untrusted >= s.max {
+		// Full: nothing to read first, as only a trust (which frees a
+		// slot) or a replaced file could change that. A peer that makes
+		// up names costs no system call per name.
+		if cur, bound := s.byKey[key]; bound {
+			return cur, nil
+		}
+		return Binding{}, fmt.Errorf("%w: %d names bound; %q not recorded", ErrFull, s.untrusted, name)
+	}
+	if err := s.reloadLocked(); err != nil {
+		return Binding{}, err
+	}
+	cur, bound := s.byKey[key]
+	switch {
+	case how == Trusted && bound && cur.How == Trusted && cur.ID == id:
+		return cur, nil
+	case how != Trusted && bound:
+		return cur, nil
+	case how != Trusted && s.untrusted >= s.max:
+		return Binding{}, fmt.Errorf("%w: %d names bound; %q not recorded", ErrFull, s.untrusted, name)
+	}
+	b := Binding{Name: name, ID: id, How: how, Time: s.now().UTC().Truncate(time.Second)}
+	if err := s.append(appendRecord(nil, b), how != Claimed); err != nil {
+		return Binding{}, err
+	}
+	if err := s.reloadLocked(); err != nil {
+		return Binding{}, err
+	}
+	cur, bound = s.byKey[key]
+	if !bound { // another process filled the store first
+		return Binding{}, fmt.Errorf("%w: %q not recorded", ErrFull, name)
+	}
+	return cur, nil
+}
+
+// append writes rec at the end of the file in one write, creating the
+// file if needed, and with sync makes it durable.
+func (s *Store) append(rec []byte, sync bool) error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("names: %w", err)
+	}
+	_, err = f.Write(rec)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("names: append to %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// NameOf returns a binding of a name to id, if any: of the names bound
+// to id, the first in the order of Bindings. It takes time in proportion
+// to the bindings held, so it is for rare events, such as a connection.
+func (s *Store) NameOf(id applog.ID) (Binding, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best Binding
+	found := false
+	for k, b := range s.byKey {
+		if b.ID == id && (!found || k < lowerASCII(best.Name)) {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
+// Bindings returns every binding, sorted by name.
+func (s *Store) Bindings() []Binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Binding, 0, len(s.byKey))
+	for _, b := range s.byKey {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Binding) int { return strings.Compare(lowerASCII(a.Name), lowerASCII(b.Name)) })
+	return out
+}
+
+// Damaged returns how many damaged records replays have skipped so far
+// (a record replayed twice, after the file was replaced, counts twice).
+func (s *Store) Damaged() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.damaged
+}
+
+// Reload replays at once what other processes appended to the file.
+func (s *Store) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checked = time.Now()
+	return s.reloadLocked()
+}
+
+// reloadLocked brings the state up to the file: nothing if its size and
+// time are unchanged, its new bytes if it grew, all of it if it shrank or
+// is another file. Caller holds mu.
+func (s *Store) reloadLocked() error {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if s.seen != nil { // removed: no bindings any more
+			s.reset()
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("names: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("names: %w", err)
+	}
+	if s.seen != nil && os.SameFile(s.seen, fi) && fi.Size() == s.seen.Size() && fi.ModTime().Equal(s.seen.ModTime()) {
+		return nil
+	}
+	if s.seen == nil || !os.SameFile(s.seen, fi) || fi.Size() < s.read {
+		s.reset()
+	}
+	if _, err := f.Seek(s.read, io.SeekStart); err != nil {
+		return fmt.Errorf("names: %w", err)
+	}
+	if err := s.replay(f); err != nil {
+		return fmt.Errorf("names: reading %s: %w", s.path, err)
+	}
+	s.seen = fi
+	return nil
+}
+
+func (s *Store) reset() {
+	clear(s.byKey)
+	s.untrusted, s.read, s.seen, s.skip = 0, 0, nil, false
+}
+
+// replay applies the complete records of r, which starts at s.read, in
+// chunks, and advances s.read past them.
+func (s *Store) replay(r io.Reader) error {
+	if s.buf == nil {
+		s.buf = make([]byte, 0, 64<<10)
+	}
+	buf := s.buf[:0]
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		used := scanLines(buf, func(off int, line []byte, partial bool) {
+			switch {
+			case s.skip: // the rest of an overlong line, reported already
+				s.skip = partial
+			case partial:
+				s.apply(s.read+int64(off), line) // reports it as too long
+				s.skip = true
+			default:
+				s.apply(s.read+int64(off), line)
+			}
+		})
+		s.read += int64(used)
+		buf = buf[:copy(buf, buf[used:])]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// apply replays one line found at offset off (see the package doc).
+func (s *Store) apply(off int64, line []byte) {
+	if len(line) == 0 {
+		return
+	}
+	b, err := parseRecord(line)
+	if err != nil {
+		s.damaged++
+		s.log.Warn("names: skipping a damaged record", "file", s.path, "offset", off, "err", err)
+		return
+	}
+	key := lowerASCII(b.Name)
+	cur, bound := s.byKey[key]
+	switch {
+	case b.How == Trusted:
+		if bound && cur.How != Trusted {
+			s.untrusted--
+		}
+		s.byKey[key] = b
+	case bound, s.untrusted >= s.max:
+	default:
+		s.byKey[key] = b
+		s.untrusted++
+	}
+}
+
+// lowerASCII folds ASCII letters to lower case, as DNS compares names.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"scuttle/mdns"
+	"scuttle/topology"
+)
+
+// The chat's DNS-SD service: each chat advertises ME._scuttle._tcp.local
+// (RFC 6763) with an SRV record naming ME.local and the port it listens
+// on, and a TXT record
+//
+//	id=<log ID>   the own log's ID: who ME is, as the TLS handshake will prove
+//	v=<version>   topology.ProtocolVersion
+//	net=<tag>     networkTag of the network key; absent on the public network
+//
+// so that avahi-browse, Bonjour browsers, scuttle peers and chat
+// --discover list it, and a NAME peer is dialled at its SRV port (a chat
+// started with --port is still found by name).
+
+// chatServiceType is the DNS-SD service type of scuttle chats.
+const chatServiceType = "_scuttle._tcp"
+
+// chatTXT returns the TXT strings of a chat with log id and network key.
+func chatTXT(id string, key []byte) []string {
+	txt := []string{"id=" + id, "v=" + strconv.Itoa(topology.ProtocolVersion)}
+	if tag := networkTag(key); tag != "" {
+		txt = append(txt, "net="+tag)
+	}
+	return txt
+}
+
+// advertise claims ME.local and ME._scuttle._tcp.local on md, probing
+// for both at once, with the port of listenAddr (":PORT").
+func advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, key []byte) error {
+	_, p, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return fmt.Errorf("advertising %s: listen address %q: %w", me, listenAddr, err)
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		return fmt.Errorf("advertising %s: listen address %q: %w", me, listenAddr, err)
+	}
+	return md.RegisterService(ctx, mdns.Service{
+		Instance: me,
+		Type:     chatServiceType,
+		Host:     me,
+		Port:     uint16(port),
+		TXT:      chatTXT(id, key),
+	})
+}
+
+// chatResolver is the swarm's resolver: NAME.local's addresses, and the
+// port of NAME._scuttle._tcp.local's SRV record (topology.PortResolver).
+type chatResolver struct{ *mdns.Conn }
+
+func (r chatResolver) LookupPort(ctx context.Context, name string) (uint16, error) {
+	e, err := r.LookupService(ctx, name, chatServiceType)
+	if err != nil {
+		return 0, err
+	}
+	return e.Port, nil
+}
+
+// txtValue returns the value of key in TXT strings ("key=value"), and
+// whether it is there (RFC 6763 §6.4: the first occurrence counts; keys
+// compare case-insensitively).
+func txtValue(txt []string, key string) (string, bool) {
+	for _, s := range txt {
+		if k, v, _ := strings.Cut(s, "="); strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// maxDiscovered bounds the peers --discover dials at once.
+const maxDiscovered = 256
+
+// discoverer returns the chat's Discover for o: nil without --discover,
+// else a browse of _scuttle._tcp that adds each chat of the same network
+// tag (none: the public network) by its name, and removes it when it
+// leaves. A peer whose name is no valid NAME is skipped.
+func discoverer(md *mdns.Conn, o chatOptions, log *slog.Logger) func(context.Context, func(string) error, func(string)) {
+	if !o.discover {
+		return nil
+	}
+	ours := networkTag(o.networkKey)
+	return func(ctx context.Context, add func(string) error, remove func(string)) {
+		added := map[string]bool{}
+		md.Browse(ctx, chatServiceType, func(e mdns.ServiceEntry) {
+			name := e.Instance
+			if strings.EqualFold(name, o.me) || mdns.CheckName(name) != nil ||
+				slices.ContainsFunc(o.peers, func(p string) bool { return strings.EqualFold(p, name) }) {
+				return // itself, not a NAME, or dialled already as one of PEERS
+			}
+			if tag, _ := txtValue(e.TXT, "net"); tag != ours {
+				log.Debug("discover: a chat of another network", "peer", name)
+				return
+			}
+			switch {
+			case e.Gone && added[name]:
+				delete(added, name)
+				remove(name)
+			case !e.Gone && !added[name] && len(added) < maxDiscovered:
+				if err := add(name); err != nil {
+					log.Debug("discover: not dialled", "peer", name, "err", err)
+					return
+				}
+				added[name] = true
+				log.Debug("discover: found", "peer", name, "addrs", e.Addrs, "port", e.Port)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"scuttle/applog"
+	"scuttle/applog/names"
+	"scuttle/mdns"
+	"scuttle/topology"
+)
+
+func TestChatTXT(t *testing.T) {
+	key := make([]byte, networkKeySize)
+	v := "v=" + strconv.Itoa(topology.ProtocolVersion)
+	if got, want := chatTXT("abc", nil), []string{"id=abc", v}; !slices.Equal(got, want) {
+		t.Errorf("public: %q, want %q", got, want)
+	}
+	if got, want := chatTXT("abc", key), []string{"id=abc", v, "net=" + networkTag(key)}; !slices.Equal(got, want) {
+		t.Errorf("keyed: %q, want %q", got, want)
+	}
+}
+
+func TestTXTValue(t *testing.T) {
+	txt := []string{"id=abc", "ID=second", "flag", "empty=", "v=2=x"}
+	tests := []struct {
+		key, want string
+		ok        bool
+	}{
+		{"id", "abc", true}, // the first occurrence counts (RFC 6763 §6.4)
+		{"Id", "abc", true},
+		{"flag", "", true},
+		{"empty", "", true},
+		{"v", "2=x", true},
+		{"net", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := txtValue(txt, tt.key); got != tt.want || ok != tt.ok {
+			t.Errorf("txtValue(%q) = %q, %v; want %q, %v", tt.key, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestPeerOf(t *testing.T) {
+	dir := t.TempDir()
+	db, err := applog.Open(filepath.Join(dir, "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns, err := names.Open(filepath.Join(dir, "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := db.ID(), applog.ID("b"+string(db.ID())[1:])
+	if _, err := ns.Bind("alice", alice, names.Trusted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Bind("bob", alice, names.Trusted); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, networkKeySize)
+	tag := networkTag(key)
+	entry := func(name string, id applog.ID, net string) mdns.ServiceEntry {
+		txt := []string{"id=" + string(id), "v=2"}
+		if net != "" {
+			txt = append(txt, "net="+net)
+		}
+		return mdns.ServiceEntry{Instance: name, Port: 7, TXT: txt}
+	}
+	tests := []struct {
+		name   string
+		e      mdns.ServiceEntry
+		ourTag string
+		want   peerInfo
+	}{
+		{"known, public", entry("alice", alice, ""), "", peerInfo{Name: "alice", Port: 7, ID: string(alice), Version: "2", Network: "this", Binding: "known"}},
+		{"conflicting", entry("bob", bob, ""), "", peerInfo{Name: "bob", Port: 7, ID: string(bob), Version: "2", Network: "this", Binding: "conflicting", Bound: string(alice)}},
+		{"new", entry("carol", bob, ""), "", peerInfo{Name: "carol", Port: 7, ID: string(bob), Version: "2", Network: "this", Binding: "new"}},
+		{"keyed peer, public us", entry("carol", bob, tag), "", peerInfo{Name: "carol", Port: 7, ID: string(bob), Version: "2", Network: "other", Binding: "new"}},
+		{"keyed peer, keyed us", entry("carol", bob, tag), tag, peerInfo{Name: "carol", Port: 7, ID: string(bob), Version: "2", Network: "this", Binding: "new"}},
+		{"public peer, keyed us", entry("carol", bob, ""), tag, peerInfo{Name: "carol", Port: 7, ID: string(bob), Version: "2", Network: "other", Binding: "new"}},
+	}
+	for _, tt := range tests {
+		got := peerOf(tt.e, tt.ourTag, ns)
+		got.Addrs = nil
+		if !slices.Equal([]string{got.Name, got.ID, got.Version, got.Network, got.Binding, got.Bound}, []string{tt.want.Name, tt.want.ID, tt.want.Version, tt.want.Network, tt.want.Binding, tt.want.Bound}) || got.Port != tt.want.Port {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/applog/names"
+	"scuttle/applog/replicate"
+)
+
+// The chat as a unit, in this process: chats on 127.0.0.1 listeners,
+// NAME peers found through a fakeNet instead of multicast DNS, no root.
+
+// fakeNet resolves NAME.local to NAME.test and dials NAME.test:PORT at
+// the listener of the chat registered as NAME, whatever PORT: so chats
+// dial NAME peers as over mDNS, on ports of the kernel's choosing.
+type fakeNet struct {
+	mu     sync.Mutex
+	addrs  map[string]string // name → 127.0.0.1:port
+	dials  map[string]int    // 127.0.0.1:port → dials made to it
+	dialed chan struct{}     // closed and replaced at each dial
+}
+
+func newFakeNet() *fakeNet {
+	return &fakeNet{addrs: map[string]string{}, dials: map[string]int{}, dialed: make(chan struct{})}
+}
+
+// dialCount returns the dials made to addr so far.
+func (n *fakeNet) dialCount(addr string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dials[addr]
+}
+
+// awaitDials waits until want dials to addr have been made.
+func (n *fakeNet) awaitDials(t *testing.T, addr string, want int) {
+	t.Helper()
+	deadline := time.After(chatWait)
+	for {
+		n.mu.Lock()
+		got, ch := n.dials[addr], n.dialed
+		n.mu.Unlock()
+		if got >= want {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%d dials to %s within %v, want %d", got, addr, chatWait, want)
+		}
+	}
+}
+
+func (n *fakeNet) set(name, addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if addr == "" {
+		delete(n.addrs, name)
+	} else {
+		n.addrs[name] = addr
+	}
+}
+
+func (n *fakeNet) LookupHost(ctx context.Context, host string) ([]string, error) {
+	name := strings.TrimSuffix(host, ".local")
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.addrs[name]; !ok {
+		return nil, fmt.Errorf("fakeNet: no %s", host)
+	}
+	return []string{name + ".test"}, nil
+}
+
+func (n *fakeNet) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if name, ok := strings.CutSuffix(host, ".test"); ok {
+		n.mu.Lock()
+		a, ok := n.addrs[name]
+		n.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("fakeNet: %s is down", name)
+		}
+		addr = a
+	}
+	n.mu.Lock()
+	n.dials[addr]++
+	close(n.dialed)
+	n.dialed = make(chan struct{})
+	n.mu.Unlock()
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
+}
+
+// unitChat is a chat running in this process.
+type unitChat struct {
+	t      *testing.T
+	name   string
+	dir    string
+	db     *applog.DB
+	names  *names.Store
+	c      *chat
+	addr   string // where it listens
+	in     *io.PipeWriter
+	out    *lineWriter
+	errs   *lineWriter
+	cancel context.CancelFunc
+	done   chan error
+	seen   []string
+}
+
+// startUnitChat runs a chat as me with peers, on the database in dir (a
+// new one if dir is ""), and registers it in fn.
+func startUnitChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *unitChat {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	db, err := applog.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := names.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	u := &unitChat{t: t, name: me, dir: dir, db: db, names: ns, addr: ln.Addr().String(), in: inW,
+		out: newLineWriter(), errs: newLineWriter(), done: make(chan error, 1)}
+	u.c = newChat(chatConfig{
+		Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, Resolver: fn, Dial: fn.Dial,
+		In: inR, Out: u.out, Errs: u.errs,
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	u.cancel = cancel
+	go func() { u.done <- u.c.run(ctx) }()
+	fn.set(me, u.addr)
+	t.Cleanup(func() { u.stop(fn) })
+	return u
+}
+
+// stop ends the chat, waits for it and closes its database; it fails the
+// test if the chat returned an error or wrote to Errs.
+func (u *unitChat) stop(fn *fakeNet) {
+	u.t.Helper()
+	if u.cancel == nil {
+		return
+	}
+	fn.set(u.name, "")
+	u.cancel()
+	u.cancel = nil
+	u.in.Close()
+	select {
+	case err := <-u.done:
+		if err != nil {
+			u.t.Errorf("%s: run: %v", u.name, err)
+		}
+	case <-time.After(chatWait):
+		u.t.Fatalf("%s did not end within %v", u.name, chatWait)
+	}
+	if err := u.db.Close(); err != nil {
+		u.t.Errorf("%s: closing the database: %v", u.name, err)
+	}
+	if s := u.errs.String(); s != "" {
+		u.t.Errorf("%s wrote to Errs: %q", u.name, s)
+	}
+}
+
+func (u *unitChat) say(line string) {
+	u.t.Helper()
+	if _, err := io.WriteString(u.in, line+"\n"); err != nil {
+		u.t.Fatalf("typing into %s: %v", u.name, err)
+	}
+}
+
+// expect waits for the next lines of output to include want, in any
+// order, skipping "info> " lines that are not in want; any other line
+// fails the test.
+func (u *unitChat) expect(want ...string) {
+	u.t.Helper()
+	deadline := time.After(chatWait)
+	for len(want) > 0 {
+		select {
+		case l := <-u.out.lines:
+			u.seen = append(u.seen, l)
+			if i := slices.Index(want, l); i >= 0 {
+				want = slices.Delete(want, i, i+1)
+			} else if !strings.HasPrefix(l, "info> ") {
+				u.t.Fatalf("%s printed %q while waiting for %q; output: %q", u.name, l, want, u.seen)
+			}
+		case <-deadline:
+			u.t.Fatalf("%s: no %q within %v; output: %q", u.name, want, chatWait, u.seen)
+		}
+	}
+}
+
+// drain takes the lines printed so far into seen, without waiting.
+func (u *unitChat) drain() {
+	for {
+		select {
+		case l := <-u.out.lines:
+			u.seen = append(u.seen, l)
+		default:
+			return
+		}
+	}
+}
+
+// count returns how many lines of seen are line.
+func (u *unitChat) count(line string) int {
+	n := 0
+	for _, l := range u.seen {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// lineWriter hands each complete line written to it to lines.
+type lineWriter struct {
+	mu    sync.Mutex
+	part  []byte
+	all   bytes.Buffer
+	lines chan string
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 4096)} }
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(b)
+	w.part = append(w.part, b...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		select {
+		case w.lines <- string(w.part[:i]):
+		default:
+			return 0, errors.New("lineWriter: 4096 lines unread")
+		}
+		w.part = w.part[i+1:]
+	}
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all.String()
+}
+
+// TestUnitChatTwo: alice types while bob is away; bob comes, and both
+// print each other's lines as NAME>, since each name is bound to its
+// own key: bob's by the connection, alice's by herself.
+func TestUnitChatTwo(t *testing.T) {
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice", "bob")
+	a.say("hello")
+	a.expect("alice> hello")
+
+	b := startUnitChat(t, fn, "", "bob", "alice")
+	b.expect("info> direct connection to alice", "alice> hello")
+	a.expect("info> direct connection to bob")
+	b.say("hi alice")
+	a.expect("bob> hi alice")
+	b.expect("bob> hi alice")
+	a.stop(fn)
+	b.expect("info> lost connection to alice")
+	b.stop(fn)
+
+	checkBindings(t, a.names, map[string]string{"alice": "direct " + string(a.db.ID()), "bob": "direct " + string(b.db.ID())})
+	checkBindings(t, b.names, map[string]string{"alice": "direct " + string(a.db.ID()), "bob": "direct " + string(b.db.ID())})
+	wantA := []string{"alice> hello", "info> direct connection to bob", "bob> hi alice"}
+	if !slices.Equal(a.seen, wantA) {
+		t.Errorf("alice printed %q, want %q", a.seen, wantA)
+	}
+	wantB := []string{"info> direct connection to alice", "alice> hello", "bob> hi alice", "info> lost connection to alice"}
+	if !slices.Equal(sortedExceptLast(b.seen), sortedExceptLast(wantB)) {
+		t.Errorf("bob printed %q, want %q (the first two in any order)", b.seen, wantB)
+	}
+}
+
+// sortedExceptLast sorts all but the last two lines, whose order the test
+// fixes, and the rest of which may come in either order.
+func sortedExceptLast(l []string) []string {
+	l = slices.Clone(l)
+	if len(l) > 2 {
+		slices.Sort(l[:len(l)-2])
+	}
+	return l
+}
+
+// TestUnitChatForward: alice and carol each name only bob; their lines
+// reach each other through bob, and each learns the other's name from
+// the other's log (claimed), never by a connection.
+func TestUnitChatForward(t *testing.T) {
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice", "bob")
+	b := startUnitChat(t, fn, "", "bob", "alice", "carol")
+	c := startUnitChat(t, fn, "", "carol", "bob")
+	a.expect("info> direct connection to bob")
+	c.expect("info> direct connection to bob")
+
+	a.say("from alice")
+	a.expect("alice> from alice")
+	c.expect("alice> from alice")
+	c.say("from carol")
+	c.expect("carol> from carol")
+	a.expect("carol> from carol")
+	b.expect("alice> from alice", "carol> from carol")
+	for _, u := range []*unitChat{a, b, c} {
+		u.stop(fn)
+		u.drain()
+	}
+	for _, l := range a.seen {
+		if strings.HasPrefix(l, "info> ") && strings.Contains(l, "carol") {
+			t.Errorf("alice connected to carol, whom neither names: %q", l)
+		}
+	}
+	checkBindings(t, a.names, map[string]string{
+		"alice": "direct " + string(a.db.ID()),
+		"bob":   "direct " + string(b.db.ID()),
+		"carol": "claimed " + string(c.db.ID()),
+	})
+}
+
+// TestUnitChatImpostor: a second "bob", with a key of its own, dials
+// alice again and again. Alice refuses it with one line for the run,
+// keeps the real bob, and accepts the newcomer only once the user
+// trusts it, without a restart.
+func TestUnitChatImpostor(t *testing.T) {
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice")
+	b := startUnitChat(t, fn, "", "bob", "alice")
+	a.expect("info> direct connection to bob")
+	b.expect("info> direct connection to alice")
+
+	// The impostor dials alice by address: "bob" is the real bob in fn.
+	before := fn.dialCount(a.addr)
+	m := startUnitChat(t, fn, "", "bob", a.addr)
+	fn.set("bob", b.addr) // m registered itself as bob; undo that
+	mID := m.db.ID()
+	refused := fmt.Sprintf("info> refused bob at 127.0.0.1: key %s is not the bob you know (%s); to accept it: scuttle trust bob %s",
+		mID.Short(), b.db.ID().Short(), mID)
+	a.expect(refused)
+	// The impostor redials after each refusal: its fourth dial comes
+	// after alice refused three.
+	fn.awaitDials(t, a.addr, before+4)
+	b.say("the real bob")
+	a.expect("bob> the real bob")
+	a.drain()
+	if n := a.count(refused); n != 1 {
+		t.Errorf("alice printed the refusal %d times for three dials, want once; output %q", n, a.seen)
+	}
+	for _, l := range a.seen {
+		if l != refused && l != "info> direct connection to bob" && l != "bob> the real bob" {
+			t.Errorf("alice printed %q", l)
+		}
+	}
+
+	// "scuttle trust bob M" from another process: alice's next
+	// authorization of the impostor accepts it.
+	other, err := names.Open(a.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Bind("bob", mID, names.Trusted); err != nil {
+		t.Fatal(err)
+	}
+	m.say("now trusted")
+	a.expect("bob> now trusted")
+	b.say("the old bob")
+	a.expect("bob~" + b.db.ID().Short() + "> the old bob")
+}
+
+// TestUnitChatClaimedNames: the display of a name that another log
+// claims. Alice's database holds the real bob's log, mallory's (who
+// writes as bob and as carol) and dave's (who writes as carol too).
+func TestUnitChatClaimedNames(t *testing.T) {
+	dir := t.TempDir()
+	alice, err := applog.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := newTestDB(t, `{"username":"bob","message":"hi"}`)
+	mallory := newTestDB(t, `{"username":"bob","message":"send me the keys"}`, `{"username":"carol","message":"first"}`)
+	dave := newTestDB(t, `{"username":"carol","message":"me too"}`, `{"username":"dave","message":"plain"}`, "not json")
+	ns, err := names.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Bind("bob", bob.ID(), names.Direct); err != nil { // bob connected once
+		t.Fatal(err)
+	}
+	for _, from := range []*applog.DB{bob, mallory, dave} {
+		copyLogs(t, from, alice)
+	}
+	alice.Close()
+
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, dir, "alice")
+	a.say("me")
+	ms, ds := mallory.ID().Short(), dave.ID().Short()
+	want := []string{
+		"bob> hi",
+		"bob~" + ms + "> send me the keys",
+		"carol> first",
+		"carol~" + ds + "> me too",
+		"dave> plain",
+		ds + "> not json",
+		"alice> me",
+	}
+	a.expect(want...)
+	a.stop(fn)
+	a.drain()
+	if len(a.seen) != len(want) {
+		t.Errorf("printed %q, want %q", a.seen, want)
+	}
+	checkBindings(t, a.names, map[string]string{
+		"alice": "direct " + string(a.db.ID()),
+		"bob":   "direct " + string(bob.ID()),
+		"carol": "claimed " + string(mallory.ID()),
+		"dave":  "claimed " + string(dave.ID()),
+	})
+}
+
+// copyLogs replicates every log of from into to, and returns once to
+// holds them all.
+func copyLogs(t *testing.T, from, to *applog.DB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), chatWait)
+	defer cancel()
+	p1, p2 := net.Pipe()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { replicate.Serve(ctx, p1, replicate.FromDB(from), nil) })
+	wg.Go(func() { replicate.Serve(ctx, p2, replicate.FromDB(to), nil) })
+	for {
+		changed := to.Changed()
+		done := true
+		for id, head := range from.Heads() {
+			if to.Head(id) < head {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("copying %s: %v", from.ID().Short(), ctx.Err())
+		}
+	}
+}
+
+// checkBindings checks that s holds exactly want: name → "how id".
+func checkBindings(t *testing.T, s *names.Store, want map[string]string) {
+	t.Helper()
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, b := range s.Bindings() {
+		got[b.Name] = b.How.String() + " " + string(b.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bindings:\n%v\nwant\n%v", got, want)
+	}
+}
