@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -365,22 +367,6 @@ func TestChatHostilePeer(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &li) != nil || !li.Own || li.Entries != 4 {
 		t.Errorf("alice's database holds:\n%s\nwant only her own log with 4 entries", out)
 	}
-}
-
-// newTestDB returns a database in a temp dir with entries in its own log.
-func newTestDB(t *testing.T, entries ...string) *applog.DB {
-	t.Helper()
-	db, err := applog.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, e := range entries {
-		if _, err := db.Append([]byte(e)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return db
 }
 
 // tamperedStore serves its records with one byte flipped in each.

@@ -21,12 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 )
-
-// version is the release string printed by "scuttle version"; the build
-// may override it with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 // A command is one subcommand. setup registers the command's flags on fs
 // and returns the function that runs it with the arguments left after the
@@ -81,7 +76,7 @@ func usagef(format string, args ...any) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -196,20 +191,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func versionCmd() *command {
-	return &command{
-		name:    "version",
-		summary: "print scuttle's version",
-		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
-			return func(_ context.Context, args []string) error {
-				if len(args) > 0 {
-					return usagef("takes no arguments")
-				}
-				_, err := fmt.Fprintf(st.stdout, "scuttle %s\n", version)
-				return err
-			}
-		},
-	}
 }

@@ -307,4 +307,10 @@
 // rule find where the durable data ends. A failed write or fdatasync
 // stops the writer (every later write returns the error) until reopened,
 // since the kernel may have dropped the unsynced pages.
+//
+// Each OS keeps these promises its own way (internal/osfile says how):
+// fdatasync is F_FULLFSYNC on macOS, whose fsync leaves data in the
+// drive's cache, and FlushFileBuffers on Windows; Windows has no
+// directory fsync, so renames there are write-through (MoveFileEx) and
+// the writer lock is LockFileEx instead of flock(2).
 package applog

@@ -95,19 +95,8 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var conns []packetConn
-	var errs []error
-	if pc, err := openIPv4(ctx, ifaces, log); err == nil {
-		conns = append(conns, pc)
-	} else {
-		errs = append(errs, err)
-	}
-	if pc, err := openIPv6(ctx, ifaces, log); err == nil {
-		conns = append(conns, pc)
-	} else {
-		// IPv6 may be disabled; IPv4 alone is enough.
-		errs = append(errs, err)
-	}
+	// IPv6 may be disabled; IPv4 alone is enough.
+	conns, errs := openSockets(ctx, ifaces, log)
 	if len(conns) == 0 {
 		return nil, fmt.Errorf("%w: %w", ErrNoInterface, errors.Join(errs...))
 	}

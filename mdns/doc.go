@@ -8,16 +8,47 @@
 //
 // # Model
 //
-// A Conn owns one UDP socket per address family, bound to the wildcard
-// address and port 5353 with SO_REUSEADDR and SO_REUSEPORT, so it shares
-// the port with avahi-daemon, Bonjour and other scuttle processes. Each
-// socket joins 224.0.0.251 or ff02::fb on every chosen interface (see
-// Config) and learns from control messages the interface and
-// destination of each datagram; it sends with the interface named on
-// every packet, IP TTL 255 and multicast loopback on. One goroutine
+// A Conn owns one UDP socket per address family (on Windows, one per
+// interface and family: see Operating systems below), bound to the
+// wildcard address and port 5353 with SO_REUSEADDR and SO_REUSEPORT, so
+// it shares the port with avahi-daemon, Bonjour and other scuttle
+// processes. Each socket joins 224.0.0.251 or ff02::fb on every chosen
+// interface (see Config) and learns from control messages the interface
+// and destination of each datagram; it sends with the interface named
+// on every packet, IP TTL 255 and multicast loopback on. One goroutine
 // reads each socket; Close sends goodbyes, closes the sockets and waits
 // for it. Stats counts each interface's datagrams (sent, own heard
 // back, from this host, from others) for diagnostics.
+//
+// # Operating systems
+//
+// Linux and macOS read the interface and destination of each datagram
+// from IP_PKTINFO (IPV6_PKTINFO) and name the interface of each write
+// the same way. On macOS, mDNSResponder holds port 5353 with
+// SO_REUSEPORT; since this Conn sets it too, both hear every multicast.
+// FreeBSD and the other BSDs read IP_RECVIF and IP_RECVDSTADDR, but
+// x/net drops the interface of an IPv4 write there, so the IPv4 socket
+// sets IP_MULTICAST_IF before each multicast it sends, under a lock.
+//
+// Windows gives x/net no control messages at all. There a Conn opens one
+// socket per interface and family (ifacesocks.go), sharing port 5353
+// with SO_REUSEADDR (Windows' own responder and Bonjour share it the
+// same way), joined to the group on its interface and sending multicast
+// out of it: Windows hands a multicast datagram to the sockets that
+// joined its group on the interface it arrived on, so the socket names
+// the interface. What that cannot give:
+//
+//   - §5.5: the destination address is not known, so a query sent to
+//     this host's unicast address is answered as a multicast query is
+//     (by multicast, and by unicast too for a QU question) instead of by
+//     unicast alone.
+//   - §6.2 for unicast: a unicast datagram to port 5353 (a direct query,
+//     or the reply to our QU question) reaches just one of the sockets
+//     sharing the port, whichever its interface. From an IPv6
+//     link-local address, its zone names the interface and is used;
+//     from an IPv4 address, the socket's interface is assumed, so on a
+//     host with several interfaces the answer to a direct IPv4 query may
+//     carry the addresses of another interface.
 //
 // # Wire
 //

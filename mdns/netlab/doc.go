@@ -30,4 +30,7 @@
 // line of its output; Host.StartAvahi runs avahi-daemon (with a private
 // D-Bus bus, if asked) in a host, for interoperation tests, and skips
 // when it is not installed.
+//
+// It exists on Linux only (the files other than this one build only
+// there), so the tests that use it carry a //go:build linux line too.
 package netlab

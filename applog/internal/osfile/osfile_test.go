@@ -66,6 +66,36 @@ func TestTryLock(t *testing.T) {
 	}
 }
 
+// TestTryLockLeavesContentReadable checks that the lock does not cover
+// the file's content: the holder writes its pid there, and whoever
+// waits for the lock reads it (Windows locks are mandatory, so this
+// fails if the locked range includes the content).
+func TestTryLockLeavesContentReadable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "LOCK")
+	a, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := TryLock(a); err != nil {
+		t.Fatalf("TryLock: %v", err)
+	}
+	defer Unlock(a)
+	if _, err := a.WriteAt([]byte("4242\n"), 0); err != nil {
+		t.Fatalf("holder writes its pid: %v", err)
+	}
+	b, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open while locked: %v", err)
+	}
+	defer b.Close()
+	buf := make([]byte, 32)
+	n, err := b.ReadAt(buf, 0)
+	if got := string(buf[:n]); got != "4242\n" {
+		t.Fatalf("read while locked: %q, %v; want \"4242\\n\"", got, err)
+	}
+}
+
 func TestMap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "idx")
 	want := []byte("0123456789abcdef")

@@ -1,8 +1,8 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package mdns
 
 import "syscall"
 
-// reuseControl does nothing where SO_REUSEPORT is not available.
+// reuseControl does nothing where sharing a port is not available.
 func reuseControl(network, address string, rc syscall.RawConn) error { return nil }
