@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -188,7 +189,7 @@ func readCmd() *command {
 		summary: "print every entry of every log, in the order they were stored",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
-			asJSON := fs.Bool("json", false, "print one JSON object per line: peer, seq, entry, time")
+			asJSON := fs.Bool("json", false, "print one JSON object per line: peer, seq, entry, time, and data (the entry's bytes in base64) if the entry is not valid UTF-8")
 			follow := fs.Bool("follow", false, "keep printing entries stored later, also by another process, until interrupted")
 			peer := fs.String("peer", "", "print only the log with this `id`")
 			since := fs.Uint64("since", 0, "print only entries with a seq greater than `seq`")
@@ -333,21 +334,29 @@ func appendEscaped(b, s []byte, special string) []byte {
 	return b
 }
 
-// entryJSON is the shape of "scuttle read --json".
+// entryJSON is the shape of "scuttle read --json". JSON strings hold
+// text only: an entry that is not valid UTF-8 also carries its exact
+// bytes in Data (standard base64), since Entry then shows each invalid
+// byte as U+FFFD.
 type entryJSON struct {
 	Peer  applog.ID `json:"peer"`
 	Seq   uint64    `json:"seq"`
 	Entry string    `json:"entry"`
 	Time  string    `json:"time"`
+	Data  string    `json:"data,omitempty"`
 }
 
 func appendEntryJSON(b []byte, e applog.Entry) []byte {
-	j, err := json.Marshal(entryJSON{
+	v := entryJSON{
 		Peer:  e.Log,
 		Seq:   e.Seq,
 		Entry: string(e.Data),
 		Time:  e.Time.UTC().Format(time.RFC3339Nano),
-	})
+	}
+	if !utf8.Valid(e.Data) {
+		v.Data = base64.StdEncoding.EncodeToString(e.Data)
+	}
+	j, err := json.Marshal(v)
 	if err != nil { // cannot happen: every field marshals
 		panic(err)
 	}

@@ -416,3 +416,30 @@ func TestCorruptDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestReadJSONBytes: an entry that is not valid UTF-8 keeps its bytes in
+// read --json (data, base64), where the entry text alone would turn them
+// into U+FFFD.
+func TestReadJSONBytes(t *testing.T) {
+	dir := t.TempDir()
+	raw := "ok\xff\xfe\xc3"
+	mustScuttle(t, dir, raw+"\nplain\n", "append")
+	out := mustScuttle(t, dir, "", "read", "--json")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("read --json printed %d lines, want 2:\n%s", len(lines), out)
+	}
+	var e struct {
+		Entry string `json:"entry"`
+		Data  []byte `json:"data"` // encoding/json reads base64 into []byte
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &e); err != nil {
+		t.Fatal(err)
+	}
+	if string(e.Data) != raw || e.Entry != "ok\uFFFD\uFFFD\uFFFD" {
+		t.Errorf("invalid UTF-8 entry: data %q entry %q, want data %q", e.Data, e.Entry, raw)
+	}
+	if strings.Contains(lines[1], `"data"`) {
+		t.Errorf("valid entry has a data field: %s", lines[1])
+	}
+}

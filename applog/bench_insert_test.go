@@ -96,7 +96,7 @@ func BenchmarkInsert(b *testing.B) {
 			loopFresh(b, n, func(dir string) (func(), func()) {
 				db := openBench(b, dir)
 				return func() { insertAll(b, db, logs, c.goroutines) }, func() {
-					commits := db.commits.Load()
+					commits := db.gc.commits.Load()
 					if err := db.Close(); err != nil {
 						b.Fatal(err)
 					}

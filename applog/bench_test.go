@@ -152,8 +152,8 @@ func BenchmarkConcurrentAppend(b *testing.B) {
 			}
 			wg.Wait()
 			reportRate(b, per*g)
-			b.ReportMetric(float64(per*g)/float64(db.commits.Load()), "entries/commit")
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(db.commits.Load()), "µs/commit")
+			b.ReportMetric(float64(per*g)/float64(db.gc.commits.Load()), "entries/commit")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(db.gc.commits.Load()), "µs/commit")
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"runtime"
 	"sync"
+
+	"scuttle/applog/internal/parallel"
 )
 
 // recCheck is what the parallel pass of an Insert's checks found for one
@@ -41,14 +43,13 @@ func hashRecords(pub ed25519.PublicKey, recs [][]byte, sc []recCheck) {
 		checkChunk(pub, recs, sc)
 		return
 	}
-	var wg sync.WaitGroup
 	per := (len(recs) + workers - 1) / workers
-	for lo := per; lo < len(recs); lo += per {
-		hi := min(lo+per, len(recs))
-		wg.Go(func() { checkChunk(pub, recs[lo:hi], sc[lo:hi]) })
-	}
-	checkChunk(pub, recs[:per], sc[:per])
-	wg.Wait()
+	chunks := (len(recs) + per - 1) / per
+	_ = parallel.Each(chunks, workers, func(i int) error {
+		lo, hi := i*per, min((i+1)*per, len(recs))
+		checkChunk(pub, recs[lo:hi], sc[lo:hi])
+		return nil
+	})
 }
 
 func checkChunk(pub ed25519.PublicKey, recs [][]byte, sc []recCheck) {

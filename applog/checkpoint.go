@@ -1,118 +1,306 @@
 package applog
 
 import (
-	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 )
 
-// This file writes and reads the state file (see "State" in doc.go).
+// This file reads and writes the state file (see "State" in doc.go): a
+// header and one fixed-size entry per log ordinal, each with its own
+// CRC, read one at a time when a log is first used, and rewritten in
+// place only for the logs that changed.
 
-// readCheckpoint reads the state file; nil if missing or damaged.
-func (db *DB) readCheckpoint() *checkpoint {
-	b, err := os.ReadFile(filepath.Join(db.dir, fileState))
+// openState opens the state file and reads its header. A missing or
+// damaged header leaves db.state nil: every entry is then unknown.
+func (db *DB) openState() error {
+	path := filepath.Join(db.dir, fileState)
+	var f *os.File
+	var err error
+	if db.readOnly {
+		f, err = os.Open(path)
+	} else {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	}
 	if err != nil {
-		if !isNotExist(err) {
-			db.log.Warn("applog: reading checkpoint", "err", err)
+		if isNotExist(err) {
+			return nil
 		}
+		return fmt.Errorf("applog: %w", err)
+	}
+	db.stateF = f
+	var b [stateHeaderSize]byte
+	n, _ := readFull(f, b[:], 0)
+	if n == 0 {
 		return nil
 	}
-	ck, err := decodeCheckpoint(b)
+	h, err := decodeStateHeader(b[:n])
 	if err != nil {
-		db.log.Warn("applog: ignoring damaged checkpoint", "err", err)
+		db.log.Warn("applog: ignoring damaged or old state file", "file", path, "err", err)
 		return nil
 	}
-	if !db.readOnly {
-		db.openCkB = b
-	}
-	return ck
+	db.state = &h
+	db.lazy = db.readOnly && h.clean // exact as long as unchanged() holds
+	return nil
 }
 
-// writeCheckpoint syncs every tail and the feed and records their sizes
-// in the state file.
+// unchanged reports, for a read-only database, whether the state file
+// still says clean in the generation Open found: then no writer has
+// committed since, and the state entries are exact. It costs one pread.
+func (db *DB) unchanged() bool {
+	if !db.readOnly || !db.lazy || db.stateF == nil {
+		return false
+	}
+	var b [stateHeaderSize]byte
+	if _, err := readFull(db.stateF, b[:], 0); err != nil {
+		return false
+	}
+	h, err := decodeStateHeader(b[:])
+	return err == nil && h.clean && h.gen == db.state.gen
+}
+
+// checkpointOf returns the state file's entry for ordinal ord, or nil if
+// there is none or it is damaged. exact reports that the entry describes
+// the log exactly (a clean Close wrote it and no commit happened since),
+// not just a durable floor.
+func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
+	h := db.state
+	if h == nil || ord >= h.n || db.stateF == nil {
+		return nil, false
+	}
+	if db.ckAll != nil {
+		if e := db.ckAll[ord]; e.tailBase != 0 {
+			return &e, db.lazy
+		}
+		return nil, false
+	}
+	var b [stateEntrySize]byte
+	if _, err := readFull(db.stateF, b[:], stateEntryOffset(ord)); err != nil {
+		return nil, false
+	}
+	e, ok := decodeStateEntry(b[:])
+	if !ok {
+		db.log.Warn("applog: ignoring damaged state entry", "ordinal", ord)
+		return nil, false
+	}
+	return &e, db.lazy
+}
+
+// readAllCheckpoints reads every entry of the state file at once, for an
+// Open that loads every log; damaged entries are left zero (unknown).
+func (db *DB) readAllCheckpoints() { db.ckAll = db.readCheckpoints() }
+
+// readCheckpoints reads every entry of the state file; damaged entries
+// are left zero (unknown).
+func (db *DB) readCheckpoints() []logCheckpoint {
+	h := db.state
+	if h == nil || db.stateF == nil || h.n == 0 {
+		return nil
+	}
+	b := make([]byte, int64(h.n)*stateEntrySize)
+	n, _ := readFull(db.stateF, b, stateHeaderSize)
+	all := make([]logCheckpoint, h.n)
+	for i := range all {
+		if (i+1)*stateEntrySize > n {
+			break
+		}
+		if e, ok := decodeStateEntry(b[i*stateEntrySize:]); ok {
+			all[i] = e
+		}
+	}
+	return all
+}
+
+// markDirty makes the state file say "not clean" before the first commit
+// after a clean Open becomes durable: the round writes the header and
+// syncs the state file with its own files (so it costs no extra wait).
+// Until that sync completes, nothing of the round is acknowledged, so a
+// header still saying clean after a crash describes every acknowledged
+// record. Leader only.
+func (db *DB) markDirty(rd *round) error {
+	if !db.stateClean {
+		return nil
+	}
+	db.stateClean = false
+	h := *db.state
+	h.clean = false
+	b := encodeStateHeader(h)
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
+		return fmt.Errorf("applog: write state: %w", err)
+	}
+	rd.syncPlain = append(rd.syncPlain, db.stateF)
+	return nil
+}
+
+// writeCheckpoint, at Close, syncs the feed and every tail index written
+// since its last sync, writes the entries of the logs that changed
+// since Open, syncs them, and then writes the header saying clean.
 //
-// Only what was written since its last sync is synced, all at once
-// (syncAll): a tiny append already synced its segment in its round, so
-// closing after it syncs just the feed and that log's index, together;
-// the other logs' files, untouched since open, cost nothing. If nothing
-// changed since Open, the state file is not rewritten.
+// A tail index that was closed while idle (see fileCache) is not opened
+// again to be synced: its entry records the index as not known synced
+// (idxSize 0), so the next Open checks it against the segment. If no
+// log changed since a clean Open, nothing is written.
 func (db *DB) writeCheckpoint() error {
+	db.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
+	defer db.loadMu.Unlock()
 	if err := db.flushAll(); err != nil {
 		return err
 	}
+	if db.stateF == nil {
+		return nil
+	}
+	// entries made durable but not yet in the feed join it now, so that
+	// a clean state means the feed names every head
+	var repair []byte
+	db.eachLoaded(func(l *logState) {
+		if l.w.head > l.feedHead {
+			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
+			l.feedHead = l.w.head
+		}
+	})
+	if len(repair) > 0 {
+		if _, err := db.fs.writeAt(db.feedF, repair, db.feedLen); err != nil {
+			return fmt.Errorf("applog: write feed: %w", err)
+		}
+		db.feedLen += int64(len(repair))
+	}
 	var files []*os.File
+	var held []*cachedFile
+	defer func() {
+		for _, cf := range held {
+			db.files.release(cf)
+		}
+	}()
 	if db.feedSync != db.feedLen {
 		files = append(files, db.feedF)
 	}
-	t := db.logs.Load()
-	ck := &checkpoint{feedLen: db.feedLen, logs: make([]logCheckpoint, len(t.list))}
-	var synced []*logState
-	for i, l := range t.list {
-		ck.logs[i].feedHead = l.feedHead
-		if l.w.seg == nil || l.broken.Load() != nil {
-			continue // tailBase 0 never matches: the next open scans
+	var changes []entryChange
+	n := uint32(db.tab.count())
+	db.eachLoaded(func(l *logState) {
+		e := logCheckpoint{feedHead: l.feedHead}
+		if l.w.tail != nil && l.broken.Load() == nil {
+			e.tailBase = l.w.tail.base
+			e.segSize = l.w.segSize
+			e.head = l.w.head
+			e.idxSize = fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize
+			if l.w.idxDirty {
+				if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
+					held = append(held, cf)
+					files = append(files, cf.File)
+				} else {
+					e.idxSize = 0 // closed unsynced: the next Open checks it
+				}
+			}
 		}
-		if l.w.idxDirty {
-			files = append(files, l.w.idx)
+		if l.ck == nil || *l.ck != e || l.ord >= db.stateN() {
+			changes = append(changes, entryChange{l.ord, e})
 		}
-		if l.w.dirty {
-			files = append(files, l.w.seg)
-		}
-		if l.w.idxDirty || l.w.dirty {
-			synced = append(synced, l)
-		}
-		ck.logs[i] = logCheckpoint{
-			tailBase: l.w.tail.base,
-			segSize:  l.w.segSize,
-			idxSize:  fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize,
-			head:     l.w.head,
-			feedHead: l.feedHead,
-		}
+	})
+	if len(changes) == 0 && db.state != nil && db.state.clean && db.state.n == n && len(files) == 0 {
+		return nil // still true as it is
 	}
-	if err := syncAll(files, nil); err != nil {
+	if err := db.fs.syncAll(files, nil); err != nil {
 		return err
 	}
 	db.feedSync = db.feedLen
-	for _, l := range synced {
-		l.w.dirty, l.w.idxDirty = false, false
+	db.eachLoaded(func(l *logState) { l.w.idxDirty = false })
+	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.feedLen}
+	if db.state != nil {
+		h.gen = db.state.gen + 1
 	}
-	b := encodeCheckpoint(ck)
-	if bytes.Equal(b, db.openCkB) {
-		return nil // still true as it is
+	if db.state == nil {
+		// no entry on disk is known good: write them all, loaded logs
+		// from memory, holes as unknown
+		full := make([]byte, int64(n)*stateEntrySize)
+		for _, c := range changes {
+			appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
+		}
+		if _, err := db.fs.writeAt(db.stateF, full, stateHeaderSize); err != nil {
+			return fmt.Errorf("applog: write state: %w", err)
+		}
+	} else if err := db.writeEntries(changes); err != nil {
+		return err
 	}
-	// No fsync: the state is a CRC-checked hint about data already
-	// synced; a lost rename leaves the previous state, which is still true.
-	return writeFileHint(filepath.Join(db.dir, fileState), b)
+	if err := db.stateF.Truncate(stateEntryOffset(n)); err != nil {
+		return fmt.Errorf("applog: write state: %w", err)
+	}
+	// the entries are durable before the header says clean
+	if err := db.fs.sync(db.stateF); err != nil {
+		return err
+	}
+	b := encodeStateHeader(h)
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
+		return fmt.Errorf("applog: write state: %w", err)
+	}
+	return nil
 }
 
-// hintEvery is how much the feed may grow between two state files, so
+// entryChange is a state entry to write.
+type entryChange struct {
+	ord uint32
+	e   logCheckpoint
+}
+
+// writeEntries writes changed entries in place, in ordinal order,
+// merging neighbours into one write.
+func (db *DB) writeEntries(changes []entryChange) error {
+	var buf []byte
+	start := uint32(0)
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		if _, err := db.fs.writeAt(db.stateF, buf, stateEntryOffset(start)); err != nil {
+			return fmt.Errorf("applog: write state: %w", err)
+		}
+		buf = buf[:0]
+		return nil
+	}
+	for i, c := range changes {
+		if i == 0 || c.ord != changes[i-1].ord+1 {
+			if err := flush(); err != nil {
+				return err
+			}
+			start = c.ord
+		}
+		buf = appendStateEntry(buf, c.e)
+	}
+	return flush()
+}
+
+// stateN is the number of entries in the state file.
+func (db *DB) stateN() uint32 {
+	if db.state == nil {
+		return 0
+	}
+	return db.state.n
+}
+
+// hintEvery is how much the feed may grow between two feed hints, so
 // that the feed scan after a crash stays bounded (~65,000 commits).
 const hintEvery = 1 << 20
 
-// writeFeedHint refreshes the state file's feed part while the writer
-// runs: fsync the feed, then record its length and the per-log feed
-// heads. The per-log tail entries are those found at Open: still true
-// durable floors, and a "nothing written since" claim only where that is
-// still the case. Called under qmu after a feed write.
-func (db *DB) writeFeedHint() {
-	if db.feedLen-db.hintLen < db.hintStep {
-		return
+// feedHint refreshes the state header's feed length while the writer
+// runs: fsync the feed up to feedLen, then record that length (the
+// header keeps saying not clean). The entries are left as Open found
+// them: still true durable floors. Runs outside the commit lock, one at a
+// time (hintMu), in the goroutine of the round that made the feed grow
+// past the step.
+func (db *DB) feedHint(feedLen int64) {
+	if !db.hintMu.TryLock() {
+		return // a hint is being written; the next round tries again
 	}
-	db.hintLen = db.feedLen
-	if err := fdatasync(db.feedF); err != nil {
+	defer db.hintMu.Unlock()
+	if err := db.fs.sync(db.feedF); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 		return
 	}
-	db.feedSync = db.feedLen
-	t := db.logs.Load()
-	ck := &checkpoint{feedLen: db.feedLen, logs: make([]logCheckpoint, len(t.list))}
-	for i, l := range t.list {
-		if db.openCk != nil && i < len(db.openCk.logs) {
-			ck.logs[i] = db.openCk.logs[i]
-		}
-		ck.logs[i].feedHead = l.feedHead
+	h := stateHeader{own: db.own.ord, feedLen: feedLen}
+	if db.state != nil {
+		h.n, h.gen = db.state.n, db.state.gen
 	}
-	if err := writeFileHint(filepath.Join(db.dir, fileState), encodeCheckpoint(ck)); err != nil {
+	b := encodeStateHeader(h)
+	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 	}
 }

@@ -5,8 +5,30 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// committer is the state of group commit (see submit): who leads, the
+// batch queued, the rounds under way. Its mutex also guards the feed's
+// writer state (DB.feedLen, feedBuf, hintLen, each log's feedHead),
+// which publish updates.
+type committer struct {
+	mu      sync.Mutex
+	cond    *sync.Cond // broadcast when the lead is freed or a round publishes
+	next    *batch     // requests waiting for the round in progress
+	writing bool       // the write lead is held or handed on (see submit)
+	syncing int        // rounds written and not yet published (see maxSyncing)
+	parked  bool       // the lead waits for a round to publish (see submit)
+	last    *round     // the latest round, until it is published
+	closing bool
+	failed  error   // a write or sync failed, the writer is unusable
+	hinting int     // feed hints being written (see feedHint)
+	bufs    bufPool // the leader's spare write buffers, lent to the logs of a round
+
+	commits atomic.Int64 // rounds made (for benchmarks)
+}
 
 // A request is one caller's part of a group commit: an append to the own
 // log (data) or an insert into some log (ins).
@@ -32,11 +54,13 @@ type batch struct {
 
 // A round is one group commit between its write and its publication.
 type round struct {
-	batch []*request
-	heads []logHead  // what becomes durable
-	sync  []*os.File // files to fdatasync: touched tail segments, the log table
-	dirs  []string   // directories to fsync: of logs new in this round, and DIR
-	err   error
+	batch     []*request
+	heads     []logHead     // what becomes durable
+	sync      []*cachedFile // tail segments to fdatasync, held until synced
+	syncPlain []*os.File    // other files to fdatasync: the log table, the state file
+	dirs      []string      // directories to fsync: of logs new in this round, and DIR
+	hint      int64         // after publishing, write a feed hint at this feed length (0: none)
+	err       error
 
 	newLogs bool // logs were added: the table and DIR are in sync and dirs
 
@@ -68,22 +92,22 @@ type logHead struct {
 // for the one before it, and a failure of the earlier one fails the
 // later.
 func (db *DB) submit(r *request) {
-	db.qmu.Lock()
-	if db.closing {
-		db.qmu.Unlock()
+	db.gc.mu.Lock()
+	if db.gc.closing {
+		db.gc.mu.Unlock()
 		r.err = ErrClosed
 		return
 	}
-	b := db.next
+	b := db.gc.next
 	if b == nil {
 		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
-		db.next = b
+		db.gc.next = b
 	}
 	b.reqs = append(b.reqs, r)
 	first := len(b.reqs) == 1
-	lead := !db.writing
-	db.writing = true
-	db.qmu.Unlock()
+	lead := !db.gc.writing
+	db.gc.writing = true
+	db.gc.mu.Unlock()
 	if !lead {
 		if !first {
 			<-b.done
@@ -92,82 +116,100 @@ func (db *DB) submit(r *request) {
 		<-b.lead // handed the lead of b
 	}
 	db.gather(b)
-	db.qmu.Lock()
-	// b is still db.next: only a leader takes it, and r leads it now
-	db.next = nil
-	if db.closing {
+	db.gc.mu.Lock()
+	// b is still db.gc.next: only a leader takes it, and r leads it now
+	db.gc.next = nil
+	if db.gc.closing {
 		for _, x := range b.reqs {
 			x.err, x.done = ErrClosed, true
 		}
 		db.passLead()
-		db.qmu.Unlock()
+		db.gc.mu.Unlock()
 		close(b.done)
 		return
 	}
-	rd := &round{batch: b.reqs, err: db.failed, prev: db.last,
+	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
 		synced: make(chan struct{}), published: make(chan struct{})}
-	db.last = rd
-	db.qmu.Unlock()
-	if rd.prev != nil {
-		db.syncPrev = rd.prev.synced
-	}
+	db.gc.last = rd
+	db.gc.mu.Unlock()
 
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
-	db.syncPrev = nil
 
-	db.qmu.Lock()
-	if rd.err != nil && db.failed == nil {
+	db.gc.mu.Lock()
+	if rd.err != nil && db.gc.failed == nil {
 		// the writer's state is unknown after a failed write: no round
 		// after this one writes
 		db.fail(rd.err)
 	}
-	db.syncing++
-	if db.syncing < maxSyncing {
+	db.gc.syncing++
+	if db.gc.syncing < maxSyncing {
 		db.passLead()
 	} else {
-		db.parked = true
+		db.gc.parked = true
 	}
-	db.qmu.Unlock()
+	db.gc.mu.Unlock()
 
 	if rd.err == nil {
-		rd.err = syncAll(rd.sync, rd.dirs)
+		rd.err = rd.syncFiles(&db.fs)
 	}
+	for _, cf := range rd.sync {
+		db.files.release(cf)
+	}
+	rd.sync = nil
 	close(rd.synced)
 	if rd.prev != nil {
 		<-rd.prev.published
 		rd.prev = nil // or every round would keep all before it reachable
 	}
 
-	db.qmu.Lock()
+	db.gc.mu.Lock()
 	db.publish(rd)
-	db.syncing--
-	if db.last == rd {
-		db.last = nil
+	db.gc.syncing--
+	if db.gc.last == rd {
+		db.gc.last = nil
 	}
-	if db.parked {
-		db.parked = false
+	if db.gc.parked {
+		db.gc.parked = false
 		db.passLead()
 	}
-	db.qcond.Broadcast()
-	db.qmu.Unlock()
+	db.gc.cond.Broadcast()
+	db.gc.mu.Unlock()
 	close(rd.published)
 	close(b.done)
+	if rd.hint > 0 {
+		db.feedHint(rd.hint)
+		db.gc.mu.Lock()
+		db.gc.hinting--
+		db.gc.cond.Broadcast()
+		db.gc.mu.Unlock()
+	}
+}
+
+// syncFiles fdatasyncs the round's files, all at once, then fsyncs its
+// directories.
+func (rd *round) syncFiles(fs *fsys) error {
+	files := make([]*os.File, 0, len(rd.sync)+len(rd.syncPlain))
+	for _, cf := range rd.sync {
+		files = append(files, cf.File)
+	}
+	files = append(files, rd.syncPlain...)
+	return fs.syncAll(files, rd.dirs)
 }
 
 // maxSyncing bounds the rounds written and not yet published.
 const maxSyncing = 2
 
 // passLead hands the write lead to the batch queued meanwhile, if any,
-// or leaves it free. Called under qmu by the holder of the lead.
+// or leaves it free. Called under gc.mu by the holder of the lead.
 func (db *DB) passLead() {
-	if next := db.next; next != nil {
+	if next := db.gc.next; next != nil {
 		close(next.lead) // leads the next round (or fails it after Close)
 		return
 	}
-	db.writing = false
-	db.qcond.Broadcast()
+	db.gc.writing = false
+	db.gc.cond.Broadcast()
 }
 
 // maxGather bounds the scheduler yields of gather.
@@ -182,9 +224,9 @@ func (db *DB) gather(b *batch) {
 	n := 0
 	for range maxGather {
 		runtime.Gosched()
-		db.qmu.Lock()
+		db.gc.mu.Lock()
 		m := len(b.reqs)
-		db.qmu.Unlock()
+		db.gc.mu.Unlock()
 		if m == n {
 			return
 		}
@@ -233,34 +275,43 @@ func (db *DB) appendRequest(r *request) (uint64, error) {
 // writeRound encodes and writes one round. Only the writer runs it; it
 // owns every logWriter meanwhile.
 func (db *DB) writeRound(rd *round) {
-	db.commits.Add(1)
+	db.gc.commits.Add(1)
 	var touched []*logState
-	touch := func(l *logState) {
+	touch := func(l *logState) error {
 		if !l.w.touched {
+			if len(touched) >= maxRoundLogs {
+				if err := db.finishLogs(rd, touched, nil, true); err != nil {
+					return err
+				}
+				touched = touched[:0]
+			}
+			if err := db.holdFiles(l); err != nil {
+				return err
+			}
 			l.w.touched = true
 			touched = append(touched, l)
-			db.bufs.lend(&l.w)
+			db.gc.bufs.lend(&l.w)
 		}
+		return nil
 	}
-	own := db.logs.Load().get(db.id)
+	own := db.own
 	appends := 0
 	for _, r := range rd.batch {
 		if r.data != nil {
 			appends++
 		}
 	}
-	var err error
+	err := db.markDirty(rd)
 	// Own appends first, as one run: the last record of the round is
 	// signed (and more on the way, as limits require).
-	if appends > 0 {
+	if appends > 0 && err == nil {
 		if c := own.broken.Load(); c != nil {
 			for _, r := range rd.batch {
 				if r.data != nil {
 					r.err = c
 				}
 			}
-		} else {
-			touch(own)
+		} else if err = touch(own); err == nil {
 			now := time.Now().UnixNano()
 			left := appends
 			for _, r := range rd.batch {
@@ -284,6 +335,22 @@ func (db *DB) writeRound(rd *round) {
 			}
 		}
 	}
+	rd.err = db.finishLogs(rd, touched, err, false)
+}
+
+// maxRoundLogs bounds the logs a round holds the files of: a round that
+// touches more writes and syncs the first ones early and lets go of
+// their files (nothing is acknowledged before the round ends anyway), so
+// that a round inserting into thousands of logs holds a bounded number of
+// files.
+const maxRoundLogs = 32
+
+// finishLogs ends the round's work on the logs touched: it writes what
+// they buffered, lets go of their buffers and files, and leaves their
+// segments to sync in rd.sync, or with early, syncs them now. It returns
+// err, or the first error it met.
+func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) error {
+	var segs []*cachedFile
 	for _, l := range touched {
 		l.w.touched = false
 		if err == nil {
@@ -291,36 +358,53 @@ func (db *DB) writeRound(rd *round) {
 		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
-			l.waitSeal()
+			l.waitSeal(db)
 		}
-		db.bufs.reclaim(&l.w)
-		if l.w.dirty {
-			rd.sync = append(rd.sync, l.w.seg)
-			l.w.dirty = false
+		db.gc.bufs.reclaim(&l.w)
+		if l.w.dirty && l.w.seg != nil {
+			// held until it is synced
+			segs = append(segs, l.w.seg)
+			l.w.seg = nil
 		}
+		l.w.dirty = false
+		db.dropFiles(l)
 		rd.heads = append(rd.heads, logHead{l, l.w.head})
 	}
-	rd.err = err
+	if !early {
+		rd.sync = append(rd.sync, segs...)
+		return err
+	}
+	if err == nil {
+		files := make([]*os.File, len(segs))
+		for i, cf := range segs {
+			files[i] = cf.File
+		}
+		err = db.fs.syncAll(files, nil)
+	}
+	for _, cf := range segs {
+		db.files.release(cf)
+	}
+	return err
 }
 
 // fail stops the writer after err. The files may now hold records that
-// are not durable; the next writer open cuts them. Called under qmu.
+// are not durable; the next writer open cuts them. Called under gc.mu.
 func (db *DB) fail(err error) {
-	db.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", err)
+	db.gc.failed = fmt.Errorf("applog: writer failed, reopen the database: %w", err)
 	db.log.Error("applog: commit failed", "err", err)
 }
 
 // publish makes a synced round visible: heads first, then the feed
 // records (a feed reader that sees a record finds its head published),
-// then the callers are released. Called under qmu, in round order.
+// then the callers are released. Called under gc.mu, in round order.
 func (db *DB) publish(rd *round) {
-	if rd.err != nil && db.failed == nil {
+	if rd.err != nil && db.gc.failed == nil {
 		db.fail(rd.err)
 	}
-	if db.failed != nil {
+	if db.gc.failed != nil {
 		for _, r := range rd.batch {
 			if r.err == nil {
-				r.err = db.failed
+				r.err = db.gc.failed
 			}
 			r.done = true
 		}
@@ -339,12 +423,17 @@ func (db *DB) publish(rd *round) {
 		}
 	}
 	if len(db.feedBuf) > 0 {
-		if _, ferr := db.feedF.WriteAt(db.feedBuf, db.feedLen); ferr != nil {
+		if _, ferr := db.fs.writeAt(db.feedF, db.feedBuf, db.feedLen); ferr != nil {
 			// The logs are durable; the next open repairs the feed.
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
 			db.feedLen += int64(len(db.feedBuf))
-			db.writeFeedHint()
+			db.feedEnd.Store(db.feedLen)
+			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
+				db.hintLen = db.feedLen
+				rd.hint = db.feedLen
+				db.gc.hinting++
+			}
 		}
 	}
 	for _, r := range rd.batch {
@@ -437,7 +526,7 @@ func (db *DB) startWrite(l *logState) error {
 	if err := l.waitWrite(); err != nil {
 		return err
 	}
-	if err := l.waitSeal(); err != nil {
+	if err := l.waitSeal(db); err != nil {
 		return err
 	}
 	if len(l.w.wbuf) == 0 {
@@ -446,14 +535,14 @@ func (db *DB) startWrite(l *logState) error {
 	first := l.w.head + 1 - uint64(len(l.w.ibuf)/indexEntrySize)
 	ioff := fileHeaderSize + int64(first-l.w.tail.base)*indexEntrySize
 	w := &pendingWrite{done: make(chan struct{})}
-	seg, idx, tail, wbuf, ibuf, off := l.w.seg, l.w.idx, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
+	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {
 		defer close(w.done)
-		if _, err := idx.WriteAt(ibuf, ioff); err != nil {
+		if _, err := db.fs.writeAt(idx, ibuf, ioff); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.idx, err)
 			return
 		}
-		if _, err := seg.WriteAt(wbuf, off); err != nil {
+		if _, err := db.fs.writeAt(seg, wbuf, off); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.seg, err)
 		}
 	}()
@@ -482,26 +571,58 @@ func (l *logState) waitWrite() error {
 	return w.err
 }
 
-// flushAll writes every log's buffer (used by Close).
-func (db *DB) flushAll() error {
-	for _, l := range db.logs.Load().list {
-		if l.w.seg != nil || l.w.seal != nil {
-			if err := db.flush(l); err != nil {
-				return err
-			}
-		}
+// holdFiles takes the tail files of l for a round (or for Close), unless
+// a seal job is making them (waitSeal takes them then).
+func (db *DB) holdFiles(l *logState) error {
+	if l.w.seal != nil || l.w.seg != nil {
+		return nil
 	}
+	seg, err := db.files.acquire(l.w.tail.seg, false)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	idx, err := db.files.acquire(l.w.tail.idx, true)
+	if err != nil {
+		db.files.release(seg)
+		return fmt.Errorf("applog: %w", err)
+	}
+	l.w.seg, l.w.idx = seg, idx
 	return nil
 }
 
+// dropFiles lets go of the tail files of l; idle, they may be closed.
+func (db *DB) dropFiles(l *logState) {
+	db.files.release(l.w.seg)
+	db.files.release(l.w.idx)
+	l.w.seg, l.w.idx = nil, nil
+}
+
+// flushAll finishes what a failed round may have left of every log
+// (used by Close): rounds end with every buffer written and every seal
+// done, so this only waits.
+func (db *DB) flushAll() error {
+	var first error
+	db.eachLoaded(func(l *logState) {
+		if err := l.waitWrite(); err != nil && first == nil {
+			first = err
+		}
+		if err := l.waitSeal(db); err != nil && first == nil {
+			first = err
+		}
+		db.dropFiles(l)
+	})
+	return first
+}
+
 // A sealJob seals a full segment in the background: fdatasync its index
-// and segment, close them, then create the next segment's files and sync
-// the directory. The writer keeps encoding meanwhile but writes nothing
-// to the new segment before the job is done, so on disk a segment is
-// always sealed before the next one exists.
+// and segment, let go of them, then create the next segment's files and
+// sync the directory. The writer keeps encoding meanwhile but writes
+// nothing to the new segment before the job is done, so on disk a
+// segment is always sealed before the next one exists. A round still
+// syncing the old segment holds it, so it stays open for that sync.
 type sealJob struct {
 	done     chan struct{}
-	seg, idx *os.File // the new segment's, once done
+	seg, idx *cachedFile // the new segment's, held, once done
 	err      error
 }
 
@@ -511,29 +632,25 @@ func (db *DB) roll(l *logState) error {
 	if err := db.flush(l); err != nil {
 		return err
 	}
-	oldSeg, oldIdx := l.w.seg, l.w.idx
+	oldSeg, oldIdx := l.w.seg, l.w.idx // the job holds them now
 	l.w.seg, l.w.idx, l.w.dirty, l.w.idxDirty = nil, nil, false, false
 	s := newSegment(l.dir, l.w.head+1)
 	l.installTail(s)
 	j := &sealJob{done: make(chan struct{})}
 	l.w.seal = j
-	prev := db.syncPrev
 	go func() {
 		defer close(j.done)
 		// both syncs at once: the file system can commit them together
 		idxErr := make(chan error, 1)
-		go func() { idxErr <- fdatasync(oldIdx) }()
-		j.err = fdatasync(oldSeg)
+		go func() { idxErr <- db.fs.sync(oldIdx.File) }()
+		j.err = db.fs.sync(oldSeg.File)
 		if err := <-idxErr; j.err == nil {
 			j.err = err
 		}
-		if prev != nil {
-			<-prev // the round before may still sync oldSeg
-		}
-		oldSeg.Close()
-		oldIdx.Close()
+		db.files.release(oldSeg)
+		db.files.release(oldIdx)
 		if j.err == nil {
-			j.seg, j.idx, j.err = createSegment(s, true)
+			j.seg, j.idx, j.err = db.createSegment(s, true)
 		}
 	}()
 	return nil
@@ -541,7 +658,7 @@ func (db *DB) roll(l *logState) error {
 
 // waitSeal waits for the log's seal job, if any, and takes the new
 // segment's files.
-func (l *logState) waitSeal() error {
+func (l *logState) waitSeal(db *DB) error {
 	j := l.w.seal
 	if j == nil {
 		return nil
@@ -551,6 +668,7 @@ func (l *logState) waitSeal() error {
 	if j.err != nil {
 		return j.err
 	}
+	db.dropFiles(l)
 	l.w.seg, l.w.idx = j.seg, j.idx
 	l.w.idxDirty = true // its header is not synced yet
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -31,6 +32,8 @@ func TestChild(t *testing.T) {
 		crashChild(os.Getenv(envDir))
 	case "open":
 		openChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
+	case "fewfiles":
+		fewFilesChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
 	case "writer":
 		n, _ := strconv.Atoi(os.Getenv(envCount))
 		writerChild(os.Getenv(envDir), n)
@@ -167,12 +170,41 @@ func TestCrash(t *testing.T) {
 			}
 			printed[seq] = n
 		}
+		// a reader before any writer's recovery sees exactly the
+		// durable entries: every acknowledged one, and what the
+		// writer's recovery keeps (checked below)
+		roCount := uint64(0)
+		ro, err := Open(dir, &Options{ReadOnly: true, SegmentSize: 16 << 10})
+		if err == nil {
+			f := ro.Feed()
+			for f.Next() {
+				roCount++
+				if e := f.Entry(); e.Seq != roCount {
+					t.Fatalf("round %d: read-only feed entry %d has seq %d", round, roCount, e.Seq)
+				}
+			}
+			if err := f.Err(); err != nil {
+				t.Fatalf("round %d: read-only feed: %v", round, err)
+			}
+			f.Close()
+			ro.Close()
+			for s := range printed {
+				if s > roCount {
+					t.Fatalf("round %d: read-only feed shows %d entries, acknowledged seq %d missing", round, roCount, s)
+				}
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("round %d: read-only open: %v", round, err)
+		}
 		db, err := Open(dir, &Options{SegmentSize: 16 << 10})
 		if err != nil {
 			t.Fatalf("round %d: reopen: %v", round, err)
 		}
 		id := db.ID()
 		head := db.Head(id)
+		if roCount != head && !(roCount == 0 && round == 0) {
+			t.Fatalf("round %d: read-only feed showed %d entries, the writer's recovery kept %d", round, roCount, head)
+		}
 		it := db.Iter(id, 1)
 		var seq uint64
 		for it.Next() {

@@ -48,7 +48,7 @@ const (
 
 // DB is a database of logs: the own log, which this database's key signs,
 // and the logs of others received through Insert. A DB is safe for
-// concurrent use. Reads never block on writes.
+// concurrent use. Reads never wait for a commit round.
 type DB struct {
 	dir      string
 	opts     Options
@@ -58,36 +58,32 @@ type DB struct {
 	sign     *signer // nil when read-only
 	lock     *lockFile
 
-	logs     atomic.Pointer[logTable]
-	tableMu  sync.Mutex // adding logs (writer leader) or re-reading the table (reader)
-	tableLen int64      // bytes of the logs file read (reader) or written (writer)
-	logsF    *os.File   // writer only
+	tab        *logTable
+	tableMu    sync.Mutex // adding logs (writer leader) or re-reading the table (reader)
+	logsF      *os.File   // writer only
+	loadMu     sync.Mutex // loading a log on first use (logAt)
+	loadedLogs atomic.Int64
+	own        *logState  // the own log; writer only (loaded at Open)
+	files      *fileCache // every segment and index open
+	fs         fsys       // the seam for fault injection
 
-	feedF    *os.File    // writer only: the feed file, open for writing
-	feedLen  int64       // writer only, guarded by qmu: size of the feed
-	feedBuf  []byte      // guarded by qmu
-	openCk   *checkpoint // the checkpoint found at Open (writer), nil if none
-	openCkB  []byte      // the state file's bytes at Open (writer)
-	feedSync int64       // writer, guarded by qmu: the feed is durable up to here (-1: unknown)
-	hintLen  int64       // feed length the state file last described; guarded by qmu
-	hintStep int64       // write a feed hint when the feed grew this much (hintEvery)
+	stateF     *os.File
+	state      *stateHeader    // the state header as Open found it; nil if none or damaged
+	ckAll      []logCheckpoint // every state entry, when Open loaded every log
+	lazy       bool            // writer: Open found a clean state, logs load on first use
+	stateClean bool            // leader: the state header on disk still says clean (markDirty)
+	hintMu     sync.Mutex      // one feed hint at a time
+
+	feedF    *os.File     // writer only: the feed file, open for writing
+	feedLen  int64        // writer only, guarded by gc.mu: size of the feed
+	feedEnd  atomic.Int64 // writer only: feedLen, for Feed.Wait without the lock
+	feedBuf  []byte       // guarded by gc.mu
+	feedSync int64        // writer, guarded by gc.mu: the feed is durable up to here (-1: unknown)
+	hintLen  int64        // feed length of the last feed hint; guarded by gc.mu
+	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
 	openTime time.Duration
 
-	// group commit
-	qmu     sync.Mutex
-	qcond   *sync.Cond
-	next    *batch // requests waiting for the round in progress
-	writing bool   // the write lead is held or handed on (see submit)
-	syncing int    // rounds written and not yet published (see maxSyncing)
-	parked  bool   // the lead waits for a round to publish (see submit)
-	last    *round // the latest round, until it is published
-	// syncPrev is closed when the round before the one being written
-	// has synced; writer only. A roll closes the old segment's files
-	// only after it, as that round may still fdatasync them.
-	syncPrev <-chan struct{}
-	bufs     bufPool // the leader's spare write buffers
-	closing  bool
-	failed   error // a write or sync failed, the writer is unusable
+	gc committer // group commit
 
 	chMu sync.Mutex
 	ch   chan struct{}
@@ -95,42 +91,10 @@ type DB struct {
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
-	openFiles atomic.Int64
-	mapMu     sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
-	commits   atomic.Int64 // group commits made (for benchmarks)
-	closed    atomic.Bool
-	closeMu   sync.Mutex
-	closeErr  error
-}
-
-// logTable is a snapshot of the logs held, in ordinal order, that readers
-// load atomically and use without a lock. Adding a log makes a new table
-// (with) in O(1), not a copy of the old one, since a receiver adds logs
-// by the thousand: all tables share one byID, and list only ever grows in
-// place past the length of every published table, where no reader of
-// one looks. So get may find, by ID, a log that was added after t; that
-// log is new and empty, as it would be in the next table.
-type logTable struct {
-	list []*logState
-	byID *sync.Map // ID → *logState, of every table made from this one's first
-}
-
-func newLogTable() *logTable { return &logTable{byID: new(sync.Map)} }
-
-func (t *logTable) get(id ID) *logState {
-	if t == nil {
-		return nil
-	}
-	l, _ := t.byID.Load(id)
-	ls, _ := l.(*logState)
-	return ls
-}
-
-// with returns the table of t's logs and l. Only the latest table may be
-// added to.
-func (t *logTable) with(l *logState) *logTable {
-	t.byID.Store(l.id, l)
-	return &logTable{list: append(t.list, l), byID: t.byID}
+	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
+	closed   atomic.Bool
+	closeMu  sync.Mutex
+	closeErr error
 }
 
 // Open opens the database in dir. A writer (the default) creates the
@@ -158,9 +122,15 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.readOnly = db.opts.ReadOnly
-	db.qcond = sync.NewCond(&db.qmu)
+	db.gc.cond = sync.NewCond(&db.gc.mu)
 	db.hintStep = hintEvery
 	db.ch = make(chan struct{})
+	db.tab = &logTable{}
+	flag := os.O_RDWR
+	if db.readOnly {
+		flag = os.O_RDONLY
+	}
+	db.files = newFileCache(flag, maxIdleFiles)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -172,7 +142,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	db.openTime = time.Since(start)
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", len(db.logs.Load().list), "took", db.openTime)
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", db.openTime)
 	return db, nil
 }
 
@@ -196,12 +166,18 @@ func (db *DB) openReader() error {
 		return fmt.Errorf("applog: %s: %w", filePub, err)
 	}
 	db.id = id
-	ck := db.readCheckpoint()
+	if err := db.openState(); err != nil {
+		return err
+	}
 	db.tableMu.Lock()
 	defer db.tableMu.Unlock()
-	return db.loadTable(ck)
+	if err := db.readTable(); err != nil {
+		return err
+	}
+	return db.fillHole()
 }
 
+// openWriter is the writer's Open; see "Recovery" in doc.go for its steps.
 func (db *DB) openWriter() error {
 	if err := os.MkdirAll(db.dir, 0o755); err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -214,24 +190,7 @@ func (db *DB) openWriter() error {
 	if err := db.loadKey(); err != nil {
 		return err
 	}
-	ck := db.readCheckpoint()
-	db.openCk = ck
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
-	f, err := os.OpenFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	db.logsF = f
-	if err := db.loadTable(ck); err != nil {
-		return err
-	}
-	if db.logs.Load().get(db.id) == nil {
-		if _, err := db.addLog(db.sign.pub, nil); err != nil {
-			return err
-		}
-	}
-	return db.openFeed(ck)
+	return db.recover()
 }
 
 // loadKey reads the own key pair, creating it on first use.
@@ -270,129 +229,92 @@ func (db *DB) loadKey() error {
 	return nil
 }
 
-// loadTable reads the log ordinal table from where it was last read and
-// opens the logs it adds. Caller holds tableMu.
-func (db *DB) loadTable(ck *checkpoint) error {
-	path := filepath.Join(db.dir, fileLogs)
-	f := db.logsF
-	if f == nil {
-		var err error
-		if f, err = os.Open(path); err != nil {
-			if isNotExist(err) {
-				if db.logs.Load() == nil {
-					db.logs.Store(newLogTable())
-				}
-				return nil
-			}
-			return fmt.Errorf("applog: %w", err)
-		}
-		defer f.Close()
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	if db.tableLen == 0 {
-		var h [fileHeaderSize]byte
-		n, _ := readFull(f, h[:], 0)
-		if err := checkFileHeader(h[:n], magicLogs, 0); err != nil {
-			if db.readOnly || size > fileHeaderSize {
-				if size == 0 && db.readOnly {
-					db.logs.Store(newLogTable())
-					return nil
-				}
-				return fmt.Errorf("applog: %s: %w", path, err)
-			}
-			if err := resetFile(f, magicLogs, 0); err != nil {
-				return err
-			}
-			size = fileHeaderSize
-		}
-		db.tableLen = fileHeaderSize
-	}
-	t := db.logs.Load()
-	if t == nil {
-		t = newLogTable()
-	}
-	// publish the logs opened, even if a later one fails: db.tableLen
-	// has moved past them
-	defer func() { db.logs.Store(t) }()
-	if size > db.tableLen {
-		b := make([]byte, size-db.tableLen)
-		if _, err := readFull(f, b, db.tableLen); err != nil {
-			return fmt.Errorf("applog: read %s: %w", path, err)
-		}
-		for len(b) >= logsRecordSize {
-			pub, ok := decodeLogsRecord(b)
-			if !ok {
-				break
-			}
-			ord := uint32(len(t.list))
-			var lc *logCheckpoint
-			if ck != nil && int(ord) < len(ck.logs) {
-				lc = &ck.logs[ord]
-			}
-			l, err := db.openLog(ord, pub, lc, nil)
-			if err != nil {
-				return err
-			}
-			if t.get(l.id) != nil {
-				return fmt.Errorf("applog: %s: log %s listed twice", path, l.id)
-			}
-			t = t.with(l)
-			b = b[logsRecordSize:]
-			db.tableLen += logsRecordSize
-		}
-		if len(b) > 0 && !db.readOnly {
-			// a torn append of a new log: never used, cut it
-			db.log.Warn("applog: cutting torn log table tail", "offset", db.tableLen)
-			if err := f.Truncate(db.tableLen); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-		}
-	}
-	return nil
-}
-
-// table returns the current log table; a read-only database first
-// picks up logs another process added.
-func (db *DB) table(refresh bool) *logTable {
-	if refresh && db.readOnly && !db.closed.Load() {
-		db.tableMu.Lock()
-		if err := db.loadTable(nil); err != nil {
-			db.log.Debug("applog: reload log table", "err", err)
-		}
-		db.tableMu.Unlock()
-	}
-	return db.logs.Load()
-}
-
 // ID returns the id of the database's own log.
 func (db *DB) ID() ID { return db.id }
 
 // Head returns the highest durable seq held of log id; 0 if none.
 func (db *DB) Head(id ID) uint64 {
-	l := db.table(false).get(id)
-	if l == nil && db.readOnly {
-		l = db.table(true).get(id)
-	}
-	if l == nil {
+	l, err := db.logOf(id, true)
+	if l == nil || err != nil {
 		return 0
 	}
 	db.refresh(l)
 	return l.head.Load()
 }
 
-// Heads returns every log held and its head (durable records only).
+// Heads returns every log held and its head (durable records only). A
+// writer answers from memory and the state file, without opening a
+// log's files; so does a reader while no writer has committed since it
+// opened (see unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
-	t := db.table(true)
-	m := make(map[ID]uint64, len(t.list))
-	for _, l := range t.list {
-		db.refresh(l)
-		m[l.id] = l.head.Load()
-	}
+	m := make(map[ID]uint64)
+	db.eachHead(func(l logHeadInfo) error {
+		m[l.id] = l.head
+		return nil
+	})
 	return m
+}
+
+// logHeadInfo is what eachHead knows of a log.
+type logHeadInfo struct {
+	id    ID
+	head  uint64
+	bytes int64 // bytes of its files; -1 if not known without looking
+}
+
+// eachHead calls fn for every log held, in ordinal order, with its head.
+// Logs not loaded that the state describes exactly (a clean writer Open,
+// or a reader while unchanged) are answered from the state entries, read
+// all at once, and stay unloaded.
+func (db *DB) eachHead(fn func(logHeadInfo) error) error {
+	db.refreshTable()
+	n := db.tab.len()
+	var entries []logCheckpoint
+	if (db.lazy && !db.readOnly) || db.unchanged() {
+		if int(db.loadedLogs.Load()) < n {
+			entries = db.ckAll
+			if entries == nil {
+				entries = db.readCheckpoints()
+				if !db.readOnly {
+					db.ckAll = entries // true until Close
+				}
+			}
+		}
+	}
+	for ord := range uint32(n) {
+		var info logHeadInfo
+		if l := db.loadedLog(ord); l != nil {
+			db.refresh(l)
+			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
+			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
+				info.bytes = c.segSize + c.idxSize
+			}
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 {
+			pub, ok := db.tab.key(ord)
+			if !ok {
+				continue
+			}
+			e := entries[ord]
+			info = logHeadInfo{id: idOf(pub), head: e.head, bytes: -1}
+			if e.tailBase == 1 && e.idxSize > 0 {
+				info.bytes = e.segSize + e.idxSize
+			}
+		} else {
+			l, err := db.logAt(ord)
+			if err != nil {
+				return err
+			}
+			if l == nil {
+				continue // a hole
+			}
+			db.refresh(l)
+			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
+		}
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LogInfo describes one log held.
@@ -409,24 +331,28 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	t := db.table(true)
-	out := make([]LogInfo, 0, len(t.list))
-	for _, l := range t.list {
-		db.refresh(l)
-		head := l.head.Load()
-		info := LogInfo{ID: l.id, Head: head, Entries: head, Own: l.id == db.id}
-		ents, err := os.ReadDir(l.dir)
-		if err != nil && !isNotExist(err) {
-			return nil, fmt.Errorf("applog: %w", err)
-		}
-		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
-				if fi, err := e.Info(); err == nil {
-					info.Bytes += fi.Size()
+	var out []LogInfo
+	err := db.eachHead(func(l logHeadInfo) error {
+		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes}
+		if l.bytes < 0 {
+			info.Bytes = 0
+			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
+			if err != nil && !isNotExist(err) {
+				return fmt.Errorf("applog: %w", err)
+			}
+			for _, e := range ents {
+				if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
+					if fi, err := e.Info(); err == nil {
+						info.Bytes += fi.Size()
+					}
 				}
 			}
 		}
 		out = append(out, info)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -456,16 +382,16 @@ func (db *DB) Close() error {
 	if db.closed.Load() {
 		return db.closeErr
 	}
-	db.qmu.Lock()
-	db.closing = true
-	db.qcond.Broadcast()
-	for db.writing || db.syncing > 0 {
-		db.qcond.Wait()
+	db.gc.mu.Lock()
+	db.gc.closing = true
+	db.gc.cond.Broadcast()
+	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
+		db.gc.cond.Wait()
 	}
-	db.qmu.Unlock()
+	db.gc.mu.Unlock()
 	db.closed.Store(true)
 	var err error
-	if !db.readOnly && db.failed == nil {
+	if !db.readOnly && db.gc.failed == nil {
 		err = db.writeCheckpoint()
 	}
 	if cerr := db.closeFiles(); err == nil {
@@ -481,21 +407,17 @@ func (db *DB) closeFiles() error {
 	var errs []error
 	db.mapMu.Lock()
 	defer db.mapMu.Unlock()
-	if t := db.logs.Load(); t != nil {
-		for _, l := range t.list {
-			for _, s := range l.segments() {
-				s.closeFiles()
-			}
-			if l.w.seg != nil {
-				errs = append(errs, l.w.seg.Close(), l.w.idx.Close())
-			}
+	db.tab.loaded.Range(func(_, v any) bool {
+		for _, s := range v.(*logState).segments() {
+			s.unmap()
 		}
-	}
-	if db.feedF != nil {
-		errs = append(errs, db.feedF.Close())
-	}
-	if db.logsF != nil {
-		errs = append(errs, db.logsF.Close())
+		return true
+	})
+	errs = append(errs, db.files.close())
+	for _, f := range []*os.File{db.feedF, db.logsF, db.stateF} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
 	}
 	if db.lock != nil {
 		errs = append(errs, db.lock.release())

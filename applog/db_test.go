@@ -1,6 +1,7 @@
 package applog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -231,26 +232,47 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 }
 
-// TestLogTableSnapshots checks that adding a log leaves the tables
-// published before it unchanged for their readers.
-func TestLogTableSnapshots(t *testing.T) {
-	var tables []*logTable
-	tb := newLogTable()
-	for i := range 100 {
-		tables = append(tables, tb)
-		tb = tb.with(&logState{id: ID(fmt.Sprint(i)), ord: uint32(i)})
+// TestLogTable checks lookups by key and by ordinal, before and after
+// the key map is built, and holes.
+func TestLogTable(t *testing.T) {
+	tb := &logTable{}
+	key := func(i int) []byte {
+		k := make([]byte, 32)
+		k[0], k[1] = byte(i), byte(i>>8)+1
+		return k
 	}
-	for n, s := range tables {
-		if len(s.list) != n {
-			t.Fatalf("table %d: %d logs", n, len(s.list))
+	for i := range 50 {
+		if ord := tb.add(key(i)); ord != uint32(i) {
+			t.Fatalf("add %d: ordinal %d", i, ord)
 		}
-		for i, l := range s.list {
-			if l.ord != uint32(i) || s.get(l.id) != l {
-				t.Fatalf("table %d: log %d is %v", n, i, l)
+	}
+	tb.keys = append(tb.keys, make([]byte, 32)...) // a hole at 50
+	tb.holes++
+	for i := 51; i < 100; i++ {
+		if i == 75 {
+			if _, ok := tb.lookup(key(0)); !ok { // builds the map
+				t.Fatal("lookup of key 0 failed")
 			}
 		}
+		tb.add(key(i))
 	}
-	if tb.get("100") != nil || tb.get("99") != tb.list[99] {
-		t.Error("get by ID in the latest table")
+	if tb.len() != 100 {
+		t.Fatalf("len %d, want 100", tb.len())
+	}
+	for i := range 100 {
+		ord, ok := tb.lookup(key(i))
+		k, kok := tb.key(uint32(i))
+		if i == 50 {
+			if ok || kok {
+				t.Errorf("hole 50: lookup %d %v, key %v", ord, ok, kok)
+			}
+			continue
+		}
+		if !ok || ord != uint32(i) || !kok || !bytes.Equal(k, key(i)) {
+			t.Errorf("log %d: lookup %d %v, key %x %v", i, ord, ok, k, kok)
+		}
+	}
+	if _, ok := tb.key(100); ok {
+		t.Error("key of ordinal 100 of 100")
 	}
 }

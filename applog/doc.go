@@ -37,11 +37,30 @@
 // taken back when it ends, into a pool that keeps at most 8 MiB
 // (bufpool.go): an idle log holds no write buffer, so a replica's RAM
 // does not grow by a buffer for each log it receives.
-// Readers never lock: they load a log's published head and
-// segment list atomically and read files with pread (sealed indexes
-// through a read-only memory map). One process writes a database at a
-// time (an flock(2) on DIR/LOCK); any number of read-only processes may
-// read it meanwhile, and always see a consistent prefix.
+// Readers never wait for a commit round: they load a log's published
+// head and segment list atomically and read files with pread (sealed
+// indexes through a read-only memory map, or pread where mapping is not
+// available); they take only short locks of their own (the file cache,
+// the table, a read-only log's refresh). One process writes a database
+// at a time (an flock(2) on DIR/LOCK); any number of read-only processes
+// may read it meanwhile, and always see a consistent prefix.
+//
+// # Scale
+//
+// Nothing a DB holds open grows with the number of logs. Every segment
+// and index is opened through one LRU cache (files.go) that keeps at
+// most 64 idle files; a use holds a reference, so a file is never
+// closed under a read, a write or a sync, and a round holds the segments
+// it wrote until they are synced. A round that touches more than 32 logs
+// writes and syncs the first ones early and lets go of their files
+// (nothing is acknowledged before the round ends anyway). So a writer
+// holds about 64 files plus those of the rounds under way, and the
+// lock, table, feed and state files.
+//
+// Opening costs the same whatever the number of logs: a log's state is
+// loaded on first use (logAt), from its entry in the state file, and a
+// clean writer Open reads neither the log table nor any log but its
+// own (see Recovery).
 //
 // # Files
 //
@@ -51,7 +70,7 @@
 //	  LOCK                    flock(2)ed by the writer; holds the writer's pid in decimal
 //	  logs                    log ordinal table (which log is number 0, 1, 2…)
 //	  feed                    the change feed (store-wide order of durable batches)
-//	  state                   checkpoint written by Close (hints for the next Open)
+//	  state                   checkpoint: one entry per log, exact after a clean Close
 //	  <ID>/                   one directory per log, named by its 52-character ID
 //	    00000000000000000001.seg   segment: records from seq 1
 //	    00000000000000000001.idx   its index
@@ -106,14 +125,21 @@
 // per record of the segment: entry i (at byte 16+8*i) is the offset in
 // the segment file of the record with seq base+i. Finding seq N costs one
 // pread of the index and one of the segment. The index is derived data:
-// the segment is the truth, and the writer's Open rebuilds the tail
-// segment's index from the segment when they disagree.
+// the segment is the truth; the writer rebuilds the tail segment's index
+// from the segment when they disagree, and readers whose index entry
+// does not lead to the record find it in the segment.
 //
 // # Log ordinal table (logs)
 //
 // A 16-byte header (magic "SCTLLOG" 0x01, zeros), then one 36-byte record
 // per log, in the order the logs were first stored: public key (32) ‖
-// CRC-32C of the key (u32). A log's ordinal is its position.
+// CRC-32C of the key (u32). A log's ordinal is its position. The table
+// is derived too: a record that fails its CRC is a hole, which costs
+// that log its ordinal and nothing else. If exactly one log directory is
+// not listed, it is that log: a writer writes its record back, a reader
+// fills the hole in memory. Otherwise a writer re-adds every unlisted
+// log at a new ordinal and adopts its files (recoverHoles). A partial
+// last record (a torn append, never acknowledged) is cut by a writer.
 //
 // # New logs
 //
@@ -156,7 +182,8 @@
 //
 // each saying "log ordinal grew to head". After every group commit the
 // writer publishes the new heads, then appends one feed record per log
-// that grew (no fsync: the logs are the truth and Open repairs the feed).
+// that grew (no fsync: the logs are the truth, and Open or a read-only
+// feed repairs the feed, see Recovery and Readers).
 // A feed reader keeps the highest seq it returned per log and returns
 // last+1 … min(head, the log's actual head) for each record, so the feed
 // is a stable change feed: new entries only ever add at its end. The
@@ -165,57 +192,74 @@
 //
 // # State (checkpoint)
 //
-//	+--------+---------+----------+-------------------------------+-----+
-//	| magic  | n logs  | feed len | n × (tail base, tail seg size,| crc |
-//	|        |         |          |  tail idx size, head,         |     |
-//	|        |         |          |  feed head)                   |     |
-//	+--------+---------+----------+-------------------------------+-----+
-//	 "SCTLSTA" 0x01, u32, u64, n × 5 × u64, CRC-32C of all before
+// A 40-byte header, then one 44-byte entry per log ordinal:
 //
-// Close fdatasyncs, all at once, the feed and each tail segment and index
-// written since its last sync (a round already synced the segments it
-// wrote; untouched logs cost nothing) and then writes the state file in
-// place (no temp file and no fsync: it describes only data already
-// synced, so a lost write leaves an older state that is still true, and
-// a torn one fails its length or CRC check and is ignored). If the state
-// would not change, it is not written. It is only a hint:
-//   - a log whose tail files still have exactly the recorded sizes was not
-//     written since (files only grow past a recorded size, and a cut never
-//     goes below it), so Open trusts the recorded head and reads just the
-//     head record for its hash: opening a clean database reads no records
-//     beyond one per log, whatever their number;
-//   - the recorded tail segment size is a durable floor: a bad record found
-//     below it is corruption, not a torn tail;
-//   - the feed was durable up to the recorded feed length with the recorded
-//     per-log feed heads, so Open scans the feed only after that point.
+//	header  0       8       12      16      20      24         32      36
+//	        +-------+-------+-------+-------+-------+----------+-------+------+
+//	        | magic | flags | own   | n     | gen   | feed len | crc   | 0    |
+//	        +-------+-------+-------+-------+-------+----------+-------+------+
+//	          "SCTLSTA" 0x02, flags u32 (bit 0: clean), own ordinal u32,
+//	          entries u32, generation u32, feed length u64,
+//	          crc u32 = CRC-32C of bytes 0..32, zero u32
+//	entry   tail base u64 ‖ tail segment size u64 ‖ tail index size u64
+//	        (0: the index was not known synced) ‖ head u64 ‖ feed head u64
+//	        ‖ crc u32 = CRC-32C of the 40 bytes before
 //
-// A running writer also rewrites the state file each time the feed has
-// grown by 1 MiB (~65,000 commits): it fsyncs the feed and records the
-// new feed length and feed heads, keeping the per-log tail entries found
-// at Open (still true floors). So after a crash Open scans at most that
-// much feed. A missing or damaged state file makes Open fall back to
-// scanning each log's tail segment (bounded by the segment size) and
-// the whole feed.
+// An entry is a durable floor: everything up to its head and sizes was
+// synced when it was written, and logs only grow past it. Entries have
+// their own CRC, so a damaged entry costs that log a scan of its tail,
+// nothing more, and Close rewrites in place only the entries of logs
+// that changed.
+//
+// Clean: Close syncs the feed and the tail indexes still open (an index
+// the file cache closed unsynced gets index size 0), writes the changed
+// entries, fdatasyncs them, and only then writes the header with the
+// clean flag and the generation plus one. The first commit after a clean
+// Open writes the header without the flag and syncs it together with the
+// round's own files (markDirty), before anything is acknowledged. So a
+// header that says clean describes every acknowledged record exactly:
+// the entries are the logs' heads and tail sizes, and the feed has the
+// recorded length and names every head. Anything past an entry was
+// written by a session that crashed before its first acknowledgement,
+// and a writer cuts it when it loads the log (cutToCheckpoint).
+//
+// While running, a writer rewrites the header (not clean, same
+// generation) each time the feed has grown by 1 MiB (~65,000 commits),
+// after an fdatasync of the feed, outside the commit lock; so after a
+// crash Open scans at most that much feed. The state file of format 1
+// is ignored: Open then recovers every log, as after a crash, and Close
+// writes format 2.
 //
 // # Recovery (writer Open)
 //
+// recover.go, in this order:
+//
 //  1. Take the lock; load or create the key pair (written by temp file,
 //     fsync, rename, directory fsync).
-//  2. Read the log table; cut a torn last entry.
-//  3. For each log (recoverTail in log.go): if the tail files match the
-//     checkpoint, read the head record and stop. Otherwise scan the tail
-//     segment frame by frame and keep the records up to the last signed
-//     one: every acknowledged batch ended with a signed record and was
-//     fsynced, so what follows was never acknowledged. Truncate the
-//     segment there, rewrite the index entries that differ from the
-//     scanned offsets and truncate the index; fsync what changed. A tail
-//     segment left empty means the head is the last record of the
-//     previous segment. A bad record below the checkpoint's durable floor
-//     is not cut: the log is marked corrupt (reads fail at it, writes to
-//     it are refused, Verify reports it). Open never fails on a torn tail.
-//  4. Repair the feed (openFeed in feed.go): scan from the checkpoint's
-//     feed length, cut a torn record, and append (ordinal, head) for every
-//     log whose head is beyond the last head the feed names for it.
+//  2. Read the state header. If it says clean, the table has the length
+//     it records and the own log's record in it, and the feed has the
+//     recorded length: load the own log (step 4) and stop. Every other
+//     log is loaded, the same way, on first use; the table's keys are
+//     read on the first lookup.
+//  3. Otherwise read the log table (holes as described above) and load
+//     every log now, several at once.
+//  4. Load a log (recoverTail): with a clean state, first cut it back to
+//     its entry. If the tail files have the sizes of the entry, read the
+//     head record and stop. Otherwise scan the tail segment frame by
+//     frame and keep the records up to the last signed one: every
+//     acknowledged batch ended with a signed record and was fsynced, so
+//     what follows was never acknowledged. Truncate the segment there,
+//     rewrite the index entries that differ from the scanned offsets and
+//     truncate the index; fsync what changed. A tail segment left empty
+//     means the head is the last record of the previous segment. A bad
+//     record below the entry's segment size (a durable floor) is not
+//     cut: the log is marked corrupt (reads fail at it, writes to it are
+//     refused, Verify reports it). Open never fails on a torn tail.
+//  5. Repair the feed (openFeed): scan from the state's feed length, cut
+//     at the first record that fails its CRC or names no log, and append
+//     (ordinal, head) for every log whose head is beyond the last head
+//     the feed names for it. A feed whose header is damaged is renamed
+//     aside (feed.corrupt-<time>) and rebuilt from the heads.
 //
 // Only the tail segment can be torn: a segment is sealed (index and
 // segment fdatasynced, next segment created, directory fsynced) before
@@ -228,13 +272,31 @@
 //
 // In the writer's process, readers stop at the published head, which
 // moves only after the fdatasync. A read-only process establishes each
-// log's head itself: the checkpoint's, if the tail still matches it, else
-// the last signed record whose CRC and seq check out in the tail
-// segment, scanning forward from what it saw last, and following rolls to
-// the next segment. Since the writer writes index entries before the
-// frames they point at, a reader that sees a signed record also finds its
-// index entries. It returns nothing past that head, so it never shows a
-// record that a writer's recovery could cut.
+// log's head itself, when it first uses the log: while the state header
+// is still clean in the generation it opened with (one pread), the
+// entry's head, without touching the log's files; else the entry's, if
+// the tail still has its sizes, and then the last signed record whose
+// CRC and seq check out in the tail segment, scanning forward from what
+// it saw last and following rolls to the next segment.
+//
+// The index is derived data for readers too: a Get or Iter whose index
+// entry does not lead to the record finds it by scanning the segment.
+//
+// A feed reader in the writer's process waits for the commit
+// notification only, and reads the feed only up to what publish wrote in
+// full. A read-only one polls the feed file's size, after 2 ms and then
+// twice as long each time, up to every 100 ms. When a read-only feed
+// first reaches the end of the feed file, and a writer has committed
+// since the last clean Close (or any feed met a damaged record, which it
+// skips when a good one follows), it adds in memory what a writer's
+// feed repair would add: (ordinal, head) for every log whose head is past
+// what the feed returned of it (repairTail). So a reader after a crash
+// sees every durable entry, before any writer has reopened.
+//
+// Since the writer writes index entries before the frames they point at,
+// a reader that sees a signed record also finds its index entries. It
+// returns nothing past that head, so it never shows a record that a
+// writer's recovery could cut.
 //
 // # Disk assumptions
 //

@@ -40,7 +40,8 @@ var (
 	// MaxSignedRun records or MaxRunBytes bytes without a signature.
 	ErrUnsigned = errors.New("applog: records not authenticated by a signature")
 	// ErrTooLarge is returned by Append and AppendBatch for a payload over
-	// MaxEntrySize, and by the decoder for a frame longer than allowed.
+	// MaxEntrySize. (A stored or received frame longer than allowed is a
+	// *CorruptError.)
 	ErrTooLarge = errors.New("applog: entry too large")
 )
 

@@ -3,119 +3,11 @@ package applog
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
-
-	"scuttle/applog/internal/osfile"
 )
-
-// openFeed opens the feed file for writing and repairs it (writer Open):
-//
-//  1. Start from the checkpoint's feed length and per-log feed heads if
-//     the checkpoint is usable (the feed was fsynced up to there before
-//     the checkpoint was written, and the feed only ever grows past it);
-//     otherwise from the header with every head 0.
-//  2. Scan the records after that point; the first one that is short,
-//     fails its CRC or names an unknown log ends the feed: cut it there.
-//  3. For every log whose durable head is beyond the last head the feed
-//     names for it, append a feed record (ord, head): entries made
-//     durable just before a crash join the feed at its end.
-func (db *DB) openFeed(ck *checkpoint) error {
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	db.feedF = f
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
-	if err := checkFileHeader(h[:n], magicFeed, 0); err != nil {
-		if size > fileHeaderSize {
-			// keep the damaged feed for inspection, start a new one
-			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
-			f.Close()
-			db.feedF = nil
-			if err := osfile.Rename(path, aside); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			return db.openFeed(nil)
-		}
-		if err := resetFile(f, magicFeed, 0); err != nil {
-			return err
-		}
-		if err := syncDir(db.dir); err != nil {
-			return err
-		}
-		size = fileHeaderSize
-		ck = nil
-	}
-	list := db.logs.Load().list
-	heads := make([]uint64, len(list))
-	off := int64(fileHeaderSize)
-	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && len(ck.logs) <= len(list) {
-		off = ck.feedLen
-		for i, lc := range ck.logs {
-			heads[i] = lc.feedHead
-		}
-	}
-	buf := make([]byte, 64<<10)
-	for off < size {
-		n, err := readFull(f, buf[:min(int64(len(buf)), size-off)], off)
-		if err != nil && n == 0 {
-			return fmt.Errorf("applog: read feed: %w", err)
-		}
-		b := buf[:n-n%feedRecordSize]
-		bad := false
-		for len(b) > 0 {
-			r, ok := decodeFeedRecord(b)
-			if !ok || int(r.ord) >= len(list) {
-				bad = true
-				break
-			}
-			heads[r.ord] = max(heads[r.ord], r.head)
-			b = b[feedRecordSize:]
-			off += feedRecordSize
-		}
-		if bad || n < feedRecordSize {
-			break
-		}
-	}
-	if off != size {
-		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := f.Truncate(off); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	db.feedLen = off
-	db.hintLen = off
-	db.feedSync = -1 // unknown: the next checkpoint syncs it
-	if ck != nil && ck.feedLen == size && off == size {
-		db.feedSync = off // as the last clean Close left it
-	}
-	var repair []byte
-	for i, l := range list {
-		l.feedHead = heads[i]
-		if l.w.head > heads[i] {
-			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
-			l.feedHead = l.w.head
-		}
-	}
-	if len(repair) > 0 {
-		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-		if _, err := f.WriteAt(repair, db.feedLen); err != nil {
-			return fmt.Errorf("applog: repair feed: %w", err)
-		}
-		db.feedLen += int64(len(repair))
-	}
-	return nil
-}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at
@@ -133,6 +25,16 @@ type Feed struct {
 	it   Iter              // on the log of the current feed record
 	to   uint64            // it runs up to this seq
 	err  error
+
+	// A read-only feed that first reaches the end of the feed file
+	// while a writer has committed since the last clean Close adds, in
+	// memory, what the writer's repair would add after a crash: every
+	// log whose head is past what the feed named (see repairTail).
+	repaired bool
+	repair   []feedRecord
+	sawBad   bool // a feed record failed its CRC
+
+	wakes int // Wait's wake-ups, for tests
 }
 
 // Feed returns an iterator over every entry of every log, in store
@@ -167,18 +69,34 @@ func (f *Feed) Next() bool {
 			f.err = err
 			return false
 		}
-		if !ok {
-			return false
-		}
-		t := f.db.logs.Load()
-		if int(r.ord) >= len(t.list) {
-			t = f.db.table(true)
-			if int(r.ord) >= len(t.list) {
-				f.err = fmt.Errorf("%w: feed offset %d names log %d, only %d known", ErrCorrupt, f.off-feedRecordSize, r.ord, len(t.list))
+		if !ok && !f.repaired && (f.db.readOnly || f.sawBad) {
+			f.repaired = true
+			if err := f.repairTail(); err != nil {
+				f.err = err
 				return false
 			}
 		}
-		l := t.list[r.ord]
+		if !ok && len(f.repair) > 0 {
+			r, ok = f.repair[0], true
+			f.repair = f.repair[1:]
+		}
+		if !ok {
+			return false
+		}
+		if int(r.ord) >= f.db.tab.len() {
+			f.db.refreshTable()
+		}
+		l, err := f.db.logAt(r.ord)
+		if err != nil {
+			f.err = err
+			return false
+		}
+		if l == nil {
+			// a hole, or a damaged record: the log's entries join the
+			// feed under its new ordinal (see recoverHoles)
+			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
+			continue
+		}
 		from := f.last[r.ord] + 1
 		if r.head < from {
 			continue
@@ -191,7 +109,7 @@ func (f *Feed) Next() bool {
 			continue
 		}
 		f.last[r.ord] = to
-		if f.it.l != l || f.it.next != from || f.it.f == nil {
+		if f.it.l != l || f.it.next != from || f.it.seg == nil {
 			buf := f.it.buf
 			f.it.reset(l, from)
 			f.it.buf = buf
@@ -216,7 +134,18 @@ func (f *Feed) read() (feedRecord, bool, error) {
 		if f.buf == nil {
 			f.buf = make([]byte, 64<<10)
 		}
-		n, _ := f.f.ReadAt(f.buf, f.off)
+		b := f.buf
+		if !f.db.readOnly {
+			// in the writer's process, only what publish wrote in full
+			b = b[:max(0, min(int64(len(b)), f.db.feedEnd.Load()-f.off))]
+		}
+		n, err := 0, f.db.fs.check("read", f.f.Name())
+		if err == nil {
+			n, err = f.f.ReadAt(b, f.off)
+		}
+		if err != nil && err != io.EOF {
+			return feedRecord{}, false, fmt.Errorf("applog: read feed at offset %d: %w", f.off, err)
+		}
 		f.bpos, f.bend = 0, n-n%feedRecordSize
 		if f.bend == 0 {
 			return feedRecord{}, false, nil
@@ -224,6 +153,20 @@ func (f *Feed) read() (feedRecord, bool, error) {
 	}
 	r, ok := decodeFeedRecord(f.buf[f.bpos:f.bend])
 	if !ok {
+		f.sawBad = true
+		if f.bend-f.bpos < 2*feedRecordSize {
+			f.bpos, f.bend = 0, 0
+			return feedRecord{}, false, nil // torn or in progress: look again later
+		}
+		if _, next := decodeFeedRecord(f.buf[f.bpos+feedRecordSize : f.bend]); next {
+			// damaged, not torn: a good record follows. Skip it; the
+			// entries it named come with a later record of that log
+			// or from repairTail.
+			f.db.log.Warn("applog: skipping a damaged feed record", "offset", f.off)
+			f.bpos += feedRecordSize
+			f.off += feedRecordSize
+			return f.read()
+		}
 		// torn or in progress: look again later
 		f.bpos, f.bend = 0, 0
 		return feedRecord{}, false, nil
@@ -231,6 +174,34 @@ func (f *Feed) read() (feedRecord, bool, error) {
 	f.bpos += feedRecordSize
 	f.off += feedRecordSize
 	return r, true, nil
+}
+
+// repairTail queues, for a read-only feed at the end of the feed file,
+// a record (ord, head) for every log whose durable head is past the
+// highest seq the feed returned of it: entries a writer made durable
+// whose feed records a crash lost, or a damaged record skipped. After a
+// clean Close the feed names every head, so while the database is
+// unchanged there is nothing to look at.
+func (f *Feed) repairTail() error {
+	db := f.db
+	if !f.sawBad && (!db.readOnly || db.unchanged()) {
+		return nil
+	}
+	db.refreshTable()
+	for ord := range uint32(db.tab.len()) {
+		l, err := db.logAt(ord)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			continue
+		}
+		db.refresh(l)
+		if h := l.head.Load(); h > f.last[ord] {
+			f.repair = append(f.repair, feedRecord{ord: ord, head: h})
+		}
+	}
+	return nil
 }
 
 // Entry returns the current entry; Data is valid until the next Next.
@@ -251,21 +222,32 @@ func (f *Feed) Close() error {
 	return nil
 }
 
-// feedPoll is how often Wait looks at the feed file for appends made by
-// another process.
-const feedPoll = 25 * time.Millisecond
+// Cross-process feed readers look at the feed file with a backoff from
+// feedPollMin to feedPollMax.
+const (
+	feedPollMin = 2 * time.Millisecond
+	feedPollMax = 100 * time.Millisecond
+)
 
 // Wait blocks until the feed holds records beyond those Next has read,
-// or ctx ends (returning ctx.Err()). It wakes at once on appends and
-// inserts through this DB and polls the feed file for those of another
-// process.
+// or ctx ends (returning ctx.Err()). In the writer's process it waits for
+// the commit notification only; a read-only database, where another
+// process writes, looks at the feed file after 2 ms, then twice as long
+// each time, up to every 100 ms.
 func (f *Feed) Wait(ctx context.Context) error {
 	if f.err != nil {
 		return f.err
 	}
-	t := time.NewTimer(feedPoll)
-	defer t.Stop()
+	var t *time.Timer
+	var tc <-chan time.Time
+	delay := feedPollMin
+	if f.db.readOnly {
+		t = time.NewTimer(delay)
+		defer t.Stop()
+		tc = t.C
+	}
 	for {
+		f.wakes++
 		ch := f.db.Changed()
 		if f.pending() {
 			return nil
@@ -277,8 +259,9 @@ func (f *Feed) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ch:
-		case <-t.C:
-			t.Reset(feedPoll)
+		case <-tc:
+			delay = min(2*delay, feedPollMax)
+			t.Reset(delay)
 		}
 	}
 }
@@ -288,8 +271,11 @@ func (f *Feed) pending() bool {
 	if f.it.l != nil && f.it.next <= f.to && f.it.next <= f.it.l.head.Load() {
 		return true
 	}
-	if f.bend-f.bpos >= feedRecordSize {
+	if f.bend-f.bpos >= feedRecordSize || len(f.repair) > 0 {
 		return true
+	}
+	if !f.db.readOnly {
+		return f.db.feedEnd.Load() >= f.off+feedRecordSize
 	}
 	fi, err := os.Stat(filepath.Join(f.db.dir, fileFeed))
 	return err == nil && fi.Size() >= f.off+feedRecordSize

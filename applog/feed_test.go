@@ -3,8 +3,10 @@ package applog
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -202,4 +204,79 @@ func TestConcurrentAppends(t *testing.T) {
 		t.Fatalf("head %d after reopen, want %d", h, G*N)
 	}
 	verifyClean(t, db)
+}
+
+// TestFeedWaitWakes: an idle feed in the writer's process waits for the
+// commit notification alone; a read-only one backs off to 100 ms.
+func TestFeedWaitWakes(t *testing.T) {
+	for _, ro := range []bool{false, true} {
+		t.Run(fmt.Sprintf("readonly=%v", ro), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				w := openT(t, dir, nil)
+				if _, err := w.Append([]byte("a")); err != nil {
+					t.Fatal(err)
+				}
+				db := w
+				if ro {
+					db = openT(t, dir, &Options{ReadOnly: true})
+				}
+				f := db.Feed()
+				defer f.Close()
+				if got := drainFeed(t, f); len(got) != 1 {
+					t.Fatalf("feed: %d entries, want 1", len(got))
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				if err := f.Wait(ctx); err != context.DeadlineExceeded {
+					t.Fatalf("Wait on an idle feed: %v, want DeadlineExceeded", err)
+				}
+				// the writer: the first look only; the reader: 2 ms, 4 ms …
+				// 64 ms, then every 100 ms
+				want := 1
+				if ro {
+					want = 1 + 6 + (10000-126)/100
+				}
+				if f.wakes > want {
+					t.Errorf("%d wake-ups in 10 s idle, want at most %d", f.wakes, want)
+				}
+				go func() { w.Append([]byte("b")) }()
+				if err := f.Wait(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if got := drainFeed(t, f); len(got) != 1 || got[0].txt != "b" {
+					t.Fatalf("after Wait: %v, want entry b", got)
+				}
+			})
+		})
+	}
+}
+
+// TestFeedReadError: an I/O error reading the feed stops the feed with
+// that error instead of looking like "nothing new".
+func TestFeedReadError(t *testing.T) {
+	db := openT(t, t.TempDir(), nil)
+	for _, s := range []string{"a", "b"} {
+		if _, err := db.Append([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := db.Feed()
+	defer f.Close()
+	if !f.Next() {
+		t.Fatal(f.Err())
+	}
+	for f.Next() {
+	}
+	f.f.Close() // every later read of it fails
+	f.bpos, f.bend = 0, 0
+	if _, err := db.Append([]byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if f.Next() {
+		t.Fatal("Next after a failed read: true")
+	}
+	if err := f.Err(); err == nil || !strings.Contains(err.Error(), "read feed") {
+		t.Fatalf("Err after a failed read: %v, want the read error", err)
+	}
 }

@@ -52,7 +52,7 @@ var (
 	magicIndex   = [8]byte{'S', 'C', 'T', 'L', 'I', 'D', 'X', 1}
 	magicFeed    = [8]byte{'S', 'C', 'T', 'L', 'F', 'E', 'D', 1}
 	magicLogs    = [8]byte{'S', 'C', 'T', 'L', 'L', 'O', 'G', 1}
-	magicState   = [8]byte{'S', 'C', 'T', 'L', 'S', 'T', 'A', 1}
+	magicState   = [8]byte{'S', 'C', 'T', 'L', 'S', 'T', 'A', 2}
 )
 
 // sigDomain prefixes every signed message so a signature made for a
@@ -276,60 +276,96 @@ func decodeLogsRecord(b []byte) (ed25519.PublicKey, bool) {
 type logCheckpoint struct {
 	tailBase uint64 // first seq of the tail segment
 	segSize  int64  // size of the tail segment
-	idxSize  int64  // size of the tail index
+	idxSize  int64  // size of the tail index; 0: not known synced
 	head     uint64 // highest seq (a signed record)
 	feedHead uint64 // highest head a feed record names for this log
 }
 
-// checkpoint is the content of the state file.
-type checkpoint struct {
-	feedLen int64
-	logs    []logCheckpoint // by ordinal
+// stateHeader is the state file's header.
+type stateHeader struct {
+	clean   bool   // written by a Close after every commit: the entries are exact
+	own     uint32 // ordinal of the own log
+	n       uint32 // entries that follow
+	gen     uint32 // clean Closes so far: a reader that sees the same generation, clean, sees no change
+	feedLen int64  // the feed was durable up to here
 }
 
 const (
-	stateHeaderSize = 8 + 4 + 8 // magic, count, feedLen
-	stateLogSize    = 40
-	maxStateLogs    = 1 << 24
+	stateHeaderSize = 40 // magic, flags u32, own u32, n u32, gen u32, feedLen u64, crc u32, zero u32
+	stateEntrySize  = 44 // 5 × u64, crc u32
+	maxStateLogs    = 1 << 28
+
+	stateClean = 1 // stateHeader flags bit 0
 )
 
-func encodeCheckpoint(c *checkpoint) []byte {
-	b := make([]byte, 0, stateHeaderSize+len(c.logs)*stateLogSize+4)
-	b = append(b, magicState[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(c.logs)))
-	b = binary.LittleEndian.AppendUint64(b, uint64(c.feedLen))
-	for _, l := range c.logs {
-		b = binary.LittleEndian.AppendUint64(b, l.tailBase)
-		b = binary.LittleEndian.AppendUint64(b, uint64(l.segSize))
-		b = binary.LittleEndian.AppendUint64(b, uint64(l.idxSize))
-		b = binary.LittleEndian.AppendUint64(b, l.head)
-		b = binary.LittleEndian.AppendUint64(b, l.feedHead)
+func encodeStateHeader(h stateHeader) [stateHeaderSize]byte {
+	var b [stateHeaderSize]byte
+	copy(b[:], magicState[:])
+	if h.clean {
+		binary.LittleEndian.PutUint32(b[8:], stateClean)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	binary.LittleEndian.PutUint32(b[12:], h.own)
+	binary.LittleEndian.PutUint32(b[16:], h.n)
+	binary.LittleEndian.PutUint32(b[20:], h.gen)
+	binary.LittleEndian.PutUint64(b[24:], uint64(h.feedLen))
+	binary.LittleEndian.PutUint32(b[32:], crc32.Checksum(b[:32], castagnoli))
+	return b
 }
 
-func decodeCheckpoint(b []byte) (*checkpoint, error) {
-	if len(b) < stateHeaderSize+4 || [8]byte(b[:8]) != magicState {
-		return nil, errBadHeader
+func decodeStateHeader(b []byte) (stateHeader, error) {
+	if len(b) < stateHeaderSize {
+		return stateHeader{}, fmt.Errorf("%w: %d bytes", errBadHeader, len(b))
 	}
-	n := binary.LittleEndian.Uint32(b[8:])
-	if n > maxStateLogs || len(b) != stateHeaderSize+int(n)*stateLogSize+4 {
-		return nil, errLength
+	if [8]byte(b[:8]) != magicState {
+		return stateHeader{}, fmt.Errorf("%w: magic %q, want %q", errBadHeader, b[:8], magicState[:])
 	}
-	if crc32.Checksum(b[:len(b)-4], castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-		return nil, errCRC
+	if got, want := crc32.Checksum(b[:32], castagnoli), binary.LittleEndian.Uint32(b[32:]); got != want {
+		return stateHeader{}, fmt.Errorf("%w: stored %08x, computed %08x", errCRC, want, got)
 	}
-	c := &checkpoint{feedLen: int64(binary.LittleEndian.Uint64(b[12:])), logs: make([]logCheckpoint, n)}
-	p := b[stateHeaderSize:]
-	for i := range c.logs {
-		c.logs[i] = logCheckpoint{
-			tailBase: binary.LittleEndian.Uint64(p),
-			segSize:  int64(binary.LittleEndian.Uint64(p[8:])),
-			idxSize:  int64(binary.LittleEndian.Uint64(p[16:])),
-			head:     binary.LittleEndian.Uint64(p[24:]),
-			feedHead: binary.LittleEndian.Uint64(p[32:]),
-		}
-		p = p[stateLogSize:]
+	flags := binary.LittleEndian.Uint32(b[8:])
+	h := stateHeader{
+		clean:   flags&stateClean != 0,
+		own:     binary.LittleEndian.Uint32(b[12:]),
+		n:       binary.LittleEndian.Uint32(b[16:]),
+		gen:     binary.LittleEndian.Uint32(b[20:]),
+		feedLen: int64(binary.LittleEndian.Uint64(b[24:])),
 	}
-	return c, nil
+	if flags&^stateClean != 0 || h.n > maxStateLogs || h.feedLen < 0 || binary.LittleEndian.Uint32(b[36:]) != 0 {
+		return stateHeader{}, fmt.Errorf("%w: flags %x, %d logs, feed length %d", errLength, flags, h.n, h.feedLen)
+	}
+	return h, nil
+}
+
+// stateEntryOffset is where the entry of ordinal ord starts.
+func stateEntryOffset(ord uint32) int64 {
+	return stateHeaderSize + int64(ord)*stateEntrySize
+}
+
+func appendStateEntry(dst []byte, e logCheckpoint) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint64(dst, e.tailBase)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.segSize))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.idxSize))
+	dst = binary.LittleEndian.AppendUint64(dst, e.head)
+	dst = binary.LittleEndian.AppendUint64(dst, e.feedHead)
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+// decodeStateEntry decodes one entry; ok is false if it fails its CRC
+// or its fields are out of range.
+func decodeStateEntry(b []byte) (logCheckpoint, bool) {
+	if len(b) < stateEntrySize || crc32.Checksum(b[:40], castagnoli) != binary.LittleEndian.Uint32(b[40:]) {
+		return logCheckpoint{}, false
+	}
+	e := logCheckpoint{
+		tailBase: binary.LittleEndian.Uint64(b),
+		segSize:  int64(binary.LittleEndian.Uint64(b[8:])),
+		idxSize:  int64(binary.LittleEndian.Uint64(b[16:])),
+		head:     binary.LittleEndian.Uint64(b[24:]),
+		feedHead: binary.LittleEndian.Uint64(b[32:]),
+	}
+	if e.tailBase == 0 || e.segSize < fileHeaderSize || e.idxSize < 0 || e.head+1 < e.tailBase {
+		return logCheckpoint{}, false
+	}
+	return e, true
 }

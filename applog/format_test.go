@@ -111,18 +111,29 @@ func TestRecordCodec(t *testing.T) {
 	}
 }
 
-func TestCheckpointCodec(t *testing.T) {
-	c := &checkpoint{feedLen: 1234, logs: []logCheckpoint{{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}}}
-	b := encodeCheckpoint(c)
-	got, err := decodeCheckpoint(b)
-	if err != nil || got.feedLen != 1234 || len(got.logs) != 2 || got.logs[1] != c.logs[1] {
-		t.Fatalf("round trip: got %+v, %v", got, err)
+func TestStateCodec(t *testing.T) {
+	h := stateHeader{clean: true, own: 7, n: 2, feedLen: 1234}
+	hb := encodeStateHeader(h)
+	if got, err := decodeStateHeader(hb[:]); err != nil || got != h {
+		t.Fatalf("header round trip: got %+v, %v; want %+v", got, err, h)
 	}
-	for i := range b {
-		bad := append([]byte(nil), b...)
+	e := logCheckpoint{tailBase: 1, segSize: 200, idxSize: 24, head: 1, feedHead: 1}
+	eb := appendStateEntry(nil, e)
+	if got, ok := decodeStateEntry(eb); !ok || got != e {
+		t.Fatalf("entry round trip: got %+v, %v; want %+v", got, ok, e)
+	}
+	for i := range hb {
+		bad := hb
 		bad[i] ^= 1
-		if _, err := decodeCheckpoint(bad); err == nil {
-			t.Fatalf("flipped byte %d accepted", i)
+		if _, err := decodeStateHeader(bad[:]); err == nil {
+			t.Fatalf("header: flipped byte %d accepted", i)
+		}
+	}
+	for i := range eb {
+		bad := append([]byte(nil), eb...)
+		bad[i] ^= 1
+		if _, ok := decodeStateEntry(bad); ok {
+			t.Fatalf("entry: flipped byte %d accepted", i)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"scuttle/applog/internal/osfile"
@@ -50,30 +51,6 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// writeFileHint replaces the content of path with data in place, without
-// any fsync: for files whose content is CRC-checked and length-checked
-// and only a hint, so that a torn or lost write is ignored and an older
-// content is still true. Writing in place rather than to a temp file
-// and renaming spares a file creation per call, which costs over a
-// millisecond of kernel time on some file systems.
-func writeFileHint(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	_, err = f.WriteAt(data, 0)
-	if err == nil {
-		err = f.Truncate(int64(len(data)))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("applog: write %s: %w", path, err)
-	}
-	return nil
-}
-
 // fdatasync flushes a file's data (and the metadata needed to read it
 // back, such as its size) to stable storage.
 func fdatasync(f *os.File) error {
@@ -83,8 +60,42 @@ func fdatasync(f *os.File) error {
 	return nil
 }
 
-// maxSyncs bounds the syncs syncAll runs at once.
-const maxSyncs = 32
+// fsys is the seam under the store's file operations whose failure
+// matters: writing, fdatasyncing and reading the files of logs, the
+// feed and the state. In production each call goes to the OS (syncs
+// through osfile); a test sets a fault function, which is asked before
+// each operation and whose error is returned instead of doing it, to
+// show that the writer fails closed and loses nothing acknowledged.
+type fsys struct {
+	fault atomic.Pointer[func(op, path string) error] // nil in production
+}
+
+// check returns the injected error for op ("write", "sync", "read") on
+// the file at path, if any.
+func (fs *fsys) check(op, path string) error {
+	if fn := fs.fault.Load(); fn != nil {
+		if err := (*fn)(op, path); err != nil {
+			return &os.PathError{Op: op, Path: path, Err: err}
+		}
+	}
+	return nil
+}
+
+// writeAt is f.WriteAt.
+func (fs *fsys) writeAt(f *os.File, b []byte, off int64) (int, error) {
+	if err := fs.check("write", f.Name()); err != nil {
+		return 0, err
+	}
+	return f.WriteAt(b, off)
+}
+
+// sync is fdatasync.
+func (fs *fsys) sync(f *os.File) error {
+	if err := fs.check("sync", f.Name()); err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	return fdatasync(f)
+}
 
 // syncAll fdatasyncs files and then fsyncs dirs, each group all at once,
 // and returns the first error. Issued together, syncs cost about one:
@@ -95,12 +106,15 @@ const maxSyncs = 32
 // journal early, and the files' size updates would need a second
 // commit; after them, on a journaling file system, the directory syncs
 // find their entries committed already and cost little.
-func syncAll(files []*os.File, dirs []string) error {
-	if err := parallel.Each(len(files), maxSyncs, func(i int) error { return fdatasync(files[i]) }); err != nil {
+func (fs *fsys) syncAll(files []*os.File, dirs []string) error {
+	if err := parallel.Each(len(files), maxSyncs, func(i int) error { return fs.sync(files[i]) }); err != nil {
 		return err
 	}
 	return parallel.Each(len(dirs), maxSyncs, func(i int) error { return syncDir(dirs[i]) })
 }
+
+// maxSyncs bounds the syncs syncAll runs at once.
+const maxSyncs = 32
 
 // resetFile makes f hold just a file header (magic, base), durably: a
 // new table or feed, or a segment whose creation was torn.

@@ -58,26 +58,30 @@ func FuzzOpenLog(f *testing.F) {
 	pub := priv.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, seg, idx []byte) {
 		dir := t.TempDir()
-		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, log: slog.New(slog.DiscardHandler), sign: &signer{priv: priv, pub: pub}}
+		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, log: slog.New(slog.DiscardHandler), sign: &signer{priv: priv, pub: pub},
+			tab: &logTable{}, files: newFileCache(os.O_RDWR, maxIdleFiles)}
 		ldir := filepath.Join(dir, string(idOf(pub)))
 		os.MkdirAll(ldir, 0o755)
 		os.WriteFile(filepath.Join(ldir, segName(1)), seg, 0o644)
 		os.WriteFile(filepath.Join(ldir, idxName(1)), idx, 0o644)
-		l, err := db.openLog(0, pub, nil, nil)
+		l, err := db.openLog(0, pub, nil, false, nil)
 		if err != nil {
 			t.Fatalf("openLog: %v", err)
 		}
 		defer func() {
 			for _, s := range l.segments() {
-				s.closeFiles()
+				s.unmap()
 			}
-			l.w.seg.Close()
-			l.w.idx.Close()
+			db.dropFiles(l)
+			db.files.close()
 		}()
 		if err := db.verifyLog(l); err != nil {
 			t.Fatalf("verify after recovery: %v", err)
 		}
 		head := l.w.head
+		if err := db.holdFiles(l); err != nil {
+			t.Fatal(err)
+		}
 		if err := db.appendOwn(l, [][]byte{[]byte("next")}, 1, true); err != nil {
 			t.Fatal(err)
 		}

@@ -70,8 +70,10 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 		return &Run{}
 	}
 	run := db.checkRun(id, pub, recs)
-	if run.auth > 0 && run.first == 1 && db.logs.Load().get(id) == nil {
-		db.prepareLog(id)
+	if run.auth > 0 && run.first == 1 {
+		if _, held := db.tab.lookup(pub); !held {
+			db.prepareLog(id)
+		}
 	}
 	return &Run{run: run}
 }
@@ -200,7 +202,7 @@ func isZero(b []byte) bool {
 // applyInserts stores the runs of r in order, up to the first that
 // fails. Leader only. It returns an error only when the writer must stop
 // (I/O).
-func (db *DB) applyInserts(rd *round, r *request, touch func(*logState)) error {
+func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) error {
 	for _, run := range r.ins {
 		n, err := db.applyInsert(rd, r, run, touch)
 		r.n += n
@@ -215,10 +217,14 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState)) error {
 // round, sets r.err if not all of run is stored, and returns how many
 // records it stored. Leader only. It returns an error only when the
 // writer must stop (I/O).
-func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState)) (int, error) {
+func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState) error) (int, error) {
 	r.err = run.err
 	recs := run.recs[:run.ok]
-	l := db.logs.Load().get(run.id)
+	l, err := db.logOf(run.id, false)
+	if err != nil {
+		r.err = err
+		return 0, err
+	}
 	if l == nil {
 		if run.auth == 0 {
 			return 0, nil
@@ -235,7 +241,10 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		// Sync and publish the new log in this round even if nothing
 		// is written to it: its segment may be an orphan's, adopted with
 		// records a crash left unsynced.
-		touch(l)
+		if err := touch(l); err != nil {
+			r.err = err
+			return 0, err
+		}
 		l.w.dirty = true
 	}
 	if c := l.broken.Load(); c != nil {
@@ -285,7 +294,10 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		r.err = fmt.Errorf("%w: insert %s: seq %d does not chain to the stored head", ErrChain, run.id.Short(), run.first)
 		return 0, nil
 	}
-	touch(l)
+	if err := touch(l); err != nil {
+		r.err = err
+		return 0, err
+	}
 	growFor(&l.w, recs[k:run.auth])
 	for i := k; i < run.auth; i++ {
 		b := recs[i]

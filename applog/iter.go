@@ -25,9 +25,9 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 	if err := db.errIfClosed(); err != nil {
 		return Entry{}, err
 	}
-	l := db.table(false).get(id)
-	if l == nil && db.readOnly {
-		l = db.table(true).get(id)
+	l, err := db.logOf(id, true)
+	if err != nil {
+		return Entry{}, err
 	}
 	if l == nil || seq == 0 {
 		return Entry{}, fmt.Errorf("%w: log %s seq %d", ErrNotFound, id, seq)
@@ -63,8 +63,6 @@ type Iter struct {
 	next uint64 // the seq Next returns next
 
 	seg    *segment
-	f      *os.File
-	cached bool   // f belongs to the segment cache
 	segEnd uint64 // base of the following segment; 0 if s was the tail when positioned
 
 	buf     []byte
@@ -73,9 +71,11 @@ type Iter struct {
 	end     int    // bytes valid in buf
 	validTo uint64 // buf holds immutable bytes only for seqs <= validTo
 
-	cur    record
-	err    error
-	closed bool
+	cur       record
+	err       error
+	closed    bool
+	fromIndex bool // positioned through the index, not yet confirmed by a record
+	skip      bool // skipping records before it.next (positioned without the index)
 }
 
 // iterBufSize is an Iter's read size.
@@ -108,7 +108,12 @@ func (it *Iter) Next() bool {
 		return false
 	}
 	if it.l == nil {
-		if it.l = db.table(db.readOnly).get(it.id); it.l == nil {
+		l, err := db.logOf(it.id, true)
+		if err != nil {
+			it.fail(err)
+			return false
+		}
+		if it.l = l; l == nil {
 			return false
 		}
 	}
@@ -134,11 +139,23 @@ func (it *Iter) Next() bool {
 	}
 	for {
 		r, err := decodeRecord(it.buf[it.pos:it.end])
+		if err == nil && it.skip && r.seq < it.next {
+			it.pos += len(r.frame) // scanning from the header to it.next
+			continue
+		}
+		if it.fromIndex && !errors.Is(err, errShort) && (err != nil || r.seq != it.next) {
+			// the index led astray: it is derived data, the segment
+			// is the truth; look for it.next from the segment's start
+			it.fromIndex, it.skip = false, true
+			it.bufOff, it.pos, it.end = fileHeaderSize, 0, 0
+			continue
+		}
 		if err == nil {
 			if r.seq != it.next {
 				it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
 				return false
 			}
+			it.fromIndex, it.skip = false, false
 			it.cur = r
 			it.pos += len(r.frame)
 			it.next++
@@ -192,23 +209,19 @@ func (it *Iter) position(head uint64) error {
 		it.segEnd = segs[i].base
 	}
 	off := int64(fileHeaderSize)
+	it.fromIndex, it.skip = false, false
 	if it.next != s.base {
-		var err error
-		if off, _, err = s.indexOffset(it.db, it.next, s != segs[len(segs)-1]); err != nil {
-			if err == ErrClosed {
-				return err
-			}
-			return it.l.corrupt(it.next, s.idx, fileHeaderSize+int64(it.next-s.base)*indexEntrySize, err)
+		o, _, err := s.indexOffset(it.db, it.next, s != segs[len(segs)-1])
+		switch {
+		case err == ErrClosed:
+			return err
+		case err != nil:
+			it.skip = true // no usable index entry: scan from the start
+		default:
+			off, it.fromIndex = o, true
 		}
 	}
-	if it.seg != s {
-		it.dropFile()
-		f, cached, err := s.open(it.db, false)
-		if err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		it.seg, it.f, it.cached = s, f, cached
-	}
+	it.seg = s
 	it.bufOff, it.pos, it.end = off, 0, 0
 	it.validTo = 0
 	return nil
@@ -234,7 +247,15 @@ func (it *Iter) fill(head uint64) (int, error) {
 		return 0, it.corrupt(errLength)
 	}
 	it.validTo = head
-	n, err := it.f.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
+	cf, err := it.db.files.acquire(it.seg.seg, false)
+	if err != nil {
+		return 0, fmt.Errorf("applog: %w", err)
+	}
+	n, err := 0, it.db.fs.check("read", cf.Name())
+	if err == nil {
+		n, err = cf.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
+	}
+	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
 		return 0, fmt.Errorf("applog: read %s: %w", it.seg.seg, err)
@@ -246,10 +267,6 @@ func (it *Iter) fill(head uint64) (int, error) {
 }
 
 func (it *Iter) dropFile() {
-	if it.f != nil && !it.cached {
-		it.f.Close()
-	}
-	it.f = nil
 	it.seg = nil
 }
 

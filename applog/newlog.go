@@ -59,22 +59,23 @@ func (db *DB) prepareLog(id ID) {
 // in doc.go), so the logs new in one round share one sync. Without one
 // (Open), it syncs before it returns.
 func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
+	db.tab.ensure() // the ordinal follows every listed one
 	rec := appendLogsRecord(nil, pub)
-	if _, err := db.logsF.WriteAt(rec, db.tableLen); err != nil {
+	if _, err := db.fs.writeAt(db.logsF, rec, db.tab.fileLen); err != nil {
 		return nil, fmt.Errorf("applog: add log: %w", err)
 	}
 	if rd == nil {
-		if err := fdatasync(db.logsF); err != nil {
+		if err := db.fs.sync(db.logsF); err != nil {
 			return nil, err
 		}
 	} else if !rd.newLogs {
 		rd.newLogs = true
-		rd.sync = append(rd.sync, db.logsF)
+		rd.syncPlain = append(rd.syncPlain, db.logsF)
 		rd.dirs = append(rd.dirs, db.dir)
 	}
-	db.tableLen += int64(len(rec))
-	old := db.logs.Load()
-	l, err := db.openLog(uint32(len(old.list)), pub, nil, rd)
+	db.tab.fileLen += int64(len(rec))
+	ord := uint32(db.tab.len())
+	l, err := db.openLog(ord, pub, nil, false, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +85,9 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 		// segment's is synced with the round's data
 		l.w.idxDirty = true
 	}
-	db.logs.Store(old.with(l))
+	// loaded before it is listed, so that no reader loads it again
+	db.tab.store(l)
+	db.loadedLogs.Add(1)
+	db.tab.add(pub)
 	return l, nil
 }

@@ -16,14 +16,13 @@ import (
 )
 
 // A segment is one segment file and its index, named by the seq of its
-// first record. Records in it are immutable once written, so readers share
-// lazily opened read handles.
+// first record. Records in it are immutable once written; their files
+// are opened through the DB's fileCache.
 type segment struct {
 	base     uint64
 	seg, idx string // paths
 
-	rf, ri atomic.Pointer[os.File] // cached read handles
-	imap   atomic.Pointer[[]byte]  // the index, memory-mapped once sealed
+	imap atomic.Pointer[[]byte] // the index, memory-mapped once sealed
 }
 
 func segName(base uint64) string { return fmt.Sprintf("%020d.seg", base) }
@@ -71,54 +70,9 @@ func findSegment(segs []*segment, seq uint64) *segment {
 	return segs[i-1]
 }
 
-// maxCachedFiles bounds the read handles a DB keeps open; beyond it,
-// handles are opened per use.
-const maxCachedFiles = 4096
-
-// open returns a read handle on the segment file (idx false) or index
-// (idx true). If cached is false the caller must Close it.
-func (s *segment) open(db *DB, idx bool) (f *os.File, cached bool, err error) {
-	p, path := &s.rf, s.seg
-	if idx {
-		p, path = &s.ri, s.idx
-	}
-	if f := p.Load(); f != nil {
-		return f, true, nil
-	}
-	f, err = os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
-	if db.openFiles.Add(1) > maxCachedFiles {
-		db.openFiles.Add(-1)
-		return f, false, nil
-	}
-	if !p.CompareAndSwap(nil, f) {
-		db.openFiles.Add(-1)
-		f.Close()
-		if f = p.Load(); f == nil {
-			return nil, false, os.ErrClosed
-		}
-		return f, true, nil
-	}
-	if db.closed.Load() {
-		// Close may have swept the cache already: do not leak f
-		if p.CompareAndSwap(f, nil) {
-			f.Close()
-		}
-		return nil, false, os.ErrClosed
-	}
-	return f, true, nil
-}
-
-// closeFiles closes the cached read handles and unmaps the index. The
-// caller holds db.mapMu for writing.
-func (s *segment) closeFiles() {
-	for _, p := range []*atomic.Pointer[os.File]{&s.rf, &s.ri} {
-		if f := p.Swap(nil); f != nil {
-			f.Close()
-		}
-	}
+// unmap drops the index's memory map. The caller holds db.mapMu for
+// writing.
+func (s *segment) unmap() {
 	if m := s.imap.Swap(nil); m != nil {
 		osfile.Unmap(*m)
 	}
@@ -174,14 +128,12 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 		}
 	}
 	if b == nil {
-		f, cached, err := s.open(db, true)
+		cf, err := db.files.acquire(s.idx, false)
 		if err != nil {
 			return 0, 0, err
 		}
-		if !cached {
-			defer f.Close()
-		}
-		n, err := f.ReadAt(arr[:], pos)
+		n, err := cf.ReadAt(arr[:], pos)
+		db.files.release(cf)
 		if n < indexEntrySize {
 			if err == nil || err == io.EOF {
 				return 0, 0, errors.New("index entry missing")
@@ -285,9 +237,14 @@ var errStopScan = errors.New("stop")
 // seqs first, first+1, …, until the end of the file, a frame that is
 // short, fails its checks or has another seq, or fn's error. It returns
 // where and why it stopped (nil error at a clean end of file or
-// errStopScan). It reads in chunks of 1 MiB (more for a larger frame).
+// errStopScan). It reads in chunks of up to 1 MiB (more for a larger
+// frame).
 func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *record, off int64) error) (int64, error) {
-	const chunk = 1 << 20
+	// The buffer starts small, so that scanning the tail of a short
+	// log (most of them, with many logs) costs no large allocation, and
+	// doubles with each refill up to 1 MiB.
+	const maxChunk = 1 << 20
+	chunk := 4 << 10
 	if cap(*buf) < chunk {
 		*buf = make([]byte, chunk)
 	}
@@ -300,6 +257,9 @@ func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *re
 		rest := copy((*buf)[:cap(*buf)], b[pos:])
 		off += int64(pos)
 		pos = 0
+		if rest > 0 || cap(*buf) == chunk {
+			chunk = min(2*chunk, maxChunk)
+		}
 		need := chunk
 		if fl, err := frameLen((*buf)[:rest]); err == nil && fl > need {
 			need = fl

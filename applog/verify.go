@@ -21,7 +21,16 @@ func (db *DB) Verify(report func(error)) error {
 	if err := db.errIfClosed(); err != nil {
 		return err
 	}
-	for _, l := range db.table(true).list {
+	db.refreshTable()
+	for ord := range uint32(db.tab.len()) {
+		l, err := db.logAt(ord)
+		if err != nil {
+			return err
+		}
+		if l == nil {
+			report(fmt.Errorf("%w: log table record %d is damaged", ErrCorrupt, ord))
+			continue
+		}
 		db.refresh(l)
 		if err := db.verifyLog(l); err != nil {
 			var c *CorruptError

@@ -1,0 +1,153 @@
+package applog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// damageDB builds a database of the own log (3 entries) and 4 inserted
+// logs, one of them over several segments (so it has sealed indexes),
+// closes it cleanly and returns its directory and every entry by log.
+func damageDB(t *testing.T) (string, map[ID][]string) {
+	dir := t.TempDir()
+	opts := &Options{SegmentSize: 512}
+	db := openT(t, dir, opts)
+	for i := range 3 {
+		if _, err := db.Append(fmt.Appendf(nil, "own %d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	authors := makeBenchLogs(t, 4, 12, 3)
+	for _, a := range authors {
+		for _, run := range a.runs {
+			if _, err := db.Insert(a.id, run); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[ID][]string{}
+	for id := range db.Heads() {
+		want[id] = readAll(t, db, id)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, want
+}
+
+// copyDir copies a database directory.
+func copyDir(t *testing.T, src string) string {
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestDamagedMetadata flips one byte (in the header, the middle or the
+// last byte) of each file derived from the segments, and opens the
+// database read-only and as a writer: no log and no entry may be lost,
+// in the logs' reads, Get, Heads or the feed.
+func TestDamagedMetadata(t *testing.T) {
+	base, want := damageDB(t)
+	var someLog ID
+	for id := range want {
+		if len(want[id]) == 12 {
+			someLog = id
+			break
+		}
+	}
+	segs, _ := listSegments(filepath.Join(base, string(someLog)))
+	if len(segs) < 3 {
+		t.Fatalf("log %s has %d segments, want several", someLog.Short(), len(segs))
+	}
+	files := map[string]string{
+		"logs":         fileLogs,
+		"feed":         fileFeed,
+		"state":        fileState,
+		"tail index":   filepath.Join(string(someLog), idxName(segs[len(segs)-1].base)),
+		"sealed index": filepath.Join(string(someLog), idxName(segs[1].base)),
+	}
+	for name, rel := range files {
+		size := fileSize(t, filepath.Join(base, rel))
+		for _, at := range []struct {
+			name string
+			off  int64
+		}{{"header", 3}, {"middle", size / 2}, {"last byte", size - 1}} {
+			for _, ro := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%s/readonly=%v", name, at.name, ro), func(t *testing.T) {
+					dir := copyDir(t, base)
+					flipByte(t, filepath.Join(dir, rel), at.off)
+					db := openT(t, dir, &Options{ReadOnly: ro, SegmentSize: 512})
+					checkAll(t, db, want)
+					if !ro {
+						// and what the writer left is whole too
+						if err := db.Close(); err != nil {
+							t.Fatal(err)
+						}
+						checkAll(t, openT(t, dir, &Options{ReadOnly: true}), want)
+					}
+				})
+			}
+		}
+	}
+}
+
+// checkAll checks that db holds exactly the entries of want, through
+// Heads, Iter, Get and the feed.
+func checkAll(t *testing.T, db *DB, want map[ID][]string) {
+	t.Helper()
+	heads := db.Heads()
+	if len(heads) != len(want) {
+		t.Errorf("Heads: %d logs, want %d", len(heads), len(want))
+	}
+	for id, w := range want {
+		if h := heads[id]; h != uint64(len(w)) {
+			t.Errorf("log %s: head %d, want %d", id.Short(), h, len(w))
+		}
+		if got := readAll(t, db, id); !slices.Equal(got, w) {
+			t.Errorf("log %s: read %q, want %q", id.Short(), got, w)
+		}
+		for seq := range uint64(len(w)) {
+			e, err := db.Get(id, seq+1)
+			if err != nil || string(e.Data) != w[seq] {
+				t.Errorf("log %s: Get(%d) = %q, %v; want %q", id.Short(), seq+1, e.Data, err, w[seq])
+			}
+		}
+	}
+	f := db.Feed()
+	defer f.Close()
+	got := map[ID][]string{}
+	for f.Next() {
+		e := f.Entry()
+		if n := uint64(len(got[e.Log])); e.Seq != n+1 {
+			t.Fatalf("feed: log %s seq %d after %d", e.Log.Short(), e.Seq, n)
+		}
+		got[e.Log] = append(got[e.Log], string(e.Data))
+	}
+	if err := f.Err(); err != nil {
+		t.Fatalf("feed: %v", err)
+	}
+	for id, w := range want {
+		if !slices.Equal(got[id], w) {
+			t.Errorf("feed: log %s has %d entries, want %d", id.Short(), len(got[id]), len(w))
+		}
+	}
+}

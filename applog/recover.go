@@ -1,0 +1,578 @@
+package applog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"scuttle/applog/internal/osfile"
+	"scuttle/applog/internal/parallel"
+)
+
+// This file is the writer's recovery, in the order of "Recovery" in
+// doc.go: recover runs the steps, the functions after it are the steps.
+
+// recover is the writer's Open after the lock and key pair:
+//
+//  1. Read the state header (openState) and the log table (readTable).
+//  2. If the state says clean, lists every log of the table and the feed
+//     has the length it records, nothing was committed since: load only
+//     the own log now, and every other log on first use, cut back to
+//     its state entry (loadLog, recoverTail). Done.
+//  3. Otherwise load every log now, recovering each tail (recoverTail,
+//     several at once); re-add the logs whose table record was damaged
+//     from their directories (recoverHoles); add the own log if missing.
+//  4. Repair the feed (openFeed).
+func (db *DB) recover() error {
+	if err := db.openState(); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	db.logsF = f
+	db.tableMu.Lock()
+	defer db.tableMu.Unlock()
+	if ok, err := db.openClean(); ok || err != nil {
+		return err
+	}
+	db.lazy = false
+	if err := db.readTable(); err != nil {
+		return err
+	}
+	if err := db.fillHole(); err != nil {
+		return err
+	}
+	db.readAllCheckpoints()
+	if err := db.loadAll(); err != nil {
+		return err
+	}
+	if err := db.recoverHoles(); err != nil {
+		return err
+	}
+	defer func() { db.feedEnd.Store(db.feedLen) }()
+	if ord, ok := db.tab.lookup(db.sign.pub); ok {
+		db.own = db.loadedLog(ord)
+	}
+	if db.own == nil {
+		l, err := db.addLog(db.sign.pub, nil)
+		if err != nil {
+			return err
+		}
+		db.own = l
+	}
+	return db.openFeed(db.state)
+}
+
+// openClean is step 2 of recover: it reports false if the database was
+// not closed cleanly (then nothing is changed).
+func (db *DB) openClean() (bool, error) {
+	h := db.state
+	if h == nil || !h.clean {
+		return false, nil
+	}
+	// the table as the state describes it, and the own log's record in
+	// it, without reading the rest
+	fi, err := db.logsF.Stat()
+	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
+		return false, nil
+	}
+	var b [fileHeaderSize]byte
+	if _, err := readFull(db.logsF, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
+		return false, nil
+	}
+	var rec [logsRecordSize]byte
+	if _, err := readFull(db.logsF, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
+		return false, nil
+	}
+	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
+		return false, nil
+	}
+	path := filepath.Join(db.dir, fileFeed)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, nil
+	}
+	fi, err = f.Stat()
+	var hb [fileHeaderSize]byte
+	if err == nil {
+		_, err = readFull(f, hb[:], 0)
+	}
+	if err != nil || fi.Size() != h.feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
+		f.Close()
+		return false, nil
+	}
+	db.feedF = f
+	db.feedLen, db.feedSync, db.hintLen = h.feedLen, h.feedLen, h.feedLen
+	db.feedEnd.Store(h.feedLen)
+	db.lazy, db.stateClean = true, true
+	t := db.tab
+	t.n = int(h.n)
+	t.loadFn = func() error {
+		db.tableMu.Lock()
+		defer db.tableMu.Unlock()
+		if err := db.readTable(); err != nil {
+			return err
+		}
+		return db.fillHole()
+	}
+	t.pending.Store(true)
+	ck, _ := db.checkpointOf(h.own)
+	own, err := db.openLog(h.own, db.sign.pub, ck, true, nil)
+	if err != nil {
+		return true, err
+	}
+	t.store(own)
+	db.loadedLogs.Add(1)
+	db.own = own
+	return true, nil
+}
+
+// maxLoading bounds the logs loadAll recovers at once.
+const maxLoading = 8
+
+// loadAll loads every log of the table (step 3 of recover).
+func (db *DB) loadAll() error {
+	n := db.tab.len()
+	logs := make([]*logState, n)
+	err := parallel.Each(n, maxLoading, func(i int) error {
+		pub, ok := db.tab.key(uint32(i))
+		if !ok {
+			return nil
+		}
+		ck, _ := db.checkpointOf(uint32(i))
+		l, err := db.openLog(uint32(i), pub, ck, false, nil)
+		logs[i] = l
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	seen := make(map[ID]bool, n)
+	for _, l := range logs {
+		if l == nil {
+			continue
+		}
+		if seen[l.id] {
+			return fmt.Errorf("applog: %s: log %s listed twice", fileLogs, l.id)
+		}
+		seen[l.id] = true
+		db.tab.store(l)
+	}
+	db.loadedLogs.Store(int64(len(seen)))
+	return nil
+}
+
+// recoverHoles re-adds, at new ordinals, the logs whose table record was
+// damaged: every directory named by an ID the table does not list. Their
+// records are adopted from their files (see addLog), so a damaged table
+// record costs the log its place in the feed, never an entry.
+func (db *DB) recoverHoles() error {
+	if db.tab.holes == 0 {
+		return nil
+	}
+	ents, err := os.ReadDir(db.dir)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		id, err := ParseID(e.Name())
+		if err != nil {
+			continue
+		}
+		pub, _ := id.publicKey()
+		if _, ok := db.tab.lookup(pub); ok {
+			continue
+		}
+		db.log.Warn("applog: re-adding a log whose table record was damaged", "log", id)
+		if _, err := db.addLog(pub, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpointMatches reports whether the tail files have exactly the sizes
+// the clean checkpoint recorded: then nothing was written since.
+func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
+	if ck == nil || ck.tailBase != tail.base || ck.head < tail.base-1 {
+		return false
+	}
+	si, err := os.Stat(tail.seg)
+	if err != nil || si.Size() != ck.segSize {
+		return false
+	}
+	ii, err := os.Stat(tail.idx)
+	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == fileHeaderSize+int64(ck.head+1-tail.base)*indexEntrySize
+}
+
+// recoverTail is the writer's recovery of one log, run on every writer
+// open:
+//
+//  1. If the tail files have the sizes of the clean checkpoint, trust
+//     it: read the head record (through the index) for its hash. Done.
+//  2. Otherwise scan the tail segment from its header, frame by frame
+//     (length bounds, CRC, seq = previous+1), up to the first bad or
+//     short frame or the end of the file.
+//  3. Keep the records up to the last signed one; every durable batch
+//     ends with a signed record, so the rest was never acknowledged.
+//     If the cut would fall below the size the checkpoint recorded for
+//     this segment (bytes known durable), that is corruption, not a torn
+//     tail: nothing is cut, the log is marked broken (reads fail at that
+//     seq, writes to it are refused) and Verify reports it.
+//  4. Truncate the segment after the kept records, rewrite index entries
+//     that differ from the scanned offsets, truncate the index, fsync
+//     both if anything changed.
+//  5. If the tail segment keeps no record, the head is the last record
+//     of the previous segment (sealed segments end signed and were
+//     fsynced when they were sealed).
+func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact bool) error {
+	tail := segs[len(segs)-1]
+	if exact && ck != nil {
+		var err error
+		if segs, tail, err = db.cutToCheckpoint(l, segs, ck); err != nil {
+			return err
+		}
+	}
+	segF, err := db.files.acquire(tail.seg, false)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	defer db.files.release(segF)
+	idxF, err := db.files.acquire(tail.idx, true)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	defer db.files.release(idxF)
+	seg, idx := segF.File, idxF.File
+	l.w.tail = tail
+	if checkpointMatches(tail, ck) {
+		if ck.head == tail.base-1 {
+			l.w.segSize = ck.segSize
+			return db.headFromPrevious(l, segs)
+		}
+		h, err := tailRecordHash(seg, idx, tail.base, ck.head)
+		if err == nil {
+			l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
+			l.head.Store(ck.head)
+			return nil
+		}
+		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+	}
+	var floor int64
+	if ck != nil && ck.tailBase == tail.base {
+		floor = ck.segSize
+	}
+	var hdr [fileHeaderSize]byte
+	n, _ := readFull(seg, hdr[:], 0)
+	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
+		if floor > 0 {
+			return db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
+		}
+		// A torn creation: start the segment afresh.
+		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
+		if err := resetFile(seg, magicSegment, tail.base); err != nil {
+			return err
+		}
+	}
+	var res scanResult
+	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
+		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// scan, and no scan buffer to allocate
+		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
+	} else {
+		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		l.rBuf = nil
+	}
+	if res.end < floor {
+		return db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+	}
+	if res.stopErr != nil || res.end != res.stop {
+		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
+	}
+	if fi, err := seg.Stat(); err != nil {
+		return fmt.Errorf("applog: %w", err)
+	} else if fi.Size() != res.end {
+		if err := seg.Truncate(res.end); err != nil {
+			return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
+		}
+		if err := fdatasync(seg); err != nil {
+			return err
+		}
+	}
+	l.w.segSize = res.end
+	if err := fixIndex(idx, tail.base, res.offsets); err != nil {
+		return err
+	}
+	if res.last == 0 {
+		return db.headFromPrevious(l, segs)
+	}
+	l.w.head, l.w.hash = res.last, res.lastHash
+	l.head.Store(res.last)
+	return nil
+}
+
+// fixIndex makes the index file hold exactly the given offsets.
+func fixIndex(idx *os.File, base uint64, offsets []int64) error {
+	want := make([]byte, fileHeaderSize+len(offsets)*indexEntrySize)
+	h := fileHeader(magicIndex, base)
+	copy(want, h[:])
+	for i, o := range offsets {
+		binary.LittleEndian.PutUint64(want[fileHeaderSize+i*indexEntrySize:], uint64(o))
+	}
+	fi, err := idx.Stat()
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	have := make([]byte, min(fi.Size(), int64(len(want))))
+	if _, err := readFull(idx, have, 0); err != nil && err != io.EOF {
+		return fmt.Errorf("applog: read index %s: %w", idx.Name(), err)
+	}
+	changed := fi.Size() != int64(len(want))
+	// rewrite from the first differing byte
+	first := 0
+	for first < len(have) && have[first] == want[first] {
+		first++
+	}
+	if first < len(want) {
+		if _, err := idx.WriteAt(want[first:], int64(first)); err != nil {
+			return fmt.Errorf("applog: fix index %s: %w", idx.Name(), err)
+		}
+		changed = true
+	}
+	if fi.Size() > int64(len(want)) {
+		if err := idx.Truncate(int64(len(want))); err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+	}
+	if changed {
+		return fdatasync(idx)
+	}
+	return nil
+}
+
+// headFromPrevious sets the writer head to the last record before the
+// (empty) tail segment.
+func (db *DB) headFromPrevious(l *logState, segs []*segment) error {
+	tail := segs[len(segs)-1]
+	if len(segs) == 1 {
+		l.w.head, l.w.hash = 0, [hashSize]byte{}
+		l.head.Store(0)
+		if tail.base != 1 {
+			return db.markBroken(l, tail, nil, l.corrupt(1, tail.seg, 0, fmt.Errorf("first segment starts at seq %d", tail.base)))
+		}
+		return nil
+	}
+	prev := segs[len(segs)-2]
+	h, err := db.recordHash(l, prev, tail.base-1)
+	if err != nil {
+		return db.markBroken(l, tail, nil, l.corrupt(tail.base-1, prev.seg, 0, err))
+	}
+	l.w.head, l.w.hash = tail.base-1, h
+	l.head.Store(tail.base - 1)
+	return nil
+}
+
+// markBroken records corruption found at open: the log stays readable up
+// to the corruption, writes to it fail with c.
+func (db *DB) markBroken(l *logState, tail *segment, ck *logCheckpoint, c *CorruptError) error {
+	db.log.Error("applog: corruption found at open", "log", l.id, "err", c)
+	l.broken.Store(c)
+	if ck != nil {
+		l.head.Store(ck.head)
+	}
+	return nil
+}
+
+// cutToCheckpoint cuts a log back to its exact state entry (a clean
+// state): whatever lies past it was written by a session that crashed
+// before its first commit was acknowledged (see markDirty). It removes
+// segments after the recorded tail and truncates the tail to the
+// recorded sizes; it returns the segments left.
+func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) ([]*segment, *segment, error) {
+	removed := false
+	for len(segs) > 1 && segs[len(segs)-1].base > ck.tailBase {
+		s := segs[len(segs)-1]
+		db.log.Warn("applog: removing a segment past the clean state", "log", l.id, "file", s.seg)
+		for _, p := range []string{s.seg, s.idx} {
+			if err := os.Remove(p); err != nil && !isNotExist(err) {
+				return nil, nil, fmt.Errorf("applog: %w", err)
+			}
+		}
+		segs = segs[:len(segs)-1]
+		removed = true
+	}
+	if removed {
+		l.segs.Store(&segs)
+		if err := syncDir(l.dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	tail := segs[len(segs)-1]
+	if tail.base != ck.tailBase {
+		return segs, tail, nil // not the recorded tail: recoverTail scans
+	}
+	for _, c := range []struct {
+		path string
+		size int64
+	}{{tail.seg, ck.segSize}, {tail.idx, ck.idxSize}} {
+		fi, err := os.Stat(c.path)
+		if err != nil || c.size == 0 || fi.Size() <= c.size {
+			continue
+		}
+		db.log.Warn("applog: cutting bytes past the clean state", "log", l.id, "file", c.path, "size", fi.Size(), "state", c.size)
+		if err := os.Truncate(c.path, c.size); err != nil {
+			return nil, nil, fmt.Errorf("applog: %w", err)
+		}
+	}
+	return segs, tail, nil
+}
+
+// tailRecordHash reads record seq of the tail segment through the
+// writer's own handles (so that opening a log for a single append opens
+// each file once) and returns its hash.
+func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
+	var ib [2 * indexEntrySize]byte
+	n, err := idx.ReadAt(ib[:], fileHeaderSize+int64(seq-base)*indexEntrySize)
+	if n < indexEntrySize {
+		if err == nil || err == io.EOF {
+			err = errors.New("index entry missing")
+		}
+		return [hashSize]byte{}, err
+	}
+	off := int64(binary.LittleEndian.Uint64(ib[:]))
+	hint := 512
+	if n == len(ib) {
+		if next := int64(binary.LittleEndian.Uint64(ib[indexEntrySize:])); next > off && next-off <= maxFrameSize {
+			hint = int(next - off)
+		}
+	}
+	if off < fileHeaderSize || off > 1<<62 {
+		return [hashSize]byte{}, fmt.Errorf("index entry %d out of range", off)
+	}
+	var buf []byte
+	r, err := readFrame(seg, off, &buf, hint)
+	if err == nil && r.seq != seq {
+		err = fmt.Errorf("%w: %d, want %d", errSeq, r.seq, seq)
+	}
+	if err != nil {
+		return [hashSize]byte{}, err
+	}
+	return r.hash(), nil
+}
+
+// openFeed opens the feed file for writing and repairs it (writer Open):
+//
+//  1. Start from the state header's feed length and the entries' feed
+//     heads if the state is usable (the feed was fsynced up to there
+//     before that length was written, and the feed only ever grows past
+//     it; an entry's feed head may be older, which costs at most a
+//     repeated feed record); otherwise from the header with every head 0.
+//  2. Scan the records after that point; the first one that is short,
+//     fails its CRC or names an unknown log ends the feed: cut it there.
+//  3. For every log whose durable head is beyond the last head the feed
+//     names for it, append a feed record (ord, head): entries made
+//     durable just before a crash join the feed at its end.
+func (db *DB) openFeed(ck *stateHeader) error {
+	path := filepath.Join(db.dir, fileFeed)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	db.feedF = f
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	size := fi.Size()
+	var h [fileHeaderSize]byte
+	n, _ := readFull(f, h[:], 0)
+	if err := checkFileHeader(h[:n], magicFeed, 0); err != nil {
+		if size > fileHeaderSize {
+			// keep the damaged feed for inspection, start a new one
+			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
+			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
+			f.Close()
+			db.feedF = nil
+			if err := osfile.Rename(path, aside); err != nil {
+				return fmt.Errorf("applog: %w", err)
+			}
+			return db.openFeed(nil)
+		}
+		if err := resetFile(f, magicFeed, 0); err != nil {
+			return err
+		}
+		if err := syncDir(db.dir); err != nil {
+			return err
+		}
+		size = fileHeaderSize
+		ck = nil
+	}
+	nlogs := db.tab.len()
+	heads := make([]uint64, nlogs)
+	off := int64(fileHeaderSize)
+	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && int(ck.n) <= nlogs {
+		off = ck.feedLen
+		for i, lc := range db.ckAll {
+			heads[i] = lc.feedHead
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for off < size {
+		n, err := readFull(f, buf[:min(int64(len(buf)), size-off)], off)
+		if err != nil && n == 0 {
+			return fmt.Errorf("applog: read feed: %w", err)
+		}
+		b := buf[:n-n%feedRecordSize]
+		bad := false
+		for len(b) > 0 {
+			r, ok := decodeFeedRecord(b)
+			if !ok || int(r.ord) >= nlogs {
+				bad = true
+				break
+			}
+			heads[r.ord] = max(heads[r.ord], r.head)
+			b = b[feedRecordSize:]
+			off += feedRecordSize
+		}
+		if bad || n < feedRecordSize {
+			break
+		}
+	}
+	if off != size {
+		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
+		if err := f.Truncate(off); err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+	}
+	db.feedLen = off
+	db.hintLen = off
+	db.feedSync = -1 // unknown: the next checkpoint syncs it
+	if ck != nil && ck.feedLen == size && off == size {
+		db.feedSync = off // as the last clean Close left it
+	}
+	var repair []byte
+	db.eachLoaded(func(l *logState) {
+		l.feedHead = heads[l.ord]
+		if l.w.head > heads[l.ord] {
+			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
+			l.feedHead = l.w.head
+		}
+	})
+	if len(repair) > 0 {
+		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
+		if _, err := f.WriteAt(repair, db.feedLen); err != nil {
+			return fmt.Errorf("applog: repair feed: %w", err)
+		}
+		db.feedLen += int64(len(repair))
+	}
+	return nil
+}
