@@ -33,13 +33,14 @@ type committer struct {
 // A request is one caller's part of a group commit: an append to the own
 // log (data) or an insert into some log (ins).
 type request struct {
-	data  [][]byte
-	one   [1][]byte // data of a single Append, so that it needs no allocation
-	ins   []*insertRun
-	first uint64 // result of an append: seq of data[0]
-	n     int    // result of an insert: records stored
-	err   error
-	done  bool
+	data    [][]byte
+	one     [1][]byte // data of a single Append, so that it needs no allocation
+	ins     []*insertRun
+	first   uint64 // result of an append: seq of data[0]
+	n       int    // result of an insert: records stored
+	err     error
+	forkErr error // an insert: the first run skipped as forked (fork.go)
+	done    bool
 }
 
 // A batch is the requests queued while a round is in progress: the next

@@ -88,6 +88,7 @@ type DB struct {
 	chMu sync.Mutex
 	ch   chan struct{}
 
+	forks     forkSet   // the forked logs (fork.go)
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
@@ -136,6 +137,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		err = db.openReader()
 	} else {
 		err = db.openWriter()
+	}
+	if err == nil {
+		err = db.loadForks()
 	}
 	if err != nil {
 		db.closeFiles()
@@ -322,8 +326,9 @@ type LogInfo struct {
 	ID      ID
 	Head    uint64
 	Entries uint64
-	Bytes   int64 // bytes on disk: segments and indexes
-	Own     bool  // the database's own log
+	Bytes   int64  // bytes on disk: segments and indexes
+	Own     bool   // the database's own log
+	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
 }
 
 // Logs lists the logs held, in the order they were first stored.
@@ -333,7 +338,7 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	}
 	var out []LogInfo
 	err := db.eachHead(func(l logHeadInfo) error {
-		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes}
+		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id)}
 		if l.bytes < 0 {
 			info.Bytes = 0
 			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
@@ -413,7 +418,7 @@ func (db *DB) closeFiles() error {
 		}
 		return true
 	})
-	errs = append(errs, db.files.close())
+	errs = append(errs, db.files.close(), db.closeForks())
 	for _, f := range []*os.File{db.feedF, db.logsF, db.stateF} {
 		if f != nil {
 			errs = append(errs, f.Close())

@@ -298,6 +298,53 @@
 // returns nothing past that head, so it never shows a record that a
 // writer's recovery could cut.
 //
+// # Forks
+//
+// A fork of log X is two records at the same seq, both authenticated by
+// X's key (a run is authenticated by the signed record that ends it and
+// the hash chain up to it), with different hashes: X's author signed two
+// histories (a restored backup, a database copied to a second machine).
+// Insert recognises one when a run's authenticated records differ from
+// the stored ones at a seq held, or its first record, at head+1, does not
+// chain to the stored (signed) head. It then writes a proof to the forks
+// file, marks X forked at that seq and freezes X: no further records of
+// it are inserted, from any peer, and Insert of them fails with
+// ErrForked; the other runs of the same InsertRuns are stored. Appends to
+// the own log go on (peers holding the other branch refuse them).
+//
+// A fork proof names the key and the fork seq s and gives each branch as
+// a signed chain head at seq ≥ s and the records from s+1 up to it (the
+// bridge), all little endian:
+//
+//	0       8      40      48                                  48+B1    48+B1+B2
+//	+-------+------+-------+-----------------------------------+--------+
+//	| magic | key  | seq s | branch 1                          | branch 2 |
+//	+-------+------+-------+-----------------------------------+--------+
+//	magic "SCTLFRK" 0x01, key = X's public key (32), s u64 >= 1
+//	branch = head seq u64 | head hash (32) | sig (64) | n u32 | n record frames
+//
+// where n = head seq - s and the frames are records s+1 … head seq exactly
+// as stored (CRC-checked). sig is X's chain head signature over (head
+// seq, head hash) as in Segment files. A branch gives the hash at s: the
+// head hash if n = 0, else the previous hash of its first frame, after
+// checking that the frames have consecutive seqs, chain, and that the
+// last one's hash is the head hash. The proof holds if both signatures
+// verify with the key and the two hashes at s differ. Nothing else is
+// needed: anyone can check it with X's public key alone (CheckForkProof).
+// When both branches are signed at s (each typed chat line is its own
+// signed batch) a proof is 256 bytes; the detector picks s and the heads
+// so that the bridges are as short as the branches allow (at most one
+// run: MaxSignedRun records). MaxProofSize (1 MiB) bounds a proof; a
+// larger one (entries near MaxEntrySize) freezes the log for the session
+// but is neither kept nor sent.
+//
+// The forks file DIR/forks: a 16-byte header (magic "SCTLFKS" 0x01,
+// zeros), then records len u32 ‖ CRC-32C of the proof u32 ‖ proof,
+// appended and fdatasynced before Insert returns the fork (the first
+// fork also fsyncs DIR). Open reads it; a record that is torn, fails its
+// CRC or does not check ends it (a writer cuts it there). Only the fork
+// seqs stay in memory; a proof is read back when asked for (ForkProof).
+//
 // # Disk assumptions
 //
 // fdatasync makes the data written before it, and the file size, durable;

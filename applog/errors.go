@@ -26,9 +26,13 @@ var (
 	// ErrGap is returned by Insert when the first new record is not the
 	// log's head+1, or the records given are not consecutive.
 	ErrGap = errors.New("applog: records do not continue the log")
-	// ErrFork is returned by Insert when a record at a seq already held
-	// differs from the stored one: the author signed two histories.
+	// ErrFork is matched by the *ForkError Insert returns when authenticated
+	// records differ from the stored ones at a seq already held, or do not
+	// chain to the stored head: the author signed two histories.
 	ErrFork = errors.New("applog: record differs from the stored one (fork)")
+	// ErrForked is returned by Insert for records of a log marked forked
+	// (see Forked): it is frozen, nothing more of it is stored.
+	ErrForked = errors.New("applog: log is forked and frozen")
 	// ErrChain is returned by Insert when a record's previous-hash field
 	// does not equal the hash of the record before it.
 	ErrChain = errors.New("applog: hash chain broken")
