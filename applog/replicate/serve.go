@@ -53,8 +53,10 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		log:       opts.Logger,
 		peer:      opts.Peer,
 		has:       make(map[applog.ID]uint64),
+		forkSeen:  make(map[applog.ID]bool),
 		headsDone: make(chan struct{}),
 	}
+	c.forker, _ = st.(Forker)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -143,6 +145,10 @@ type session struct {
 
 	mu  sync.Mutex
 	has map[applog.ID]uint64 // what the peer holds, as far as we know
+
+	forker   Forker             // st, if it keeps forks
+	forkSeen map[applog.ID]bool // logs whose fork proof the peer was sent or sent us; guarded by mu
+	version  uint64             // the session's version; set before headsDone closes
 
 	headsDone chan struct{} // closed when the peer's heads are complete
 	cancel    context.CancelCauseFunc
