@@ -80,7 +80,11 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
 			}
 			phase = live
+			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
 			close(c.headsDone)
+			if c.watchHead != nil {
+				c.watchHead(watched)
+			}
 		case typ == frameRecords && phase == live:
 			if err := decodeRecords(p, &rs); err != nil {
 				return err
