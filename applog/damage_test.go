@@ -151,3 +151,41 @@ func checkAll(t *testing.T, db *DB, want map[ID][]string) {
 		}
 	}
 }
+
+// TestOldFormatUpgrade: the exercise-10 fixture (state file format 1)
+// opens read-only in place; the first writer Open recovers it as after a
+// crash and its Close writes format 2, after which a writer Open is
+// clean and lazy and every entry is still there.
+func TestOldFormatUpgrade(t *testing.T) {
+	dir := copyDir(t, filepath.Join("..", "testdata", "exercise10.db"))
+	if b, err := os.ReadFile(filepath.Join(dir, fileState)); err != nil || len(b) < 8 || b[7] != 1 {
+		t.Fatalf("fixture state: %v, want format 1", err)
+	}
+	ro := openT(t, dir, &Options{ReadOnly: true})
+	want := map[ID][]string{}
+	for id := range ro.Heads() {
+		want[id] = readAll(t, ro, id)
+	}
+	if len(want) == 0 {
+		t.Fatal("fixture holds no log")
+	}
+	ro.Close()
+	w := openT(t, dir, nil)
+	if w.lazy {
+		t.Fatal("writer open of a format-1 state was lazy")
+	}
+	checkAll(t, w, want)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, fileState))
+	if h, err := decodeStateHeader(b); err != nil || !h.clean {
+		t.Fatalf("state after the writer's Close: %+v, %v; want format 2, clean", h, err)
+	}
+	w = openT(t, dir, nil)
+	if !w.lazy {
+		t.Fatal("writer open after the upgrade is not lazy")
+	}
+	checkAll(t, w, want)
+	checkAll(t, openT(t, dir, &Options{ReadOnly: true}), want)
+}
