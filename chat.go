@@ -38,6 +38,7 @@ type chatOptions struct {
 	listen     string   // TCP address to listen on
 	networkKey []byte   // nil: the public default network
 	discover   bool     // also connect to every chat browsing finds in the network
+	maxLogs    int      // applog.Options.MaxLogs
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -48,7 +49,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err // before any socket: a private chat must not go public
 	}
 	log := st.log
-	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog")})
+	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog"), MaxLogs: o.maxLogs})
 	if err != nil {
 		return err // names the lock holder's pid when another scuttle has the database
 	}

@@ -388,7 +388,8 @@ func logsCmd() *command {
 							Bytes   int64     `json:"bytes"`
 							Own     bool      `json:"own"`
 							Forked  uint64    `json:"forked,omitempty"`
-						}{li.ID, li.Head, li.Entries, li.Bytes, li.Own, li.Forked})
+							Blocked bool      `json:"blocked,omitempty"`
+						}{li.ID, li.Head, li.Entries, li.Bytes, li.Own, li.Forked, li.Blocked})
 						if err != nil {
 							return err
 						}
@@ -464,7 +465,10 @@ func verifyCmd() *command {
 
 // logState is the STATE column of logs: what keeps a log from growing.
 func logState(li applog.LogInfo) string {
-	if li.Forked != 0 {
+	switch {
+	case li.Blocked:
+		return "blocked"
+	case li.Forked != 0:
 		return fmt.Sprintf("forked at %d", li.Forked)
 	}
 	return ""

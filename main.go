@@ -46,6 +46,8 @@ func commands() []*command {
 		logsCmd(),
 		idCmd(),
 		verifyCmd(),
+		blockCmd(),
+		unblockCmd(),
 		chatCmd(),
 		networkCmd(),
 		namesCmd(),

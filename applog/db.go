@@ -30,6 +30,15 @@ type Options struct {
 	// Logger receives diagnostics (recovery actions, corruption found);
 	// nil discards them.
 	Logger *slog.Logger
+	// MaxLogs bounds the logs a writer holds: Insert refuses the records
+	// of a new log beyond it (ErrLogLimit). 0 means no limit.
+	MaxLogs int
+	// FreeSpace reports the bytes available in, and the size of, the
+	// file system holding dir; below FreeSpaceFloor of it, Insert refuses
+	// every log but the own one (ErrLowSpace). nil means the operating
+	// system's (statfs; unknown on systems without it, which refuses
+	// nothing).
+	FreeSpace func(dir string) (avail, total uint64, err error)
 }
 
 // DefaultSegmentSize is the segment size used when Options.SegmentSize
@@ -89,6 +98,8 @@ type DB struct {
 	ch   chan struct{}
 
 	forks     forkSet   // the forked logs (fork.go)
+	blocks    blockList // the blocked logs (block.go)
+	lim       limits    // MaxLogs and the free-space floor (limits.go)
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
@@ -194,6 +205,9 @@ func (db *DB) openWriter() error {
 	if err := db.loadKey(); err != nil {
 		return err
 	}
+	if err := db.deleteBlocked(); err != nil {
+		return err
+	}
 	return db.recover()
 }
 
@@ -252,8 +266,11 @@ func (db *DB) Head(id ID) uint64 {
 // opened (see unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
 	m := make(map[ID]uint64)
+	blocked := db.blocked()
 	db.eachHead(func(l logHeadInfo) error {
-		m[l.id] = l.head
+		if !blocked[l.id] {
+			m[l.id] = l.head
+		}
 		return nil
 	})
 	return m
@@ -329,16 +346,19 @@ type LogInfo struct {
 	Bytes   int64  // bytes on disk: segments and indexes
 	Own     bool   // the database's own log
 	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
+	Blocked bool   // on the block list (see Block): refused, and its data deleted at a writer's Open
 }
 
-// Logs lists the logs held, in the order they were first stored.
+// Logs lists the logs held, in the order they were first stored, and
+// then the blocked logs never held.
 func (db *DB) Logs() ([]LogInfo, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
+	blocked := db.blocked()
 	var out []LogInfo
 	err := db.eachHead(func(l logHeadInfo) error {
-		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id)}
+		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id), Blocked: blocked[l.id]}
 		if l.bytes < 0 {
 			info.Bytes = 0
 			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
@@ -359,7 +379,7 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return db.appendBlockedNotHeld(out), nil
 }
 
 // Changed returns a channel that is closed the next time the database's

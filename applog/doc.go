@@ -345,6 +345,31 @@
 // CRC or does not check ends it (a writer cuts it there). Only the fork
 // seqs stay in memory; a proof is read back when asked for (ForkProof).
 //
+// # Limits and blocking
+//
+// A writer refuses records of peers' logs so that no peer can fill it
+// (limits.go): the first records of a new log once it holds
+// Options.MaxLogs logs (ErrLogLimit), and records of every log but the
+// own one while the file system's free space is below FreeSpaceFloor:
+// 5 % of its size or 1 GiB, whichever is smaller (ErrLowSpace; read with
+// statfs at most once a second, through Options.FreeSpace in tests;
+// unknown, so never low, where statfs is missing). The own appends go
+// on until the disk is full.
+//
+// The block list DIR/blocked holds lines "block ID" and "unblock ID",
+// appended and fsynced by Block and Unblock from any process; the last
+// line of an ID wins, a line that does not parse is skipped. A DB
+// re-reads it when its size changes, looking at most every 500 ms. A
+// blocked log is refused (ErrBlocked), left out of Heads (neither
+// advertised nor sent to peers) and listed by Logs as blocked. A
+// writer's Open, before recovery, deletes the directory of every blocked
+// log (never the own one) and then the state file, so that recovery
+// reads every log from its files and the blocked one comes back empty
+// with its ordinal kept; after Unblock it grows again from seq 1.
+//
+// InsertRuns skips a run it refuses (any of the above, or a fork) and
+// stores the others; IsRefused tells such errors from the rest.
+//
 // # Disk assumptions
 //
 // fdatasync makes the data written before it, and the file size, durable;

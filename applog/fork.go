@@ -473,10 +473,3 @@ func (e *ForkError) Error() string {
 
 // Unwrap returns ErrFork.
 func (e *ForkError) Unwrap() error { return ErrFork }
-
-// IsForkErr reports whether err says only that records were not stored
-// because their log is forked (ErrFork or ErrForked): a replica goes on
-// with the other logs.
-func IsForkErr(err error) bool {
-	return errors.Is(err, ErrFork) || errors.Is(err, ErrForked)
-}

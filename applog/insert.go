@@ -74,8 +74,9 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 	if len(recs) == 0 {
 		return &Run{}
 	}
-	if seq := db.Forked(id); seq != 0 {
-		return &Run{err: fmt.Errorf("%w: insert %s: forked at seq %d", ErrForked, id.Short(), seq)}
+	_, held := db.tab.lookup(pub)
+	if err := db.refusal(id, held); err != nil {
+		return &Run{err: err}
 	}
 	run := db.checkRun(id, pub, recs)
 	if run.auth > 0 && run.first == 1 {
@@ -101,9 +102,9 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 		return 0, err
 	}
 	r := &request{}
-	var forkErr error // a run of a forked log: skipped, the others go on
+	var forkErr error // a run of a refused log (forked, blocked, …): skipped, the others go on
 	for _, x := range runs {
-		if x.err != nil && IsForkErr(x.err) {
+		if x.err != nil && IsRefused(x.err) {
 			forkErr = cmp.Or(forkErr, x.err)
 			continue
 		}
@@ -221,7 +222,7 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 	for _, run := range r.ins {
 		n, err := db.applyInsert(rd, r, run, touch)
 		r.n += n
-		if err == nil && r.err != nil && IsForkErr(r.err) {
+		if err == nil && r.err != nil && IsRefused(r.err) {
 			// a forked log is frozen; the other logs' runs go on
 			r.forkErr = cmp.Or(r.forkErr, r.err)
 			r.err = nil
@@ -239,7 +240,7 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 func (db *DB) forkFound(r *request, l *logState, run *insertRun, s uint64) error {
 	err := db.detectFork(l, run, s)
 	r.err = err
-	if IsForkErr(err) {
+	if IsRefused(err) {
 		return nil
 	}
 	var c *CorruptError
@@ -269,6 +270,10 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
 			return 0, nil
 		}
+		if err := db.refusal(run.id, false); err != nil {
+			r.err = err // the log limit, counted exactly here
+			return 0, nil
+		}
 		var err error
 		if l, err = db.addLog(run.pub, rd); err != nil {
 			r.err = err
@@ -287,8 +292,8 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		r.err = c
 		return 0, nil
 	}
-	if seq := db.Forked(run.id); seq != 0 {
-		r.err = fmt.Errorf("%w: insert %s: forked at seq %d", ErrForked, run.id.Short(), seq)
+	if err := db.refusal(run.id, true); err != nil {
+		r.err = err
 		return 0, nil
 	}
 	head := l.w.head

@@ -24,13 +24,19 @@ type Forker interface {
 	AddForkProof(p []byte) (applog.Fork, bool, error)
 }
 
-// forked returns the seq at which log id is forked in the store, 0 if it
-// is not (or the store keeps no forks).
-func (c *session) forked(id applog.ID) uint64 {
-	if c.forker == nil {
-		return 0
-	}
-	return c.forker.Forked(id)
+// A Refuser is a Store that refuses every record of some logs (as
+// *applog.DB does: forked, blocked, new logs beyond a limit, peers' logs
+// below a free-space floor). Serve skips records of such a log without
+// checking or queueing them, and goes on with the others; an Insert
+// error matching applog.IsRefused does not end the session either.
+type Refuser interface {
+	Refuses(id applog.ID) bool
+}
+
+// refuses reports whether the store refuses log id outright.
+func (c *session) refuses(id applog.ID) bool {
+	r, ok := c.st.(Refuser)
+	return ok && r.Refuses(id)
 }
 
 // receiveFork handles a fork frame: a proof that does not check is a

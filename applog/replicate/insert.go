@@ -205,7 +205,7 @@ func check(ck Checker, b *batch) {
 // commit stores the checked runs of b in one group commit.
 func commit(ck Checker, b *batch) error {
 	n, err := ck.InsertRuns(b.checked...)
-	if err != nil && applog.IsForkErr(err) {
+	if err != nil && applog.IsRefused(err) {
 		return nil // a forked log is frozen; the others were stored
 	}
 	if err != nil {
@@ -240,7 +240,7 @@ func (c *session) storeBatch(b *batch) error {
 // storeRun inserts one run of b.
 func (c *session) storeRun(b *batch, r run) error {
 	n, err := c.st.Insert(r.id, b.recs[r.lo:r.hi])
-	if err != nil && applog.IsForkErr(err) {
+	if err != nil && applog.IsRefused(err) {
 		return nil // a forked log is frozen
 	}
 	if err != nil {

@@ -116,8 +116,8 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 	if len(t.ends) > 0 && rs.ID != t.id {
 		return fmt.Errorf("%w: records of log %s interrupt an unsigned run of log %s at seq %d", ErrProtocol, rs.ID, t.id, t.next-1)
 	}
-	if len(t.ends) == 0 && c.forked(rs.ID) != 0 {
-		// A forked log is frozen: its records are skipped, and the
+	if len(t.ends) == 0 && c.refuses(rs.ID) {
+		// A forked, blocked, … log: its records are skipped, and the
 		// peer's view raised so that nothing of it is sent back.
 		c.raise(rs.ID, rs.First+uint64(len(rs.Recs))-1)
 		return nil
