@@ -353,12 +353,23 @@ func (c *chat) waitOwn(ctx context.Context, first bool, start time.Time) error {
 
 // watchForks prints, once per log, each fork the database learns of: a
 // log whose author signed two different entries at one seq, which is
-// frozen here from then on.
+// frozen here from then on; and once when the database starts refusing
+// new logs (--max-logs) or peers' entries (low disk space).
 func (c *chat) watchForks(ctx context.Context) {
 	db := c.DB
 	told := map[applog.ID]bool{}
+	toldLogs, toldSpace := false, false
 	for {
 		changed := db.Changed()
+		if logs, space := db.Limited(); logs && !toldLogs {
+			toldLogs = true
+			c.printInfo("this database holds as many logs as --max-logs allows: records of new logs are refused")
+		} else if space != toldSpace {
+			toldSpace = space
+			if space {
+				c.printInfo("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
+			}
+		}
 		for _, fk := range db.Forks() {
 			if told[fk.Log] {
 				continue
@@ -376,6 +387,7 @@ func (c *chat) watchForks(ctx context.Context) {
 		}
 		select {
 		case <-changed:
+		case <-time.After(time.Second): // a refusal changes nothing stored
 		case <-ctx.Done():
 			return
 		}

@@ -126,10 +126,16 @@ type unitChat struct {
 // new one if dir is ""), and registers it in fn.
 func startUnitChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *unitChat {
 	t.Helper()
+	return startUnitChatOpts(t, fn, nil, dir, me, peers...)
+}
+
+// startUnitChatOpts is startUnitChat with the database opened with opts.
+func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me string, peers ...string) *unitChat {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	db, err := applog.Open(dir, nil)
+	db, err := applog.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,3 +600,43 @@ func TestUnitChatFork(t *testing.T) {
 }
 
 func ownForkLine(seq uint64) string { return "info> " + ownForkWarning(seq) }
+
+// TestUnitChatMaxLogs: bob holds at most his own log and one more; alice
+// brings hers and carol's. Bob says once that new logs are refused, and
+// keeps the connection: alice's lines still come.
+func TestUnitChatMaxLogs(t *testing.T) {
+	fn := newFakeNet()
+	carol := startUnitChat(t, fn, "", "carol", "alice")
+	a := startUnitChat(t, fn, "", "alice", "carol")
+	carol.say("from carol")
+	a.expect("carol> from carol")
+	carol.stop(fn)
+	a.say("from alice")
+	a.expect("alice> from alice")
+	bobDir := t.TempDir()
+	bdb, err := applog.Open(bobDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	it := a.db.Iter(a.db.ID(), 1)
+	for it.Next() {
+		recs = append(recs, bytes.Clone(it.Record()))
+	}
+	it.Close()
+	if _, err := bdb.Insert(a.db.ID(), recs); err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
+	b := startUnitChatOpts(t, fn, &applog.Options{MaxLogs: 2}, bobDir, "bob", "alice")
+	limit := "info> this database holds as many logs as --max-logs allows: records of new logs are refused"
+	b.expect("alice> from alice", limit)
+	a.say("still flowing")
+	b.expect("alice> still flowing")
+	b.say("hi")
+	a.expect("alice> still flowing", "bob> hi")
+	b.drain()
+	if n := b.count(limit); n != 1 || b.count("carol> from carol") != 0 || b.count("info> lost connection to alice") != 0 {
+		t.Errorf("bob printed %q", b.seen)
+	}
+}

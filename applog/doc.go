@@ -332,7 +332,7 @@
 // verify with the key and the two hashes at s differ. Nothing else is
 // needed: anyone can check it with X's public key alone (CheckForkProof).
 // When both branches are signed at s (each typed chat line is its own
-// signed batch) a proof is 256 bytes; the detector picks s and the heads
+// signed batch) a proof is 264 bytes; the detector picks s and the heads
 // so that the bridges are as short as the branches allow (at most one
 // run: MaxSignedRun records). MaxProofSize (1 MiB) bounds a proof; a
 // larger one (entries near MaxEntrySize) freezes the log for the session

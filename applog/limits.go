@@ -76,6 +76,16 @@ func (db *DB) refusal(id ID, held bool) error {
 	return nil
 }
 
+// Limited reports whether Insert refused a new log for Options.MaxLogs
+// since Open, and whether the free space is below the floor now (as last
+// read): what a user should be told once.
+func (db *DB) Limited() (logs, space bool) {
+	db.lim.mu.Lock()
+	space = db.lim.low
+	db.lim.mu.Unlock()
+	return db.lim.warnedLogs.Load(), space
+}
+
 // Refuses reports whether Insert would refuse every record of log id
 // (forked, blocked, a new log beyond Options.MaxLogs, a peer's log below
 // the free-space floor), so that a replica can skip them unchecked.
