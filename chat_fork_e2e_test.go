@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"scuttle/applog"
 	"scuttle/mdns/netlab"
 )
 
@@ -195,6 +196,16 @@ func TestChatForkContained(t *testing.T) {
 			t.Errorf("%s: alice's log forked %d, head %d; want 2, 2 (frozen)", db, forked, head)
 		}
 	}
+	bob, err := applog.Open(dbs[2], &applog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	p, err := bob.ForkProof(applog.ID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("figure: the fork proof is %d bytes (a fork frame of %d bytes)", len(p), len(p)+3)
 }
 
 func countLines(lines []string, line string) int {

@@ -478,7 +478,7 @@ func logState(li applog.LogInfo) string {
 // forked at seq.
 func ownForkWarning(seq uint64) string {
 	return fmt.Sprintf("your own log forked at seq %d (two different signed entries: this database was restored from a backup or copied); "+
-		"peers holding the other branch will not take new entries; start a fresh database (a new --db directory) to be heard", seq)
+		"peers holding the other branch, and every peer told of the fork, will not take new entries; start a fresh database (a new --db directory) to be heard", seq)
 }
 
 func pluralize(n int, one, many string) string {

@@ -332,9 +332,10 @@
 // verify with the key and the two hashes at s differ. Nothing else is
 // needed: anyone can check it with X's public key alone (CheckForkProof).
 // When both branches are signed at s (each typed chat line is its own
-// signed batch) a proof is 264 bytes; the detector picks s and the heads
-// so that the bridges are as short as the branches allow (at most one
-// run: MaxSignedRun records). MaxProofSize (1 MiB) bounds a proof; a
+// signed batch) a proof is 264 bytes; when one branch shows its hash at s
+// only through its record s+1 (a run at head+1 that does not chain), that
+// record is its bridge: 264 + 121 + its payload's bytes. The bridges are
+// at most one run each (MaxSignedRun records). MaxProofSize (1 MiB) bounds a proof; a
 // larger one (entries near MaxEntrySize) freezes the log for the session
 // but is neither kept nor sent.
 //

@@ -86,8 +86,8 @@
 //	type 4 records    id, first seq (uvarint, >= 1), { rec } … (at least one)
 //	       rec        = uvarint (length << 1 | signed), record (length >= 1 bytes)
 //	type 5 fork       a fork proof as applog documents it (at most
-//	                  applog.MaxProofSize bytes; 264 when both branches are
-//	                  signed at the fork seq); Version 2 only
+//	                  applog.MaxProofSize bytes; 264 plus the bridge records:
+//	                  none or one for chat entries); Version 2 only
 //
 // Each side sends, in order: one hello; zero or more heads frames (at most
 // MaxLogs logs in all); one heads end; then records frames for the rest of

@@ -101,6 +101,19 @@ func TestForkContained(t *testing.T) {
 	if got := bob.Forked(id); got != 4 {
 		t.Fatalf("bob: Forked = %d, want 4", got)
 	}
+	// Every entry is its own signed batch, and bob met alice2's branch
+	// through its record 5, which chains to its 4: the proof is the two
+	// signed heads (bob's 4, alice2's 5) and that record as the bridge
+	// (a figure of issue 12).
+	p, err := bob.ForkProof(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r5, _ := dbRecords(t, alice2, id, 5, 5)
+	if want := 264 + len(r5[0]); len(p) != want {
+		t.Errorf("fork proof of %d bytes, want %d", len(p), want)
+	}
+	t.Logf("figure: fork proof %d bytes, %d on the wire (a record of %d bytes in it)", len(p), len(appendFrameHeader(nil, frameFork, len(p)))+len(p), len(r5[0]))
 	want := map[applog.ID]uint64{bob.ID(): 30, carol.ID(): 50, dave.ID(): 40}
 	waitHeads(t, bob, want, "bob to get carol's log")
 	waitHeads(t, alice2, want, "alice2 to get bob's and dave's logs")
