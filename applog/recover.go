@@ -24,14 +24,14 @@ import (
 //     the own log now, and every other log on first use, cut back to
 //     its state entry (loadLog, recoverTail). Done.
 //  3. Otherwise load every log now, recovering each tail (recoverTail,
-//     several at once); re-add the logs whose table record was damaged
-//     from their directories (recoverHoles); add the own log if missing.
+//     several at once); find the logs the table does not list from
+//     their directories (findLost, addLost); add the own log if missing.
 //  4. Repair the feed (openFeed).
 func (db *DB) recover() error {
 	if err := db.openState(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := db.fs.openFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
@@ -45,14 +45,15 @@ func (db *DB) recover() error {
 	if err := db.readTable(); err != nil {
 		return err
 	}
-	if err := db.fillHole(); err != nil {
+	lost, err := db.findLost(true)
+	if err != nil {
 		return err
 	}
 	db.readAllCheckpoints()
 	if err := db.loadAll(); err != nil {
 		return err
 	}
-	if err := db.recoverHoles(); err != nil {
+	if err := db.addLost(lost); err != nil {
 		return err
 	}
 	defer func() { db.feedEnd.Store(db.feedLen) }()
@@ -94,7 +95,7 @@ func (db *DB) openClean() (bool, error) {
 		return false, nil
 	}
 	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := db.fs.openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return false, nil
 	}
@@ -119,7 +120,15 @@ func (db *DB) openClean() (bool, error) {
 		if err := db.readTable(); err != nil {
 			return err
 		}
-		return db.fillHole()
+		// With a clean state the table has a record for every log of
+		// an acknowledged entry, so every such log that findLost
+		// finds has a hole; those it cannot place are orphans of an
+		// insert never acknowledged, adopted when inserted again.
+		lost, err := db.findLost(false)
+		for _, l := range lost {
+			db.noteRepair("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
+		}
+		return err
 	}
 	t.pending.Store(true)
 	ck, _ := db.checkpointOf(h.own)
@@ -168,32 +177,14 @@ func (db *DB) loadAll() error {
 	return nil
 }
 
-// recoverHoles re-adds, at new ordinals, the logs whose table record was
-// damaged: every directory named by an ID the table does not list. Their
-// records are adopted from their files (see addLog), so a damaged table
-// record costs the log its place in the feed, never an entry.
-func (db *DB) recoverHoles() error {
-	if db.tab.holes == 0 {
-		return nil
-	}
-	ents, err := os.ReadDir(db.dir)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		id, err := ParseID(e.Name())
-		if err != nil {
-			continue
-		}
-		pub, _ := id.publicKey()
-		if _, ok := db.tab.lookup(pub); ok {
-			continue
-		}
-		db.log.Warn("applog: re-adding a log whose table record was damaged", "log", id)
-		if _, err := db.addLog(pub, nil); err != nil {
+// addLost adds, at new ordinals, the logs findLost found and could not
+// put in a hole (a table cut short, or more lost logs than holes).
+// Their records are adopted from their files (see addLog), so a damaged
+// table costs a log its place in the feed, never an entry.
+func (db *DB) addLost(lost []lostLog) error {
+	for _, l := range lost {
+		db.noteRepair("log %s was not in the log table: re-added from its directory", idOf(l.pub))
+		if _, err := db.addLog(l.pub, nil); err != nil {
 			return err
 		}
 	}
@@ -483,7 +474,7 @@ func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error)
 //     durable just before a crash join the feed at its end.
 func (db *DB) openFeed(ck *stateHeader) error {
 	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
@@ -499,7 +490,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 		if size > fileHeaderSize {
 			// keep the damaged feed for inspection, start a new one
 			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
+			db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 			f.Close()
 			db.feedF = nil
 			if err := osfile.Rename(path, aside); err != nil {
@@ -548,6 +539,10 @@ func (db *DB) openFeed(ck *stateHeader) error {
 		}
 	}
 	if off != size {
+		if size-off > feedRecordSize {
+			// more than a torn last record: damage
+			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
+		}
 		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
 		if err := f.Truncate(off); err != nil {
 			return fmt.Errorf("applog: %w", err)
