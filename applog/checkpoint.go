@@ -188,7 +188,7 @@ func (db *DB) writeCheckpoint() error {
 			e.tailBase = l.w.tail.base
 			e.segSize = l.w.segSize
 			e.head = l.w.head
-			e.idxSize = fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize
+			e.idxSize = indexSize(l.w.tail.base, l.w.head)
 			if l.w.idxDirty {
 				if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
 					held = append(held, cf)

@@ -1,8 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -202,7 +200,7 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 		return false
 	}
 	ii, err := os.Stat(tail.idx)
-	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == fileHeaderSize+int64(ck.head+1-tail.base)*indexEntrySize
+	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
 }
 
 // recoverTail is the writer's recovery of one log, run on every writer
@@ -313,12 +311,7 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 
 // fixIndex makes the index file hold exactly the given offsets.
 func fixIndex(idx *os.File, base uint64, offsets []int64) error {
-	want := make([]byte, fileHeaderSize+len(offsets)*indexEntrySize)
-	h := fileHeader(magicIndex, base)
-	copy(want, h[:])
-	for i, o := range offsets {
-		binary.LittleEndian.PutUint64(want[fileHeaderSize+i*indexEntrySize:], uint64(o))
-	}
+	want := encodeIndex(base, offsets)
 	fi, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -432,22 +425,16 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 // each file once) and returns its hash.
 func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
 	var ib [2 * indexEntrySize]byte
-	n, err := idx.ReadAt(ib[:], fileHeaderSize+int64(seq-base)*indexEntrySize)
-	if n < indexEntrySize {
-		if err == nil || err == io.EOF {
-			err = errors.New("index entry missing")
-		}
+	n, err := idx.ReadAt(ib[:], indexPos(base, seq))
+	if n < indexEntrySize && err != nil && err != io.EOF {
 		return [hashSize]byte{}, err
 	}
-	off := int64(binary.LittleEndian.Uint64(ib[:]))
-	hint := 512
-	if n == len(ib) {
-		if next := int64(binary.LittleEndian.Uint64(ib[indexEntrySize:])); next > off && next-off <= maxFrameSize {
-			hint = int(next - off)
-		}
+	off, hint, err := decodeIndexEntry(ib[:n])
+	if err != nil {
+		return [hashSize]byte{}, err
 	}
-	if off < fileHeaderSize || off > 1<<62 {
-		return [hashSize]byte{}, fmt.Errorf("index entry %d out of range", off)
+	if hint == 0 {
+		hint = 512
 	}
 	var buf []byte
 	r, err := readFrame(seg, off, &buf, hint)

@@ -153,13 +153,13 @@ func (db *DB) verifyLog(l *logState) error {
 			if !bytes.Equal(r.prev, prev[:]) {
 				return fail(errors.New("hash chain broken: previous hash differs"))
 			}
-			ie := fileHeaderSize + int(r.seq-s.base)*indexEntrySize
-			if ie+indexEntrySize > len(idx) {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), errors.New("index entry missing"))
+			ie := indexPos(s.base, r.seq)
+			if ie+indexEntrySize > int64(len(idx)) {
+				problem = l.corrupt(r.seq, s.idx, ie, errIndexMissing)
 				return errStopScan
 			}
 			if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), fmt.Errorf("index says offset %d, record is at %d", got, off))
+				problem = l.corrupt(r.seq, s.idx, ie, fmt.Errorf("index says offset %d, record is at %d", got, off))
 				return errStopScan
 			}
 			prev = r.hash()
@@ -198,7 +198,7 @@ func (db *DB) verifyLog(l *logState) error {
 			if lastSig != seq-1 {
 				return l.corrupt(seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
 			}
-			if want := fileHeaderSize + int(seq-s.base)*indexEntrySize; len(idx) != want {
+			if want := indexPos(s.base, seq); int64(len(idx)) != want {
 				return l.corrupt(seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
 			}
 		}
