@@ -555,3 +555,55 @@ func TestForkedLogCommands(t *testing.T) {
 		t.Errorf("append to a forked own log: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestVerifyRepaired: with two log table records damaged, verify says
+// what it found and repaired (the logs found from their directories),
+// loses no entry and exits 0.
+func TestVerifyRepaired(t *testing.T) {
+	dir := t.TempDir()
+	mustScuttle(t, dir, "", "append", "own entry")
+	db, err := applog.Open(filepath.Join(dir, "logs.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		peer, err := applog.Open(filepath.Join(t.TempDir(), "peer"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.Append(fmt.Appendf(nil, "peer %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		it := peer.Iter(peer.ID(), 1)
+		for it.Next() {
+			if _, err := db.Insert(peer.ID(), [][]byte{it.Record()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		it.Close()
+		peer.Close()
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	table := filepath.Join(dir, "logs.db", "logs")
+	b, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header, record = 16, 36
+	b[header+1*record+3] ^= 0x10
+	b[header+3*record+3] ^= 0x10
+	if err := os.WriteFile(table, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := scuttle(t, dir, "", nil, "verify")
+	if code != 0 || stderr != "" {
+		t.Fatalf("verify: exit %d, stderr %q; want 0", code, stderr)
+	}
+	for _, part := range []string{"applog: repaired: log table record 1 was damaged", "applog: repaired: log table record 3 was damaged", "ok: 4 entries in 4 logs\n"} {
+		if !strings.Contains(stdout, part) {
+			t.Errorf("verify's report %q does not say %q", stdout, part)
+		}
+	}
+}

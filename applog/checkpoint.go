@@ -18,9 +18,9 @@ func (db *DB) openState() error {
 	var f *os.File
 	var err error
 	if db.readOnly {
-		f, err = os.Open(path)
+		f, err = db.fs.openFile(path, os.O_RDONLY, 0)
 	} else {
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err = db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	}
 	if err != nil {
 		if isNotExist(err) {
@@ -36,7 +36,11 @@ func (db *DB) openState() error {
 	}
 	h, err := decodeStateHeader(b[:n])
 	if err != nil {
-		db.log.Warn("applog: ignoring damaged or old state file", "file", path, "err", err)
+		if n >= 8 && [8]byte(b[:8]) == magicState {
+			db.noteRepair("state header is damaged (%v): every log's tail is scanned", err)
+		} else {
+			db.log.Warn("applog: ignoring an old state file", "file", path, "err", err)
+		}
 		return nil
 	}
 	db.state = &h
@@ -65,7 +69,7 @@ func (db *DB) unchanged() bool {
 // not just a durable floor.
 func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 	h := db.state
-	if h == nil || ord >= h.n || db.stateF == nil {
+	if h == nil || ord >= h.n || db.stateF == nil || db.tab.isRecovered(ord) {
 		return nil, false
 	}
 	if db.ckAll != nil {
@@ -80,7 +84,9 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 	}
 	e, ok := decodeStateEntry(b[:])
 	if !ok {
-		db.log.Warn("applog: ignoring damaged state entry", "ordinal", ord)
+		if !isZero(b[:]) {
+			db.noteRepair("state entry %d is damaged: the log's tail is scanned", ord)
+		}
 		return nil, false
 	}
 	return &e, db.lazy
@@ -182,7 +188,7 @@ func (db *DB) writeCheckpoint() error {
 			e.tailBase = l.w.tail.base
 			e.segSize = l.w.segSize
 			e.head = l.w.head
-			e.idxSize = fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize
+			e.idxSize = indexSize(l.w.tail.base, l.w.head)
 			if l.w.idxDirty {
 				if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
 					held = append(held, cf)

@@ -1,7 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"runtime"
@@ -470,7 +469,7 @@ func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error 
 		off := l.w.segSize + int64(len(l.w.wbuf))
 		var h [hashSize]byte
 		l.w.wbuf, h = appendRecord(l.w.wbuf, l.w.head+1, now, &l.w.hash, d, s)
-		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
+		l.w.ibuf = appendIndexEntry(l.w.ibuf, off)
 		l.w.head++
 		l.w.hash = h
 		if sign {
@@ -534,7 +533,7 @@ func (db *DB) startWrite(l *logState) error {
 		return nil
 	}
 	first := l.w.head + 1 - uint64(len(l.w.ibuf)/indexEntrySize)
-	ioff := fileHeaderSize + int64(first-l.w.tail.base)*indexEntrySize
+	ioff := indexPos(l.w.tail.base, first)
 	w := &pendingWrite{done: make(chan struct{})}
 	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {

@@ -100,6 +100,7 @@ type DB struct {
 	forks     forkSet   // the forked logs (fork.go)
 	blocks    blockList // the blocked logs (block.go)
 	lim       limits    // MaxLogs and the free-space floor (limits.go)
+	repairs   repairLog // damage to derived files found and repaired, for Verify
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
@@ -142,7 +143,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if db.readOnly {
 		flag = os.O_RDONLY
 	}
-	db.files = newFileCache(flag, maxIdleFiles)
+	db.files = newFileCache(&db.fs, flag, maxIdleFiles)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -189,7 +190,8 @@ func (db *DB) openReader() error {
 	if err := db.readTable(); err != nil {
 		return err
 	}
-	return db.fillHole()
+	_, err = db.findLost(false)
+	return err
 }
 
 // openWriter is the writer's Open; see "Recovery" in doc.go for its steps.
@@ -310,7 +312,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 {
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && !db.tab.isRecovered(ord) {
 			pub, ok := db.tab.key(ord)
 			if !ok {
 				continue

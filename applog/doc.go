@@ -134,12 +134,23 @@
 // A 16-byte header (magic "SCTLLOG" 0x01, zeros), then one 36-byte record
 // per log, in the order the logs were first stored: public key (32) ‖
 // CRC-32C of the key (u32). A log's ordinal is its position. The table
-// is derived too: a record that fails its CRC is a hole, which costs
-// that log its ordinal and nothing else. If exactly one log directory is
-// not listed, it is that log: a writer writes its record back, a reader
-// fills the hole in memory. Otherwise a writer re-adds every unlisted
-// log at a new ordinal and adopts its files (recoverHoles). A partial
-// last record (a torn append, never acknowledged) is cut by a writer.
+// is derived too, and the log directories are the truth: a record that
+// fails its CRC is a hole, and a table with fewer records than the state
+// file has entries was cut short. Only then (so an undamaged table costs
+// no directory listing) are the log directories listed (findLost): each
+// one named by an ID the table does not list and holding a record is a
+// lost log. Holes get lost logs, first by their state entries (a unique
+// log whose tail segment has the entry's base and size), then in name
+// order. A writer makes the state entries of the filled holes unknown,
+// syncs, then writes their records back; a crash-recovering writer also
+// adds the lost logs left at new ordinals (addLost). A reader keeps all
+// of it in memory, giving the lost logs left ordinals of its own past
+// the end of the table until a writer appends there. A filled hole's
+// state entry is never used (the match may be wrong), so its log's tail
+// is scanned; and every feed then checks every log's head (repairTail),
+// so a feed record naming a wrong ordinal costs order, never an entry.
+// A partial last record (a torn append, never acknowledged) is cut by a
+// writer. Verify reports each repair (ErrRepaired).
 //
 // # New logs
 //
@@ -240,9 +251,10 @@
 //     it records and the own log's record in it, and the feed has the
 //     recorded length: load the own log (step 4) and stop. Every other
 //     log is loaded, the same way, on first use; the table's keys are
-//     read on the first lookup.
-//  3. Otherwise read the log table (holes as described above) and load
-//     every log now, several at once.
+//     read on the first lookup, and a damaged table is repaired then.
+//  3. Otherwise read the log table, find the logs it does not list from
+//     the log directories (as described above), and load every log now,
+//     several at once.
 //  4. Load a log (recoverTail): with a clean state, first cut it back to
 //     its entry. If the tail files have the sizes of the entry, read the
 //     head record and stop. Otherwise scan the tail segment frame by

@@ -43,6 +43,11 @@ var (
 	// signed record (the run cannot be authenticated), or a run exceeds
 	// MaxSignedRun records or MaxRunBytes bytes without a signature.
 	ErrUnsigned = errors.New("applog: records not authenticated by a signature")
+	// ErrRepaired is matched by what Verify reports of damage found in
+	// a file derived from the segments (the log table, the feed, the
+	// state file, an index) and repaired or read around: it cost no
+	// entry, and is not a problem of the logs' data.
+	ErrRepaired = errors.New("applog: repaired")
 	// ErrTooLarge is returned by Append and AppendBatch for a payload over
 	// MaxEntrySize. (A stored or received frame longer than allowed is a
 	// *CorruptError.)

@@ -69,7 +69,7 @@ func (f *Feed) Next() bool {
 			f.err = err
 			return false
 		}
-		if !ok && !f.repaired && (f.db.readOnly || f.sawBad) {
+		if !ok && !f.repaired && (f.db.readOnly || f.sawBad || f.db.tab.damaged.Load()) {
 			f.repaired = true
 			if err := f.repairTail(); err != nil {
 				f.err = err
@@ -83,7 +83,7 @@ func (f *Feed) Next() bool {
 		if !ok {
 			return false
 		}
-		if int(r.ord) >= f.db.tab.len() {
+		if int(r.ord) >= f.db.tab.fileCount() {
 			f.db.refreshTable()
 		}
 		l, err := f.db.logAt(r.ord)
@@ -93,7 +93,8 @@ func (f *Feed) Next() bool {
 		}
 		if l == nil {
 			// a hole, or a damaged record: the log's entries join the
-			// feed under its new ordinal (see recoverHoles)
+			// feed under its new ordinal (see addLost) or from
+			// repairTail
 			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
 			continue
 		}
@@ -122,7 +123,7 @@ func (f *Feed) Next() bool {
 func (f *Feed) read() (feedRecord, bool, error) {
 	if f.bend-f.bpos < feedRecordSize {
 		if f.f == nil {
-			fh, err := os.Open(filepath.Join(f.db.dir, fileFeed))
+			fh, err := f.db.fs.openFile(filepath.Join(f.db.dir, fileFeed), os.O_RDONLY, 0)
 			if err != nil {
 				if isNotExist(err) {
 					return feedRecord{}, false, nil
@@ -162,7 +163,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 			// damaged, not torn: a good record follows. Skip it; the
 			// entries it named come with a later record of that log
 			// or from repairTail.
-			f.db.log.Warn("applog: skipping a damaged feed record", "offset", f.off)
+			f.db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
 			f.bpos += feedRecordSize
 			f.off += feedRecordSize
 			return f.read()
@@ -179,12 +180,13 @@ func (f *Feed) read() (feedRecord, bool, error) {
 // repairTail queues, for a read-only feed at the end of the feed file,
 // a record (ord, head) for every log whose durable head is past the
 // highest seq the feed returned of it: entries a writer made durable
-// whose feed records a crash lost, or a damaged record skipped. After a
+// whose feed records a crash lost, a damaged record skipped, or a log
+// found from its directory after its table record was damaged. After a
 // clean Close the feed names every head, so while the database is
-// unchanged there is nothing to look at.
+// unchanged and undamaged there is nothing to look at.
 func (f *Feed) repairTail() error {
 	db := f.db
-	if !f.sawBad && (!db.readOnly || db.unchanged()) {
+	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.unchanged()) {
 		return nil
 	}
 	db.refreshTable()

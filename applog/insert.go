@@ -352,7 +352,7 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		b := recs[i]
 		off := l.w.segSize + int64(len(l.w.wbuf))
 		l.w.wbuf = append(l.w.wbuf, b...)
-		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
+		l.w.ibuf = appendIndexEntry(l.w.ibuf, off)
 		l.w.head = run.first + uint64(i)
 		if b[offFlags]&flagSigned != 0 {
 			// only a signed record can end a round or a segment, so

@@ -41,7 +41,7 @@ func (db *DB) prepareLog(id ID) {
 		path  string
 		magic [8]byte
 	}{{s.seg, magicSegment}, {s.idx, magicIndex}} {
-		fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		fh, err := db.fs.openFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			continue // exists already: the writer's open checks it
 		}

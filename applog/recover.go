@@ -1,8 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,14 +22,14 @@ import (
 //     the own log now, and every other log on first use, cut back to
 //     its state entry (loadLog, recoverTail). Done.
 //  3. Otherwise load every log now, recovering each tail (recoverTail,
-//     several at once); re-add the logs whose table record was damaged
-//     from their directories (recoverHoles); add the own log if missing.
+//     several at once); find the logs the table does not list from
+//     their directories (findLost, addLost); add the own log if missing.
 //  4. Repair the feed (openFeed).
 func (db *DB) recover() error {
 	if err := db.openState(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := db.fs.openFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
@@ -45,14 +43,15 @@ func (db *DB) recover() error {
 	if err := db.readTable(); err != nil {
 		return err
 	}
-	if err := db.fillHole(); err != nil {
+	lost, err := db.findLost(true)
+	if err != nil {
 		return err
 	}
 	db.readAllCheckpoints()
 	if err := db.loadAll(); err != nil {
 		return err
 	}
-	if err := db.recoverHoles(); err != nil {
+	if err := db.addLost(lost); err != nil {
 		return err
 	}
 	defer func() { db.feedEnd.Store(db.feedLen) }()
@@ -94,7 +93,7 @@ func (db *DB) openClean() (bool, error) {
 		return false, nil
 	}
 	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := db.fs.openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return false, nil
 	}
@@ -119,7 +118,15 @@ func (db *DB) openClean() (bool, error) {
 		if err := db.readTable(); err != nil {
 			return err
 		}
-		return db.fillHole()
+		// With a clean state the table has a record for every log of
+		// an acknowledged entry, so every such log that findLost
+		// finds has a hole; those it cannot place are orphans of an
+		// insert never acknowledged, adopted when inserted again.
+		lost, err := db.findLost(false)
+		for _, l := range lost {
+			db.noteRepair("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
+		}
+		return err
 	}
 	t.pending.Store(true)
 	ck, _ := db.checkpointOf(h.own)
@@ -168,32 +175,14 @@ func (db *DB) loadAll() error {
 	return nil
 }
 
-// recoverHoles re-adds, at new ordinals, the logs whose table record was
-// damaged: every directory named by an ID the table does not list. Their
-// records are adopted from their files (see addLog), so a damaged table
-// record costs the log its place in the feed, never an entry.
-func (db *DB) recoverHoles() error {
-	if db.tab.holes == 0 {
-		return nil
-	}
-	ents, err := os.ReadDir(db.dir)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		id, err := ParseID(e.Name())
-		if err != nil {
-			continue
-		}
-		pub, _ := id.publicKey()
-		if _, ok := db.tab.lookup(pub); ok {
-			continue
-		}
-		db.log.Warn("applog: re-adding a log whose table record was damaged", "log", id)
-		if _, err := db.addLog(pub, nil); err != nil {
+// addLost adds, at new ordinals, the logs findLost found and could not
+// put in a hole (a table cut short, or more lost logs than holes).
+// Their records are adopted from their files (see addLog), so a damaged
+// table costs a log its place in the feed, never an entry.
+func (db *DB) addLost(lost []lostLog) error {
+	for _, l := range lost {
+		db.noteRepair("log %s was not in the log table: re-added from its directory", idOf(l.pub))
+		if _, err := db.addLog(l.pub, nil); err != nil {
 			return err
 		}
 	}
@@ -211,7 +200,7 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 		return false
 	}
 	ii, err := os.Stat(tail.idx)
-	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == fileHeaderSize+int64(ck.head+1-tail.base)*indexEntrySize
+	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
 }
 
 // recoverTail is the writer's recovery of one log, run on every writer
@@ -322,12 +311,7 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 
 // fixIndex makes the index file hold exactly the given offsets.
 func fixIndex(idx *os.File, base uint64, offsets []int64) error {
-	want := make([]byte, fileHeaderSize+len(offsets)*indexEntrySize)
-	h := fileHeader(magicIndex, base)
-	copy(want, h[:])
-	for i, o := range offsets {
-		binary.LittleEndian.PutUint64(want[fileHeaderSize+i*indexEntrySize:], uint64(o))
-	}
+	want := encodeIndex(base, offsets)
 	fi, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -441,22 +425,16 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 // each file once) and returns its hash.
 func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
 	var ib [2 * indexEntrySize]byte
-	n, err := idx.ReadAt(ib[:], fileHeaderSize+int64(seq-base)*indexEntrySize)
-	if n < indexEntrySize {
-		if err == nil || err == io.EOF {
-			err = errors.New("index entry missing")
-		}
+	n, err := idx.ReadAt(ib[:], indexPos(base, seq))
+	if n < indexEntrySize && err != nil && err != io.EOF {
 		return [hashSize]byte{}, err
 	}
-	off := int64(binary.LittleEndian.Uint64(ib[:]))
-	hint := 512
-	if n == len(ib) {
-		if next := int64(binary.LittleEndian.Uint64(ib[indexEntrySize:])); next > off && next-off <= maxFrameSize {
-			hint = int(next - off)
-		}
+	off, hint, err := decodeIndexEntry(ib[:n])
+	if err != nil {
+		return [hashSize]byte{}, err
 	}
-	if off < fileHeaderSize || off > 1<<62 {
-		return [hashSize]byte{}, fmt.Errorf("index entry %d out of range", off)
+	if hint == 0 {
+		hint = 512
 	}
 	var buf []byte
 	r, err := readFrame(seg, off, &buf, hint)
@@ -483,7 +461,7 @@ func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error)
 //     durable just before a crash join the feed at its end.
 func (db *DB) openFeed(ck *stateHeader) error {
 	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
@@ -499,7 +477,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 		if size > fileHeaderSize {
 			// keep the damaged feed for inspection, start a new one
 			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
+			db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 			f.Close()
 			db.feedF = nil
 			if err := osfile.Rename(path, aside); err != nil {
@@ -548,6 +526,10 @@ func (db *DB) openFeed(ck *stateHeader) error {
 		}
 	}
 	if off != size {
+		if size-off > feedRecordSize {
+			// more than a torn last record: damage
+			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
+		}
 		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
 		if err := f.Truncate(off); err != nil {
 			return fmt.Errorf("applog: %w", err)

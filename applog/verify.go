@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 )
 
 // Verify checks every record of every log: segment and index headers,
@@ -15,8 +17,12 @@ import (
 // the head end with a signed record, and that each index entry points at
 // its record. It calls report for each problem found (a *CorruptError,
 // at most one per log: a log's check stops at its first problem, since
-// the chain cannot be followed past it). It returns a non-nil error only
-// if it could not run.
+// the chain cannot be followed past it), and then for each damage to a
+// derived file that this DB found and repaired or read around since it
+// was opened (an error matching ErrRepaired: a damaged log table record
+// and the log found from its directory, a damaged feed record or state
+// entry, an index entry that does not lead to its record). It returns a
+// non-nil error only if it could not run.
 func (db *DB) Verify(report func(error)) error {
 	if err := db.errIfClosed(); err != nil {
 		return err
@@ -28,8 +34,7 @@ func (db *DB) Verify(report func(error)) error {
 			return err
 		}
 		if l == nil {
-			report(fmt.Errorf("%w: log table record %d is damaged", ErrCorrupt, ord))
-			continue
+			continue // a hole that no log directory fills (see findLost): it held no entry
 		}
 		db.refresh(l)
 		if err := db.verifyLog(l); err != nil {
@@ -40,7 +45,56 @@ func (db *DB) Verify(report func(error)) error {
 			report(err)
 		}
 	}
+	for _, n := range db.repairs.list() {
+		report(fmt.Errorf("%w: %s", ErrRepaired, n))
+	}
 	return nil
+}
+
+// repairLog keeps what a DB found damaged in derived files and repaired
+// or read around, for Verify; at most maxRepairNotes notes, then a
+// count of the rest.
+type repairLog struct {
+	mu    sync.Mutex
+	notes []string
+	seen  map[string]bool
+	more  int
+}
+
+// maxRepairNotes bounds the notes a repairLog keeps.
+const maxRepairNotes = 100
+
+// noteRepair records (and logs) damage found in a derived file and what
+// was done about it; the same note is kept once.
+func (db *DB) noteRepair(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r := &db.repairs
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[msg] {
+		return
+	}
+	db.log.Warn("applog: " + msg)
+	if len(r.notes) >= maxRepairNotes {
+		r.more++
+		return
+	}
+	if r.seen == nil {
+		r.seen = make(map[string]bool)
+	}
+	r.seen[msg] = true
+	r.notes = append(r.notes, msg)
+}
+
+// list returns the notes kept.
+func (r *repairLog) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.notes)
+	if r.more > 0 {
+		out = append(out, fmt.Sprintf("and %d more repairs", r.more))
+	}
+	return out
 }
 
 func (db *DB) verifyLog(l *logState) error {
@@ -99,13 +153,13 @@ func (db *DB) verifyLog(l *logState) error {
 			if !bytes.Equal(r.prev, prev[:]) {
 				return fail(errors.New("hash chain broken: previous hash differs"))
 			}
-			ie := fileHeaderSize + int(r.seq-s.base)*indexEntrySize
-			if ie+indexEntrySize > len(idx) {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), errors.New("index entry missing"))
+			ie := indexPos(s.base, r.seq)
+			if ie+indexEntrySize > int64(len(idx)) {
+				problem = l.corrupt(r.seq, s.idx, ie, errIndexMissing)
 				return errStopScan
 			}
 			if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), fmt.Errorf("index says offset %d, record is at %d", got, off))
+				problem = l.corrupt(r.seq, s.idx, ie, fmt.Errorf("index says offset %d, record is at %d", got, off))
 				return errStopScan
 			}
 			prev = r.hash()
@@ -144,7 +198,7 @@ func (db *DB) verifyLog(l *logState) error {
 			if lastSig != seq-1 {
 				return l.corrupt(seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
 			}
-			if want := fileHeaderSize + int(seq-s.base)*indexEntrySize; len(idx) != want {
+			if want := indexPos(s.base, seq); int64(len(idx)) != want {
 				return l.corrupt(seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
 			}
 		}
