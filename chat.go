@@ -149,7 +149,9 @@ func (o *ownHeads) peerHead(peer string, head uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.want = max(o.want, head)
-	o.peers[peer] = true
+	if len(o.peers) < maxOwnPeers {
+		o.peers[peer] = true
+	}
 	close(o.ch)
 	o.ch = make(chan struct{})
 }
@@ -162,6 +164,10 @@ func (o *ownHeads) get() (want uint64, peers int, ch <-chan struct{}) {
 
 // Waits before appending (see waitOwn).
 const (
+	// maxOwnPeers bounds the peers ownHeads remembers: only their number
+	// up to that of the named peers matters.
+	maxOwnPeers = 1024
+
 	// startGrace is how long, from the start, the first append waits for
 	// the named peers to connect and advertise their heads.
 	startGrace = time.Second

@@ -46,7 +46,10 @@
 // marks the log forked too, so a proof crosses the network in one hop
 // per link. A proof that does not check is a malformed frame: the
 // connection is closed. Records of a forked log are neither sent nor
-// stored; those received are skipped without a gap check.
+// stored; those received are skipped without a gap check. The same holds
+// for every log a Refuser store refuses outright (blocked, new logs past
+// a limit, peers' logs below a free-space floor): an Insert error that
+// applog.IsRefused matches ends nothing.
 //
 // # Memory and flow control
 //

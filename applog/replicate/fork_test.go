@@ -1,12 +1,16 @@
 package replicate
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"scuttle/applog"
 )
@@ -240,4 +244,60 @@ func FuzzForkFrame(f *testing.F) {
 			t.Fatalf("head of the forked log %d, want 4", db.Head(x))
 		}
 	})
+}
+
+// TestForkFrameVersion: a peer that speaks Version 2 is sent the fork
+// proof before any record; one that speaks 1 never is (it would take the
+// frame as malformed and drop the connection).
+func TestForkFrameVersion(t *testing.T) {
+	alice, alice2 := forkedAlice(t)
+	id := alice.ID()
+	judge := openDB(t, t.TempDir())
+	copyLog(t, judge, alice, id, 4)
+	rec5, _ := dbRecords(t, alice2, id, 1, 5)
+	if _, err := judge.Insert(id, rec5); !errors.Is(err, applog.ErrFork) {
+		t.Fatalf("judge: %v", err)
+	}
+	appendEntries(t, judge, 3, 3)
+	for _, v := range []uint64{1, 2} {
+		t.Run(fmt.Sprint("version ", v), func(t *testing.T) {
+			checkLeaks(t)
+			vc, pc := net.Pipe()
+			ctx, cancel := context.WithCancel(t.Context())
+			errc := make(chan error, 1)
+			go func() { errc <- Serve(ctx, vc, FromDB(judge), nil) }()
+			defer func() { cancel(); pc.Close(); <-errc }()
+			go pc.Write(cat(wireHello(v), wireHeadsEnd()))
+			r := bufio.NewReader(pc)
+			var buf []byte
+			forks := 0
+			for {
+				pc.SetReadDeadline(time.Now().Add(waitTimeout))
+				typ, p, nbuf, err := readFrame(r, buf)
+				buf = nbuf
+				if err != nil {
+					t.Fatalf("reading the judge's frames: %v", err)
+				}
+				if typ == frameFork {
+					if fk, err := applog.CheckForkProof(p); err != nil || fk.Log != id {
+						t.Fatalf("fork frame: %v, %v", fk, err)
+					}
+					forks++
+				}
+				if typ == frameRecords {
+					var rs records
+					if err := decodeRecords(p, &rs); err != nil {
+						t.Fatal(err)
+					}
+					if rs.ID == id {
+						t.Fatalf("the judge sent records of the forked log")
+					}
+					break // forks go before records in a pass
+				}
+			}
+			if want := int(v - 1); forks != want {
+				t.Errorf("%d fork frames to a version %d peer, want %d", forks, v, want)
+			}
+		})
+	}
 }
