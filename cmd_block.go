@@ -41,7 +41,7 @@ func blockCmd() *command {
 				// when the database is next opened for writing.
 				w, err := applog.Open(*db, &applog.Options{LockWait: -1, Logger: st.log})
 				if errors.Is(err, applog.ErrLocked) {
-					_, err = fmt.Fprintf(st.stdout, "blocked %s: the running chat refuses it from now on; its entries are deleted when the chat restarts\n", id)
+					_, err = fmt.Fprintf(st.stdout, "blocked %s: the running chat refuses it from now on and no longer shows or forwards it; its entries are deleted from disk when the chat restarts\n", id)
 					return err
 				}
 				if err != nil {

@@ -77,7 +77,7 @@ func TestBlockCommands(t *testing.T) {
 	}
 	defer w.Close()
 	out = mustScuttle(t, dir, "", "block", "--db", bobDB, alice)
-	if want := "blocked " + alice + ": the running chat refuses it from now on; its entries are deleted when the chat restarts\n"; out != want {
+	if want := "blocked " + alice + ": the running chat refuses it from now on and no longer shows or forwards it; its entries are deleted from disk when the chat restarts\n"; out != want {
 		t.Errorf("block while locked: %q, want %q", out, want)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -87,16 +87,20 @@ func TestBlockCommands(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling a file another process wrote
 	}
+	if got := mustScuttle(t, dir, "", "read", "--db", bobDB); strings.Contains(got, "spam") || !strings.Contains(got, "hello") {
+		t.Errorf("read while the writer runs, after block:\n%s", got)
+	}
 	w.Close()
-	if _, err := os.Stat(filepath.Join(bobDB, alice)); err == nil {
-		// deleted at the next writer Open
-		w2, err := applog.Open(bobDB, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w2.Close()
-		if h := w2.Head(applog.ID(alice)); h != 0 {
-			t.Errorf("blocked log's head %d after the writer's reopen, want 0", h)
-		}
+	// deleted at the next writer Open
+	w2, err := applog.Open(bobDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if h := w2.Head(applog.ID(alice)); h != 0 {
+		t.Errorf("blocked log's head %d after the writer's reopen, want 0", h)
+	}
+	if fi, err := os.Stat(filepath.Join(bobDB, alice, "00000000000000000001.seg")); err != nil || fi.Size() != 16 {
+		t.Errorf("the blocked log's segment: %v, %v; want a header of 16 bytes and no record", fi, err)
 	}
 }

@@ -20,8 +20,8 @@ import (
 // re-reads it when its size changes, looking at most every
 // blockCheckEvery, so a block applies within a second. A blocked log is
 // refused by Insert (ErrBlocked), left out of Heads (so it is neither
-// advertised nor sent to peers) and listed by Logs as blocked; a writer's
-// Open deletes its data (see deleteBlocked). Unblock lets it come back
+// advertised nor sent to peers) and of the Feed, and listed by Logs as
+// blocked; a writer's Open deletes its data (see deleteBlocked). Unblock lets it come back
 // from peers, from seq 1.
 
 // ErrBlocked is returned by Insert for records of a blocked log.

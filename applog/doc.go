@@ -374,7 +374,8 @@
 // line of an ID wins, a line that does not parse is skipped. A DB
 // re-reads it when its size changes, looking at most every 500 ms. A
 // blocked log is refused (ErrBlocked), left out of Heads (neither
-// advertised nor sent to peers) and listed by Logs as blocked. A
+// advertised nor sent to peers) and of the Feed, and listed by Logs as
+// blocked. A
 // writer's Open, before recovery, deletes the directory of every blocked
 // log (never the own one) and then the state file, so that recovery
 // reads every log from its files and the blocked one comes back empty

@@ -98,6 +98,10 @@ func (f *Feed) Next() bool {
 			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
 			continue
 		}
+		if f.db.Blocked(l.id) {
+			f.last[r.ord] = max(f.last[r.ord], r.head) // hidden (block.go)
+			continue
+		}
 		from := f.last[r.ord] + 1
 		if r.head < from {
 			continue
