@@ -33,9 +33,9 @@ func (db *DB) recover() error {
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	db.logsF = f
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.f = f
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if ok, err := db.openClean(); ok || err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (db *DB) recover() error {
 	if err := db.addLost(lost); err != nil {
 		return err
 	}
-	defer func() { db.feedEnd.Store(db.feedLen) }()
+	defer func() { db.fw.end.Store(db.fw.size) }()
 	if ord, ok := db.tab.lookup(db.sign.pub); ok {
 		db.own = db.loadedLog(ord)
 	}
@@ -65,28 +65,28 @@ func (db *DB) recover() error {
 		}
 		db.own = l
 	}
-	return db.openFeed(db.state)
+	return db.openFeed(db.st.hdr)
 }
 
 // openClean is step 2 of recover: it reports false if the database was
 // not closed cleanly (then nothing is changed).
 func (db *DB) openClean() (bool, error) {
-	h := db.state
+	h := db.st.hdr
 	if h == nil || !h.clean {
 		return false, nil
 	}
 	// the table as the state describes it, and the own log's record in
 	// it, without reading the rest
-	fi, err := db.logsF.Stat()
+	fi, err := db.tab.f.Stat()
 	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
 		return false, nil
 	}
 	var b [fileHeaderSize]byte
-	if _, err := readFull(db.logsF, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
+	if _, err := readFull(db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
 		return false, nil
 	}
 	var rec [logsRecordSize]byte
-	if _, err := readFull(db.logsF, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
+	if _, err := readFull(db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
 		return false, nil
 	}
 	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
@@ -106,15 +106,15 @@ func (db *DB) openClean() (bool, error) {
 		f.Close()
 		return false, nil
 	}
-	db.feedF = f
-	db.feedLen, db.feedSync, db.hintLen = h.feedLen, h.feedLen, h.feedLen
-	db.feedEnd.Store(h.feedLen)
-	db.lazy, db.stateClean = true, true
+	db.fw.f = f
+	db.fw.size, db.fw.synced, db.fw.hintLen = h.feedLen, h.feedLen, h.feedLen
+	db.fw.end.Store(h.feedLen)
+	db.lazy, db.st.clean = true, true
 	t := db.tab
 	t.n = int(h.n)
 	t.loadFn = func() error {
-		db.tableMu.Lock()
-		defer db.tableMu.Unlock()
+		db.tab.fileMu.Lock()
+		defer db.tab.fileMu.Unlock()
 		if err := db.readTable(); err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (db *DB) openClean() (bool, error) {
 		return true, err
 	}
 	t.store(own)
-	db.loadedLogs.Add(1)
+	db.tab.nLoaded.Add(1)
 	db.own = own
 	return true, nil
 }
@@ -171,7 +171,7 @@ func (db *DB) loadAll() error {
 		seen[l.id] = true
 		db.tab.store(l)
 	}
-	db.loadedLogs.Store(int64(len(seen)))
+	db.tab.nLoaded.Store(int64(len(seen)))
 	return nil
 }
 
@@ -465,7 +465,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	db.feedF = f
+	db.fw.f = f
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -479,7 +479,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
 			db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 			f.Close()
-			db.feedF = nil
+			db.fw.f = nil
 			if err := osfile.Rename(path, aside); err != nil {
 				return fmt.Errorf("applog: %w", err)
 			}
@@ -499,7 +499,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	off := int64(fileHeaderSize)
 	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && int(ck.n) <= nlogs {
 		off = ck.feedLen
-		for i, lc := range db.ckAll {
+		for i, lc := range db.st.all {
 			heads[i] = lc.feedHead
 		}
 	}
@@ -535,11 +535,11 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			return fmt.Errorf("applog: %w", err)
 		}
 	}
-	db.feedLen = off
-	db.hintLen = off
-	db.feedSync = -1 // unknown: the next checkpoint syncs it
+	db.fw.size = off
+	db.fw.hintLen = off
+	db.fw.synced = -1 // unknown: the next checkpoint syncs it
 	if ck != nil && ck.feedLen == size && off == size {
-		db.feedSync = off // as the last clean Close left it
+		db.fw.synced = off // as the last clean Close left it
 	}
 	var repair []byte
 	db.eachLoaded(func(l *logState) {
@@ -551,10 +551,10 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	})
 	if len(repair) > 0 {
 		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-		if _, err := f.WriteAt(repair, db.feedLen); err != nil {
+		if _, err := f.WriteAt(repair, db.fw.size); err != nil {
 			return fmt.Errorf("applog: repair feed: %w", err)
 		}
-		db.feedLen += int64(len(repair))
+		db.fw.size += int64(len(repair))
 	}
 	return nil
 }
