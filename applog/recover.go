@@ -449,50 +449,22 @@ func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error)
 
 // openFeed opens the feed file for writing and repairs it (writer Open):
 //
-//  1. Start from the state header's feed length and the entries' feed
-//     heads if the state is usable (the feed was fsynced up to there
-//     before that length was written, and the feed only ever grows past
-//     it; an entry's feed head may be older, which costs at most a
-//     repeated feed record); otherwise from the header with every head 0.
-//  2. Scan the records after that point; the first one that is short,
-//     fails its CRC or names an unknown log ends the feed: cut it there.
+//  1. Open it and check its header (openFeedFile). Start from the state
+//     header's feed length and the entries' feed heads if the state is
+//     usable (the feed was fsynced up to there before that length was
+//     written, and the feed only ever grows past it; an entry's feed
+//     head may be older, which costs at most a repeated feed record);
+//     otherwise from the header with every head 0.
+//  2. Scan the records after that point (scanFeed); the first one that
+//     is short, fails its CRC or names an unknown log ends the feed: cut
+//     it there.
 //  3. For every log whose durable head is beyond the last head the feed
-//     names for it, append a feed record (ord, head): entries made
-//     durable just before a crash join the feed at its end.
+//     names for it, append a feed record (ord, head) (repairFeed):
+//     entries made durable just before a crash join the feed at its end.
 func (db *DB) openFeed(ck *stateHeader) error {
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	size, ck, err := db.openFeedFile(ck)
 	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	db.fw.f = f
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
-	if err := checkFileHeader(h[:n], magicFeed, 0); err != nil {
-		if size > fileHeaderSize {
-			// keep the damaged feed for inspection, start a new one
-			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
-			f.Close()
-			db.fw.f = nil
-			if err := osfile.Rename(path, aside); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			return db.openFeed(nil)
-		}
-		if err := resetFile(f, magicFeed, 0); err != nil {
-			return err
-		}
-		if err := syncDir(db.dir); err != nil {
-			return err
-		}
-		size = fileHeaderSize
-		ck = nil
+		return err
 	}
 	nlogs := db.tab.len()
 	heads := make([]uint64, nlogs)
@@ -503,27 +475,8 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			heads[i] = lc.feedHead
 		}
 	}
-	buf := make([]byte, 64<<10)
-	for off < size {
-		n, err := readFull(f, buf[:min(int64(len(buf)), size-off)], off)
-		if err != nil && n == 0 {
-			return fmt.Errorf("applog: read feed: %w", err)
-		}
-		b := buf[:n-n%feedRecordSize]
-		bad := false
-		for len(b) > 0 {
-			r, ok := decodeFeedRecord(b)
-			if !ok || int(r.ord) >= nlogs {
-				bad = true
-				break
-			}
-			heads[r.ord] = max(heads[r.ord], r.head)
-			b = b[feedRecordSize:]
-			off += feedRecordSize
-		}
-		if bad || n < feedRecordSize {
-			break
-		}
+	if off, err = db.scanFeed(off, size, heads); err != nil {
+		return err
 	}
 	if off != size {
 		if size-off > feedRecordSize {
@@ -531,7 +484,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
 		}
 		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := f.Truncate(off); err != nil {
+		if err := db.fw.f.Truncate(off); err != nil {
 			return fmt.Errorf("applog: %w", err)
 		}
 	}
@@ -541,6 +494,83 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	if ck != nil && ck.feedLen == size && off == size {
 		db.fw.synced = off // as the last clean Close left it
 	}
+	return db.repairFeed(heads)
+}
+
+// openFeedFile opens (or creates) the feed file for writing and checks
+// its header (step 1 of openFeed). It returns the file's size, and ck,
+// or nil if the feed was made anew: a feed whose header is damaged is
+// moved aside (feed.corrupt-<time>) and a new one made.
+func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
+	path := filepath.Join(db.dir, fileFeed)
+	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, nil, fmt.Errorf("applog: %w", err)
+	}
+	db.fw.f = f
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, nil, fmt.Errorf("applog: %w", err)
+	}
+	size := fi.Size()
+	var h [fileHeaderSize]byte
+	n, _ := readFull(f, h[:], 0)
+	err = checkFileHeader(h[:n], magicFeed, 0)
+	if err == nil {
+		return size, ck, nil
+	}
+	if size > fileHeaderSize {
+		// keep the damaged feed for inspection, start a new one
+		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
+		db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
+		f.Close()
+		db.fw.f = nil
+		if err := osfile.Rename(path, aside); err != nil {
+			return 0, nil, fmt.Errorf("applog: %w", err)
+		}
+		return db.openFeedFile(nil)
+	}
+	if err := resetFile(f, magicFeed, 0); err != nil {
+		return 0, nil, err
+	}
+	if err := syncDir(db.dir); err != nil {
+		return 0, nil, err
+	}
+	return fileHeaderSize, nil, nil
+}
+
+// scanFeed reads the feed's records from off up to size into heads (the
+// highest head each names per ordinal), and returns the offset after
+// the last good one: the first that is short, fails its CRC or names an
+// unknown log ends the feed (step 2 of openFeed).
+func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for off < size {
+		n, err := readFull(db.fw.f, buf[:min(int64(len(buf)), size-off)], off)
+		if err != nil && n == 0 {
+			return off, fmt.Errorf("applog: read feed: %w", err)
+		}
+		b := buf[:n-n%feedRecordSize]
+		for len(b) > 0 {
+			r, ok := decodeFeedRecord(b)
+			if !ok || int(r.ord) >= len(heads) {
+				return off, nil
+			}
+			heads[r.ord] = max(heads[r.ord], r.head)
+			b = b[feedRecordSize:]
+			off += feedRecordSize
+		}
+		if n < feedRecordSize {
+			break
+		}
+	}
+	return off, nil
+}
+
+// repairFeed appends (ord, head) for every loaded log whose durable head
+// is beyond heads[ord], the last the feed names for it (step 3 of
+// openFeed).
+func (db *DB) repairFeed(heads []uint64) error {
 	var repair []byte
 	db.eachLoaded(func(l *logState) {
 		l.feedHead = heads[l.ord]
@@ -549,12 +579,13 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			l.feedHead = l.w.head
 		}
 	})
-	if len(repair) > 0 {
-		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-		if _, err := f.WriteAt(repair, db.fw.size); err != nil {
-			return fmt.Errorf("applog: repair feed: %w", err)
-		}
-		db.fw.size += int64(len(repair))
+	if len(repair) == 0 {
+		return nil
 	}
+	db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
+	if _, err := db.fw.f.WriteAt(repair, db.fw.size); err != nil {
+		return fmt.Errorf("applog: repair feed: %w", err)
+	}
+	db.fw.size += int64(len(repair))
 	return nil
 }
