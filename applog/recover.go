@@ -208,6 +208,7 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 //
 //  1. If the tail files have the sizes of the clean checkpoint, trust
 //     it: read the head record (through the index) for its hash. Done.
+//     (trustCheckpoint)
 //  2. Otherwise scan the tail segment from its header, frame by frame
 //     (length bounds, CRC, seq = previous+1), up to the first bad or
 //     short frame or the end of the file.
@@ -216,13 +217,13 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 //     If the cut would fall below the size the checkpoint recorded for
 //     this segment (bytes known durable), that is corruption, not a torn
 //     tail: nothing is cut, the log is marked broken (reads fail at that
-//     seq, writes to it are refused) and Verify reports it.
+//     seq, writes to it are refused) and Verify reports it. (scanTail)
 //  4. Truncate the segment after the kept records, rewrite index entries
 //     that differ from the scanned offsets, truncate the index, fsync
-//     both if anything changed.
+//     both if anything changed. (cutTail, fixIndex)
 //  5. If the tail segment keeps no record, the head is the last record
 //     of the previous segment (sealed segments end signed and were
-//     fsynced when they were sealed).
+//     fsynced when they were sealed). (headFromPrevious)
 func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact bool) error {
 	tail := segs[len(segs)-1]
 	if exact && ck != nil {
@@ -243,59 +244,15 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	defer db.files.release(idxF)
 	seg, idx := segF.File, idxF.File
 	l.w.tail = tail
-	if checkpointMatches(tail, ck) {
-		if ck.head == tail.base-1 {
-			l.w.segSize = ck.segSize
-			return db.headFromPrevious(l, segs)
-		}
-		h, err := tailRecordHash(seg, idx, tail.base, ck.head)
-		if err == nil {
-			l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
-			l.head.Store(ck.head)
-			return nil
-		}
-		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+	if done, err := db.trustCheckpoint(l, segs, seg, idx, ck); done {
+		return err
 	}
-	var floor int64
-	if ck != nil && ck.tailBase == tail.base {
-		floor = ck.segSize
+	res, broken, err := db.scanTail(l, tail, seg, ck)
+	if broken || err != nil {
+		return err
 	}
-	var hdr [fileHeaderSize]byte
-	n, _ := readFull(seg, hdr[:], 0)
-	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
-		if floor > 0 {
-			return db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
-		}
-		// A torn creation: start the segment afresh.
-		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
-		if err := resetFile(seg, magicSegment, tail.base); err != nil {
-			return err
-		}
-	}
-	var res scanResult
-	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
-		// a new segment (as prepareLog or a roll leaves it): nothing to
-		// scan, and no scan buffer to allocate
-		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
-	} else {
-		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
-		l.rBuf = nil
-	}
-	if res.end < floor {
-		return db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
-	}
-	if res.stopErr != nil || res.end != res.stop {
-		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
-	}
-	if fi, err := seg.Stat(); err != nil {
-		return fmt.Errorf("applog: %w", err)
-	} else if fi.Size() != res.end {
-		if err := seg.Truncate(res.end); err != nil {
-			return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
-		}
-		if err := fdatasync(seg); err != nil {
-			return err
-		}
+	if err := cutTail(seg, tail, res.end); err != nil {
+		return err
 	}
 	l.w.segSize = res.end
 	if err := fixIndex(idx, tail.base, res.offsets); err != nil {
@@ -307,6 +264,81 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	l.w.head, l.w.hash = res.last, res.lastHash
 	l.head.Store(res.last)
 	return nil
+}
+
+// trustCheckpoint is step 1 of recoverTail: if the tail files have the
+// sizes of the checkpoint, it takes the head from it and reports done.
+func (db *DB) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, ck *logCheckpoint) (done bool, err error) {
+	tail := segs[len(segs)-1]
+	if !checkpointMatches(tail, ck) {
+		return false, nil
+	}
+	if ck.head == tail.base-1 {
+		l.w.segSize = ck.segSize
+		return true, db.headFromPrevious(l, segs)
+	}
+	h, err := tailRecordHash(seg, idx, tail.base, ck.head)
+	if err != nil {
+		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+		return false, nil
+	}
+	l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
+	l.head.Store(ck.head)
+	return true, nil
+}
+
+// scanTail is steps 2 and 3 of recoverTail: it scans the tail segment
+// (after mending a torn header) for the records up to the last signed
+// one. broken reports a bad record below the durable floor: the log is
+// marked broken and nothing may be cut.
+func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoint) (res scanResult, broken bool, err error) {
+	var floor int64
+	if ck != nil && ck.tailBase == tail.base {
+		floor = ck.segSize
+	}
+	var hdr [fileHeaderSize]byte
+	n, _ := readFull(seg, hdr[:], 0)
+	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
+		if floor > 0 {
+			return res, true, db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
+		}
+		// A torn creation: start the segment afresh.
+		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
+		if err := resetFile(seg, magicSegment, tail.base); err != nil {
+			return res, false, err
+		}
+	}
+	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
+		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// scan, and no scan buffer to allocate
+		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
+	} else {
+		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		l.rBuf = nil
+	}
+	if res.end < floor {
+		return res, true, db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+	}
+	if res.stopErr != nil || res.end != res.stop {
+		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
+	}
+	return res, false, nil
+}
+
+// cutTail is step 4 of recoverTail for the segment: truncate it to end
+// and sync, if it is longer.
+func cutTail(seg *os.File, tail *segment, end int64) error {
+	fi, err := seg.Stat()
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	if fi.Size() == end {
+		return nil
+	}
+	if err := seg.Truncate(end); err != nil {
+		return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
+	}
+	return fdatasync(seg)
 }
 
 // fixIndex makes the index file hold exactly the given offsets.
