@@ -11,7 +11,7 @@ import (
 
 // committer is the state of group commit (see submit): who leads, the
 // batch queued, the rounds under way. Its mutex also guards the feed's
-// writer state (DB.feedLen, feedBuf, hintLen, each log's feedHead),
+// writer state (the feedWriter's size, buf and hintLen, each log's feedHead),
 // which publish updates.
 type committer struct {
 	mu      sync.Mutex
@@ -411,27 +411,27 @@ func (db *DB) publish(rd *round) {
 		return
 	}
 	grew := false
-	db.feedBuf = db.feedBuf[:0]
+	db.fw.buf = db.fw.buf[:0]
 	for _, h := range rd.heads {
 		if h.l.head.Load() != h.head {
 			h.l.head.Store(h.head)
 			grew = true
 		}
 		if h.head > h.l.feedHead {
-			db.feedBuf = appendFeedRecord(db.feedBuf, feedRecord{ord: h.l.ord, head: h.head})
+			db.fw.buf = appendFeedRecord(db.fw.buf, feedRecord{ord: h.l.ord, head: h.head})
 			h.l.feedHead = h.head
 		}
 	}
-	if len(db.feedBuf) > 0 {
-		if _, ferr := db.fs.writeAt(db.feedF, db.feedBuf, db.feedLen); ferr != nil {
+	if len(db.fw.buf) > 0 {
+		if _, ferr := db.fs.writeAt(db.fw.f, db.fw.buf, db.fw.size); ferr != nil {
 			// The logs are durable; the next open repairs the feed.
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
-			db.feedLen += int64(len(db.feedBuf))
-			db.feedEnd.Store(db.feedLen)
-			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
-				db.hintLen = db.feedLen
-				rd.hint = db.feedLen
+			db.fw.size += int64(len(db.fw.buf))
+			db.fw.end.Store(db.fw.size)
+			if db.fw.size-db.fw.hintLen >= db.fw.hintStep && db.st.f != nil {
+				db.fw.hintLen = db.fw.size
+				rd.hint = db.fw.size
 				db.gc.hinting++
 			}
 		}

@@ -58,6 +58,12 @@ const (
 // DB is a database of logs: the own log, which this database's key signs,
 // and the logs of others received through Insert. A DB is safe for
 // concurrent use. Reads never wait for a commit round.
+//
+// A DB is a facade over parts that each own their state: the log table
+// and the logs loaded (logTable, table.go), the file cache (fileCache,
+// files.go), the checkpoint (stateFile, checkpoint.go), the feed's
+// writing end (feedWriter, feed.go), group commit (committer,
+// commit.go) and the change notifier.
 type DB struct {
 	dir      string
 	opts     Options
@@ -67,35 +73,19 @@ type DB struct {
 	sign     *signer // nil when read-only
 	lock     *lockFile
 
-	tab        *logTable
-	tableMu    sync.Mutex // adding logs (writer leader) or re-reading the table (reader)
-	logsF      *os.File   // writer only
-	loadMu     sync.Mutex // loading a log on first use (logAt)
-	loadedLogs atomic.Int64
-	own        *logState  // the own log; writer only (loaded at Open)
-	files      *fileCache // every segment and index open
-	fs         fsys       // the seam for fault injection
+	tab   *logTable  // the log table and the logs loaded (table.go)
+	own   *logState  // the own log; writer only (loaded at Open)
+	files *fileCache // every segment and index open
+	fs    fsys       // the seam for fault injection
 
-	stateF     *os.File
-	state      *stateHeader    // the state header as Open found it; nil if none or damaged
-	ckAll      []logCheckpoint // every state entry, when Open loaded every log
-	lazy       bool            // writer: Open found a clean state, logs load on first use
-	stateClean bool            // leader: the state header on disk still says clean (markDirty)
-	hintMu     sync.Mutex      // one feed hint at a time
-
-	feedF    *os.File     // writer only: the feed file, open for writing
-	feedLen  int64        // writer only, guarded by gc.mu: size of the feed
-	feedEnd  atomic.Int64 // writer only: feedLen, for Feed.Wait without the lock
-	feedBuf  []byte       // guarded by gc.mu
-	feedSync int64        // writer, guarded by gc.mu: the feed is durable up to here (-1: unknown)
-	hintLen  int64        // feed length of the last feed hint; guarded by gc.mu
-	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
+	st       stateFile  // the checkpoint (checkpoint.go)
+	lazy     bool       // writer: Open found a clean state, logs load on first use
+	fw       feedWriter // writer only: the feed's writing end
 	openTime time.Duration
 
 	gc committer // group commit
 
-	chMu sync.Mutex
-	ch   chan struct{}
+	changed notifier // Changed
 
 	forks     forkSet   // the forked logs (fork.go)
 	blocks    blockList // the blocked logs (block.go)
@@ -136,8 +126,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.readOnly = db.opts.ReadOnly
 	db.gc.cond = sync.NewCond(&db.gc.mu)
-	db.hintStep = hintEvery
-	db.ch = make(chan struct{})
+	db.fw.hintStep = hintEvery
 	db.tab = &logTable{}
 	flag := os.O_RDWR
 	if db.readOnly {
@@ -185,8 +174,8 @@ func (db *DB) openReader() error {
 	if err := db.openState(); err != nil {
 		return err
 	}
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if err := db.readTable(); err != nil {
 		return err
 	}
@@ -294,12 +283,12 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	n := db.tab.len()
 	var entries []logCheckpoint
 	if (db.lazy && !db.readOnly) || db.unchanged() {
-		if int(db.loadedLogs.Load()) < n {
-			entries = db.ckAll
+		if int(db.tab.nLoaded.Load()) < n {
+			entries = db.st.all
 			if entries == nil {
 				entries = db.readCheckpoints()
 				if !db.readOnly {
-					db.ckAll = entries // true until Close
+					db.st.all = entries // true until Close
 				}
 			}
 		}
@@ -387,17 +376,34 @@ func (db *DB) Logs() ([]LogInfo, error) {
 // Changed returns a channel that is closed the next time the database's
 // durable content grows through this DB (an append or an insert). Take a
 // new channel after each wake-up.
-func (db *DB) Changed() <-chan struct{} {
-	db.chMu.Lock()
-	defer db.chMu.Unlock()
-	return db.ch
+func (db *DB) Changed() <-chan struct{} { return db.changed.wait() }
+
+func (db *DB) notifyChanged() { db.changed.notify() }
+
+// notifier hands out a channel that the next notify closes.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
 }
 
-func (db *DB) notifyChanged() {
-	db.chMu.Lock()
-	close(db.ch)
-	db.ch = make(chan struct{})
-	db.chMu.Unlock()
+// wait returns the channel the next notify closes.
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+// notify closes the channel handed out and starts a new one.
+func (n *notifier) notify() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
 }
 
 // Close waits for writes in progress, writes the checkpoint that lets the
@@ -441,7 +447,7 @@ func (db *DB) closeFiles() error {
 		return true
 	})
 	errs = append(errs, db.files.close(), db.closeForks())
-	for _, f := range []*os.File{db.feedF, db.logsF, db.stateF} {
+	for _, f := range []*os.File{db.fw.f, db.tab.f, db.st.f} {
 		if f != nil {
 			errs = append(errs, f.Close())
 		}

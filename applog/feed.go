@@ -6,8 +6,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// feedWriter is the writing end of the feed file, in the writer's
+// process: publish appends records (see DB.publish), Open repairs it
+// (openFeed), Close syncs it, and feed hints record its durable length
+// (feedHint).
+type feedWriter struct {
+	f        *os.File     // the feed file, open for writing
+	size     int64        // guarded by gc.mu: size of the feed
+	end      atomic.Int64 // size, for feed readers without the lock
+	buf      []byte       // guarded by gc.mu: the records of a round
+	synced   int64        // guarded by gc.mu: the feed is durable up to here (-1: unknown)
+	hintLen  int64        // guarded by gc.mu: feed size at the last feed hint
+	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
+	hintMu   sync.Mutex   // one feed hint at a time
+}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at
@@ -142,7 +159,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 		b := f.buf
 		if !f.db.readOnly {
 			// in the writer's process, only what publish wrote in full
-			b = b[:max(0, min(int64(len(b)), f.db.feedEnd.Load()-f.off))]
+			b = b[:max(0, min(int64(len(b)), f.db.fw.end.Load()-f.off))]
 		}
 		n, err := 0, f.db.fs.check("read", f.f.Name())
 		if err == nil {
@@ -281,7 +298,7 @@ func (f *Feed) pending() bool {
 		return true
 	}
 	if !f.db.readOnly {
-		return f.db.feedEnd.Load() >= f.off+feedRecordSize
+		return f.db.fw.end.Load() >= f.off+feedRecordSize
 	}
 	fi, err := os.Stat(filepath.Join(f.db.dir, fileFeed))
 	return err == nil && fi.Size() >= f.off+feedRecordSize

@@ -330,7 +330,7 @@ func TestFeedHintAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.hintStep = 10 * feedRecordSize
+	db.fw.hintStep = 10 * feedRecordSize
 	for i := range 35 {
 		if _, err := db.Append(fmt.Appendf(nil, "e%d", i+1)); err != nil {
 			t.Fatal(err)

@@ -41,8 +41,13 @@ type logTable struct {
 	loadOnce sync.Once
 	loadFn   func() error
 
-	loaded sync.Map // uint32 → *logState
-	byID   sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
+	loaded  sync.Map // uint32 → *logState
+	byID    sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
+	nLoaded atomic.Int64
+
+	fileMu sync.Mutex // adding logs (writer leader) or re-reading the file (reader)
+	f      *os.File   // writer only: the logs file
+	loadMu sync.Mutex // loading a log on first use (DB.logAt)
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -134,10 +139,10 @@ func (t *logTable) add(pub []byte) uint32 {
 // table. A record that fails its CRC becomes a hole: it costs that log
 // its ordinal, not the logs after it (the writer finds the log again
 // from its directory, see findLost). A torn last record is cut by a
-// writer and left for later by a reader. Caller holds db.tableMu.
+// writer and left for later by a reader. Caller holds db.tab.fileMu.
 func (db *DB) readTable() error {
 	t := db.tab
-	f := db.logsF
+	f := db.tab.f
 	path := filepath.Join(db.dir, fileLogs)
 	if f == nil {
 		var err error
@@ -231,7 +236,7 @@ func (db *DB) readTable() error {
 // dropVirtual forgets the ordinals a reader gave lost logs in memory
 // (see findLost) before it reads records a writer appended at those
 // ordinals: a writer adds lost logs itself, and findLost looks again
-// after the read. Caller holds db.tableMu.
+// after the read. Caller holds db.tab.fileMu.
 func (t *logTable) dropVirtual(db *DB) {
 	if t.virtual == 0 {
 		return
@@ -283,7 +288,7 @@ func (db *DB) mayMissLogs() bool {
 	if t.holes > 0 || t.checked < 0 {
 		return true
 	}
-	return db.state != nil && t.fileCount() < int(db.state.n)
+	return db.st.hdr != nil && t.fileCount() < int(db.st.hdr.n)
 }
 
 // lostLog is a log directory the table does not list that holds at
@@ -313,7 +318,7 @@ type lostLog struct {
 //
 // It returns the lost logs it did not place (a writer adds them at new
 // ordinals, see recover). A hole left with no directory held nothing.
-// Caller holds db.tableMu.
+// Caller holds db.tab.fileMu.
 func (db *DB) findLost(always bool) ([]lostLog, error) {
 	t := db.tab
 	if !always && !db.mayMissLogs() {
@@ -470,31 +475,31 @@ func matchHoles(holes []uint32, lost []lostLog, entries []logCheckpoint) map[uin
 // mendHoles writes the table records of filled holes, after making
 // their state entries unknown, each step durable before the next.
 func (db *DB) mendHoles(fill map[uint32]ed25519.PublicKey) error {
-	if db.stateF != nil && db.state != nil {
+	if db.st.f != nil && db.st.hdr != nil {
 		zero := make([]byte, stateEntrySize)
 		n := 0
 		for ord := range fill {
-			if ord < db.state.n {
-				if _, err := db.fs.writeAt(db.stateF, zero, stateEntryOffset(ord)); err != nil {
+			if ord < db.st.hdr.n {
+				if _, err := db.fs.writeAt(db.st.f, zero, stateEntryOffset(ord)); err != nil {
 					return fmt.Errorf("applog: write state: %w", err)
 				}
 				n++
 			}
 		}
 		if n > 0 {
-			if err := db.fs.sync(db.stateF); err != nil {
+			if err := db.fs.sync(db.st.f); err != nil {
 				return err
 			}
 		}
-		db.ckAll = nil // read again without the entries made unknown
+		db.st.all = nil // read again without the entries made unknown
 	}
 	for ord, pub := range fill {
 		rec := appendLogsRecord(nil, pub)
-		if _, err := db.fs.writeAt(db.logsF, rec, fileHeaderSize+int64(ord)*logsRecordSize); err != nil {
+		if _, err := db.fs.writeAt(db.tab.f, rec, fileHeaderSize+int64(ord)*logsRecordSize); err != nil {
 			return fmt.Errorf("applog: mend log table: %w", err)
 		}
 	}
-	return db.fs.sync(db.logsF)
+	return db.fs.sync(db.tab.f)
 }
 
 // refreshTable picks up logs another process added (read-only
@@ -503,8 +508,8 @@ func (db *DB) refreshTable() {
 	if !db.readOnly || db.closed.Load() {
 		return
 	}
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if err := db.readTable(); err != nil {
 		db.log.Debug("applog: reload log table", "err", err)
 	}
@@ -523,8 +528,8 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if !ok {
 		return nil, nil
 	}
-	db.loadMu.Lock()
-	defer db.loadMu.Unlock()
+	db.tab.loadMu.Lock()
+	defer db.tab.loadMu.Unlock()
 	if l, ok := db.tab.loaded.Load(ord); ok {
 		return l.(*logState), nil
 	}
@@ -537,7 +542,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 		return nil, err
 	}
 	db.tab.store(l)
-	db.loadedLogs.Add(1)
+	db.tab.nLoaded.Add(1)
 	return l, nil
 }
 
