@@ -64,10 +64,11 @@ func (c *session) receiveFork(p []byte) error {
 
 // sendForks sends a fork frame for each fork the store holds and the
 // peer has not been sent nor sent us, if the peer speaks Version 2. It
-// returns the forked logs, so that the pass sends no records of them.
+// returns the forked logs, so that the pass sends no records of them
+// (whatever the version).
 func (s *sender) sendForks() (map[applog.ID]bool, error) {
 	c := s.c
-	if c.forker == nil || c.version < 2 {
+	if c.forker == nil {
 		return nil, nil
 	}
 	forks := c.forker.Forks()
@@ -77,6 +78,9 @@ func (s *sender) sendForks() (map[applog.ID]bool, error) {
 	frozen := make(map[applog.ID]bool, len(forks))
 	for _, fk := range forks {
 		frozen[fk.Log] = true
+		if c.version < 2 {
+			continue // a version 1 peer would take the frame as malformed
+		}
 		c.mu.Lock()
 		seen := c.forkSeen[fk.Log]
 		c.forkSeen[fk.Log] = true

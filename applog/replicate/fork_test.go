@@ -164,6 +164,7 @@ func TestForkLine(t *testing.T) {
 	waitHeads(t, bob, map[applog.ID]uint64{carol.ID(): 10}, "bob to get carol's log")
 	l := connect(t, FromDB(alice2), FromDB(bob), true)
 	waitUntil(t, FromDB(carol), "the proof to reach carol", func() bool { return carol.Forked(id) == 4 })
+	waitUntil(t, FromDB(alice2), "the proof to reach alice2", func() bool { return alice2.Forked(id) == 4 })
 	waitHeads(t, alice2, map[applog.ID]uint64{carol.ID(): 10}, "carol's log at alice2, through bob")
 	for name, db := range map[string]*applog.DB{"alice2": alice2, "bob": bob, "carol": carol} {
 		if got := db.Forked(id); got != 4 {
