@@ -125,6 +125,22 @@ func (db *DB) readCheckpoints() []logCheckpoint {
 	return all
 }
 
+// readCheckpointsRaw returns the bytes of every entry of the state file
+// (for Verify); nil if there is no usable header.
+func (db *DB) readCheckpointsRaw() [][]byte {
+	h := db.st.hdr
+	if h == nil || db.st.f == nil || h.n == 0 {
+		return nil
+	}
+	b := make([]byte, int64(h.n)*stateEntrySize)
+	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	out := make([][]byte, 0, h.n)
+	for i := 0; (i+1)*stateEntrySize <= n; i++ {
+		out = append(out, b[i*stateEntrySize:(i+1)*stateEntrySize])
+	}
+	return out
+}
+
 // markDirty makes the state file say "not clean" before the first commit
 // after a clean Open becomes durable: the round writes the header and
 // syncs the state file with its own files (so it costs no extra wait).

@@ -92,65 +92,19 @@ type logHead struct {
 // for the one before it, and a failure of the earlier one fails the
 // later.
 func (db *DB) submit(r *request) {
-	db.gc.mu.Lock()
-	if db.gc.closing {
-		db.gc.mu.Unlock()
-		r.err = ErrClosed
-		return
-	}
-	b := db.gc.next
-	if b == nil {
-		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
-		db.gc.next = b
-	}
-	b.reqs = append(b.reqs, r)
-	first := len(b.reqs) == 1
-	lead := !db.gc.writing
-	db.gc.writing = true
-	db.gc.mu.Unlock()
+	b, lead := db.join(r)
 	if !lead {
-		if !first {
-			<-b.done
-			return
-		}
-		<-b.lead // handed the lead of b
+		return // done, by the round that led b
 	}
 	db.gather(b)
-	db.gc.mu.Lock()
-	// b is still db.gc.next: only a leader takes it, and r leads it now
-	db.gc.next = nil
-	if db.gc.closing {
-		for _, x := range b.reqs {
-			x.err, x.done = ErrClosed, true
-		}
-		db.passLead()
-		db.gc.mu.Unlock()
-		close(b.done)
-		return
+	rd := db.startRound(b)
+	if rd == nil {
+		return // closed meanwhile
 	}
-	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
-		synced: make(chan struct{}), published: make(chan struct{})}
-	db.gc.last = rd
-	db.gc.mu.Unlock()
-
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
-
-	db.gc.mu.Lock()
-	if rd.err != nil && db.gc.failed == nil {
-		// the writer's state is unknown after a failed write: no round
-		// after this one writes
-		db.fail(rd.err)
-	}
-	db.gc.syncing++
-	if db.gc.syncing < maxSyncing {
-		db.passLead()
-	} else {
-		db.gc.parked = true
-	}
-	db.gc.mu.Unlock()
-
+	db.written(rd)
 	if rd.err == nil {
 		rd.err = rd.syncFiles(&db.fs)
 	}
@@ -163,7 +117,91 @@ func (db *DB) submit(r *request) {
 		<-rd.prev.published
 		rd.prev = nil // or every round would keep all before it reachable
 	}
+	db.publishRound(rd)
+	close(b.done)
+	if rd.hint > 0 {
+		db.feedHint(rd.hint)
+		db.gc.mu.Lock()
+		db.gc.hinting--
+		db.gc.cond.Broadcast()
+		db.gc.mu.Unlock()
+	}
+}
 
+// join queues r in the next batch. It reports lead if r's caller leads
+// that batch's round (it found no writer, or was handed the lead);
+// otherwise it returns once the round is done (or at once after Close,
+// with r.err set).
+func (db *DB) join(r *request) (b *batch, lead bool) {
+	db.gc.mu.Lock()
+	if db.gc.closing {
+		db.gc.mu.Unlock()
+		r.err = ErrClosed
+		return nil, false
+	}
+	b = db.gc.next
+	if b == nil {
+		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
+		db.gc.next = b
+	}
+	b.reqs = append(b.reqs, r)
+	first := len(b.reqs) == 1
+	lead = !db.gc.writing
+	db.gc.writing = true
+	db.gc.mu.Unlock()
+	if !lead {
+		if !first {
+			<-b.done
+			return b, false
+		}
+		<-b.lead // handed the lead of b
+	}
+	return b, true
+}
+
+// startRound takes batch b as the next round; nil if the DB is closing
+// (then every request of b fails with ErrClosed and the lead is passed).
+func (db *DB) startRound(b *batch) *round {
+	db.gc.mu.Lock()
+	defer db.gc.mu.Unlock()
+	// b is still db.gc.next: only a leader takes it, and r leads it now
+	db.gc.next = nil
+	if db.gc.closing {
+		for _, x := range b.reqs {
+			x.err, x.done = ErrClosed, true
+		}
+		db.passLead()
+		close(b.done)
+		return nil
+	}
+	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
+		synced: make(chan struct{}), published: make(chan struct{})}
+	db.gc.last = rd
+	return rd
+}
+
+// written ends the write of round rd: a failed write fails the writer;
+// the lead passes to the next batch unless maxSyncing rounds are syncing
+// (then it is parked until one publishes).
+func (db *DB) written(rd *round) {
+	db.gc.mu.Lock()
+	defer db.gc.mu.Unlock()
+	if rd.err != nil && db.gc.failed == nil {
+		// the writer's state is unknown after a failed write: no round
+		// after this one writes
+		db.fail(rd.err)
+	}
+	db.gc.syncing++
+	if db.gc.syncing < maxSyncing {
+		db.passLead()
+	} else {
+		db.gc.parked = true
+	}
+}
+
+// publishRound publishes the synced round rd (after the one before it)
+// and passes a parked lead on.
+func (db *DB) publishRound(rd *round) {
 	db.gc.mu.Lock()
 	db.publish(rd)
 	db.gc.syncing--
@@ -177,14 +215,6 @@ func (db *DB) submit(r *request) {
 	db.gc.cond.Broadcast()
 	db.gc.mu.Unlock()
 	close(rd.published)
-	close(b.done)
-	if rd.hint > 0 {
-		db.feedHint(rd.hint)
-		db.gc.mu.Lock()
-		db.gc.hinting--
-		db.gc.cond.Broadcast()
-		db.gc.mu.Unlock()
-	}
 }
 
 // syncFiles fdatasyncs the round's files, all at once, then fsyncs its

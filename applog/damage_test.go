@@ -98,6 +98,10 @@ func TestDamagedMetadata(t *testing.T) {
 					flipByte(t, filepath.Join(dir, rel), at.off)
 					db := openT(t, dir, &Options{ReadOnly: ro, SegmentSize: 512})
 					checkAll(t, db, want)
+					if at.name == "middle" && (name == "logs" || name == "feed" || name == "state") {
+						// Verify says what it found, and that it lost nothing
+						checkRepaired(t, db)
+					}
 					if !ro {
 						// and what the writer left is whole too
 						if err := db.Close(); err != nil {

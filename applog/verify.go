@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 )
@@ -19,7 +20,8 @@ import (
 // at most one per log: a log's check stops at its first problem, since
 // the chain cannot be followed past it), and then for each damage to a
 // derived file that this DB found and repaired or read around since it
-// was opened (an error matching ErrRepaired: a damaged log table record
+// was opened, or that Verify finds reading the feed and the state file
+// (an error matching ErrRepaired: a damaged log table record
 // and the log found from its directory, a damaged feed record or state
 // entry, an index entry that does not lead to its record). It returns a
 // non-nil error only if it could not run.
@@ -45,8 +47,56 @@ func (db *DB) Verify(report func(error)) error {
 			report(err)
 		}
 	}
+	if err := db.checkDerived(); err != nil {
+		return err
+	}
 	for _, n := range db.repairs.list() {
 		report(fmt.Errorf("%w: %s", ErrRepaired, n))
+	}
+	return nil
+}
+
+// checkDerived reads the feed and the state entries for damage that
+// this DB has not met yet (a feed skips a damaged record, a damaged
+// state entry costs its log a scan of its tail), so that Verify reports
+// it as repaired.
+func (db *DB) checkDerived() error {
+	f, err := db.fs.openFile(filepath.Join(db.dir, fileFeed), os.O_RDONLY, 0)
+	if err != nil {
+		if isNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("applog: verify: %w", err)
+	}
+	defer f.Close()
+	var h [fileHeaderSize]byte
+	if n, _ := readFull(f, h[:], 0); n == fileHeaderSize {
+		if err := checkFileHeader(h[:], magicFeed, 0); err != nil {
+			db.noteRepair("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	off := int64(fileHeaderSize)
+	for {
+		n, err := readFull(f, buf, off)
+		n -= n % feedRecordSize
+		for i := 0; i < n; i += feedRecordSize {
+			_, ok := decodeFeedRecord(buf[i:])
+			if !ok && (i+feedRecordSize < n || err == nil) { // the last may be in progress
+				db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
+			}
+		}
+		off += int64(n)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	for i, e := range db.readCheckpointsRaw() {
+		if e != nil && !isZero(e) {
+			if _, ok := decodeStateEntry(e); !ok {
+				db.noteRepair("state entry %d is damaged: the log's tail is scanned", i)
+			}
+		}
 	}
 	return nil
 }
