@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"scuttle/applog"
 	"scuttle/applog/names"
@@ -37,6 +38,7 @@ type chatOptions struct {
 	listen     string   // TCP address to listen on
 	networkKey []byte   // nil: the public default network
 	discover   bool     // also connect to every chat browsing finds in the network
+	maxLogs    int      // applog.Options.MaxLogs
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -47,7 +49,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err // before any socket: a private chat must not go public
 	}
 	log := st.log
-	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog")})
+	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog"), MaxLogs: o.maxLogs})
 	if err != nil {
 		return err // names the lock holder's pid when another scuttle has the database
 	}
@@ -129,7 +131,51 @@ type chat struct {
 
 	mu      sync.Mutex
 	refused map[refusal]bool // the refusals printed this run (see authorize)
+
+	own ownHeads // what peers hold of the own log (see waitOwn)
 }
+
+// ownHeads is what the chat's peers advertised of the own log: the own
+// log must not be appended to on a head a peer knows to be stale.
+type ownHeads struct {
+	mu    sync.Mutex
+	want  uint64          // the highest head of the own log a peer advertised
+	peers map[string]bool // peers whose heads came
+	ch    chan struct{}   // closed and replaced at each change
+}
+
+// peerHead records that peer advertised head of the own log.
+func (o *ownHeads) peerHead(peer string, head uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.want = max(o.want, head)
+	if len(o.peers) < maxOwnPeers {
+		o.peers[peer] = true
+	}
+	close(o.ch)
+	o.ch = make(chan struct{})
+}
+
+func (o *ownHeads) get() (want uint64, peers int, ch <-chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.want, len(o.peers), o.ch
+}
+
+// Waits before appending (see waitOwn).
+const (
+	// maxOwnPeers bounds the peers ownHeads remembers: only their number
+	// up to that of the named peers matters.
+	maxOwnPeers = 1024
+
+	// startGrace is how long, from the start, the first append waits for
+	// the named peers to connect and advertise their heads.
+	startGrace = time.Second
+	// ownStall is how long an append waits for the own log's newer
+	// records from a peer without any of them arriving, before it gives
+	// up (the peer went away, or lied about its head).
+	ownStall = 5 * time.Second
+)
 
 func newChat(cfg chatConfig) *chat {
 	if cfg.Log == nil {
@@ -139,6 +185,7 @@ func newChat(cfg chatConfig) *chat {
 		chatConfig: cfg,
 		out:        bufio.NewWriter(cfg.Out),
 		refused:    map[refusal]bool{},
+		own:        ownHeads{peers: map[string]bool{}, ch: make(chan struct{})},
 	}
 }
 
@@ -183,8 +230,10 @@ func (c *chat) run(ctx context.Context) error {
 		Dial:       c.Dial,
 		Handler: func(ctx context.Context, conn *topology.Conn) error {
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
-				Logger: log.With("pkg", "replicate"),
-				Peer:   conn.Peer.Name,
+				Logger:    log.With("pkg", "replicate"),
+				Peer:      conn.Peer.Name,
+				Watch:     db.ID(),
+				WatchHead: func(head uint64) { c.own.peerHead(string(applog.IDOf(conn.Peer.Key)), head) },
 			})
 		},
 		Events: c.event,
@@ -209,6 +258,9 @@ func (c *chat) run(ctx context.Context) error {
 			cancel(err)
 		}
 	})
+	wg.Go(func() { c.watchForks(ctx) })
+	start := time.Now()
+	first := true
 
 	lines := make(chan string, chatBatch)
 	// The reader of In is not waited for: a read of standard input cannot
@@ -244,9 +296,106 @@ func (c *chat) run(ctx context.Context) error {
 					break more
 				}
 			}
+			if err := c.waitOwn(ctx, first, start); err != nil {
+				continue // ctx ended
+			}
+			first = false
 			if _, err := db.AppendBatch(batch); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// waitOwn waits, before an append, until the own log holds what every
+// connected peer advertised of it, so that a restored backup continues
+// its log instead of forking it; and before the first append (first),
+// until every named peer has advertised its heads or startGrace has
+// passed since start. It gives up on the own log's records when none
+// arrives for ownStall, and when the own log is forked. It returns
+// ctx's error if ctx ends.
+func (c *chat) waitOwn(ctx context.Context, first bool, start time.Time) error {
+	db := c.DB
+	own := db.ID()
+	told := false
+	stall := time.Now().Add(ownStall)
+	last := db.Head(own)
+	for {
+		changed := db.Changed()
+		want, peers, ch := c.own.get()
+		head := db.Head(own)
+		if head > last {
+			last, stall = head, time.Now().Add(ownStall)
+		}
+		behind := want > head && db.Forked(own) == 0
+		grace := first && peers < len(c.Peers) && time.Since(start) < startGrace
+		if !behind && !grace {
+			return nil
+		}
+		wait := time.Until(start.Add(startGrace))
+		if behind {
+			if !told {
+				c.printInfo(fmt.Sprintf("a peer holds your own log up to seq %d, this database to %d: waiting for the rest before sending", want, head))
+				told = true
+			}
+			wait = time.Until(stall)
+			if wait <= 0 {
+				c.printInfo(fmt.Sprintf("your own log's entries %d..%d did not arrive: sending anyway", head+1, want))
+				return nil
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-changed:
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// watchForks prints, once per log, each fork the database learns of: a
+// log whose author signed two different entries at one seq, which is
+// frozen here from then on; and once when the database starts refusing
+// new logs (--max-logs) or peers' entries (low disk space).
+func (c *chat) watchForks(ctx context.Context) {
+	db := c.DB
+	told := map[applog.ID]bool{}
+	toldLogs, toldSpace := false, false
+	for {
+		changed := db.Changed()
+		if logs, space := db.Limited(); logs && !toldLogs {
+			toldLogs = true
+			c.printInfo("this database holds as many logs as --max-logs allows: records of new logs are refused")
+		} else if space != toldSpace {
+			toldSpace = space
+			if space {
+				c.printInfo("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
+			}
+		}
+		for _, fk := range db.Forks() {
+			if told[fk.Log] {
+				continue
+			}
+			told[fk.Log] = true
+			if fk.Log == db.ID() {
+				c.printInfo(ownForkWarning(fk.Seq))
+				continue
+			}
+			name := fk.Log.Short()
+			if b, ok := c.Names.NameOf(fk.Log); ok {
+				name = b.Name
+			}
+			c.printInfo(fmt.Sprintf("%s's log forked at seq %d (two different signed entries); it is frozen here", sanitize(name), fk.Seq))
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Second): // a refusal changes nothing stored
+		case <-ctx.Done():
+			return
 		}
 	}
 }

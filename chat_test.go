@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -124,10 +126,16 @@ type unitChat struct {
 // new one if dir is ""), and registers it in fn.
 func startUnitChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *unitChat {
 	t.Helper()
+	return startUnitChatOpts(t, fn, nil, dir, me, peers...)
+}
+
+// startUnitChatOpts is startUnitChat with the database opened with opts.
+func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me string, peers ...string) *unitChat {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	db, err := applog.Open(dir, nil)
+	db, err := applog.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,5 +503,150 @@ func checkBindings(t *testing.T, s *names.Store, want map[string]string) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("bindings:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// restoreDir copies the database directory src (closed) to a new one: a
+// backup, restored.
+func restoreDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dst, "LOCK"))
+	return dst
+}
+
+// TestUnitChatRestoredBackup: alice restores an old backup of her
+// database and types at once, with bob online holding more of her log.
+// Her line must wait for the records bob holds and get the next seq
+// after them: no fork, and bob prints it.
+func TestUnitChatRestoredBackup(t *testing.T) {
+	fn := newFakeNet()
+	b := startUnitChat(t, fn, "", "bob", "alice")
+	dir := t.TempDir()
+	a := startUnitChat(t, fn, dir, "alice", "bob")
+	a.say("one")
+	a.expect("alice> one")
+	b.expect("alice> one")
+	a.stop(fn)
+	backup := restoreDir(t, dir)
+	a = startUnitChat(t, fn, dir, "alice", "bob")
+	a.say("two")
+	a.say("three")
+	b.expect("alice> two", "alice> three")
+	a.stop(fn)
+
+	r := startUnitChat(t, fn, backup, "alice", "bob")
+	r.say("four") // at once: the chat must first learn that bob holds 3
+	b.expect("alice> four")
+	r.expect("alice> one", "alice> two", "alice> three", "alice> four")
+	id := r.db.ID()
+	if e, err := r.db.Get(id, 4); err != nil || !strings.Contains(string(e.Data), `"four"`) {
+		t.Errorf("restored alice's seq 4: %q, %v; want four", e.Data, err)
+	}
+	for _, u := range []*unitChat{r, b} {
+		if seq := u.db.Forked(id); seq != 0 || u.db.Head(id) != 4 {
+			t.Errorf("%s: alice's log head %d, forked %d; want 4, not forked", u.name, u.db.Head(id), seq)
+		}
+	}
+	r.stop(fn)
+	b.stop(fn)
+}
+
+// TestUnitChatFork: alice's copied database says something while bob,
+// who holds her other branch, is away, then connects: both chats say
+// once what happened, keep one connection, and bob's lines still reach
+// the copy.
+func TestUnitChatFork(t *testing.T) {
+	fn := newFakeNet()
+	b := startUnitChat(t, fn, "", "bob", "alice")
+	dir := t.TempDir()
+	a := startUnitChat(t, fn, dir, "alice", "bob")
+	a.say("one")
+	b.expect("alice> one")
+	a.stop(fn)
+	copied := restoreDir(t, dir)
+	a = startUnitChat(t, fn, dir, "alice", "bob")
+	a.say("two")
+	b.expect("alice> two")
+	a.stop(fn)
+	b.expect("info> lost connection to alice")
+
+	c := startUnitChat(t, fn, copied, "alice") // names no peer: nobody to wait for
+	c.say("other two")
+	c.expect("alice> one", "alice> other two")
+	c.stop(fn)
+	b.drain()
+	mark := len(b.seen)
+	c = startUnitChat(t, fn, copied, "alice", "bob")
+	c.expect("alice> one", "alice> other two", "info> direct connection to bob")
+	// Both hold two entries of alice's log: the branches meet with the
+	// first record one side lacks.
+	c.say("three")
+	c.expect("alice> three", ownForkLine(2))
+	b.expect("info> alice's log forked at seq 2 (two different signed entries); it is frozen here")
+	b.say("still here")
+	c.expect("bob> still here")
+	b.say("bye")
+	c.expect("bob> bye")
+	b.drain()
+	c.drain()
+	b.seen = b.seen[mark:]
+	for u, other := range map[*unitChat]string{b: "alice", c: "bob"} {
+		for line, want := range map[string]int{"info> direct connection to " + other: 1, "info> lost connection to " + other: 0} {
+			if n := u.count(line); n != want {
+				t.Errorf("%s printed %q %d times, want %d: the connection flapped", u.name, line, n, want)
+			}
+		}
+	}
+	if n := b.count("alice> three"); n != 0 {
+		t.Errorf("bob printed alice's entry of a frozen log")
+	}
+	if n := c.count(ownForkLine(2)); n != 1 {
+		t.Errorf("the copy printed its fork %d times, want 1", n)
+	}
+}
+
+func ownForkLine(seq uint64) string { return "info> " + ownForkWarning(seq) }
+
+// TestUnitChatMaxLogs: bob holds at most his own log and one more; alice
+// brings hers and carol's. Bob says once that new logs are refused, and
+// keeps the connection: alice's lines still come.
+func TestUnitChatMaxLogs(t *testing.T) {
+	fn := newFakeNet()
+	carol := startUnitChat(t, fn, "", "carol", "alice")
+	a := startUnitChat(t, fn, "", "alice", "carol")
+	carol.say("from carol")
+	a.expect("carol> from carol")
+	carol.stop(fn)
+	a.say("from alice")
+	a.expect("alice> from alice")
+	bobDir := t.TempDir()
+	bdb, err := applog.Open(bobDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	it := a.db.Iter(a.db.ID(), 1)
+	for it.Next() {
+		recs = append(recs, bytes.Clone(it.Record()))
+	}
+	it.Close()
+	if _, err := bdb.Insert(a.db.ID(), recs); err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
+	b := startUnitChatOpts(t, fn, &applog.Options{MaxLogs: 2}, bobDir, "bob", "alice")
+	limit := "info> this database holds as many logs as --max-logs allows: records of new logs are refused"
+	b.expect("alice> from alice", limit)
+	a.say("still flowing")
+	b.expect("alice> still flowing")
+	b.say("hi")
+	a.expect("alice> still flowing", "bob> hi")
+	b.drain()
+	if n := b.count(limit); n != 1 || b.count("carol> from carol") != 0 || b.count("info> lost connection to alice") != 0 {
+		t.Errorf("bob printed %q", b.seen)
 	}
 }

@@ -12,6 +12,10 @@ import (
 
 // chat: the command line of the chat; the chat itself is chat.go.
 
+// defaultMaxLogs is chat --max-logs: generous, but a bound on what a
+// peer can make this database hold.
+const defaultMaxLogs = 100_000
+
 func chatCmd() *command {
 	return &command{
 		name:    "chat",
@@ -23,13 +27,17 @@ func chatCmd() *command {
 			iface := st.ifaceFlag(fs)
 			// The default is not shown: the environment's key is a secret.
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
+			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs (0: no limit)")
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("missing ME, the name to chat as")
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover}
+				if *maxLogs < 0 {
+					return usagef("--max-logs %d: not a number of logs", *maxLogs)
+				}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}

@@ -38,6 +38,9 @@ func appendCmd() *command {
 				if err != nil {
 					return err
 				}
+				if seq := l.Forked(l.ID()); seq != 0 {
+					fmt.Fprintf(st.stderr, "scuttle append: warning: %s\n", ownForkWarning(seq))
+				}
 				if len(args) == 1 && args[0] == "-" || len(args) == 0 {
 					err = appendLines(ctx, l, st.stdin, st.stdout, *verbose)
 				} else {
@@ -369,7 +372,7 @@ func logsCmd() *command {
 		summary: "list the logs held: id, head seq, entries, bytes, and which is the own log",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
-			asJSON := fs.Bool("json", false, "print one JSON object per line: id, head, entries, bytes, own")
+			asJSON := fs.Bool("json", false, "print one JSON object per line: id, head, entries, bytes, own, and forked (the seq) for a forked log")
 			return readOnly(st, db, func(ctx context.Context, l *applog.DB) error {
 				logs, err := l.Logs()
 				if err != nil {
@@ -384,7 +387,9 @@ func logsCmd() *command {
 							Entries uint64    `json:"entries"`
 							Bytes   int64     `json:"bytes"`
 							Own     bool      `json:"own"`
-						}{li.ID, li.Head, li.Entries, li.Bytes, li.Own})
+							Forked  uint64    `json:"forked,omitempty"`
+							Blocked bool      `json:"blocked,omitempty"`
+						}{li.ID, li.Head, li.Entries, li.Bytes, li.Own, li.Forked, li.Blocked})
 						if err != nil {
 							return err
 						}
@@ -392,13 +397,13 @@ func logsCmd() *command {
 					return nil
 				}
 				tw := tabwriter.NewWriter(st.stdout, 0, 8, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tHEAD\tENTRIES\tBYTES\tOWN")
+				fmt.Fprintln(tw, "ID\tHEAD\tENTRIES\tBYTES\tOWN\tSTATE")
 				for _, li := range logs {
 					own := ""
 					if li.Own {
 						own = "own"
 					}
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", li.ID, li.Head, li.Entries, li.Bytes, own)
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", li.ID, li.Head, li.Entries, li.Bytes, own, logState(li))
 				}
 				return tw.Flush()
 			})
@@ -429,11 +434,20 @@ func verifyCmd() *command {
 			return readOnly(st, db, func(ctx context.Context, l *applog.DB) error {
 				problems := 0
 				err := l.Verify(func(p error) {
-					problems++
+					// damage to a derived file, repaired or read
+					// around, is reported but lost nothing
+					if !errors.Is(p, applog.ErrRepaired) {
+						problems++
+					}
 					fmt.Fprintln(st.stdout, p)
 				})
 				if err != nil {
 					return err
+				}
+				// A fork is the author's doing, not damage here: it is
+				// listed, and leaves the exit status to local corruption.
+				for _, fk := range l.Forks() {
+					fmt.Fprintf(st.stdout, "forked: log %s at seq %d: its author signed two different entries; frozen here (not local corruption)\n", fk.Log, fk.Seq)
 				}
 				if problems > 0 {
 					return fmt.Errorf("%d %s", problems, pluralize(problems, "problem", "problems"))
@@ -443,14 +457,36 @@ func verifyCmd() *command {
 					return err
 				}
 				var entries uint64
+				held := 0
 				for _, li := range logs {
-					entries += li.Entries
+					if !li.Blocked {
+						entries += li.Entries
+						held++
+					}
 				}
-				_, err = fmt.Fprintf(st.stdout, "ok: %d %s in %d %s\n", entries, pluralize(int(entries), "entry", "entries"), len(logs), pluralize(len(logs), "log", "logs"))
+				_, err = fmt.Fprintf(st.stdout, "ok: %d %s in %d %s\n", entries, pluralize(int(entries), "entry", "entries"), held, pluralize(held, "log", "logs"))
 				return err
 			})
 		},
 	}
+}
+
+// logState is the STATE column of logs: what keeps a log from growing.
+func logState(li applog.LogInfo) string {
+	switch {
+	case li.Blocked:
+		return "blocked"
+	case li.Forked != 0:
+		return fmt.Sprintf("forked at %d", li.Forked)
+	}
+	return ""
+}
+
+// ownForkWarning is what append and the chat say when the own log is
+// forked at seq.
+func ownForkWarning(seq uint64) string {
+	return fmt.Sprintf("your own log forked at seq %d (two different signed entries: this database was restored from a backup or copied); "+
+		"peers holding the other branch, and every peer told of the fork, will not take new entries; start a fresh database (a new --db directory) to be heard", seq)
 }
 
 func pluralize(n int, one, many string) string {

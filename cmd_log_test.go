@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -298,7 +299,7 @@ func TestLogsAndEnv(t *testing.T) {
 		t.Errorf("logs --json: %+v, want id %s head 2 entries 2 bytes > 0 own", li, id)
 	}
 	table := run("logs")
-	want := regexp.MustCompile(`^ID +HEAD +ENTRIES +BYTES +OWN\n` + id + ` +2 +2 +\d+ +own\n$`)
+	want := regexp.MustCompile(`^ID +HEAD +ENTRIES +BYTES +OWN +STATE\n` + id + ` +2 +2 +\d+ +own *\n$`)
 	if !want.MatchString(table) {
 		t.Errorf("logs:\n%s", table)
 	}
@@ -441,5 +442,168 @@ func TestReadJSONBytes(t *testing.T) {
 	}
 	if strings.Contains(lines[1], `"data"`) {
 		t.Errorf("valid entry has a data field: %s", lines[1])
+	}
+}
+
+// forkedDBs makes alice's database and a copy of it (a backup restored
+// elsewhere), each with a different entry 3 after "one", "two", and a
+// third database, bob's, holding alice's branch and then fed the copy's:
+// bob's database holds alice's log forked at 3. It returns the three
+// directories under dir.
+func forkedDBs(t *testing.T, dir string) (aliceDB, copyDB, bobDB string) {
+	t.Helper()
+	aliceDB, copyDB, bobDB = filepath.Join(dir, "alice.db"), filepath.Join(dir, "copy.db"), filepath.Join(dir, "bob.db")
+	mustScuttle(t, dir, "", "append", "--db", aliceDB, "one")
+	mustScuttle(t, dir, "", "append", "--db", aliceDB, "two")
+	if err := os.CopyFS(copyDB, os.DirFS(aliceDB)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(copyDB, "LOCK"))
+	mustScuttle(t, dir, "", "append", "--db", aliceDB, "three")
+	mustScuttle(t, dir, "", "append", "--db", copyDB, "other three")
+	records := func(db string) (applog.ID, [][]byte) {
+		l, err := applog.Open(db, &applog.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		var recs [][]byte
+		it := l.Iter(l.ID(), 1)
+		for it.Next() {
+			recs = append(recs, bytes.Clone(it.Record()))
+		}
+		it.Close()
+		return l.ID(), recs
+	}
+	id, ra := records(aliceDB)
+	_, rb := records(copyDB)
+	bob, err := applog.Open(bobDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Insert(id, ra); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Insert(id, rb); !errors.Is(err, applog.ErrFork) {
+		t.Fatalf("bob's insert of the other branch: %v, want ErrFork", err)
+	}
+	if err := bob.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return aliceDB, copyDB, bobDB
+}
+
+// TestForkedLogCommands: logs, logs --json and verify show the fork (verify
+// with exit 0: it is no local corruption), and append to the own log
+// when it is forked warns plainly.
+func TestForkedLogCommands(t *testing.T) {
+	dir := t.TempDir()
+	aliceDB, _, bobDB := forkedDBs(t, dir)
+	id := strings.TrimSpace(mustScuttle(t, dir, "", "id", "--db", aliceDB))
+
+	table := mustScuttle(t, dir, "", "logs", "--db", bobDB)
+	if !regexp.MustCompile(`(?m)^` + id + ` +3 +3 +\d+ +forked at 3$`).MatchString(table) {
+		t.Errorf("logs:\n%s", table)
+	}
+	var forked uint64
+	for line := range strings.Lines(mustScuttle(t, dir, "", "logs", "--db", bobDB, "--json")) {
+		var li struct {
+			ID     string `json:"id"`
+			Forked uint64 `json:"forked"`
+		}
+		if err := json.Unmarshal([]byte(line), &li); err != nil {
+			t.Fatal(err)
+		}
+		if li.ID == id {
+			forked = li.Forked
+		} else if li.Forked != 0 {
+			t.Errorf("logs --json: %s", line)
+		}
+	}
+	if forked != 3 {
+		t.Errorf("logs --json: forked %d, want 3", forked)
+	}
+	out, stderr, code := scuttle(t, dir, "", nil, "verify", "--db", bobDB)
+	wantLine := "forked: log " + id + " at seq 3: its author signed two different entries; frozen here (not local corruption)\n"
+	if code != 0 || !strings.Contains(out, wantLine) || !strings.Contains(out, "ok: ") {
+		t.Errorf("verify: exit %d, stdout:\n%s\nstderr: %s\nwant the line %q and ok", code, out, stderr, wantLine)
+	}
+
+	// alice receives bob's proof: her own log is forked
+	proof := func() []byte {
+		l, err := applog.Open(bobDB, &applog.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		p, err := l.ForkProof(applog.ID(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}()
+	a, err := applog.Open(aliceDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, isNew, err := a.AddForkProof(proof); err != nil || !isNew {
+		t.Fatalf("AddForkProof: %v, %v", isNew, err)
+	}
+	a.Close()
+	_, stderr, code = scuttle(t, dir, "", nil, "append", "--db", aliceDB, "four")
+	if code != 0 || stderr != "scuttle append: warning: "+ownForkWarning(3)+"\n" {
+		t.Errorf("append to a forked own log: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestVerifyRepaired: with two log table records damaged, verify says
+// what it found and repaired (the logs found from their directories),
+// loses no entry and exits 0.
+func TestVerifyRepaired(t *testing.T) {
+	dir := t.TempDir()
+	mustScuttle(t, dir, "", "append", "own entry")
+	db, err := applog.Open(filepath.Join(dir, "logs.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		peer, err := applog.Open(filepath.Join(t.TempDir(), "peer"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.Append(fmt.Appendf(nil, "peer %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		it := peer.Iter(peer.ID(), 1)
+		for it.Next() {
+			if _, err := db.Insert(peer.ID(), [][]byte{it.Record()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		it.Close()
+		peer.Close()
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	table := filepath.Join(dir, "logs.db", "logs")
+	b, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header, record = 16, 36
+	b[header+1*record+3] ^= 0x10
+	b[header+3*record+3] ^= 0x10
+	if err := os.WriteFile(table, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := scuttle(t, dir, "", nil, "verify")
+	if code != 0 || stderr != "" {
+		t.Fatalf("verify: exit %d, stderr %q; want 0", code, stderr)
+	}
+	for _, part := range []string{"applog: repaired: log table record 1 was damaged", "applog: repaired: log table record 3 was damaged", "ok: 4 entries in 4 logs\n"} {
+		if !strings.Contains(stdout, part) {
+			t.Errorf("verify's report %q does not say %q", stdout, part)
+		}
 	}
 }

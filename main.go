@@ -41,6 +41,8 @@ func commands() []*command {
 		logsCmd(),
 		idCmd(),
 		verifyCmd(),
+		blockCmd(),
+		unblockCmd(),
 		chatCmd(),
 		networkCmd(),
 		namesCmd(),

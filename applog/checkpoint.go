@@ -11,16 +11,24 @@ import (
 // CRC, read one at a time when a log is first used, and rewritten in
 // place only for the logs that changed.
 
+// stateFile is the state file as a DB holds it.
+type stateFile struct {
+	f     *os.File
+	hdr   *stateHeader    // the header as Open found it; nil if none or damaged
+	all   []logCheckpoint // every entry, when Open loaded every log
+	clean bool            // writer leader: the header on disk still says clean (markDirty)
+}
+
 // openState opens the state file and reads its header. A missing or
-// damaged header leaves db.state nil: every entry is then unknown.
+// damaged header leaves db.st.hdr nil: every entry is then unknown.
 func (db *DB) openState() error {
 	path := filepath.Join(db.dir, fileState)
 	var f *os.File
 	var err error
 	if db.readOnly {
-		f, err = os.Open(path)
+		f, err = db.fs.openFile(path, os.O_RDONLY, 0)
 	} else {
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err = db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	}
 	if err != nil {
 		if isNotExist(err) {
@@ -28,7 +36,7 @@ func (db *DB) openState() error {
 		}
 		return fmt.Errorf("applog: %w", err)
 	}
-	db.stateF = f
+	db.st.f = f
 	var b [stateHeaderSize]byte
 	n, _ := readFull(f, b[:], 0)
 	if n == 0 {
@@ -36,10 +44,14 @@ func (db *DB) openState() error {
 	}
 	h, err := decodeStateHeader(b[:n])
 	if err != nil {
-		db.log.Warn("applog: ignoring damaged or old state file", "file", path, "err", err)
+		if n >= 8 && [8]byte(b[:8]) == magicState {
+			db.noteRepair("state header is damaged (%v): every log's tail is scanned", err)
+		} else {
+			db.log.Warn("applog: ignoring an old state file", "file", path, "err", err)
+		}
 		return nil
 	}
-	db.state = &h
+	db.st.hdr = &h
 	db.lazy = db.readOnly && h.clean // exact as long as unchanged() holds
 	return nil
 }
@@ -48,15 +60,15 @@ func (db *DB) openState() error {
 // still says clean in the generation Open found: then no writer has
 // committed since, and the state entries are exact. It costs one pread.
 func (db *DB) unchanged() bool {
-	if !db.readOnly || !db.lazy || db.stateF == nil {
+	if !db.readOnly || !db.lazy || db.st.f == nil {
 		return false
 	}
 	var b [stateHeaderSize]byte
-	if _, err := readFull(db.stateF, b[:], 0); err != nil {
+	if _, err := readFull(db.st.f, b[:], 0); err != nil {
 		return false
 	}
 	h, err := decodeStateHeader(b[:])
-	return err == nil && h.clean && h.gen == db.state.gen
+	return err == nil && h.clean && h.gen == db.st.hdr.gen
 }
 
 // checkpointOf returns the state file's entry for ordinal ord, or nil if
@@ -64,23 +76,25 @@ func (db *DB) unchanged() bool {
 // the log exactly (a clean Close wrote it and no commit happened since),
 // not just a durable floor.
 func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
-	h := db.state
-	if h == nil || ord >= h.n || db.stateF == nil {
+	h := db.st.hdr
+	if h == nil || ord >= h.n || db.st.f == nil || db.tab.isRecovered(ord) {
 		return nil, false
 	}
-	if db.ckAll != nil {
-		if e := db.ckAll[ord]; e.tailBase != 0 {
+	if db.st.all != nil {
+		if e := db.st.all[ord]; e.tailBase != 0 {
 			return &e, db.lazy
 		}
 		return nil, false
 	}
 	var b [stateEntrySize]byte
-	if _, err := readFull(db.stateF, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return nil, false
 	}
 	e, ok := decodeStateEntry(b[:])
 	if !ok {
-		db.log.Warn("applog: ignoring damaged state entry", "ordinal", ord)
+		if !isZero(b[:]) {
+			db.noteRepair("state entry %d is damaged: the log's tail is scanned", ord)
+		}
 		return nil, false
 	}
 	return &e, db.lazy
@@ -88,17 +102,17 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 
 // readAllCheckpoints reads every entry of the state file at once, for an
 // Open that loads every log; damaged entries are left zero (unknown).
-func (db *DB) readAllCheckpoints() { db.ckAll = db.readCheckpoints() }
+func (db *DB) readAllCheckpoints() { db.st.all = db.readCheckpoints() }
 
 // readCheckpoints reads every entry of the state file; damaged entries
 // are left zero (unknown).
 func (db *DB) readCheckpoints() []logCheckpoint {
-	h := db.state
-	if h == nil || db.stateF == nil || h.n == 0 {
+	h := db.st.hdr
+	if h == nil || db.st.f == nil || h.n == 0 {
 		return nil
 	}
 	b := make([]byte, int64(h.n)*stateEntrySize)
-	n, _ := readFull(db.stateF, b, stateHeaderSize)
+	n, _ := readFull(db.st.f, b, stateHeaderSize)
 	all := make([]logCheckpoint, h.n)
 	for i := range all {
 		if (i+1)*stateEntrySize > n {
@@ -111,6 +125,22 @@ func (db *DB) readCheckpoints() []logCheckpoint {
 	return all
 }
 
+// readCheckpointsRaw returns the bytes of every entry of the state file
+// (for Verify); nil if there is no usable header.
+func (db *DB) readCheckpointsRaw() [][]byte {
+	h := db.st.hdr
+	if h == nil || db.st.f == nil || h.n == 0 {
+		return nil
+	}
+	b := make([]byte, int64(h.n)*stateEntrySize)
+	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	out := make([][]byte, 0, h.n)
+	for i := 0; (i+1)*stateEntrySize <= n; i++ {
+		out = append(out, b[i*stateEntrySize:(i+1)*stateEntrySize])
+	}
+	return out
+}
+
 // markDirty makes the state file say "not clean" before the first commit
 // after a clean Open becomes durable: the round writes the header and
 // syncs the state file with its own files (so it costs no extra wait).
@@ -118,17 +148,17 @@ func (db *DB) readCheckpoints() []logCheckpoint {
 // header still saying clean after a crash describes every acknowledged
 // record. Leader only.
 func (db *DB) markDirty(rd *round) error {
-	if !db.stateClean {
+	if !db.st.clean {
 		return nil
 	}
-	db.stateClean = false
-	h := *db.state
+	db.st.clean = false
+	h := *db.st.hdr
 	h.clean = false
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
-	rd.syncPlain = append(rd.syncPlain, db.stateF)
+	rd.syncPlain = append(rd.syncPlain, db.st.f)
 	return nil
 }
 
@@ -141,12 +171,12 @@ func (db *DB) markDirty(rd *round) error {
 // (idxSize 0), so the next Open checks it against the segment. If no
 // log changed since a clean Open, nothing is written.
 func (db *DB) writeCheckpoint() error {
-	db.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
-	defer db.loadMu.Unlock()
+	db.tab.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
+	defer db.tab.loadMu.Unlock()
 	if err := db.flushAll(); err != nil {
 		return err
 	}
-	if db.stateF == nil {
+	if db.st.f == nil {
 		return nil
 	}
 	// entries made durable but not yet in the feed join it now, so that
@@ -159,10 +189,10 @@ func (db *DB) writeCheckpoint() error {
 		}
 	})
 	if len(repair) > 0 {
-		if _, err := db.fs.writeAt(db.feedF, repair, db.feedLen); err != nil {
+		if _, err := db.fs.writeAt(db.fw.f, repair, db.fw.size); err != nil {
 			return fmt.Errorf("applog: write feed: %w", err)
 		}
-		db.feedLen += int64(len(repair))
+		db.fw.size += int64(len(repair))
 	}
 	var files []*os.File
 	var held []*cachedFile
@@ -171,8 +201,8 @@ func (db *DB) writeCheckpoint() error {
 			db.files.release(cf)
 		}
 	}()
-	if db.feedSync != db.feedLen {
-		files = append(files, db.feedF)
+	if db.fw.synced != db.fw.size {
+		files = append(files, db.fw.f)
 	}
 	var changes []entryChange
 	n := uint32(db.tab.count())
@@ -182,7 +212,7 @@ func (db *DB) writeCheckpoint() error {
 			e.tailBase = l.w.tail.base
 			e.segSize = l.w.segSize
 			e.head = l.w.head
-			e.idxSize = fileHeaderSize + int64(l.w.head+1-l.w.tail.base)*indexEntrySize
+			e.idxSize = indexSize(l.w.tail.base, l.w.head)
 			if l.w.idxDirty {
 				if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
 					held = append(held, cf)
@@ -196,40 +226,40 @@ func (db *DB) writeCheckpoint() error {
 			changes = append(changes, entryChange{l.ord, e})
 		}
 	})
-	if len(changes) == 0 && db.state != nil && db.state.clean && db.state.n == n && len(files) == 0 {
+	if len(changes) == 0 && db.st.hdr != nil && db.st.hdr.clean && db.st.hdr.n == n && len(files) == 0 {
 		return nil // still true as it is
 	}
 	if err := db.fs.syncAll(files, nil); err != nil {
 		return err
 	}
-	db.feedSync = db.feedLen
+	db.fw.synced = db.fw.size
 	db.eachLoaded(func(l *logState) { l.w.idxDirty = false })
-	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.feedLen}
-	if db.state != nil {
-		h.gen = db.state.gen + 1
+	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.fw.size}
+	if db.st.hdr != nil {
+		h.gen = db.st.hdr.gen + 1
 	}
-	if db.state == nil {
+	if db.st.hdr == nil {
 		// no entry on disk is known good: write them all, loaded logs
 		// from memory, holes as unknown
 		full := make([]byte, int64(n)*stateEntrySize)
 		for _, c := range changes {
 			appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
 		}
-		if _, err := db.fs.writeAt(db.stateF, full, stateHeaderSize); err != nil {
+		if _, err := db.fs.writeAt(db.st.f, full, stateHeaderSize); err != nil {
 			return fmt.Errorf("applog: write state: %w", err)
 		}
 	} else if err := db.writeEntries(changes); err != nil {
 		return err
 	}
-	if err := db.stateF.Truncate(stateEntryOffset(n)); err != nil {
+	if err := db.st.f.Truncate(stateEntryOffset(n)); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	// the entries are durable before the header says clean
-	if err := db.fs.sync(db.stateF); err != nil {
+	if err := db.fs.sync(db.st.f); err != nil {
 		return err
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	return nil
@@ -250,7 +280,7 @@ func (db *DB) writeEntries(changes []entryChange) error {
 		if len(buf) == 0 {
 			return nil
 		}
-		if _, err := db.fs.writeAt(db.stateF, buf, stateEntryOffset(start)); err != nil {
+		if _, err := db.fs.writeAt(db.st.f, buf, stateEntryOffset(start)); err != nil {
 			return fmt.Errorf("applog: write state: %w", err)
 		}
 		buf = buf[:0]
@@ -270,10 +300,10 @@ func (db *DB) writeEntries(changes []entryChange) error {
 
 // stateN is the number of entries in the state file.
 func (db *DB) stateN() uint32 {
-	if db.state == nil {
+	if db.st.hdr == nil {
 		return 0
 	}
-	return db.state.n
+	return db.st.hdr.n
 }
 
 // hintEvery is how much the feed may grow between two feed hints, so
@@ -287,20 +317,20 @@ const hintEvery = 1 << 20
 // time (hintMu), in the goroutine of the round that made the feed grow
 // past the step.
 func (db *DB) feedHint(feedLen int64) {
-	if !db.hintMu.TryLock() {
+	if !db.fw.hintMu.TryLock() {
 		return // a hint is being written; the next round tries again
 	}
-	defer db.hintMu.Unlock()
-	if err := db.fs.sync(db.feedF); err != nil {
+	defer db.fw.hintMu.Unlock()
+	if err := db.fs.sync(db.fw.f); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 		return
 	}
 	h := stateHeader{own: db.own.ord, feedLen: feedLen}
-	if db.state != nil {
-		h.n, h.gen = db.state.n, db.state.gen
+	if db.st.hdr != nil {
+		h.n, h.gen = db.st.hdr.n, db.st.hdr.gen
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.stateF, b[:], 0); err != nil {
+	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
 		db.log.Warn("applog: feed hint", "err", err)
 	}
 }

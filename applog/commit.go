@@ -1,7 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"runtime"
@@ -12,7 +11,7 @@ import (
 
 // committer is the state of group commit (see submit): who leads, the
 // batch queued, the rounds under way. Its mutex also guards the feed's
-// writer state (DB.feedLen, feedBuf, hintLen, each log's feedHead),
+// writer state (the feedWriter's size, buf and hintLen, each log's feedHead),
 // which publish updates.
 type committer struct {
 	mu      sync.Mutex
@@ -33,13 +32,14 @@ type committer struct {
 // A request is one caller's part of a group commit: an append to the own
 // log (data) or an insert into some log (ins).
 type request struct {
-	data  [][]byte
-	one   [1][]byte // data of a single Append, so that it needs no allocation
-	ins   []*insertRun
-	first uint64 // result of an append: seq of data[0]
-	n     int    // result of an insert: records stored
-	err   error
-	done  bool
+	data    [][]byte
+	one     [1][]byte // data of a single Append, so that it needs no allocation
+	ins     []*insertRun
+	first   uint64 // result of an append: seq of data[0]
+	n       int    // result of an insert: records stored
+	err     error
+	forkErr error // an insert: the first run skipped as forked (fork.go)
+	done    bool
 }
 
 // A batch is the requests queued while a round is in progress: the next
@@ -92,65 +92,19 @@ type logHead struct {
 // for the one before it, and a failure of the earlier one fails the
 // later.
 func (db *DB) submit(r *request) {
-	db.gc.mu.Lock()
-	if db.gc.closing {
-		db.gc.mu.Unlock()
-		r.err = ErrClosed
-		return
-	}
-	b := db.gc.next
-	if b == nil {
-		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
-		db.gc.next = b
-	}
-	b.reqs = append(b.reqs, r)
-	first := len(b.reqs) == 1
-	lead := !db.gc.writing
-	db.gc.writing = true
-	db.gc.mu.Unlock()
+	b, lead := db.join(r)
 	if !lead {
-		if !first {
-			<-b.done
-			return
-		}
-		<-b.lead // handed the lead of b
+		return // done, by the round that led b
 	}
 	db.gather(b)
-	db.gc.mu.Lock()
-	// b is still db.gc.next: only a leader takes it, and r leads it now
-	db.gc.next = nil
-	if db.gc.closing {
-		for _, x := range b.reqs {
-			x.err, x.done = ErrClosed, true
-		}
-		db.passLead()
-		db.gc.mu.Unlock()
-		close(b.done)
-		return
+	rd := db.startRound(b)
+	if rd == nil {
+		return // closed meanwhile
 	}
-	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
-		synced: make(chan struct{}), published: make(chan struct{})}
-	db.gc.last = rd
-	db.gc.mu.Unlock()
-
 	if rd.err == nil {
 		db.writeRound(rd)
 	}
-
-	db.gc.mu.Lock()
-	if rd.err != nil && db.gc.failed == nil {
-		// the writer's state is unknown after a failed write: no round
-		// after this one writes
-		db.fail(rd.err)
-	}
-	db.gc.syncing++
-	if db.gc.syncing < maxSyncing {
-		db.passLead()
-	} else {
-		db.gc.parked = true
-	}
-	db.gc.mu.Unlock()
-
+	db.written(rd)
 	if rd.err == nil {
 		rd.err = rd.syncFiles(&db.fs)
 	}
@@ -163,7 +117,91 @@ func (db *DB) submit(r *request) {
 		<-rd.prev.published
 		rd.prev = nil // or every round would keep all before it reachable
 	}
+	db.publishRound(rd)
+	close(b.done)
+	if rd.hint > 0 {
+		db.feedHint(rd.hint)
+		db.gc.mu.Lock()
+		db.gc.hinting--
+		db.gc.cond.Broadcast()
+		db.gc.mu.Unlock()
+	}
+}
 
+// join queues r in the next batch. It reports lead if r's caller leads
+// that batch's round (it found no writer, or was handed the lead);
+// otherwise it returns once the round is done (or at once after Close,
+// with r.err set).
+func (db *DB) join(r *request) (b *batch, lead bool) {
+	db.gc.mu.Lock()
+	if db.gc.closing {
+		db.gc.mu.Unlock()
+		r.err = ErrClosed
+		return nil, false
+	}
+	b = db.gc.next
+	if b == nil {
+		b = &batch{lead: make(chan struct{}), done: make(chan struct{})}
+		db.gc.next = b
+	}
+	b.reqs = append(b.reqs, r)
+	first := len(b.reqs) == 1
+	lead = !db.gc.writing
+	db.gc.writing = true
+	db.gc.mu.Unlock()
+	if !lead {
+		if !first {
+			<-b.done
+			return b, false
+		}
+		<-b.lead // handed the lead of b
+	}
+	return b, true
+}
+
+// startRound takes batch b as the next round; nil if the DB is closing
+// (then every request of b fails with ErrClosed and the lead is passed).
+func (db *DB) startRound(b *batch) *round {
+	db.gc.mu.Lock()
+	defer db.gc.mu.Unlock()
+	// b is still db.gc.next: only a leader takes it, and r leads it now
+	db.gc.next = nil
+	if db.gc.closing {
+		for _, x := range b.reqs {
+			x.err, x.done = ErrClosed, true
+		}
+		db.passLead()
+		close(b.done)
+		return nil
+	}
+	rd := &round{batch: b.reqs, err: db.gc.failed, prev: db.gc.last,
+		synced: make(chan struct{}), published: make(chan struct{})}
+	db.gc.last = rd
+	return rd
+}
+
+// written ends the write of round rd: a failed write fails the writer;
+// the lead passes to the next batch unless maxSyncing rounds are syncing
+// (then it is parked until one publishes).
+func (db *DB) written(rd *round) {
+	db.gc.mu.Lock()
+	defer db.gc.mu.Unlock()
+	if rd.err != nil && db.gc.failed == nil {
+		// the writer's state is unknown after a failed write: no round
+		// after this one writes
+		db.fail(rd.err)
+	}
+	db.gc.syncing++
+	if db.gc.syncing < maxSyncing {
+		db.passLead()
+	} else {
+		db.gc.parked = true
+	}
+}
+
+// publishRound publishes the synced round rd (after the one before it)
+// and passes a parked lead on.
+func (db *DB) publishRound(rd *round) {
 	db.gc.mu.Lock()
 	db.publish(rd)
 	db.gc.syncing--
@@ -177,14 +215,6 @@ func (db *DB) submit(r *request) {
 	db.gc.cond.Broadcast()
 	db.gc.mu.Unlock()
 	close(rd.published)
-	close(b.done)
-	if rd.hint > 0 {
-		db.feedHint(rd.hint)
-		db.gc.mu.Lock()
-		db.gc.hinting--
-		db.gc.cond.Broadcast()
-		db.gc.mu.Unlock()
-	}
 }
 
 // syncFiles fdatasyncs the round's files, all at once, then fsyncs its
@@ -411,27 +441,27 @@ func (db *DB) publish(rd *round) {
 		return
 	}
 	grew := false
-	db.feedBuf = db.feedBuf[:0]
+	db.fw.buf = db.fw.buf[:0]
 	for _, h := range rd.heads {
 		if h.l.head.Load() != h.head {
 			h.l.head.Store(h.head)
 			grew = true
 		}
 		if h.head > h.l.feedHead {
-			db.feedBuf = appendFeedRecord(db.feedBuf, feedRecord{ord: h.l.ord, head: h.head})
+			db.fw.buf = appendFeedRecord(db.fw.buf, feedRecord{ord: h.l.ord, head: h.head})
 			h.l.feedHead = h.head
 		}
 	}
-	if len(db.feedBuf) > 0 {
-		if _, ferr := db.fs.writeAt(db.feedF, db.feedBuf, db.feedLen); ferr != nil {
+	if len(db.fw.buf) > 0 {
+		if _, ferr := db.fs.writeAt(db.fw.f, db.fw.buf, db.fw.size); ferr != nil {
 			// The logs are durable; the next open repairs the feed.
 			db.log.Error("applog: feed write failed", "err", ferr)
 		} else {
-			db.feedLen += int64(len(db.feedBuf))
-			db.feedEnd.Store(db.feedLen)
-			if db.feedLen-db.hintLen >= db.hintStep && db.stateF != nil {
-				db.hintLen = db.feedLen
-				rd.hint = db.feedLen
+			db.fw.size += int64(len(db.fw.buf))
+			db.fw.end.Store(db.fw.size)
+			if db.fw.size-db.fw.hintLen >= db.fw.hintStep && db.st.f != nil {
+				db.fw.hintLen = db.fw.size
+				rd.hint = db.fw.size
 				db.gc.hinting++
 			}
 		}
@@ -469,7 +499,7 @@ func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error 
 		off := l.w.segSize + int64(len(l.w.wbuf))
 		var h [hashSize]byte
 		l.w.wbuf, h = appendRecord(l.w.wbuf, l.w.head+1, now, &l.w.hash, d, s)
-		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
+		l.w.ibuf = appendIndexEntry(l.w.ibuf, off)
 		l.w.head++
 		l.w.hash = h
 		if sign {
@@ -533,7 +563,7 @@ func (db *DB) startWrite(l *logState) error {
 		return nil
 	}
 	first := l.w.head + 1 - uint64(len(l.w.ibuf)/indexEntrySize)
-	ioff := fileHeaderSize + int64(first-l.w.tail.base)*indexEntrySize
+	ioff := indexPos(l.w.tail.base, first)
 	w := &pendingWrite{done: make(chan struct{})}
 	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {

@@ -30,6 +30,15 @@ type Options struct {
 	// Logger receives diagnostics (recovery actions, corruption found);
 	// nil discards them.
 	Logger *slog.Logger
+	// MaxLogs bounds the logs a writer holds: Insert refuses the records
+	// of a new log beyond it (ErrLogLimit). 0 means no limit.
+	MaxLogs int
+	// FreeSpace reports the bytes available in, and the size of, the
+	// file system holding dir; below FreeSpaceFloor of it, Insert refuses
+	// every log but the own one (ErrLowSpace). nil means the operating
+	// system's (statfs; unknown on systems without it, which refuses
+	// nothing).
+	FreeSpace func(dir string) (avail, total uint64, err error)
 }
 
 // DefaultSegmentSize is the segment size used when Options.SegmentSize
@@ -49,6 +58,12 @@ const (
 // DB is a database of logs: the own log, which this database's key signs,
 // and the logs of others received through Insert. A DB is safe for
 // concurrent use. Reads never wait for a commit round.
+//
+// A DB is a facade over parts that each own their state: the log table
+// and the logs loaded (logTable, table.go), the file cache (fileCache,
+// files.go), the checkpoint (stateFile, checkpoint.go), the feed's
+// writing end (feedWriter, feed.go), group commit (committer,
+// commit.go) and the change notifier.
 type DB struct {
 	dir      string
 	opts     Options
@@ -58,36 +73,24 @@ type DB struct {
 	sign     *signer // nil when read-only
 	lock     *lockFile
 
-	tab        *logTable
-	tableMu    sync.Mutex // adding logs (writer leader) or re-reading the table (reader)
-	logsF      *os.File   // writer only
-	loadMu     sync.Mutex // loading a log on first use (logAt)
-	loadedLogs atomic.Int64
-	own        *logState  // the own log; writer only (loaded at Open)
-	files      *fileCache // every segment and index open
-	fs         fsys       // the seam for fault injection
+	tab   *logTable  // the log table and the logs loaded (table.go)
+	own   *logState  // the own log; writer only (loaded at Open)
+	files *fileCache // every segment and index open
+	fs    fsys       // the seam for fault injection
 
-	stateF     *os.File
-	state      *stateHeader    // the state header as Open found it; nil if none or damaged
-	ckAll      []logCheckpoint // every state entry, when Open loaded every log
-	lazy       bool            // writer: Open found a clean state, logs load on first use
-	stateClean bool            // leader: the state header on disk still says clean (markDirty)
-	hintMu     sync.Mutex      // one feed hint at a time
-
-	feedF    *os.File     // writer only: the feed file, open for writing
-	feedLen  int64        // writer only, guarded by gc.mu: size of the feed
-	feedEnd  atomic.Int64 // writer only: feedLen, for Feed.Wait without the lock
-	feedBuf  []byte       // guarded by gc.mu
-	feedSync int64        // writer, guarded by gc.mu: the feed is durable up to here (-1: unknown)
-	hintLen  int64        // feed length of the last feed hint; guarded by gc.mu
-	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
+	st       stateFile  // the checkpoint (checkpoint.go)
+	lazy     bool       // writer: Open found a clean state, logs load on first use
+	fw       feedWriter // writer only: the feed's writing end
 	openTime time.Duration
 
 	gc committer // group commit
 
-	chMu sync.Mutex
-	ch   chan struct{}
+	changed notifier // Changed
 
+	forks     forkSet   // the forked logs (fork.go)
+	blocks    blockList // the blocked logs (block.go)
+	lim       limits    // MaxLogs and the free-space floor (limits.go)
+	repairs   repairLog // damage to derived files found and repaired, for Verify
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
@@ -123,19 +126,21 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.readOnly = db.opts.ReadOnly
 	db.gc.cond = sync.NewCond(&db.gc.mu)
-	db.hintStep = hintEvery
-	db.ch = make(chan struct{})
+	db.fw.hintStep = hintEvery
 	db.tab = &logTable{}
 	flag := os.O_RDWR
 	if db.readOnly {
 		flag = os.O_RDONLY
 	}
-	db.files = newFileCache(flag, maxIdleFiles)
+	db.files = newFileCache(&db.fs, flag, maxIdleFiles)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
 	} else {
 		err = db.openWriter()
+	}
+	if err == nil {
+		err = db.loadForks()
 	}
 	if err != nil {
 		db.closeFiles()
@@ -169,12 +174,13 @@ func (db *DB) openReader() error {
 	if err := db.openState(); err != nil {
 		return err
 	}
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if err := db.readTable(); err != nil {
 		return err
 	}
-	return db.fillHole()
+	_, err = db.findLost(false)
+	return err
 }
 
 // openWriter is the writer's Open; see "Recovery" in doc.go for its steps.
@@ -188,6 +194,9 @@ func (db *DB) openWriter() error {
 	}
 	db.lock = lk
 	if err := db.loadKey(); err != nil {
+		return err
+	}
+	if err := db.deleteBlocked(); err != nil {
 		return err
 	}
 	return db.recover()
@@ -248,8 +257,11 @@ func (db *DB) Head(id ID) uint64 {
 // opened (see unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
 	m := make(map[ID]uint64)
+	blocked := db.blocked()
 	db.eachHead(func(l logHeadInfo) error {
-		m[l.id] = l.head
+		if !blocked[l.id] {
+			m[l.id] = l.head
+		}
 		return nil
 	})
 	return m
@@ -271,12 +283,12 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	n := db.tab.len()
 	var entries []logCheckpoint
 	if (db.lazy && !db.readOnly) || db.unchanged() {
-		if int(db.loadedLogs.Load()) < n {
-			entries = db.ckAll
+		if int(db.tab.nLoaded.Load()) < n {
+			entries = db.st.all
 			if entries == nil {
 				entries = db.readCheckpoints()
 				if !db.readOnly {
-					db.ckAll = entries // true until Close
+					db.st.all = entries // true until Close
 				}
 			}
 		}
@@ -289,7 +301,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 {
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && !db.tab.isRecovered(ord) {
 			pub, ok := db.tab.key(ord)
 			if !ok {
 				continue
@@ -322,18 +334,22 @@ type LogInfo struct {
 	ID      ID
 	Head    uint64
 	Entries uint64
-	Bytes   int64 // bytes on disk: segments and indexes
-	Own     bool  // the database's own log
+	Bytes   int64  // bytes on disk: segments and indexes
+	Own     bool   // the database's own log
+	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
+	Blocked bool   // on the block list (see Block): refused, and its data deleted at a writer's Open
 }
 
-// Logs lists the logs held, in the order they were first stored.
+// Logs lists the logs held, in the order they were first stored, and
+// then the blocked logs never held.
 func (db *DB) Logs() ([]LogInfo, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
+	blocked := db.blocked()
 	var out []LogInfo
 	err := db.eachHead(func(l logHeadInfo) error {
-		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes}
+		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id), Blocked: blocked[l.id]}
 		if l.bytes < 0 {
 			info.Bytes = 0
 			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
@@ -354,23 +370,40 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return db.appendBlockedNotHeld(out), nil
 }
 
 // Changed returns a channel that is closed the next time the database's
 // durable content grows through this DB (an append or an insert). Take a
 // new channel after each wake-up.
-func (db *DB) Changed() <-chan struct{} {
-	db.chMu.Lock()
-	defer db.chMu.Unlock()
-	return db.ch
+func (db *DB) Changed() <-chan struct{} { return db.changed.wait() }
+
+func (db *DB) notifyChanged() { db.changed.notify() }
+
+// notifier hands out a channel that the next notify closes.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
 }
 
-func (db *DB) notifyChanged() {
-	db.chMu.Lock()
-	close(db.ch)
-	db.ch = make(chan struct{})
-	db.chMu.Unlock()
+// wait returns the channel the next notify closes.
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+// notify closes the channel handed out and starts a new one.
+func (n *notifier) notify() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
 }
 
 // Close waits for writes in progress, writes the checkpoint that lets the
@@ -413,8 +446,8 @@ func (db *DB) closeFiles() error {
 		}
 		return true
 	})
-	errs = append(errs, db.files.close())
-	for _, f := range []*os.File{db.feedF, db.logsF, db.stateF} {
+	errs = append(errs, db.files.close(), db.closeForks())
+	for _, f := range []*os.File{db.fw.f, db.tab.f, db.st.f} {
 		if f != nil {
 			errs = append(errs, f.Close())
 		}

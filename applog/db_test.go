@@ -45,6 +45,19 @@ func readAll(t testing.TB, db *DB, id ID) []string {
 	return out
 }
 
+// verifyNoProblems fails the test if Verify reports anything but
+// repaired damage to derived files (ErrRepaired).
+func verifyNoProblems(t testing.TB, db *DB) {
+	t.Helper()
+	if err := db.Verify(func(err error) {
+		if !errors.Is(err, ErrRepaired) {
+			t.Errorf("Verify: %v", err)
+		}
+	}); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+}
+
 // verifyClean fails the test if Verify reports anything.
 func verifyClean(t testing.TB, db *DB) {
 	t.Helper()

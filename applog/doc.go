@@ -134,12 +134,23 @@
 // A 16-byte header (magic "SCTLLOG" 0x01, zeros), then one 36-byte record
 // per log, in the order the logs were first stored: public key (32) ‖
 // CRC-32C of the key (u32). A log's ordinal is its position. The table
-// is derived too: a record that fails its CRC is a hole, which costs
-// that log its ordinal and nothing else. If exactly one log directory is
-// not listed, it is that log: a writer writes its record back, a reader
-// fills the hole in memory. Otherwise a writer re-adds every unlisted
-// log at a new ordinal and adopts its files (recoverHoles). A partial
-// last record (a torn append, never acknowledged) is cut by a writer.
+// is derived too, and the log directories are the truth: a record that
+// fails its CRC is a hole, and a table with fewer records than the state
+// file has entries was cut short. Only then (so an undamaged table costs
+// no directory listing) are the log directories listed (findLost): each
+// one named by an ID the table does not list and holding a record is a
+// lost log. Holes get lost logs, first by their state entries (a unique
+// log whose tail segment has the entry's base and size), then in name
+// order. A writer makes the state entries of the filled holes unknown,
+// syncs, then writes their records back; a crash-recovering writer also
+// adds the lost logs left at new ordinals (addLost). A reader keeps all
+// of it in memory, giving the lost logs left ordinals of its own past
+// the end of the table until a writer appends there. A filled hole's
+// state entry is never used (the match may be wrong), so its log's tail
+// is scanned; and every feed then checks every log's head (repairTail),
+// so a feed record naming a wrong ordinal costs order, never an entry.
+// A partial last record (a torn append, never acknowledged) is cut by a
+// writer. Verify reports each repair (ErrRepaired).
 //
 // # New logs
 //
@@ -240,9 +251,10 @@
 //     it records and the own log's record in it, and the feed has the
 //     recorded length: load the own log (step 4) and stop. Every other
 //     log is loaded, the same way, on first use; the table's keys are
-//     read on the first lookup.
-//  3. Otherwise read the log table (holes as described above) and load
-//     every log now, several at once.
+//     read on the first lookup, and a damaged table is repaired then.
+//  3. Otherwise read the log table, find the logs it does not list from
+//     the log directories (as described above), and load every log now,
+//     several at once.
 //  4. Load a log (recoverTail): with a clean state, first cut it back to
 //     its entry. If the tail files have the sizes of the entry, read the
 //     head record and stop. Otherwise scan the tail segment frame by
@@ -297,6 +309,80 @@
 // a reader that sees a signed record also finds its index entries. It
 // returns nothing past that head, so it never shows a record that a
 // writer's recovery could cut.
+//
+// # Forks
+//
+// A fork of log X is two records at the same seq, both authenticated by
+// X's key (a run is authenticated by the signed record that ends it and
+// the hash chain up to it), with different hashes: X's author signed two
+// histories (a restored backup, a database copied to a second machine).
+// Insert recognises one when a run's authenticated records differ from
+// the stored ones at a seq held, or its first record, at head+1, does not
+// chain to the stored (signed) head. It then writes a proof to the forks
+// file, marks X forked at that seq and freezes X: no further records of
+// it are inserted, from any peer, and Insert of them fails with
+// ErrForked; the other runs of the same InsertRuns are stored. Appends to
+// the own log go on (peers holding the other branch refuse them).
+//
+// A fork proof names the key and the fork seq s and gives each branch as
+// a signed chain head at seq ≥ s and the records from s+1 up to it (the
+// bridge), all little endian:
+//
+//	0       8      40      48                                  48+B1    48+B1+B2
+//	+-------+------+-------+-----------------------------------+--------+
+//	| magic | key  | seq s | branch 1                          | branch 2 |
+//	+-------+------+-------+-----------------------------------+--------+
+//	magic "SCTLFRK" 0x01, key = X's public key (32), s u64 >= 1
+//	branch = head seq u64 | head hash (32) | sig (64) | n u32 | n record frames
+//
+// where n = head seq - s and the frames are records s+1 … head seq exactly
+// as stored (CRC-checked). sig is X's chain head signature over (head
+// seq, head hash) as in Segment files. A branch gives the hash at s: the
+// head hash if n = 0, else the previous hash of its first frame, after
+// checking that the frames have consecutive seqs, chain, and that the
+// last one's hash is the head hash. The proof holds if both signatures
+// verify with the key and the two hashes at s differ. Nothing else is
+// needed: anyone can check it with X's public key alone (CheckForkProof).
+// When both branches are signed at s (each typed chat line is its own
+// signed batch) a proof is 264 bytes; when one branch shows its hash at s
+// only through its record s+1 (a run at head+1 that does not chain), that
+// record is its bridge: 264 + 121 + its payload's bytes. The bridges are
+// at most one run each (MaxSignedRun records). MaxProofSize (1 MiB) bounds a proof; a
+// larger one (entries near MaxEntrySize) freezes the log for the session
+// but is neither kept nor sent.
+//
+// The forks file DIR/forks: a 16-byte header (magic "SCTLFKS" 0x01,
+// zeros), then records len u32 ‖ CRC-32C of the proof u32 ‖ proof,
+// appended and fdatasynced before Insert returns the fork (the first
+// fork also fsyncs DIR). Open reads it; a record that is torn, fails its
+// CRC or does not check ends it (a writer cuts it there). Only the fork
+// seqs stay in memory; a proof is read back when asked for (ForkProof).
+//
+// # Limits and blocking
+//
+// A writer refuses records of peers' logs so that no peer can fill it
+// (limits.go): the first records of a new log once it holds
+// Options.MaxLogs logs (ErrLogLimit), and records of every log but the
+// own one while the file system's free space is below FreeSpaceFloor:
+// 5 % of its size or 1 GiB, whichever is smaller (ErrLowSpace; read with
+// statfs at most once a second, through Options.FreeSpace in tests;
+// unknown, so never low, where statfs is missing). The own appends go
+// on until the disk is full.
+//
+// The block list DIR/blocked holds lines "block ID" and "unblock ID",
+// appended and fsynced by Block and Unblock from any process; the last
+// line of an ID wins, a line that does not parse is skipped. A DB
+// re-reads it when its size changes, looking at most every 500 ms. A
+// blocked log is refused (ErrBlocked), left out of Heads (neither
+// advertised nor sent to peers) and of the Feed, and listed by Logs as
+// blocked. A
+// writer's Open, before recovery, deletes the directory of every blocked
+// log (never the own one) and then the state file, so that recovery
+// reads every log from its files and the blocked one comes back empty
+// with its ordinal kept; after Unblock it grows again from seq 1.
+//
+// InsertRuns skips a run it refuses (any of the above, or a fork) and
+// stores the others; IsRefused tells such errors from the rest.
 //
 // # Disk assumptions
 //

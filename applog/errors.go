@@ -26,9 +26,13 @@ var (
 	// ErrGap is returned by Insert when the first new record is not the
 	// log's head+1, or the records given are not consecutive.
 	ErrGap = errors.New("applog: records do not continue the log")
-	// ErrFork is returned by Insert when a record at a seq already held
-	// differs from the stored one: the author signed two histories.
+	// ErrFork is matched by the *ForkError Insert returns when authenticated
+	// records differ from the stored ones at a seq already held, or do not
+	// chain to the stored head: the author signed two histories.
 	ErrFork = errors.New("applog: record differs from the stored one (fork)")
+	// ErrForked is returned by Insert for records of a log marked forked
+	// (see Forked): it is frozen, nothing more of it is stored.
+	ErrForked = errors.New("applog: log is forked and frozen")
 	// ErrChain is returned by Insert when a record's previous-hash field
 	// does not equal the hash of the record before it.
 	ErrChain = errors.New("applog: hash chain broken")
@@ -39,6 +43,11 @@ var (
 	// signed record (the run cannot be authenticated), or a run exceeds
 	// MaxSignedRun records or MaxRunBytes bytes without a signature.
 	ErrUnsigned = errors.New("applog: records not authenticated by a signature")
+	// ErrRepaired is matched by what Verify reports of damage found in
+	// a file derived from the segments (the log table, the feed, the
+	// state file, an index) and repaired or read around: it cost no
+	// entry, and is not a problem of the logs' data.
+	ErrRepaired = errors.New("applog: repaired")
 	// ErrTooLarge is returned by Append and AppendBatch for a payload over
 	// MaxEntrySize. (A stored or received frame longer than allowed is a
 	// *CorruptError.)

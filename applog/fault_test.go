@@ -126,3 +126,64 @@ func TestReadFaults(t *testing.T) {
 		t.Errorf("after the faults: %d entries, want 5", len(got))
 	}
 }
+
+// TestCreateFaults: ENOSPC on the creation of a new log's segment or
+// index. Once, it costs nothing: Insert makes the files again in its
+// round. Every time, the Insert fails with ENOSPC and the writer fails
+// closed; the acknowledged entries survive, and after a reopen the same
+// Insert stores the log.
+func TestCreateFaults(t *testing.T) {
+	for _, file := range []string{".seg", ".idx"} {
+		for _, always := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/always=%v", file, always), func(t *testing.T) {
+				dir := t.TempDir()
+				db := openT(t, dir, nil)
+				for i := range 3 {
+					if _, err := db.Append(fmt.Appendf(nil, "acked %d", i)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				peer := makeBenchLogs(t, 1, 4, 2)[0]
+				var fired atomic.Int32
+				fn := func(op, path string) error {
+					if op == "create" && strings.HasSuffix(path, file) && strings.Contains(path, string(peer.id)) &&
+						(always || fired.Load() == 0) {
+						fired.Add(1)
+						return syscall.ENOSPC
+					}
+					return nil
+				}
+				db.fs.fault.Store(&fn)
+				_, err := db.Insert(peer.id, peer.runs[0])
+				if fired.Load() == 0 {
+					t.Fatal("no create met the fault")
+				}
+				if !always {
+					if err != nil {
+						t.Fatalf("Insert after one failed create: %v", err)
+					}
+					if got := readAll(t, db, peer.id); len(got) != 4 {
+						t.Fatalf("inserted log holds %d entries, want 4", len(got))
+					}
+					verifyClean(t, db)
+					return
+				}
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("Insert: %v, want ENOSPC", err)
+				}
+				if _, err := db.Append([]byte("after")); err == nil {
+					t.Fatal("append after a failed create succeeded: the writer did not fail closed")
+				}
+				db.abandon()
+				db2 := openT(t, dir, nil)
+				if got := readAll(t, db2, db2.ID()); len(got) != 3 {
+					t.Fatalf("after reopen the own log holds %d entries, want the 3 acknowledged", len(got))
+				}
+				if n, err := db2.Insert(peer.id, peer.runs[0]); err != nil || n != 4 {
+					t.Fatalf("Insert after reopen: %d, %v; want 4", n, err)
+				}
+				verifyClean(t, db2)
+			})
+		}
+	}
+}

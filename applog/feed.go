@@ -6,8 +6,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// feedWriter is the writing end of the feed file, in the writer's
+// process: publish appends records (see DB.publish), Open repairs it
+// (openFeed), Close syncs it, and feed hints record its durable length
+// (feedHint).
+type feedWriter struct {
+	f        *os.File     // the feed file, open for writing
+	size     int64        // guarded by gc.mu: size of the feed
+	end      atomic.Int64 // size, for feed readers without the lock
+	buf      []byte       // guarded by gc.mu: the records of a round
+	synced   int64        // guarded by gc.mu: the feed is durable up to here (-1: unknown)
+	hintLen  int64        // guarded by gc.mu: feed size at the last feed hint
+	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
+	hintMu   sync.Mutex   // one feed hint at a time
+}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at
@@ -69,7 +86,7 @@ func (f *Feed) Next() bool {
 			f.err = err
 			return false
 		}
-		if !ok && !f.repaired && (f.db.readOnly || f.sawBad) {
+		if !ok && !f.repaired && (f.db.readOnly || f.sawBad || f.db.tab.damaged.Load()) {
 			f.repaired = true
 			if err := f.repairTail(); err != nil {
 				f.err = err
@@ -83,7 +100,7 @@ func (f *Feed) Next() bool {
 		if !ok {
 			return false
 		}
-		if int(r.ord) >= f.db.tab.len() {
+		if int(r.ord) >= f.db.tab.fileCount() {
 			f.db.refreshTable()
 		}
 		l, err := f.db.logAt(r.ord)
@@ -93,8 +110,13 @@ func (f *Feed) Next() bool {
 		}
 		if l == nil {
 			// a hole, or a damaged record: the log's entries join the
-			// feed under its new ordinal (see recoverHoles)
+			// feed under its new ordinal (see addLost) or from
+			// repairTail
 			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
+			continue
+		}
+		if f.db.Blocked(l.id) {
+			f.last[r.ord] = max(f.last[r.ord], r.head) // hidden (block.go)
 			continue
 		}
 		from := f.last[r.ord] + 1
@@ -122,7 +144,7 @@ func (f *Feed) Next() bool {
 func (f *Feed) read() (feedRecord, bool, error) {
 	if f.bend-f.bpos < feedRecordSize {
 		if f.f == nil {
-			fh, err := os.Open(filepath.Join(f.db.dir, fileFeed))
+			fh, err := f.db.fs.openFile(filepath.Join(f.db.dir, fileFeed), os.O_RDONLY, 0)
 			if err != nil {
 				if isNotExist(err) {
 					return feedRecord{}, false, nil
@@ -137,7 +159,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 		b := f.buf
 		if !f.db.readOnly {
 			// in the writer's process, only what publish wrote in full
-			b = b[:max(0, min(int64(len(b)), f.db.feedEnd.Load()-f.off))]
+			b = b[:max(0, min(int64(len(b)), f.db.fw.end.Load()-f.off))]
 		}
 		n, err := 0, f.db.fs.check("read", f.f.Name())
 		if err == nil {
@@ -162,7 +184,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 			// damaged, not torn: a good record follows. Skip it; the
 			// entries it named come with a later record of that log
 			// or from repairTail.
-			f.db.log.Warn("applog: skipping a damaged feed record", "offset", f.off)
+			f.db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
 			f.bpos += feedRecordSize
 			f.off += feedRecordSize
 			return f.read()
@@ -179,12 +201,13 @@ func (f *Feed) read() (feedRecord, bool, error) {
 // repairTail queues, for a read-only feed at the end of the feed file,
 // a record (ord, head) for every log whose durable head is past the
 // highest seq the feed returned of it: entries a writer made durable
-// whose feed records a crash lost, or a damaged record skipped. After a
+// whose feed records a crash lost, a damaged record skipped, or a log
+// found from its directory after its table record was damaged. After a
 // clean Close the feed names every head, so while the database is
-// unchanged there is nothing to look at.
+// unchanged and undamaged there is nothing to look at.
 func (f *Feed) repairTail() error {
 	db := f.db
-	if !f.sawBad && (!db.readOnly || db.unchanged()) {
+	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.unchanged()) {
 		return nil
 	}
 	db.refreshTable()
@@ -275,7 +298,7 @@ func (f *Feed) pending() bool {
 		return true
 	}
 	if !f.db.readOnly {
-		return f.db.feedEnd.Load() >= f.off+feedRecordSize
+		return f.db.fw.end.Load() >= f.off+feedRecordSize
 	}
 	fi, err := os.Stat(filepath.Join(f.db.dir, fileFeed))
 	return err == nil && fi.Size() >= f.off+feedRecordSize

@@ -20,8 +20,9 @@ import (
 // of it, and an index it closes unsynced is recorded as such by the
 // checkpoint (see writeCheckpoint), so the next open checks it.
 type fileCache struct {
-	flag  int // os.O_RDWR for a writer, os.O_RDONLY for a reader
-	limit int // idle files kept open
+	flag  int   // os.O_RDWR for a writer, os.O_RDONLY for a reader
+	limit int   // idle files kept open
+	fs    *fsys // opens the files
 
 	mu     sync.Mutex
 	files  map[string]*cachedFile
@@ -41,8 +42,8 @@ type cachedFile struct {
 // uses them.
 const maxIdleFiles = 64
 
-func newFileCache(flag, limit int) *fileCache {
-	return &fileCache{flag: flag, limit: limit, files: make(map[string]*cachedFile)}
+func newFileCache(fs *fsys, flag, limit int) *fileCache {
+	return &fileCache{fs: fs, flag: flag, limit: limit, files: make(map[string]*cachedFile)}
 }
 
 // acquire returns the open file at path, opening it if needed (creating
@@ -63,7 +64,7 @@ func (c *fileCache) acquire(path string, create bool) (*cachedFile, error) {
 	if create {
 		flag |= os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flag, 0o644)
+	f, err := c.fs.openFile(path, flag, 0o644)
 	if err != nil {
 		return nil, err
 	}

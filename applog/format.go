@@ -237,6 +237,76 @@ func checkFileHeader(b []byte, magic [8]byte, base uint64) error {
 	return nil
 }
 
+// Index file: a file header, then one entry per record of the segment:
+//
+//	0        8          16         24               16+8*i     16+8*(i+1)
+//	+--------+----------+----------+------ - - -----+----------+
+//	| magic  | base seq | offset 0 |                | offset i |
+//	+--------+----------+----------+------ - - -----+----------+
+//	magic = "SCTLIDX" 0x01; offset i (u64) = where the frame of seq
+//	base+i starts in the segment, at least fileHeaderSize and below
+//	maxIndexOffset.
+
+// maxIndexOffset bounds the offsets an index entry may hold.
+const maxIndexOffset = 1 << 62
+
+// errIndexMissing says the index has no entry for a seq.
+var errIndexMissing = errors.New("index entry missing")
+
+// indexPos is where the entry of seq lives in the index of the segment
+// starting at base.
+func indexPos(base, seq uint64) int64 {
+	return fileHeaderSize + int64(seq-base)*indexEntrySize
+}
+
+// indexSize is the size of the index of the segment starting at base
+// whose last record is head (head = base-1: no record).
+func indexSize(base, head uint64) int64 { return indexPos(base, head+1) }
+
+// appendIndexEntry appends the entry of a frame at offset off.
+func appendIndexEntry(dst []byte, off int64) []byte {
+	return binary.LittleEndian.AppendUint64(dst, uint64(off))
+}
+
+// encodeIndex returns the whole index file of the segment starting at
+// base whose frames are at offsets.
+func encodeIndex(base uint64, offsets []int64) []byte {
+	h := fileHeader(magicIndex, base)
+	b := make([]byte, fileHeaderSize, fileHeaderSize+len(offsets)*indexEntrySize)
+	copy(b, h[:])
+	for _, o := range offsets {
+		b = appendIndexEntry(b, o)
+	}
+	return b
+}
+
+// decodeIndexEntry decodes the entry at the start of b and, if b holds
+// the one after it, the frame length they imply: next-off if the next
+// entry is a plausible frame end, else 0.
+func decodeIndexEntry(b []byte) (off int64, frameLen int, err error) {
+	if len(b) < indexEntrySize {
+		return 0, 0, errIndexMissing
+	}
+	off = int64(binary.LittleEndian.Uint64(b))
+	if off < fileHeaderSize || off >= maxIndexOffset {
+		return 0, 0, fmt.Errorf("index entry %d out of range", off)
+	}
+	if len(b) >= 2*indexEntrySize {
+		if next := int64(binary.LittleEndian.Uint64(b[indexEntrySize:])); next > off && next-off <= maxFrameSize {
+			frameLen = int(next - off)
+		}
+	}
+	return off, frameLen, nil
+}
+
+// Feed record:
+//
+//	0         4           12        16
+//	+---------+-----------+---------+
+//	| ordinal | head      | crc     |
+//	+---------+-----------+---------+
+//	  u32       u64         u32 = CRC-32C of bytes 0..12
+
 // feedRecord is one record of the feed file: log ordinal ord grew to head.
 type feedRecord struct {
 	ord  uint32
@@ -260,11 +330,23 @@ func decodeFeedRecord(b []byte) (feedRecord, bool) {
 	return feedRecord{ord: binary.LittleEndian.Uint32(b), head: binary.LittleEndian.Uint64(b[4:])}, true
 }
 
+// Log table (logs): a file header (magic "SCTLLOG" 0x01, zero base),
+// then one record per log ordinal:
+//
+//	0            32      36
+//	+------------+-------+
+//	| public key | crc   |
+//	+------------+-------+
+//	  32 bytes     u32 = CRC-32C of the key
+
+// appendLogsRecord appends the table record of the log of key pub.
 func appendLogsRecord(dst []byte, pub ed25519.PublicKey) []byte {
 	dst = append(dst, pub...)
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(pub, castagnoli))
 }
 
+// decodeLogsRecord decodes a table record; ok is false if it fails its
+// CRC (a hole).
 func decodeLogsRecord(b []byte) (ed25519.PublicKey, bool) {
 	if len(b) < logsRecordSize || crc32.Checksum(b[:32], castagnoli) != binary.LittleEndian.Uint32(b[32:]) {
 		return nil, false

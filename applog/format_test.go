@@ -151,3 +151,39 @@ func TestTooLarge(t *testing.T) {
 	}
 	verifyClean(t, db)
 }
+
+// TestIndexCodec: encodeIndex lays out what decodeIndexEntry reads back
+// at indexPos, with the frame length to the next entry, and bad entries
+// are refused.
+func TestIndexCodec(t *testing.T) {
+	offs := []int64{16, 100, 250}
+	b := encodeIndex(7, offs)
+	if err := checkFileHeader(b, magicIndex, 7); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := int64(len(b)), indexSize(7, 9); got != want {
+		t.Fatalf("index of 3 entries is %d bytes, want %d", got, want)
+	}
+	for i, want := range []struct {
+		off int64
+		fl  int
+	}{{16, 84}, {100, 150}, {250, 0}} {
+		off, fl, err := decodeIndexEntry(b[indexPos(7, 7+uint64(i)):])
+		if err != nil || off != want.off || fl != want.fl {
+			t.Errorf("entry %d: %d, %d, %v; want %d, %d", i, off, fl, err, want.off, want.fl)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{
+		{"missing", nil},
+		{"short", make([]byte, 7)},
+		{"inside the header", appendIndexEntry(nil, 3)},
+		{"out of range", appendIndexEntry(nil, maxIndexOffset)},
+	} {
+		if _, _, err := decodeIndexEntry(tt.b); err == nil {
+			t.Errorf("%s: decoded", tt.name)
+		}
+	}
+}

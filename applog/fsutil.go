@@ -61,8 +61,8 @@ func fdatasync(f *os.File) error {
 }
 
 // fsys is the seam under the store's file operations whose failure
-// matters: writing, fdatasyncing and reading the files of logs, the
-// feed and the state. In production each call goes to the OS (syncs
+// matters: opening or creating, writing, fdatasyncing and reading the
+// files of logs, the table, the feed and the state. In production each call goes to the OS (syncs
 // through osfile); a test sets a fault function, which is asked before
 // each operation and whose error is returned instead of doing it, to
 // show that the writer fails closed and loses nothing acknowledged.
@@ -70,7 +70,8 @@ type fsys struct {
 	fault atomic.Pointer[func(op, path string) error] // nil in production
 }
 
-// check returns the injected error for op ("write", "sync", "read") on
+// check returns the injected error for op ("open", "create", "write",
+// "sync", "read") on
 // the file at path, if any.
 func (fs *fsys) check(op, path string) error {
 	if fn := fs.fault.Load(); fn != nil {
@@ -79,6 +80,20 @@ func (fs *fsys) check(op, path string) error {
 		}
 	}
 	return nil
+}
+
+// openFile is os.OpenFile, checked as op "create" when flag has
+// O_CREATE (a new log's files, the table, feed and state) and "open"
+// otherwise.
+func (fs *fsys) openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
+	op := "open"
+	if flag&os.O_CREATE != 0 {
+		op = "create"
+	}
+	if err := fs.check(op, path); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, flag, perm)
 }
 
 // writeAt is f.WriteAt.

@@ -2,8 +2,10 @@ package applog
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -34,8 +36,11 @@ type Run struct {
 //
 // recs must be consecutive and each must chain to the one before it
 // (ErrGap, ErrChain). Records at seqs already held must equal the stored
-// ones (else ErrFork) and are skipped; the first new record must be
-// head+1 (ErrGap) and chain to the stored head (ErrChain). Every
+// ones and are skipped; the first new record must be head+1 (ErrGap) and
+// chain to the stored head. Authenticated records that do not are a fork
+// (a *ForkError, matching ErrFork; see Forks in the package
+// documentation): the log is marked forked and frozen, and later Inserts
+// of it fail with ErrForked. Every
 // signature must verify (ErrSignature) and the records stored must end
 // with a signed one (ErrUnsigned); runs may not exceed MaxSignedRun
 // records or MaxRunBytes bytes. Undecodable records fail with an error
@@ -69,6 +74,10 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 	if len(recs) == 0 {
 		return &Run{}
 	}
+	_, held := db.tab.lookup(pub)
+	if err := db.refusal(id, held); err != nil {
+		return &Run{err: err}
+	}
 	run := db.checkRun(id, pub, recs)
 	if run.auth > 0 && run.first == 1 {
 		if _, held := db.tab.lookup(pub); !held {
@@ -82,7 +91,9 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 // commit, with the checks that need the stored log (see Insert). It is
 // Insert of each run in turn, stopping at the first error, but with one
 // sync for all: n counts the new records stored, and on error the
-// records stored before it.
+// records stored before it. A run of a forked log (ErrFork, ErrForked)
+// does not stop the others: it is skipped, and its error returned if no
+// other run failed.
 func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 	if db.readOnly {
 		return 0, ErrReadOnly
@@ -91,7 +102,12 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 		return 0, err
 	}
 	r := &request{}
+	var forkErr error // a run of a refused log (forked, blocked, …): skipped, the others go on
 	for _, x := range runs {
+		if x.err != nil && IsRefused(x.err) {
+			forkErr = cmp.Or(forkErr, x.err)
+			continue
+		}
 		if x.err != nil {
 			r.err = x.err
 			break
@@ -106,7 +122,7 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 		r.ins = append(r.ins, x.run)
 	}
 	if len(r.ins) == 0 {
-		return 0, r.err
+		return 0, cmp.Or(r.err, forkErr)
 	}
 	// a run that failed before the first to submit only shortens it
 	stop := r.err
@@ -115,7 +131,7 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 	if r.err == nil {
 		r.err = stop
 	}
-	return r.n, r.err
+	return r.n, cmp.Or(r.err, r.forkErr, forkErr)
 }
 
 // checkRun decodes recs and checks what does not depend on the stored
@@ -206,11 +222,32 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 	for _, run := range r.ins {
 		n, err := db.applyInsert(rd, r, run, touch)
 		r.n += n
+		if err == nil && r.err != nil && IsRefused(r.err) {
+			// a forked log is frozen; the other logs' runs go on
+			r.forkErr = cmp.Or(r.forkErr, r.err)
+			r.err = nil
+			continue
+		}
 		if err != nil || r.err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// forkFound marks l forked at seq s (see detectFork) and sets r.err to
+// the fork. It returns an error only when the writer must stop (I/O).
+func (db *DB) forkFound(r *request, l *logState, run *insertRun, s uint64) error {
+	err := db.detectFork(l, run, s)
+	r.err = err
+	if IsRefused(err) {
+		return nil
+	}
+	var c *CorruptError
+	if errors.As(err, &c) {
+		return nil
+	}
+	return err
 }
 
 // applyInsert stores the authenticated new records of run into r's
@@ -233,6 +270,10 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
 			return 0, nil
 		}
+		if err := db.refusal(run.id, false); err != nil {
+			r.err = err // the log limit, counted exactly here
+			return 0, nil
+		}
 		var err error
 		if l, err = db.addLog(run.pub, rd); err != nil {
 			r.err = err
@@ -249,6 +290,10 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 	}
 	if c := l.broken.Load(); c != nil {
 		r.err = c
+		return 0, nil
+	}
+	if err := db.refusal(run.id, true); err != nil {
+		r.err = err
 		return 0, nil
 	}
 	head := l.w.head
@@ -278,8 +323,12 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 			stored = rec.hash()
 		}
 		if stored != frameHash(recs[j]) {
-			r.err = fmt.Errorf("%w: insert %s: seq %d", ErrFork, run.id.Short(), last)
-			return 0, nil
+			if j >= run.auth {
+				// not authenticated: no proof that the author signed it
+				r.err = fmt.Errorf("%w: insert %s: seq %d differs from the stored one: %w", ErrUnsigned, run.id.Short(), last, run.err)
+				return 0, nil
+			}
+			return 0, db.forkFound(r, l, run, last)
 		}
 		k = j + 1
 	}
@@ -291,8 +340,8 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		return 0, nil
 	}
 	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
-		r.err = fmt.Errorf("%w: insert %s: seq %d does not chain to the stored head", ErrChain, run.id.Short(), run.first)
-		return 0, nil
+		// authenticated (k < auth) and not chaining to the signed head
+		return 0, db.forkFound(r, l, run, head)
 	}
 	if err := touch(l); err != nil {
 		r.err = err
@@ -303,7 +352,7 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 		b := recs[i]
 		off := l.w.segSize + int64(len(l.w.wbuf))
 		l.w.wbuf = append(l.w.wbuf, b...)
-		l.w.ibuf = binary.LittleEndian.AppendUint64(l.w.ibuf, uint64(off))
+		l.w.ibuf = appendIndexEntry(l.w.ibuf, off)
 		l.w.head = run.first + uint64(i)
 		if b[offFlags]&flagSigned != 0 {
 			// only a signed record can end a round or a segment, so

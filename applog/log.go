@@ -169,7 +169,7 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 		// the scan buffer moves on; copy the frame out of it
 		fr := append([]byte(nil), found.frame...)
 		r, _ := decodeRecord(fr)
-		db.log.Warn("applog: index does not lead to the record, found it in the segment", "log", l.id, "seq", seq, "offset", at)
+		db.noteRepair("index %s: the entry of seq %d of log %s does not lead to its record: found it in the segment at offset %d", s.idx, seq, l.id, at)
 		return r, nil
 	}
 	if errors.Is(serr, os.ErrClosed) {
@@ -202,7 +202,7 @@ func (db *DB) startSegment(l *logState, base uint64, sync bool) error {
 // them held.
 func (db *DB) createSegment(s *segment, sync bool) (seg, idx *cachedFile, err error) {
 	mk := func(path string, magic [8]byte) (*cachedFile, error) {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("applog: %w", err)
 		}

@@ -41,7 +41,7 @@ func (db *DB) prepareLog(id ID) {
 		path  string
 		magic [8]byte
 	}{{s.seg, magicSegment}, {s.idx, magicIndex}} {
-		fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		fh, err := db.fs.openFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			continue // exists already: the writer's open checks it
 		}
@@ -61,16 +61,16 @@ func (db *DB) prepareLog(id ID) {
 func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 	db.tab.ensure() // the ordinal follows every listed one
 	rec := appendLogsRecord(nil, pub)
-	if _, err := db.fs.writeAt(db.logsF, rec, db.tab.fileLen); err != nil {
+	if _, err := db.fs.writeAt(db.tab.f, rec, db.tab.fileLen); err != nil {
 		return nil, fmt.Errorf("applog: add log: %w", err)
 	}
 	if rd == nil {
-		if err := db.fs.sync(db.logsF); err != nil {
+		if err := db.fs.sync(db.tab.f); err != nil {
 			return nil, err
 		}
 	} else if !rd.newLogs {
 		rd.newLogs = true
-		rd.syncPlain = append(rd.syncPlain, db.logsF)
+		rd.syncPlain = append(rd.syncPlain, db.tab.f)
 		rd.dirs = append(rd.dirs, db.dir)
 	}
 	db.tab.fileLen += int64(len(rec))
@@ -87,7 +87,7 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 	}
 	// loaded before it is listed, so that no reader loads it again
 	db.tab.store(l)
-	db.loadedLogs.Add(1)
+	db.tab.nLoaded.Add(1)
 	db.tab.add(pub)
 	return l, nil
 }

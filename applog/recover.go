@@ -1,8 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,20 +22,20 @@ import (
 //     the own log now, and every other log on first use, cut back to
 //     its state entry (loadLog, recoverTail). Done.
 //  3. Otherwise load every log now, recovering each tail (recoverTail,
-//     several at once); re-add the logs whose table record was damaged
-//     from their directories (recoverHoles); add the own log if missing.
+//     several at once); find the logs the table does not list from
+//     their directories (findLost, addLost); add the own log if missing.
 //  4. Repair the feed (openFeed).
 func (db *DB) recover() error {
 	if err := db.openState(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := db.fs.openFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	db.logsF = f
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.f = f
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if ok, err := db.openClean(); ok || err != nil {
 		return err
 	}
@@ -45,17 +43,18 @@ func (db *DB) recover() error {
 	if err := db.readTable(); err != nil {
 		return err
 	}
-	if err := db.fillHole(); err != nil {
+	lost, err := db.findLost(true)
+	if err != nil {
 		return err
 	}
 	db.readAllCheckpoints()
 	if err := db.loadAll(); err != nil {
 		return err
 	}
-	if err := db.recoverHoles(); err != nil {
+	if err := db.addLost(lost); err != nil {
 		return err
 	}
-	defer func() { db.feedEnd.Store(db.feedLen) }()
+	defer func() { db.fw.end.Store(db.fw.size) }()
 	if ord, ok := db.tab.lookup(db.sign.pub); ok {
 		db.own = db.loadedLog(ord)
 	}
@@ -66,35 +65,35 @@ func (db *DB) recover() error {
 		}
 		db.own = l
 	}
-	return db.openFeed(db.state)
+	return db.openFeed(db.st.hdr)
 }
 
 // openClean is step 2 of recover: it reports false if the database was
 // not closed cleanly (then nothing is changed).
 func (db *DB) openClean() (bool, error) {
-	h := db.state
+	h := db.st.hdr
 	if h == nil || !h.clean {
 		return false, nil
 	}
 	// the table as the state describes it, and the own log's record in
 	// it, without reading the rest
-	fi, err := db.logsF.Stat()
+	fi, err := db.tab.f.Stat()
 	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
 		return false, nil
 	}
 	var b [fileHeaderSize]byte
-	if _, err := readFull(db.logsF, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
+	if _, err := readFull(db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
 		return false, nil
 	}
 	var rec [logsRecordSize]byte
-	if _, err := readFull(db.logsF, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
+	if _, err := readFull(db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
 		return false, nil
 	}
 	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
 		return false, nil
 	}
 	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := db.fs.openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return false, nil
 	}
@@ -107,19 +106,27 @@ func (db *DB) openClean() (bool, error) {
 		f.Close()
 		return false, nil
 	}
-	db.feedF = f
-	db.feedLen, db.feedSync, db.hintLen = h.feedLen, h.feedLen, h.feedLen
-	db.feedEnd.Store(h.feedLen)
-	db.lazy, db.stateClean = true, true
+	db.fw.f = f
+	db.fw.size, db.fw.synced, db.fw.hintLen = h.feedLen, h.feedLen, h.feedLen
+	db.fw.end.Store(h.feedLen)
+	db.lazy, db.st.clean = true, true
 	t := db.tab
 	t.n = int(h.n)
 	t.loadFn = func() error {
-		db.tableMu.Lock()
-		defer db.tableMu.Unlock()
+		db.tab.fileMu.Lock()
+		defer db.tab.fileMu.Unlock()
 		if err := db.readTable(); err != nil {
 			return err
 		}
-		return db.fillHole()
+		// With a clean state the table has a record for every log of
+		// an acknowledged entry, so every such log that findLost
+		// finds has a hole; those it cannot place are orphans of an
+		// insert never acknowledged, adopted when inserted again.
+		lost, err := db.findLost(false)
+		for _, l := range lost {
+			db.noteRepair("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
+		}
+		return err
 	}
 	t.pending.Store(true)
 	ck, _ := db.checkpointOf(h.own)
@@ -128,7 +135,7 @@ func (db *DB) openClean() (bool, error) {
 		return true, err
 	}
 	t.store(own)
-	db.loadedLogs.Add(1)
+	db.tab.nLoaded.Add(1)
 	db.own = own
 	return true, nil
 }
@@ -164,36 +171,18 @@ func (db *DB) loadAll() error {
 		seen[l.id] = true
 		db.tab.store(l)
 	}
-	db.loadedLogs.Store(int64(len(seen)))
+	db.tab.nLoaded.Store(int64(len(seen)))
 	return nil
 }
 
-// recoverHoles re-adds, at new ordinals, the logs whose table record was
-// damaged: every directory named by an ID the table does not list. Their
-// records are adopted from their files (see addLog), so a damaged table
-// record costs the log its place in the feed, never an entry.
-func (db *DB) recoverHoles() error {
-	if db.tab.holes == 0 {
-		return nil
-	}
-	ents, err := os.ReadDir(db.dir)
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		id, err := ParseID(e.Name())
-		if err != nil {
-			continue
-		}
-		pub, _ := id.publicKey()
-		if _, ok := db.tab.lookup(pub); ok {
-			continue
-		}
-		db.log.Warn("applog: re-adding a log whose table record was damaged", "log", id)
-		if _, err := db.addLog(pub, nil); err != nil {
+// addLost adds, at new ordinals, the logs findLost found and could not
+// put in a hole (a table cut short, or more lost logs than holes).
+// Their records are adopted from their files (see addLog), so a damaged
+// table costs a log its place in the feed, never an entry.
+func (db *DB) addLost(lost []lostLog) error {
+	for _, l := range lost {
+		db.noteRepair("log %s was not in the log table: re-added from its directory", idOf(l.pub))
+		if _, err := db.addLog(l.pub, nil); err != nil {
 			return err
 		}
 	}
@@ -211,7 +200,7 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 		return false
 	}
 	ii, err := os.Stat(tail.idx)
-	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == fileHeaderSize+int64(ck.head+1-tail.base)*indexEntrySize
+	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
 }
 
 // recoverTail is the writer's recovery of one log, run on every writer
@@ -219,6 +208,7 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 //
 //  1. If the tail files have the sizes of the clean checkpoint, trust
 //     it: read the head record (through the index) for its hash. Done.
+//     (trustCheckpoint)
 //  2. Otherwise scan the tail segment from its header, frame by frame
 //     (length bounds, CRC, seq = previous+1), up to the first bad or
 //     short frame or the end of the file.
@@ -227,13 +217,13 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 //     If the cut would fall below the size the checkpoint recorded for
 //     this segment (bytes known durable), that is corruption, not a torn
 //     tail: nothing is cut, the log is marked broken (reads fail at that
-//     seq, writes to it are refused) and Verify reports it.
+//     seq, writes to it are refused) and Verify reports it. (scanTail)
 //  4. Truncate the segment after the kept records, rewrite index entries
 //     that differ from the scanned offsets, truncate the index, fsync
-//     both if anything changed.
+//     both if anything changed. (cutTail, fixIndex)
 //  5. If the tail segment keeps no record, the head is the last record
 //     of the previous segment (sealed segments end signed and were
-//     fsynced when they were sealed).
+//     fsynced when they were sealed). (headFromPrevious)
 func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact bool) error {
 	tail := segs[len(segs)-1]
 	if exact && ck != nil {
@@ -254,59 +244,15 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	defer db.files.release(idxF)
 	seg, idx := segF.File, idxF.File
 	l.w.tail = tail
-	if checkpointMatches(tail, ck) {
-		if ck.head == tail.base-1 {
-			l.w.segSize = ck.segSize
-			return db.headFromPrevious(l, segs)
-		}
-		h, err := tailRecordHash(seg, idx, tail.base, ck.head)
-		if err == nil {
-			l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
-			l.head.Store(ck.head)
-			return nil
-		}
-		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+	if done, err := db.trustCheckpoint(l, segs, seg, idx, ck); done {
+		return err
 	}
-	var floor int64
-	if ck != nil && ck.tailBase == tail.base {
-		floor = ck.segSize
+	res, broken, err := db.scanTail(l, tail, seg, ck)
+	if broken || err != nil {
+		return err
 	}
-	var hdr [fileHeaderSize]byte
-	n, _ := readFull(seg, hdr[:], 0)
-	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
-		if floor > 0 {
-			return db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
-		}
-		// A torn creation: start the segment afresh.
-		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
-		if err := resetFile(seg, magicSegment, tail.base); err != nil {
-			return err
-		}
-	}
-	var res scanResult
-	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
-		// a new segment (as prepareLog or a roll leaves it): nothing to
-		// scan, and no scan buffer to allocate
-		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
-	} else {
-		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
-		l.rBuf = nil
-	}
-	if res.end < floor {
-		return db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
-	}
-	if res.stopErr != nil || res.end != res.stop {
-		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
-	}
-	if fi, err := seg.Stat(); err != nil {
-		return fmt.Errorf("applog: %w", err)
-	} else if fi.Size() != res.end {
-		if err := seg.Truncate(res.end); err != nil {
-			return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
-		}
-		if err := fdatasync(seg); err != nil {
-			return err
-		}
+	if err := cutTail(seg, tail, res.end); err != nil {
+		return err
 	}
 	l.w.segSize = res.end
 	if err := fixIndex(idx, tail.base, res.offsets); err != nil {
@@ -320,14 +266,84 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	return nil
 }
 
+// trustCheckpoint is step 1 of recoverTail: if the tail files have the
+// sizes of the checkpoint, it takes the head from it and reports done.
+func (db *DB) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, ck *logCheckpoint) (done bool, err error) {
+	tail := segs[len(segs)-1]
+	if !checkpointMatches(tail, ck) {
+		return false, nil
+	}
+	if ck.head == tail.base-1 {
+		l.w.segSize = ck.segSize
+		return true, db.headFromPrevious(l, segs)
+	}
+	h, err := tailRecordHash(seg, idx, tail.base, ck.head)
+	if err != nil {
+		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+		return false, nil
+	}
+	l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
+	l.head.Store(ck.head)
+	return true, nil
+}
+
+// scanTail is steps 2 and 3 of recoverTail: it scans the tail segment
+// (after mending a torn header) for the records up to the last signed
+// one. broken reports a bad record below the durable floor: the log is
+// marked broken and nothing may be cut.
+func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoint) (res scanResult, broken bool, err error) {
+	var floor int64
+	if ck != nil && ck.tailBase == tail.base {
+		floor = ck.segSize
+	}
+	var hdr [fileHeaderSize]byte
+	n, _ := readFull(seg, hdr[:], 0)
+	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
+		if floor > 0 {
+			return res, true, db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
+		}
+		// A torn creation: start the segment afresh.
+		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
+		if err := resetFile(seg, magicSegment, tail.base); err != nil {
+			return res, false, err
+		}
+	}
+	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
+		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// scan, and no scan buffer to allocate
+		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
+	} else {
+		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		l.rBuf = nil
+	}
+	if res.end < floor {
+		return res, true, db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+	}
+	if res.stopErr != nil || res.end != res.stop {
+		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
+	}
+	return res, false, nil
+}
+
+// cutTail is step 4 of recoverTail for the segment: truncate it to end
+// and sync, if it is longer.
+func cutTail(seg *os.File, tail *segment, end int64) error {
+	fi, err := seg.Stat()
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	if fi.Size() == end {
+		return nil
+	}
+	if err := seg.Truncate(end); err != nil {
+		return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
+	}
+	return fdatasync(seg)
+}
+
 // fixIndex makes the index file hold exactly the given offsets.
 func fixIndex(idx *os.File, base uint64, offsets []int64) error {
-	want := make([]byte, fileHeaderSize+len(offsets)*indexEntrySize)
-	h := fileHeader(magicIndex, base)
-	copy(want, h[:])
-	for i, o := range offsets {
-		binary.LittleEndian.PutUint64(want[fileHeaderSize+i*indexEntrySize:], uint64(o))
-	}
+	want := encodeIndex(base, offsets)
 	fi, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -441,22 +457,16 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 // each file once) and returns its hash.
 func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
 	var ib [2 * indexEntrySize]byte
-	n, err := idx.ReadAt(ib[:], fileHeaderSize+int64(seq-base)*indexEntrySize)
-	if n < indexEntrySize {
-		if err == nil || err == io.EOF {
-			err = errors.New("index entry missing")
-		}
+	n, err := idx.ReadAt(ib[:], indexPos(base, seq))
+	if n < indexEntrySize && err != nil && err != io.EOF {
 		return [hashSize]byte{}, err
 	}
-	off := int64(binary.LittleEndian.Uint64(ib[:]))
-	hint := 512
-	if n == len(ib) {
-		if next := int64(binary.LittleEndian.Uint64(ib[indexEntrySize:])); next > off && next-off <= maxFrameSize {
-			hint = int(next - off)
-		}
+	off, hint, err := decodeIndexEntry(ib[:n])
+	if err != nil {
+		return [hashSize]byte{}, err
 	}
-	if off < fileHeaderSize || off > 1<<62 {
-		return [hashSize]byte{}, fmt.Errorf("index entry %d out of range", off)
+	if hint == 0 {
+		hint = 512
 	}
 	var buf []byte
 	r, err := readFrame(seg, off, &buf, hint)
@@ -471,94 +481,128 @@ func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error)
 
 // openFeed opens the feed file for writing and repairs it (writer Open):
 //
-//  1. Start from the state header's feed length and the entries' feed
-//     heads if the state is usable (the feed was fsynced up to there
-//     before that length was written, and the feed only ever grows past
-//     it; an entry's feed head may be older, which costs at most a
-//     repeated feed record); otherwise from the header with every head 0.
-//  2. Scan the records after that point; the first one that is short,
-//     fails its CRC or names an unknown log ends the feed: cut it there.
+//  1. Open it and check its header (openFeedFile). Start from the state
+//     header's feed length and the entries' feed heads if the state is
+//     usable (the feed was fsynced up to there before that length was
+//     written, and the feed only ever grows past it; an entry's feed
+//     head may be older, which costs at most a repeated feed record);
+//     otherwise from the header with every head 0.
+//  2. Scan the records after that point (scanFeed); the first one that
+//     is short, fails its CRC or names an unknown log ends the feed: cut
+//     it there.
 //  3. For every log whose durable head is beyond the last head the feed
-//     names for it, append a feed record (ord, head): entries made
-//     durable just before a crash join the feed at its end.
+//     names for it, append a feed record (ord, head) (repairFeed):
+//     entries made durable just before a crash join the feed at its end.
 func (db *DB) openFeed(ck *stateHeader) error {
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	size, ck, err := db.openFeedFile(ck)
 	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	db.feedF = f
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
-	if err := checkFileHeader(h[:n], magicFeed, 0); err != nil {
-		if size > fileHeaderSize {
-			// keep the damaged feed for inspection, start a new one
-			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-			db.log.Error("applog: feed header damaged, starting a new feed", "moved", aside, "err", err)
-			f.Close()
-			db.feedF = nil
-			if err := osfile.Rename(path, aside); err != nil {
-				return fmt.Errorf("applog: %w", err)
-			}
-			return db.openFeed(nil)
-		}
-		if err := resetFile(f, magicFeed, 0); err != nil {
-			return err
-		}
-		if err := syncDir(db.dir); err != nil {
-			return err
-		}
-		size = fileHeaderSize
-		ck = nil
+		return err
 	}
 	nlogs := db.tab.len()
 	heads := make([]uint64, nlogs)
 	off := int64(fileHeaderSize)
 	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && int(ck.n) <= nlogs {
 		off = ck.feedLen
-		for i, lc := range db.ckAll {
+		for i, lc := range db.st.all {
 			heads[i] = lc.feedHead
 		}
 	}
+	if off, err = db.scanFeed(off, size, heads); err != nil {
+		return err
+	}
+	if off != size {
+		if size-off > feedRecordSize {
+			// more than a torn last record: damage
+			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
+		}
+		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
+		if err := db.fw.f.Truncate(off); err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+	}
+	db.fw.size = off
+	db.fw.hintLen = off
+	db.fw.synced = -1 // unknown: the next checkpoint syncs it
+	if ck != nil && ck.feedLen == size && off == size {
+		db.fw.synced = off // as the last clean Close left it
+	}
+	return db.repairFeed(heads)
+}
+
+// openFeedFile opens (or creates) the feed file for writing and checks
+// its header (step 1 of openFeed). It returns the file's size, and ck,
+// or nil if the feed was made anew: a feed whose header is damaged is
+// moved aside (feed.corrupt-<time>) and a new one made.
+func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
+	path := filepath.Join(db.dir, fileFeed)
+	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, nil, fmt.Errorf("applog: %w", err)
+	}
+	db.fw.f = f
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, nil, fmt.Errorf("applog: %w", err)
+	}
+	size := fi.Size()
+	var h [fileHeaderSize]byte
+	n, _ := readFull(f, h[:], 0)
+	err = checkFileHeader(h[:n], magicFeed, 0)
+	if err == nil {
+		return size, ck, nil
+	}
+	if size > fileHeaderSize {
+		// keep the damaged feed for inspection, start a new one
+		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
+		db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
+		f.Close()
+		db.fw.f = nil
+		if err := osfile.Rename(path, aside); err != nil {
+			return 0, nil, fmt.Errorf("applog: %w", err)
+		}
+		return db.openFeedFile(nil)
+	}
+	if err := resetFile(f, magicFeed, 0); err != nil {
+		return 0, nil, err
+	}
+	if err := syncDir(db.dir); err != nil {
+		return 0, nil, err
+	}
+	return fileHeaderSize, nil, nil
+}
+
+// scanFeed reads the feed's records from off up to size into heads (the
+// highest head each names per ordinal), and returns the offset after
+// the last good one: the first that is short, fails its CRC or names an
+// unknown log ends the feed (step 2 of openFeed).
+func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
 	buf := make([]byte, 64<<10)
 	for off < size {
-		n, err := readFull(f, buf[:min(int64(len(buf)), size-off)], off)
+		n, err := readFull(db.fw.f, buf[:min(int64(len(buf)), size-off)], off)
 		if err != nil && n == 0 {
-			return fmt.Errorf("applog: read feed: %w", err)
+			return off, fmt.Errorf("applog: read feed: %w", err)
 		}
 		b := buf[:n-n%feedRecordSize]
-		bad := false
 		for len(b) > 0 {
 			r, ok := decodeFeedRecord(b)
-			if !ok || int(r.ord) >= nlogs {
-				bad = true
-				break
+			if !ok || int(r.ord) >= len(heads) {
+				return off, nil
 			}
 			heads[r.ord] = max(heads[r.ord], r.head)
 			b = b[feedRecordSize:]
 			off += feedRecordSize
 		}
-		if bad || n < feedRecordSize {
+		if n < feedRecordSize {
 			break
 		}
 	}
-	if off != size {
-		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := f.Truncate(off); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	db.feedLen = off
-	db.hintLen = off
-	db.feedSync = -1 // unknown: the next checkpoint syncs it
-	if ck != nil && ck.feedLen == size && off == size {
-		db.feedSync = off // as the last clean Close left it
-	}
+	return off, nil
+}
+
+// repairFeed appends (ord, head) for every loaded log whose durable head
+// is beyond heads[ord], the last the feed names for it (step 3 of
+// openFeed).
+func (db *DB) repairFeed(heads []uint64) error {
 	var repair []byte
 	db.eachLoaded(func(l *logState) {
 		l.feedHead = heads[l.ord]
@@ -567,12 +611,13 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			l.feedHead = l.w.head
 		}
 	})
-	if len(repair) > 0 {
-		db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-		if _, err := f.WriteAt(repair, db.feedLen); err != nil {
-			return fmt.Errorf("applog: repair feed: %w", err)
-		}
-		db.feedLen += int64(len(repair))
+	if len(repair) == 0 {
+		return nil
 	}
+	db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
+	if _, err := db.fw.f.WriteAt(repair, db.fw.size); err != nil {
+		return fmt.Errorf("applog: repair feed: %w", err)
+	}
+	db.fw.size += int64(len(repair))
 	return nil
 }

@@ -235,13 +235,13 @@ func TestCleanOpenIsLazy(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = openT(t, dir, nil)
-	if !db.lazy || db.loadedLogs.Load() != 1 || !db.tab.pending.Load() {
-		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.lazy, db.loadedLogs.Load(), db.tab.pending.Load())
+	if !db.lazy || db.tab.nLoaded.Load() != 1 || !db.tab.pending.Load() {
+		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.lazy, db.tab.nLoaded.Load(), db.tab.pending.Load())
 	}
 	if _, err := db.Append([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if n := db.loadedLogs.Load(); n != 1 {
+	if n := db.tab.nLoaded.Load(); n != 1 {
 		t.Fatalf("append loaded %d logs, want 1", n)
 	}
 	if h := db.Head(logs[17].id); h != 1 {
@@ -249,7 +249,7 @@ func TestCleanOpenIsLazy(t *testing.T) {
 	}
 	more := oneEntryLogs(t, 3)
 	insertLogs(t, db, more)
-	if n := db.loadedLogs.Load(); n != 5 {
+	if n := db.tab.nLoaded.Load(); n != 5 {
 		t.Fatalf("%d logs loaded, want 5 (own, one looked at, 3 new)", n)
 	}
 	heads := db.Heads()

@@ -1,7 +1,6 @@
 package applog
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -109,7 +108,7 @@ func (s *segment) mapIndex() []byte {
 // read the frame in one call. sealed says s is not the log's tail: its
 // index is complete and immutable and is read through a memory map.
 func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64, err error) {
-	pos := fileHeaderSize + int64(seq-s.base)*indexEntrySize
+	pos := indexPos(s.base, seq)
 	var b []byte
 	var arr [2 * indexEntrySize]byte
 	if sealed {
@@ -123,7 +122,7 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 				b = m[pos:min(int64(len(m)), pos+2*indexEntrySize)]
 			}
 			if len(b) < indexEntrySize {
-				return 0, 0, errors.New("index entry missing")
+				return 0, 0, errIndexMissing
 			}
 		}
 	}
@@ -134,23 +133,17 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 		}
 		n, err := cf.ReadAt(arr[:], pos)
 		db.files.release(cf)
-		if n < indexEntrySize {
-			if err == nil || err == io.EOF {
-				return 0, 0, errors.New("index entry missing")
-			}
+		if n < indexEntrySize && err != nil && err != io.EOF {
 			return 0, 0, err
 		}
 		b = arr[:n]
 	}
-	off = int64(binary.LittleEndian.Uint64(b))
-	if off < fileHeaderSize || off > 1<<62 {
-		return 0, 0, fmt.Errorf("index entry %d out of range", off)
+	off, fl, err := decodeIndexEntry(b)
+	if err != nil {
+		return 0, 0, err
 	}
-	if len(b) >= 2*indexEntrySize {
-		next = int64(binary.LittleEndian.Uint64(b[indexEntrySize:]))
-		if next <= off || next-off > maxFrameSize {
-			next = 0
-		}
+	if fl > 0 {
+		next = off + int64(fl)
 	}
 	return off, next, nil
 }

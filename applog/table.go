@@ -21,9 +21,18 @@ import (
 type logTable struct {
 	mu      sync.RWMutex
 	keys    []byte              // 32 bytes per ordinal; zero for a record that failed its CRC (a hole)
-	holes   int                 // records that failed their CRC
+	holes   int                 // records that failed their CRC and are still holes
 	byKey   map[[32]byte]uint32 // nil until the first lookup by key
 	fileLen int64               // bytes of the logs file read (reader) or written (writer)
+
+	// Logs found from their directories (see findLost): recovered are
+	// the ordinals whose key came from a directory, not from the file,
+	// so their state entries do not describe them; virtual counts the
+	// ordinals a reader gave, in memory only, past the end of the file.
+	recovered map[uint32]bool
+	virtual   int
+	damaged   atomic.Bool // a record failed its CRC: feeds check every head (see Feed.repairTail)
+	checked   int64       // fileLen when findLost last looked; -1: look again
 
 	// A clean writer Open does not read the keys (see openClean): they
 	// are read on first need, by ensure.
@@ -32,8 +41,13 @@ type logTable struct {
 	loadOnce sync.Once
 	loadFn   func() error
 
-	loaded sync.Map // uint32 → *logState
-	byID   sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
+	loaded  sync.Map // uint32 → *logState
+	byID    sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
+	nLoaded atomic.Int64
+
+	fileMu sync.Mutex // adding logs (writer leader) or re-reading the file (reader)
+	f      *os.File   // writer only: the logs file
+	loadMu sync.Mutex // loading a log on first use (DB.logAt)
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -124,15 +138,15 @@ func (t *logTable) add(pub []byte) uint32 {
 // readTable reads the logs file from where it was last read into the
 // table. A record that fails its CRC becomes a hole: it costs that log
 // its ordinal, not the logs after it (the writer finds the log again
-// from its directory, see recoverHoles). A torn last record is cut by a
-// writer and left for later by a reader. Caller holds db.tableMu.
+// from its directory, see findLost). A torn last record is cut by a
+// writer and left for later by a reader. Caller holds db.tab.fileMu.
 func (db *DB) readTable() error {
 	t := db.tab
-	f := db.logsF
+	f := db.tab.f
 	path := filepath.Join(db.dir, fileLogs)
 	if f == nil {
 		var err error
-		if f, err = os.Open(path); err != nil {
+		if f, err = db.fs.openFile(path, os.O_RDONLY, 0); err != nil {
 			if isNotExist(err) {
 				return nil
 			}
@@ -153,7 +167,7 @@ func (db *DB) readTable() error {
 				if size < fileHeaderSize {
 					return nil // being created
 				}
-				db.log.Warn("applog: log table header damaged", "file", path, "err", err)
+				db.noteRepair("log table header is damaged (%v): its records are read", err)
 			} else if size <= fileHeaderSize {
 				if err := resetFile(f, magicLogs, 0); err != nil {
 					return err
@@ -161,7 +175,7 @@ func (db *DB) readTable() error {
 				size = fileHeaderSize
 			} else {
 				// the records are still good: mend the header only
-				db.log.Warn("applog: log table header damaged, rewriting it", "file", path, "err", err)
+				db.noteRepair("log table header was damaged (%v): rewritten", err)
 				hb := fileHeader(magicLogs, 0)
 				if _, err := f.WriteAt(hb[:], 0); err != nil {
 					return fmt.Errorf("applog: %w", err)
@@ -173,9 +187,10 @@ func (db *DB) readTable() error {
 		}
 		t.fileLen = fileHeaderSize
 	}
-	if size <= t.fileLen {
+	if size-t.fileLen < logsRecordSize {
 		return nil
 	}
+	t.dropVirtual(db)
 	b := make([]byte, size-t.fileLen)
 	if _, err := readFull(f, b, t.fileLen); err != nil {
 		return fmt.Errorf("applog: read %s: %w", path, err)
@@ -186,7 +201,7 @@ func (db *DB) readTable() error {
 	for i := 0; i < whole; i += logsRecordSize {
 		pub, ok := decodeLogsRecord(b[i:])
 		if !ok {
-			db.log.Warn("applog: log table record damaged", "file", path, "ordinal", (t.fileLen-fileHeaderSize+int64(i))/logsRecordSize)
+			db.noteRepair("log table record %d is damaged (%s offset %d)", (t.fileLen-fileHeaderSize+int64(i))/logsRecordSize, path, t.fileLen+int64(i))
 			pub = make([]byte, 32)
 			holes++
 		}
@@ -196,6 +211,9 @@ func (db *DB) readTable() error {
 	first := len(t.keys) / 32
 	t.keys = append(t.keys, keys...)
 	t.holes += holes
+	if holes > 0 {
+		t.damaged.Store(true)
+	}
 	if t.byKey != nil {
 		for i := 0; i+32 <= len(keys); i += 32 {
 			if k := [32]byte(keys[i:]); k != ([32]byte{}) {
@@ -215,68 +233,273 @@ func (db *DB) readTable() error {
 	return nil
 }
 
-// fillHole finds the log of a damaged table record from the log
-// directories when that is unambiguous: one hole, and one directory
-// named by an ID the table does not list. It puts the key in the hole
-// (and a writer mends the record on disk). Other holes are left to
-// recoverHoles (writer) or stay unknown to a reader.
-func (db *DB) fillHole() error {
-	t := db.tab
-	if t.holes != 1 {
-		return nil
+// dropVirtual forgets the ordinals a reader gave lost logs in memory
+// (see findLost) before it reads records a writer appended at those
+// ordinals: a writer adds lost logs itself, and findLost looks again
+// after the read. Caller holds db.tab.fileMu.
+func (t *logTable) dropVirtual(db *DB) {
+	if t.virtual == 0 {
+		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.keys)/32 - t.virtual
+	for ord := uint32(n); ord < uint32(n+t.virtual); ord++ {
+		k := [32]byte(t.keys[ord*32:])
+		if t.byKey != nil && t.byKey[k] == ord {
+			delete(t.byKey, k)
+		}
+		if l, ok := t.loaded.LoadAndDelete(ord); ok {
+			t.byID.CompareAndDelete(l.(*logState).id, l)
+		}
+		delete(t.recovered, ord)
+	}
+	t.keys = t.keys[:n*32]
+	t.virtual = 0
+	t.checked = -1 // the lost logs may not be listed yet: look again
+}
+
+// fileCount is the number of ordinals the logs file holds (holes
+// included, virtual ones not).
+func (t *logTable) fileCount() int {
+	n := t.count()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return n - t.virtual
+}
+
+// isRecovered reports whether ord's key came from a log directory (see
+// findLost): its state entry, if any, is not known to be its own.
+func (t *logTable) isRecovered(ord uint32) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.recovered[ord]
+}
+
+// mayMissLogs reports whether the table may not list every log: a
+// record failed its CRC, or the file holds fewer records than the state
+// file has entries (the table only grows). It costs nothing per log, so
+// an undamaged table is never checked against the directory.
+func (db *DB) mayMissLogs() bool {
+	t := db.tab
+	if t.checked == t.fileLen {
+		return false // looked since the last read found something
+	}
+	if t.holes > 0 || t.checked < 0 {
+		return true
+	}
+	return db.st.hdr != nil && t.fileCount() < int(db.st.hdr.n)
+}
+
+// lostLog is a log directory the table does not list that holds at
+// least one record.
+type lostLog struct {
+	pub      ed25519.PublicKey
+	tailBase uint64 // base of its last segment
+	tailSize int64  // size of that segment
+}
+
+// findLost finds, from the log directories, the logs the table does not
+// list (the segments are the truth), if mayMissLogs or always, and puts
+// them in the holes:
+//
+//  1. List DIR; every directory named by an ID that the table does not
+//     list and whose segments hold more than a header is a lost log.
+//  2. Match holes to lost logs by their state entries: a hole whose
+//     entry's tail segment exists in exactly one lost log with exactly
+//     the recorded size (then at least that size) gets that log.
+//  3. Give the holes left the lost logs left, in name order.
+//  4. A writer first invalidates the state entries of the filled holes
+//     (the match may be wrong; an entry must never be applied to
+//     another log), then writes their table records. A reader keeps
+//     them in memory and gives the lost logs still left ordinals of its
+//     own past the end of the file (virtual: dropped when a writer
+//     appends there, then found again).
+//
+// It returns the lost logs it did not place (a writer adds them at new
+// ordinals, see recover). A hole left with no directory held nothing.
+// Caller holds db.tab.fileMu.
+func (db *DB) findLost(always bool) ([]lostLog, error) {
+	t := db.tab
+	if !always && !db.mayMissLogs() {
+		return nil, nil
+	}
+	t.checked = t.fileLen
+	lost, err := db.unlistedLogs()
+	if err != nil {
+		return nil, err
+	}
+	var holes []uint32
+	t.mu.RLock()
+	for i := 0; i+32 <= len(t.keys); i += 32 {
+		if isZero(t.keys[i : i+32]) {
+			holes = append(holes, uint32(i/32))
+		}
+	}
+	t.mu.RUnlock()
+	if len(lost) == 0 {
+		for _, h := range holes {
+			db.noteRepair("log table record %d: no unlisted log directory holds records, so it named none that holds any", h)
+		}
+		return nil, nil
+	}
+	fill := matchHoles(holes, lost, db.readCheckpoints())
+	if len(fill) > 0 && !db.readOnly {
+		if err := db.mendHoles(fill); err != nil {
+			return nil, err
+		}
+	}
+	placed := make(map[[32]byte]bool, len(fill))
+	t.mu.Lock()
+	if t.recovered == nil {
+		t.recovered = make(map[uint32]bool)
+	}
+	for ord, pub := range fill {
+		copy(t.keys[ord*32:], pub)
+		t.recovered[ord] = true
+		if t.byKey != nil {
+			t.byKey[[32]byte(pub)] = ord
+		}
+		placed[[32]byte(pub)] = true
+		t.holes--
+	}
+	t.mu.Unlock()
+	for ord, pub := range fill {
+		db.noteRepair("log table record %d was damaged: log %s found from its directory", ord, idOf(pub))
+	}
+	var left []lostLog
+	for _, l := range lost {
+		if !placed[[32]byte(l.pub)] {
+			left = append(left, l)
+		}
+	}
+	if !db.readOnly || len(left) == 0 {
+		return left, nil
+	}
+	t.mu.Lock()
+	for _, l := range left {
+		ord := uint32(len(t.keys) / 32)
+		t.keys = append(t.keys, l.pub...)
+		t.recovered[ord] = true
+		t.virtual++
+		if t.byKey != nil {
+			t.byKey[[32]byte(l.pub)] = ord
+		}
+	}
+	t.mu.Unlock()
+	for _, l := range left {
+		db.noteRepair("log %s is not in the log table: found from its directory", idOf(l.pub))
+	}
+	return nil, nil
+}
+
+// unlistedLogs lists DIR for log directories whose ID the table does not
+// list and whose segments hold a record.
+func (db *DB) unlistedLogs() ([]lostLog, error) {
 	ents, err := os.ReadDir(db.dir)
 	if err != nil {
-		return fmt.Errorf("applog: %w", err)
+		return nil, fmt.Errorf("applog: %w", err)
 	}
+	t := db.tab
 	t.mu.RLock()
 	listed := make(map[[32]byte]bool, len(t.keys)/32)
 	for i := 0; i+32 <= len(t.keys); i += 32 {
 		listed[[32]byte(t.keys[i:])] = true
 	}
 	t.mu.RUnlock()
-	var found []ed25519.PublicKey
+	var lost []lostLog
 	for _, e := range ents {
 		id, err := ParseID(e.Name())
 		if err != nil || !e.IsDir() {
 			continue
 		}
 		pub, _ := id.publicKey()
-		if !listed[[32]byte(pub)] {
-			found = append(found, pub)
+		if listed[[32]byte(pub)] {
+			continue
+		}
+		segs, err := listSegments(filepath.Join(db.dir, e.Name()))
+		if err != nil || len(segs) == 0 {
+			continue
+		}
+		tail := segs[len(segs)-1]
+		fi, err := os.Stat(tail.seg)
+		if err != nil || (len(segs) == 1 && fi.Size() <= fileHeaderSize) {
+			continue // no record: an orphan of an insert never acknowledged
+		}
+		lost = append(lost, lostLog{pub: pub, tailBase: tail.base, tailSize: fi.Size()})
+	}
+	return lost, nil
+}
+
+// matchHoles assigns lost logs to holes (steps 2 and 3 of findLost).
+func matchHoles(holes []uint32, lost []lostLog, entries []logCheckpoint) map[uint32]ed25519.PublicKey {
+	fill := make(map[uint32]ed25519.PublicKey)
+	used := make([]bool, len(lost))
+	for _, exact := range []bool{true, false} {
+		for _, h := range holes {
+			if fill[h] != nil || int(h) >= len(entries) || entries[h].tailBase == 0 {
+				continue
+			}
+			e, pick := entries[h], -1
+			for i, l := range lost {
+				if used[i] || l.tailBase != e.tailBase || l.tailSize < e.segSize || (exact && l.tailSize != e.segSize) {
+					continue
+				}
+				if pick >= 0 {
+					pick = -2 // ambiguous
+					break
+				}
+				pick = i
+			}
+			if pick >= 0 {
+				fill[h], used[pick] = lost[pick].pub, true
+			}
 		}
 	}
-	if len(found) != 1 {
-		return nil
-	}
-	t.mu.Lock()
-	hole := -1
-	for i := 0; i+32 <= len(t.keys); i += 32 {
-		if isZero(t.keys[i : i+32]) {
-			hole = i / 32
+	i := 0
+	for _, h := range holes {
+		if fill[h] != nil {
+			continue
+		}
+		for i < len(lost) && used[i] {
+			i++
+		}
+		if i == len(lost) {
 			break
 		}
+		fill[h], used[i] = lost[i].pub, true
 	}
-	if hole >= 0 {
-		copy(t.keys[hole*32:], found[0])
-		t.holes = 0
-		if t.byKey != nil {
-			t.byKey[[32]byte(found[0])] = uint32(hole)
+	return fill
+}
+
+// mendHoles writes the table records of filled holes, after making
+// their state entries unknown, each step durable before the next.
+func (db *DB) mendHoles(fill map[uint32]ed25519.PublicKey) error {
+	if db.st.f != nil && db.st.hdr != nil {
+		zero := make([]byte, stateEntrySize)
+		n := 0
+		for ord := range fill {
+			if ord < db.st.hdr.n {
+				if _, err := db.fs.writeAt(db.st.f, zero, stateEntryOffset(ord)); err != nil {
+					return fmt.Errorf("applog: write state: %w", err)
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			if err := db.fs.sync(db.st.f); err != nil {
+				return err
+			}
+		}
+		db.st.all = nil // read again without the entries made unknown
+	}
+	for ord, pub := range fill {
+		rec := appendLogsRecord(nil, pub)
+		if _, err := db.fs.writeAt(db.tab.f, rec, fileHeaderSize+int64(ord)*logsRecordSize); err != nil {
+			return fmt.Errorf("applog: mend log table: %w", err)
 		}
 	}
-	t.mu.Unlock()
-	if hole < 0 {
-		return nil
-	}
-	db.log.Warn("applog: found the log of a damaged table record from its directory", "ordinal", hole, "log", idOf(found[0]))
-	if db.readOnly {
-		return nil
-	}
-	rec := appendLogsRecord(nil, found[0])
-	if _, err := db.logsF.WriteAt(rec, fileHeaderSize+int64(hole)*logsRecordSize); err != nil {
-		return fmt.Errorf("applog: mend log table: %w", err)
-	}
-	return fdatasync(db.logsF)
+	return db.fs.sync(db.tab.f)
 }
 
 // refreshTable picks up logs another process added (read-only
@@ -285,10 +508,13 @@ func (db *DB) refreshTable() {
 	if !db.readOnly || db.closed.Load() {
 		return
 	}
-	db.tableMu.Lock()
-	defer db.tableMu.Unlock()
+	db.tab.fileMu.Lock()
+	defer db.tab.fileMu.Unlock()
 	if err := db.readTable(); err != nil {
 		db.log.Debug("applog: reload log table", "err", err)
+	}
+	if _, err := db.findLost(false); err != nil {
+		db.log.Debug("applog: find lost logs", "err", err)
 	}
 }
 
@@ -302,8 +528,8 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if !ok {
 		return nil, nil
 	}
-	db.loadMu.Lock()
-	defer db.loadMu.Unlock()
+	db.tab.loadMu.Lock()
+	defer db.tab.loadMu.Unlock()
 	if l, ok := db.tab.loaded.Load(ord); ok {
 		return l.(*logState), nil
 	}
@@ -316,7 +542,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 		return nil, err
 	}
 	db.tab.store(l)
-	db.loadedLogs.Add(1)
+	db.tab.nLoaded.Add(1)
 	return l, nil
 }
 

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"sync"
 )
 
 // Verify checks every record of every log: segment and index headers,
@@ -15,8 +18,13 @@ import (
 // the head end with a signed record, and that each index entry points at
 // its record. It calls report for each problem found (a *CorruptError,
 // at most one per log: a log's check stops at its first problem, since
-// the chain cannot be followed past it). It returns a non-nil error only
-// if it could not run.
+// the chain cannot be followed past it), and then for each damage to a
+// derived file that this DB found and repaired or read around since it
+// was opened, or that Verify finds reading the feed and the state file
+// (an error matching ErrRepaired: a damaged log table record
+// and the log found from its directory, a damaged feed record or state
+// entry, an index entry that does not lead to its record). It returns a
+// non-nil error only if it could not run.
 func (db *DB) Verify(report func(error)) error {
 	if err := db.errIfClosed(); err != nil {
 		return err
@@ -28,8 +36,7 @@ func (db *DB) Verify(report func(error)) error {
 			return err
 		}
 		if l == nil {
-			report(fmt.Errorf("%w: log table record %d is damaged", ErrCorrupt, ord))
-			continue
+			continue // a hole that no log directory fills (see findLost): it held no entry
 		}
 		db.refresh(l)
 		if err := db.verifyLog(l); err != nil {
@@ -40,7 +47,104 @@ func (db *DB) Verify(report func(error)) error {
 			report(err)
 		}
 	}
+	if err := db.checkDerived(); err != nil {
+		return err
+	}
+	for _, n := range db.repairs.list() {
+		report(fmt.Errorf("%w: %s", ErrRepaired, n))
+	}
 	return nil
+}
+
+// checkDerived reads the feed and the state entries for damage that
+// this DB has not met yet (a feed skips a damaged record, a damaged
+// state entry costs its log a scan of its tail), so that Verify reports
+// it as repaired.
+func (db *DB) checkDerived() error {
+	f, err := db.fs.openFile(filepath.Join(db.dir, fileFeed), os.O_RDONLY, 0)
+	if err != nil {
+		if isNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("applog: verify: %w", err)
+	}
+	defer f.Close()
+	var h [fileHeaderSize]byte
+	if n, _ := readFull(f, h[:], 0); n == fileHeaderSize {
+		if err := checkFileHeader(h[:], magicFeed, 0); err != nil {
+			db.noteRepair("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	off := int64(fileHeaderSize)
+	for {
+		n, err := readFull(f, buf, off)
+		n -= n % feedRecordSize
+		for i := 0; i < n; i += feedRecordSize {
+			_, ok := decodeFeedRecord(buf[i:])
+			if !ok && (i+feedRecordSize < n || err == nil) { // the last may be in progress
+				db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
+			}
+		}
+		off += int64(n)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	for i, e := range db.readCheckpointsRaw() {
+		if e != nil && !isZero(e) {
+			if _, ok := decodeStateEntry(e); !ok {
+				db.noteRepair("state entry %d is damaged: the log's tail is scanned", i)
+			}
+		}
+	}
+	return nil
+}
+
+// repairLog keeps what a DB found damaged in derived files and repaired
+// or read around, for Verify; at most maxRepairNotes notes, then a
+// count of the rest.
+type repairLog struct {
+	mu    sync.Mutex
+	notes []string
+	seen  map[string]bool
+	more  int
+}
+
+// maxRepairNotes bounds the notes a repairLog keeps.
+const maxRepairNotes = 100
+
+// noteRepair records (and logs) damage found in a derived file and what
+// was done about it; the same note is kept once.
+func (db *DB) noteRepair(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r := &db.repairs
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[msg] {
+		return
+	}
+	db.log.Warn("applog: " + msg)
+	if len(r.notes) >= maxRepairNotes {
+		r.more++
+		return
+	}
+	if r.seen == nil {
+		r.seen = make(map[string]bool)
+	}
+	r.seen[msg] = true
+	r.notes = append(r.notes, msg)
+}
+
+// list returns the notes kept.
+func (r *repairLog) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.notes)
+	if r.more > 0 {
+		out = append(out, fmt.Sprintf("and %d more repairs", r.more))
+	}
+	return out
 }
 
 func (db *DB) verifyLog(l *logState) error {
@@ -99,13 +203,13 @@ func (db *DB) verifyLog(l *logState) error {
 			if !bytes.Equal(r.prev, prev[:]) {
 				return fail(errors.New("hash chain broken: previous hash differs"))
 			}
-			ie := fileHeaderSize + int(r.seq-s.base)*indexEntrySize
-			if ie+indexEntrySize > len(idx) {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), errors.New("index entry missing"))
+			ie := indexPos(s.base, r.seq)
+			if ie+indexEntrySize > int64(len(idx)) {
+				problem = l.corrupt(r.seq, s.idx, ie, errIndexMissing)
 				return errStopScan
 			}
 			if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
-				problem = l.corrupt(r.seq, s.idx, int64(ie), fmt.Errorf("index says offset %d, record is at %d", got, off))
+				problem = l.corrupt(r.seq, s.idx, ie, fmt.Errorf("index says offset %d, record is at %d", got, off))
 				return errStopScan
 			}
 			prev = r.hash()
@@ -144,7 +248,7 @@ func (db *DB) verifyLog(l *logState) error {
 			if lastSig != seq-1 {
 				return l.corrupt(seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
 			}
-			if want := fileHeaderSize + int(seq-s.base)*indexEntrySize; len(idx) != want {
+			if want := indexPos(s.base, seq); int64(len(idx)) != want {
 				return l.corrupt(seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
 			}
 		}

@@ -34,6 +34,23 @@
 // closed, the reason logged and returned. Records stored before stay;
 // nothing unverified is stored.
 //
+// # Forks
+//
+// A log whose author signed two histories (applog's Forks) is contained,
+// not fought over. When the store's Insert finds a fork, the run is
+// skipped, the log frozen in the store, and the session goes on: the
+// other logs keep flowing both ways on the same connection. A Store that
+// is a Forker (as *applog.DB is) sends every fork proof it holds to each
+// peer that speaks Version 2, once per connection and never back to the
+// peer it came from; a receiver checks it (applog.CheckForkProof) and
+// marks the log forked too, so a proof crosses the network in one hop
+// per link. A proof that does not check is a malformed frame: the
+// connection is closed. Records of a forked log are neither sent nor
+// stored; those received are skipped without a gap check. The same holds
+// for every log a Refuser store refuses outright (blocked, new logs past
+// a limit, peers' logs below a free-space floor): an Insert error that
+// applog.IsRefused matches ends nothing.
+//
 // # Memory and flow control
 //
 // The sender keeps no queue: it reads what to send from the store (an
@@ -71,6 +88,9 @@
 //	type 3 heads end  empty
 //	type 4 records    id, first seq (uvarint, >= 1), { rec } … (at least one)
 //	       rec        = uvarint (length << 1 | signed), record (length >= 1 bytes)
+//	type 5 fork       a fork proof as applog documents it (at most
+//	                  applog.MaxProofSize bytes; 264 plus the bridge records:
+//	                  none or one for chat entries); Version 2 only
 //
 // Each side sends, in order: one hello; zero or more heads frames (at most
 // MaxLogs logs in all); one heads end; then records frames for the rest of
@@ -85,7 +105,10 @@
 // what it holds (plus what it has received of that log but not yet
 // stored) is a gap.
 //
+// Fork frames may come at any point after the heads end; in a session
+// at version 1 a fork frame is malformed, and none is sent.
+//
 // Version: both sides send the version they speak; the session runs at
-// the lower of the two. This package speaks Version 1 and refuses a peer
-// whose hello says 0.
+// the lower of the two. This package speaks Version 2 (1 plus the fork
+// frame) and refuses a peer whose hello says 0.
 package replicate

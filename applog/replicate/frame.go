@@ -16,11 +16,13 @@ const (
 	frameHeads    = 2 // (log id, head)…
 	frameHeadsEnd = 3 // empty: the heads are complete
 	frameRecords  = 4 // log id, first seq, (flagged length, record)…
+	frameFork     = 5 // a fork proof (applog.CheckForkProof); Version 2
 )
 
 // Version is the protocol version this package speaks, sent in the hello
 // frame. Peers use the lower of the two versions; a peer below 1 is refused.
-const Version = 1
+// Version 2 adds the fork frame, sent only to a peer that speaks it.
+const Version = 2
 
 // Size limits of the wire format.
 const (

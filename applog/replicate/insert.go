@@ -205,6 +205,9 @@ func check(ck Checker, b *batch) {
 // commit stores the checked runs of b in one group commit.
 func commit(ck Checker, b *batch) error {
 	n, err := ck.InsertRuns(b.checked...)
+	if err != nil && applog.IsRefused(err) {
+		return nil // a forked log is frozen; the others were stored
+	}
 	if err != nil {
 		return fmt.Errorf("store %d runs of %d records (%d stored): %w", len(b.runs), len(b.ends), n, err)
 	}
@@ -237,6 +240,9 @@ func (c *session) storeBatch(b *batch) error {
 // storeRun inserts one run of b.
 func (c *session) storeRun(b *batch, r run) error {
 	n, err := c.st.Insert(r.id, b.recs[r.lo:r.hi])
+	if err != nil && applog.IsRefused(err) {
+		return nil // a forked log is frozen
+	}
 	if err != nil {
 		last := r.first + uint64(r.hi-r.lo) - 1
 		return fmt.Errorf("log %s seqs %d..%d (%d stored): %w", r.id, r.first, last, n, err)

@@ -60,6 +60,7 @@ func (c *session) receive(ctx context.Context) error {
 			if min(v, Version) < 1 {
 				return fmt.Errorf("%w: peer speaks version %d, we speak %d", ErrVersion, v, Version)
 			}
+			c.version = min(v, Version)
 			phase = expectHeads
 		case typ == frameHeads && phase == expectHeads:
 			err := decodeHeads(p, func(h head) error {
@@ -79,7 +80,11 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
 			}
 			phase = live
+			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
 			close(c.headsDone)
+			if c.watchHead != nil {
+				c.watchHead(watched)
+			}
 		case typ == frameRecords && phase == live:
 			if err := decodeRecords(p, &rs); err != nil {
 				return err
@@ -87,7 +92,13 @@ func (c *session) receive(ctx context.Context) error {
 			if err := c.receiveRecords(&t, &rs); err != nil {
 				return err
 			}
-		case typ >= frameHello && typ <= frameRecords:
+		case typ == frameFork && c.version < 2:
+			return fmt.Errorf("%w: frame type %d in a version %d session", ErrMalformed, typ, c.version)
+		case typ == frameFork && phase == live:
+			if err := c.receiveFork(p); err != nil {
+				return err
+			}
+		case typ >= frameHello && typ <= frameFork:
 			return fmt.Errorf("%w: frame type %d %s", ErrProtocol, typ, [...]string{
 				expectHello: "before the hello",
 				expectHeads: "before the end of the heads",
@@ -104,6 +115,12 @@ func (c *session) receive(ctx context.Context) error {
 func (c *session) receiveRecords(t *tail, rs *records) error {
 	if len(t.ends) > 0 && rs.ID != t.id {
 		return fmt.Errorf("%w: records of log %s interrupt an unsigned run of log %s at seq %d", ErrProtocol, rs.ID, t.id, t.next-1)
+	}
+	if len(t.ends) == 0 && c.refuses(rs.ID) {
+		// A forked, blocked, … log: its records are skipped, and the
+		// peer's view raised so that nothing of it is sent back.
+		c.raise(rs.ID, rs.First+uint64(len(rs.Recs))-1)
+		return nil
 	}
 	if len(t.ends) == 0 {
 		// A new run: it may repeat records this side already holds (sent

@@ -176,10 +176,14 @@ func (s *sender) pass() (bool, error) {
 	if s.open != "" {
 		return s.sendLog(s.open)
 	}
+	frozen, err := s.sendForks()
+	if err != nil {
+		return false, err
+	}
 	heads := s.c.st.Heads()
 	sentAny := false
 	for id, h := range heads {
-		if h <= s.c.peerHas(id) {
+		if h <= s.c.peerHas(id) || frozen[id] {
 			continue
 		}
 		sent, err := s.sendLog(id)

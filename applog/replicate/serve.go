@@ -27,6 +27,13 @@ type Options struct {
 	// for this long (a stalled peer), if the connection supports write
 	// deadlines (net.Conn does). 0 means 30 s; negative means no deadline.
 	WriteTimeout time.Duration
+
+	// Watch and WatchHead tell the caller what the peer holds of one log,
+	// such as the own log, which must not be appended to on a stale head:
+	// when the peer's heads are complete, WatchHead (if not nil) is called
+	// with the head the peer advertised for log Watch, 0 if none.
+	Watch     applog.ID
+	WatchHead func(head uint64)
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
@@ -53,8 +60,12 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		log:       opts.Logger,
 		peer:      opts.Peer,
 		has:       make(map[applog.ID]uint64),
+		forkSeen:  make(map[applog.ID]bool),
 		headsDone: make(chan struct{}),
+		watch:     opts.Watch,
+		watchHead: opts.WatchHead,
 	}
+	c.forker, _ = st.(Forker)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -144,7 +155,13 @@ type session struct {
 	mu  sync.Mutex
 	has map[applog.ID]uint64 // what the peer holds, as far as we know
 
+	forker   Forker             // st, if it keeps forks
+	forkSeen map[applog.ID]bool // logs whose fork proof the peer was sent or sent us; guarded by mu
+	version  uint64             // the session's version; set before headsDone closes
+
 	headsDone chan struct{} // closed when the peer's heads are complete
+	watch     applog.ID
+	watchHead func(uint64)
 	cancel    context.CancelCauseFunc
 
 	insert inserter

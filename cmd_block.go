@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"scuttle/applog"
+)
+
+// block and unblock: the user's moderation of the logs a database takes
+// from its peers (applog's block list).
+
+func blockCmd() *command {
+	return &command{
+		name:    "block",
+		args:    "ID",
+		summary: "delete log ID from the database and refuse it from every peer from now on (also in a running chat, within a second)",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			return func(ctx context.Context, args []string) error {
+				id, err := oneID(args)
+				if err != nil {
+					return err
+				}
+				l, err := applog.Open(*db, &applog.Options{ReadOnly: true})
+				if err != nil {
+					return err
+				}
+				own := l.ID()
+				l.Close()
+				if id == own {
+					return fmt.Errorf("%s is this database's own log: not blocked", id)
+				}
+				if err := applog.Block(*db, id); err != nil {
+					return err
+				}
+				// A writer's Open deletes blocked logs. If a chat holds the
+				// database, it refuses the log from now on, and its data goes
+				// when the database is next opened for writing.
+				w, err := applog.Open(*db, &applog.Options{LockWait: -1, Logger: st.log})
+				if errors.Is(err, applog.ErrLocked) {
+					_, err = fmt.Fprintf(st.stdout, "blocked %s: the running chat refuses it from now on and no longer shows or forwards it; its entries are deleted from disk when the chat restarts\n", id)
+					return err
+				}
+				if err != nil {
+					return err
+				}
+				if err := w.Close(); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(st.stdout, "blocked %s: its entries are deleted and it is refused from every peer\n", id)
+				return err
+			}
+		},
+	}
+}
+
+func unblockCmd() *command {
+	return &command{
+		name:    "unblock",
+		args:    "ID",
+		summary: "take log ID off the block list: peers may send it again",
+		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
+			db := st.dbFlag(fs, defaultDB)
+			return func(ctx context.Context, args []string) error {
+				id, err := oneID(args)
+				if err != nil {
+					return err
+				}
+				if err := applog.Unblock(*db, id); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(st.stdout, "unblocked %s: peers may send it again\n", id)
+				return err
+			}
+		},
+	}
+}
+
+// oneID parses the one ID argument of block and unblock.
+func oneID(args []string) (applog.ID, error) {
+	if len(args) != 1 {
+		return "", usagef("want one log ID, got %d arguments", len(args))
+	}
+	id, err := applog.ParseID(args[0])
+	if err != nil {
+		return "", usagef("%v", err)
+	}
+	return id, nil
+}
