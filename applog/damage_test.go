@@ -276,3 +276,37 @@ func TestOldFormatUpgrade(t *testing.T) {
 	checkAll(t, w, want)
 	checkAll(t, openT(t, dir, &Options{ReadOnly: true}), want)
 }
+
+// TestReaderLostLogsThenWriter: a reader of a table cut short gives the
+// lost logs ordinals of its own; when a writer then re-adds them and
+// adds a new log, the reader drops its own ordinals, reads the writer's
+// and still holds every log and entry, the new one too.
+func TestReaderLostLogsThenWriter(t *testing.T) {
+	base, want := damageDB(t)
+	dir := copyDir(t, base)
+	n := int64(len(want))
+	if err := os.Truncate(filepath.Join(dir, fileLogs), fileHeaderSize+(n-2)*logsRecordSize); err != nil {
+		t.Fatal(err)
+	}
+	r := openT(t, dir, &Options{ReadOnly: true, SegmentSize: 512})
+	checkAll(t, r, want)
+	if r.tab.virtual != 2 {
+		t.Fatalf("reader has %d ordinals of its own, want 2", r.tab.virtual)
+	}
+	w := openT(t, dir, &Options{SegmentSize: 512})
+	peer := makeBenchLogs(t, 1, 5, 5)[0]
+	for _, run := range peer.runs {
+		if _, err := w.Insert(peer.id, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want[peer.id] = readAll(t, w, peer.id)
+	if len(want[peer.id]) != 5 {
+		t.Fatalf("new log holds %d entries, want 5", len(want[peer.id]))
+	}
+	checkAll(t, w, want)
+	checkAll(t, r, want)
+	if r.tab.virtual != 0 {
+		t.Fatalf("reader kept %d ordinals of its own after the writer listed the logs", r.tab.virtual)
+	}
+}
