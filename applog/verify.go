@@ -2,6 +2,7 @@ package applog
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -156,108 +157,138 @@ func (db *DB) verifyLog(l *logState) error {
 	if err != nil && !isNotExist(err) {
 		return fmt.Errorf("applog: %w", err)
 	}
-	var (
-		seq      uint64 = 1 // next expected
-		prev     [hashSize]byte
-		lastSig  uint64
-		runN     int
-		runBytes int
-		buf      []byte
-	)
+	ch := chainCheck{pub: l.pub, seq: 1}
+	var buf []byte
 	for i, s := range segs {
-		if seq > head {
+		if ch.seq > head {
 			break
 		}
-		if s.base != seq {
-			return l.corrupt(seq, s.seg, 0, fmt.Errorf("segment starts at seq %d", s.base))
+		if s.base != ch.seq {
+			return l.corrupt(ch.seq, s.seg, 0, fmt.Errorf("segment starts at seq %d", s.base))
 		}
 		sealed := i+1 < len(segs) && segs[i+1].base <= head
-		f, err := os.Open(s.seg)
-		if err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-		idx, err := os.ReadFile(s.idx)
-		if err != nil {
-			f.Close()
-			return l.corrupt(seq, s.idx, 0, err)
-		}
-		var hdr [fileHeaderSize]byte
-		n, _ := readFull(f, hdr[:], 0)
-		if err := checkFileHeader(hdr[:n], magicSegment, s.base); err != nil {
-			f.Close()
-			return l.corrupt(seq, s.seg, 0, err)
-		}
-		if err := checkFileHeader(idx, magicIndex, s.base); err != nil {
-			f.Close()
-			return l.corrupt(seq, s.idx, 0, err)
-		}
-		var problem error
-		stop, serr := scanFrames(f, fileHeaderSize, s.base, &buf, func(r *record, off int64) error {
-			if r.seq > head {
-				return errStopScan
-			}
-			fail := func(err error) error {
-				problem = l.corrupt(r.seq, s.seg, off, err)
-				return errStopScan
-			}
-			if !bytes.Equal(r.prev, prev[:]) {
-				return fail(errors.New("hash chain broken: previous hash differs"))
-			}
-			ie := indexPos(s.base, r.seq)
-			if ie+indexEntrySize > int64(len(idx)) {
-				problem = l.corrupt(r.seq, s.idx, ie, errIndexMissing)
-				return errStopScan
-			}
-			if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
-				problem = l.corrupt(r.seq, s.idx, ie, fmt.Errorf("index says offset %d, record is at %d", got, off))
-				return errStopScan
-			}
-			prev = r.hash()
-			runN++
-			runBytes += len(r.frame)
-			if runN > MaxSignedRun || runBytes > MaxRunBytes {
-				return fail(fmt.Errorf("%d records (%d bytes) without a signature", runN, runBytes))
-			}
-			if r.signed() {
-				if !verifySig(l.pub, r.seq, &prev, r.sig) {
-					return fail(errors.New("bad signature"))
-				}
-				lastSig, runN, runBytes = r.seq, 0, 0
-			}
-			seq = r.seq + 1
-			return nil
-		})
-		f.Close()
-		if problem != nil {
-			return problem
-		}
-		if serr != nil && serr != errStopScan {
-			if !errors.Is(serr, errShort) && !errors.Is(serr, errLength) && !errors.Is(serr, errCRC) && !errors.Is(serr, errFlags) && !errors.Is(serr, errSeq) && !errors.Is(serr, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("applog: verify %s: %w", s.seg, serr)
-			}
-			if seq <= head {
-				return l.corrupt(seq, s.seg, stop, serr)
-			}
-		}
-		if sealed {
-			if serr == nil {
-				if fi, err := os.Stat(s.seg); err == nil && fi.Size() != stop {
-					return l.corrupt(seq, s.seg, stop, errors.New("bytes after the last record of a sealed segment"))
-				}
-			}
-			if lastSig != seq-1 {
-				return l.corrupt(seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
-			}
-			if want := indexPos(s.base, seq); int64(len(idx)) != want {
-				return l.corrupt(seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
-			}
+		if err := verifySegment(l, s, sealed, head, &ch, &buf); err != nil {
+			return err
 		}
 	}
-	if seq <= head {
-		return l.corrupt(seq, l.dir, 0, fmt.Errorf("records %d..%d missing", seq, head))
+	if ch.seq <= head {
+		return l.corrupt(ch.seq, l.dir, 0, fmt.Errorf("records %d..%d missing", ch.seq, head))
 	}
-	if head > 0 && lastSig != head {
+	if head > 0 && ch.lastSig != head {
 		return l.corrupt(head, l.dir, 0, errors.New("head record is not signed"))
+	}
+	return nil
+}
+
+// chainCheck follows one log's records in seq order: each must chain to
+// the one before, and no run of unsigned records may exceed the limits.
+type chainCheck struct {
+	pub      ed25519.PublicKey
+	seq      uint64 // the next seq expected
+	prev     [hashSize]byte
+	lastSig  uint64 // the last signed seq
+	runN     int    // records since the last signed one
+	runBytes int
+}
+
+// link checks that r, the record after the last one checked, chains to
+// it.
+func (c *chainCheck) link(r *record) error {
+	if !bytes.Equal(r.prev, c.prev[:]) {
+		return errors.New("hash chain broken: previous hash differs")
+	}
+	return nil
+}
+
+// advance moves past r, which link accepted: it checks the run limits and
+// r's signature, if r is signed.
+func (c *chainCheck) advance(r *record) error {
+	c.prev = r.hash()
+	c.runN++
+	c.runBytes += len(r.frame)
+	if c.runN > MaxSignedRun || c.runBytes > MaxRunBytes {
+		return fmt.Errorf("%d records (%d bytes) without a signature", c.runN, c.runBytes)
+	}
+	if r.signed() {
+		if !verifySig(c.pub, r.seq, &c.prev, r.sig) {
+			return errors.New("bad signature")
+		}
+		c.lastSig, c.runN, c.runBytes = r.seq, 0, 0
+	}
+	c.seq = r.seq + 1
+	return nil
+}
+
+// verifySegment checks the records of segment s up to head with ch, and
+// its index; a sealed segment must also end at a signed record, with no
+// bytes after it and an index of exactly its records. buf is the scan's
+// reusable buffer.
+func verifySegment(l *logState, s *segment, sealed bool, head uint64, ch *chainCheck, buf *[]byte) error {
+	f, err := os.Open(s.seg)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	defer f.Close()
+	idx, err := os.ReadFile(s.idx)
+	if err != nil {
+		return l.corrupt(ch.seq, s.idx, 0, err)
+	}
+	var hdr [fileHeaderSize]byte
+	n, _ := readFull(f, hdr[:], 0)
+	if err := checkFileHeader(hdr[:n], magicSegment, s.base); err != nil {
+		return l.corrupt(ch.seq, s.seg, 0, err)
+	}
+	if err := checkFileHeader(idx, magicIndex, s.base); err != nil {
+		return l.corrupt(ch.seq, s.idx, 0, err)
+	}
+	var problem error
+	stop, serr := scanFrames(f, fileHeaderSize, s.base, buf, func(r *record, off int64) error {
+		if r.seq > head {
+			return errStopScan
+		}
+		if err := ch.link(r); err != nil {
+			problem = l.corrupt(r.seq, s.seg, off, err)
+			return errStopScan
+		}
+		ie := indexPos(s.base, r.seq)
+		if ie+indexEntrySize > int64(len(idx)) {
+			problem = l.corrupt(r.seq, s.idx, ie, errIndexMissing)
+			return errStopScan
+		}
+		if got := int64(binary.LittleEndian.Uint64(idx[ie:])); got != off {
+			problem = l.corrupt(r.seq, s.idx, ie, fmt.Errorf("index says offset %d, record is at %d", got, off))
+			return errStopScan
+		}
+		if err := ch.advance(r); err != nil {
+			problem = l.corrupt(r.seq, s.seg, off, err)
+			return errStopScan
+		}
+		return nil
+	})
+	if problem != nil {
+		return problem
+	}
+	if serr != nil && serr != errStopScan {
+		if !errors.Is(serr, errShort) && !errors.Is(serr, errLength) && !errors.Is(serr, errCRC) && !errors.Is(serr, errFlags) && !errors.Is(serr, errSeq) && !errors.Is(serr, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("applog: verify %s: %w", s.seg, serr)
+		}
+		if ch.seq <= head {
+			return l.corrupt(ch.seq, s.seg, stop, serr)
+		}
+	}
+	if !sealed {
+		return nil
+	}
+	if serr == nil {
+		if fi, err := os.Stat(s.seg); err == nil && fi.Size() != stop {
+			return l.corrupt(ch.seq, s.seg, stop, errors.New("bytes after the last record of a sealed segment"))
+		}
+	}
+	if ch.lastSig != ch.seq-1 {
+		return l.corrupt(ch.seq-1, s.seg, stop, errors.New("sealed segment does not end with a signed record"))
+	}
+	if want := indexPos(s.base, ch.seq); int64(len(idx)) != want {
+		return l.corrupt(ch.seq, s.idx, int64(len(idx)), fmt.Errorf("index of a sealed segment is %d bytes, want %d", len(idx), want))
 	}
 	return nil
 }
