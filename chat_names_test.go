@@ -24,7 +24,7 @@ func TestAuthorize(t *testing.T) {
 	c := newChat(chatConfig{Me: "alice", DB: db, Names: ns, Out: out})
 	k1, k2, k3, k4 := newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID()
 	lan := &net.TCPAddr{IP: net.IPv4(10, 99, 0, 4), Port: 4000}
-	v6 := &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 4000, Zone: "eth0"}
+	v6 := &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 4000, Zone: "lan0"}
 	refusedLine := func(name, host string, key, bound applog.ID) string {
 		return "info> refused " + name + " at " + host + ": key " + key.Short() + " is not the " + name + " you know (" + bound.Short() + "); to accept it: scuttle trust " + name + " " + string(key)
 	}

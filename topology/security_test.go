@@ -69,7 +69,10 @@ func (c *countingConn) Read(b []byte) (int, error) {
 }
 
 // fakeTLS runs one side of the TLS handshake of a hand-made peer on nc,
-// presenting cert, with the deadline of a test wait.
+// presenting cert, with the deadline of a test wait. The fake peer is
+// the attacker under test: it trusts anything (InsecureSkipVerify), and
+// what is checked is the real side's VerifyPeerCertificate
+// (identity.go) refusing it.
 func fakeTLS(nc net.Conn, cert tls.Certificate, server bool) (*tls.Conn, error) {
 	cfg := &tls.Config{
 		Certificates:       []tls.Certificate{cert},
