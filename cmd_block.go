@@ -36,12 +36,11 @@ func blockCmd() *command {
 				if err := applog.Block(*db, id); err != nil {
 					return err
 				}
-				// A writer's Open deletes blocked logs. If a chat holds the
-				// database, it refuses the log from now on, and its data goes
-				// when the database is next opened for writing.
+				// A writer deletes blocked logs: at its Open, and while it
+				// runs (a chat holding the database) within a second.
 				w, err := applog.Open(*db, &applog.Options{LockWait: -1, Logger: st.log})
 				if errors.Is(err, applog.ErrLocked) {
-					_, err = fmt.Fprintf(st.stdout, "blocked %s: the running chat refuses it from now on and no longer shows or forwards it; its entries are deleted from disk when the chat restarts\n", id)
+					_, err = fmt.Fprintf(st.stdout, "blocked %s: the running chat refuses it from now on, no longer shows or forwards it, and deletes its entries from disk within a second\n", id)
 					return err
 				}
 				if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,7 +78,7 @@ func TestBlockCommands(t *testing.T) {
 	}
 	defer w.Close()
 	out = mustScuttle(t, dir, "", "block", "--db", bobDB, alice)
-	if want := "blocked " + alice + ": the running chat refuses it from now on and no longer shows or forwards it; its entries are deleted from disk when the chat restarts\n"; out != want {
+	if want := "blocked " + alice + ": the running chat refuses it from now on, no longer shows or forwards it, and deletes its entries from disk within a second\n"; out != want {
 		t.Errorf("block while locked: %q, want %q", out, want)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -90,8 +91,22 @@ func TestBlockCommands(t *testing.T) {
 	if got := mustScuttle(t, dir, "", "read", "--db", bobDB); strings.Contains(got, "spam") || !strings.Contains(got, "hello") {
 		t.Errorf("read while the writer runs, after block:\n%s", got)
 	}
-	w.Close()
-	// deleted at the next writer Open
+	// the running writer deletes the log's files itself
+	aliceDir := filepath.Join(bobDB, alice)
+	deadline = time.Now().Add(2 * time.Second)
+	for {
+		if _, err := os.Stat(aliceDir); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running writer did not delete the blocked log's directory within 2 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the file system: no event to await
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// and a writer's reopen makes no files for it
 	w2, err := applog.Open(bobDB, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +115,7 @@ func TestBlockCommands(t *testing.T) {
 	if h := w2.Head(applog.ID(alice)); h != 0 {
 		t.Errorf("blocked log's head %d after the writer's reopen, want 0", h)
 	}
-	if fi, err := os.Stat(filepath.Join(bobDB, alice, "00000000000000000001.seg")); err != nil || fi.Size() != 16 {
-		t.Errorf("the blocked log's segment: %v, %v; want a header of 16 bytes and no record", fi, err)
+	if _, err := os.Stat(aliceDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the blocked log's directory after the writer's reopen: %v; want it gone", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,9 @@ import (
 // blockCheckEvery, so a block applies within a second. A blocked log is
 // refused by Insert (ErrBlocked), left out of Heads (so it is neither
 // advertised nor sent to peers) and of the Feed, and listed by Logs as
-// blocked; a writer's Open deletes its data (see deleteBlocked). Unblock lets it come back
+// blocked. A writer deletes its data: at Open (deleteBlocked), and
+// while it runs within about a second of the block (watchBlocks,
+// dropLog), without stopping the other logs. Unblock lets it come back
 // from peers, from seq 1.
 
 // ErrBlocked is returned by Insert for records of a blocked log.
@@ -61,6 +64,7 @@ type blockList struct {
 	checked time.Time
 	size    int64
 	ids     map[ID]bool
+	warned  atomic.Bool // applyBlocks warned of a log it could not delete
 }
 
 // blocked returns the current block list (not to be changed), reading
@@ -188,4 +192,135 @@ func (db *DB) appendBlockedNotHeld(logs []LogInfo) []LogInfo {
 		}
 	}
 	return logs
+}
+
+// watchBlocks applies the block list in a running writer: every
+// blockCheckEvery it re-reads the list (if its size changed) and deletes
+// the data of each newly blocked log (applyBlocks), until stop is
+// closed.
+func (db *DB) watchBlocks(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(blockCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			db.applyBlocks(false)
+		}
+	}
+}
+
+// applyBlocks deletes the data of every blocked log that still has some
+// (see dropLog); with fresh, it re-reads the block list now rather than
+// within blockCheckEvery. Writer only.
+func (db *DB) applyBlocks(fresh bool) {
+	if fresh {
+		db.blocks.mu.Lock()
+		db.blocks.checked = time.Time{}
+		db.blocks.mu.Unlock()
+	}
+	for _, id := range db.BlockedLogs() {
+		if id == db.id || !db.hasData(id) {
+			continue
+		}
+		r := &request{drop: id}
+		db.submit(r)
+		if r.err != nil {
+			// retried every blockCheckEvery (on Windows a file another
+			// process has open cannot be removed): warned once
+			if !errors.Is(r.err, ErrClosed) && !db.blocks.warned.Swap(true) {
+				db.log.Warn("blocked log not deleted, retrying", "log", id, "err", r.err)
+			}
+			continue
+		}
+		db.log.Info("deleted a blocked log", "log", id)
+	}
+}
+
+// hasData reports whether log id is loaded, has a directory, or has a
+// state entry that dropLog has not cleared: whether dropLog has anything
+// to do.
+func (db *DB) hasData(id ID) bool {
+	if _, ok := db.tab.byID.Load(id); ok {
+		return true
+	}
+	if pub, ok := id.publicKey(); ok {
+		if ord, held := db.tab.lookup(pub); held && !db.tab.isCleared(ord) {
+			return true
+		}
+	}
+	_, err := os.Stat(filepath.Join(db.dir, string(id)))
+	return err == nil
+}
+
+// dropLog deletes the data of the blocked log id in a running writer.
+// The leader runs it at the start of round rd, so no round writes or
+// syncs the log meanwhile: it waits for the round before rd to publish
+// (rounds end with every write, seal and sync done and the files let
+// go). Then, with no log being loaded:
+//
+//  1. the log is unloaded (readers that hold it find its files gone: an
+//     error for that log only), and its state entry is made unknown and
+//     fdatasynced, so that no later Open trusts its old sizes;
+//  2. the file cache forgets its files and the mapped indexes are
+//     unmapped;
+//  3. its directory is removed, and DIR fsynced.
+//
+// The table keeps the log's ordinal. While the log is blocked a writer
+// does not load it again (logAt), so no file of it is made; after
+// Unblock it loads empty, its files are made again, and Insert stores it
+// from seq 1. The error is the request's; the writer goes on.
+func (db *DB) dropLog(rd *round, id ID) error {
+	if id == db.id {
+		return nil // the own log is never deleted
+	}
+	if rd.prev != nil {
+		<-rd.prev.published // it may have written the log; its heads are stored
+	}
+	pub, ok := id.publicKey()
+	if !ok {
+		return nil
+	}
+	db.tab.loadMu.Lock()
+	defer db.tab.loadMu.Unlock()
+	ord, held := db.tab.lookup(pub)
+	var segs []*segment
+	if held {
+		if v, ok := db.tab.loaded.Load(ord); ok {
+			l := v.(*logState)
+			if l.w.seg != nil || l.w.idx != nil || l.w.seal != nil || l.w.write != nil {
+				return fmt.Errorf("applog: delete blocked log %s: files still held by the writer", id.Short())
+			}
+			segs = l.segments()
+			db.tab.loaded.Delete(ord)
+			db.tab.byID.Delete(id)
+			db.tab.nLoaded.Add(-1)
+		}
+		db.tab.clear(ord)
+		if db.st.f != nil && ord < db.stateN() {
+			var zero [stateEntrySize]byte
+			if _, err := db.fs.writeAt(db.st.f, zero[:], stateEntryOffset(ord)); err != nil {
+				return fmt.Errorf("applog: delete blocked log %s: write state: %w", id.Short(), err)
+			}
+			if err := db.fs.sync(db.st.f); err != nil {
+				return fmt.Errorf("applog: delete blocked log %s: %w", id.Short(), err)
+			}
+		}
+	}
+	dir := filepath.Join(db.dir, string(id))
+	db.files.dropDir(dir)
+	db.mapMu.Lock()
+	for _, s := range segs {
+		s.unmap()
+	}
+	db.mapMu.Unlock()
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("applog: delete blocked log %s: %w", id.Short(), err)
+	}
+	return syncDir(db.dir)
 }

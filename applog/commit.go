@@ -35,6 +35,7 @@ type request struct {
 	data    [][]byte
 	one     [1][]byte // data of a single Append, so that it needs no allocation
 	ins     []*insertRun
+	drop    ID     // delete this blocked log's data (dropLog)
 	first   uint64 // result of an append: seq of data[0]
 	n       int    // result of an insert: records stored
 	err     error
@@ -332,6 +333,11 @@ func (db *DB) writeRound(rd *round) {
 		}
 	}
 	err := db.markDirty(rd)
+	for _, r := range rd.batch {
+		if r.drop != "" && err == nil {
+			r.err = db.dropLog(rd, r.drop)
+		}
+	}
 	// Own appends first, as one run: the last record of the round is
 	// signed (and more on the way, as limits require).
 	if appends > 0 && err == nil {

@@ -94,6 +94,9 @@ type DB struct {
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
 
+	stopWatch chan struct{} // writer: closed by Close to stop watchBlocks
+	watchDone chan struct{} // closed when watchBlocks returned
+
 	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
 	closed   atomic.Bool
 	closeMu  sync.Mutex
@@ -145,6 +148,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err != nil {
 		db.closeFiles()
 		return nil, err
+	}
+	if !db.readOnly {
+		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
+		go db.watchBlocks(db.stopWatch, db.watchDone)
 	}
 	db.openTime = time.Since(start)
 	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", db.openTime)
@@ -317,7 +324,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 				return err
 			}
 			if l == nil {
-				continue // a hole
+				continue // a hole, or a blocked log (see dropLog)
 			}
 			db.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
@@ -337,7 +344,7 @@ type LogInfo struct {
 	Bytes   int64  // bytes on disk: segments and indexes
 	Own     bool   // the database's own log
 	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
-	Blocked bool   // on the block list (see Block): refused, and its data deleted at a writer's Open
+	Blocked bool   // on the block list (see Block): refused, and its data deleted (see Block)
 }
 
 // Logs lists the logs held, in the order they were first stored, and
@@ -414,6 +421,10 @@ func (db *DB) Close() error {
 	defer db.closeMu.Unlock()
 	if db.closed.Load() {
 		return db.closeErr
+	}
+	if db.stopWatch != nil {
+		close(db.stopWatch)
+		<-db.watchDone
 	}
 	db.gc.mu.Lock()
 	db.gc.closing = true

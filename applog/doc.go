@@ -375,11 +375,29 @@
 // re-reads it when its size changes, looking at most every 500 ms. A
 // blocked log is refused (ErrBlocked), left out of Heads (neither
 // advertised nor sent to peers) and of the Feed, and listed by Logs as
-// blocked. A
-// writer's Open, before recovery, deletes the directory of every blocked
-// log (never the own one) and then the state file, so that recovery
-// reads every log from its files and the blocked one comes back empty
-// with its ordinal kept; after Unblock it grows again from seq 1.
+// blocked. A writer deletes a blocked log's data (never the own log's),
+// keeping its ordinal in the table:
+//
+//   - While it runs, within about a second of the block: a goroutine
+//     re-reads the list every 500 ms and, for each blocked log that
+//     still has data, queues a request that the group-commit leader
+//     handles at the start of a round (dropLog), after the round before
+//     it has published, so no round writes or syncs the log meanwhile.
+//     It unloads the log, makes its state entry unknown (zeros,
+//     fdatasynced: no later Open trusts its old sizes), makes the file
+//     cache close its files, unmaps its indexes, removes its directory
+//     and fsyncs DIR. A reader in this process that still holds the log
+//     gets errors for it, nothing else; a read-only process hides it
+//     from Heads and the Feed, and reads of it fail once its open files
+//     are closed. The other logs go on meanwhile.
+//   - At Open, before recovery, for each blocked log whose directory
+//     exists (blocked while no writer ran): it deletes the directory and
+//     then the state file, so that recovery reads every log from its
+//     files.
+//
+// While it is blocked a writer does not load the log again, so no file
+// of it is made; after Unblock it loads empty, its files are made again,
+// and it grows from seq 1.
 //
 // InsertRuns skips a run it refuses (any of the above, or a fork) and
 // stores the others; IsRefused tells such errors from the rest.

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -149,6 +150,30 @@ func (c *fileCache) evictLocked() []*cachedFile {
 		out = append(out, cf)
 	}
 	return out
+}
+
+// dropDir forgets every file under dir (a log being deleted, see
+// dropLog): idle ones are closed now, held ones when released, and the
+// next acquire opens the path again.
+func (c *fileCache) dropDir(dir string) {
+	prefix := dir + string(os.PathSeparator)
+	c.mu.Lock()
+	var out []*cachedFile
+	for p, cf := range c.files {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		delete(c.files, p)
+		if cf.refs == 0 {
+			if cf.elem != nil {
+				c.idle.Remove(cf.elem)
+				cf.elem = nil
+			}
+			out = append(out, cf)
+		}
+	}
+	c.mu.Unlock()
+	closeAll(out)
 }
 
 // close closes every idle file now and every held one when released.

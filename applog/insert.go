@@ -257,6 +257,12 @@ func (db *DB) forkFound(r *request, l *logState, run *insertRun, s uint64) error
 func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState) error) (int, error) {
 	r.err = run.err
 	recs := run.recs[:run.ok]
+	if db.Blocked(run.id) {
+		// checked again here: the log's data may have been deleted
+		// since the run was checked (dropLog)
+		r.err = fmt.Errorf("%w: insert %s", ErrBlocked, run.id.Short())
+		return 0, nil
+	}
 	l, err := db.logOf(run.id, false)
 	if err != nil {
 		r.err = err

@@ -31,8 +31,11 @@ type logTable struct {
 	// ordinals a reader gave, in memory only, past the end of the file.
 	recovered map[uint32]bool
 	virtual   int
-	damaged   atomic.Bool // a record failed its CRC: feeds check every head (see Feed.repairTail)
-	checked   int64       // fileLen when findLost last looked; -1: look again
+	// cleared are the ordinals of blocked logs whose data a running
+	// writer deleted (see dropLog): their state entries are stale.
+	cleared map[uint32]bool
+	damaged atomic.Bool // a record failed its CRC: feeds check every head (see Feed.repairTail)
+	checked int64       // fileLen when findLost last looked; -1: look again
 
 	// A clean writer Open does not read the keys (see openClean): they
 	// are read on first need, by ensure.
@@ -273,7 +276,25 @@ func (t *logTable) fileCount() int {
 func (t *logTable) isRecovered(ord uint32) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.recovered[ord]
+	return t.recovered[ord] || t.cleared[ord]
+}
+
+// isCleared reports whether dropLog deleted ord's data.
+func (t *logTable) isCleared(ord uint32) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.cleared[ord]
+}
+
+// clear records that dropLog deleted ord's data: its state entry, if
+// any, no longer describes it.
+func (t *logTable) clear(ord uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cleared == nil {
+		t.cleared = make(map[uint32]bool)
+	}
+	t.cleared[ord] = true
 }
 
 // mayMissLogs reports whether the table may not list every log: a
@@ -526,6 +547,11 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	}
 	pub, ok := db.tab.key(ord)
 	if !ok {
+		return nil, nil
+	}
+	if id := idOf(pub); !db.readOnly && id != db.id && db.blocked()[id] {
+		// not held while blocked: loading would make its files again
+		// (see dropLog)
 		return nil, nil
 	}
 	db.tab.loadMu.Lock()
