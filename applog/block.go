@@ -3,6 +3,7 @@ package applog
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -237,6 +238,14 @@ func (db *DB) applyBlocks(fresh bool) {
 		}
 		db.log.Info("deleted a blocked log", "log", id)
 	}
+}
+
+// skipsBlocked reports whether a writer leaves the log of pub unloaded
+// because it is blocked: loading it would make its files again (see
+// openLog), and the own log is never blocked.
+func (db *DB) skipsBlocked(pub ed25519.PublicKey) bool {
+	id := idOf(pub)
+	return !db.readOnly && id != db.id && db.blocked()[id]
 }
 
 // hasData reports whether log id is loaded, has a directory, or has a

@@ -246,3 +246,63 @@ func TestBlockRunningRace(t *testing.T) {
 		t.Errorf("own head after reopen %d, want 50", h)
 	}
 }
+
+// TestBlockRunningReopen: a writer whose only change was deleting a
+// blocked log still closes clean, so the next Open is the lazy one; and
+// a full recovery (no state file, as after a crash) makes no files for
+// the blocked log either.
+func TestBlockRunningReopen(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, nil)
+	spam, srecs := authorLog(t)
+	good, grecs := authorLog(t)
+	for _, x := range []struct {
+		id   ID
+		recs [][]byte
+	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
+		if _, err := db.Insert(x.id, x.recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, nil)
+	if !db.lazy {
+		t.Fatal("the reopen after a clean close was not the clean, lazy one")
+	}
+	if err := Block(dir, spam.ID()); err != nil {
+		t.Fatal(err)
+	}
+	db.applyBlocks(true)
+	spamDir := filepath.Join(dir, string(spam.ID()))
+	if _, err := os.Stat(spamDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("blocked log's directory: %v, want it gone", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"clean reopen", "full recovery"} {
+		db = openT(t, dir, nil)
+		if want := when == "clean reopen"; db.lazy != want {
+			t.Errorf("%s: lazy open %v, want %v", when, db.lazy, want)
+		}
+		if h := db.Head(spam.ID()); h != 0 {
+			t.Errorf("%s: blocked log's head %d, want 0", when, h)
+		}
+		if h := db.Head(good.ID()); h != 10 {
+			t.Errorf("%s: other log's head %d, want 10", when, h)
+		}
+		verifyClean(t, db)
+		if _, err := os.Stat(spamDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: blocked log's directory: %v, want it gone", when, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// as after a crash: recovery reads every log from its files
+		if err := os.Remove(filepath.Join(dir, fileState)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -226,7 +226,10 @@ func (db *DB) writeCheckpoint() error {
 			changes = append(changes, entryChange{l.ord, e})
 		}
 	})
-	if len(changes) == 0 && db.st.hdr != nil && db.st.hdr.clean && db.st.hdr.n == n && len(files) == 0 {
+	// db.st.clean, not the header read at Open: a round that changed no
+	// entry (one that only deleted a blocked log, see dropLog) still
+	// marked the state dirty on disk
+	if len(changes) == 0 && db.st.clean && db.st.hdr != nil && db.st.hdr.n == n && len(files) == 0 {
 		return nil // still true as it is
 	}
 	if err := db.fs.syncAll(files, nil); err != nil {

@@ -149,8 +149,8 @@ func (db *DB) loadAll() error {
 	logs := make([]*logState, n)
 	err := parallel.Each(n, maxLoading, func(i int) error {
 		pub, ok := db.tab.key(uint32(i))
-		if !ok {
-			return nil
+		if !ok || db.skipsBlocked(pub) {
+			return nil // a hole, or a blocked log: not loaded (see logAt)
 		}
 		ck, _ := db.checkpointOf(uint32(i))
 		l, err := db.openLog(uint32(i), pub, ck, false, nil)

@@ -549,9 +549,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if !ok {
 		return nil, nil
 	}
-	if id := idOf(pub); !db.readOnly && id != db.id && db.blocked()[id] {
-		// not held while blocked: loading would make its files again
-		// (see dropLog)
+	if db.skipsBlocked(pub) {
 		return nil, nil
 	}
 	db.tab.loadMu.Lock()
