@@ -303,6 +303,7 @@ func (db *DB) dropLog(rd *round, id ID) error {
 				return fmt.Errorf("applog: delete blocked log %s: files still held by the writer", id.Short())
 			}
 			segs = l.segments()
+			l.dropped.Store(true) // iterators that still hold it fail with ErrBlocked
 			db.tab.loaded.Delete(ord)
 			db.tab.byID.Delete(id)
 			db.tab.nLoaded.Add(-1)

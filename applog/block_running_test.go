@@ -306,3 +306,64 @@ func TestBlockRunningReopen(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockRunningReaders: a Feed and an Iter of the writer that are in
+// the middle of a log when a block deletes it are not broken by it. The
+// Iter ends with an error matching ErrBlocked (not a CorruptError); the
+// Feed skips the rest of that log and goes on with every other entry.
+func TestBlockRunningReaders(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, &Options{SegmentSize: 300})
+	spam, srecs := authorLog(t)
+	good, grecs := authorLog(t)
+	for _, x := range []struct {
+		id   ID
+		recs [][]byte
+	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
+		if _, err := db.Insert(x.id, x.recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Append([]byte("own 1")); err != nil {
+		t.Fatal(err)
+	}
+	f := db.Feed()
+	defer f.Close()
+	for range 2 {
+		if !f.Next() || f.Entry().Log != spam.ID() {
+			t.Fatalf("the feed does not start with the spam log: %v", f.Err())
+		}
+	}
+	it := db.Iter(spam.ID(), 1)
+	defer it.Close()
+	if !it.Next() {
+		t.Fatalf("iter: %v", it.Err())
+	}
+
+	if err := Block(dir, spam.ID()); err != nil {
+		t.Fatal(err)
+	}
+	db.applyBlocks(true)
+	if _, err := os.Stat(filepath.Join(dir, string(spam.ID()))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("blocked log's directory: %v, want it gone", err)
+	}
+
+	n := 1
+	for it.Next() {
+		n++
+	}
+	var ce *CorruptError
+	if err := it.Err(); !errors.Is(err, ErrBlocked) || errors.As(err, &ce) {
+		t.Errorf("iter over the deleted log: %d entries, then %v; want an error matching ErrBlocked only", n, err)
+	}
+	got := map[ID]int{}
+	for f.Next() {
+		got[f.Entry().Log]++
+	}
+	if err := f.Err(); err != nil {
+		t.Fatalf("feed after the block: %v", err)
+	}
+	if got[good.ID()] != 10 || got[db.ID()] != 1 {
+		t.Errorf("feed after the block: %v, want all 10 of the other log and the own entry", got)
+	}
+}

@@ -386,10 +386,13 @@
 //     It unloads the log, makes its state entry unknown (zeros,
 //     fdatasynced: no later Open trusts its old sizes), makes the file
 //     cache close its files, unmaps its indexes, removes its directory
-//     and fsyncs DIR. A reader in this process that still holds the log
-//     gets errors for it, nothing else; a read-only process hides it
-//     from Heads and the Feed, and reads of it fail once its open files
-//     are closed. The other logs go on meanwhile.
+//     and fsyncs DIR. An Iter of this process in the middle of the log
+//     ends with an error matching ErrBlocked (not a CorruptError), and a
+//     Feed skips the rest of the log; replication sends what it read up
+//     to its last signed record and goes on with the other logs. A
+//     read-only process hides the log from Heads and the Feed, and reads
+//     of it fail once its open files are closed. The other logs go on
+//     meanwhile.
 //   - At Open, before recovery, for each blocked log whose directory
 //     exists (blocked while no writer ran): it deletes the directory and
 //     then the state file, so that recovery reads every log from its

@@ -2,6 +2,7 @@ package applog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,6 +75,12 @@ func (f *Feed) Next() bool {
 		if f.it.l != nil && f.it.next <= f.to {
 			if f.it.Next() {
 				return true
+			}
+			if errors.Is(f.it.err, ErrBlocked) {
+				// deleted while read: hidden from now on
+				f.it.dropFile()
+				f.it.l, f.it.err = nil, nil
+				continue
 			}
 			if f.it.err != nil {
 				f.err = f.it.err

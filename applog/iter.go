@@ -191,8 +191,12 @@ func (it *Iter) corrupt(err error) error {
 }
 
 func (it *Iter) fail(err error) {
-	if it.db.closed.Load() || errors.Is(err, os.ErrClosed) {
+	switch {
+	case it.db.closed.Load() || errors.Is(err, os.ErrClosed):
 		err = ErrClosed
+	case it.l != nil && it.l.dropped.Load():
+		// a running writer deleted the log's files under it: not damage
+		err = fmt.Errorf("%w: log %s deleted while read: %w", ErrBlocked, it.l.id.Short(), err)
 	}
 	it.err = err
 }

@@ -19,9 +19,10 @@ type logState struct {
 	ord uint32
 	dir string
 
-	head   atomic.Uint64                // highest durable seq; always a signed record
-	segs   atomic.Pointer[[]*segment]   // sorted by base, immutable snapshot
-	broken atomic.Pointer[CorruptError] // set when open found corruption before the durable floor
+	head    atomic.Uint64                // highest durable seq; always a signed record
+	segs    atomic.Pointer[[]*segment]   // sorted by base, immutable snapshot
+	broken  atomic.Pointer[CorruptError] // set when open found corruption before the durable floor
+	dropped atomic.Bool                  // its data was deleted by a block (see dropLog)
 
 	w        logWriter      // the writer's (see submit)
 	feedHead uint64         // highest head the feed names; guarded by db.gc.mu

@@ -49,7 +49,13 @@
 // stored; those received are skipped without a gap check. The same holds
 // for every log a Refuser store refuses outright (blocked, new logs past
 // a limit, peers' logs below a free-space floor): an Insert error that
-// applog.IsRefused matches ends nothing.
+// applog.IsRefused matches ends nothing. On the sending side, a log that
+// the store deletes while it is read (an iterator error matching
+// applog.ErrBlocked: a block applied by the running writer) ends nothing
+// either: the sender sends what it read up to the last signed record,
+// and Heads no longer offers the log. Only if the peer already holds
+// part of an unsigned run of it, which cannot be finished now, does the
+// session end.
 //
 // # Memory and flow control
 //

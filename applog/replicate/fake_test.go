@@ -24,6 +24,11 @@ type fakeStore struct {
 	logs    map[applog.ID][][]byte
 	changed chan struct{}
 	inserts int
+	// deleteAt makes log id vanish as a block does while it is read: an
+	// iterator that reaches seq deleteAt[id] fails with applog.ErrBlocked,
+	// and from then on Heads leaves the log out.
+	deleteAt map[applog.ID]uint64
+	deleted  map[applog.ID]bool
 }
 
 func newFake() *fakeStore {
@@ -83,7 +88,9 @@ func (s *fakeStore) Heads() map[applog.ID]uint64 {
 	defer s.mu.Unlock()
 	h := make(map[applog.ID]uint64, len(s.logs))
 	for id, l := range s.logs {
-		h[id] = uint64(len(l))
+		if !s.deleted[id] {
+			h[id] = uint64(len(l))
+		}
 	}
 	return h
 }
@@ -127,11 +134,23 @@ type fakeIter struct {
 	id   applog.ID
 	next uint64
 	rec  []byte
+	err  error
 }
 
 func (it *fakeIter) Next() bool {
 	it.s.mu.Lock()
 	defer it.s.mu.Unlock()
+	if it.err != nil {
+		return false
+	}
+	if at, ok := it.s.deleteAt[it.id]; ok && it.next >= at {
+		if it.s.deleted == nil {
+			it.s.deleted = make(map[applog.ID]bool)
+		}
+		it.s.deleted[it.id] = true
+		it.err = fmt.Errorf("fake: %w: log %s deleted while read", applog.ErrBlocked, it.id.Short())
+		return false
+	}
 	l := it.s.logs[it.id]
 	if it.next > uint64(len(l)) {
 		return false
@@ -143,7 +162,7 @@ func (it *fakeIter) Next() bool {
 
 func (it *fakeIter) Record() []byte { return it.rec }
 func (it *fakeIter) Signed() bool   { return fakeSigned(it.rec) }
-func (it *fakeIter) Err() error     { return nil }
+func (it *fakeIter) Err() error     { return it.err }
 func (it *fakeIter) Close() error   { return nil }
 
 func (s *fakeStore) Insert(id applog.ID, recs [][]byte) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -200,6 +201,12 @@ func (s *sender) pass() (bool, error) {
 
 // sendLog sends records of log id after what the peer holds: about
 // turnBytes of them, ending with a signed record if the store has one.
+//
+// A log blocked and deleted while it is read (applog.ErrBlocked) is not
+// an error of the session: what was read up to its last signed record is
+// sent, and the log is no longer offered (Heads leaves it out). Only if
+// the peer already holds part of an unsigned run of it, which can no
+// longer be finished, does the session end.
 func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 	from := s.c.peerHas(id) + 1
 	it := s.iter(id, from)
@@ -218,6 +225,8 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 	head := len(s.payload) // payload length without records
 	total := 0
 	signed := true
+	peerOpen := s.open == id // the peer holds an unsigned run of id
+	cut, cutSeq := head, seq // payload length and seq after its last signed record
 	for it.Next() {
 		rec := it.Record()
 		if len(rec)+head+binary.MaxVarintLen64 >= MaxFrameSize {
@@ -227,11 +236,16 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 			if err := s.frame(frameRecords); err != nil {
 				return sent, err
 			}
+			peerOpen = !signed
 			start()
+			cut, cutSeq = head, seq
 		}
 		signed = it.Signed()
 		s.payload = appendRecord(s.payload, rec, signed)
 		seq++
+		if signed {
+			cut, cutSeq = len(s.payload), seq
+		}
 		total += len(rec)
 		sent = true
 		if total >= turnBytes && signed {
@@ -239,7 +253,11 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 		}
 	}
 	if err := it.Err(); err != nil {
-		return sent, fmt.Errorf("log %s seq %d: %w", id, seq, err)
+		if !errors.Is(err, applog.ErrBlocked) || (peerOpen && cut == head) {
+			return sent, fmt.Errorf("log %s seq %d: %w", id, seq, err)
+		}
+		s.payload, seq, signed = s.payload[:cut], cutSeq, true
+		sent = seq > from
 	}
 	if len(s.payload) > head {
 		if err := s.frame(frameRecords); err != nil {
