@@ -650,3 +650,64 @@ func TestUnitChatMaxLogs(t *testing.T) {
 		t.Errorf("bob printed %q", b.seen)
 	}
 }
+
+// TestUnitChatBlock: alice, bob and carol in a line; bob blocks carol's
+// log while his chat runs. Within a second its files are gone from
+// bob's database; carol's later lines are neither stored nor forwarded
+// to alice; alice's lines still reach carol through bob; and no
+// connection drops.
+func TestUnitChatBlock(t *testing.T) {
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice", "bob")
+	b := startUnitChat(t, fn, "", "bob", "alice", "carol")
+	c := startUnitChat(t, fn, "", "carol", "bob")
+	forwardThroughBob(a, b, c)
+
+	if err := applog.Block(b.dir, c.db.ID()); err != nil {
+		t.Fatal(err)
+	}
+	carolDir := filepath.Join(b.dir, string(c.db.ID()))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := os.Stat(carolDir); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob's running chat did not delete carol's log within 2 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the file system: no event to await
+	}
+	c.say("spam")
+	c.expect("carol> spam")
+	a.say("after the block")
+	a.expect("alice> after the block")
+	b.expect("alice> after the block")
+	c.expect("alice> after the block")
+	for _, u := range []*unitChat{a, b, c} {
+		u.drain()
+	}
+	a.stop(fn)
+	c.stop(fn)
+	b.stop(fn)
+	if n := b.count("carol> spam") + a.count("carol> spam"); n != 0 {
+		t.Errorf("carol's line after the block printed %d times by bob and alice", n)
+	}
+	for _, u := range []*unitChat{a, b, c} {
+		for _, l := range u.seen {
+			if strings.HasPrefix(l, "info> lost connection") {
+				t.Errorf("%s: %q before the end: the block cut a connection", u.name, l)
+			}
+		}
+	}
+	bdb, err := applog.Open(b.dir, &applog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	if h := bdb.Head(c.db.ID()); h != 0 {
+		t.Errorf("bob holds %d entries of the blocked log", h)
+	}
+	if _, err := os.Stat(carolDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("carol's log directory in bob's database: %v, want it gone", err)
+	}
+}

@@ -16,7 +16,7 @@ func blockCmd() *command {
 	return &command{
 		name:    "block",
 		args:    "ID",
-		summary: "delete log ID from the database and refuse it from every peer from now on (a running chat refuses it within a second, and its data goes when the chat restarts)",
+		summary: "delete log ID from the database and refuse it from every peer from now on (a running chat does both within a second)",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			return func(ctx context.Context, args []string) error {
