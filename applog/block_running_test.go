@@ -339,6 +339,13 @@ func TestBlockRunningReaders(t *testing.T) {
 	if !it.Next() {
 		t.Fatalf("iter: %v", it.Err())
 	}
+	// and a Feed of a read-only process
+	ro := openT(t, dir, &Options{ReadOnly: true})
+	rf := ro.Feed()
+	defer rf.Close()
+	if !rf.Next() || rf.Entry().Log != spam.ID() {
+		t.Fatalf("the reader's feed does not start with the spam log: %v", rf.Err())
+	}
 
 	if err := Block(dir, spam.ID()); err != nil {
 		t.Fatal(err)
@@ -365,5 +372,17 @@ func TestBlockRunningReaders(t *testing.T) {
 	}
 	if got[good.ID()] != 10 || got[db.ID()] != 1 {
 		t.Errorf("feed after the block: %v, want all 10 of the other log and the own entry", got)
+	}
+
+	ro.blocks.checked = time.Time{} // it has read the block list since
+	got = map[ID]int{}
+	for rf.Next() {
+		got[rf.Entry().Log]++
+	}
+	if err := rf.Err(); err != nil {
+		t.Fatalf("reader's feed after the block: %v", err)
+	}
+	if got[good.ID()] != 10 || got[db.ID()] != 1 {
+		t.Errorf("reader's feed after the block: %v, want all 10 of the other log and the own entry", got)
 	}
 }

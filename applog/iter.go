@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -194,8 +195,9 @@ func (it *Iter) fail(err error) {
 	switch {
 	case it.db.closed.Load() || errors.Is(err, os.ErrClosed):
 		err = ErrClosed
-	case it.l != nil && it.l.dropped.Load():
-		// a running writer deleted the log's files under it: not damage
+	case it.l != nil && (it.l.dropped.Load() || errors.Is(err, fs.ErrNotExist) && it.db.Blocked(it.l.id)):
+		// a running writer (this process's, or another's for a
+		// read-only DB) deleted the log's files under it: not damage
 		err = fmt.Errorf("%w: log %s deleted while read: %w", ErrBlocked, it.l.id.Short(), err)
 	}
 	it.err = err
