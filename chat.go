@@ -59,10 +59,17 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err
 	}
 
+	// The port first: a chat that cannot have it claims no name, and
+	// with --port 0 the name is advertised with the port it got.
+	ln, err := topology.Listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	md, err := mdns.Listen(ctx, mdns.Config{Interfaces: o.iface, Logger: log.With("pkg", "mdns")})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer func() { err = errors.Join(err, md.Close()) }()
@@ -74,7 +81,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		// Claim ME.local and advertise ME._scuttle._tcp.local
 		// (chat_service.go) while the swarm already dials: probing
 		// takes 750 ms that a peer's connection need not wait for.
-		if err := advertise(ctx, md, o.me, o.listen, string(db.ID()), o.networkKey); err != nil && ctx.Err() == nil {
+		if err := advertise(ctx, md, o.me, ln.Addr().String(), string(db.ID()), o.networkKey); err != nil && ctx.Err() == nil {
 			cancel(fmt.Errorf("claiming %s: %w", mdns.FQDN(o.me), err))
 		}
 	})
@@ -83,7 +90,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		Peers:      o.peers,
 		DB:         db,
 		Names:      ns,
-		ListenAddr: o.listen,
+		Listener:   ln, // the swarm closes it
 		Resolver:   chatResolver{md},
 		NetworkKey: o.networkKey,
 		Discover:   discoverer(md, o, st.log),

@@ -149,6 +149,19 @@ type Swarm struct {
 	pending    chan struct{}     // semaphore of inbound handshakes
 }
 
+// Listen listens on the TCP address addr as Run does when Listener is
+// not set (with the swarm's TCP keep-alives on accepted connections). A
+// program listens first, to fail on a port in use before it announces
+// anything, and gives the listener to Swarm.Listener.
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAliveConfig: keepAlive}
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("topology: listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
 // Run listens, dials every peer and serves connections until ctx ends or
 // Close is called; then it closes every connection and returns once every
 // goroutine it started has ended. It returns nil after such a shutdown.
@@ -184,10 +197,9 @@ func (s *Swarm) Run(ctx context.Context) error {
 		if addr == "" {
 			addr = ":" + strconv.Itoa(int(HashToPort(s.Name)))
 		}
-		lc := net.ListenConfig{KeepAliveConfig: keepAlive}
-		if ln, err = lc.Listen(ctx, "tcp", addr); err != nil {
+		if ln, err = Listen(ctx, addr); err != nil {
 			s.mu.Unlock()
-			return fmt.Errorf("topology: listen on %s: %w", addr, err)
+			return err
 		}
 	}
 	ctx, stop := context.WithCancelCause(ctx)
