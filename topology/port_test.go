@@ -1,9 +1,6 @@
 package topology
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // The vectors were computed with the npm module hash-to-port 1.2.0.
 func TestHashToPort(t *testing.T) {
@@ -26,19 +23,5 @@ func TestHashToPort(t *testing.T) {
 				t.Errorf("HashToPort(%q) = %d, want %d", tt.name, got, tt.want)
 			}
 		})
-	}
-}
-
-// TestListen: Listen gives a listener Run can use, and a port in use is
-// an error naming the address, as Run's own listen says it.
-func TestListen(t *testing.T) {
-	ln, err := Listen(t.Context(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, err = Listen(t.Context(), ln.Addr().String())
-	if want := "topology: listen on " + ln.Addr().String() + ": "; err == nil || !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("second Listen on %s: %v; want %q…", ln.Addr(), err, want)
 	}
 }

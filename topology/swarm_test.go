@@ -331,6 +331,9 @@ func TestListenInUse(t *testing.T) {
 	if called {
 		t.Error("an event was emitted before the listen error")
 	}
+	if _, err := Listen(t.Context(), busy.Addr().String()); !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Errorf("Listen: got %v, want EADDRINUSE naming %v", err, busy.Addr())
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
