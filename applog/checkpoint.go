@@ -52,8 +52,20 @@ func (db *DB) openState() error {
 		return nil
 	}
 	db.st.hdr = &h
-	db.lazy = db.readOnly && h.clean // exact as long as unchanged() holds
+	// exact as long as unchanged() holds, and if the feed is as long as
+	// the clean Close left it: a feed cut short since (damage) names
+	// fewer heads than the entries, so Feed.repairTail must look
+	db.lazy = db.readOnly && h.clean && db.feedSize() == h.feedLen
 	return nil
+}
+
+// feedSize returns the size of the feed file; -1 if it cannot be read.
+func (db *DB) feedSize() int64 {
+	fi, err := os.Stat(filepath.Join(db.dir, fileFeed))
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }
 
 // unchanged reports, for a read-only database, whether the state file

@@ -1,6 +1,7 @@
 package applog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +13,7 @@ import (
 // damageDB builds a database of the own log (3 entries) and 4 inserted
 // logs, one of them over several segments (so it has sealed indexes),
 // closes it cleanly and returns its directory and every entry by log.
-func damageDB(t *testing.T) (string, map[ID][]string) {
+func damageDB(t testing.TB) (string, map[ID][]string) {
 	dir := t.TempDir()
 	opts := &Options{SegmentSize: 512}
 	db := openT(t, dir, opts)
@@ -40,7 +41,7 @@ func damageDB(t *testing.T) (string, map[ID][]string) {
 }
 
 // copyDir copies a database directory.
-func copyDir(t *testing.T, src string) string {
+func copyDir(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
@@ -186,7 +187,7 @@ func checkRepaired(t *testing.T, db *DB) {
 
 // checkAll checks that db holds exactly the entries of want, through
 // Heads, Iter, Get and the feed.
-func checkAll(t *testing.T, db *DB, want map[ID][]string) {
+func checkAll(t testing.TB, db *DB, want map[ID][]string) {
 	t.Helper()
 	heads := db.Heads()
 	if len(heads) != len(want) {
@@ -295,5 +296,35 @@ func TestReaderLostLogsThenWriter(t *testing.T) {
 	checkAll(t, r, want)
 	if r.tab.virtual != 0 {
 		t.Fatalf("reader kept %d ordinals of its own after the writer listed the logs", r.tab.virtual)
+	}
+}
+
+// TestCutShortReadOnly: a log table cut to less than its header, or to
+// a damaged header alone, or a feed cut short after a clean Close,
+// hides no entry from a reader: it finds the logs from their
+// directories, and its feed (whose ordinals then name other logs, or
+// which names fewer heads than the state) still shows every entry once.
+func TestCutShortReadOnly(t *testing.T) {
+	base, want := damageDB(t)
+	feed, err := os.ReadFile(filepath.Join(base, fileFeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, file string
+		data       []byte
+	}{
+		{"logs/one byte", fileLogs, []byte("0")},
+		{"logs/a damaged header only", fileLogs, bytes.Repeat([]byte("0"), fileHeaderSize)},
+		{"feed/half", fileFeed, feed[:len(feed)/2]},
+		{"feed/last byte", fileFeed, feed[:len(feed)-1]},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyDir(t, base)
+			if err := os.WriteFile(filepath.Join(dir, tt.file), tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkAll(t, openT(t, dir, &Options{ReadOnly: true}), want)
+		})
 	}
 }

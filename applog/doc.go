@@ -299,8 +299,10 @@
 // full. A read-only one polls the feed file's size, after 2 ms and then
 // twice as long each time, up to every 100 ms. When a read-only feed
 // first reaches the end of the feed file, and a writer has committed
-// since the last clean Close (or any feed met a damaged record, which it
-// skips when a good one follows), it adds in memory what a writer's
+// since the last clean Close (or the feed is shorter than that Close
+// left it, or the reader found logs the table does not list, or any feed
+// met a damaged record, which it skips when a good one follows), it adds
+// in memory what a writer's
 // feed repair would add: (ordinal, head) for every log whose head is past
 // what the feed returned of it (repairTail). So a reader after a crash
 // sees every durable entry, before any writer has reopened.

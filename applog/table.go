@@ -168,7 +168,13 @@ func (db *DB) readTable() error {
 		if err := checkFileHeader(h[:n], magicLogs, 0); err != nil {
 			if db.readOnly {
 				if size < fileHeaderSize {
-					return nil // being created
+					// being created, or cut short: findLost looks at
+					// the directories once (cheap if it is new)
+					t.checked = -1
+					if db.st.hdr != nil && db.st.hdr.n > 0 {
+						db.noteRepair("log table is cut short (%d bytes) while the state names %d logs", size, db.st.hdr.n)
+					}
+					return nil
 				}
 				db.noteRepair("log table header is damaged (%v): its records are read", err)
 			} else if size <= fileHeaderSize {
@@ -408,6 +414,9 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 		}
 	}
 	t.mu.Unlock()
+	// the feed names them by ordinals this reader does not know: its
+	// feeds look at every head (Feed.repairTail)
+	t.damaged.Store(true)
 	for _, l := range left {
 		db.noteRepair("log %s is not in the log table: found from its directory", idOf(l.pub))
 	}
