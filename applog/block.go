@@ -308,8 +308,9 @@ func (db *DB) dropLog(rd *round, id ID) error {
 			db.tab.byID.Delete(id)
 			db.tab.nLoaded.Add(-1)
 		}
-		db.tab.clear(ord)
-		if db.st.f != nil && ord < db.stateN() {
+		if db.st.f != nil && ord < db.stateN() && !db.tab.isCleared(ord) {
+			// once: a retry (a directory Windows would not remove yet)
+			// finds it done
 			var zero [stateEntrySize]byte
 			if _, err := db.fs.writeAt(db.st.f, zero[:], stateEntryOffset(ord)); err != nil {
 				return fmt.Errorf("applog: delete blocked log %s: write state: %w", id.Short(), err)
@@ -318,6 +319,7 @@ func (db *DB) dropLog(rd *round, id ID) error {
 				return fmt.Errorf("applog: delete blocked log %s: %w", id.Short(), err)
 			}
 		}
+		db.tab.clear(ord)
 	}
 	dir := filepath.Join(db.dir, string(id))
 	db.files.dropDir(dir)
