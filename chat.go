@@ -60,7 +60,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	}
 
 	// The port first: a chat that cannot have it claims no name, and
-	// with --port 0 the name is advertised with the port it got.
+	// the name is advertised with the port the listener has.
 	ln, err := topology.Listen(ctx, o.listen)
 	if err != nil {
 		return err
