@@ -667,9 +667,11 @@ func TestUnitChatBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	carolDir := filepath.Join(b.dir, string(c.db.ID()))
-	deadline := time.Now().Add(2 * time.Second)
+	blocked := time.Now()
+	deadline := blocked.Add(2 * time.Second)
 	for {
 		if _, err := os.Stat(carolDir); errors.Is(err, os.ErrNotExist) {
+			t.Logf("figure: carol's log deleted %v after the block", time.Since(blocked).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
