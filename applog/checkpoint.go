@@ -52,16 +52,21 @@ func (db *DB) openState() error {
 		return nil
 	}
 	db.st.hdr = &h
-	// exact as long as unchanged() holds, and if the feed is as long as
-	// the clean Close left it: a feed cut short since (damage) names
-	// fewer heads than the entries, so Feed.repairTail must look
-	db.lazy = db.readOnly && h.clean && db.feedSize() == h.feedLen
+	// Exact as long as unchanged() holds, and if the feed and the log
+	// table are as long as the clean Close left them (as a writer's
+	// openClean checks): a feed cut short since (damage) names fewer
+	// heads than the entries, so Feed.repairTail must look, and a table
+	// of another length may have its records at other ordinals than the
+	// entries.
+	db.lazy = db.readOnly && h.clean && db.fileSize(fileFeed) == h.feedLen &&
+		db.fileSize(fileLogs) == fileHeaderSize+int64(h.n)*logsRecordSize
 	return nil
 }
 
-// feedSize returns the size of the feed file; -1 if it cannot be read.
-func (db *DB) feedSize() int64 {
-	fi, err := os.Stat(filepath.Join(db.dir, fileFeed))
+// fileSize returns the size of the database's file name; -1 if it cannot
+// be read.
+func (db *DB) fileSize(name string) int64 {
+	fi, err := os.Stat(filepath.Join(db.dir, name))
 	if err != nil {
 		return -1
 	}

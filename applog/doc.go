@@ -149,6 +149,10 @@
 // state entry is never used (the match may be wrong), so its log's tail
 // is scanned; and every feed then checks every log's head (repairTail),
 // so a feed record naming a wrong ordinal costs order, never an entry.
+// What the CRCs cannot show is a table of the right length whose good
+// records were moved to other ordinals: a clean Open would then trust
+// one log's state entry for another. That takes a deliberate rewrite of
+// the table, and is outside what this format defends against.
 // A partial last record (a torn append, never acknowledged) is cut by a
 // writer. Verify reports each repair (ErrRepaired).
 //
