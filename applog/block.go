@@ -208,20 +208,20 @@ func (db *DB) watchBlocks(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			db.applyBlocks(false)
+			db.applyBlocks()
 		}
 	}
 }
 
-// applyBlocks deletes the data of every blocked log that still has some
-// (see dropLog); with fresh, it re-reads the block list now rather than
-// within blockCheckEvery. Writer only.
-func (db *DB) applyBlocks(fresh bool) {
-	if fresh {
-		db.blocks.mu.Lock()
-		db.blocks.checked = time.Time{}
-		db.blocks.mu.Unlock()
-	}
+// applyBlocks re-reads the block list now (its size, and the list if
+// that changed) and deletes the data of every blocked log that still has
+// some (see dropLog). Writer only. It does not wait for the list's own
+// blockCheckEvery cache: re-armed by the last tick a hair less than
+// blockCheckEvery ago, that would skip every other tick.
+func (db *DB) applyBlocks() {
+	db.blocks.mu.Lock()
+	db.blocks.checked = time.Time{}
+	db.blocks.mu.Unlock()
 	for _, id := range db.BlockedLogs() {
 		if id == db.id || !db.hasData(id) {
 			continue

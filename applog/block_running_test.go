@@ -74,7 +74,7 @@ func TestBlockRunning(t *testing.T) {
 		}
 		time.Sleep(blockCheckEvery / 20) // polling the file system: no event to await
 	}
-	db.applyBlocks(true) // nothing left to do: no error, no files made
+	db.applyBlocks() // nothing left to do: no error, no files made
 	if _, err := os.Stat(spamDir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("after a second applyBlocks: %v, want the directory gone", err)
 	}
@@ -215,13 +215,13 @@ func TestBlockRunningRace(t *testing.T) {
 	if err := Block(dir, spam.ID()); err != nil {
 		t.Fatal(err)
 	}
-	db.applyBlocks(true)
+	db.applyBlocks()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	db.applyBlocks(true) // what an insert let in before the block read
+	db.applyBlocks() // what an insert let in before the block read
 	if _, err := os.Stat(filepath.Join(dir, string(spam.ID()))); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("blocked log's directory: %v, want it gone", err)
 	}
@@ -274,7 +274,7 @@ func TestBlockRunningReopen(t *testing.T) {
 	if err := Block(dir, spam.ID()); err != nil {
 		t.Fatal(err)
 	}
-	db.applyBlocks(true)
+	db.applyBlocks()
 	spamDir := filepath.Join(dir, string(spam.ID()))
 	if _, err := os.Stat(spamDir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("blocked log's directory: %v, want it gone", err)
@@ -350,7 +350,7 @@ func TestBlockRunningReaders(t *testing.T) {
 	if err := Block(dir, spam.ID()); err != nil {
 		t.Fatal(err)
 	}
-	db.applyBlocks(true)
+	db.applyBlocks()
 	if _, err := os.Stat(filepath.Join(dir, string(spam.ID()))); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("blocked log's directory: %v, want it gone", err)
 	}
