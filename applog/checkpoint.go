@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 )
 
 // This file reads and writes the state file (see "State" in doc.go): a
@@ -13,10 +14,13 @@ import (
 
 // stateFile is the state file as a DB holds it.
 type stateFile struct {
-	f     *os.File
-	hdr   *stateHeader    // the header as Open found it; nil if none or damaged
-	all   []logCheckpoint // every entry, when Open loaded every log
-	clean bool            // writer leader: the header on disk still says clean (markDirty)
+	f   *os.File
+	hdr *stateHeader // the header as Open found it; nil if none or damaged
+	// all is every entry, read at once: by an Open that loads every
+	// log, or by a lazy writer's first Heads (eachHead), which may run
+	// while other goroutines load logs (checkpointOf).
+	all   atomic.Pointer[[]logCheckpoint]
+	clean bool // writer leader: the header on disk still says clean (markDirty)
 }
 
 // openState opens the state file and reads its header. A missing or
@@ -97,8 +101,8 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 	if h == nil || ord >= h.n || db.st.f == nil || db.tab.isRecovered(ord) {
 		return nil, false
 	}
-	if db.st.all != nil {
-		if e := db.st.all[ord]; e.tailBase != 0 {
+	if all := db.st.all.Load(); all != nil {
+		if e := (*all)[ord]; e.tailBase != 0 {
 			return &e, db.lazy
 		}
 		return nil, false
@@ -119,7 +123,24 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 
 // readAllCheckpoints reads every entry of the state file at once, for an
 // Open that loads every log; damaged entries are left zero (unknown).
-func (db *DB) readAllCheckpoints() { db.st.all = db.readCheckpoints() }
+func (db *DB) readAllCheckpoints() { db.st.setAll(db.readCheckpoints()) }
+
+// setAll caches every entry (nil: none).
+func (st *stateFile) setAll(all []logCheckpoint) {
+	if all == nil {
+		st.all.Store(nil)
+		return
+	}
+	st.all.Store(&all)
+}
+
+// allEntries returns the cached entries, nil if none are.
+func (st *stateFile) allEntries() []logCheckpoint {
+	if p := st.all.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // readCheckpoints reads every entry of the state file; damaged entries
 // are left zero (unknown).

@@ -291,11 +291,11 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	var entries []logCheckpoint
 	if (db.lazy && !db.readOnly) || db.unchanged() {
 		if int(db.tab.nLoaded.Load()) < n {
-			entries = db.st.all
+			entries = db.st.allEntries()
 			if entries == nil {
 				entries = db.readCheckpoints()
 				if !db.readOnly {
-					db.st.all = entries // true until Close
+					db.st.setAll(entries) // true until Close
 				}
 			}
 		}

@@ -503,7 +503,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	off := int64(fileHeaderSize)
 	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && int(ck.n) <= nlogs {
 		off = ck.feedLen
-		for i, lc := range db.st.all {
+		for i, lc := range db.st.allEntries() {
 			heads[i] = lc.feedHead
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -264,4 +265,41 @@ func TestCleanOpenIsLazy(t *testing.T) {
 		t.Fatalf("after reopen: %d logs, want 204", len(got))
 	}
 	verifyClean(t, db)
+}
+
+// TestLazyHeadsWhileLoading: in a lazy writer, the first Heads (which
+// reads every state entry at once and keeps them) runs while other
+// goroutines load logs from those entries; under -race this is the test
+// that the cache is shared safely, and every answer is right.
+func TestLazyHeadsWhileLoading(t *testing.T) {
+	dir := t.TempDir()
+	db := openT(t, dir, nil)
+	logs := oneEntryLogs(t, 200)
+	insertLogs(t, db, logs)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, dir, nil)
+	if !db.lazy {
+		t.Fatal("the reopen was not lazy")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(logs)+1)
+	wg.Go(func() {
+		if n := len(db.Heads()); n != len(logs)+1 {
+			errs <- fmt.Errorf("Heads: %d logs, want %d", n, len(logs)+1)
+		}
+	})
+	for _, l := range logs {
+		wg.Go(func() {
+			if h := db.Head(l.id); h != 1 {
+				errs <- fmt.Errorf("Head(%s) = %d, want 1", l.id.Short(), h)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

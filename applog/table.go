@@ -521,7 +521,7 @@ func (db *DB) mendHoles(fill map[uint32]ed25519.PublicKey) error {
 				return err
 			}
 		}
-		db.st.all = nil // read again without the entries made unknown
+		db.st.setAll(nil) // read again without the entries made unknown
 	}
 	for ord, pub := range fill {
 		rec := appendLogsRecord(nil, pub)
