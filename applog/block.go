@@ -320,6 +320,7 @@ func (db *DB) dropLog(rd *round, id ID) error {
 			}
 		}
 		db.tab.clear(ord)
+		db.st.clearExact(ord)
 	}
 	dir := filepath.Join(db.dir, string(id))
 	db.files.dropDir(dir)

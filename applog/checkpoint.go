@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 )
 
@@ -21,6 +22,9 @@ type stateFile struct {
 	// while other goroutines load logs (checkpointOf).
 	all   atomic.Pointer[[]logCheckpoint]
 	clean bool // writer leader: the header on disk still says clean (markDirty)
+
+	exactMu sync.Mutex
+	exact   []uint64 // bit ord: its entry was written by an unload, and the log not loaded since (unload.go)
 }
 
 // openState opens the state file and reads its header. A missing or
@@ -97,6 +101,13 @@ func (db *DB) unchanged() bool {
 // the log exactly (a clean Close wrote it and no commit happened since),
 // not just a durable floor.
 func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
+	if db.st.isExact(ord) {
+		// written when the log was unloaded, and unchanged since
+		if e, ok := db.readEntry(ord); ok {
+			return &e, true
+		}
+		return nil, false
+	}
 	h := db.st.hdr
 	if h == nil || ord >= h.n || db.st.f == nil || db.tab.isRecovered(ord) {
 		return nil, false
@@ -119,6 +130,18 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 		return nil, false
 	}
 	return &e, db.lazy
+}
+
+// readEntry reads the state entry of ord from the file.
+func (db *DB) readEntry(ord uint32) (logCheckpoint, bool) {
+	var b [stateEntrySize]byte
+	if db.st.f == nil {
+		return logCheckpoint{}, false
+	}
+	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+		return logCheckpoint{}, false
+	}
+	return decodeStateEntry(b[:])
 }
 
 // readAllCheckpoints reads every entry of the state file at once, for an
@@ -145,13 +168,21 @@ func (st *stateFile) allEntries() []logCheckpoint {
 // readCheckpoints reads every entry of the state file; damaged entries
 // are left zero (unknown).
 func (db *DB) readCheckpoints() []logCheckpoint {
-	h := db.st.hdr
-	if h == nil || db.st.f == nil || h.n == 0 {
+	if db.st.hdr == nil {
 		return nil
 	}
-	b := make([]byte, int64(h.n)*stateEntrySize)
+	return db.readCheckpointsN(db.st.hdr.n)
+}
+
+// readCheckpointsN reads the first count entries of the state file, as
+// far as it has them; damaged or missing ones are left zero (unknown).
+func (db *DB) readCheckpointsN(count uint32) []logCheckpoint {
+	if db.st.f == nil || count == 0 {
+		return nil
+	}
+	b := make([]byte, int64(count)*stateEntrySize)
 	n, _ := readFull(db.st.f, b, stateHeaderSize)
-	all := make([]logCheckpoint, h.n)
+	all := make([]logCheckpoint, count)
 	for i := range all {
 		if (i+1)*stateEntrySize > n {
 			break
@@ -245,21 +276,7 @@ func (db *DB) writeCheckpoint() error {
 	var changes []entryChange
 	n := uint32(db.tab.count())
 	db.eachLoaded(func(l *logState) {
-		e := logCheckpoint{feedHead: l.feedHead}
-		if l.w.tail != nil && l.broken.Load() == nil {
-			e.tailBase = l.w.tail.base
-			e.segSize = l.w.segSize
-			e.head = l.w.head
-			e.idxSize = indexSize(l.w.tail.base, l.w.head)
-			if l.w.idxDirty {
-				if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
-					held = append(held, cf)
-					files = append(files, cf.File)
-				} else {
-					e.idxSize = 0 // closed unsynced: the next Open checks it
-				}
-			}
-		}
+		e := db.entryOf(l, &files, &held)
 		if l.ck == nil || *l.ck != e || l.ord >= db.stateN() {
 			changes = append(changes, entryChange{l.ord, e})
 		}
@@ -280,9 +297,17 @@ func (db *DB) writeCheckpoint() error {
 		h.gen = db.st.hdr.gen + 1
 	}
 	if db.st.hdr == nil {
-		// no entry on disk is known good: write them all, loaded logs
-		// from memory, holes as unknown
+		// no entry on disk is known good but those of unloaded logs
+		// (unload.go): write them all, loaded logs from memory, holes as
+		// unknown
 		full := make([]byte, int64(n)*stateEntrySize)
+		for ord := range n {
+			if db.st.isExact(ord) {
+				if e, ok := db.readEntry(ord); ok {
+					appendStateEntry(full[stateEntryOffset(ord)-stateHeaderSize:][:0], e)
+				}
+			}
+		}
 		for _, c := range changes {
 			appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
 		}
@@ -304,6 +329,30 @@ func (db *DB) writeCheckpoint() error {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	return nil
+}
+
+// entryOf returns the state entry that describes the idle log l exactly,
+// once the tail index files it appends to files (held in held) are
+// synced; a tail index the file cache closed unsynced gets index size 0,
+// so that the next load checks it against the segment. Leader only.
+func (db *DB) entryOf(l *logState, files *[]*os.File, held *[]*cachedFile) logCheckpoint {
+	e := logCheckpoint{feedHead: l.feedHead}
+	if l.w.tail == nil || l.broken.Load() != nil {
+		return e
+	}
+	e.tailBase = l.w.tail.base
+	e.segSize = l.w.segSize
+	e.head = l.w.head
+	e.idxSize = indexSize(l.w.tail.base, l.w.head)
+	if l.w.idxDirty {
+		if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
+			*held = append(*held, cf)
+			*files = append(*files, cf.File)
+		} else {
+			e.idxSize = 0 // closed unsynced: the next load checks it
+		}
+	}
+	return e
 }
 
 // entryChange is a state entry to write.

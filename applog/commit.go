@@ -338,6 +338,9 @@ func (db *DB) writeRound(rd *round) {
 			r.err = db.dropLog(rd, r.drop)
 		}
 	}
+	if err == nil {
+		db.unloadIdle(rd)
+	}
 	// Own appends first, as one run: the last record of the round is
 	// signed (and more on the way, as limits require).
 	if appends > 0 && err == nil {

@@ -39,7 +39,15 @@ type Options struct {
 	// system's (statfs; unknown on systems without it, which refuses
 	// nothing).
 	FreeSpace func(dir string) (avail, total uint64, err error)
+	// MaxLoaded bounds the logs kept in memory at once (about 1 KB
+	// each); the least recently used idle ones are unloaded beyond it
+	// (see unload.go). 0 means DefaultMaxLoaded.
+	MaxLoaded int
 }
+
+// DefaultMaxLoaded is the number of logs kept in memory when
+// Options.MaxLoaded is 0.
+const DefaultMaxLoaded = 4096
 
 // DefaultSegmentSize is the segment size used when Options.SegmentSize
 // is 0.
@@ -93,6 +101,8 @@ type DB struct {
 	repairs   repairLog // damage to derived files found and repaired, for Verify
 	checks    checkPool // Insert's per-record scratch
 	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
+
+	unloadAsked atomic.Bool // a round is asked to unload idle logs (logAt)
 
 	stopWatch chan struct{} // writer: closed by Close to stop watchBlocks
 	watchDone chan struct{} // closed when watchBlocks returned
@@ -289,14 +299,14 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	db.refreshTable()
 	n := db.tab.len()
 	var entries []logCheckpoint
-	if (db.lazy && !db.readOnly) || db.unchanged() {
-		if int(db.tab.nLoaded.Load()) < n {
-			entries = db.st.allEntries()
-			if entries == nil {
-				entries = db.readCheckpoints()
-				if !db.readOnly {
-					db.st.setAll(entries) // true until Close
-				}
+	exact := (db.lazy && !db.readOnly) || db.unchanged() // every entry of the state Open found
+	unloaded := db.st.anyExact()                         // and those of unloaded logs (unload.go)
+	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
+		entries = db.st.allEntries()
+		if len(entries) < n && unloaded || entries == nil {
+			entries = db.readCheckpointsN(uint32(n))
+			if !db.readOnly {
+				db.st.setAll(entries) // true until Close, or the next unload
 			}
 		}
 	}
@@ -308,7 +318,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && !db.tab.isRecovered(ord) {
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.stateN() && !db.tab.isRecovered(ord)) {
 			pub, ok := db.tab.key(ord)
 			if !ok {
 				continue

@@ -62,6 +62,19 @@
 // clean writer Open reads neither the log table nor any log but its
 // own (see Recovery).
 //
+// Memory: at most Options.MaxLoaded logs (4096 by default, about 1 KB
+// each) are loaded at once (unload.go). Beyond it a clock sweep unloads
+// the least recently used idle ones until a quarter of the bound is
+// free: a reader when it loads a log, a writer only in the commit
+// leader between rounds (once the round before has published), after
+// writing each one's state entry exactly as Close would. Such an entry
+// is known exact until its log is loaded again, so that load reads the
+// entry and trusts it, as after a clean Close; it is also a true durable
+// floor if the process crashes. What stays per log is its 32-byte key in
+// the table and its state entry on disk. An Iter that held an unloaded
+// log's state reads on from the loaded one when it reaches the old
+// head.
+//
 // # Files
 //
 //	DIR/

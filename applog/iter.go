@@ -122,7 +122,21 @@ func (it *Iter) Next() bool {
 	head := l.head.Load()
 	if it.next > head {
 		db.refresh(l)
-		if head = l.head.Load(); it.next > head {
+		if head = l.head.Load(); it.next > head && l.unloaded.Load() {
+			// unloaded (unload.go): its head no longer moves; the
+			// log's loaded state may be further on
+			nl, err := db.logOf(it.id, true)
+			if err != nil {
+				it.fail(err)
+				return false
+			}
+			if nl != nil && nl != l {
+				it.reset(nl, it.next)
+				l = nl
+				head = l.head.Load()
+			}
+		}
+		if it.next > head {
 			return false
 		}
 	}

@@ -19,10 +19,12 @@ type logState struct {
 	ord uint32
 	dir string
 
-	head    atomic.Uint64                // highest durable seq; always a signed record
-	segs    atomic.Pointer[[]*segment]   // sorted by base, immutable snapshot
-	broken  atomic.Pointer[CorruptError] // set when open found corruption before the durable floor
-	dropped atomic.Bool                  // its data was deleted by a block (see dropLog)
+	head     atomic.Uint64                // highest durable seq; always a signed record
+	segs     atomic.Pointer[[]*segment]   // sorted by base, immutable snapshot
+	broken   atomic.Pointer[CorruptError] // set when open found corruption before the durable floor
+	dropped  atomic.Bool                  // its data was deleted by a block (see dropLog)
+	unloaded atomic.Bool                  // no longer the loaded state of its log (see unload.go)
+	used     atomic.Bool                  // looked up since the unload sweep last passed it
 
 	w        logWriter      // the writer's (see submit)
 	feedHead uint64         // highest head the feed names; guarded by db.gc.mu

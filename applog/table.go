@@ -50,7 +50,8 @@ type logTable struct {
 
 	fileMu sync.Mutex // adding logs (writer leader) or re-reading the file (reader)
 	f      *os.File   // writer only: the logs file
-	loadMu sync.Mutex // loading a log on first use (DB.logAt)
+	loadMu sync.Mutex // loading a log on first use (DB.logAt), and unloading (unload.go)
+	hand   uint32     // the unload sweep's next ordinal; guarded by loadMu
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -552,7 +553,7 @@ func (db *DB) refreshTable() {
 // ord is a hole or out of range.
 func (db *DB) logAt(ord uint32) (*logState, error) {
 	if l, ok := db.tab.loaded.Load(ord); ok {
-		return l.(*logState), nil
+		return l.(*logState).use(), nil
 	}
 	pub, ok := db.tab.key(ord)
 	if !ok {
@@ -574,13 +575,25 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.st.clearExact(ord) // the log may change now: its entry is a floor again
 	db.tab.store(l)
 	db.tab.nLoaded.Add(1)
-	return l, nil
+	if db.readOnly {
+		db.unloadReader()
+	} else if db.excess() > 0 && db.unloadAsked.CompareAndSwap(false, true) {
+		// only the leader unloads a writer's logs: a round with no
+		// data does it (unloadIdle)
+		go func() {
+			defer db.unloadAsked.Store(false)
+			db.submit(&request{})
+		}()
+	}
+	return l.use(), nil
 }
 
-// store records l as loaded.
+// store records l as loaded (and used: see unload.go).
 func (t *logTable) store(l *logState) {
+	l.used.Store(true)
 	t.loaded.Store(l.ord, l)
 	t.byID.Store(l.id, l)
 }
@@ -593,7 +606,7 @@ func (db *DB) logOf(id ID, refresh bool) (*logState, error) {
 		return db.own, nil
 	}
 	if l, ok := db.tab.byID.Load(id); ok {
-		return l.(*logState), nil
+		return l.(*logState).use(), nil
 	}
 	pub, ok := id.publicKey()
 	if !ok {
