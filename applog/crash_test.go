@@ -34,6 +34,8 @@ func TestChild(t *testing.T) {
 		openChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
 	case "fewfiles":
 		fewFilesChild(os.Getenv(envDir), os.Getenv(envCount) == "true")
+	case "inserts":
+		insertsChild(os.Getenv(envDir))
 	case "writer":
 		n, _ := strconv.Atoi(os.Getenv(envCount))
 		writerChild(os.Getenv(envDir), n)
