@@ -10,6 +10,23 @@ import (
 	"time"
 )
 
+// spamAndGood inserts two 10-entry logs (authorLog) into db: the one to
+// block, returned with its records, and another.
+func spamAndGood(t *testing.T, db *DB) (spam *DB, srecs [][]byte, good *DB) {
+	t.Helper()
+	spam, srecs = authorLog(t)
+	good, grecs := authorLog(t)
+	for _, x := range []struct {
+		id   ID
+		recs [][]byte
+	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
+		if _, err := db.Insert(x.id, x.recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return spam, srecs, good
+}
+
 // feedLogs returns the logs a new Feed of db shows, with how many
 // entries each.
 func feedLogs(t *testing.T, db *DB) map[ID]int {
@@ -38,16 +55,7 @@ func TestBlockRunning(t *testing.T) {
 	if _, err := db.AppendBatch([][]byte{[]byte("own 1"), []byte("own 2")}); err != nil {
 		t.Fatal(err)
 	}
-	spam, srecs := authorLog(t)
-	good, grecs := authorLog(t)
-	for _, x := range []struct {
-		id   ID
-		recs [][]byte
-	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
-		if _, err := db.Insert(x.id, x.recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	spam, srecs, good := spamAndGood(t, db)
 	spamDir := filepath.Join(dir, string(spam.ID()))
 	if segs, _ := listSegments(spamDir); len(segs) < 2 {
 		t.Fatalf("the spam log has %d segments, want several (sealed ones mapped)", len(segs))
@@ -254,16 +262,7 @@ func TestBlockRunningRace(t *testing.T) {
 func TestBlockRunningReopen(t *testing.T) {
 	dir := t.TempDir()
 	db := openT(t, dir, nil)
-	spam, srecs := authorLog(t)
-	good, grecs := authorLog(t)
-	for _, x := range []struct {
-		id   ID
-		recs [][]byte
-	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
-		if _, err := db.Insert(x.id, x.recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	spam, _, good := spamAndGood(t, db)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -314,16 +313,7 @@ func TestBlockRunningReopen(t *testing.T) {
 func TestBlockRunningReaders(t *testing.T) {
 	dir := t.TempDir()
 	db := openT(t, dir, &Options{SegmentSize: 300})
-	spam, srecs := authorLog(t)
-	good, grecs := authorLog(t)
-	for _, x := range []struct {
-		id   ID
-		recs [][]byte
-	}{{spam.ID(), srecs}, {good.ID(), grecs}} {
-		if _, err := db.Insert(x.id, x.recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	spam, _, good := spamAndGood(t, db)
 	if _, err := db.Append([]byte("own 1")); err != nil {
 		t.Fatal(err)
 	}

@@ -124,6 +124,40 @@ func childCmdPlain(kind, dir string, extra ...string) *exec.Cmd {
 	return cmd
 }
 
+// killChild starts cmd, SIGKILLs it after d and returns the lines it
+// printed; it fails the test (naming round) if the child ended another
+// way.
+func killChild(t *testing.T, cmd *exec.Cmd, d time.Duration, round int) []string {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan []string, 1)
+	go func() {
+		var ls []string
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			ls = append(ls, sc.Text())
+		}
+		lines <- ls
+	}()
+	time.Sleep(d) // the kill's random moment: nothing to wait for
+	cmd.Process.Signal(syscall.SIGKILL)
+	ls := <-lines
+	werr := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("round %d: child ended with %v, want SIGKILL; stderr: %s", round, werr, stderr.String())
+	}
+	return ls
+}
+
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test re-executes the test binary")
@@ -133,34 +167,8 @@ func TestCrash(t *testing.T) {
 	printed := map[uint64]int{} // seq -> payload length
 	const rounds = 24
 	for round := range rounds {
-		cmd := childCmd(t, "crash", dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan []string, 1)
-		go func() {
-			var ls []string
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				ls = append(ls, sc.Text())
-			}
-			lines <- ls
-		}()
 		// kill at a random moment: sometimes during Open and recovery
-		time.Sleep(time.Duration(r.IntN(150)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		ls := <-lines
-		werr := cmd.Wait()
-		var ee *exec.ExitError
-		if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: child ended with %v, want SIGKILL; stderr: %s", round, werr, stderr.String())
-		}
+		ls := killChild(t, childCmd(t, "crash", dir), time.Duration(r.IntN(150))*time.Millisecond, round)
 		for _, l := range ls {
 			var seq uint64
 			var n int

@@ -1,16 +1,12 @@
 package applog
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,33 +83,7 @@ func TestCrashUnload(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
 	acked := make([]uint64, len(ids))
 	for round := range 16 {
-		cmd := childCmd(t, "inserts", dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan []string, 1)
-		go func() {
-			var ls []string
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				ls = append(ls, sc.Text())
-			}
-			lines <- ls
-		}()
-		time.Sleep(time.Duration(50+r.IntN(250)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		ls := <-lines
-		werr := cmd.Wait()
-		var ee *exec.ExitError
-		if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: child ended with %v, want SIGKILL; stderr: %s", round, werr, stderr.String())
-		}
+		ls := killChild(t, childCmd(t, "inserts", dir), time.Duration(50+r.IntN(250))*time.Millisecond, round)
 		for _, l := range ls {
 			var i int
 			var seq uint64

@@ -227,15 +227,22 @@ func duBytes(tb testing.TB, dir string) int64 {
 
 // TestCleanOpenIsLazy: after a clean Close, a writer's Open reads no
 // log but the own one and not the table; what it loads later is right.
-func TestCleanOpenIsLazy(t *testing.T) {
+// reopened returns a writer reopened after a clean Close of n
+// one-entry logs, and the logs.
+func reopened(t *testing.T, n int) (*DB, []benchLog) {
+	t.Helper()
 	dir := t.TempDir()
 	db := openT(t, dir, nil)
-	logs := oneEntryLogs(t, 200)
+	logs := oneEntryLogs(t, n)
 	insertLogs(t, db, logs)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openT(t, dir, nil)
+	return openT(t, dir, nil), logs
+}
+
+func TestCleanOpenIsLazy(t *testing.T) {
+	db, logs := reopened(t, 200)
 	if !db.lazy || db.tab.nLoaded.Load() != 1 || !db.tab.pending.Load() {
 		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.lazy, db.tab.nLoaded.Load(), db.tab.pending.Load())
 	}
@@ -260,7 +267,7 @@ func TestCleanOpenIsLazy(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openT(t, dir, nil)
+	db = openT(t, db.dir, nil)
 	if got := db.Heads(); len(got) != 204 {
 		t.Fatalf("after reopen: %d logs, want 204", len(got))
 	}
@@ -272,14 +279,7 @@ func TestCleanOpenIsLazy(t *testing.T) {
 // goroutines load logs from those entries; under -race this is the test
 // that the cache is shared safely, and every answer is right.
 func TestLazyHeadsWhileLoading(t *testing.T) {
-	dir := t.TempDir()
-	db := openT(t, dir, nil)
-	logs := oneEntryLogs(t, 200)
-	insertLogs(t, db, logs)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db = openT(t, dir, nil)
+	db, logs := reopened(t, 200)
 	if !db.lazy {
 		t.Fatal("the reopen was not lazy")
 	}
