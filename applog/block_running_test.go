@@ -33,12 +33,14 @@ func feedLogs(t *testing.T, db *DB) map[ID]int {
 	t.Helper()
 	f := db.Feed()
 	defer f.Close()
+	return countByLog(drainFeed(t, f))
+}
+
+// countByLog counts the entries of each log in items.
+func countByLog(items []feedItem) map[ID]int {
 	m := map[ID]int{}
-	for f.Next() {
-		m[f.Entry().Log]++
-	}
-	if err := f.Err(); err != nil {
-		t.Fatalf("feed: %v", err)
+	for _, it := range items {
+		m[it.log]++
 	}
 	return m
 }
@@ -353,25 +355,13 @@ func TestBlockRunningReaders(t *testing.T) {
 	if err := it.Err(); !errors.Is(err, ErrBlocked) || errors.As(err, &ce) {
 		t.Errorf("iter over the deleted log: %d entries, then %v; want an error matching ErrBlocked only", n, err)
 	}
-	got := map[ID]int{}
-	for f.Next() {
-		got[f.Entry().Log]++
-	}
-	if err := f.Err(); err != nil {
-		t.Fatalf("feed after the block: %v", err)
-	}
+	got := countByLog(drainFeed(t, f))
 	if got[good.ID()] != 10 || got[db.ID()] != 1 {
 		t.Errorf("feed after the block: %v, want all 10 of the other log and the own entry", got)
 	}
 
 	ro.blocks.checked = time.Time{} // it has read the block list since
-	got = map[ID]int{}
-	for rf.Next() {
-		got[rf.Entry().Log]++
-	}
-	if err := rf.Err(); err != nil {
-		t.Fatalf("reader's feed after the block: %v", err)
-	}
+	got = countByLog(drainFeed(t, rf))
 	if got[good.ID()] != 10 || got[db.ID()] != 1 {
 		t.Errorf("reader's feed after the block: %v, want all 10 of the other log and the own entry", got)
 	}

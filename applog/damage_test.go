@@ -30,10 +30,7 @@ func damageDB(t testing.TB) (string, map[ID][]string) {
 			}
 		}
 	}
-	want := map[ID][]string{}
-	for id := range db.Heads() {
-		want[id] = readAll(t, db, id)
-	}
+	want := entriesByLog(t, db)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

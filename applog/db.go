@@ -303,7 +303,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	unloaded := db.st.anyExact()                         // and those of unloaded logs (unload.go)
 	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
 		entries = db.st.allEntries()
-		if len(entries) < n && unloaded || entries == nil {
+		if entries == nil || (unloaded && len(entries) < n) {
 			entries = db.readCheckpointsN(uint32(n))
 			if !db.readOnly {
 				db.st.setAll(entries) // true until Close, or the next unload

@@ -45,6 +45,16 @@ func readAll(t testing.TB, db *DB, id ID) []string {
 	return out
 }
 
+// entriesByLog returns the payloads of every log db holds, by log.
+func entriesByLog(t testing.TB, db *DB) map[ID][]string {
+	t.Helper()
+	m := map[ID][]string{}
+	for id := range db.Heads() {
+		m[id] = readAll(t, db, id)
+	}
+	return m
+}
+
 // verifyNoProblems fails the test if Verify reports anything but
 // repaired damage to derived files (ErrRepaired).
 func verifyNoProblems(t testing.TB, db *DB) {

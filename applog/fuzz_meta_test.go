@@ -113,10 +113,7 @@ func metaDB(tb testing.TB) (string, map[ID][]string) {
 			}
 		}
 	}
-	want := map[ID][]string{}
-	for id := range db.Heads() {
-		want[id] = readAll(tb, db, id)
-	}
+	want := entriesByLog(tb, db)
 	if err := db.Close(); err != nil {
 		tb.Fatal(err)
 	}

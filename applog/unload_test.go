@@ -28,11 +28,7 @@ func unloadDB(t *testing.T, db *DB, logs int) map[ID][]string {
 			t.Fatal(err)
 		}
 	}
-	want := map[ID][]string{}
-	for id := range db.Heads() {
-		want[id] = readAll(t, db, id)
-	}
-	return want
+	return entriesByLog(t, db)
 }
 
 // TestUnloadIdle: a writer bounded to 8 loaded logs holds 60, keeps at
