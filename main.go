@@ -66,7 +66,7 @@ type state struct {
 	level  slog.LevelVar
 }
 
-// errUsage marks an error in how a command was called: exit status 2, and
+// usageError marks an error in how a command was called: exit status 2, and
 // the command's usage is printed after the message.
 type usageError struct{ msg string }
 
