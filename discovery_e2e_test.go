@@ -18,7 +18,7 @@ import (
 	"scuttle/topology"
 )
 
-// End-to-end tests of discovery (DNS-SD, chat_service.go) between netlab
+// End-to-end tests of discovery (DNS-SD, topology/chat/service.go) between netlab
 // hosts: scuttle peers, a NAME peer reached at its SRV port, and chat
 // --discover without names.
 
