@@ -14,6 +14,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/mdns/netlab"
+	"scuttle/topology/chat"
 )
 
 // End-to-end tests of issue 12 with the built binary on netlab hosts: a
@@ -144,7 +145,7 @@ func TestChatForkContained(t *testing.T) {
 	start := time.Now()
 	c.say("three") // the branches meet at bob
 	fork := "info> alice's log forked at seq 2 (two different signed entries); it is frozen here"
-	c.expect("alice> three", "info> "+ownForkWarning(2))
+	c.expect("alice> three", "info> "+chat.OwnForkWarning(2))
 	for _, p := range procs[1:] {
 		p.expect(fork)
 	}

@@ -2,15 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"strconv"
+	"sync"
 
+	"scuttle/applog"
+	"scuttle/applog/names"
 	"scuttle/mdns"
 	"scuttle/topology"
+	"scuttle/topology/chat"
 )
 
-// chat: the command line of the chat; the chat itself is chat.go.
+// chat: the command line of the chat, and the process's resources it
+// runs with; the chat itself is package topology/chat.
 
 // defaultMaxLogs is chat --max-logs: generous, but a bound on what a
 // peer can make this database hold.
@@ -52,19 +59,88 @@ func chatCmd() *command {
 				default:
 					o.listen = net.JoinHostPort("", strconv.Itoa(int(topology.HashToPort(o.me))))
 				}
-				key, from := *network, "--network"
-				if key == "" {
-					key, from = st.getenv("SCUTTLE_NETWORK"), "SCUTTLE_NETWORK"
+				key, err := networkFlag(st, *network)
+				if err != nil {
+					return err
 				}
-				if key != "" {
-					k, err := parseNetworkKey(key)
-					if err != nil {
-						return usagef("%s: %v", from, err)
-					}
-					o.networkKey = k
-				}
+				o.networkKey = key
 				return runChat(ctx, st, o)
 			}
 		},
 	}
+}
+
+// chatOptions is what "scuttle chat" was asked for on its command line.
+type chatOptions struct {
+	me         string
+	peers      []string
+	db         string   // database directory
+	iface      []string // mDNS interfaces
+	listen     string   // TCP address to listen on
+	networkKey []byte   // nil: the public default network
+	discover   bool     // also connect to every chat browsing finds in the network
+	maxLogs    int      // applog.Options.MaxLogs
+}
+
+// runChat runs the chat o describes with the process's resources: the
+// database (held for writing until the end), multicast DNS on o.iface to
+// find NAME peers and to claim ME.local, and st's streams.
+func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
+	if err := topology.CheckNetworkKey(o.networkKey); err != nil {
+		return err // before any socket: a private chat must not go public
+	}
+	log := st.log
+	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog"), MaxLogs: o.maxLogs})
+	if err != nil {
+		return err // names the lock holder's pid when another scuttle has the database
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	ns, err := names.Open(o.db, &names.Options{Logger: log.With("pkg", "names")})
+	if err != nil {
+		return err
+	}
+
+	// The port first: a chat that cannot have it claims no name, and
+	// the name is advertised with the port the listener has.
+	ln, err := topology.Listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	md, err := mdns.Listen(ctx, mdns.Config{Interfaces: o.iface, Logger: log.With("pkg", "mdns")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() { err = errors.Join(err, md.Close()) }()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	wg.Go(func() {
+		// Claim ME.local and advertise ME._scuttle._tcp.local while the
+		// swarm already dials: probing takes 750 ms that a peer's
+		// connection need not wait for.
+		if err := chat.Advertise(ctx, md, o.me, ln.Addr().String(), string(db.ID()), o.networkKey); err != nil && ctx.Err() == nil {
+			cancel(fmt.Errorf("claiming %s: %w", mdns.FQDN(o.me), err))
+		}
+	})
+	cfg := chat.Config{
+		Me:         o.me,
+		Peers:      o.peers,
+		DB:         db,
+		Names:      ns,
+		Listener:   ln, // the swarm closes it
+		Resolver:   chat.Resolver{Conn: md},
+		NetworkKey: o.networkKey,
+		In:         st.stdin,
+		Out:        st.stdout,
+		Errs:       st.stderr,
+		Log:        log,
+	}
+	if o.discover {
+		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)
+	}
+	return chat.New(cfg).Run(ctx)
 }

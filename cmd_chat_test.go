@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"scuttle/applog"
 	"scuttle/topology"
 )
 
@@ -231,43 +229,6 @@ func TestChatLoopback(t *testing.T) {
 	}
 }
 
-func TestChatLineFormat(t *testing.T) {
-	id := applog.ID(strings.Repeat("a", 52))
-	tests := []struct {
-		name, data, want string
-	}{
-		{"chat message", `{"username":"alice","message":"hello"}`, "alice> hello\n"},
-		{"unicode", `{"username":"zoë","message":"☃ it's"}`, "zoë> ☃ it's\n"},
-		{"plain entry", "hello world", "aaaaaaaa> hello world\n"},
-		{"no username", `{"message":"x"}`, `aaaaaaaa> {"message":"x"}` + "\n"},
-		{"forged line", `{"username":"mallory","message":"x\ninfo> lost connection to bob"}`, `mallory> x\ninfo> lost connection to bob` + "\n"},
-		{"escape in name", `{"username":"a\u001b[31m","message":"x"}`, `a\x1b[31m> x` + "\n"},
-		{"bytes", "\xff\x00", `aaaaaaaa> \xff\x00` + "\n"},
-		{"name of another log", `{"username":"bob","message":"hi"}`, "bob~aaaaaaaa> hi\n"},
-		{"name of no log", `{"username":"nobody","message":"hi"}`, "nobody~aaaaaaaa> hi\n"},
-		{"escaped name of another log", `{"username":"bob\u001b","message":"hi"}`, `bob\x1b~aaaaaaaa> hi` + "\n"},
-	}
-	// owner is the names store's answer: bob is another log's, nobody
-	// is no log's, every other name is the author's.
-	owner := func(name string, author applog.ID) applog.ID {
-		switch name {
-		case "bob", "bob\x1b":
-			return applog.ID(strings.Repeat("b", 52))
-		case "nobody":
-			return ""
-		}
-		return author
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner))
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestChatUsage(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -316,33 +277,4 @@ func TestChatExclusive(t *testing.T) {
 		t.Errorf("chat on a port in use: exit %d, stderr %q; want 1, the port and %q", code, stderr, want)
 	}
 	first.stop(syscall.SIGTERM)
-}
-
-func TestReadLine(t *testing.T) {
-	type result struct {
-		line string
-		err  error
-	}
-	tests := []struct {
-		name string
-		in   string
-		want []result
-	}{
-		{"lines", "a\nb\r\n\nc", []result{{"a", nil}, {"b", nil}, {"", nil}, {"c", nil}, {"", io.EOF}}},
-		{"empty", "", []result{{"", io.EOF}}},
-		{"at the limit", strings.Repeat("x", 8) + "\n", []result{{strings.Repeat("x", 8), nil}, {"", io.EOF}}},
-		{"too long", strings.Repeat("x", 9) + "\nok\n", []result{{"", errLineTooLong}, {"ok", nil}, {"", io.EOF}}},
-		{"too long across buffers", strings.Repeat("y", 100) + "\nok", []result{{"", errLineTooLong}, {"ok", nil}, {"", io.EOF}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := bufio.NewReaderSize(strings.NewReader(tt.in), 16)
-			for i, want := range tt.want {
-				line, err := readLine(in, 8)
-				if line != want.line || !errors.Is(err, want.err) || (err == nil) != (want.err == nil) {
-					t.Fatalf("call %d: got %q, %v; want %q, %v", i+1, line, err, want.line, want.err)
-				}
-			}
-		})
-	}
 }

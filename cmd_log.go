@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"scuttle/applog"
+	"scuttle/topology/chat"
 )
 
 // The commands of exercise 10: append to the own log, read every log back,
@@ -39,7 +40,7 @@ func appendCmd() *command {
 					return err
 				}
 				if seq := l.Forked(l.ID()); seq != 0 {
-					fmt.Fprintf(st.stderr, "scuttle append: warning: %s\n", ownForkWarning(seq))
+					fmt.Fprintf(st.stderr, "scuttle append: warning: %s\n", chat.OwnForkWarning(seq))
 				}
 				if len(args) == 1 && args[0] == "-" || len(args) == 0 {
 					err = appendLines(ctx, l, st.stdin, st.stdout, *verbose)
@@ -123,7 +124,7 @@ func appendLines(ctx context.Context, l *applog.DB, r io.Reader, w io.Writer, ve
 		}
 		if len(line) > 0 || err == nil {
 			lineNo++
-			line = trimEOL(line)
+			line = chat.TrimEOL(line)
 			arena = append(arena, line...)
 			if len(arena)-lastEnd(ends) > applog.MaxEntrySize {
 				return errors.Join(flush(), fmt.Errorf("line %d: longer than %d bytes", lineNo, applog.MaxEntrySize))
@@ -149,17 +150,6 @@ func lastEnd(ends []int) int {
 		return 0
 	}
 	return ends[len(ends)-1]
-}
-
-// trimEOL drops a trailing "\n" or "\r\n".
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
-	}
-	return b
 }
 
 // openReader opens the database in dir for reading, without creating it.
@@ -300,41 +290,11 @@ func appendEntryLine(b []byte, e applog.Entry) []byte {
 }
 
 // appendQuoted appends s between single quotes, escaped as JavaScript
-// would read it back: \' and \\, and the escapes of appendEscaped.
+// would read it back: \' and \\, and the escapes of chat.AppendEscaped.
 func appendQuoted(b, s []byte) []byte {
 	b = append(b, '\'')
-	b = appendEscaped(b, s, `'\`)
+	b = chat.AppendEscaped(b, s, `'\`)
 	return append(b, '\'')
-}
-
-// appendEscaped appends s so that it prints as part of one line and shows
-// every byte: \n \r \t, \xHH for other control bytes, DEL and bytes that
-// are not UTF-8, \uHHHH for C1 controls and the line and paragraph
-// separators (which end a line in some terminals and in JavaScript), and a
-// backslash before each byte of special. Printable UTF-8 is kept.
-func appendEscaped(b, s []byte, special string) []byte {
-	const hex = "0123456789abcdef"
-	for len(s) > 0 {
-		r, size := utf8.DecodeRune(s)
-		switch {
-		case r < utf8.RuneSelf && strings.IndexByte(special, byte(r)) >= 0:
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
-			b = append(b, '\\', 'x', hex[s[0]>>4], hex[s[0]&0xf])
-		case r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
-			b = append(b, '\\', 'u', hex[r>>12], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-		default:
-			b = append(b, s[:size]...)
-		}
-		s = s[size:]
-	}
-	return b
 }
 
 // entryJSON is the shape of "scuttle read --json". JSON strings hold
@@ -480,13 +440,6 @@ func logState(li applog.LogInfo) string {
 		return fmt.Sprintf("forked at %d", li.Forked)
 	}
 	return ""
-}
-
-// ownForkWarning is what append and the chat say when the own log is
-// forked at seq.
-func ownForkWarning(seq uint64) string {
-	return fmt.Sprintf("your own log forked at seq %d (two different signed entries: this database was restored from a backup or copied); "+
-		"peers holding the other branch, and every peer told of the fork, will not take new entries; start a fresh database (a new --db directory) to be heard", seq)
 }
 
 func pluralize(n int, one, many string) string {

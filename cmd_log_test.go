@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/topology/chat"
 )
 
 // scuttle runs the built binary in dir with stdin and extra environment,
@@ -551,7 +552,7 @@ func TestForkedLogCommands(t *testing.T) {
 	}
 	a.Close()
 	_, stderr, code = scuttle(t, dir, "", nil, "append", "--db", aliceDB, "four")
-	if code != 0 || stderr != "scuttle append: warning: "+ownForkWarning(3)+"\n" {
+	if code != 0 || stderr != "scuttle append: warning: "+chat.OwnForkWarning(3)+"\n" {
 		t.Errorf("append to a forked own log: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"scuttle/applog"
 	"scuttle/applog/names"
 	"scuttle/mdns"
+	"scuttle/topology/chat"
 )
 
 // names and trust: the bindings of chat names to log IDs (applog/names)
@@ -52,7 +53,7 @@ func namesCmd() *command {
 				tw := tabwriter.NewWriter(st.stdout, 0, 8, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tID\tHOW\tSINCE")
 				for _, b := range bs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize(b.Name), b.ID, b.How, b.Time.UTC().Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", chat.Escape(b.Name), b.ID, b.How, b.Time.UTC().Format(time.RFC3339))
 				}
 				return tw.Flush()
 			}
@@ -89,9 +90,9 @@ func trustCmd() *command {
 					return err
 				}
 				if had && old.ID != b.ID {
-					_, err = fmt.Fprintf(st.stdout, "%s is now %s (trusted), was %s (%s since %s)\n", sanitize(name), b.ID, old.ID, old.How, old.Time.UTC().Format(time.RFC3339))
+					_, err = fmt.Fprintf(st.stdout, "%s is now %s (trusted), was %s (%s since %s)\n", chat.Escape(name), b.ID, old.ID, old.How, old.Time.UTC().Format(time.RFC3339))
 				} else {
-					_, err = fmt.Fprintf(st.stdout, "%s is %s (trusted)\n", sanitize(name), b.ID)
+					_, err = fmt.Fprintf(st.stdout, "%s is %s (trusted)\n", chat.Escape(name), b.ID)
 				}
 				return err
 			}

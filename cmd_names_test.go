@@ -8,6 +8,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/names"
+	"scuttle/topology"
 )
 
 // TestNamesAndTrust: scuttle trust binds a name, names lists it, and both
@@ -95,7 +96,7 @@ func TestNamesUsage(t *testing.T) {
 	if _, stderr, code := runInProcess(t, env, "", "chat", "--iface", "lo", "alice"); code != 2 || firstLine(stderr) != "scuttle chat: SCUTTLE_NETWORK: network key: 3 characters (not counting dashes), want 56" {
 		t.Errorf("SCUTTLE_NETWORK=abc: exit %d, stderr %q", code, stderr)
 	}
-	secret := formatNetworkKey(make([]byte, 32))
+	secret := topology.FormatNetworkKey(make([]byte, 32))
 	env["SCUTTLE_NETWORK"] = secret
 	if out, _, _ := runInProcess(t, env, "", "chat", "-h"); strings.Contains(out, secret) {
 		t.Errorf("chat -h shows the key of SCUTTLE_NETWORK:\n%s", out)

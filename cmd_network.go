@@ -4,9 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"scuttle/topology"
 )
 
-// network: make the key of a private network (see netkey.go).
+// network: make the key of a private network (topology/netkey.go), and
+// read the key that chat and peers were given.
 
 func networkCmd() *command {
 	return &command{
@@ -17,7 +20,7 @@ func networkCmd() *command {
 				if len(args) > 0 {
 					return usagef("takes no arguments")
 				}
-				key, err := newNetworkKey()
+				key, err := topology.NewNetworkKey()
 				if err != nil {
 					return fmt.Errorf("making a key: %w", err)
 				}
@@ -26,4 +29,22 @@ func networkCmd() *command {
 			}
 		},
 	}
+}
+
+// networkFlag returns the network key of --network (flagValue), else of
+// SCUTTLE_NETWORK, else nil (the public network). A key that does not
+// parse is a usage error naming where it came from.
+func networkFlag(st *state, flagValue string) ([]byte, error) {
+	key, from := flagValue, "--network"
+	if key == "" {
+		key, from = st.getenv("SCUTTLE_NETWORK"), "SCUTTLE_NETWORK"
+	}
+	if key == "" {
+		return nil, nil
+	}
+	k, err := topology.ParseNetworkKey(key)
+	if err != nil {
+		return nil, usagef("%s: %v", from, err)
+	}
+	return k, nil
 }

@@ -12,12 +12,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"scuttle/applog"
 	"scuttle/applog/names"
 	"scuttle/mdns"
+	"scuttle/topology"
+	"scuttle/topology/chat"
 )
 
 // peers: list the scuttle chats that multicast DNS finds on the LAN, by
-// browsing their DNS-SD service _scuttle._tcp (chat_service.go).
+// browsing their DNS-SD service _scuttle._tcp (topology/chat/service.go).
 
 func peersCmd() *command {
 	return &command{
@@ -55,27 +58,10 @@ func peersCmd() *command {
 					fmt.Fprintf(st.stderr, "scuttle peers: no peers found in %v\n", *timeout)
 					return nil
 				}
-				return printPeers(st, found, networkTag(key), ns, *asJSON)
+				return printPeers(st, found, topology.NetworkTag(key), ns, *asJSON)
 			}
 		},
 	}
-}
-
-// networkFlag returns the network key of --network, else of
-// SCUTTLE_NETWORK, else nil (the public network).
-func networkFlag(st *state, flagValue string) ([]byte, error) {
-	key, from := flagValue, "--network"
-	if key == "" {
-		key, from = st.getenv("SCUTTLE_NETWORK"), "SCUTTLE_NETWORK"
-	}
-	if key == "" {
-		return nil, nil
-	}
-	k, err := parseNetworkKey(key)
-	if err != nil {
-		return nil, usagef("%s: %v", from, err)
-	}
-	return k, nil
 }
 
 // browsePeers browses _scuttle._tcp for d and returns the instances
@@ -89,7 +75,7 @@ func browsePeers(ctx context.Context, st *state, iface []string, d time.Duration
 	}
 	defer md.Close()
 	seen := map[string]mdns.ServiceEntry{}
-	md.Browse(ctx, chatServiceType, func(e mdns.ServiceEntry) {
+	md.Browse(ctx, chat.ServiceType, func(e mdns.ServiceEntry) {
 		if e.Gone {
 			delete(seen, strings.ToLower(e.Instance))
 			return
@@ -124,9 +110,9 @@ type peerInfo struct {
 
 func peerOf(e mdns.ServiceEntry, ourTag string, ns *names.Store) peerInfo {
 	p := peerInfo{Name: e.Instance, Addrs: e.Addrs, Port: e.Port, Network: "other"}
-	p.ID, _ = txtValue(e.TXT, "id")
-	p.Version, _ = txtValue(e.TXT, "v")
-	if tag, _ := txtValue(e.TXT, "net"); tag == ourTag {
+	p.ID, _ = chat.TXTValue(e.TXT, "id")
+	p.Version, _ = chat.TXTValue(e.TXT, "v")
+	if tag, _ := chat.TXTValue(e.TXT, "net"); tag == ourTag {
 		p.Network = "this"
 	}
 	if ns != nil {
@@ -142,8 +128,6 @@ func peerOf(e mdns.ServiceEntry, ourTag string, ns *names.Store) peerInfo {
 	return p
 }
 
-func short(id string) string { return id[:min(len(id), 8)] }
-
 func printPeers(st *state, found []mdns.ServiceEntry, ourTag string, ns *names.Store, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(st.stdout)
@@ -157,15 +141,15 @@ func printPeers(st *state, found []mdns.ServiceEntry, ourTag string, ns *names.S
 	tw := tabwriter.NewWriter(st.stdout, 0, 4, 2, ' ', 0)
 	for _, e := range found {
 		p := peerOf(e, ourTag, ns)
-		id := short(p.ID)
+		id := applog.ID(p.ID).Short()
 		if id == "" {
 			id = "-"
 		}
-		line := fmt.Sprintf("%s\t%s\tport %s\tid %s\t%s network", sanitize(p.Name), strings.Join(p.Addrs, ","), strconv.Itoa(int(p.Port)), id, p.Network)
+		line := fmt.Sprintf("%s\t%s\tport %s\tid %s\t%s network", chat.Escape(p.Name), strings.Join(p.Addrs, ","), strconv.Itoa(int(p.Port)), id, p.Network)
 		switch p.Binding {
 		case "":
 		case "conflicting":
-			line += "\tconflicting: the name is bound to " + short(p.Bound)
+			line += "\tconflicting: the name is bound to " + applog.ID(p.Bound).Short()
 		default:
 			line += "\t" + p.Binding
 		}

@@ -18,7 +18,7 @@ import (
 	"scuttle/topology"
 )
 
-// End-to-end tests of discovery (DNS-SD, chat_service.go) between netlab
+// End-to-end tests of discovery (DNS-SD, topology/chat/service.go) between netlab
 // hosts: scuttle peers, a NAME peer reached at its SRV port, and chat
 // --discover without names.
 
@@ -101,7 +101,7 @@ func TestPeers(t *testing.T) {
 
 	// carol is in a private network: "other" to a peers without its
 	// key, "this" (and alice "other") to one with it.
-	key, err := newNetworkKey()
+	key, err := topology.NewNetworkKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestChatDiscover(t *testing.T) {
 
 	// Two chats of a private network find each other, and only each
 	// other: the public ones are of another network tag.
-	key, err := newNetworkKey()
+	key, err := topology.NewNetworkKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestChatRelay(t *testing.T) {
 	relayOn2 := net.JoinHostPort(hr.Ifaces[1].IPv4.Addr().String(), port)
 
 	t.Run("public", func(t *testing.T) { relayChat(t, ha, hr, hb, relayOn1, relayOn2, nil, nil) })
-	key, err := newNetworkKey()
+	key, err := topology.NewNetworkKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,77 +128,75 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, afterHand
 
 // admit runs Authorize and settles, with the peer, whether pc is kept,
 // registering it if so (see "One connection per pair" in doc.go). The
-// side with the lower key decides for both: it reads the follower's
-// report (ready, with the IDs of the follower's other connections to it;
-// or refused), and answers with its verdict. If pc is registered, other
-// is the connection it replaces (nil if none); if not, err says why and,
-// with errDuplicate, other is the connection kept, if known.
+// side with the lower key decides for both (decide); the other follows
+// its verdict (follow). If pc is registered, other is the connection it
+// replaces (nil if none); if not, err says why and, with errDuplicate,
+// other is the connection kept, if known.
 func (s *Swarm) admit(pc *peerConn, ci ConnInfo) (registered bool, other *peerConn, err error) {
-	tc, peer := pc.conn.Conn, pc.conn.Peer
 	var authErr error
 	if s.Authorize != nil {
-		if authErr = s.Authorize(peer, ci); authErr != nil {
+		if authErr = s.Authorize(pc.conn.Peer, ci); authErr != nil {
 			authErr = fmt.Errorf("%w: %w", errUnauthorized, authErr)
 		}
 	}
-	if bytes.Compare(s.pub, peer.Key) < 0 {
-		code, ids, err := readReport(tc)
-		if err != nil {
-			if authErr != nil {
-				err = authErr // the reason that counts
-			}
-			return false, nil, err
-		}
-		if code == codeRefused {
-			return false, nil, errRefusedByPeer
-		}
-		if authErr != nil {
-			tc.Write(appendVerdict(nil, codeRefused, 0)) // best effort: tells the peer why
-			return false, nil, authErr
-		}
-		pc.known = ids
-		s.mu.Lock()
-		old := s.conns[pc.key]
-		if old != nil && !old.ending && (slices.Contains(ids, old.id) || slices.Contains(old.known, pc.id)) {
-			// The peer still holds the connection we hold, or knew of
-			// this one when it reported that one (the two were made at
-			// once): both are alive at both ends; keep the first.
-			s.mu.Unlock()
-			tc.Write(appendVerdict(nil, verdictDuplicate, 0)) // best effort: tells the peer why
-			return false, old, errDuplicate
-		}
-		s.seq++
-		pc.seq = s.seq
-		s.conns[pc.key] = pc
-		s.mu.Unlock()
-		_, err = tc.Write(appendVerdict(nil, verdictAccept, pc.seq))
-		return true, old, err
+	if bytes.Compare(s.pub, pc.conn.Peer.Key) < 0 {
+		return s.decide(pc, authErr)
 	}
+	return s.follow(pc, authErr)
+}
 
+// decide is admit on the deciding side: it reads the follower's report
+// (ready, with the IDs of the follower's other connections to it; or
+// refused), judges pc against the connection registered for the peer,
+// and answers with its verdict. authErr is this side's Authorize
+// refusal, if any.
+func (s *Swarm) decide(pc *peerConn, authErr error) (registered bool, other *peerConn, err error) {
+	tc := pc.conn.Conn
+	code, ids, err := readReport(tc)
+	if err != nil {
+		if authErr != nil {
+			err = authErr // the reason that counts
+		}
+		return false, nil, err
+	}
+	if code == codeRefused {
+		return false, nil, errRefusedByPeer
+	}
+	if authErr != nil {
+		tc.Write(appendVerdict(nil, codeRefused, 0)) // best effort: tells the peer why
+		return false, nil, authErr
+	}
+	pc.known = ids
+	s.mu.Lock()
+	old := s.conns[pc.key]
+	if old != nil && !old.ending && (slices.Contains(ids, old.id) || slices.Contains(old.known, pc.id)) {
+		// The peer still holds the connection we hold, or knew of
+		// this one when it reported that one (the two were made at
+		// once): both are alive at both ends; keep the first.
+		s.mu.Unlock()
+		tc.Write(appendVerdict(nil, verdictDuplicate, 0)) // best effort: tells the peer why
+		return false, old, errDuplicate
+	}
+	s.seq++
+	pc.seq = s.seq
+	s.conns[pc.key] = pc
+	s.mu.Unlock()
+	_, err = tc.Write(appendVerdict(nil, verdictAccept, pc.seq))
+	return true, old, err
+}
+
+// follow is admit on the following side: it reports pc with the IDs of
+// its other connections to the peer (or its refusal, authErr), reads
+// the decider's verdict and obeys it, keeping the higher-numbered of two
+// accepted connections should their verdicts arrive out of order.
+func (s *Swarm) follow(pc *peerConn, authErr error) (registered bool, other *peerConn, err error) {
+	tc := pc.conn.Conn
 	if authErr != nil {
 		tc.Write(appendReport(nil, codeRefused, nil)) // best effort: tells the peer why
 		return false, nil, authErr
 	}
-	s.mu.Lock()
-	var ids []connID
-	if old := s.conns[pc.key]; old != nil && !old.ending {
-		ids = append(ids, old.id)
-	}
-	for _, o := range s.inflight[pc.key] {
-		ids = append(ids, o.id)
-	}
-	s.inflight[pc.key] = append(s.inflight[pc.key], pc)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		l := slices.DeleteFunc(s.inflight[pc.key], func(o *peerConn) bool { return o == pc })
-		if len(l) == 0 {
-			delete(s.inflight, pc.key)
-		} else {
-			s.inflight[pc.key] = l
-		}
-	}()
+	ids := s.startReport(pc)
+	defer s.endReport(pc)
 	if _, err := tc.Write(appendReport(nil, reportReady, ids)); err != nil {
 		return false, nil, err
 	}
@@ -222,6 +220,35 @@ func (s *Swarm) admit(pc *peerConn, ci ConnInfo) (registered bool, other *peerCo
 	pc.seq = seq
 	s.conns[pc.key] = pc
 	return true, old, nil
+}
+
+// startReport returns the IDs the follower's report on pc lists: the
+// registered connection to the same peer (first), then those whose
+// verdict is awaited; and adds pc to the latter until endReport.
+func (s *Swarm) startReport(pc *peerConn) []connID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []connID
+	if old := s.conns[pc.key]; old != nil && !old.ending {
+		ids = append(ids, old.id)
+	}
+	for _, o := range s.inflight[pc.key] {
+		ids = append(ids, o.id)
+	}
+	s.inflight[pc.key] = append(s.inflight[pc.key], pc)
+	return ids
+}
+
+// endReport removes pc from the connections whose verdict is awaited.
+func (s *Swarm) endReport(pc *peerConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := slices.DeleteFunc(s.inflight[pc.key], func(o *peerConn) bool { return o == pc })
+	if len(l) == 0 {
+		delete(s.inflight, pc.key)
+	} else {
+		s.inflight[pc.key] = l
+	}
 }
 
 // unregister removes pc from the registry if it is still there.

@@ -8,9 +8,6 @@ import (
 	"io"
 )
 
-// NetworkKeySize is the length of a network key (Swarm.NetworkKey).
-const NetworkKeySize = 32
-
 // publicNetworkKey is the network key of every Swarm whose NetworkKey is
 // nil: the public default network. It is public on purpose; it only keeps
 // the public network and every private one apart.

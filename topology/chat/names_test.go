@@ -1,4 +1,4 @@
-package main
+package chat
 
 import (
 	"errors"
@@ -21,7 +21,7 @@ func TestAuthorize(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := newLineWriter()
-	c := newChat(chatConfig{Me: "alice", DB: db, Names: ns, Out: out})
+	c := New(Config{Me: "alice", DB: db, Names: ns, Out: out})
 	k1, k2, k3, k4 := newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID()
 	lan := &net.TCPAddr{IP: net.IPv4(10, 99, 0, 4), Port: 4000}
 	v6 := &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 4000, Zone: "lan0"}
@@ -104,7 +104,7 @@ func TestAuthorizeRefusalsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newChat(chatConfig{Me: "alice", DB: db, Names: ns, Out: discardLines{}})
+	c := New(Config{Me: "alice", DB: db, Names: ns, Out: discardLines{}})
 	if err := c.authorize("bob", "", db.ID(), nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestPeerName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newChat(chatConfig{Me: "alice", DB: db, Names: ns, Out: discardLines{}})
+	c := New(Config{Me: "alice", DB: db, Names: ns, Out: discardLines{}})
 	k1, k2 := newTestDB(t).ID(), newTestDB(t).ID()
 	ns.Bind("bob", k1, names.Direct)
 	ns.Bind("robert", k2, names.Direct)

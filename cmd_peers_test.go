@@ -3,7 +3,6 @@ package main
 import (
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 
 	"scuttle/applog"
@@ -11,37 +10,6 @@ import (
 	"scuttle/mdns"
 	"scuttle/topology"
 )
-
-func TestChatTXT(t *testing.T) {
-	key := make([]byte, networkKeySize)
-	v := "v=" + strconv.Itoa(topology.ProtocolVersion)
-	if got, want := chatTXT("abc", nil), []string{"id=abc", v}; !slices.Equal(got, want) {
-		t.Errorf("public: %q, want %q", got, want)
-	}
-	if got, want := chatTXT("abc", key), []string{"id=abc", v, "net=" + networkTag(key)}; !slices.Equal(got, want) {
-		t.Errorf("keyed: %q, want %q", got, want)
-	}
-}
-
-func TestTXTValue(t *testing.T) {
-	txt := []string{"id=abc", "ID=second", "flag", "empty=", "v=2=x"}
-	tests := []struct {
-		key, want string
-		ok        bool
-	}{
-		{"id", "abc", true}, // the first occurrence counts (RFC 6763 §6.4)
-		{"Id", "abc", true},
-		{"flag", "", true},
-		{"empty", "", true},
-		{"v", "2=x", true},
-		{"net", "", false},
-	}
-	for _, tt := range tests {
-		if got, ok := txtValue(txt, tt.key); got != tt.want || ok != tt.ok {
-			t.Errorf("txtValue(%q) = %q, %v; want %q, %v", tt.key, got, ok, tt.want, tt.ok)
-		}
-	}
-}
 
 func TestPeerOf(t *testing.T) {
 	dir := t.TempDir()
@@ -66,8 +34,8 @@ func TestPeerOf(t *testing.T) {
 	if _, err := ns.Bind("bob", alice, names.Trusted); err != nil {
 		t.Fatal(err)
 	}
-	key := make([]byte, networkKeySize)
-	tag := networkTag(key)
+	key := make([]byte, topology.NetworkKeySize)
+	tag := topology.NetworkTag(key)
 	entry := func(name string, id applog.ID, net string) mdns.ServiceEntry {
 		txt := []string{"id=" + string(id), "v=2"}
 		if net != "" {

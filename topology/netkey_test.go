@@ -1,24 +1,23 @@
-package main
+package topology
 
 import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
 
 func TestNetworkKeyText(t *testing.T) {
-	key := make([]byte, networkKeySize)
+	key := make([]byte, NetworkKeySize)
 	for i := range key {
 		key[i] = byte(i*7 + 3)
 	}
 	const text = "amfbcga7-eywtio2c-jfifoxtf-nrzxvami-r6lj3jfl-wk44br6o-2xohbevg" // netkey.go's example
-	if got := formatNetworkKey(key); got != text {
-		t.Fatalf("formatNetworkKey = %q, want %q", got, text)
+	if got := FormatNetworkKey(key); got != text {
+		t.Fatalf("FormatNetworkKey = %q, want %q", got, text)
 	}
 	flat := strings.ReplaceAll(text, "-", "")
 	typo := []byte(flat)
@@ -46,43 +45,20 @@ func TestNetworkKeyText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseNetworkKey(tt.in)
+			got, err := ParseNetworkKey(tt.in)
 			if tt.err == "" {
 				if err != nil || !bytes.Equal(got, key) {
-					t.Errorf("parseNetworkKey = %x, %v; want %x", got, err, key)
+					t.Errorf("ParseNetworkKey = %x, %v; want %x", got, err, key)
 				}
 				return
 			}
 			if err == nil || err.Error() != tt.err {
-				t.Errorf("parseNetworkKey error %v, want %q", err, tt.err)
+				t.Errorf("ParseNetworkKey error %v, want %q", err, tt.err)
 			}
 			if err != nil && strings.Contains(err.Error(), flat[10:20]) {
 				t.Errorf("the error %q repeats the key", err)
 			}
 		})
-	}
-}
-
-// TestNetworkCmd: each run prints a fresh key in the documented form,
-// which chat's parser takes.
-func TestNetworkCmd(t *testing.T) {
-	form := regexp.MustCompile(`^[a-z2-7]{8}(-[a-z2-7]{8}){6}\n$`)
-	seen := map[string]bool{}
-	for range 3 {
-		out, stderr, code := runInProcess(t, nil, "", "network")
-		if code != 0 || stderr != "" || !form.MatchString(out) {
-			t.Fatalf("scuttle network: exit %d, stdout %q, stderr %q; want 0 and one key", code, out, stderr)
-		}
-		if seen[out] {
-			t.Fatalf("scuttle network printed %q twice", out)
-		}
-		seen[out] = true
-		if k, err := parseNetworkKey(out); err != nil || len(k) != networkKeySize {
-			t.Errorf("parseNetworkKey(%q) = %d bytes, %v", out, len(k), err)
-		}
-	}
-	if _, stderr, code := runInProcess(t, nil, "", "network", "x"); code != 2 || firstLine(stderr) != "scuttle network: takes no arguments" {
-		t.Errorf("scuttle network x: exit %d, stderr %q", code, stderr)
 	}
 }
 
@@ -96,18 +72,18 @@ func FuzzParseNetworkKey(f *testing.F) {
 	f.Add("")
 	f.Add("--------")
 	f.Fuzz(func(t *testing.T, s string) {
-		k, err := parseNetworkKey(s)
+		k, err := ParseNetworkKey(s)
 		if err != nil {
 			if k != nil {
 				t.Fatalf("error %v with a key", err)
 			}
 			return
 		}
-		if len(k) != networkKeySize {
+		if len(k) != NetworkKeySize {
 			t.Fatalf("%d-byte key", len(k))
 		}
-		text := formatNetworkKey(k)
-		back, err := parseNetworkKey(text)
+		text := FormatNetworkKey(k)
+		back, err := ParseNetworkKey(text)
 		if err != nil || !bytes.Equal(back, k) {
 			t.Fatalf("%q parses as %x, %v; want %x", text, back, err, k)
 		}
@@ -119,31 +95,31 @@ func FuzzParseNetworkKey(f *testing.F) {
 }
 
 func TestNetworkTag(t *testing.T) {
-	key := make([]byte, networkKeySize)
+	key := make([]byte, NetworkKeySize)
 	for i := range key {
 		key[i] = byte(i)
 	}
 	// The tag is HMAC-SHA256(key, label)[:10] in base32, computed here
-	// independently of networkTag.
+	// independently of NetworkTag.
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("scuttle dns-sd network tag v1"))
 	want := base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:10])
-	if got := networkTag(key); got != want || len(got) != 16 {
-		t.Errorf("networkTag = %q, want %q (16 characters)", got, want)
+	if got := NetworkTag(key); got != want || len(got) != 16 {
+		t.Errorf("NetworkTag = %q, want %q (16 characters)", got, want)
 	}
 	other := slices.Clone(key)
 	other[31] ^= 1
-	if networkTag(other) == networkTag(key) {
-		t.Errorf("two keys, one tag %q", networkTag(key))
+	if NetworkTag(other) == NetworkTag(key) {
+		t.Errorf("two keys, one tag %q", NetworkTag(key))
 	}
-	if got := networkTag(nil); got != "" {
-		t.Errorf("networkTag(nil) = %q, want none for the public network", got)
+	if got := NetworkTag(nil); got != "" {
+		t.Errorf("NetworkTag(nil) = %q, want none for the public network", got)
 	}
 	// Neither the key's text nor any 8 characters of it appear in the tag.
-	text := strings.ReplaceAll(formatNetworkKey(key), "-", "")
+	text := strings.ReplaceAll(FormatNetworkKey(key), "-", "")
 	for i := 0; i+8 <= len(text); i++ {
-		if strings.Contains(networkTag(key), text[i:i+8]) {
-			t.Fatalf("tag %q holds %q of the key", networkTag(key), text[i:i+8])
+		if strings.Contains(NetworkTag(key), text[i:i+8]) {
+			t.Fatalf("tag %q holds %q of the key", NetworkTag(key), text[i:i+8])
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package chat
 
 import (
 	"errors"
@@ -42,21 +42,21 @@ var errRefused = errors.New("chat: refused")
 //
 // Its parameters are plain so that the swarm's Authorize hook can call it
 // (see swarmAuthorize).
-func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.Addr, dialed bool) error {
+func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.Addr, dialed bool) error {
 	name := claimedName
 	if dialed && target != "" && !strings.Contains(target, ":") {
 		name = target
 	}
 	if _, err := applog.ParseID(string(key)); err != nil {
-		return fmt.Errorf("%w %s at %s: %w", errRefused, sanitize(name), hostOf(remote), err)
+		return fmt.Errorf("%w %s at %s: %w", errRefused, Escape(name), hostOf(remote), err)
 	}
 	if err := mdns.CheckName(name); err != nil {
 		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), hostOf(remote), err)
 	}
-	b, err := c.Names.Bind(name, key, names.Direct) // a bound name stays as it is
-	shown := sanitize(name)                         // CheckName lets C1 controls through
+	b, err := c.cfg.Names.Bind(name, key, names.Direct) // a bound name stays as it is
+	shown := Escape(name)                               // CheckName lets C1 controls through
 	if err != nil {
-		c.Log.Warn("chat: cannot bind a peer's name; refusing it", "name", shown, "id", key, "err", err)
+		c.cfg.Log.Warn("chat: cannot bind a peer's name; refusing it", "name", shown, "id", key, "err", err)
 		return fmt.Errorf("%w %s at %s: %w", errRefused, shown, hostOf(remote), err)
 	}
 	if b.ID == key {
@@ -74,7 +74,7 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 	}
 	c.mu.Unlock()
 	if first {
-		c.printInfo(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
+		c.out.info(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
 			shown, hostOf(remote), key.Short(), shown, b.ID.Short(), shown, key))
 	}
 	return err
@@ -84,38 +84,38 @@ func (c *chat) authorize(claimedName, target string, key applog.ID, remote net.A
 // has proven its key (and its membership of the network) before the
 // swarm registers the connection, so a refused peer is never announced
 // nor served.
-func (c *chat) swarmAuthorize(p topology.Peer, ci topology.ConnInfo) error {
+func (c *Chat) swarmAuthorize(p topology.Peer, ci topology.ConnInfo) error {
 	return c.authorize(p.Name, ci.Target, applog.IDOf(p.Key), ci.Remote, ci.Dialed)
 }
 
 // bindSelf binds the own name to the own log if it is unbound, and says
 // so if it is bound to another key, for the own lines then print as
 // ME~SHORT.
-func (c *chat) bindSelf() {
-	id := c.DB.ID()
-	b, err := c.Names.Bind(c.Me, id, names.Direct)
+func (c *Chat) bindSelf() {
+	id := c.cfg.DB.ID()
+	b, err := c.cfg.Names.Bind(c.cfg.Me, id, names.Direct)
 	switch {
 	case err != nil:
-		c.Log.Warn("chat: cannot bind the own name", "name", c.Me, "err", err)
+		c.cfg.Log.Warn("chat: cannot bind the own name", "name", c.cfg.Me, "err", err)
 	case b.ID != id:
-		c.printInfo(fmt.Sprintf("%s is another key (%s) here: your lines show as %s~%s; to be %s: scuttle trust %s %s",
-			sanitize(c.Me), b.ID.Short(), sanitize(c.Me), id.Short(), sanitize(c.Me), sanitize(c.Me), id))
+		c.out.info(fmt.Sprintf("%s is another key (%s) here: your lines show as %s~%s; to be %s: scuttle trust %s %s",
+			Escape(c.cfg.Me), b.ID.Short(), Escape(c.cfg.Me), id.Short(), Escape(c.cfg.Me), Escape(c.cfg.Me), id))
 	}
 }
 
 // owner returns the log that name is bound to, binding it to author
 // (Claimed) if it is unbound and a name a peer can have; "" if it is
 // bound to no log. It is appendChatLine's owner.
-func (c *chat) owner(name string, author applog.ID) applog.ID {
-	if b, ok := c.Names.Lookup(name); ok {
+func (c *Chat) owner(name string, author applog.ID) applog.ID {
+	if b, ok := c.cfg.Names.Lookup(name); ok {
 		return b.ID
 	}
 	if mdns.CheckName(name) != nil {
 		return "" // no peer can connect as it, so no log can own it
 	}
-	b, err := c.Names.Bind(name, author, names.Claimed)
+	b, err := c.cfg.Names.Bind(name, author, names.Claimed)
 	if err != nil {
-		c.Log.Debug("chat: name not bound", "name", name, "id", author, "err", err)
+		c.cfg.Log.Debug("chat: name not bound", "name", name, "id", author, "err", err)
 		return ""
 	}
 	return b.ID
@@ -124,11 +124,11 @@ func (c *chat) owner(name string, author applog.ID) applog.ID {
 // peerName is the name an info line gives the peer with key id that
 // calls itself claimed: claimed if it is bound to id, else a name bound
 // to id, else claimed~SHORT (SHORT alone if claimed is empty).
-func (c *chat) peerName(claimed string, id applog.ID) string {
-	if b, ok := c.Names.Lookup(claimed); ok && b.ID == id {
+func (c *Chat) peerName(claimed string, id applog.ID) string {
+	if b, ok := c.cfg.Names.Lookup(claimed); ok && b.ID == id {
 		return claimed
 	}
-	if b, ok := c.Names.NameOf(id); ok {
+	if b, ok := c.cfg.Names.NameOf(id); ok {
 		return b.Name
 	}
 	if claimed == "" {

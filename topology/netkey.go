@@ -1,4 +1,4 @@
-package main
+package topology
 
 import (
 	"crypto/hmac"
@@ -12,8 +12,8 @@ import (
 )
 
 // A network key is the 32-byte secret that a private group of chats
-// shares (scuttle network makes one; chat --network joins its network).
-// Its text form is made to be pasted and read aloud:
+// shares (Swarm.NetworkKey; scuttle network makes one, chat --network
+// joins its network). Its text form is made to be pasted and read aloud:
 //
 //	base32(key ‖ check), check = SHA-256("scuttle network key\x00" ‖ key)[:3]
 //
@@ -26,14 +26,30 @@ import (
 // 16 million) before a chat joins a network no one else is in. The
 // parser ignores dashes, surrounding space and the case of letters.
 
+// NetworkKeySize is the length of a network key (Swarm.NetworkKey).
+const NetworkKeySize = 32
+
+// The text form of a network key.
 const (
-	networkKeySize   = 32
 	networkCheckSize = 3
-	networkKeyChars  = (networkKeySize + networkCheckSize) * 8 / 5 // 56, no padding bits
+	networkKeyChars  = (NetworkKeySize + networkCheckSize) * 8 / 5 // 56, no padding bits
 	networkGroup     = 8
 )
 
+// networkEncoding is the base32 of network keys and network tags: the
+// alphabet of log IDs, without padding. It is never modified.
 var networkEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// CheckNetworkKey fails for a network key of the wrong size; nil (the
+// public network) passes. A chat checks its key with it before it opens
+// any socket: one that was asked for a private network must never join
+// the public one instead.
+func CheckNetworkKey(key []byte) error {
+	if key != nil && len(key) != NetworkKeySize {
+		return fmt.Errorf("network key of %d bytes, want %d", len(key), NetworkKeySize)
+	}
+	return nil
+}
 
 // networkCheck returns the check bytes of key.
 func networkCheck(key []byte) []byte {
@@ -43,17 +59,17 @@ func networkCheck(key []byte) []byte {
 	return h.Sum(nil)[:networkCheckSize]
 }
 
-// newNetworkKey returns a fresh random key in its text form.
-func newNetworkKey() (string, error) {
-	key := make([]byte, networkKeySize)
+// NewNetworkKey returns a fresh random network key in its text form.
+func NewNetworkKey() (string, error) {
+	key := make([]byte, NetworkKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return "", err
 	}
-	return formatNetworkKey(key), nil
+	return FormatNetworkKey(key), nil
 }
 
-// formatNetworkKey returns the text form of a 32-byte key.
-func formatNetworkKey(key []byte) string {
+// FormatNetworkKey returns the text form of a 32-byte network key.
+func FormatNetworkKey(key []byte) string {
 	s := networkEncoding.EncodeToString(append(append([]byte(nil), key...), networkCheck(key)...))
 	var b strings.Builder
 	for i := 0; i < len(s); i += networkGroup {
@@ -68,10 +84,10 @@ func formatNetworkKey(key []byte) string {
 // errNetworkCheck is returned for a key whose check does not match.
 var errNetworkCheck = errors.New("network key: check characters do not match: mistyped or incomplete (scuttle network prints a key)")
 
-// parseNetworkKey returns the 32 bytes of a network key's text form. Its
+// ParseNetworkKey returns the 32 bytes of a network key's text form. Its
 // errors say what is wrong and where, but never repeat the key, which
 // is a secret.
-func parseNetworkKey(s string) ([]byte, error) {
+func ParseNetworkKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	clean := make([]byte, 0, networkKeyChars)
 	for i := 0; i < len(s); i++ {
@@ -95,21 +111,21 @@ func parseNetworkKey(s string) ([]byte, error) {
 	if len(clean) != networkKeyChars {
 		return nil, fmt.Errorf("network key: %d characters (not counting dashes), want %d", len(clean), networkKeyChars)
 	}
-	raw := make([]byte, networkKeySize+networkCheckSize)
+	raw := make([]byte, NetworkKeySize+networkCheckSize)
 	if n, err := networkEncoding.Decode(raw, clean); err != nil || n != len(raw) {
 		return nil, fmt.Errorf("network key: not base32") // cannot happen: the alphabet and length are checked
 	}
-	key, check := raw[:networkKeySize], raw[networkKeySize:]
+	key, check := raw[:NetworkKeySize], raw[NetworkKeySize:]
 	if subtle.ConstantTimeCompare(check, networkCheck(key)) != 1 {
 		return nil, errNetworkCheck
 	}
 	return key, nil
 }
 
-// networkTagLabel is the fixed message of networkTag's MAC.
+// networkTagLabel is the fixed message of NetworkTag's MAC.
 const networkTagLabel = "scuttle dns-sd network tag v1"
 
-// networkTag returns the tag a chat advertises in its DNS-SD TXT record
+// NetworkTag returns the tag a chat advertises in its DNS-SD TXT record
 // as net=TAG, so that browsing (scuttle peers, chat --discover) can tell
 // the peers of its own network from others without connecting:
 //
@@ -124,7 +140,7 @@ const networkTagLabel = "scuttle dns-sd network tag v1"
 // the membership proof that follows the TLS handshake. It is stable, so
 // it lets an observer on the LAN tell which chats share a network, as
 // their connections to each other do anyway.
-func networkTag(key []byte) string {
+func NetworkTag(key []byte) string {
 	if len(key) == 0 {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package main
+package chat
 
 import (
 	"bytes"
@@ -112,7 +112,7 @@ type unitChat struct {
 	dir    string
 	db     *applog.DB
 	names  *names.Store
-	c      *chat
+	c      *Chat
 	addr   string // where it listens
 	in     *io.PipeWriter
 	out    *lineWriter
@@ -150,13 +150,13 @@ func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me 
 	inR, inW := io.Pipe()
 	u := &unitChat{t: t, name: me, dir: dir, db: db, names: ns, addr: ln.Addr().String(), in: inW,
 		out: newLineWriter(), errs: newLineWriter(), done: make(chan error, 1)}
-	u.c = newChat(chatConfig{
+	u.c = New(Config{
 		Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, Resolver: fn, Dial: fn.Dial,
 		In: inR, Out: u.out, Errs: u.errs,
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	u.cancel = cancel
-	go func() { u.done <- u.c.run(ctx) }()
+	go func() { u.done <- u.c.Run(ctx) }()
 	fn.set(me, u.addr)
 	t.Cleanup(func() { u.stop(fn) })
 	return u
@@ -303,18 +303,12 @@ func sortedExceptLast(l []string) []string {
 	return l
 }
 
-// A chatter is a running chat a test types into and reads: in process
-// (unitChat) or in a lab host (chatProc).
-type chatter interface {
-	say(line string)
-	expect(want ...string)
-}
-
 // forwardThroughBob is the exchange of TestUnitChatForward and
-// TestChatForwarding, where alice and carol each name only bob: once
-// both are connected to bob, each one's line reaches the other, and bob
-// prints both.
-func forwardThroughBob(alice, bob, carol chatter) {
+// TestUnitChatBlock (and of the root's TestChatForwarding, between
+// processes), where alice and carol each name only bob: once both are
+// connected to bob, each one's line reaches the other, and bob prints
+// both.
+func forwardThroughBob(alice, bob, carol *unitChat) {
 	alice.expect("info> direct connection to bob")
 	carol.expect("info> direct connection to bob")
 
@@ -609,7 +603,7 @@ func TestUnitChatFork(t *testing.T) {
 	}
 }
 
-func ownForkLine(seq uint64) string { return "info> " + ownForkWarning(seq) }
+func ownForkLine(seq uint64) string { return "info> " + OwnForkWarning(seq) }
 
 // TestUnitChatMaxLogs: bob holds at most his own log and one more; alice
 // brings hers and carol's. Bob says once that new logs are refused, and

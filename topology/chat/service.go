@@ -1,4 +1,4 @@
-package main
+package chat
 
 import (
 	"context"
@@ -19,27 +19,28 @@ import (
 //
 //	id=<log ID>   the own log's ID: who ME is, as the TLS handshake will prove
 //	v=<version>   topology.ProtocolVersion
-//	net=<tag>     networkTag of the network key; absent on the public network
+//	net=<tag>     topology.NetworkTag of the network key; absent on the public network
 //
 // so that avahi-browse, Bonjour browsers, scuttle peers and chat
 // --discover list it, and a NAME peer is dialled at its SRV port (a chat
 // started with --port is still found by name).
 
-// chatServiceType is the DNS-SD service type of scuttle chats.
-const chatServiceType = "_scuttle._tcp"
+// ServiceType is the DNS-SD service type of scuttle chats.
+const ServiceType = "_scuttle._tcp"
 
-// chatTXT returns the TXT strings of a chat with log id and network key.
-func chatTXT(id string, key []byte) []string {
+// serviceTXT returns the TXT strings of a chat with log id and network key.
+func serviceTXT(id string, key []byte) []string {
 	txt := []string{"id=" + id, "v=" + strconv.Itoa(topology.ProtocolVersion)}
-	if tag := networkTag(key); tag != "" {
+	if tag := topology.NetworkTag(key); tag != "" {
 		txt = append(txt, "net="+tag)
 	}
 	return txt
 }
 
-// advertise claims ME.local and ME._scuttle._tcp.local on md, probing
-// for both at once, with the port of listenAddr (":PORT").
-func advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, key []byte) error {
+// Advertise claims ME.local and ME._scuttle._tcp.local on md, probing
+// for both at once, with the port of listenAddr (":PORT") and the TXT
+// record of log id and network key.
+func Advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, key []byte) error {
 	_, p, err := net.SplitHostPort(listenAddr)
 	if err != nil {
 		return fmt.Errorf("advertising %s: listen address %q: %w", me, listenAddr, err)
@@ -50,29 +51,31 @@ func advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, ke
 	}
 	return md.RegisterService(ctx, mdns.Service{
 		Instance: me,
-		Type:     chatServiceType,
+		Type:     ServiceType,
 		Host:     me,
 		Port:     uint16(port),
-		TXT:      chatTXT(id, key),
+		TXT:      serviceTXT(id, key),
 	})
 }
 
-// chatResolver is the swarm's resolver: NAME.local's addresses, and the
-// port of NAME._scuttle._tcp.local's SRV record (topology.PortResolver).
-type chatResolver struct{ *mdns.Conn }
+// Resolver is the chat's resolver over multicast DNS (Config.Resolver):
+// NAME.local's addresses, and the port of NAME._scuttle._tcp.local's SRV
+// record (topology.PortResolver).
+type Resolver struct{ *mdns.Conn }
 
-func (r chatResolver) LookupPort(ctx context.Context, name string) (uint16, error) {
-	e, err := r.LookupService(ctx, name, chatServiceType)
+// LookupPort returns the port of name's chat service.
+func (r Resolver) LookupPort(ctx context.Context, name string) (uint16, error) {
+	e, err := r.LookupService(ctx, name, ServiceType)
 	if err != nil {
 		return 0, err
 	}
 	return e.Port, nil
 }
 
-// txtValue returns the value of key in TXT strings ("key=value"), and
+// TXTValue returns the value of key in TXT strings ("key=value"), and
 // whether it is there (RFC 6763 §6.4: the first occurrence counts; keys
 // compare case-insensitively).
-func txtValue(txt []string, key string) (string, bool) {
+func TXTValue(txt []string, key string) (string, bool) {
 	for _, s := range txt {
 		if k, v, _ := strings.Cut(s, "="); strings.EqualFold(k, key) {
 			return v, true
@@ -84,24 +87,22 @@ func txtValue(txt []string, key string) (string, bool) {
 // maxDiscovered bounds the peers --discover dials at once.
 const maxDiscovered = 256
 
-// discoverer returns the chat's Discover for o: nil without --discover,
-// else a browse of _scuttle._tcp that adds each chat of the same network
-// tag (none: the public network) by its name, and removes it when it
-// leaves. A peer whose name is no valid NAME is skipped.
-func discoverer(md *mdns.Conn, o chatOptions, log *slog.Logger) func(context.Context, func(string) error, func(string)) {
-	if !o.discover {
-		return nil
-	}
-	ours := networkTag(o.networkKey)
+// Discoverer returns a Config.Discover for the chat me, with peers, in
+// the network of key (nil: the public one): a browse of _scuttle._tcp on
+// md that adds each chat of the same network tag by its name, and
+// removes it when it leaves. A chat whose name is no valid NAME is
+// skipped, as are me and the chats already among peers.
+func Discoverer(md *mdns.Conn, me string, peers []string, key []byte, log *slog.Logger) func(context.Context, func(string) error, func(string)) {
+	ours := topology.NetworkTag(key)
 	return func(ctx context.Context, add func(string) error, remove func(string)) {
 		added := map[string]bool{}
-		md.Browse(ctx, chatServiceType, func(e mdns.ServiceEntry) {
+		md.Browse(ctx, ServiceType, func(e mdns.ServiceEntry) {
 			name := e.Instance
-			if strings.EqualFold(name, o.me) || mdns.CheckName(name) != nil ||
-				slices.ContainsFunc(o.peers, func(p string) bool { return strings.EqualFold(p, name) }) {
+			if strings.EqualFold(name, me) || mdns.CheckName(name) != nil ||
+				slices.ContainsFunc(peers, func(p string) bool { return strings.EqualFold(p, name) }) {
 				return // itself, not a NAME, or dialled already as one of PEERS
 			}
-			if tag, _ := txtValue(e.TXT, "net"); tag != ours {
+			if tag, _ := TXTValue(e.TXT, "net"); tag != ours {
 				log.Debug("discover: a chat of another network", "peer", name)
 				return
 			}

@@ -1,0 +1,169 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/applog/names"
+	"scuttle/topology"
+)
+
+// Config is everything a chat is made of. The chat uses what it is
+// given and closes none of it.
+type Config struct {
+	Me    string   // the own chat name
+	Peers []string // NAME or HOST:PORT, as topology.Swarm.Peers
+	DB    *applog.DB
+	Names *names.Store // the bindings of DB's directory
+	// Listener, if set, is where peers connect; else the swarm listens on
+	// ListenAddr (empty: ":<HashToPort(Me)>").
+	Listener   net.Listener
+	ListenAddr string
+	Resolver   topology.Resolver // resolves NAME.local for NAME peers
+	// Dial opens connections to peers; nil means TCP.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// NetworkKey is the private network's 32-byte key; nil means the
+	// public default network.
+	NetworkKey []byte
+	// Discover, if set, runs while the swarm does and calls add for
+	// each peer it finds (NAME or HOST:PORT), remove for each that left
+	// (chat --discover: Discoverer).
+	Discover func(ctx context.Context, add func(peer string) error, remove func(peer string))
+	In       io.Reader    // typed lines
+	Out      io.Writer    // what the chat prints: every line goes through one sink
+	Errs     io.Writer    // a typed line that is not sent is reported here
+	Log      *slog.Logger // diagnostics
+}
+
+// A Chat is one chat: its session with the swarm and the store, its
+// sink of printed lines, and what it remembers for the run. Make it
+// with New and run it once with Run.
+type Chat struct {
+	cfg Config
+	out sink // every line the chat prints
+
+	mu      sync.Mutex
+	refused map[refusal]bool // the refusals printed this run (see authorize)
+
+	own ownHeads // what peers hold of the own log (see waitOwn)
+}
+
+// New returns the chat cfg describes; a nil cfg.Log discards diagnostics.
+func New(cfg Config) *Chat {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Chat{
+		cfg:     cfg,
+		out:     newSink(cfg.Out),
+		refused: map[refusal]bool{},
+		own:     ownHeads{peers: map[string]bool{}, ch: make(chan struct{})},
+	}
+}
+
+// Run runs the chat until ctx ends: it serves and dials peers, prints the
+// history and every entry stored later, and appends each line of In to
+// the own log. It returns the cause of ctx's end unless that is
+// context.Canceled (an interrupt), or the first failure.
+func (c *Chat) Run(ctx context.Context) error {
+	if err := topology.CheckNetworkKey(c.cfg.NetworkKey); err != nil {
+		return err
+	}
+	c.bindSelf()
+	swarm := c.newSwarm()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	c.start(ctx, cancel, &wg, swarm)
+
+	lines := make(chan string, maxBatch)
+	// The reader of In is not waited for: a read of standard input cannot
+	// be interrupted, and the process ends anyway. It only ever hands lines
+	// to send, which owns the appends.
+	go c.readLines(ctx, c.cfg.In, lines)
+	return c.send(ctx, lines)
+}
+
+// start runs in wg what runs beside the sending of lines: the swarm, the
+// discovery of peers if configured, the printing of the store's entries
+// and the watch on the store. A failure of the swarm or of the printing
+// ends ctx through cancel, with the failure as its cause.
+func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, swarm *topology.Swarm) {
+	wg.Go(func() {
+		if err := swarm.Run(ctx); err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+	})
+	if c.cfg.Discover != nil {
+		wg.Go(func() { c.cfg.Discover(ctx, swarm.AddPeer, swarm.RemovePeer) })
+	}
+	wg.Go(func() {
+		if err := c.print(ctx); err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+	})
+	wg.Go(func() { c.watchStore(ctx) })
+}
+
+// maxBatch bounds how many typed lines go into one durable batch.
+const maxBatch = 256
+
+// send appends what each line of lines means to the own log, in durable
+// batches, until ctx ends; the end of lines stops only the sending (the
+// chat keeps replicating, like the seed). It returns the cause of ctx's
+// end unless that is context.Canceled, or the first failed append.
+func (c *Chat) send(ctx context.Context, lines <-chan string) error {
+	start := time.Now()
+	first := true
+	batch := make([][]byte, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+				return cause
+			}
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil // end of input: keep replicating
+				continue
+			}
+			batch, lines = c.gather(append(batch[:0], c.compose(line)), lines)
+			if err := c.waitOwn(ctx, first, start); err != nil {
+				continue // ctx ended
+			}
+			first = false
+			if _, err := c.cfg.DB.AppendBatch(batch); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// gather adds to batch the entries of the lines already waiting in
+// lines, up to maxBatch: lines typed (or pasted) while the last batch
+// was being made durable go into one batch, one fsync for them all. It
+// returns lines, or nil once lines is closed.
+func (c *Chat) gather(batch [][]byte, lines <-chan string) ([][]byte, <-chan string) {
+	for len(batch) < maxBatch {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				return batch, nil
+			}
+			batch = append(batch, c.compose(line))
+		default:
+			return batch, lines
+		}
+	}
+	return batch, lines
+}

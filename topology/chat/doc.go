@@ -1,0 +1,79 @@
+// Package chat is scuttle's chat: the application that runs over a
+// topology.Swarm and an applog store. Every user's messages are its own
+// log, every peer replicates every log it holds, and what is printed is
+// the store's change feed, so history and live messages come out the
+// same way.
+//
+// A Chat is made of what Config gives it, and closes none of it: the
+// database and its names store, a listener (or an address), a resolver
+// and dialer for NAME peers, optionally a discoverer, the typed lines
+// (In), the sink of printed lines (Out) and a logger. scuttle chat gives
+// it the real database, multicast DNS and the standard streams; the tests
+// give it a database in a temporary directory, a listener on 127.0.0.1, a
+// resolver of their own and pipes, and run two or three chats in one
+// process.
+//
+// # Messages (message.go)
+//
+// An entry means what the chat makes of its bytes. Today a chat entry is
+// one typed line, stored as the seed's JSON:
+//
+//	{"username":"NAME","message":"TEXT"}
+//
+// without HTML escaping and without a trailing newline. Any other entry
+// (not JSON, or no username) is shown as its bytes. Private messages,
+// rooms and files will be further meanings of an entry, told apart here.
+//
+// # Session (chat.go, session.go, names.go, notices.go)
+//
+// Run binds the own name to the own log, starts the swarm (its key is the
+// own log's, so a peer's proven identity is its log ID; each connection
+// replicates the store), the printing of the feed and the watch on the
+// store, and appends each typed line to the own log, lines typed at once
+// in one durable batch. Before an append it waits until the own log holds
+// what connected peers advertised of it, so a restored backup continues
+// its log instead of forking it (waitOwn).
+//
+// Names are trusted on first use (applog/names): the first key seen for a
+// name is that name's, until the user says otherwise with scuttle trust.
+// A peer that connects as a name bound to another key is refused before
+// the swarm registers it, with one info line per (name, key) per run. A
+// message whose name is bound to another log prints as NAME~SHORT.
+//
+// The store's notices (a forked log, the log limit, low disk space) are
+// printed once each as info lines.
+//
+// # Rendering (render.go, escape.go)
+//
+// The chat prints whole lines on one sink: "NAME> TEXT" for a message,
+// "SHORT> TEXT" for another entry, "info> …" for what happened (a
+// connection, a refusal, a fork). Views of the chat (today the terminal;
+// later others) read that one sink, never a copy of the chat's logic.
+//
+// # Input (input.go)
+//
+// The typed lines are read from In, one at a time, each at most
+// maxMessage bytes (so that its JSON fits an entry; a longer one is
+// reported on Errs and not sent). compose turns a line into the entry it
+// appends: today always a message.
+//
+// # Service (service.go)
+//
+// Each chat advertises the DNS-SD service NAME._scuttle._tcp.local with
+// its port and a TXT record (id, protocol version, network tag), so that
+// peers dial it at its port and browsers (scuttle peers, chat --discover)
+// find it.
+//
+// # Threat notes
+//
+// Every string a peer controls (a name it claims, a message, an entry's
+// bytes) passes through Escape or AppendEscaped before it reaches a
+// terminal: it prints as part of one line, with control bytes, C1
+// controls, line separators and invalid UTF-8 shown escaped, so no peer
+// can print a line of its own making, such as "info> …", nor drive the
+// terminal. A peer's identity is its key, proven by the swarm's TLS; a
+// name is only what the names store binds to a key. A peer can claim any
+// name in its messages, and the reader sees NAME~SHORT when that name is
+// another log's. The memory of refusals and of peers' heads is bounded,
+// so a peer making up keys cannot grow it.
+package chat

@@ -1,0 +1,45 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+
+	"scuttle/applog"
+)
+
+func TestChatLineFormat(t *testing.T) {
+	id := applog.ID(strings.Repeat("a", 52))
+	tests := []struct {
+		name, data, want string
+	}{
+		{"chat message", `{"username":"alice","message":"hello"}`, "alice> hello\n"},
+		{"unicode", `{"username":"zoë","message":"☃ it's"}`, "zoë> ☃ it's\n"},
+		{"plain entry", "hello world", "aaaaaaaa> hello world\n"},
+		{"no username", `{"message":"x"}`, `aaaaaaaa> {"message":"x"}` + "\n"},
+		{"forged line", `{"username":"mallory","message":"x\ninfo> lost connection to bob"}`, `mallory> x\ninfo> lost connection to bob` + "\n"},
+		{"escape in name", `{"username":"a\u001b[31m","message":"x"}`, `a\x1b[31m> x` + "\n"},
+		{"bytes", "\xff\x00", `aaaaaaaa> \xff\x00` + "\n"},
+		{"name of another log", `{"username":"bob","message":"hi"}`, "bob~aaaaaaaa> hi\n"},
+		{"name of no log", `{"username":"nobody","message":"hi"}`, "nobody~aaaaaaaa> hi\n"},
+		{"escaped name of another log", `{"username":"bob\u001b","message":"hi"}`, `bob\x1b~aaaaaaaa> hi` + "\n"},
+	}
+	// owner is the names store's answer: bob is another log's, nobody
+	// is no log's, every other name is the author's.
+	owner := func(name string, author applog.ID) applog.ID {
+		switch name {
+		case "bob", "bob\x1b":
+			return applog.ID(strings.Repeat("b", 52))
+		case "nobody":
+			return ""
+		}
+		return author
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner))
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
