@@ -40,7 +40,6 @@ type request struct {
 	n       int    // result of an insert: records stored
 	err     error
 	forkErr error // an insert: the first run skipped as forked (fork.go)
-	done    bool
 }
 
 // A batch is the requests queued while a round is in progress: the next
@@ -169,7 +168,7 @@ func (db *DB) startRound(b *batch) *round {
 	db.gc.next = nil
 	if db.gc.closing {
 		for _, x := range b.reqs {
-			x.err, x.done = ErrClosed, true
+			x.err = ErrClosed
 		}
 		db.passLead()
 		close(b.done)
@@ -445,7 +444,6 @@ func (db *DB) publish(rd *round) {
 			if r.err == nil {
 				r.err = db.gc.failed
 			}
-			r.done = true
 		}
 		return
 	}
@@ -474,9 +472,6 @@ func (db *DB) publish(rd *round) {
 				db.gc.hinting++
 			}
 		}
-	}
-	for _, r := range rd.batch {
-		r.done = true
 	}
 	if grew {
 		db.notifyChanged()

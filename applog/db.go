@@ -86,10 +86,9 @@ type DB struct {
 	files *fileCache // every segment and index open
 	fs    fsys       // the seam for fault injection
 
-	st       stateFile  // the checkpoint (checkpoint.go)
-	lazy     bool       // writer: Open found a clean state, logs load on first use
-	fw       feedWriter // writer only: the feed's writing end
-	openTime time.Duration
+	st   stateFile  // the checkpoint (checkpoint.go)
+	lazy bool       // writer: Open found a clean state, logs load on first use
+	fw   feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
 
@@ -163,8 +162,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
 		go db.watchBlocks(db.stopWatch, db.watchDone)
 	}
-	db.openTime = time.Since(start)
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", db.openTime)
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", time.Since(start))
 	return db, nil
 }
 
@@ -348,8 +346,11 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 
 // LogInfo describes one log held.
 type LogInfo struct {
-	ID      ID
-	Head    uint64
+	ID   ID
+	Head uint64 // the highest durable seq held (see DB.Head)
+	// Entries is the number of entries held: always Head, since a log
+	// holds every seq from 1 to its head. Kept for the callers that
+	// count entries rather than read seqs.
 	Entries uint64
 	Bytes   int64  // bytes on disk: segments and indexes
 	Own     bool   // the database's own log
