@@ -250,18 +250,9 @@ func (db *DB) writeCheckpoint() error {
 	}
 	// entries made durable but not yet in the feed join it now, so that
 	// a clean state means the feed names every head
-	var repair []byte
-	db.eachLoaded(func(l *logState) {
-		if l.w.head > l.feedHead {
-			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
-			l.feedHead = l.w.head
-		}
-	})
-	if len(repair) > 0 {
-		if _, err := db.fs.writeAt(db.fw.f, repair, db.fw.size); err != nil {
-			return fmt.Errorf("applog: write feed: %w", err)
-		}
-		db.fw.size += int64(len(repair))
+	feedUnsynced, feedLen, err := db.fw.catchUp(db.tab.loadedLogs())
+	if err != nil {
+		return err
 	}
 	var files []*os.File
 	var held []*cachedFile
@@ -270,7 +261,7 @@ func (db *DB) writeCheckpoint() error {
 			db.files.release(cf)
 		}
 	}()
-	if db.fw.synced != db.fw.size {
+	if feedUnsynced {
 		files = append(files, db.fw.f)
 	}
 	var changes []entryChange
@@ -290,9 +281,9 @@ func (db *DB) writeCheckpoint() error {
 	if err := db.fs.syncAll(files, nil); err != nil {
 		return err
 	}
-	db.fw.synced = db.fw.size
+	db.fw.markSynced(feedLen)
 	db.eachLoaded(func(l *logState) { l.w.idxDirty = false })
-	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.fw.size}
+	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: feedLen}
 	if db.st.hdr != nil {
 		h.gen = db.st.hdr.gen + 1
 	}
@@ -395,10 +386,6 @@ func (db *DB) stateN() uint32 {
 	}
 	return db.st.hdr.n
 }
-
-// hintEvery is how much the feed may grow between two feed hints, so
-// that the feed scan after a crash stays bounded (~65,000 commits).
-const hintEvery = 1 << 20
 
 // feedHint refreshes the state header's feed length while the writer
 // runs: fsync the feed up to feedLen, then record that length (the

@@ -87,7 +87,7 @@ type DB struct {
 	fs    fsys       // the seam for fault injection
 
 	st   stateFile  // the checkpoint (checkpoint.go)
-	lazy bool       // writer: Open found a clean state, logs load on first use
+	lazy bool       // Open found a clean state: a writer loads logs on first use, a reader trusts the entries while unchanged
 	fw   feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
@@ -137,8 +137,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.readOnly = db.opts.ReadOnly
-	db.gc.cond = sync.NewCond(&db.gc.mu)
-	db.fw.hintStep = hintEvery
+	db.gc.init(db.log)
+	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, &db.fs, db.log
 	db.tab = &logTable{}
 	flag := os.O_RDWR
 	if db.readOnly {
@@ -437,16 +437,10 @@ func (db *DB) Close() error {
 		close(db.stopWatch)
 		<-db.watchDone
 	}
-	db.gc.mu.Lock()
-	db.gc.closing = true
-	db.gc.cond.Broadcast()
-	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
-		db.gc.cond.Wait()
-	}
-	db.gc.mu.Unlock()
+	failed := db.gc.drain()
 	db.closed.Store(true)
 	var err error
-	if !db.readOnly && db.gc.failed == nil {
+	if !db.readOnly && failed == nil {
 		err = db.writeCheckpoint()
 	}
 	if cerr := db.closeFiles(); err == nil {

@@ -7,25 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// feedWriter is the writing end of the feed file, in the writer's
-// process: publish appends records (see DB.publish), Open repairs it
-// (openFeed), Close syncs it, and feed hints record its durable length
-// (feedHint).
-type feedWriter struct {
-	f        *os.File     // the feed file, open for writing
-	size     int64        // guarded by gc.mu: size of the feed
-	end      atomic.Int64 // size, for feed readers without the lock
-	buf      []byte       // guarded by gc.mu: the records of a round
-	synced   int64        // guarded by gc.mu: the feed is durable up to here (-1: unknown)
-	hintLen  int64        // guarded by gc.mu: feed size at the last feed hint
-	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
-	hintMu   sync.Mutex   // one feed hint at a time
-}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at

@@ -27,7 +27,7 @@ type logState struct {
 	used     atomic.Bool                  // looked up since the unload sweep last passed it
 
 	w        logWriter      // the writer's (see submit)
-	feedHead uint64         // highest head the feed names; guarded by db.gc.mu
+	feedHead uint64         // highest head the feed names; written under feedWriter.mu, read by the leader between rounds
 	ck       *logCheckpoint // the state entry found when loaded; nil if none
 
 	rmu  sync.Mutex // read-only refresh

@@ -633,13 +633,18 @@ func (db *DB) loadedLog(ord uint32) *logState {
 
 // eachLoaded calls fn for every loaded log, in ordinal order.
 func (db *DB) eachLoaded(fn func(l *logState)) {
+	for _, l := range db.tab.loadedLogs() {
+		fn(l)
+	}
+}
+
+// loadedLogs returns the loaded logs, in ordinal order.
+func (t *logTable) loadedLogs() []*logState {
 	var ls []*logState
-	db.tab.loaded.Range(func(_, v any) bool {
+	t.loaded.Range(func(_, v any) bool {
 		ls = append(ls, v.(*logState))
 		return true
 	})
 	slices.SortFunc(ls, func(a, b *logState) int { return cmp.Compare(a.ord, b.ord) })
-	for _, l := range ls {
-		fn(l)
-	}
+	return ls
 }
