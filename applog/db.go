@@ -139,6 +139,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.readOnly = db.opts.ReadOnly
 	db.gc.init(db.log)
 	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, &db.fs, db.log
+	db.st.fs = &db.fs
 	db.tab = &logTable{}
 	flag := os.O_RDWR
 	if db.readOnly {
@@ -302,7 +303,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
 		entries = db.st.allEntries()
 		if entries == nil || (unloaded && len(entries) < n) {
-			entries = db.readCheckpointsN(uint32(n))
+			entries = db.st.readN(uint32(n))
 			if !db.readOnly {
 				db.st.setAll(entries) // true until Close, or the next unload
 			}
@@ -316,7 +317,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.stateN() && !db.tab.isRecovered(ord)) {
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.st.count() && !db.tab.isRecovered(ord)) {
 			pub, ok := db.tab.key(ord)
 			if !ok {
 				continue

@@ -94,3 +94,22 @@ func (fw *feedWriter) markSynced(size int64) {
 // hintEvery is how much the feed may grow between two feed hints, so
 // that the feed scan after a crash stays bounded (~65,000 commits).
 const hintEvery = 1 << 20
+
+// feedHint refreshes the state header's feed length while the writer
+// runs: fsync the feed up to feedLen, then record that length (see
+// stateFile.writeFeedLen). Runs outside the commit lock, one at a time
+// (hintMu), in the goroutine of the round that made the feed grow past
+// the step.
+func (db *DB) feedHint(feedLen int64) {
+	if !db.fw.hintMu.TryLock() {
+		return // a hint is being written; the next round tries again
+	}
+	defer db.fw.hintMu.Unlock()
+	if err := db.fs.sync(db.fw.f); err != nil {
+		db.log.Warn("applog: feed hint", "err", err)
+		return
+	}
+	if err := db.st.writeFeedLen(db.own.ord, feedLen); err != nil {
+		db.log.Warn("applog: feed hint", "err", err)
+	}
+}

@@ -77,7 +77,7 @@ func (db *DB) writeRound(rd *round) {
 			appends++
 		}
 	}
-	err := db.markDirty(rd)
+	err := db.st.markDirty(rd)
 	for _, r := range rd.batch {
 		if r.drop != "" && err == nil {
 			r.err = db.dropLog(rd, r.drop)

@@ -371,7 +371,7 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 		}
 		return nil, nil
 	}
-	fill := matchHoles(holes, lost, db.readCheckpoints())
+	fill := matchHoles(holes, lost, db.st.readAll())
 	if len(fill) > 0 && !db.readOnly {
 		if err := db.mendHoles(fill); err != nil {
 			return nil, err

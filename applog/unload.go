@@ -112,7 +112,7 @@ func (db *DB) unloadIdle(rd *round) {
 		db.files.release(cf)
 	}
 	if err == nil {
-		err = db.writeEntries(changes)
+		err = db.st.writeEntries(changes)
 	}
 	if err != nil {
 		db.log.Warn("applog: idle logs not unloaded", "logs", len(victims), "err", err)
