@@ -164,36 +164,9 @@ func (db *DB) readTable() error {
 	}
 	size := fi.Size()
 	if t.fileLen == 0 {
-		var h [fileHeaderSize]byte
-		n, _ := readFull(f, h[:], 0)
-		if err := checkFileHeader(h[:n], magicLogs, 0); err != nil {
-			if db.readOnly {
-				if size < fileHeaderSize {
-					// being created, or cut short: findLost looks at
-					// the directories once (cheap if it is new)
-					t.checked = -1
-					if db.st.hdr != nil && db.st.hdr.n > 0 {
-						db.noteRepair("log table is cut short (%d bytes) while the state names %d logs", size, db.st.hdr.n)
-					}
-					return nil
-				}
-				db.noteRepair("log table header is damaged (%v): its records are read", err)
-			} else if size <= fileHeaderSize {
-				if err := resetFile(f, magicLogs, 0); err != nil {
-					return err
-				}
-				size = fileHeaderSize
-			} else {
-				// the records are still good: mend the header only
-				db.noteRepair("log table header was damaged (%v): rewritten", err)
-				hb := fileHeader(magicLogs, 0)
-				if _, err := f.WriteAt(hb[:], 0); err != nil {
-					return fmt.Errorf("applog: %w", err)
-				}
-				if err := fdatasync(f); err != nil {
-					return err
-				}
-			}
+		var ok bool
+		if size, ok, err = db.checkTableHeader(f, size); !ok || err != nil {
+			return err
 		}
 		t.fileLen = fileHeaderSize
 	}
@@ -217,7 +190,65 @@ func (db *DB) readTable() error {
 		}
 		keys = append(keys, pub...)
 	}
+	t.appendKeys(keys, holes)
+	if whole < len(b) && !db.readOnly {
+		// a torn append of a new log: never acknowledged, cut it
+		db.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
+		if err := f.Truncate(t.fileLen); err != nil {
+			return fmt.Errorf("applog: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTableHeader checks the header of the logs file f, of size bytes,
+// on its first read. A writer makes a missing header and mends a damaged
+// one (the records after it are still good); a reader reads the records
+// after a damaged one, and none of a file shorter than a header. It
+// returns the size to read up to, and ok false if there is nothing to
+// read yet.
+func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
+	var h [fileHeaderSize]byte
+	n, _ := readFull(f, h[:], 0)
+	err := checkFileHeader(h[:n], magicLogs, 0)
+	if err == nil {
+		return size, true, nil
+	}
+	if db.readOnly {
+		if size < fileHeaderSize {
+			// being created, or cut short: findLost looks at
+			// the directories once (cheap if it is new)
+			db.tab.checked = -1
+			if db.st.hdr != nil && db.st.hdr.n > 0 {
+				db.noteRepair("log table is cut short (%d bytes) while the state names %d logs", size, db.st.hdr.n)
+			}
+			return size, false, nil
+		}
+		db.noteRepair("log table header is damaged (%v): its records are read", err)
+	} else if size <= fileHeaderSize {
+		if err := resetFile(f, magicLogs, 0); err != nil {
+			return size, false, err
+		}
+		size = fileHeaderSize
+	} else {
+		// the records are still good: mend the header only
+		db.noteRepair("log table header was damaged (%v): rewritten", err)
+		hb := fileHeader(magicLogs, 0)
+		if _, err := f.WriteAt(hb[:], 0); err != nil {
+			return size, false, fmt.Errorf("applog: %w", err)
+		}
+		if err := fdatasync(f); err != nil {
+			return size, false, err
+		}
+	}
+	return size, true, nil
+}
+
+// appendKeys adds the keys read from the logs file, 32 bytes per
+// ordinal, holes zero, and counts the bytes read.
+func (t *logTable) appendKeys(keys []byte, holes int) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	first := len(t.keys) / 32
 	t.keys = append(t.keys, keys...)
 	t.holes += holes
@@ -231,16 +262,7 @@ func (db *DB) readTable() error {
 			}
 		}
 	}
-	t.fileLen += int64(whole)
-	t.mu.Unlock()
-	if whole < len(b) && !db.readOnly {
-		// a torn append of a new log: never acknowledged, cut it
-		db.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
-		if err := f.Truncate(t.fileLen); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	return nil
+	t.fileLen += int64(len(keys) / 32 * logsRecordSize)
 }
 
 // dropVirtual forgets the ordinals a reader gave lost logs in memory
