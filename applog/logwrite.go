@@ -87,7 +87,7 @@ func (db *DB) startWrite(l *logState) error {
 	if err := l.waitWrite(); err != nil {
 		return err
 	}
-	if err := l.waitSeal(db); err != nil {
+	if err := l.waitSeal(db.files); err != nil {
 		return err
 	}
 	if len(l.w.wbuf) == 0 {
@@ -132,29 +132,29 @@ func (l *logState) waitWrite() error {
 	return w.err
 }
 
-// holdFiles takes the tail files of l for a round (or for Close), unless
+// holdTail takes the tail files of l for a round (or for Close), unless
 // a seal job is making them (waitSeal takes them then).
-func (db *DB) holdFiles(l *logState) error {
+func (c *fileCache) holdTail(l *logState) error {
 	if l.w.seal != nil || l.w.seg != nil {
 		return nil
 	}
-	seg, err := db.files.acquire(l.w.tail.seg, false)
+	seg, err := c.acquire(l.w.tail.seg, false)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	idx, err := db.files.acquire(l.w.tail.idx, true)
+	idx, err := c.acquire(l.w.tail.idx, true)
 	if err != nil {
-		db.files.release(seg)
+		c.release(seg)
 		return fmt.Errorf("applog: %w", err)
 	}
 	l.w.seg, l.w.idx = seg, idx
 	return nil
 }
 
-// dropFiles lets go of the tail files of l; idle, they may be closed.
-func (db *DB) dropFiles(l *logState) {
-	db.files.release(l.w.seg)
-	db.files.release(l.w.idx)
+// dropTail lets go of the tail files of l; idle, they may be closed.
+func (c *fileCache) dropTail(l *logState) {
+	c.release(l.w.seg)
+	c.release(l.w.idx)
 	l.w.seg, l.w.idx = nil, nil
 }
 
@@ -167,10 +167,10 @@ func (db *DB) flushAll() error {
 		if err := l.waitWrite(); err != nil && first == nil {
 			first = err
 		}
-		if err := l.waitSeal(db); err != nil && first == nil {
+		if err := l.waitSeal(db.files); err != nil && first == nil {
 			first = err
 		}
-		db.dropFiles(l)
+		db.files.dropTail(l)
 	})
 	return first
 }
@@ -211,7 +211,7 @@ func (db *DB) roll(l *logState) error {
 		db.files.release(oldSeg)
 		db.files.release(oldIdx)
 		if j.err == nil {
-			j.seg, j.idx, j.err = db.createSegment(s, true)
+			j.seg, j.idx, j.err = db.files.createSegment(s, true)
 		}
 	}()
 	return nil
@@ -219,7 +219,7 @@ func (db *DB) roll(l *logState) error {
 
 // waitSeal waits for the log's seal job, if any, and takes the new
 // segment's files.
-func (l *logState) waitSeal(db *DB) error {
+func (l *logState) waitSeal(files *fileCache) error {
 	j := l.w.seal
 	if j == nil {
 		return nil
@@ -229,7 +229,7 @@ func (l *logState) waitSeal(db *DB) error {
 	if j.err != nil {
 		return j.err
 	}
-	db.dropFiles(l)
+	files.dropTail(l)
 	l.w.seg, l.w.idx = j.seg, j.idx
 	l.w.idxDirty = true // its header is not synced yet
 	return nil

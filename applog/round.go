@@ -61,7 +61,7 @@ func (db *DB) writeRound(rd *round) {
 				}
 				touched = touched[:0]
 			}
-			if err := db.holdFiles(l); err != nil {
+			if err := db.files.holdTail(l); err != nil {
 				return err
 			}
 			l.w.touched = true
@@ -142,7 +142,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
-			l.waitSeal(db)
+			l.waitSeal(db.files)
 		}
 		db.gc.bufs.reclaim(&l.w)
 		if l.w.dirty && l.w.seg != nil {
@@ -151,7 +151,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 			l.w.seg = nil
 		}
 		l.w.dirty = false
-		db.dropFiles(l)
+		db.files.dropTail(l)
 		rd.heads = append(rd.heads, logHead{l, l.w.head})
 	}
 	if !early {
