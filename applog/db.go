@@ -129,6 +129,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if db.opts.SegmentSize < fileHeaderSize+minFrameSize {
 		db.opts.SegmentSize = fileHeaderSize + minFrameSize
 	}
+	if db.opts.MaxLoaded <= 0 {
+		db.opts.MaxLoaded = DefaultMaxLoaded
+	}
 	if db.opts.LockWait == 0 {
 		db.opts.LockWait = 5 * time.Second
 	}
@@ -140,7 +143,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.gc.init(db.log)
 	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, &db.fs, db.log
 	db.st.fs = &db.fs
-	db.tab = &logTable{}
+	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded}
 	flag := os.O_RDWR
 	if db.readOnly {
 		flag = os.O_RDONLY
@@ -311,7 +314,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	}
 	for ord := range uint32(n) {
 		var info logHeadInfo
-		if l := db.loadedLog(ord); l != nil {
+		if l := db.tab.loadedLog(ord); l != nil {
 			db.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {

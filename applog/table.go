@@ -48,10 +48,11 @@ type logTable struct {
 	byID    sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
 	nLoaded atomic.Int64
 
-	fileMu sync.Mutex // adding logs (writer leader) or re-reading the file (reader)
-	f      *os.File   // writer only: the logs file
-	loadMu sync.Mutex // loading a log on first use (DB.logAt), and unloading (unload.go)
-	hand   uint32     // the unload sweep's next ordinal; guarded by loadMu
+	fileMu    sync.Mutex // adding logs (writer leader) or re-reading the file (reader)
+	f         *os.File   // writer only: the logs file
+	loadMu    sync.Mutex // loading a log on first use (DB.logAt), and unloading (unload.go)
+	hand      uint32     // the unload sweep's next ordinal; guarded by loadMu
+	maxLoaded int        // the bound on loaded logs (Options.MaxLoaded), set by Open
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -372,8 +373,8 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	db.tab.store(l)
 	db.tab.nLoaded.Add(1)
 	if db.readOnly {
-		db.unloadReader()
-	} else if db.excess() > 0 && db.unloadAsked.CompareAndSwap(false, true) {
+		db.tab.unloadAny()
+	} else if db.tab.excess() > 0 && db.unloadAsked.CompareAndSwap(false, true) {
 		// only the leader unloads a writer's logs: a round with no
 		// data does it (unloadIdle)
 		go func() {
@@ -417,8 +418,8 @@ func (db *DB) logOf(id ID, refresh bool) (*logState, error) {
 }
 
 // loadedLog returns the log of ordinal ord if it is loaded.
-func (db *DB) loadedLog(ord uint32) *logState {
-	if l, ok := db.tab.loaded.Load(ord); ok {
+func (t *logTable) loadedLog(ord uint32) *logState {
+	if l, ok := t.loaded.Load(ord); ok {
 		return l.(*logState)
 	}
 	return nil
