@@ -16,7 +16,7 @@ import (
 // stateFile is the state file as a DB holds it: its methods read and
 // write the entries and the header. The entries are written by the
 // commit leader (markDirty, an unload's writeEntries, a block's
-// forgetEntry) and by Close (writeClean), which the committer's drain
+// dropLog) and by Close (writeClean), which the committer's drain
 // keeps apart; feed hints (writeFeedLen) write the header only, one at a
 // time.
 type stateFile struct {

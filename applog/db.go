@@ -70,7 +70,7 @@ const (
 // A DB is a facade over parts that each own their state: the log table
 // and the logs loaded (logTable, table.go), the file cache (fileCache,
 // files.go), the checkpoint (stateFile, checkpoint.go), the feed's
-// writing end (feedWriter, feed.go), group commit (committer,
+// writing end (feedWriter, feedwrite.go), group commit (committer,
 // commit.go) and the change notifier.
 type DB struct {
 	dir      string
