@@ -308,7 +308,7 @@ func (db *DB) dropLog(rd *round, id ID) error {
 			db.tab.byID.Delete(id)
 			db.tab.nLoaded.Add(-1)
 		}
-		if db.st.f != nil && ord < db.stateN() && !db.tab.isCleared(ord) {
+		if db.st.f != nil && ord < db.st.count() && !db.tab.isCleared(ord) {
 			// once: a retry (a directory Windows would not remove yet)
 			// finds it done
 			var zero [stateEntrySize]byte

@@ -13,8 +13,14 @@ import (
 // CRC, read one at a time when a log is first used, and rewritten in
 // place only for the logs that changed.
 
-// stateFile is the state file as a DB holds it.
+// stateFile is the state file as a DB holds it: its methods read and
+// write the entries and the header. The entries are written by the
+// commit leader (markDirty, an unload's writeEntries, a block's
+// dropLog) and by Close (writeClean), which the committer's drain
+// keeps apart; feed hints (writeFeedLen) write the header only, one at a
+// time.
 type stateFile struct {
+	fs  *fsys
 	f   *os.File
 	hdr *stateHeader // the header as Open found it; nil if none or damaged
 	// all is every entry, read at once: by an Open that loads every
@@ -85,15 +91,21 @@ func (db *DB) fileSize(name string) int64 {
 // still says clean in the generation Open found: then no writer has
 // committed since, and the state entries are exact. It costs one pread.
 func (db *DB) unchanged() bool {
-	if !db.readOnly || !db.lazy || db.st.f == nil {
+	return db.readOnly && db.lazy && db.st.stillClean()
+}
+
+// stillClean reports whether the header on disk says clean in the
+// generation Open found.
+func (st *stateFile) stillClean() bool {
+	if st.f == nil || st.hdr == nil {
 		return false
 	}
 	var b [stateHeaderSize]byte
-	if _, err := readFull(db.st.f, b[:], 0); err != nil {
+	if _, err := readFull(st.f, b[:], 0); err != nil {
 		return false
 	}
 	h, err := decodeStateHeader(b[:])
-	return err == nil && h.clean && h.gen == db.st.hdr.gen
+	return err == nil && h.clean && h.gen == st.hdr.gen
 }
 
 // checkpointOf returns the state file's entry for ordinal ord, or nil if
@@ -103,7 +115,7 @@ func (db *DB) unchanged() bool {
 func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 	if db.st.isExact(ord) {
 		// written when the log was unloaded, and unchanged since
-		if e, ok := db.readEntry(ord); ok {
+		if e, ok := db.st.readEntry(ord); ok {
 			return &e, true
 		}
 		return nil, false
@@ -133,12 +145,12 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 }
 
 // readEntry reads the state entry of ord from the file.
-func (db *DB) readEntry(ord uint32) (logCheckpoint, bool) {
+func (st *stateFile) readEntry(ord uint32) (logCheckpoint, bool) {
 	var b [stateEntrySize]byte
-	if db.st.f == nil {
+	if st.f == nil {
 		return logCheckpoint{}, false
 	}
-	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return logCheckpoint{}, false
 	}
 	return decodeStateEntry(b[:])
@@ -146,7 +158,7 @@ func (db *DB) readEntry(ord uint32) (logCheckpoint, bool) {
 
 // readAllCheckpoints reads every entry of the state file at once, for an
 // Open that loads every log; damaged entries are left zero (unknown).
-func (db *DB) readAllCheckpoints() { db.st.setAll(db.readCheckpoints()) }
+func (db *DB) readAllCheckpoints() { db.st.setAll(db.st.readAll()) }
 
 // setAll caches every entry (nil: none).
 func (st *stateFile) setAll(all []logCheckpoint) {
@@ -165,23 +177,23 @@ func (st *stateFile) allEntries() []logCheckpoint {
 	return nil
 }
 
-// readCheckpoints reads every entry of the state file; damaged entries
-// are left zero (unknown).
-func (db *DB) readCheckpoints() []logCheckpoint {
-	if db.st.hdr == nil {
+// readAll reads every entry of the state file; damaged entries are left
+// zero (unknown).
+func (st *stateFile) readAll() []logCheckpoint {
+	if st.hdr == nil {
 		return nil
 	}
-	return db.readCheckpointsN(db.st.hdr.n)
+	return st.readN(st.hdr.n)
 }
 
-// readCheckpointsN reads the first count entries of the state file, as
-// far as it has them; damaged or missing ones are left zero (unknown).
-func (db *DB) readCheckpointsN(count uint32) []logCheckpoint {
-	if db.st.f == nil || count == 0 {
+// readN reads the first count entries of the state file, as far as it
+// has them; damaged or missing ones are left zero (unknown).
+func (st *stateFile) readN(count uint32) []logCheckpoint {
+	if st.f == nil || count == 0 {
 		return nil
 	}
 	b := make([]byte, int64(count)*stateEntrySize)
-	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	n, _ := readFull(st.f, b, stateHeaderSize)
 	all := make([]logCheckpoint, count)
 	for i := range all {
 		if (i+1)*stateEntrySize > n {
@@ -194,15 +206,15 @@ func (db *DB) readCheckpointsN(count uint32) []logCheckpoint {
 	return all
 }
 
-// readCheckpointsRaw returns the bytes of every entry of the state file
-// (for Verify); nil if there is no usable header.
-func (db *DB) readCheckpointsRaw() [][]byte {
-	h := db.st.hdr
-	if h == nil || db.st.f == nil || h.n == 0 {
+// readRaw returns the bytes of every entry of the state file (for
+// Verify); nil if there is no usable header.
+func (st *stateFile) readRaw() [][]byte {
+	h := st.hdr
+	if h == nil || st.f == nil || h.n == 0 {
 		return nil
 	}
 	b := make([]byte, int64(h.n)*stateEntrySize)
-	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	n, _ := readFull(st.f, b, stateHeaderSize)
 	out := make([][]byte, 0, h.n)
 	for i := 0; (i+1)*stateEntrySize <= n; i++ {
 		out = append(out, b[i*stateEntrySize:(i+1)*stateEntrySize])
@@ -216,18 +228,18 @@ func (db *DB) readCheckpointsRaw() [][]byte {
 // Until that sync completes, nothing of the round is acknowledged, so a
 // header still saying clean after a crash describes every acknowledged
 // record. Leader only.
-func (db *DB) markDirty(rd *round) error {
-	if !db.st.clean {
+func (st *stateFile) markDirty(rd *round) error {
+	if !st.clean {
 		return nil
 	}
-	db.st.clean = false
-	h := *db.st.hdr
+	st.clean = false
+	h := *st.hdr
 	h.clean = false
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
+	if _, err := st.fs.writeAt(st.f, b[:], 0); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
-	rd.syncPlain = append(rd.syncPlain, db.st.f)
+	rd.syncPlain = append(rd.syncPlain, st.f)
 	return nil
 }
 
@@ -250,18 +262,10 @@ func (db *DB) writeCheckpoint() error {
 	}
 	// entries made durable but not yet in the feed join it now, so that
 	// a clean state means the feed names every head
-	var repair []byte
-	db.eachLoaded(func(l *logState) {
-		if l.w.head > l.feedHead {
-			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
-			l.feedHead = l.w.head
-		}
-	})
-	if len(repair) > 0 {
-		if _, err := db.fs.writeAt(db.fw.f, repair, db.fw.size); err != nil {
-			return fmt.Errorf("applog: write feed: %w", err)
-		}
-		db.fw.size += int64(len(repair))
+	loaded := db.tab.loadedLogs()
+	feedUnsynced, feedLen, err := db.fw.catchUp(loaded)
+	if err != nil {
+		return err
 	}
 	var files []*os.File
 	var held []*cachedFile
@@ -270,62 +274,83 @@ func (db *DB) writeCheckpoint() error {
 			db.files.release(cf)
 		}
 	}()
-	if db.fw.synced != db.fw.size {
+	if feedUnsynced {
 		files = append(files, db.fw.f)
 	}
 	var changes []entryChange
-	n := uint32(db.tab.count())
-	db.eachLoaded(func(l *logState) {
+	for _, l := range loaded {
 		e := db.entryOf(l, &files, &held)
-		if l.ck == nil || *l.ck != e || l.ord >= db.stateN() {
+		if l.ck == nil || *l.ck != e || l.ord >= db.st.count() {
 			changes = append(changes, entryChange{l.ord, e})
 		}
-	})
-	// db.st.clean, not the header read at Open: a round that changed no
-	// entry (one that only deleted a blocked log, see dropLog) still
-	// marked the state dirty on disk
-	if len(changes) == 0 && db.st.clean && db.st.hdr != nil && db.st.hdr.n == n && len(files) == 0 {
+	}
+	n := uint32(db.tab.count())
+	if len(changes) == 0 && db.st.stillTrue(n) && len(files) == 0 {
 		return nil // still true as it is
 	}
 	if err := db.fs.syncAll(files, nil); err != nil {
 		return err
 	}
-	db.fw.synced = db.fw.size
-	db.eachLoaded(func(l *logState) { l.w.idxDirty = false })
-	h := stateHeader{clean: true, own: db.own.ord, n: n, feedLen: db.fw.size}
-	if db.st.hdr != nil {
-		h.gen = db.st.hdr.gen + 1
+	db.fw.markSynced(feedLen)
+	for _, l := range loaded {
+		l.w.idxDirty = false
 	}
-	if db.st.hdr == nil {
-		// no entry on disk is known good but those of unloaded logs
-		// (unload.go): write them all, loaded logs from memory, holes as
-		// unknown
-		full := make([]byte, int64(n)*stateEntrySize)
-		for ord := range n {
-			if db.st.isExact(ord) {
-				if e, ok := db.readEntry(ord); ok {
-					appendStateEntry(full[stateEntryOffset(ord)-stateHeaderSize:][:0], e)
-				}
-			}
+	return db.st.writeClean(stateHeader{clean: true, own: db.own.ord, n: n, feedLen: feedLen}, changes)
+}
+
+// stillTrue reports whether a clean state of n entries is on disk as it
+// is. st.clean, not the header read at Open: a round that changed no
+// entry (one that only deleted a blocked log, see dropLog) still marked
+// the state dirty on disk.
+func (st *stateFile) stillTrue(n uint32) bool {
+	return st.clean && st.hdr != nil && st.hdr.n == n
+}
+
+// writeClean writes the state of Close: the changed entries (every
+// entry, if the header Open found was unusable), cut to h.n entries and
+// synced, and then header h, saying clean, of the next generation.
+func (st *stateFile) writeClean(h stateHeader, changes []entryChange) error {
+	n := h.n
+	if st.hdr != nil {
+		h.gen = st.hdr.gen + 1
+	}
+	if st.hdr == nil {
+		if err := st.writeFull(n, changes); err != nil {
+			return err
 		}
-		for _, c := range changes {
-			appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
-		}
-		if _, err := db.fs.writeAt(db.st.f, full, stateHeaderSize); err != nil {
-			return fmt.Errorf("applog: write state: %w", err)
-		}
-	} else if err := db.writeEntries(changes); err != nil {
+	} else if err := st.writeEntries(changes); err != nil {
 		return err
 	}
-	if err := db.st.f.Truncate(stateEntryOffset(n)); err != nil {
+	if err := st.f.Truncate(stateEntryOffset(n)); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	// the entries are durable before the header says clean
-	if err := db.fs.sync(db.st.f); err != nil {
+	if err := st.fs.sync(st.f); err != nil {
 		return err
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
+	if _, err := st.fs.writeAt(st.f, b[:], 0); err != nil {
+		return fmt.Errorf("applog: write state: %w", err)
+	}
+	return nil
+}
+
+// writeFull writes all n entries when no entry on disk is known good
+// but those of unloaded logs (unload.go): those are kept, the changed
+// ones written from memory, and the rest (holes) left unknown.
+func (st *stateFile) writeFull(n uint32, changes []entryChange) error {
+	full := make([]byte, int64(n)*stateEntrySize)
+	for ord := range n {
+		if st.isExact(ord) {
+			if e, ok := st.readEntry(ord); ok {
+				appendStateEntry(full[stateEntryOffset(ord)-stateHeaderSize:][:0], e)
+			}
+		}
+	}
+	for _, c := range changes {
+		appendStateEntry(full[stateEntryOffset(c.ord)-stateHeaderSize:][:0], c.e)
+	}
+	if _, err := st.fs.writeAt(st.f, full, stateHeaderSize); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	return nil
@@ -363,14 +388,14 @@ type entryChange struct {
 
 // writeEntries writes changed entries in place, in ordinal order,
 // merging neighbours into one write.
-func (db *DB) writeEntries(changes []entryChange) error {
+func (st *stateFile) writeEntries(changes []entryChange) error {
 	var buf []byte
 	start := uint32(0)
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
 		}
-		if _, err := db.fs.writeAt(db.st.f, buf, stateEntryOffset(start)); err != nil {
+		if _, err := st.fs.writeAt(st.f, buf, stateEntryOffset(start)); err != nil {
 			return fmt.Errorf("applog: write state: %w", err)
 		}
 		buf = buf[:0]
@@ -388,39 +413,23 @@ func (db *DB) writeEntries(changes []entryChange) error {
 	return flush()
 }
 
-// stateN is the number of entries in the state file.
-func (db *DB) stateN() uint32 {
-	if db.st.hdr == nil {
+// count is the number of entries in the state file.
+func (st *stateFile) count() uint32 {
+	if st.hdr == nil {
 		return 0
 	}
-	return db.st.hdr.n
+	return st.hdr.n
 }
 
-// hintEvery is how much the feed may grow between two feed hints, so
-// that the feed scan after a crash stays bounded (~65,000 commits).
-const hintEvery = 1 << 20
-
-// feedHint refreshes the state header's feed length while the writer
-// runs: fsync the feed up to feedLen, then record that length (the
-// header keeps saying not clean). The entries are left as Open found
-// them: still true durable floors. Runs outside the commit lock, one at a
-// time (hintMu), in the goroutine of the round that made the feed grow
-// past the step.
-func (db *DB) feedHint(feedLen int64) {
-	if !db.fw.hintMu.TryLock() {
-		return // a hint is being written; the next round tries again
-	}
-	defer db.fw.hintMu.Unlock()
-	if err := db.fs.sync(db.fw.f); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
-		return
-	}
-	h := stateHeader{own: db.own.ord, feedLen: feedLen}
-	if db.st.hdr != nil {
-		h.n, h.gen = db.st.hdr.n, db.st.hdr.gen
+// writeFeedLen records, while the writer runs, that the feed is durable
+// up to feedLen (see DB.feedHint); the header keeps saying not clean, and
+// the entries are left as Open found them: still true durable floors.
+func (st *stateFile) writeFeedLen(own uint32, feedLen int64) error {
+	h := stateHeader{own: own, feedLen: feedLen}
+	if st.hdr != nil {
+		h.n, h.gen = st.hdr.n, st.hdr.gen
 	}
 	b := encodeStateHeader(h)
-	if _, err := db.fs.writeAt(db.st.f, b[:], 0); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
-	}
+	_, err := st.fs.writeAt(st.f, b[:], 0)
+	return err
 }

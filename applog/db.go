@@ -70,7 +70,7 @@ const (
 // A DB is a facade over parts that each own their state: the log table
 // and the logs loaded (logTable, table.go), the file cache (fileCache,
 // files.go), the checkpoint (stateFile, checkpoint.go), the feed's
-// writing end (feedWriter, feed.go), group commit (committer,
+// writing end (feedWriter, feedwrite.go), group commit (committer,
 // commit.go) and the change notifier.
 type DB struct {
 	dir      string
@@ -86,10 +86,9 @@ type DB struct {
 	files *fileCache // every segment and index open
 	fs    fsys       // the seam for fault injection
 
-	st       stateFile  // the checkpoint (checkpoint.go)
-	lazy     bool       // writer: Open found a clean state, logs load on first use
-	fw       feedWriter // writer only: the feed's writing end
-	openTime time.Duration
+	st   stateFile  // the checkpoint (checkpoint.go)
+	lazy bool       // Open found a clean state: a writer loads logs on first use, a reader trusts the entries while unchanged
+	fw   feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
 
@@ -130,6 +129,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if db.opts.SegmentSize < fileHeaderSize+minFrameSize {
 		db.opts.SegmentSize = fileHeaderSize + minFrameSize
 	}
+	if db.opts.MaxLoaded <= 0 {
+		db.opts.MaxLoaded = DefaultMaxLoaded
+	}
 	if db.opts.LockWait == 0 {
 		db.opts.LockWait = 5 * time.Second
 	}
@@ -138,9 +140,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.readOnly = db.opts.ReadOnly
-	db.gc.cond = sync.NewCond(&db.gc.mu)
-	db.fw.hintStep = hintEvery
-	db.tab = &logTable{}
+	db.gc.init(db.log)
+	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, &db.fs, db.log
+	db.st.fs = &db.fs
+	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded}
 	flag := os.O_RDWR
 	if db.readOnly {
 		flag = os.O_RDONLY
@@ -163,8 +166,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
 		go db.watchBlocks(db.stopWatch, db.watchDone)
 	}
-	db.openTime = time.Since(start)
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", db.openTime)
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", time.Since(start))
 	return db, nil
 }
 
@@ -304,7 +306,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
 		entries = db.st.allEntries()
 		if entries == nil || (unloaded && len(entries) < n) {
-			entries = db.readCheckpointsN(uint32(n))
+			entries = db.st.readN(uint32(n))
 			if !db.readOnly {
 				db.st.setAll(entries) // true until Close, or the next unload
 			}
@@ -312,13 +314,13 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	}
 	for ord := range uint32(n) {
 		var info logHeadInfo
-		if l := db.loadedLog(ord); l != nil {
+		if l := db.tab.loadedLog(ord); l != nil {
 			db.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
 			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.stateN() && !db.tab.isRecovered(ord)) {
+		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.st.count() && !db.tab.isRecovered(ord)) {
 			pub, ok := db.tab.key(ord)
 			if !ok {
 				continue
@@ -348,8 +350,11 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 
 // LogInfo describes one log held.
 type LogInfo struct {
-	ID      ID
-	Head    uint64
+	ID   ID
+	Head uint64 // the highest durable seq held (see DB.Head)
+	// Entries is the number of entries held: always Head, since a log
+	// holds every seq from 1 to its head. Kept for the callers that
+	// count entries rather than read seqs.
 	Entries uint64
 	Bytes   int64  // bytes on disk: segments and indexes
 	Own     bool   // the database's own log
@@ -436,16 +441,10 @@ func (db *DB) Close() error {
 		close(db.stopWatch)
 		<-db.watchDone
 	}
-	db.gc.mu.Lock()
-	db.gc.closing = true
-	db.gc.cond.Broadcast()
-	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
-		db.gc.cond.Wait()
-	}
-	db.gc.mu.Unlock()
+	failed := db.gc.drain()
 	db.closed.Store(true)
 	var err error
-	if !db.readOnly && db.gc.failed == nil {
+	if !db.readOnly && failed == nil {
 		err = db.writeCheckpoint()
 	}
 	if cerr := db.closeFiles(); err == nil {

@@ -22,7 +22,8 @@
 // Appends are durable on return: concurrent callers are grouped into one
 // write and one fdatasync per log (group commit; see submit in
 // commit.go: the first waiting caller leads the round queued behind it
-// and hands the lead on); a round issues the fdatasyncs of all the logs
+// and hands the lead on; round.go writes a round, logwrite.go a log's
+// records, feedwrite.go the feed's); a round issues the fdatasyncs of all the logs
 // it touched at once, so the file system commits them together. Two
 // rounds overlap: the next one gathers, encodes, signs and writes while
 // the one before syncs, and rounds publish in order. Insert checks

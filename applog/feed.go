@@ -7,25 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// feedWriter is the writing end of the feed file, in the writer's
-// process: publish appends records (see DB.publish), Open repairs it
-// (openFeed), Close syncs it, and feed hints record its durable length
-// (feedHint).
-type feedWriter struct {
-	f        *os.File     // the feed file, open for writing
-	size     int64        // guarded by gc.mu: size of the feed
-	end      atomic.Int64 // size, for feed readers without the lock
-	buf      []byte       // guarded by gc.mu: the records of a round
-	synced   int64        // guarded by gc.mu: the feed is durable up to here (-1: unknown)
-	hintLen  int64        // guarded by gc.mu: feed size at the last feed hint
-	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
-	hintMu   sync.Mutex   // one feed hint at a time
-}
 
 // Feed iterates every entry of every log in the order this database
 // stored them: a stable change feed, where new entries only ever add at
@@ -88,63 +71,82 @@ func (f *Feed) Next() bool {
 			}
 			f.it.l = nil // clamped: the log holds less than the feed said
 		}
-		r, ok, err := f.read()
+		r, ok, err := f.nextRecord()
+		if err == nil && ok {
+			err = f.seek(r)
+		}
 		if err != nil {
 			f.err = err
 			return false
-		}
-		if !ok && !f.repaired && (f.db.readOnly || f.sawBad || f.db.tab.damaged.Load()) {
-			f.repaired = true
-			if err := f.repairTail(); err != nil {
-				f.err = err
-				return false
-			}
-		}
-		if !ok && len(f.repair) > 0 {
-			r, ok = f.repair[0], true
-			f.repair = f.repair[1:]
 		}
 		if !ok {
 			return false
 		}
-		if int(r.ord) >= f.db.tab.fileCount() {
-			f.db.refreshTable()
-		}
-		l, err := f.db.logAt(r.ord)
-		if err != nil {
-			f.err = err
-			return false
-		}
-		if l == nil {
-			// a hole, or a damaged record: the log's entries join the
-			// feed under its new ordinal (see addLost) or from
-			// repairTail
-			f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
-			continue
-		}
-		if f.db.Blocked(l.id) {
-			f.last[r.ord] = max(f.last[r.ord], r.head) // hidden (block.go)
-			continue
-		}
-		from := f.last[r.ord] + 1
-		if r.head < from {
-			continue
-		}
-		if l.head.Load() < r.head {
-			f.db.refresh(l)
-		}
-		to := min(r.head, l.head.Load())
-		if to < from {
-			continue
-		}
-		f.last[r.ord] = to
-		if f.it.l != l || f.it.next != from || f.it.seg == nil {
-			buf := f.it.buf
-			f.it.reset(l, from)
-			f.it.buf = buf
-		}
-		f.to = to
 	}
+}
+
+// nextRecord returns the next feed record: from the file, or once at
+// its end, from what repairTail found missing; ok false if none is left
+// now.
+func (f *Feed) nextRecord() (feedRecord, bool, error) {
+	r, ok, err := f.read()
+	if err != nil {
+		return feedRecord{}, false, err
+	}
+	if !ok && !f.repaired && (f.db.readOnly || f.sawBad || f.db.tab.damaged.Load()) {
+		f.repaired = true
+		if err := f.repairTail(); err != nil {
+			return feedRecord{}, false, err
+		}
+	}
+	if !ok && len(f.repair) > 0 {
+		r, ok = f.repair[0], true
+		f.repair = f.repair[1:]
+	}
+	return r, ok, nil
+}
+
+// seek points the feed's iterator at the entries of record r not
+// returned yet, if any: those of its log past the highest seq returned,
+// up to r's head (or the log's head, if it holds less).
+func (f *Feed) seek(r feedRecord) error {
+	if int(r.ord) >= f.db.tab.fileCount() {
+		f.db.refreshTable()
+	}
+	l, err := f.db.logAt(r.ord)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		// a hole, or a damaged record: the log's entries join the
+		// feed under its new ordinal (see addLost) or from
+		// repairTail
+		f.db.log.Debug("applog: feed names no log", "offset", f.off-feedRecordSize, "ordinal", r.ord)
+		return nil
+	}
+	if f.db.Blocked(l.id) {
+		f.last[r.ord] = max(f.last[r.ord], r.head) // hidden (block.go)
+		return nil
+	}
+	from := f.last[r.ord] + 1
+	if r.head < from {
+		return nil
+	}
+	if l.head.Load() < r.head {
+		f.db.refresh(l)
+	}
+	to := min(r.head, l.head.Load())
+	if to < from {
+		return nil
+	}
+	f.last[r.ord] = to
+	if f.it.l != l || f.it.next != from || f.it.seg == nil {
+		buf := f.it.buf
+		f.it.reset(l, from)
+		f.it.buf = buf
+	}
+	f.to = to
+	return nil
 }
 
 // read returns the next feed record, ok false if none is complete yet.

@@ -72,14 +72,14 @@ func FuzzOpenLog(f *testing.F) {
 			for _, s := range l.segments() {
 				s.unmap()
 			}
-			db.dropFiles(l)
+			db.files.dropTail(l)
 			db.files.close()
 		}()
 		if err := db.verifyLog(l); err != nil {
 			t.Fatalf("verify after recovery: %v", err)
 		}
 		head := l.w.head
-		if err := db.holdFiles(l); err != nil {
+		if err := db.files.holdTail(l); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.appendOwn(l, [][]byte{[]byte("next")}, 1, true); err != nil {

@@ -235,20 +235,30 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 	return nil
 }
 
-// forkFound marks l forked at seq s (see detectFork) and sets r.err to
-// the fork. It returns an error only when the writer must stop (I/O).
-func (db *DB) forkFound(r *request, l *logState, run *insertRun, s uint64) error {
+// forkFound marks l forked at seq s (see detectFork) and returns the
+// fork, or the error that kept it from being recorded: one that stops
+// the writer (I/O) is marked by writerStop.
+func (db *DB) forkFound(l *logState, run *insertRun, s uint64) error {
 	err := db.detectFork(l, run, s)
-	r.err = err
 	if IsRefused(err) {
-		return nil
+		return err
 	}
 	var c *CorruptError
 	if errors.As(err, &c) {
-		return nil
+		return err
 	}
-	return err
+	return writerStop(err)
 }
+
+// stopError marks an error of an insert after which the writer must
+// stop (I/O), as opposed to one that only refuses the records.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
+
+// writerStop marks err as stopping the writer.
+func writerStop(err error) error { return &stopError{err} }
 
 // applyInsert stores the authenticated new records of run into r's
 // round, sets r.err if not all of run is stored, and returns how many
@@ -256,102 +266,138 @@ func (db *DB) forkFound(r *request, l *logState, run *insertRun, s uint64) error
 // writer must stop (I/O).
 func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState) error) (int, error) {
 	r.err = run.err
-	recs := run.recs[:run.ok]
+	n, err := db.storeRun(rd, run, touch)
+	var stop *stopError
+	switch {
+	case errors.As(err, &stop):
+		r.err = stop.err
+		return 0, stop.err
+	case err != nil:
+		r.err = err
+		return 0, nil
+	}
+	return n, nil
+}
+
+// storeRun is applyInsert's work, in three steps: admission (is the
+// log held, or may it be added, and is it refused), overlap (the
+// records the log holds already must match it), and append. It returns
+// the records stored (none, with a nil error, if none is new or the run
+// has no authenticated record to start a log with), or why it stored
+// none, marked by writerStop if the writer must stop. With a nil error,
+// the run's own error (if any) says why the rest is not stored.
+func (db *DB) storeRun(rd *round, run *insertRun, touch func(*logState) error) (int, error) {
+	l, err := db.admitRun(rd, run, touch)
+	if l == nil || err != nil {
+		return 0, err
+	}
+	k, err := db.overlap(l, run)
+	if err != nil {
+		return 0, err
+	}
+	return db.appendRun(l, run, k, touch)
+}
+
+// admitRun returns the log run goes to, adding it if it is new and run
+// may start it, or why run is not stored at all; nil and no error if
+// the log is new and run has no authenticated record.
+func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (*logState, error) {
 	if db.Blocked(run.id) {
 		// checked again here: the log's data may have been deleted
 		// since the run was checked (dropLog)
-		r.err = fmt.Errorf("%w: insert %s", ErrBlocked, run.id.Short())
-		return 0, nil
+		return nil, fmt.Errorf("%w: insert %s", ErrBlocked, run.id.Short())
 	}
 	l, err := db.logOf(run.id, false)
 	if err != nil {
-		r.err = err
-		return 0, err
+		return nil, writerStop(err)
 	}
 	if l == nil {
 		if run.auth == 0 {
-			return 0, nil
+			return nil, nil
 		}
 		if run.first != 1 {
-			r.err = fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
-			return 0, nil
+			return nil, fmt.Errorf("%w: insert %s: first record is seq %d, log is empty", ErrGap, run.id.Short(), run.first)
 		}
 		if err := db.refusal(run.id, false); err != nil {
-			r.err = err // the log limit, counted exactly here
-			return 0, nil
+			return nil, err // the log limit, counted exactly here
 		}
 		var err error
 		if l, err = db.addLog(run.pub, rd); err != nil {
-			r.err = err
-			return 0, err
+			return nil, writerStop(err)
 		}
 		// Sync and publish the new log in this round even if nothing
 		// is written to it: its segment may be an orphan's, adopted with
 		// records a crash left unsynced.
 		if err := touch(l); err != nil {
-			r.err = err
-			return 0, err
+			return nil, writerStop(err)
 		}
 		l.w.dirty = true
 	}
 	if c := l.broken.Load(); c != nil {
-		r.err = c
-		return 0, nil
+		return nil, c
 	}
 	if err := db.refusal(run.id, true); err != nil {
-		r.err = err
+		return nil, err
+	}
+	return l, nil
+}
+
+// overlap checks the records of run at seqs l holds already: the last
+// of them must equal the stored record (else, if authenticated, it is a
+// fork). It returns the index in run of the first new record.
+func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
+	recs := run.recs[:run.ok]
+	head := l.w.head
+	if len(recs) == 0 || run.first > head {
 		return 0, nil
 	}
-	head := l.w.head
-	k := 0
-	if len(recs) > 0 && run.first <= head {
-		last := min(head, run.first+uint64(len(recs))-1)
-		j := int(last - run.first)
-		var stored [hashSize]byte
-		if last == head {
-			stored = l.w.hash
-		} else {
-			if err := db.flush(l); err != nil {
-				r.err = err
-				return 0, err
-			}
-			var buf []byte
-			s := findSegment(l.segments(), last)
-			if s == nil {
-				r.err = l.corrupt(last, l.dir, 0, fmt.Errorf("no segment holds it"))
-				return 0, nil
-			}
-			rec, err := db.readRecord(l, s, last, &buf)
-			if err != nil {
-				r.err = err
-				return 0, nil
-			}
-			stored = rec.hash()
+	last := min(head, run.first+uint64(len(recs))-1)
+	j := int(last - run.first)
+	var stored [hashSize]byte
+	if last == head {
+		stored = l.w.hash
+	} else {
+		if err := db.flush(l); err != nil {
+			return 0, writerStop(err)
 		}
-		if stored != frameHash(recs[j]) {
-			if j >= run.auth {
-				// not authenticated: no proof that the author signed it
-				r.err = fmt.Errorf("%w: insert %s: seq %d differs from the stored one: %w", ErrUnsigned, run.id.Short(), last, run.err)
-				return 0, nil
-			}
-			return 0, db.forkFound(r, l, run, last)
+		var buf []byte
+		s := findSegment(l.segments(), last)
+		if s == nil {
+			return 0, l.corrupt(last, l.dir, 0, fmt.Errorf("no segment holds it"))
 		}
-		k = j + 1
+		rec, err := db.readRecord(l, s, last, &buf)
+		if err != nil {
+			return 0, err
+		}
+		stored = rec.hash()
 	}
+	if stored != frameHash(recs[j]) {
+		if j >= run.auth {
+			// not authenticated: no proof that the author signed it
+			return 0, fmt.Errorf("%w: insert %s: seq %d differs from the stored one: %w", ErrUnsigned, run.id.Short(), last, run.err)
+		}
+		return 0, db.forkFound(l, run, last)
+	}
+	return j + 1, nil
+}
+
+// appendRun appends the authenticated records of run from index k on to
+// l's write buffers, once they follow its head and chain to it.
+func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState) error) (int, error) {
 	if k >= run.auth {
 		return 0, nil
 	}
+	head := l.w.head
+	recs := run.recs[:run.ok]
 	if seq := run.first + uint64(k); seq != head+1 {
-		r.err = fmt.Errorf("%w: insert %s: record has seq %d, head is %d", ErrGap, run.id.Short(), seq, head)
-		return 0, nil
+		return 0, fmt.Errorf("%w: insert %s: record has seq %d, head is %d", ErrGap, run.id.Short(), seq, head)
 	}
 	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
 		// authenticated (k < auth) and not chaining to the signed head
-		return 0, db.forkFound(r, l, run, head)
+		return 0, db.forkFound(l, run, head)
 	}
 	if err := touch(l); err != nil {
-		r.err = err
-		return 0, err
+		return 0, writerStop(err)
 	}
 	growFor(&l.w, recs[k:run.auth])
 	for i := k; i < run.auth; i++ {
@@ -365,8 +411,7 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 			// only its hash is ever needed as the chain head
 			l.w.hash = frameHash(b)
 			if err := db.afterSigned(l); err != nil {
-				r.err = err
-				return 0, err
+				return 0, writerStop(err)
 			}
 		}
 	}

@@ -27,7 +27,7 @@ type logState struct {
 	used     atomic.Bool                  // looked up since the unload sweep last passed it
 
 	w        logWriter      // the writer's (see submit)
-	feedHead uint64         // highest head the feed names; guarded by db.gc.mu
+	feedHead uint64         // highest head the feed names; written under feedWriter.mu, read by the leader between rounds
 	ck       *logCheckpoint // the state entry found when loaded; nil if none
 
 	rmu  sync.Mutex // read-only refresh
@@ -98,7 +98,7 @@ func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint, exac
 			if err := os.MkdirAll(l.dir, 0o755); err != nil {
 				return nil, fmt.Errorf("applog: %w", err)
 			}
-			if err := db.startSegment(l, 1, rd == nil); err != nil {
+			if err := db.files.startSegment(l, 1, rd == nil); err != nil {
 				return nil, err
 			}
 			if rd == nil {
@@ -187,14 +187,14 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 // startSegment creates the segment and index starting at base and makes
 // them the writer's tail; with sync, it also syncs their directory. The
 // files stay open in the cache, idle.
-func (db *DB) startSegment(l *logState, base uint64, sync bool) error {
+func (c *fileCache) startSegment(l *logState, base uint64, sync bool) error {
 	s := newSegment(l.dir, base)
-	seg, idx, err := db.createSegment(s, sync)
+	seg, idx, err := c.createSegment(s, sync)
 	if err != nil {
 		return err
 	}
-	db.files.release(seg)
-	db.files.release(idx)
+	c.release(seg)
+	c.release(idx)
 	l.w.idxDirty = true // its header is not synced yet
 	l.installTail(s)
 	return nil
@@ -203,9 +203,9 @@ func (db *DB) startSegment(l *logState, base uint64, sync bool) error {
 // createSegment creates the files of s with their headers and, with
 // sync, syncs the directory so that they exist after a crash. It returns
 // them held.
-func (db *DB) createSegment(s *segment, sync bool) (seg, idx *cachedFile, err error) {
+func (c *fileCache) createSegment(s *segment, sync bool) (seg, idx *cachedFile, err error) {
 	mk := func(path string, magic [8]byte) (*cachedFile, error) {
-		f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err := c.fs.openFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("applog: %w", err)
 		}
@@ -214,21 +214,21 @@ func (db *DB) createSegment(s *segment, sync bool) (seg, idx *cachedFile, err er
 			f.Close()
 			return nil, fmt.Errorf("applog: %w", err)
 		}
-		return db.files.adopt(path, f)
+		return c.adopt(path, f)
 	}
 	if seg, err = mk(s.seg, magicSegment); err != nil {
 		return nil, nil, err
 	}
 	if idx, err = mk(s.idx, magicIndex); err != nil {
-		db.files.release(seg)
+		c.release(seg)
 		return nil, nil, err
 	}
 	if !sync {
 		return seg, idx, nil
 	}
 	if err := syncDir(filepath.Dir(s.seg)); err != nil {
-		db.files.release(seg)
-		db.files.release(idx)
+		c.release(seg)
+		c.release(idx)
 		return nil, nil, err
 	}
 	return seg, idx, nil

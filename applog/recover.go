@@ -56,7 +56,7 @@ func (db *DB) recover() error {
 	}
 	defer func() { db.fw.end.Store(db.fw.size) }()
 	if ord, ok := db.tab.lookup(db.sign.pub); ok {
-		db.own = db.loadedLog(ord)
+		db.own = db.tab.loadedLog(ord)
 	}
 	if db.own == nil {
 		l, err := db.addLog(db.sign.pub, nil)

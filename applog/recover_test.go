@@ -10,12 +10,7 @@ import (
 
 // abandon closes db as a crash would: no checkpoint, no final sync.
 func (db *DB) abandon() {
-	db.gc.mu.Lock()
-	db.gc.closing = true
-	for db.gc.writing || db.gc.syncing > 0 || db.gc.hinting > 0 {
-		db.gc.cond.Wait()
-	}
-	db.gc.mu.Unlock()
+	db.gc.drain()
 	db.closeMu.Lock()
 	db.closed.Store(true)
 	db.closeFiles()

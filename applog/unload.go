@@ -34,27 +34,19 @@ func (l *logState) use() *logState {
 	return l
 }
 
-// maxLoaded returns the bound on loaded logs.
-func (db *DB) maxLoaded() int {
-	if db.opts.MaxLoaded > 0 {
-		return db.opts.MaxLoaded
-	}
-	return DefaultMaxLoaded
-}
-
-// sweep picks up to n unloadable logs, by the clock; can says whether a
-// log may be unloaded at all. Caller holds loadMu.
-func (db *DB) sweep(n int, can func(*logState) bool) []*logState {
-	total := uint32(db.tab.len())
+// sweep picks up to n unloadable logs, by the clock, never own; can
+// says whether a log may be unloaded at all. Caller holds loadMu.
+func (t *logTable) sweep(n int, own *logState, can func(*logState) bool) []*logState {
+	total := uint32(t.len())
 	if total == 0 || n <= 0 {
 		return nil
 	}
 	var out []*logState
 	for scanned := uint32(0); len(out) < n && scanned < 2*total; scanned++ {
-		ord := db.tab.hand % total
-		db.tab.hand = ord + 1
-		l := db.loadedLog(ord)
-		if l == nil || l == db.own || !can(l) || l.used.Swap(false) {
+		ord := t.hand % total
+		t.hand = ord + 1
+		l := t.loadedLog(ord)
+		if l == nil || l == own || !can(l) || l.used.Swap(false) {
 			continue
 		}
 		out = append(out, l)
@@ -63,10 +55,10 @@ func (db *DB) sweep(n int, can func(*logState) bool) []*logState {
 }
 
 // excess returns how many logs a sweep should unload: none up to the
-// bound, and beyond it enough to leave a quarter of it free.
-func (db *DB) excess() int {
-	max := db.maxLoaded()
-	n := int(db.tab.nLoaded.Load())
+// bound (maxLoaded), and beyond it enough to leave a quarter of it free.
+func (t *logTable) excess() int {
+	max := t.maxLoaded
+	n := int(t.nLoaded.Load())
 	if n <= max {
 		return 0
 	}
@@ -88,7 +80,7 @@ func (l *logState) idle() bool {
 // round is writing, syncing or publishing any log meanwhile. A failure
 // to write the entries leaves the logs loaded.
 func (db *DB) unloadIdle(rd *round) {
-	if db.excess() == 0 || db.st.f == nil {
+	if db.tab.excess() == 0 || db.st.f == nil {
 		return
 	}
 	if rd.prev != nil {
@@ -96,7 +88,7 @@ func (db *DB) unloadIdle(rd *round) {
 	}
 	db.tab.loadMu.Lock()
 	defer db.tab.loadMu.Unlock()
-	victims := db.sweep(db.excess(), (*logState).idle)
+	victims := db.tab.sweep(db.tab.excess(), db.own, (*logState).idle)
 	if len(victims) == 0 {
 		return
 	}
@@ -112,7 +104,7 @@ func (db *DB) unloadIdle(rd *round) {
 		db.files.release(cf)
 	}
 	if err == nil {
-		err = db.writeEntries(changes)
+		err = db.st.writeEntries(changes)
 	}
 	if err != nil {
 		db.log.Warn("applog: idle logs not unloaded", "logs", len(victims), "err", err)
@@ -120,26 +112,26 @@ func (db *DB) unloadIdle(rd *round) {
 	}
 	for _, l := range victims {
 		db.st.markExact(l.ord)
-		db.unload(l)
+		db.tab.unload(l)
 	}
 	db.st.setAll(nil) // its entries of these logs are stale now
 	db.log.Debug("applog: unloaded idle logs", "logs", len(victims), "loaded", db.tab.nLoaded.Load())
 }
 
-// unloadReader unloads logs beyond the bound in a read-only DB. Caller
-// holds loadMu.
-func (db *DB) unloadReader() {
-	for _, l := range db.sweep(db.excess(), func(*logState) bool { return true }) {
-		db.unload(l)
+// unloadAny unloads logs beyond the bound in a read-only DB, where any
+// log may go. Caller holds loadMu.
+func (t *logTable) unloadAny() {
+	for _, l := range t.sweep(t.excess(), nil, func(*logState) bool { return true }) {
+		t.unload(l)
 	}
 }
 
 // unload forgets l as the loaded state of its log. Caller holds loadMu.
-func (db *DB) unload(l *logState) {
+func (t *logTable) unload(l *logState) {
 	l.unloaded.Store(true)
-	db.tab.loaded.CompareAndDelete(l.ord, l)
-	db.tab.byID.CompareAndDelete(l.id, l)
-	db.tab.nLoaded.Add(-1)
+	t.loaded.CompareAndDelete(l.ord, l)
+	t.byID.CompareAndDelete(l.id, l)
+	t.nLoaded.Add(-1)
 }
 
 // markExact notes that the entry of ord on disk describes its unloaded

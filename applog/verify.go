@@ -92,7 +92,7 @@ func (db *DB) checkDerived() error {
 			break
 		}
 	}
-	for i, e := range db.readCheckpointsRaw() {
+	for i, e := range db.st.readRaw() {
 		if e != nil && !isZero(e) {
 			if _, ok := decodeStateEntry(e); !ok {
 				db.noteRepair("state entry %d is damaged: the log's tail is scanned", i)
