@@ -79,10 +79,9 @@ func (c *Chat) Run(ctx context.Context) error {
 	swarm := c.newSwarm()
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer cancel(nil)
+	defer cancel(nil) // first: what runs in wg ends with ctx
 	c.start(ctx, cancel, &wg, swarm)
 
 	lines := make(chan string, maxBatch)
