@@ -31,9 +31,10 @@ type Leaks struct {
 //
 // Goroutine IDs are never reused, so a goroutine started during the test
 // is told apart from one that was already there even if as many others
-// ended meanwhile. The goroutines of other tests (those that run in
-// parallel) are not counted. A test that starts goroutines of its own
-// waits for them before it returns, as every test should.
+// ended meanwhile. The goroutines that run other tests (parallel ones,
+// subtests) are not counted, but what those tests start is: the check of
+// a parallel test waits, within its bound, for its neighbours' goroutines
+// too.
 func CheckLeaks(t testing.TB) *Leaks {
 	t.Helper()
 	l := checkLeaks(t, leakWait)
