@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,10 +30,7 @@ import (
 // labChat starts "scuttle chat ARGS" on host h with its database in dir.
 func labChat(t *testing.T, h *netlab.Host, dir string, args ...string) *chatProc {
 	t.Helper()
-	cmd := h.Command(t.Context(), scuttleBin, append([]string{"chat"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SCUTTLE_DB=", "SCUTTLE_IFACE=")
-	return startChat(t, args[0]+"@"+h.Name, cmd)
+	return startChat(t, h.Command, dir, args[0]+"@"+h.Name, args...)
 }
 
 // TestChatSeedFlow is the seed's test: alice types hello while bob is
@@ -196,8 +191,8 @@ func TestChatChurn(t *testing.T) {
 	}
 	for i := range hosts {
 		db := filepath.Join(dirs[i], names[i]+".db")
-		if out, err := exec.Command(scuttleBin, "verify", "--db", db).CombinedOutput(); err != nil {
-			t.Errorf("verify %s: %v\n%s", db, err, out)
+		if out, errs, code := scuttle(t, "", "", nil, "verify", "--db", db); code != 0 {
+			t.Errorf("verify %s: exit status %d\n%s%s", db, code, out, errs)
 		}
 		if i > 0 && !slices.Equal(readJSON(t, db), first) {
 			t.Errorf("%s and %s differ", names[i], names[0])
@@ -356,15 +351,12 @@ func TestChatHostilePeer(t *testing.T) {
 			t.Errorf("alice printed %q", l)
 		}
 	}
-	out, err := exec.Command(scuttleBin, "logs", "--json", "--db", filepath.Join(dirA, "alice.db")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := mustScuttle(t, "", "", "logs", "--json", "--db", filepath.Join(dirA, "alice.db"))
 	var li struct {
 		Own     bool   `json:"own"`
 		Entries uint64 `json:"entries"`
 	}
-	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &li) != nil || !li.Own || li.Entries != 4 {
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &li) != nil || !li.Own || li.Entries != 4 {
 		t.Errorf("alice's database holds:\n%s\nwant only her own log with 4 entries", out)
 	}
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,11 +35,8 @@ func copyChatDB(t *testing.T, dir, name string) string {
 // the database db (0 if none), and the log's head.
 func forkedAt(t *testing.T, db, id string) (forked, head uint64) {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "logs", "--json", "--db", db).Output()
-	if err != nil {
-		t.Fatalf("logs --json --db %s: %v", db, err)
-	}
-	for line := range strings.Lines(string(out)) {
+	out := mustScuttle(t, "", "", "logs", "--json", "--db", db)
+	for line := range strings.Lines(out) {
 		var li struct {
 			ID     string `json:"id"`
 			Head   uint64 `json:"head"`
@@ -58,11 +54,7 @@ func forkedAt(t *testing.T, db, id string) (forked, head uint64) {
 
 func chatID(t *testing.T, db string) string {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "id", "--db", db).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(mustScuttle(t, "", "", "id", "--db", db))
 }
 
 // TestChatRestoredBackup: alice restores an old backup and types at

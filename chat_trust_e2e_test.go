@@ -204,10 +204,7 @@ func TestChatPrivateNetwork(t *testing.T) {
 // for command lines that start with flags.
 func labChatArgs(t *testing.T, h *netlab.Host, dir, name string, args ...string) *chatProc {
 	t.Helper()
-	cmd := h.Command(t.Context(), scuttleBin, append([]string{"chat"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SCUTTLE_DB=", "SCUTTLE_IFACE=", "SCUTTLE_NETWORK=")
-	return startChat(t, name+"@"+h.Name, cmd)
+	return startChat(t, h.Command, dir, name+"@"+h.Name, args...)
 }
 
 // stderrText is what the process wrote to stderr so far.
@@ -220,22 +217,15 @@ func (p *chatProc) stderrText() string {
 // networkKey returns a new key from "scuttle network".
 func networkKey(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "network").Output()
-	if err != nil {
-		t.Fatalf("scuttle network: %v", err)
-	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(mustScuttle(t, "", "", "network"))
 }
 
 // logCount returns how many logs the database in dir holds.
 func logCount(t *testing.T, dir string) int {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "logs", "--json", "--db", dir).Output()
-	if err != nil {
-		t.Fatalf("scuttle logs --db %s: %v", dir, err)
-	}
+	out := mustScuttle(t, "", "", "logs", "--json", "--db", dir)
 	n := 0
-	for l := range strings.Lines(string(out)) {
+	for l := range strings.Lines(out) {
 		var v map[string]any
 		if json.Unmarshal([]byte(l), &v) == nil {
 			n++

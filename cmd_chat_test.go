@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // chatWait bounds every wait for a line of a chat process.
@@ -37,10 +37,14 @@ type chatProc struct {
 	err    error         // the result of Wait, once done is closed
 }
 
-// startChat starts cmd, a "scuttle chat" command line, with a pipe on its
-// stdin; t.Cleanup kills it if the test has not stopped it.
-func startChat(t *testing.T, name string, cmd *exec.Cmd) *chatProc {
+// startChat starts "scuttle chat ARGS", made by in (exec.CommandContext
+// on this machine, a lab host's Command in its namespace), in dir and in
+// testkit's clean environment, with a pipe on its stdin. name is the
+// process's, for failure messages. t.Cleanup kills it if the test has not
+// stopped it.
+func startChat(t *testing.T, in testkit.CommandFunc, dir, name string, args ...string) *chatProc {
 	t.Helper()
+	cmd := testkit.Command(t.Context(), in, scuttleBin, dir, nil, append([]string{"chat"}, args...)...)
 	p := &chatProc{t: t, name: name, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -169,11 +173,8 @@ func uniqueName(base string) string {
 // --json" prints them, sorted: equal databases give equal results.
 func readJSON(t *testing.T, db string) []string {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "read", "--json", "--db", db).Output()
-	if err != nil {
-		t.Fatalf("scuttle read --db %s: %v", db, err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	out := mustScuttle(t, "", "", "read", "--json", "--db", db)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	slices.Sort(lines)
 	return lines
 }
@@ -184,10 +185,7 @@ func TestChatLoopback(t *testing.T) {
 	dir := t.TempDir()
 	alice, bob := uniqueName("alice"), uniqueName("bob")
 	chat := func(me, peer string) *chatProc {
-		cmd := exec.CommandContext(t.Context(), scuttleBin, "chat", "--iface", "lo", me, peer)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "SCUTTLE_DB=", "SCUTTLE_IFACE=")
-		return startChat(t, me, cmd)
+		return startChat(t, exec.CommandContext, dir, me, "--iface", "lo", me, peer)
 	}
 	a := chat(alice, bob)
 	a.say("hello")
@@ -255,9 +253,7 @@ func TestChatUsage(t *testing.T) {
 func TestChatExclusive(t *testing.T) {
 	dir := t.TempDir()
 	me := uniqueName("carol")
-	cmd := exec.CommandContext(t.Context(), scuttleBin, "chat", "--iface", "lo", me)
-	cmd.Dir = dir
-	first := startChat(t, me, cmd)
+	first := startChat(t, exec.CommandContext, dir, me, "--iface", "lo", me)
 	first.say("here")
 	first.expect(me + "> here") // the database is open and the swarm started
 

@@ -20,40 +20,8 @@ import (
 
 	"scuttle/applog"
 	"scuttle/topology/chat"
+	"scuttle/topology/testkit"
 )
-
-// scuttle runs the built binary in dir with stdin and extra environment,
-// and returns its stdout, stderr and exit status.
-func scuttle(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), scuttleBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "SCUTTLE_DB=") // tests choose the database explicitly
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("running scuttle %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
-}
-
-// mustScuttle is scuttle that fails the test unless the exit status is 0.
-func mustScuttle(t *testing.T, dir, stdin string, args ...string) string {
-	t.Helper()
-	stdout, stderr, code := scuttle(t, dir, stdin, nil, args...)
-	if code != 0 {
-		t.Fatalf("scuttle %s: exit status %d\nstderr: %s", strings.Join(args, " "), code, stderr)
-	}
-	return stdout
-}
 
 // TestExercise10 is the seed's testing steps: append twice, read after each.
 func TestExercise10(t *testing.T) {
@@ -141,8 +109,7 @@ func TestReadJSON(t *testing.T) {
 func TestReadFollow(t *testing.T) {
 	dir := t.TempDir()
 	mustScuttle(t, dir, "", "append", "first")
-	cmd := exec.CommandContext(t.Context(), scuttleBin, "read", "--follow")
-	cmd.Dir = dir
+	cmd := testkit.Command(t.Context(), exec.CommandContext, scuttleBin, dir, nil, "read", "--follow")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -270,14 +237,11 @@ func TestLogsAndEnv(t *testing.T) {
 	env := []string{"SCUTTLE_DB=" + filepath.Join(dir, "env.db")}
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.CommandContext(t.Context(), scuttleBin, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("scuttle %v: %v", args, err)
+		stdout, stderr, code := scuttle(t, dir, "", env, args...)
+		if code != 0 {
+			t.Fatalf("scuttle %v: exit status %d\nstderr: %s", args, code, stderr)
 		}
-		return string(out)
+		return stdout
 	}
 	run("append", "one")
 	run("append", "two")

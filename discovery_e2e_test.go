@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,11 +24,7 @@ import (
 // logID returns the log ID of the database a lab chat started in dir.
 func logID(t *testing.T, dir, me string) string {
 	t.Helper()
-	out, err := exec.Command(scuttleBin, "id", "--db", filepath.Join(dir, me+".db")).Output()
-	if err != nil {
-		t.Fatalf("scuttle id of %s: %v", me, err)
-	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(mustScuttle(t, "", "", "id", "--db", filepath.Join(dir, me+".db")))
 }
 
 // waitClaimed waits until a chat has claimed name (and its service): a
@@ -83,9 +78,7 @@ func TestPeers(t *testing.T) {
 	// and in text.
 	dq := filepath.Join(t.TempDir(), "q.db")
 	for _, args := range [][]string{{"append", "--db", dq, "x"}, {"trust", "--db", dq, "alice", ida}, {"trust", "--db", dq, "bob", ida}} {
-		if out, err := exec.Command(scuttleBin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("scuttle %q: %v: %s", args, err, out)
-		}
+		mustScuttle(t, "", "", args...)
 	}
 	out, errs, code = scuttleIn(t, hq, "peers", "--db", dq)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")

@@ -3,35 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// scuttleBin is the scuttle binary built once by TestMain for the tests
-// that run it as a user would: as a separate process.
-var scuttleBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scuttle-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	scuttleBin = filepath.Join(dir, "scuttle")
-	build := exec.Command("go", "build", "-o", scuttleBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building scuttle: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // runInProcess runs a scuttle command line in this process, with stdin
 // and environment env, and returns its stdout, stderr and exit status.

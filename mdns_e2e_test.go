@@ -17,6 +17,7 @@ import (
 
 	"scuttle/mdns"
 	"scuttle/mdns/netlab"
+	"scuttle/topology/testkit"
 )
 
 // End-to-end tests of "scuttle announce" and "scuttle resolve" between
@@ -47,16 +48,10 @@ func (p *proc) errText() string {
 // start runs scuttle with args in h until the test ends.
 func start(t *testing.T, h *netlab.Host, args ...string) *proc {
 	t.Helper()
-	return startProg(t, h, scuttleBin, args...)
-}
-
-// startProg runs a program in h until the test ends.
-func startProg(t *testing.T, h *netlab.Host, prog string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: h.Command(t.Context(), prog, args...), done: make(chan struct{})}
+	p := &proc{cmd: testkit.Command(t.Context(), h.Command, scuttleBin, "", nil, args...), done: make(chan struct{})}
 	p.cmd.Stderr = p
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s %v in %s: %v", prog, args, h.Name, err)
+		t.Fatalf("start scuttle %v in %s: %v", args, h.Name, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
@@ -92,23 +87,12 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 	return 0
 }
 
-// scuttleIn runs scuttle with args in h to completion.
+// scuttleIn runs scuttle with args in h to completion, for at most 30 s.
 func scuttleIn(t *testing.T, h *netlab.Host, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := h.Command(ctx, scuttleBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("scuttle %v in %s: %v", args, h.Name, err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(t, testkit.Command(ctx, h.Command, scuttleBin, "", nil, args...), "")
 }
 
 // announced starts "scuttle announce name" in h and waits until a

@@ -4,7 +4,6 @@ package main
 
 import (
 	"net"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -57,9 +56,9 @@ func TestChatRelay(t *testing.T) {
 		a.expect("alice> secret")
 		relay.stop(syscall.SIGTERM)
 		// The relay holds its own log only: nothing of alice's.
-		out, err := exec.Command(scuttleBin, "logs", "--json", "--db", filepath.Join(rdir, "relay.db")).Output()
-		if lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); err != nil || len(lines) != 1 || !strings.Contains(lines[0], `"own":true`) {
-			t.Errorf("the relay outside the network holds the logs %q (%v), want its own only", out, err)
+		out, errs, code := scuttle(t, "", "", nil, "logs", "--json", "--db", filepath.Join(rdir, "relay.db"))
+		if lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); code != 0 || len(lines) != 1 || !strings.Contains(lines[0], `"own":true`) {
+			t.Errorf("the relay outside the network holds the logs %q (exit status %d, stderr %q), want its own only", out, code, errs)
 		}
 	})
 }

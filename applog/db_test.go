@@ -7,10 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
-	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // openT opens a writer database in dir with small segments and closes it
@@ -224,7 +224,7 @@ func TestCloseDuringAppends(t *testing.T) {
 // TestNoGoroutineLeak: every goroutine the store starts (writes, seals)
 // ends within its round; nothing is left after Close.
 func TestNoGoroutineLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
+	testkit.CheckLeaks(t)
 	db, err := Open(t.TempDir(), &Options{SegmentSize: 4096})
 	if err != nil {
 		t.Fatal(err)
@@ -245,14 +245,6 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	f.Close()
 	db.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines, want %d:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // TestLogTable checks lookups by key and by ordinal, before and after

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,28 +27,6 @@ func (w tWriter) Write(p []byte) (int, error) {
 // (loopback) do not conflict.
 func uniqueName(t testing.TB, prefix string) string {
 	return fmt.Sprintf("%s-%s", prefix, rand.Text()[:10])
-}
-
-// checkLeaks fails the test if goroutines started during it are still
-// running a few seconds after it (and its cleanups) ended.
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines before the test, %d after:\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
 }
 
 // maxWait bounds waits for something that should happen at once.

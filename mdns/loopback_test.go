@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // These tests use real sockets on the loopback interface "lo" of the
@@ -26,7 +28,7 @@ func listenLo(t *testing.T) *Conn {
 }
 
 func TestLoopbackRegisterLookup(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a := listenLo(t)
 	b := listenLo(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -64,7 +66,7 @@ func TestLoopbackRegisterLookup(t *testing.T) {
 // unicast answer to port 5353 reaches only one of the sockets sharing
 // it, so a local querier is also answered by multicast.
 func TestLoopbackColdLookups(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a := listenLo(t)
 	name := uniqueName(t, "lo")
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

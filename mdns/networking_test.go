@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"scuttle/mdns/netlab"
+	"scuttle/topology/testkit"
 )
 
 // TestSocketsPerInterface checks, on a host with two interfaces, that
@@ -67,7 +68,7 @@ func TestSocketsPerInterface(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckLeaks(t)
 			var pc packetConn
 			var lan [2]int // h0's interface indexes
 			if err := h0.Do(func() error {

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"scuttle/topology/testkit"
 )
 
 func TestLookupHost(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	h := &hub{}
 	a := h.host(iface("lan0", 0, 1), iface("lan1", 1, 1)).conn(t, testTiming)
 	b := h.host(iface("lan0", 1, 2)).conn(t, testTiming)
@@ -255,7 +257,7 @@ func TestCacheBounded(t *testing.T) {
 }
 
 func TestCloseUnblocksLookup(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	h := &hub{}
 	c := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
 	errc := make(chan error, 1)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"scuttle/topology/testkit"
 )
 
 func register(t *testing.T, c *Conn, name string) {
@@ -47,7 +49,7 @@ func recs(rs []record) []string {
 }
 
 func TestProbeAndAnnounce(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	h := &hub{}
 	a := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
 	start := time.Now()
@@ -120,7 +122,7 @@ func TestProbeTimingRFC(t *testing.T) {
 }
 
 func TestConflict(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	h := &hub{}
 	a := h.host(iface("lan0", 0, 1)).conn(t, testTiming)
 	b := h.host(iface("lan0", 0, 2)).conn(t, testTiming)
@@ -383,7 +385,7 @@ func TestOwnPacketsNoConflict(t *testing.T) {
 // TestGoodbye: Close sends the records with TTL 0, and a resolver's cache
 // forgets them after one second (RFC 6762 §10.1). In protocol time.
 func TestGoodbye(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	synctest.Test(t, testGoodbye)
 }
 

@@ -9,13 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // waitTimeout bounds every wait of the tests.
@@ -25,17 +26,17 @@ const waitTimeout = 10 * time.Second
 // and wakes waiters on every change.
 type world struct {
 	t       *testing.T
+	leaks   *testkit.Leaks // begun before the world's first node
 	mu      sync.Mutex
 	changed chan struct{}
 	logs    strings.Builder
 }
 
 // newWorld returns a world whose cleanup checks, last, that no goroutine
-// of the package is left.
+// started since is left.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	t.Cleanup(func() { checkNoLeak(t) })
-	return &world{t: t, changed: make(chan struct{})}
+	return &world{t: t, leaks: testkit.CheckLeaks(t), changed: make(chan struct{})}
 }
 
 // update runs f under the lock and wakes the waiters.
@@ -214,31 +215,6 @@ func listen(t testing.TB, addr string) net.Listener {
 		t.Fatalf("listen %s: %v", addr, err)
 	}
 	return ln
-}
-
-// checkNoLeak fails the test if a goroutine running Swarm code is still
-// there after a bounded wait.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		var left []string
-		for g := range strings.SplitSeq(stacks, "\n\n") {
-			if strings.Contains(g, "scuttle/topology.(*Swarm)") {
-				left = append(left, g)
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("%d goroutines left behind:\n%s", len(left), strings.Join(left, "\n\n"))
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // fakeResolver resolves every name to 127.0.0.1 and records the hosts

@@ -77,7 +77,7 @@ func TestSimultaneousDial(t *testing.T) {
 		b.stop()
 		a.checkAlternation(t)
 		b.checkAlternation(t)
-		checkNoLeak(t)
+		w.leaks.Verify()
 	}
 }
 
@@ -311,7 +311,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	defer half.Close()
 	a.stop()
 	b.stop()
-	checkNoLeak(t)
+	w.leaks.Verify()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if e := a.events[len(a.events)-1]; e.Kind != Disconnected || !e.Peer.Key.Equal(pubKey(k[1])) || !errors.Is(e.Err, context.Canceled) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // Tests against real applog databases.
@@ -115,7 +116,7 @@ func TestDBConverge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckLeaks(t)
 			a, b := openDB(t, t.TempDir()), openDB(t, t.TempDir())
 			appendEntries(t, a, tc.nA, 10)
 			appendEntries(t, b, tc.nB, 10)
@@ -151,7 +152,7 @@ func TestDBConverge(t *testing.T) {
 }
 
 func TestDBLine(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	alice, bob, carol := openDB(t, t.TempDir()), openDB(t, t.TempDir()), openDB(t, t.TempDir())
 	appendEntries(t, alice, 100, 7)
 	appendEntries(t, bob, 50, 50)
@@ -222,7 +223,7 @@ func TestDBReject(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckLeaks(t)
 			victim := openDB(t, t.TempDir())
 			appendEntries(t, victim, 5, 5)
 			vc, pc := net.Pipe()
@@ -269,7 +270,7 @@ func appendUvarintTest(b []byte, v uint64) []byte {
 // TestDBRestoredPeer: b goes back to a backup that lacks part of its own
 // log and of a's; a still holds them and sends them back (ssb-ebt #59).
 func TestDBRestoredPeer(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a := openDB(t, t.TempDir())
 	dirB := filepath.Join(t.TempDir(), "b")
 	backup := filepath.Join(t.TempDir(), "backup")
@@ -313,7 +314,7 @@ func TestDBRestoredPeer(t *testing.T) {
 }
 
 func TestDBManyLogs(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	src, dst := openDB(t, t.TempDir()), openDB(t, t.TempDir())
 	want := map[applog.ID]uint64{}
 	for i := range 100 { // ~0.1 s each, mostly the store's syncs in Open
@@ -331,7 +332,7 @@ func TestDBManyLogs(t *testing.T) {
 }
 
 func TestDBReconnectMidStream(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := openDB(t, t.TempDir()), openDB(t, t.TempDir())
 	appendEntries(t, a, 20000, 100)
 	ca, cb := tcpPair(t)

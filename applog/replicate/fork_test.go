@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // copyDBDir copies a closed database directory (a backup, or the
@@ -74,7 +75,7 @@ func (l *link) noResult(t *testing.T) {
 // log flowing both ways, before and after, and nothing more of alice's
 // log stored on either side.
 func TestForkContained(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	alice, alice2 := forkedAlice(t)
 	id := alice.ID()
 	bob, carol, dave := openDB(t, t.TempDir()), openDB(t, t.TempDir()), openDB(t, t.TempDir())
@@ -138,7 +139,7 @@ func TestForkContained(t *testing.T) {
 // branch a from bob before. Bob finds the fork with alice2, and the
 // proof must reach carol.
 func TestForkLine(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	alice, alice2 := forkedAlice(t)
 	id := alice.ID()
 	bob, carol := openDB(t, t.TempDir()), openDB(t, t.TempDir())
@@ -247,7 +248,7 @@ func TestForkFrameVersion(t *testing.T) {
 	appendEntries(t, judge, 3, 3)
 	for _, v := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("version ", v), func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckLeaks(t)
 			vc, pc := net.Pipe()
 			ctx, cancel := context.WithCancel(t.Context())
 			errc := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // TestBlockAndLimit: bob blocks carol's log and holds at most 3 logs,
@@ -14,7 +15,7 @@ import (
 // limit, keeps the connection, and forwards nothing of carol to a third
 // peer. Unblocked, carol's log comes back on the next connection.
 func TestBlockAndLimit(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	alice := openDB(t, t.TempDir())
 	appendEntries(t, alice, 20, 5)
 	carol, dave, erin := openDB(t, t.TempDir()), openDB(t, t.TempDir()), openDB(t, t.TempDir())
@@ -72,7 +73,7 @@ func TestBlockAndLimit(t *testing.T) {
 // The peer gets it up to the last signed record read, every other log
 // goes on flowing both ways, and the log is not offered again.
 func TestBlockedWhileSent(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x, y, z := testID("x"), testID("y"), testID("z")
 	a.appendN(x, 100, 10)
@@ -97,7 +98,7 @@ func TestBlockedWhileSent(t *testing.T) {
 // only then does the session end, with an error that says so, and the
 // peer stores nothing of the partial run.
 func TestBlockedInOpenRun(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x := testID("x")
 	var run [][]byte // one signed run of 1,000 records, 200 KB: several frames

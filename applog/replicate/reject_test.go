@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // Wire builders for hand-made peers.
@@ -104,7 +105,7 @@ func TestReject(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
+			testkit.CheckLeaks(t)
 			victim := newFake()
 			if !tc.eof {
 				// Something of its own, which must stay. (With eof, the
@@ -161,7 +162,7 @@ func TestReject(t *testing.T) {
 // TestRejectClosesConn: a bad frame closes the connection at once, even
 // while the peer keeps it open.
 func TestRejectClosesConn(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	victim := newFake()
 	vc, pc := net.Pipe()
 	defer pc.Close()

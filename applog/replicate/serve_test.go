@@ -9,35 +9,17 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // waitTimeout bounds every wait of these tests.
 const waitTimeout = 20 * time.Second
-
-// checkLeaks fails the test if goroutines started during it outlive it.
-func checkLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutines: got %d, want %d at most; stacks:\n%s", runtime.NumGoroutine(), before, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling a count: no event to wait for
-		}
-	})
-}
 
 // tcpPair returns both ends of a TCP connection on 127.0.0.1.
 func tcpPair(t testing.TB) (net.Conn, net.Conn) {
@@ -193,7 +175,7 @@ func TestConverge(t *testing.T) {
 				name = tc.name + "/tcp"
 			}
 			t.Run(name, func(t *testing.T) {
-				checkLeaks(t)
+				testkit.CheckLeaks(t)
 				a, b := newFake(), newFake()
 				load(a, full, tc.a)
 				load(b, full, tc.b)
@@ -220,7 +202,7 @@ func TestConverge(t *testing.T) {
 }
 
 func TestLiveNoEcho(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x, y := testID("alice"), testID("bob")
 	a.appendN(x, 10, 0)
@@ -290,7 +272,7 @@ func (c *tapConn) records(t *testing.T) map[applog.ID]int {
 }
 
 func TestLine(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	alice, bob, carol := newFake(), newFake(), newFake()
 	ia, ib, ic := testID("alice"), testID("bob"), testID("carol")
 	alice.appendN(ia, 100, 10)
@@ -314,7 +296,7 @@ func TestLine(t *testing.T) {
 }
 
 func TestManyLogs(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	for i := range 100 {
 		a.appendN(testID(string(rune('A'+i%26))+strings.Repeat("x", i)), 50, 8)
@@ -349,7 +331,7 @@ func (c *cutConn) Read(p []byte) (int, error) {
 }
 
 func TestReconnectMidStream(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x := testID("x")
 	a.appendN(x, 20000, 100)
@@ -369,7 +351,7 @@ func TestReconnectMidStream(t *testing.T) {
 }
 
 func TestRestoredPeer(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x, y := testID("a"), testID("b")
 	a.appendN(x, 100, 10)
@@ -387,7 +369,7 @@ func TestRestoredPeer(t *testing.T) {
 }
 
 func TestCancelLeavesNothing(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	a.appendN(testID("x"), 50000, 100)
 	l := connect(t, a, b, true)
@@ -402,7 +384,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 // TestStalledPeer: a peer that never reads is dropped after WriteTimeout,
 // and does not hold back another peer served from the same store.
 func TestStalledPeer(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x := testID("x")
 	a.appendN(x, 20000, 100)
@@ -423,7 +405,7 @@ func TestStalledPeer(t *testing.T) {
 // applog, whose every commit ends signed) makes the sender hold that log's
 // partial run open, sending no other log until the run is signed.
 func TestUnsignedHead(t *testing.T) {
-	checkLeaks(t)
+	testkit.CheckLeaks(t)
 	a, b := newFake(), newFake()
 	x, y := testID("x"), testID("y")
 	a.appendN(x, 10, 5)
