@@ -11,6 +11,7 @@ import (
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // TestChatListedByAvahi: a chat on h0 is listed and resolved by
@@ -33,7 +34,7 @@ func TestChatListedByAvahi(t *testing.T) {
 	start := time.Now()
 	a := labChatArgs(t, h0, da, "alice", "--port", "4321", "alice")
 	want := `=;lan0;IPv4;alice;_scuttle._tcp;local;alice.local;10.0.0.1;4321;`
-	line := watch.Await(t, want, chatWait)
+	line := watch.Await(t, want, testkit.ChatWait)
 	took := line.At.Sub(start)
 	if id := logID(t, da, "alice"); !strings.Contains(line.Text, `"id=`+id+`"`) || !strings.Contains(line.Text, `"v=`+strconv.Itoa(topology.ProtocolVersion)+`"`) || strings.Contains(line.Text, "net=") {
 		t.Errorf("avahi-browse lists %s, want id=%s, v=%d and no net=", line.Text, id, topology.ProtocolVersion)

@@ -21,6 +21,7 @@ import (
 	"scuttle/applog/replicate"
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // The end-to-end tests of exercise 11: the built binary, run as a user
@@ -71,11 +72,11 @@ func TestChatForwarding(t *testing.T) {
 	a := labChat(t, lab.Hosts[0], t.TempDir(), "alice", "bob")
 	b := labChat(t, lab.Hosts[1], t.TempDir(), "bob", "alice", "carol")
 	c := labChat(t, lab.Hosts[2], t.TempDir(), "carol", "bob")
-	forwardThroughBob(a, b, c)
+	testkit.ForwardThroughBob(a.chat(), b.chat(), c.chat())
 	for _, p := range []*chatProc{a, b, c} {
 		p.stop(syscall.SIGTERM)
 	}
-	checkAliceNeverMetCarol(t, a.seen)
+	testkit.CheckAliceNeverMetCarol(t, a.seen)
 }
 
 // TestChatPersistence kills alice with SIGKILL and restarts her: her
@@ -204,7 +205,7 @@ func TestChatChurn(t *testing.T) {
 // order, among others), and fails if it prints a chat line twice.
 func (p *chatProc) await(want []string) {
 	p.t.Helper()
-	p.awaitWithin(want, chatWait)
+	p.awaitWithin(want, testkit.ChatWait)
 }
 
 // awaitWithin is await with a time limit of its own.
@@ -326,7 +327,7 @@ func TestChatHostilePeer(t *testing.T) {
 			go func() { done <- sw.Run(ctx) }()
 			select {
 			case <-served:
-			case <-time.After(chatWait):
+			case <-time.After(testkit.ChatWait):
 				t.Fatal("the hostile handler did not end")
 			}
 			cancel()

@@ -18,6 +18,7 @@ import (
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // The end-to-end tests of trust on a real LAN (issue 10): the built
@@ -60,7 +61,7 @@ func capture(t *testing.T, h *netlab.Host) (stop func() []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(chatWait):
+	case <-time.After(testkit.ChatWait):
 		t.Fatal("tcpdump did not start listening")
 	}
 	return func() []byte {

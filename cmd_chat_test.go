@@ -19,9 +19,6 @@ import (
 	"scuttle/topology/testkit"
 )
 
-// chatWait bounds every wait for a line of a chat process.
-const chatWait = 30 * time.Second
-
 // chatProc is a running "scuttle chat" whose stdin stays open and whose
 // output lines are collected as they come.
 type chatProc struct {
@@ -95,37 +92,11 @@ func (w *lockedWriter) Write(b []byte) (int, error) {
 // another line or the end comes first.
 func (p *chatProc) expect(want ...string) {
 	p.t.Helper()
-	expectLines(p.t, p.name, p.lines, &p.seen, isInfo, want)
+	testkit.ExpectLines(p.t, p.name, p.lines, &p.seen, testkit.IsInfo, want)
 }
 
-// isInfo says whether l is one of the chat's "info> " lines.
-func isInfo(l string) bool { return strings.HasPrefix(l, "info> ") }
-
-// expectLines reads lines, appending each to *seen, until every line of
-// want has come, in any order. A line not in want is skipped if skip
-// says so, and fails the test otherwise; so does the end of lines or
-// chatWait passing first. name is the chat's, for failure messages.
-func expectLines(t *testing.T, name string, lines <-chan string, seen *[]string, skip func(string) bool, want []string) {
-	t.Helper()
-	want = slices.Clone(want)
-	deadline := time.After(chatWait)
-	for len(want) > 0 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("%s ended while waiting for %q; output: %q", name, want, *seen)
-			}
-			*seen = append(*seen, l)
-			if i := slices.Index(want, l); i >= 0 {
-				want = slices.Delete(want, i, i+1)
-			} else if !skip(l) {
-				t.Fatalf("%s printed %q while waiting for %q; output: %q", name, l, want, *seen)
-			}
-		case <-deadline:
-			t.Fatalf("%s: no %q within %v; output: %q", name, want, chatWait, *seen)
-		}
-	}
-}
+// chat is p as testkit's exchanges see it.
+func (p *chatProc) chat() testkit.Chat { return testkit.Chat{Say: p.say, Expect: p.expect} }
 
 // say types line into the chat.
 func (p *chatProc) say(line string) {
@@ -144,8 +115,8 @@ func (p *chatProc) stop(sig syscall.Signal) {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(chatWait):
-		p.t.Fatalf("%s did not end within %v of %v", p.name, chatWait, sig)
+	case <-time.After(testkit.ChatWait):
+		p.t.Fatalf("%s did not end within %v of %v", p.name, testkit.ChatWait, sig)
 	}
 	if sig != syscall.SIGKILL && p.err != nil {
 		p.t.Errorf("%s after %v: %v", p.name, sig, p.err)

@@ -15,6 +15,7 @@ import (
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // End-to-end tests of discovery (DNS-SD, topology/chat/service.go) between netlab
@@ -211,7 +212,7 @@ func TestChatDiscover(t *testing.T) {
 // expectPrefix waits for a line starting with prefix and returns it.
 func (p *chatProc) expectPrefix(prefix string) string {
 	p.t.Helper()
-	deadline := time.After(chatWait)
+	deadline := time.After(testkit.ChatWait)
 	for {
 		select {
 		case l, ok := <-p.lines:
@@ -223,7 +224,7 @@ func (p *chatProc) expectPrefix(prefix string) string {
 				return l
 			}
 		case <-deadline:
-			p.t.Fatalf("%s: no %q… within %v; output: %q", p.name, prefix, chatWait, p.seen)
+			p.t.Fatalf("%s: no %q… within %v; output: %q", p.name, prefix, testkit.ChatWait, p.seen)
 		}
 	}
 }
@@ -233,7 +234,7 @@ func (p *chatProc) expectPrefix(prefix string) string {
 func (p *chatProc) expectInfo(want ...string) {
 	p.t.Helper()
 	want = slices.DeleteFunc(slices.Clone(want), func(w string) bool { return slices.Contains(p.seen, w) })
-	expectLines(p.t, p.name, p.lines, &p.seen, func(string) bool { return true }, want)
+	testkit.ExpectLines(p.t, p.name, p.lines, &p.seen, func(string) bool { return true }, want)
 }
 
 // TestDiscoverFigures measures, on 16 lab hosts each running chat

@@ -14,6 +14,7 @@ import (
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
+	"scuttle/topology/testkit"
 )
 
 // TestChatRelay: two LAN segments joined only by a relay host with an
@@ -95,7 +96,7 @@ func relayChat(t *testing.T, ha, hr, hb *netlab.Host, relayOn1, relayOn2 string,
 // error. (Polled: the helpers collect stderr without telling of writes.)
 func (p *chatProc) awaitStderr(s string) {
 	p.t.Helper()
-	deadline := time.Now().Add(chatWait)
+	deadline := time.Now().Add(testkit.ChatWait)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
@@ -104,7 +105,7 @@ func (p *chatProc) awaitStderr(s string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: no %q on stderr within %v:\n%s", p.name, s, chatWait, text)
+			p.t.Fatalf("%s: no %q on stderr within %v:\n%s", p.name, s, testkit.ChatWait, text)
 		}
 	}
 }

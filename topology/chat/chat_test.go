@@ -18,6 +18,7 @@ import (
 	"scuttle/applog"
 	"scuttle/applog/names"
 	"scuttle/applog/replicate"
+	"scuttle/topology/testkit"
 )
 
 // The chat as a unit, in this process: chats on 127.0.0.1 listeners,
@@ -47,7 +48,7 @@ func (n *fakeNet) dialCount(addr string) int {
 // awaitDials waits until want dials to addr have been made.
 func (n *fakeNet) awaitDials(t *testing.T, addr string, want int) {
 	t.Helper()
-	deadline := time.After(chatWait)
+	deadline := time.After(testkit.ChatWait)
 	for {
 		n.mu.Lock()
 		got, ch := n.dials[addr], n.dialed
@@ -58,7 +59,7 @@ func (n *fakeNet) awaitDials(t *testing.T, addr string, want int) {
 		select {
 		case <-ch:
 		case <-deadline:
-			t.Fatalf("%d dials to %s within %v, want %d", got, addr, chatWait, want)
+			t.Fatalf("%d dials to %s within %v, want %d", got, addr, testkit.ChatWait, want)
 		}
 	}
 }
@@ -178,8 +179,8 @@ func (u *unitChat) stop(fn *fakeNet) {
 		if err != nil {
 			u.t.Errorf("%s: run: %v", u.name, err)
 		}
-	case <-time.After(chatWait):
-		u.t.Fatalf("%s did not end within %v", u.name, chatWait)
+	case <-time.After(testkit.ChatWait):
+		u.t.Fatalf("%s did not end within %v", u.name, testkit.ChatWait)
 	}
 	if err := u.db.Close(); err != nil {
 		u.t.Errorf("%s: closing the database: %v", u.name, err)
@@ -201,8 +202,11 @@ func (u *unitChat) say(line string) {
 // fails the test.
 func (u *unitChat) expect(want ...string) {
 	u.t.Helper()
-	expectLines(u.t, u.name, u.out.lines, &u.seen, isInfo, want)
+	testkit.ExpectLines(u.t, u.name, u.out.lines, &u.seen, testkit.IsInfo, want)
 }
+
+// chat is u as testkit's exchanges see it.
+func (u *unitChat) chat() testkit.Chat { return testkit.Chat{Say: u.say, Expect: u.expect} }
 
 // expectSeen waits for line as expect does, unless the chat has printed
 // it already: for a line whose moment a race decides.
@@ -313,36 +317,6 @@ func sortedExceptLast(l []string) []string {
 	return l
 }
 
-// forwardThroughBob is the exchange of TestUnitChatForward and
-// TestUnitChatBlock (and of the root's TestChatForwarding, between
-// processes), where alice and carol each name only bob: once both are
-// connected to bob, each one's line reaches the other, and bob prints
-// both.
-func forwardThroughBob(alice, bob, carol *unitChat) {
-	alice.expect("info> direct connection to bob")
-	carol.expect("info> direct connection to bob")
-
-	alice.say("from alice")
-	alice.expect("alice> from alice")
-	carol.expect("alice> from alice")
-	carol.say("from carol")
-	carol.expect("carol> from carol")
-	alice.expect("carol> from carol")
-	bob.expect("alice> from alice", "carol> from carol")
-}
-
-// checkAliceNeverMetCarol fails the test if alice's output, seen, tells
-// of a connection to carol: after forwardThroughBob, their lines went
-// through bob only.
-func checkAliceNeverMetCarol(t *testing.T, seen []string) {
-	t.Helper()
-	for _, l := range seen {
-		if isInfo(l) && strings.Contains(l, "carol") {
-			t.Errorf("alice connected to carol, whom neither names: %q", l)
-		}
-	}
-}
-
 // TestUnitChatForward: alice and carol each name only bob; their lines
 // reach each other through bob, and each learns the other's name from
 // the other's log (claimed), never by a connection.
@@ -351,12 +325,12 @@ func TestUnitChatForward(t *testing.T) {
 	a := startUnitChat(t, fn, "", "alice", "bob")
 	b := startUnitChat(t, fn, "", "bob", "alice", "carol")
 	c := startUnitChat(t, fn, "", "carol", "bob")
-	forwardThroughBob(a, b, c)
+	testkit.ForwardThroughBob(a.chat(), b.chat(), c.chat())
 	for _, u := range []*unitChat{a, b, c} {
 		u.stop(fn)
 		u.drain()
 	}
-	checkAliceNeverMetCarol(t, a.seen)
+	testkit.CheckAliceNeverMetCarol(t, a.seen)
 	checkBindings(t, a.names, map[string]string{
 		"alice": "direct " + string(a.db.ID()),
 		"bob":   "direct " + string(b.db.ID()),
@@ -468,7 +442,7 @@ func TestUnitChatClaimedNames(t *testing.T) {
 // holds them all.
 func copyLogs(t *testing.T, from, to *applog.DB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), chatWait)
+	ctx, cancel := context.WithTimeout(t.Context(), testkit.ChatWait)
 	defer cancel()
 	p1, p2 := net.Pipe()
 	var wg sync.WaitGroup
@@ -668,7 +642,7 @@ func TestUnitChatBlock(t *testing.T) {
 	a := startUnitChat(t, fn, "", "alice", "bob")
 	b := startUnitChat(t, fn, "", "bob", "alice", "carol")
 	c := startUnitChat(t, fn, "", "carol", "bob")
-	forwardThroughBob(a, b, c)
+	testkit.ForwardThroughBob(a.chat(), b.chat(), c.chat())
 
 	if err := applog.Block(b.dir, c.db.ID()); err != nil {
 		t.Fatal(err)
