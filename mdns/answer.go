@@ -21,7 +21,11 @@ type hit struct {
 	probe         bool // the query is another host's probe for the name (§8.1)
 }
 
-// handleQuery answers the questions of m for our established names.
+// handleQuery handles a query m from another socket (own unset) or
+// ours: another host's probes go to the tie-breaks of §8.2
+// (conflict.go), the questions for our services to answerServices
+// (serviceanswer.go), and those for our established names are answered
+// here.
 func (c *Conn) handleQuery(pc packetConn, m message, src netip.AddrPort, dst netip.Addr, ifindex int, own bool) {
 	legacy := src.Port() != Port
 	if !own && !legacy {
