@@ -51,6 +51,8 @@
 // # Network
 //
 // Run sends multicast on the interfaces it checks: the self-test's
-// probes, announcements and queries. Its tests run it on loopback only
-// or inside network namespaces (mdns/netlab).
+// probes, announcements and queries. This package's tests run none of
+// it; the command's tests (the root's cmd_doctor_test.go and
+// doctor_e2e_test.go) run it on loopback only or inside network
+// namespaces (mdns/netlab).
 package doctor
