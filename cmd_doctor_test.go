@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"scuttle/mdns/doctor"
 	"scuttle/topology"
 )
 
 // The doctor tests run it on the loopback interface only (--iface lo),
 // or inside netlab namespaces (doctor_e2e_test.go): it sends multicast.
+// The checks' own unit tests are in mdns/doctor.
 
 // doctorLines returns "STATUS where" for each line of a doctor's text
 // output, the detail left out.
@@ -72,13 +74,13 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	var checks []string
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		var f finding
+		var f doctor.Finding
 		dec := json.NewDecoder(strings.NewReader(l))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
 			t.Fatalf("line %q is not one finding: %v", l, err)
 		}
-		if !slices.Contains([]string{"OK", "WARN", "FAIL"}, f.Status) || f.Check == "" || f.Detail == "" {
+		if !slices.Contains([]doctor.Level{doctor.OK, doctor.Warn, doctor.Fail}, f.Status) || f.Check == "" || f.Detail == "" {
 			t.Errorf("finding %+v: want a status, a check and a detail", f)
 		}
 		if f.Status != "OK" && f.Hint == "" {
@@ -129,41 +131,5 @@ func TestDoctorUsage(t *testing.T) {
 	out, errs, code := runInProcess(t, nil, "", "doctor", "--iface", "nosuch0")
 	if code != 1 || !strings.HasPrefix(out, `FAIL interfaces: mdns: interface "nosuch0": `) || errs != "scuttle doctor: 1 check failed\n" {
 		t.Errorf("doctor --iface nosuch0: status %d, stdout %q, stderr %q", code, out, errs)
-	}
-}
-
-func TestFirewallFinding(t *testing.T) {
-	tests := []struct {
-		name, tool, rules string
-		want              string // the detail, "" for no finding
-	}{
-		{"nft accepts all", "nft", "table inet filter {\n chain input {\n type filter hook input priority 0; policy accept;\n }\n}", ""},
-		{"nft drops 5353", "nft", "table inet filter {\n chain input {\n  udp dport 5353 drop\n }\n}", "nft drops UDP 5353: udp dport 5353 drop"},
-		{"nft policy drop", "nft", "table inet filter {\n chain input {\n  type filter hook input priority filter; policy drop;\n  tcp dport 22 accept\n }\n}",
-			"nft drops incoming packets by default (type filter hook input priority filter; policy drop;) and no rule accepts UDP 5353"},
-		{"nft policy drop, 5353 accepted", "nft", "chain input {\n type filter hook input priority 0; policy drop;\n udp dport 5353 accept\n}", ""},
-		{"iptables policy drop", "iptables", "-P INPUT DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT", "iptables drops incoming packets by default (-P INPUT DROP) and no rule accepts UDP 5353"},
-		{"iptables accepts 5353", "iptables", "-P INPUT DROP\n-A INPUT -p udp --dport 5353 -j ACCEPT", ""},
-		{"iptables rejects 5353", "iptables", "-P INPUT ACCEPT\n-A INPUT -p udp -m udp --dport 5353 -j REJECT", "iptables drops UDP 5353: -A INPUT -p udp -m udp --dport 5353 -j REJECT"},
-	}
-	for _, tt := range tests {
-		f, bad := firewallFinding(tt.tool, tt.rules)
-		if bad != (tt.want != "") || f.Detail != tt.want || bad && (f.Status != "WARN" || f.Hint == "") {
-			t.Errorf("%s: %+v, %v; want detail %q", tt.name, f, bad, tt.want)
-		}
-	}
-}
-
-func TestIGMPGroups(t *testing.T) {
-	igmp := "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n" +
-		"1\tlo        :     2      V3\n\t\t\t\tFB0000E0     1 0:00000000\t\t0\n\t\t\t\t010000E0     1 0:00000000\t\t0\n" +
-		"2\tlan0      :     1      V3\n\t\t\t\t010000E0     1 0:00000000\t\t0\n"
-	if got := igmpGroups(igmp, "FB0000E0"); !got["lo"] || got["lan0"] || len(got) != 1 {
-		t.Errorf("igmpGroups = %v, want lo only", got)
-	}
-	igmp6 := "1    lo              ff0200000000000000000000000000fb     1 00000004 0\n" +
-		"2    lan0            ff020000000000000000000000000001     1 0000000C 0\n"
-	if got := igmp6Groups(igmp6, "ff0200000000000000000000000000fb"); !got["lo"] || len(got) != 1 {
-		t.Errorf("igmp6Groups = %v, want lo only", got)
 	}
 }

@@ -13,9 +13,7 @@ import (
 // for a service type's PTR records continuously (RFC 6762 §5.2) and
 // resolves each instance's SRV, TXT and address records, and
 // LookupService, a one-shot query for one instance. The records come
-// from svcCache, filled by handleResponse with the PTR, SRV and TXT
-// records of the types someone is browsing or looking up, and from the
-// address cache.
+// from svcCache (svccache.go) and from the address cache.
 
 // A ServiceEntry is a service instance found by Browse or LookupService.
 type ServiceEntry struct {
@@ -41,240 +39,6 @@ func (e ServiceEntry) Name() string { return e.Instance + "." + e.Type + ".local
 // queries (RFC 6762 §5.2: at least doubling, capped at 60 minutes); new
 // instances announce themselves in between (§8.3).
 const maxBrowseInterval = time.Hour
-
-// maxServiceEntries bounds each map of the svcCache.
-const maxServiceEntries = 1024
-
-// svcCache holds the DNS-SD records of the service types being browsed
-// or looked up (RFC 6762 §10), so unrelated services of a busy network
-// cost nothing. It is not safe for concurrent use; Conn guards it with
-// its mutex.
-type svcCache struct {
-	wanted map[string]int       // type FQDN → browses and lookups wanting it
-	ptrs   map[ptrKey]svcRecord // a type's instances
-	srvs   map[string]svcRecord // by lower-case instance FQDN
-	txts   map[string]svcRecord
-}
-
-type ptrKey struct{ typeFQ, instFQ string }
-
-type svcRecord struct {
-	added, expires time.Time
-	owner          string // the record's name, as spelled
-	target         string // PTR: the instance, SRV: the host, as spelled
-	port           uint16
-	txt            []string
-}
-
-// refreshAt is when a querier interested in the record asks for it again
-// (RFC 6762 §5.2: at 80% of its TTL).
-func (r svcRecord) refreshAt() time.Time {
-	return r.added.Add(r.expires.Sub(r.added) * 4 / 5)
-}
-
-// wantType records in the cache that a caller (Browse, LookupService)
-// wants the records of typeFQ, and returns the func that ends that
-// interest, after which they are dropped if no one else wants them. It
-// returns ErrClosed if the Conn is closed.
-func (c *Conn) wantType(typeFQ string) (unwant func(), err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil, ErrClosed
-	}
-	c.svcCache.want(typeFQ, 1)
-	return func() {
-		c.mu.Lock()
-		c.svcCache.want(typeFQ, -1)
-		c.mu.Unlock()
-	}, nil
-}
-
-func newSvcCache() svcCache {
-	return svcCache{
-		wanted: make(map[string]int),
-		ptrs:   make(map[ptrKey]svcRecord),
-		srvs:   make(map[string]svcRecord),
-		txts:   make(map[string]svcRecord),
-	}
-}
-
-// want adds d to the interest in typeFQ; at zero the type's records are
-// dropped.
-func (s *svcCache) want(typeFQ string, d int) {
-	s.wanted[typeFQ] += d
-	if s.wanted[typeFQ] > 0 {
-		return
-	}
-	delete(s.wanted, typeFQ)
-	for k := range s.ptrs {
-		if k.typeFQ == typeFQ {
-			delete(s.ptrs, k)
-		}
-	}
-	for _, m := range []map[string]svcRecord{s.srvs, s.txts} {
-		for k := range m {
-			if typeOf(k) == typeFQ {
-				delete(m, k)
-			}
-		}
-	}
-}
-
-// typeOf returns the type FQDN of an instance FQDN: what follows its
-// first label (an instance label holds no dot: dnsmessage refuses one).
-func typeOf(instFQ string) string {
-	_, t, _ := strings.Cut(instFQ, ".")
-	return t
-}
-
-// update takes the PTR, SRV and TXT records of one response received
-// at now. A goodbye (TTL 0, §10.1) leaves a record grace more. It
-// reports whether anything changed.
-func (s *svcCache) update(recs []record, now time.Time, grace time.Duration) bool {
-	if len(s.wanted) == 0 {
-		return false
-	}
-	changed := false
-	put := func(m map[string]svcRecord, k string, r record, v svcRecord) {
-		old, ok := m[k]
-		if r.ttl == 0 {
-			if ok && old.expires.After(now.Add(grace)) {
-				old.expires = now.Add(grace)
-				m[k] = old
-				changed = true
-			}
-			return
-		}
-		if !ok && len(m) >= maxServiceEntries {
-			evict(m, now)
-		}
-		m[k] = v
-		changed = true
-	}
-	for _, r := range recs {
-		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), owner: r.owner, target: r.target, port: r.port, txt: r.txt}
-		switch r.rtype {
-		case dnsmessage.TypePTR:
-			inst := lowerASCII(r.target)
-			if s.wanted[r.name] == 0 || typeOf(inst) != r.name {
-				continue
-			}
-			k := ptrKey{r.name, inst}
-			old, ok := s.ptrs[k]
-			if r.ttl == 0 {
-				if ok && old.expires.After(now.Add(grace)) {
-					old.expires = now.Add(grace)
-					s.ptrs[k] = old
-					changed = true
-				}
-				continue
-			}
-			if !ok && len(s.ptrs) >= maxServiceEntries {
-				evict(s.ptrs, now)
-			}
-			s.ptrs[k] = v
-			changed = true
-		case dnsmessage.TypeSRV:
-			if s.wanted[typeOf(r.name)] > 0 {
-				put(s.srvs, r.name, r, v)
-			}
-		case dnsmessage.TypeTXT:
-			if s.wanted[typeOf(r.name)] > 0 {
-				put(s.txts, r.name, r, v)
-			}
-		}
-	}
-	return changed
-}
-
-// evict drops m's expired records, or if there are none the one
-// expiring first.
-func evict[K comparable](m map[K]svcRecord, now time.Time) {
-	var first K
-	var firstAt time.Time
-	n := 0
-	for k, r := range m {
-		if !r.expires.After(now) {
-			delete(m, k)
-			n++
-			continue
-		}
-		if firstAt.IsZero() || r.expires.Before(firstAt) {
-			first, firstAt = k, r.expires
-		}
-	}
-	if n == 0 && !firstAt.IsZero() {
-		delete(m, first)
-	}
-}
-
-// live returns m[k] if it has not expired at now.
-func live[K comparable](m map[K]svcRecord, k K, now time.Time) (svcRecord, bool) {
-	r, ok := m[k]
-	if !ok {
-		return r, false
-	}
-	if !r.expires.After(now) {
-		delete(m, k)
-		return r, false
-	}
-	return r, true
-}
-
-// svcInstance is what the cache knows of one instance of a type.
-type svcInstance struct {
-	fq             string // lower-case instance FQDN
-	label          string // as spelled
-	ptr            svcRecord
-	srv            svcRecord
-	txt            svcRecord
-	hasSRV, hasTXT bool
-	addrs          []cachedAddr
-	// refresh is the earliest 80% point (§5.2) of its PTR, SRV and
-	// address records, expires the earliest expiry of any of them.
-	refresh, expires time.Time
-}
-
-// instances returns the live instances of typeFQ with what is known of
-// each; the caller holds Conn.mu.
-func (c *Conn) instances(typeFQ string, now time.Time) []svcInstance {
-	var out []svcInstance
-	for k := range c.svcCache.ptrs {
-		if k.typeFQ != typeFQ {
-			continue
-		}
-		ptr, ok := live(c.svcCache.ptrs, k, now)
-		if !ok {
-			continue
-		}
-		label, _, _ := strings.Cut(ptr.target, ".")
-		in := svcInstance{fq: k.instFQ, label: label, ptr: ptr, expires: ptr.expires, refresh: ptr.refreshAt()}
-		if in.srv, in.hasSRV = live(c.svcCache.srvs, k.instFQ, now); in.hasSRV {
-			in.refresh, in.expires = minTime(in.refresh, in.srv.refreshAt()), minTime(in.expires, in.srv.expires)
-			host := lowerASCII(in.srv.target)
-			in.addrs = c.cache.lookup(host, now)
-			for _, a := range in.addrs {
-				e := c.cache.entries[cacheKey{host, a.addr}]
-				in.refresh = minTime(in.refresh, e.added.Add(e.expires.Sub(e.added)*4/5))
-				in.expires = minTime(in.expires, e.expires)
-			}
-		}
-		if in.txt, in.hasTXT = live(c.svcCache.txts, k.instFQ, now); in.hasTXT {
-			in.expires = minTime(in.expires, in.txt.expires)
-		}
-		out = append(out, in)
-	}
-	slices.SortFunc(out, func(a, b svcInstance) int { return strings.Compare(a.fq, b.fq) })
-	return out
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.IsZero() || b.Before(a) {
-		return b
-	}
-	return a
-}
 
 // entry is the ServiceEntry of a resolved instance.
 func (c *Conn) entry(in svcInstance, typ string) ServiceEntry {
@@ -328,20 +92,23 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 	if err != nil {
 		return err
 	}
-	typ = display(wire.String())
-	typ = typ[:len(typ)-len(".local")]
 	unwant, err := c.wantType(typeFQ)
 	if err != nil {
 		return err
 	}
 	defer unwant()
-
-	reported := make(map[string]ServiceEntry)
-	asking := make(map[string]*backoff)
-	interval := time.Second
-	nextPTR := time.Now()
-	var lastPTR time.Time
-	first := true
+	b := &browseState{
+		c:        c,
+		typeFQ:   typeFQ,
+		wire:     wire,
+		typ:      strings.TrimSuffix(display(wire.String()), ".local"),
+		found:    found,
+		reported: make(map[string]ServiceEntry),
+		asking:   make(map[string]*backoff),
+		interval: time.Second,
+		nextPTR:  time.Now(),
+		first:    true,
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -350,68 +117,7 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 		insts := c.instances(typeFQ, now)
 		changed := c.cache.changed
 		c.mu.Unlock()
-
-		wake := nextPTR
-		seen := make(map[string]bool)
-		refreshPTR := false
-		for _, in := range insts {
-			b := asking[in.fq]
-			if b == nil {
-				b = &backoff{}
-				asking[in.fq] = b
-			}
-			complete := in.hasSRV && len(in.addrs) > 0
-			if complete && now.Before(in.refresh) {
-				*b = backoff{} // fresh: the next refresh starts at 1 s
-			} else if b.due(now) {
-				c.queryInstance(in, false)
-				refreshPTR = refreshPTR || !now.Before(in.ptr.refreshAt())
-				b.asked(now)
-			}
-			wake = minTime(wake, in.expires)
-			if complete && now.Before(in.refresh) {
-				wake = minTime(wake, in.refresh)
-			} else {
-				wake = minTime(wake, b.next)
-			}
-			if !complete {
-				continue
-			}
-			seen[in.fq] = true
-			e := c.entry(in, typ)
-			if old, ok := reported[in.fq]; !ok || !sameEntry(old, e) {
-				reported[in.fq] = e
-				found(e)
-			}
-		}
-		for fq, e := range reported {
-			if !seen[fq] {
-				delete(reported, fq)
-				e.Gone = true
-				found(e)
-			}
-		}
-		for fq := range asking {
-			if !slices.ContainsFunc(insts, func(in svcInstance) bool { return in.fq == fq }) {
-				delete(asking, fq)
-			}
-		}
-		switch {
-		case !now.Before(nextPTR):
-			c.queryPTR(wire, typeFQ, first)
-			first, lastPTR = false, now
-			nextPTR = now.Add(interval)
-			interval = min(2*interval, maxBrowseInterval)
-			wake = minTime(wake, nextPTR)
-		case refreshPTR && now.Sub(lastPTR) >= time.Second:
-			// A PTR record at 80% of its TTL: ask again, out of the
-			// doubling series. The known answers leave out every
-			// record that old (§7.1), so one query refreshes all of
-			// them, and others falling due within a second wait.
-			c.queryPTR(wire, typeFQ, false)
-			lastPTR = now
-		}
-		timer.Reset(max(time.Until(wake), 0))
+		timer.Reset(max(time.Until(b.step(insts, now)), 0))
 		select {
 		case <-changed:
 		case <-timer.C:
@@ -420,6 +126,103 @@ func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry))
 		case <-c.closing:
 			return ErrClosed
 		}
+	}
+}
+
+// A browseState is the state of one Browse call between its wake-ups.
+type browseState struct {
+	c      *Conn
+	typeFQ string          // lower-case type FQDN: "_scuttle._tcp.local."
+	wire   dnsmessage.Name // the type as the caller spelled it, for the wire
+	typ    string          // the type for ServiceEntry.Type: "_scuttle._tcp"
+	found  func(ServiceEntry)
+
+	reported map[string]ServiceEntry // by instance FQDN: reported and not gone
+	asking   map[string]*backoff     // by instance FQDN: the queries for its records
+	// interval is the gap after the next PTR query of the doubling
+	// series, due at nextPTR; lastPTR is when one was last sent, in the
+	// series or not; first is set until the first has gone.
+	interval         time.Duration
+	nextPTR, lastPTR time.Time
+	first            bool
+}
+
+// step handles the live instances insts at now: it asks for their
+// records, reports what changed, and queries for the type's PTR
+// records when due. It returns when to wake up next, at the latest.
+func (b *browseState) step(insts []svcInstance, now time.Time) time.Time {
+	wake := b.nextPTR
+	refreshPTR := false
+	seen := make(map[string]bool)
+	for _, in := range insts {
+		at, refresh := b.resolve(in, now)
+		wake = minTime(wake, at)
+		refreshPTR = refreshPTR || refresh
+		if in.hasSRV && len(in.addrs) > 0 {
+			seen[in.fq] = true
+			b.report(in)
+		}
+	}
+	for fq, e := range b.reported {
+		if !seen[fq] {
+			delete(b.reported, fq)
+			e.Gone = true
+			b.found(e)
+		}
+	}
+	for fq := range b.asking {
+		if !slices.ContainsFunc(insts, func(in svcInstance) bool { return in.fq == fq }) {
+			delete(b.asking, fq)
+		}
+	}
+	switch {
+	case !now.Before(b.nextPTR):
+		b.c.queryPTR(b.wire, b.typeFQ, b.first)
+		b.first, b.lastPTR = false, now
+		b.nextPTR = now.Add(b.interval)
+		b.interval = min(2*b.interval, maxBrowseInterval)
+		wake = minTime(wake, b.nextPTR)
+	case refreshPTR && now.Sub(b.lastPTR) >= time.Second:
+		// A PTR record at 80% of its TTL: ask again, out of the
+		// doubling series. The known answers leave out every
+		// record that old (§7.1), so one query refreshes all of
+		// them, and others falling due within a second wait.
+		b.c.queryPTR(b.wire, b.typeFQ, false)
+		b.lastPTR = now
+	}
+	return wake
+}
+
+// resolve asks for in's SRV, TXT and address records when they are
+// missing or due for a refresh and its backoff allows. It returns when
+// in next needs looking at, and whether its PTR record is due for a
+// refresh too.
+func (b *browseState) resolve(in svcInstance, now time.Time) (wake time.Time, refreshPTR bool) {
+	bo := b.asking[in.fq]
+	if bo == nil {
+		bo = &backoff{}
+		b.asking[in.fq] = bo
+	}
+	fresh := in.hasSRV && len(in.addrs) > 0 && now.Before(in.refresh)
+	if fresh {
+		*bo = backoff{} // the next refresh starts at 1 s
+	} else if bo.due(now) {
+		b.c.queryInstance(in, false)
+		refreshPTR = !now.Before(in.ptr.refreshAt())
+		bo.asked(now)
+	}
+	if fresh {
+		return minTime(in.expires, in.refresh), refreshPTR
+	}
+	return minTime(in.expires, bo.next), refreshPTR
+}
+
+// report calls found with in's entry if it is new or changed.
+func (b *browseState) report(in svcInstance) {
+	e := b.c.entry(in, b.typ)
+	if old, ok := b.reported[in.fq]; !ok || !sameEntry(old, e) {
+		b.reported[in.fq] = e
+		b.found(e)
 	}
 }
 

@@ -34,7 +34,7 @@ type Conn struct {
 	names     map[string]*registration
 	services  map[string]*serviceReg // by lower-case instance FQDN (service.go)
 	cache     cache
-	svcCache  svcCache // DNS-SD records seen (browse.go)
+	svcCache  svcCache // DNS-SD records seen (svccache.go)
 	sent      sentSet
 	lastMcast map[mcastKey]time.Time
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled

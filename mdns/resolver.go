@@ -194,7 +194,7 @@ func (c *Conn) handleResponse(pc packetConn, m message, src netip.AddrPort, ifin
 		return
 	}
 	c.checkConflicts(pc, recs, src, ifindex)
-	c.checkServiceConflicts(pc, recs, src, ifindex) // service.go
+	c.checkServiceConflicts(pc, recs, src, ifindex) // conflict.go
 	now := time.Now()
 	c.mu.Lock()
 	c.cache.update(recs, ifindex, now)
