@@ -46,7 +46,7 @@ func (db *DB) openState() error {
 	}
 	db.st.f = f
 	var b [stateHeaderSize]byte
-	n, _ := readFull(f, b[:], 0)
+	n, _ := readFull(db.fs, f, b[:], 0)
 	if n == 0 {
 		return nil
 	}
@@ -89,7 +89,7 @@ func (db *DB) unchanged() bool {
 		return false
 	}
 	var b [stateHeaderSize]byte
-	if _, err := readFull(db.st.f, b[:], 0); err != nil {
+	if _, err := readFull(db.fs, db.st.f, b[:], 0); err != nil {
 		return false
 	}
 	h, err := decodeStateHeader(b[:])
@@ -119,7 +119,7 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 		return nil, false
 	}
 	var b [stateEntrySize]byte
-	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(db.fs, db.st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return nil, false
 	}
 	e, ok := decodeStateEntry(b[:])
@@ -138,7 +138,7 @@ func (db *DB) readEntry(ord uint32) (logCheckpoint, bool) {
 	if db.st.f == nil {
 		return logCheckpoint{}, false
 	}
-	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(db.fs, db.st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return logCheckpoint{}, false
 	}
 	return decodeStateEntry(b[:])
@@ -181,7 +181,7 @@ func (db *DB) readCheckpointsN(count uint32) []logCheckpoint {
 		return nil
 	}
 	b := make([]byte, int64(count)*stateEntrySize)
-	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	n, _ := readFull(db.fs, db.st.f, b, stateHeaderSize)
 	all := make([]logCheckpoint, count)
 	for i := range all {
 		if (i+1)*stateEntrySize > n {
@@ -202,7 +202,7 @@ func (db *DB) readCheckpointsRaw() [][]byte {
 		return nil
 	}
 	b := make([]byte, int64(h.n)*stateEntrySize)
-	n, _ := readFull(db.st.f, b, stateHeaderSize)
+	n, _ := readFull(db.fs, db.st.f, b, stateHeaderSize)
 	out := make([][]byte, 0, h.n)
 	for i := 0; (i+1)*stateEntrySize <= n; i++ {
 		out = append(out, b[i*stateEntrySize:(i+1)*stateEntrySize])
@@ -287,7 +287,7 @@ func (db *DB) writeCheckpoint() error {
 	if len(changes) == 0 && db.st.clean && db.st.hdr != nil && db.st.hdr.n == n && len(files) == 0 {
 		return nil // still true as it is
 	}
-	if err := db.fs.syncAll(files, nil); err != nil {
+	if err := syncAll(db.fs, files, nil); err != nil {
 		return err
 	}
 	db.fw.synced = db.fw.size
@@ -317,7 +317,7 @@ func (db *DB) writeCheckpoint() error {
 	} else if err := db.writeEntries(changes); err != nil {
 		return err
 	}
-	if err := db.st.f.Truncate(stateEntryOffset(n)); err != nil {
+	if err := db.fs.truncate(db.st.f, stateEntryOffset(n)); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	// the entries are durable before the header says clean

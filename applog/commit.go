@@ -107,7 +107,7 @@ func (db *DB) submit(r *request) {
 	}
 	db.written(rd)
 	if rd.err == nil {
-		rd.err = rd.syncFiles(&db.fs)
+		rd.err = rd.syncFiles(db.fs)
 	}
 	for _, cf := range rd.sync {
 		db.files.release(cf)
@@ -220,13 +220,13 @@ func (db *DB) publishRound(rd *round) {
 
 // syncFiles fdatasyncs the round's files, all at once, then fsyncs its
 // directories.
-func (rd *round) syncFiles(fs *fsys) error {
+func (rd *round) syncFiles(fs fileSystem) error {
 	files := make([]*os.File, 0, len(rd.sync)+len(rd.syncPlain))
 	for _, cf := range rd.sync {
 		files = append(files, cf.File)
 	}
 	files = append(files, rd.syncPlain...)
-	return fs.syncAll(files, rd.dirs)
+	return syncAll(fs, files, rd.dirs)
 }
 
 // maxSyncing bounds the rounds written and not yet published.
@@ -418,7 +418,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 		for i, cf := range segs {
 			files[i] = cf.File
 		}
-		err = db.fs.syncAll(files, nil)
+		err = syncAll(db.fs, files, nil)
 	}
 	for _, cf := range segs {
 		db.files.release(cf)

@@ -271,10 +271,7 @@ func (it *Iter) fill(head uint64) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("applog: %w", err)
 	}
-	n, err := 0, it.db.fs.check("read", cf.Name())
-	if err == nil {
-		n, err = cf.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
-	}
+	n, err := it.db.fs.readAt(cf.File, it.buf[rest:], it.bufOff+int64(rest))
 	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"scuttle/applog/internal/osfile"
 	"scuttle/applog/internal/parallel"
 )
 
@@ -82,11 +81,11 @@ func (db *DB) openClean() (bool, error) {
 		return false, nil
 	}
 	var b [fileHeaderSize]byte
-	if _, err := readFull(db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
+	if _, err := readFull(db.fs, db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
 		return false, nil
 	}
 	var rec [logsRecordSize]byte
-	if _, err := readFull(db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
+	if _, err := readFull(db.fs, db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
 		return false, nil
 	}
 	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
@@ -100,7 +99,7 @@ func (db *DB) openClean() (bool, error) {
 	fi, err = f.Stat()
 	var hb [fileHeaderSize]byte
 	if err == nil {
-		_, err = readFull(f, hb[:], 0)
+		_, err = readFull(db.fs, f, hb[:], 0)
 	}
 	if err != nil || fi.Size() != h.feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
 		f.Close()
@@ -251,11 +250,11 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	if broken || err != nil {
 		return err
 	}
-	if err := cutTail(seg, tail, res.end); err != nil {
+	if err := cutTail(db.fs, seg, tail, res.end); err != nil {
 		return err
 	}
 	l.w.segSize = res.end
-	if err := fixIndex(idx, tail.base, res.offsets); err != nil {
+	if err := fixIndex(db.fs, idx, tail.base, res.offsets); err != nil {
 		return err
 	}
 	if res.last == 0 {
@@ -277,7 +276,7 @@ func (db *DB) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, c
 		l.w.segSize = ck.segSize
 		return true, db.headFromPrevious(l, segs)
 	}
-	h, err := tailRecordHash(seg, idx, tail.base, ck.head)
+	h, err := tailRecordHash(db.fs, seg, idx, tail.base, ck.head)
 	if err != nil {
 		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
 		return false, nil
@@ -297,14 +296,14 @@ func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoi
 		floor = ck.segSize
 	}
 	var hdr [fileHeaderSize]byte
-	n, _ := readFull(seg, hdr[:], 0)
+	n, _ := readFull(db.fs, seg, hdr[:], 0)
 	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
 		if floor > 0 {
 			return res, true, db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
 		}
 		// A torn creation: start the segment afresh.
 		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
-		if err := resetFile(seg, magicSegment, tail.base); err != nil {
+		if err := resetFile(db.fs, seg, magicSegment, tail.base); err != nil {
 			return res, false, err
 		}
 	}
@@ -313,7 +312,7 @@ func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoi
 		// scan, and no scan buffer to allocate
 		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
 	} else {
-		res = scanSegment(seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		res = scanSegment(db.fs, seg, fileHeaderSize, tail.base, true, &l.rBuf)
 		l.rBuf = nil
 	}
 	if res.end < floor {
@@ -327,7 +326,7 @@ func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoi
 
 // cutTail is step 4 of recoverTail for the segment: truncate it to end
 // and sync, if it is longer.
-func cutTail(seg *os.File, tail *segment, end int64) error {
+func cutTail(fs fileSystem, seg *os.File, tail *segment, end int64) error {
 	fi, err := seg.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
@@ -335,21 +334,21 @@ func cutTail(seg *os.File, tail *segment, end int64) error {
 	if fi.Size() == end {
 		return nil
 	}
-	if err := seg.Truncate(end); err != nil {
+	if err := fs.truncate(seg, end); err != nil {
 		return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
 	}
-	return fdatasync(seg)
+	return fs.sync(seg)
 }
 
 // fixIndex makes the index file hold exactly the given offsets.
-func fixIndex(idx *os.File, base uint64, offsets []int64) error {
+func fixIndex(fs fileSystem, idx *os.File, base uint64, offsets []int64) error {
 	want := encodeIndex(base, offsets)
 	fi, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
 	have := make([]byte, min(fi.Size(), int64(len(want))))
-	if _, err := readFull(idx, have, 0); err != nil && err != io.EOF {
+	if _, err := readFull(fs, idx, have, 0); err != nil && err != io.EOF {
 		return fmt.Errorf("applog: read index %s: %w", idx.Name(), err)
 	}
 	changed := fi.Size() != int64(len(want))
@@ -359,18 +358,18 @@ func fixIndex(idx *os.File, base uint64, offsets []int64) error {
 		first++
 	}
 	if first < len(want) {
-		if _, err := idx.WriteAt(want[first:], int64(first)); err != nil {
+		if _, err := fs.writeAt(idx, want[first:], int64(first)); err != nil {
 			return fmt.Errorf("applog: fix index %s: %w", idx.Name(), err)
 		}
 		changed = true
 	}
 	if fi.Size() > int64(len(want)) {
-		if err := idx.Truncate(int64(len(want))); err != nil {
+		if err := fs.truncate(idx, int64(len(want))); err != nil {
 			return fmt.Errorf("applog: %w", err)
 		}
 	}
 	if changed {
-		return fdatasync(idx)
+		return fs.sync(idx)
 	}
 	return nil
 }
@@ -419,7 +418,7 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 		s := segs[len(segs)-1]
 		db.log.Warn("applog: removing a segment past the clean state", "log", l.id, "file", s.seg)
 		for _, p := range []string{s.seg, s.idx} {
-			if err := os.Remove(p); err != nil && !isNotExist(err) {
+			if err := db.fs.remove(p); err != nil && !isNotExist(err) {
 				return nil, nil, fmt.Errorf("applog: %w", err)
 			}
 		}
@@ -428,7 +427,7 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 	}
 	if removed {
 		l.segs.Store(&segs)
-		if err := syncDir(l.dir); err != nil {
+		if err := db.fs.syncDir(l.dir); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -445,8 +444,8 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 			continue
 		}
 		db.log.Warn("applog: cutting bytes past the clean state", "log", l.id, "file", c.path, "size", fi.Size(), "state", c.size)
-		if err := os.Truncate(c.path, c.size); err != nil {
-			return nil, nil, fmt.Errorf("applog: %w", err)
+		if err := db.truncatePath(c.path, c.size); err != nil {
+			return nil, nil, err
 		}
 	}
 	return segs, tail, nil
@@ -455,9 +454,9 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 // tailRecordHash reads record seq of the tail segment through the
 // writer's own handles (so that opening a log for a single append opens
 // each file once) and returns its hash.
-func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
+func tailRecordHash(fs fileSystem, seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
 	var ib [2 * indexEntrySize]byte
-	n, err := idx.ReadAt(ib[:], indexPos(base, seq))
+	n, err := fs.readAt(idx, ib[:], indexPos(base, seq))
 	if n < indexEntrySize && err != nil && err != io.EOF {
 		return [hashSize]byte{}, err
 	}
@@ -469,7 +468,7 @@ func tailRecordHash(seg, idx *os.File, base, seq uint64) ([hashSize]byte, error)
 		hint = 512
 	}
 	var buf []byte
-	r, err := readFrame(seg, off, &buf, hint)
+	r, err := readFrame(fs, seg, off, &buf, hint)
 	if err == nil && r.seq != seq {
 		err = fmt.Errorf("%w: %d, want %d", errSeq, r.seq, seq)
 	}
@@ -516,7 +515,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
 		}
 		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := db.fw.f.Truncate(off); err != nil {
+		if err := db.fs.truncate(db.fw.f, off); err != nil {
 			return fmt.Errorf("applog: %w", err)
 		}
 	}
@@ -546,7 +545,7 @@ func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
 	}
 	size := fi.Size()
 	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
+	n, _ := readFull(db.fs, f, h[:], 0)
 	err = checkFileHeader(h[:n], magicFeed, 0)
 	if err == nil {
 		return size, ck, nil
@@ -557,15 +556,15 @@ func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
 		db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 		f.Close()
 		db.fw.f = nil
-		if err := osfile.Rename(path, aside); err != nil {
+		if err := db.fs.rename(path, aside); err != nil {
 			return 0, nil, fmt.Errorf("applog: %w", err)
 		}
 		return db.openFeedFile(nil)
 	}
-	if err := resetFile(f, magicFeed, 0); err != nil {
+	if err := resetFile(db.fs, f, magicFeed, 0); err != nil {
 		return 0, nil, err
 	}
-	if err := syncDir(db.dir); err != nil {
+	if err := db.fs.syncDir(db.dir); err != nil {
 		return 0, nil, err
 	}
 	return fileHeaderSize, nil, nil
@@ -578,7 +577,7 @@ func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
 func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
 	buf := make([]byte, 64<<10)
 	for off < size {
-		n, err := readFull(db.fw.f, buf[:min(int64(len(buf)), size-off)], off)
+		n, err := readFull(db.fs, db.fw.f, buf[:min(int64(len(buf)), size-off)], off)
 		if err != nil && n == 0 {
 			return off, fmt.Errorf("applog: read feed: %w", err)
 		}
@@ -615,9 +614,23 @@ func (db *DB) repairFeed(heads []uint64) error {
 		return nil
 	}
 	db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-	if _, err := db.fw.f.WriteAt(repair, db.fw.size); err != nil {
+	if _, err := db.fs.writeAt(db.fw.f, repair, db.fw.size); err != nil {
 		return fmt.Errorf("applog: repair feed: %w", err)
 	}
 	db.fw.size += int64(len(repair))
+	return nil
+}
+
+// truncatePath cuts the file at path to size, through the file cache
+// (the writer reads and writes it next).
+func (db *DB) truncatePath(path string, size int64) error {
+	cf, err := db.files.acquire(path, false)
+	if err != nil {
+		return fmt.Errorf("applog: truncate %s: %w", path, err)
+	}
+	defer db.files.release(cf)
+	if err := db.fs.truncate(cf.File, size); err != nil {
+		return fmt.Errorf("applog: truncate %s: %w", path, err)
+	}
 	return nil
 }
