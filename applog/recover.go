@@ -19,7 +19,7 @@ import (
 //  2. If the state says clean, lists every log of the table and the feed
 //     has the length it records, nothing was committed since: load only
 //     the own log now, and every other log on first use, cut back to
-//     its state entry (loadLog, recoverTail). Done.
+//     its state entry (logAt, openLog, cutToCheckpoint). Done.
 //  3. Otherwise load every log now, recovering each tail (recoverTail,
 //     several at once); find the logs the table does not list from
 //     their directories (findLost, addLost); add the own log if missing.
@@ -299,7 +299,8 @@ func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoi
 	n, _ := readFull(db.fs, seg, hdr[:], 0)
 	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
 		if floor > 0 {
-			return res, true, db.markBroken(l, tail, ck, l.corrupt(tail.base, tail.seg, 0, err))
+			db.markBroken(l, ck, l.corrupt(tail.base, tail.seg, 0, err))
+			return res, true, nil
 		}
 		// A torn creation: start the segment afresh.
 		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
@@ -316,7 +317,8 @@ func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoi
 		l.rBuf = nil
 	}
 	if res.end < floor {
-		return res, true, db.markBroken(l, tail, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+		db.markBroken(l, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+		return res, true, nil
 	}
 	if res.stopErr != nil || res.end != res.stop {
 		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
@@ -335,9 +337,12 @@ func cutTail(fs fileSystem, seg *os.File, tail *segment, end int64) error {
 		return nil
 	}
 	if err := fs.truncate(seg, end); err != nil {
-		return fmt.Errorf("applog: truncate %s: %w", tail.seg, err)
+		return fmt.Errorf("applog: cut torn tail of %s: %w", tail.seg, err)
 	}
-	return fs.sync(seg)
+	if err := fs.sync(seg); err != nil {
+		return fmt.Errorf("applog: cut torn tail of %s: %w", tail.seg, err)
+	}
+	return nil
 }
 
 // fixIndex makes the index file hold exactly the given offsets.
@@ -365,11 +370,13 @@ func fixIndex(fs fileSystem, idx *os.File, base uint64, offsets []int64) error {
 	}
 	if fi.Size() > int64(len(want)) {
 		if err := fs.truncate(idx, int64(len(want))); err != nil {
-			return fmt.Errorf("applog: %w", err)
+			return fmt.Errorf("applog: fix index %s: %w", idx.Name(), err)
 		}
 	}
 	if changed {
-		return fs.sync(idx)
+		if err := fs.sync(idx); err != nil {
+			return fmt.Errorf("applog: fix index %s: %w", idx.Name(), err)
+		}
 	}
 	return nil
 }
@@ -382,29 +389,31 @@ func (db *DB) headFromPrevious(l *logState, segs []*segment) error {
 		l.w.head, l.w.hash = 0, [hashSize]byte{}
 		l.head.Store(0)
 		if tail.base != 1 {
-			return db.markBroken(l, tail, nil, l.corrupt(1, tail.seg, 0, fmt.Errorf("first segment starts at seq %d", tail.base)))
+			db.markBroken(l, nil, l.corrupt(1, tail.seg, 0, fmt.Errorf("first segment starts at seq %d", tail.base)))
 		}
 		return nil
 	}
 	prev := segs[len(segs)-2]
 	h, err := db.recordHash(l, prev, tail.base-1)
 	if err != nil {
-		return db.markBroken(l, tail, nil, l.corrupt(tail.base-1, prev.seg, 0, err))
+		db.markBroken(l, nil, l.corrupt(tail.base-1, prev.seg, 0, err))
+		return nil
 	}
 	l.w.head, l.w.hash = tail.base-1, h
 	l.head.Store(tail.base - 1)
 	return nil
 }
 
-// markBroken records corruption found at open: the log stays readable up
-// to the corruption, writes to it fail with c.
-func (db *DB) markBroken(l *logState, tail *segment, ck *logCheckpoint, c *CorruptError) error {
+// markBroken records corruption found at open, which is not an error of
+// Open: the log stays readable up to the corruption (its head is the
+// durable floor ck, if known), writes to it fail with c, and Verify
+// reports it.
+func (db *DB) markBroken(l *logState, ck *logCheckpoint, c *CorruptError) {
 	db.log.Error("applog: corruption found at open", "log", l.id, "err", c)
 	l.broken.Store(c)
 	if ck != nil {
 		l.head.Store(ck.head)
 	}
-	return nil
 }
 
 // cutToCheckpoint cuts a log back to its exact state entry (a clean
