@@ -11,8 +11,8 @@ import (
 )
 
 // TestRecoveryFaults: a writer's Open repairs what a crash or damage
-// left (a torn tail, a damaged index, table, feed or forks file, recoveryDB
-// past a clean state, a blocked log's recoveryDB) with writes of its own. EIO
+// left (a torn tail, a damaged index, table, feed or forks file, files
+// past a clean state, a blocked log's files) with writes of its own. EIO
 // on each of them fails the Open (the store fails closed), loses no
 // acknowledged entry, and the next Open without the fault recovers.
 func TestRecoveryFaults(t *testing.T) {
@@ -26,7 +26,7 @@ func TestRecoveryFaults(t *testing.T) {
 	dbDir := func(f recoveryDB) string { return f.dir }
 	garbage := []byte("garbage that is not a frame")
 	pastClean := func(t *testing.T, f recoveryDB) {
-		// the recoveryDB of a segment a session that crashed before its first
+		// the files of a segment a session that crashed before its first
 		// acknowledgement made past the clean state
 		for _, c := range []struct {
 			name  string
