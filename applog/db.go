@@ -44,7 +44,9 @@ type Options struct {
 	// (see unload.go). 0 means DefaultMaxLoaded.
 	MaxLoaded int
 
-	fs fileSystem // the file system under the store (vfs.go); nil means the OS's. Set by tests.
+	// fs is the file system under the store (vfs.go); nil means the
+	// OS's. Only tests set it, to inject faults.
+	fs fileSystem
 }
 
 // DefaultMaxLoaded is the number of logs kept in memory when
