@@ -10,22 +10,8 @@ import (
 // run when the log is loaded: at Open, or on first use after a clean
 // Open.
 
-// checkpointMatches reports whether the tail files have exactly the sizes
-// the clean checkpoint recorded: then nothing was written since.
-func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
-	if ck == nil || ck.tailBase != tail.base || ck.head < tail.base-1 {
-		return false
-	}
-	si, err := os.Stat(tail.seg)
-	if err != nil || si.Size() != ck.segSize {
-		return false
-	}
-	ii, err := os.Stat(tail.idx)
-	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
-}
-
-// recoverTail is the writer's recovery of one log, run on every writer
-// open:
+// recoverTail is the writer's recovery of one log, run whenever a
+// writer loads it:
 //
 //  1. If the tail files have the sizes of the clean checkpoint, trust
 //     it: read the head record (through the index) for its hash. Done.
@@ -85,6 +71,20 @@ func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact
 	l.w.head, l.w.hash = res.last, res.lastHash
 	l.head.Store(res.last)
 	return nil
+}
+
+// checkpointMatches reports whether the tail files have exactly the sizes
+// the clean checkpoint recorded: then nothing was written since.
+func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
+	if ck == nil || ck.tailBase != tail.base || ck.head < tail.base-1 {
+		return false
+	}
+	si, err := os.Stat(tail.seg)
+	if err != nil || si.Size() != ck.segSize {
+		return false
+	}
+	ii, err := os.Stat(tail.idx)
+	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
 }
 
 // trustCheckpoint is step 1 of recoverTail: if the tail files have the
