@@ -161,7 +161,7 @@ func (db *DB) deleteBlocked() error {
 		if _, err := os.Stat(dir); err != nil {
 			continue
 		}
-		if err := os.RemoveAll(dir); err != nil {
+		if err := db.fs.removeAll(dir); err != nil {
 			return fmt.Errorf("applog: deleting blocked log %s: %w", id.Short(), err)
 		}
 		db.log.Info("deleted a blocked log", "log", id)
@@ -170,10 +170,10 @@ func (db *DB) deleteBlocked() error {
 	if !deleted {
 		return nil
 	}
-	if err := os.Remove(filepath.Join(db.dir, fileState)); err != nil && !isNotExist(err) {
+	if err := db.fs.remove(filepath.Join(db.dir, fileState)); err != nil && !isNotExist(err) {
 		return fmt.Errorf("applog: %w", err)
 	}
-	return syncDir(db.dir)
+	return db.fs.syncDir(db.dir)
 }
 
 // appendBlockedNotHeld appends to logs a blocked entry for each blocked
@@ -332,8 +332,8 @@ func (db *DB) dropLog(rd *round, id ID) error {
 	if _, err := os.Stat(dir); err != nil {
 		return nil
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := db.fs.removeAll(dir); err != nil {
 		return fmt.Errorf("applog: delete blocked log %s: %w", id.Short(), err)
 	}
-	return syncDir(db.dir)
+	return db.fs.syncDir(db.dir)
 }

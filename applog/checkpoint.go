@@ -20,7 +20,7 @@ import (
 // keeps apart; feed hints (writeFeedLen) write the header only, one at a
 // time.
 type stateFile struct {
-	fs  *fsys
+	fs  fileSystem
 	f   *os.File
 	hdr *stateHeader // the header as Open found it; nil if none or damaged
 	// all is every entry, read at once: by an Open that loads every
@@ -52,7 +52,7 @@ func (db *DB) openState() error {
 	}
 	db.st.f = f
 	var b [stateHeaderSize]byte
-	n, _ := readFull(f, b[:], 0)
+	n, _ := readFull(db.fs, f, b[:], 0)
 	if n == 0 {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (st *stateFile) stillClean() bool {
 		return false
 	}
 	var b [stateHeaderSize]byte
-	if _, err := readFull(st.f, b[:], 0); err != nil {
+	if _, err := readFull(st.fs, st.f, b[:], 0); err != nil {
 		return false
 	}
 	h, err := decodeStateHeader(b[:])
@@ -131,7 +131,7 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 		return nil, false
 	}
 	var b [stateEntrySize]byte
-	if _, err := readFull(db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(db.fs, db.st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return nil, false
 	}
 	e, ok := decodeStateEntry(b[:])
@@ -150,7 +150,7 @@ func (st *stateFile) readEntry(ord uint32) (logCheckpoint, bool) {
 	if st.f == nil {
 		return logCheckpoint{}, false
 	}
-	if _, err := readFull(st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(st.fs, st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return logCheckpoint{}, false
 	}
 	return decodeStateEntry(b[:])
@@ -193,7 +193,7 @@ func (st *stateFile) readN(count uint32) []logCheckpoint {
 		return nil
 	}
 	b := make([]byte, int64(count)*stateEntrySize)
-	n, _ := readFull(st.f, b, stateHeaderSize)
+	n, _ := readFull(st.fs, st.f, b, stateHeaderSize)
 	all := make([]logCheckpoint, count)
 	for i := range all {
 		if (i+1)*stateEntrySize > n {
@@ -214,7 +214,7 @@ func (st *stateFile) readRaw() [][]byte {
 		return nil
 	}
 	b := make([]byte, int64(h.n)*stateEntrySize)
-	n, _ := readFull(st.f, b, stateHeaderSize)
+	n, _ := readFull(st.fs, st.f, b, stateHeaderSize)
 	out := make([][]byte, 0, h.n)
 	for i := 0; (i+1)*stateEntrySize <= n; i++ {
 		out = append(out, b[i*stateEntrySize:(i+1)*stateEntrySize])
@@ -288,7 +288,7 @@ func (db *DB) writeCheckpoint() error {
 	if len(changes) == 0 && db.st.stillTrue(n) && len(files) == 0 {
 		return nil // still true as it is
 	}
-	if err := db.fs.syncAll(files, nil); err != nil {
+	if err := syncAll(db.fs, files, nil); err != nil {
 		return err
 	}
 	db.fw.markSynced(feedLen)
@@ -321,7 +321,7 @@ func (st *stateFile) writeClean(h stateHeader, changes []entryChange) error {
 	} else if err := st.writeEntries(changes); err != nil {
 		return err
 	}
-	if err := st.f.Truncate(stateEntryOffset(n)); err != nil {
+	if err := st.fs.truncate(st.f, stateEntryOffset(n)); err != nil {
 		return fmt.Errorf("applog: write state: %w", err)
 	}
 	// the entries are durable before the header says clean

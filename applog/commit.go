@@ -117,7 +117,7 @@ func (db *DB) submit(r *request) {
 	}
 	db.gc.written(rd)
 	if rd.err == nil {
-		rd.err = rd.syncFiles(&db.fs)
+		rd.err = rd.syncFiles(db.fs)
 	}
 	for _, cf := range rd.sync {
 		db.files.release(cf)
@@ -266,13 +266,13 @@ func (c *committer) drain() error {
 
 // syncFiles fdatasyncs the round's files, all at once, then fsyncs its
 // directories.
-func (rd *round) syncFiles(fs *fsys) error {
+func (rd *round) syncFiles(fs fileSystem) error {
 	files := make([]*os.File, 0, len(rd.sync)+len(rd.syncPlain))
 	for _, cf := range rd.sync {
 		files = append(files, cf.File)
 	}
 	files = append(files, rd.syncPlain...)
-	return fs.syncAll(files, rd.dirs)
+	return syncAll(fs, files, rd.dirs)
 }
 
 // maxSyncing bounds the rounds written and not yet published.

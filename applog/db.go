@@ -43,6 +43,10 @@ type Options struct {
 	// each); the least recently used idle ones are unloaded beyond it
 	// (see unload.go). 0 means DefaultMaxLoaded.
 	MaxLoaded int
+
+	// fs is the file system under the store (vfs.go); nil means the
+	// OS's. Only tests set it, to inject faults.
+	fs fileSystem
 }
 
 // DefaultMaxLoaded is the number of logs kept in memory when
@@ -84,7 +88,7 @@ type DB struct {
 	tab   *logTable  // the log table and the logs loaded (table.go)
 	own   *logState  // the own log; writer only (loaded at Open)
 	files *fileCache // every segment and index open
-	fs    fsys       // the seam for fault injection
+	fs    fileSystem // every file operation goes through it (vfs.go)
 
 	st   stateFile  // the checkpoint (checkpoint.go)
 	lazy bool       // Open found a clean state: a writer loads logs on first use, a reader trusts the entries while unchanged
@@ -123,6 +127,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if opts != nil {
 		db.opts = *opts
 	}
+	db.fs = db.opts.fileSystem()
 	if db.opts.SegmentSize <= 0 {
 		db.opts.SegmentSize = DefaultSegmentSize
 	}
@@ -141,14 +146,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.readOnly = db.opts.ReadOnly
 	db.gc.init(db.log)
-	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, &db.fs, db.log
-	db.st.fs = &db.fs
+	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, db.fs, db.log
+	db.st.fs = db.fs
 	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded}
 	flag := os.O_RDWR
 	if db.readOnly {
 		flag = os.O_RDONLY
 	}
-	db.files = newFileCache(&db.fs, flag, maxIdleFiles)
+	db.files = newFileCache(db.fs, flag, maxIdleFiles)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -204,10 +209,10 @@ func (db *DB) openReader() error {
 
 // openWriter is the writer's Open; see "Recovery" in doc.go for its steps.
 func (db *DB) openWriter() error {
-	if err := os.MkdirAll(db.dir, 0o755); err != nil {
+	if err := db.fs.mkdirAll(db.dir, 0o755); err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	lk, err := acquireLock(filepath.Join(db.dir, fileLock), db.opts.LockWait)
+	lk, err := acquireLock(db.fs, filepath.Join(db.dir, fileLock), db.opts.LockWait)
 	if err != nil {
 		return err
 	}
@@ -234,7 +239,7 @@ func (db *DB) loadKey() error {
 		if gerr != nil {
 			return fmt.Errorf("applog: %w", gerr)
 		}
-		if err := writeFileAtomic(path, priv, 0o600); err != nil {
+		if err := writeFileAtomic(db.fs, path, priv, 0o600); err != nil {
 			return err
 		}
 		b = priv
@@ -250,7 +255,7 @@ func (db *DB) loadKey() error {
 	db.id = idOf(pub)
 	pubPath := filepath.Join(db.dir, filePub)
 	if pb, err := os.ReadFile(pubPath); err != nil || strings.TrimSpace(string(pb)) != string(db.id) {
-		if err := writeFileAtomic(pubPath, []byte(string(db.id)+"\n"), 0o644); err != nil {
+		if err := writeFileAtomic(db.fs, pubPath, []byte(string(db.id)+"\n"), 0o644); err != nil {
 			return err
 		}
 	}

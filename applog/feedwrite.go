@@ -26,7 +26,7 @@ type feedWriter struct {
 	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
 	hintMu   sync.Mutex   // one feed hint at a time
 
-	fs  *fsys
+	fs  fileSystem
 	log *slog.Logger
 }
 

@@ -21,9 +21,9 @@ import (
 // of it, and an index it closes unsynced is recorded as such by the
 // checkpoint (see writeCheckpoint), so the next open checks it.
 type fileCache struct {
-	flag  int   // os.O_RDWR for a writer, os.O_RDONLY for a reader
-	limit int   // idle files kept open
-	fs    *fsys // opens the files
+	flag  int        // os.O_RDWR for a writer, os.O_RDONLY for a reader
+	limit int        // idle files kept open
+	fs    fileSystem // opens the files
 
 	mu     sync.Mutex
 	files  map[string]*cachedFile
@@ -43,7 +43,7 @@ type cachedFile struct {
 // uses them.
 const maxIdleFiles = 64
 
-func newFileCache(fs *fsys, flag, limit int) *fileCache {
+func newFileCache(fs fileSystem, flag, limit int) *fileCache {
 	return &fileCache{fs: fs, flag: flag, limit: limit, files: make(map[string]*cachedFile)}
 }
 

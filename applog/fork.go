@@ -210,7 +210,7 @@ func (db *DB) loadForks() error {
 	if db.readOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, flag, 0)
+	f, err := db.fs.openFile(path, flag, 0)
 	if isNotExist(err) {
 		return nil
 	}
@@ -250,13 +250,13 @@ func (db *DB) loadForks() error {
 		db.log.Warn("forks file: cutting a damaged tail", "file", path, "offset", end, "size", len(b))
 		if end == 0 {
 			h := fileHeader(magicForks, 0)
-			if _, err := f.WriteAt(h[:], 0); err != nil {
+			if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
 				f.Close()
 				return fmt.Errorf("applog: %w", err)
 			}
 			end = fileHeaderSize
 		}
-		if err := f.Truncate(int64(end)); err != nil {
+		if err := db.fs.truncate(f, int64(end)); err != nil {
 			f.Close()
 			return fmt.Errorf("applog: %w", err)
 		}
@@ -295,16 +295,16 @@ func (db *DB) markFork(fk Fork, p []byte) (bool, error) {
 	}
 	if fs.f == nil {
 		path := filepath.Join(db.dir, fileForks)
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return false, fmt.Errorf("applog: %w", err)
 		}
 		h := fileHeader(magicForks, 0)
-		if _, err := f.WriteAt(h[:], 0); err != nil {
+		if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
 			f.Close()
 			return false, fmt.Errorf("applog: %w", err)
 		}
-		if err := db.fs.syncAll([]*os.File{f}, []string{db.dir}); err != nil {
+		if err := syncAll(db.fs, []*os.File{f}, []string{db.dir}); err != nil {
 			f.Close()
 			return false, err
 		}
@@ -367,13 +367,13 @@ func (db *DB) ForkProof(id ID) ([]byte, error) {
 	f := db.forks.f
 	if f == nil {
 		var err error
-		if f, err = os.Open(filepath.Join(db.dir, fileForks)); err != nil {
+		if f, err = db.fs.openFile(filepath.Join(db.dir, fileForks), os.O_RDONLY, 0); err != nil {
 			return nil, fmt.Errorf("applog: %w", err)
 		}
 		defer f.Close()
 	}
 	p := make([]byte, m.n)
-	if _, err := f.ReadAt(p, m.off); err != nil {
+	if _, err := db.fs.readAt(f, p, m.off); err != nil {
 		return nil, fmt.Errorf("applog: fork proof of %s: %w", id.Short(), err)
 	}
 	return p, nil

@@ -58,8 +58,8 @@ func FuzzOpenLog(f *testing.F) {
 	pub := priv.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, seg, idx []byte) {
 		dir := t.TempDir()
-		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, log: slog.New(slog.DiscardHandler), sign: &signer{priv: priv, pub: pub},
-			tab: &logTable{}, files: newFileCache(new(fsys), os.O_RDWR, maxIdleFiles)}
+		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, fs: osFS{}, log: slog.New(slog.DiscardHandler), sign: &signer{priv: priv, pub: pub},
+			tab: &logTable{}, files: newFileCache(osFS{}, os.O_RDWR, maxIdleFiles)}
 		ldir := filepath.Join(dir, string(idOf(pub)))
 		os.MkdirAll(ldir, 0o755)
 		os.WriteFile(filepath.Join(ldir, segName(1)), seg, 0o644)

@@ -103,45 +103,16 @@ func (it *Iter) Next() bool {
 	if it.err != nil || it.closed {
 		return false
 	}
-	db := it.db
-	if db.closed.Load() {
+	if it.db.closed.Load() {
 		it.err = ErrClosed
 		return false
 	}
-	if it.l == nil {
-		l, err := db.logOf(it.id, true)
-		if err != nil {
-			it.fail(err)
-			return false
-		}
-		if it.l = l; l == nil {
-			return false
-		}
-	}
-	l := it.l
-	head := l.head.Load()
-	if it.next > head {
-		db.refresh(l)
-		if head = l.head.Load(); it.next > head && l.unloaded.Load() {
-			// unloaded (unload.go): its head no longer moves; the
-			// log's loaded state may be further on
-			nl, err := db.logOf(it.id, true)
-			if err != nil {
-				it.fail(err)
-				return false
-			}
-			if nl != nil && nl != l {
-				it.reset(nl, it.next)
-				l = nl
-				head = l.head.Load()
-			}
-		}
-		if it.next > head {
-			return false
-		}
+	head, ok := it.readableHead()
+	if !ok {
+		return false
 	}
 	if it.seg == nil || (it.segEnd != 0 && it.next >= it.segEnd) {
-		if err := it.position(head); err != nil {
+		if err := it.position(); err != nil {
 			it.fail(err)
 			return false
 		}
@@ -152,6 +123,51 @@ func (it *Iter) Next() bool {
 		it.bufOff += int64(it.pos)
 		it.pos, it.end = 0, 0
 	}
+	return it.decodeNext(head)
+}
+
+// readableHead returns the head Next may read up to: the log's durable
+// head, refreshed if it.next is past it, and taken from the log's loaded
+// state if the one it holds was unloaded. ok is false if there is
+// nothing to read: no such log, it.next past the head, or an error
+// (recorded with fail).
+func (it *Iter) readableHead() (head uint64, ok bool) {
+	db := it.db
+	if it.l == nil {
+		l, err := db.logOf(it.id, true)
+		if err != nil {
+			it.fail(err)
+			return 0, false
+		}
+		if it.l = l; l == nil {
+			return 0, false
+		}
+	}
+	l := it.l
+	if head = l.head.Load(); it.next <= head {
+		return head, true
+	}
+	db.refresh(l)
+	if head = l.head.Load(); it.next > head && l.unloaded.Load() {
+		// unloaded (unload.go): its head no longer moves; the log's
+		// loaded state may be further on
+		nl, err := db.logOf(it.id, true)
+		if err != nil {
+			it.fail(err)
+			return 0, false
+		}
+		if nl != nil && nl != l {
+			it.reset(nl, it.next)
+			head = nl.head.Load()
+		}
+	}
+	return head, it.next <= head
+}
+
+// decodeNext decodes record it.next from the buffer, reading more of the
+// log (more) while the buffer holds only part of it, and reports
+// whether it found the record.
+func (it *Iter) decodeNext(head uint64) bool {
 	for {
 		r, err := decodeRecord(it.buf[it.pos:it.end])
 		if err == nil && it.skip && r.seq < it.next {
@@ -166,45 +182,55 @@ func (it *Iter) Next() bool {
 			continue
 		}
 		if err == nil {
-			if r.seq != it.next {
-				it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
-				return false
-			}
-			it.fromIndex, it.skip = false, false
-			it.cur = r
-			it.pos += len(r.frame)
-			it.next++
-			return true
+			return it.accept(r)
 		}
 		if !errors.Is(err, errShort) {
 			it.fail(it.corrupt(err))
 			return false
 		}
-		n, rerr := it.fill(head)
-		if rerr != nil {
-			it.fail(rerr)
-			return false
-		}
-		if n == 0 {
-			// end of this segment's file: has the log rolled?
-			segs := l.segments()
-			if s := findSegment(segs, it.next); s != nil && s != it.seg && s.base == it.next {
-				if err := it.position(head); err != nil {
-					it.fail(err)
-					return false
-				}
-				continue
-			}
-			it.fail(it.corrupt(errShort))
+		if err := it.more(head); err != nil {
+			it.fail(err)
 			return false
 		}
 	}
 }
 
+// accept makes r, decoded where it.next was expected, the current
+// record.
+func (it *Iter) accept(r record) bool {
+	if r.seq != it.next {
+		it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
+		return false
+	}
+	it.fromIndex, it.skip = false, false
+	it.cur = r
+	it.pos += len(r.frame)
+	it.next++
+	return true
+}
+
+// more reads more of the log after a record cut short by the end of the
+// buffer: the rest of the segment or, at the end of its file, the
+// segment the log rolled to at it.next. Anything else is a short record.
+func (it *Iter) more(head uint64) error {
+	n, err := it.fill(head)
+	if err != nil || n > 0 {
+		return err
+	}
+	if s := findSegment(it.l.segments(), it.next); s != nil && s != it.seg && s.base == it.next {
+		return it.position()
+	}
+	return it.corrupt(errShort)
+}
+
+// corrupt returns a *CorruptError for err met at it.next, at the
+// buffer's position in the segment.
 func (it *Iter) corrupt(err error) error {
 	return it.l.corrupt(it.next, it.seg.seg, it.bufOff+int64(it.pos), err)
 }
 
+// fail ends the iteration with err: ErrClosed once the DB is closed, an
+// error matching ErrBlocked if the log's files were deleted under it.
 func (it *Iter) fail(err error) {
 	switch {
 	case it.db.closed.Load() || errors.Is(err, os.ErrClosed):
@@ -218,7 +244,7 @@ func (it *Iter) fail(err error) {
 }
 
 // position finds the segment and offset of it.next.
-func (it *Iter) position(head uint64) error {
+func (it *Iter) position() error {
 	segs := it.l.segments()
 	s := findSegment(segs, it.next)
 	if s == nil {
@@ -271,10 +297,7 @@ func (it *Iter) fill(head uint64) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("applog: %w", err)
 	}
-	n, err := 0, it.db.fs.check("read", cf.Name())
-	if err == nil {
-		n, err = cf.ReadAt(it.buf[rest:], it.bufOff+int64(rest))
-	}
+	n, err := it.db.fs.readAt(cf.File, it.buf[rest:], it.bufOff+int64(rest))
 	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
@@ -286,6 +309,7 @@ func (it *Iter) fill(head uint64) (int, error) {
 	return n, nil
 }
 
+// dropFile forgets the segment, so that the next Next positions anew.
 func (it *Iter) dropFile() {
 	it.seg = nil
 }

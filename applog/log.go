@@ -95,14 +95,14 @@ func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint, exac
 	if len(segs) == 0 {
 		l.segs.Store(&segs)
 		if !db.readOnly {
-			if err := os.MkdirAll(l.dir, 0o755); err != nil {
+			if err := db.fs.mkdirAll(l.dir, 0o755); err != nil {
 				return nil, fmt.Errorf("applog: %w", err)
 			}
 			if err := db.files.startSegment(l, 1, rd == nil); err != nil {
 				return nil, err
 			}
 			if rd == nil {
-				if err := syncDir(db.dir); err != nil {
+				if err := db.fs.syncDir(db.dir); err != nil {
 					return nil, err
 				}
 			}
@@ -141,15 +141,12 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 	}
 	defer db.files.release(cf)
 	f := cf.File
-	if err := db.fs.check("read", s.seg); err != nil {
-		return record{}, fmt.Errorf("applog: %w", err)
-	}
 	if ierr == nil {
 		hint := 512
 		if next > 0 {
 			hint = int(next - off)
 		}
-		r, err := readFrame(f, off, buf, hint)
+		r, err := readFrame(db.fs, f, off, buf, hint)
 		if err == nil && r.seq == seq {
 			return r, nil
 		}
@@ -161,7 +158,7 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 	// find the record in the segment, which is the truth.
 	var found record
 	var at int64
-	stop, serr := scanFrames(f, fileHeaderSize, s.base, buf, func(r *record, o int64) error {
+	stop, serr := scanFrames(db.fs, f, fileHeaderSize, s.base, buf, func(r *record, o int64) error {
 		if r.seq == seq {
 			found, at = *r, o
 			return errStopScan
@@ -210,7 +207,7 @@ func (c *fileCache) createSegment(s *segment, sync bool) (seg, idx *cachedFile, 
 			return nil, fmt.Errorf("applog: %w", err)
 		}
 		h := fileHeader(magic, s.base)
-		if _, err := f.Write(h[:]); err != nil {
+		if _, err := c.fs.writeAt(f, h[:], 0); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("applog: %w", err)
 		}
@@ -226,7 +223,7 @@ func (c *fileCache) createSegment(s *segment, sync bool) (seg, idx *cachedFile, 
 	if !sync {
 		return seg, idx, nil
 	}
-	if err := syncDir(filepath.Dir(s.seg)); err != nil {
+	if err := c.fs.syncDir(filepath.Dir(s.seg)); err != nil {
 		c.release(seg)
 		c.release(idx)
 		return nil, nil, err
@@ -299,7 +296,7 @@ func (db *DB) refreshLocked(l *logState, initial bool) error {
 		}
 		head := l.head.Load()
 		if head+1 >= tail.base {
-			res := scanSegment(cf.File, l.rOff, head+1, false, &l.rBuf)
+			res := scanSegment(db.fs, cf.File, l.rOff, head+1, false, &l.rBuf)
 			if res.last > 0 {
 				l.head.Store(res.last)
 				l.rOff = res.end

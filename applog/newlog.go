@@ -33,7 +33,7 @@ func (db *DB) prepareLog(id ID) {
 		close(ch)
 	}()
 	dir := filepath.Join(db.dir, string(id))
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := db.fs.mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return
 	}
 	s := newSegment(dir, 1)
@@ -46,7 +46,7 @@ func (db *DB) prepareLog(id ID) {
 			continue // exists already: the writer's open checks it
 		}
 		h := fileHeader(f.magic, 1)
-		_, _ = fh.Write(h[:])
+		_, _ = db.fs.writeAt(fh, h[:], 0)
 		fh.Close()
 	}
 }

@@ -163,7 +163,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 		for i, cf := range segs {
 			files[i] = cf.File
 		}
-		err = db.fs.syncAll(files, nil)
+		err = syncAll(db.fs, files, nil)
 	}
 	for _, cf := range segs {
 		db.files.release(cf)

@@ -78,12 +78,13 @@ func (s *segment) unmap() {
 }
 
 // mapIndex maps a sealed segment's index (immutable from then on) so
-// that lookups cost no system call; nil if it cannot.
-func (s *segment) mapIndex() []byte {
+// that lookups cost no system call; nil if it cannot (then the caller
+// reads the index instead).
+func (s *segment) mapIndex(fs fileSystem) []byte {
 	if m := s.imap.Load(); m != nil {
 		return *m
 	}
-	f, err := os.Open(s.idx)
+	f, err := fs.openFile(s.idx, os.O_RDONLY, 0)
 	if err != nil {
 		return nil
 	}
@@ -117,7 +118,7 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 		if db.closed.Load() {
 			return 0, 0, ErrClosed
 		}
-		if m := s.mapIndex(); m != nil {
+		if m := s.mapIndex(db.fs); m != nil {
 			if pos < int64(len(m)) {
 				b = m[pos:min(int64(len(m)), pos+2*indexEntrySize)]
 			}
@@ -131,7 +132,7 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 		if err != nil {
 			return 0, 0, err
 		}
-		n, err := cf.ReadAt(arr[:], pos)
+		n, err := db.fs.readAt(cf.File, arr[:], pos)
 		db.files.release(cf)
 		if n < indexEntrySize && err != nil && err != io.EOF {
 			return 0, 0, err
@@ -150,12 +151,12 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 
 // readFrame reads the frame at off in f into *buf (grown as needed) and
 // decodes it. hint is how many bytes to read at first.
-func readFrame(f *os.File, off int64, buf *[]byte, hint int) (record, error) {
+func readFrame(fs fileSystem, f *os.File, off int64, buf *[]byte, hint int) (record, error) {
 	if cap(*buf) < hint {
 		*buf = make([]byte, hint)
 	}
 	b := (*buf)[:hint]
-	n, err := readFull(f, b, off)
+	n, err := readFull(fs, f, b, off)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return record{}, err
 	}
@@ -174,7 +175,7 @@ func readFrame(f *os.File, off int64, buf *[]byte, hint int) (record, error) {
 			*buf = nb
 		}
 		b = (*buf)[:fl]
-		m, err := readFull(f, b[n:], off+int64(n))
+		m, err := readFull(fs, f, b[n:], off+int64(n))
 		if err != nil {
 			if m < fl-n && (err == io.EOF || err == io.ErrUnexpectedEOF) {
 				return record{}, errShort
@@ -200,10 +201,10 @@ type scanResult struct {
 // frame that is short, fails its checks or has another seq. Only the
 // records up to the last signed one count (the rest is an unfinished or
 // torn run).
-func scanSegment(f *os.File, from int64, first uint64, wantOffsets bool, buf *[]byte) scanResult {
+func scanSegment(fs fileSystem, f *os.File, from int64, first uint64, wantOffsets bool, buf *[]byte) scanResult {
 	res := scanResult{end: from}
 	var offs []int64
-	res.stop, res.stopErr = scanFrames(f, from, first, buf, func(r *record, off int64) error {
+	res.stop, res.stopErr = scanFrames(fs, f, from, first, buf, func(r *record, off int64) error {
 		if wantOffsets {
 			offs = append(offs, off)
 		}
@@ -232,7 +233,7 @@ var errStopScan = errors.New("stop")
 // where and why it stopped (nil error at a clean end of file or
 // errStopScan). It reads in chunks of up to 1 MiB (more for a larger
 // frame).
-func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *record, off int64) error) (int64, error) {
+func scanFrames(fs fileSystem, f *os.File, from int64, first uint64, buf *[]byte, fn func(r *record, off int64) error) (int64, error) {
 	// The buffer starts small, so that scanning the tail of a short
 	// log (most of them, with many logs) costs no large allocation, and
 	// doubles with each refill up to 1 MiB.
@@ -263,7 +264,7 @@ func scanFrames(f *os.File, from int64, first uint64, buf *[]byte, fn func(r *re
 			*buf = nb
 		}
 		full := (*buf)[:cap(*buf)]
-		n, err := readFull(f, full[rest:], off+int64(rest))
+		n, err := readFull(fs, f, full[rest:], off+int64(rest))
 		b = full[:rest+n]
 		if err != nil {
 			eof = true

@@ -176,7 +176,7 @@ func (db *DB) readTable() error {
 	}
 	t.dropVirtual(db)
 	b := make([]byte, size-t.fileLen)
-	if _, err := readFull(f, b, t.fileLen); err != nil {
+	if _, err := readFull(db.fs, f, b, t.fileLen); err != nil {
 		return fmt.Errorf("applog: read %s: %w", path, err)
 	}
 	whole := len(b) - len(b)%logsRecordSize
@@ -195,7 +195,7 @@ func (db *DB) readTable() error {
 	if whole < len(b) && !db.readOnly {
 		// a torn append of a new log: never acknowledged, cut it
 		db.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
-		if err := f.Truncate(t.fileLen); err != nil {
+		if err := db.fs.truncate(f, t.fileLen); err != nil {
 			return fmt.Errorf("applog: %w", err)
 		}
 	}
@@ -210,7 +210,7 @@ func (db *DB) readTable() error {
 // read yet.
 func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
 	var h [fileHeaderSize]byte
-	n, _ := readFull(f, h[:], 0)
+	n, _ := readFull(db.fs, f, h[:], 0)
 	err := checkFileHeader(h[:n], magicLogs, 0)
 	if err == nil {
 		return size, true, nil
@@ -227,7 +227,7 @@ func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
 		}
 		db.noteRepair("log table header is damaged (%v): its records are read", err)
 	} else if size <= fileHeaderSize {
-		if err := resetFile(f, magicLogs, 0); err != nil {
+		if err := resetFile(db.fs, f, magicLogs, 0); err != nil {
 			return size, false, err
 		}
 		size = fileHeaderSize
@@ -235,10 +235,10 @@ func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
 		// the records are still good: mend the header only
 		db.noteRepair("log table header was damaged (%v): rewritten", err)
 		hb := fileHeader(magicLogs, 0)
-		if _, err := f.WriteAt(hb[:], 0); err != nil {
+		if _, err := db.fs.writeAt(f, hb[:], 0); err != nil {
 			return size, false, fmt.Errorf("applog: %w", err)
 		}
-		if err := fdatasync(f); err != nil {
+		if err := db.fs.sync(f); err != nil {
 			return size, false, err
 		}
 	}

@@ -99,7 +99,7 @@ func (db *DB) unloadIdle(rd *round) {
 	for i, l := range victims {
 		changes[i] = entryChange{l.ord, db.entryOf(l, &files, &held)}
 	}
-	err := db.fs.syncAll(files, nil)
+	err := syncAll(db.fs, files, nil)
 	for _, cf := range held {
 		db.files.release(cf)
 	}

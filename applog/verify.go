@@ -71,7 +71,7 @@ func (db *DB) checkDerived() error {
 	}
 	defer f.Close()
 	var h [fileHeaderSize]byte
-	if n, _ := readFull(f, h[:], 0); n == fileHeaderSize {
+	if n, _ := readFull(db.fs, f, h[:], 0); n == fileHeaderSize {
 		if err := checkFileHeader(h[:], magicFeed, 0); err != nil {
 			db.noteRepair("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
 		}
@@ -79,7 +79,7 @@ func (db *DB) checkDerived() error {
 	buf := make([]byte, 64<<10)
 	off := int64(fileHeaderSize)
 	for {
-		n, err := readFull(f, buf, off)
+		n, err := readFull(db.fs, f, buf, off)
 		n -= n % feedRecordSize
 		for i := 0; i < n; i += feedRecordSize {
 			_, ok := decodeFeedRecord(buf[i:])
@@ -167,7 +167,7 @@ func (db *DB) verifyLog(l *logState) error {
 			return l.corrupt(ch.seq, s.seg, 0, fmt.Errorf("segment starts at seq %d", s.base))
 		}
 		sealed := i+1 < len(segs) && segs[i+1].base <= head
-		if err := verifySegment(l, s, sealed, head, &ch, &buf); err != nil {
+		if err := verifySegment(db.fs, l, s, sealed, head, &ch, &buf); err != nil {
 			return err
 		}
 	}
@@ -223,8 +223,8 @@ func (c *chainCheck) advance(r *record) error {
 // its index; a sealed segment must also end at a signed record, with no
 // bytes after it and an index of exactly its records. buf is the scan's
 // reusable buffer.
-func verifySegment(l *logState, s *segment, sealed bool, head uint64, ch *chainCheck, buf *[]byte) error {
-	f, err := os.Open(s.seg)
+func verifySegment(fs fileSystem, l *logState, s *segment, sealed bool, head uint64, ch *chainCheck, buf *[]byte) error {
+	f, err := fs.openFile(s.seg, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
@@ -234,7 +234,7 @@ func verifySegment(l *logState, s *segment, sealed bool, head uint64, ch *chainC
 		return l.corrupt(ch.seq, s.idx, 0, err)
 	}
 	var hdr [fileHeaderSize]byte
-	n, _ := readFull(f, hdr[:], 0)
+	n, _ := readFull(fs, f, hdr[:], 0)
 	if err := checkFileHeader(hdr[:n], magicSegment, s.base); err != nil {
 		return l.corrupt(ch.seq, s.seg, 0, err)
 	}
@@ -242,7 +242,7 @@ func verifySegment(l *logState, s *segment, sealed bool, head uint64, ch *chainC
 		return l.corrupt(ch.seq, s.idx, 0, err)
 	}
 	var problem error
-	stop, serr := scanFrames(f, fileHeaderSize, s.base, buf, func(r *record, off int64) error {
+	stop, serr := scanFrames(fs, f, fileHeaderSize, s.base, buf, func(r *record, off int64) error {
 		if r.seq > head {
 			return errStopScan
 		}
