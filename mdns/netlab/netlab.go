@@ -91,50 +91,11 @@ func New(t testing.TB, n int, opts ...Option) *Lab {
 	l := &Lab{tag: "sc-" + hex.EncodeToString(tb[:])}
 	l.bridgeNS = l.tag + "-br"
 
-	var made []string
-	t.Cleanup(func() {
-		for i := len(made) - 1; i >= 0; i-- {
-			if out, err := exec.Command("ip", "netns", "del", made[i]).CombinedOutput(); err != nil {
-				t.Errorf("netlab: deleting namespace %s: %v: %s", made[i], err, out)
-			}
-		}
-	})
-	addNS := func(name string) {
-		t.Helper()
-		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-			if len(made) == 0 {
-				t.Skipf("netlab: cannot create a network namespace here: %v: %s", err, out)
-			}
-			t.Fatalf("netlab: ip netns add %s: %v: %s", name, err, out)
-		}
-		made = append(made, name)
-	}
-	must := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("netlab: ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-
-	addNS(l.bridgeNS)
-	must("-n", l.bridgeNS, "link", "set", "lo", "up")
-	segments := map[int]bool{}
-	ensureSegment := func(s int) {
-		if segments[s] {
-			return
-		}
-		segments[s] = true
-		br := fmt.Sprintf("br%d", s)
-		must("-n", l.bridgeNS, "link", "add", br, "type", "bridge", "mcast_snooping", "0")
-		must("-n", l.bridgeNS, "link", "set", br, "up")
-	}
+	b := &builder{t: t, lab: l, segments: map[int]bool{}}
+	t.Cleanup(b.deleteAll)
+	b.addNS(l.bridgeNS)
+	b.ip("-n", l.bridgeNS, "link", "set", "lo", "up")
 	for i := 0; i < n; i++ {
-		h := &Host{Name: fmt.Sprintf("h%d", i), NS: fmt.Sprintf("%s-h%d", l.tag, i), lab: l}
-		addNS(h.NS)
-		must("-n", h.NS, "link", "set", "lo", "up")
-		// Keep IPv6 addresses across a cut link, like a cable pull.
-		sysctl(t, h.NS, "net.ipv6.conf.all.keep_addr_on_down=1")
-		sysctl(t, h.NS, "net.ipv6.conf.default.keep_addr_on_down=1")
 		segs, ok := cfg.segments[i]
 		if !ok {
 			segs = []int{0}
@@ -142,28 +103,101 @@ func New(t testing.TB, n int, opts ...Option) *Lab {
 		if len(segs) == 0 {
 			t.Fatalf("netlab: host %d on no segment", i)
 		}
-		for j, s := range segs {
-			ensureSegment(s)
-			ifc := Iface{
-				Name:    fmt.Sprintf("lan%d", j),
-				Segment: s,
-				IPv4:    netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(s), byte(i + 1)}), 24),
-				IPv6:    netip.MustParseAddr(fmt.Sprintf("fe80::%x:%x", s+1, i+1)),
-				port:    fmt.Sprintf("p%dx%d", i, j),
-			}
-			must("-n", l.bridgeNS, "link", "add", ifc.port, "type", "veth", "peer", "name", ifc.Name, "netns", h.NS)
-			must("-n", l.bridgeNS, "link", "set", ifc.port, "master", fmt.Sprintf("br%d", s))
-			must("-n", l.bridgeNS, "link", "set", ifc.port, "up")
-			must("-n", h.NS, "link", "set", ifc.Name, "addrgenmode", "none")
-			must("-n", h.NS, "addr", "add", ifc.IPv4.String(), "dev", ifc.Name)
-			must("-n", h.NS, "addr", "add", ifc.IPv6.String()+"/64", "dev", ifc.Name, "nodad")
-			must("-n", h.NS, "link", "set", ifc.Name, "up")
-			h.Ifaces = append(h.Ifaces, ifc)
-		}
-		must("-n", h.NS, "route", "add", "224.0.0.0/4", "dev", "lan0")
-		l.Hosts = append(l.Hosts, h)
+		l.Hosts = append(l.Hosts, b.addHost(i, segs))
 	}
 	return l
+}
+
+// A builder makes a lab's namespaces, bridges and links, and remembers
+// the namespaces it made so that deleteAll can remove them.
+type builder struct {
+	t        testing.TB
+	lab      *Lab
+	made     []string     // namespaces made, in order
+	segments map[int]bool // the segments whose bridge exists
+}
+
+// deleteAll deletes the namespaces made, last first: with them go their
+// interfaces and bridges.
+func (b *builder) deleteAll() {
+	for i := len(b.made) - 1; i >= 0; i-- {
+		if out, err := exec.Command("ip", "netns", "del", b.made[i]).CombinedOutput(); err != nil {
+			b.t.Errorf("netlab: deleting namespace %s: %v: %s", b.made[i], err, out)
+		}
+	}
+}
+
+// addNS makes the namespace name; the first failure skips the test (no
+// namespaces here), a later one fails it.
+func (b *builder) addNS(name string) {
+	b.t.Helper()
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		if len(b.made) == 0 {
+			b.t.Skipf("netlab: cannot create a network namespace here: %v: %s", err, out)
+		}
+		b.t.Fatalf("netlab: ip netns add %s: %v: %s", name, err, out)
+	}
+	b.made = append(b.made, name)
+}
+
+// ip runs the ip command with args and fails the test if it fails.
+func (b *builder) ip(args ...string) {
+	b.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		b.t.Fatalf("netlab: ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// segment makes segment s's bridge, once, with multicast snooping off.
+func (b *builder) segment(s int) {
+	if b.segments[s] {
+		return
+	}
+	b.segments[s] = true
+	br := fmt.Sprintf("br%d", s)
+	b.ip("-n", b.lab.bridgeNS, "link", "add", br, "type", "bridge", "mcast_snooping", "0")
+	b.ip("-n", b.lab.bridgeNS, "link", "set", br, "up")
+}
+
+// addHost makes host i's namespace with one interface on each segment
+// of segs, and the multicast route on the first.
+func (b *builder) addHost(i int, segs []int) *Host {
+	b.t.Helper()
+	h := &Host{Name: fmt.Sprintf("h%d", i), NS: fmt.Sprintf("%s-h%d", b.lab.tag, i), lab: b.lab}
+	b.addNS(h.NS)
+	b.ip("-n", h.NS, "link", "set", "lo", "up")
+	// Keep IPv6 addresses across a cut link, like a cable pull.
+	sysctl(b.t, h.NS, "net.ipv6.conf.all.keep_addr_on_down=1")
+	sysctl(b.t, h.NS, "net.ipv6.conf.default.keep_addr_on_down=1")
+	for j, s := range segs {
+		h.Ifaces = append(h.Ifaces, b.addIface(h, i, j, s))
+	}
+	b.ip("-n", h.NS, "route", "add", "224.0.0.0/4", "dev", "lan0")
+	return h
+}
+
+// addIface makes host i's j-th interface, on segment s: a veth pair
+// whose other end is a port of the segment's bridge, with the addresses
+// the package doc gives.
+func (b *builder) addIface(h *Host, i, j, s int) Iface {
+	b.t.Helper()
+	b.segment(s)
+	ifc := Iface{
+		Name:    fmt.Sprintf("lan%d", j),
+		Segment: s,
+		IPv4:    netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(s), byte(i + 1)}), 24),
+		IPv6:    netip.MustParseAddr(fmt.Sprintf("fe80::%x:%x", s+1, i+1)),
+		port:    fmt.Sprintf("p%dx%d", i, j),
+	}
+	br := b.lab.bridgeNS
+	b.ip("-n", br, "link", "add", ifc.port, "type", "veth", "peer", "name", ifc.Name, "netns", h.NS)
+	b.ip("-n", br, "link", "set", ifc.port, "master", fmt.Sprintf("br%d", s))
+	b.ip("-n", br, "link", "set", ifc.port, "up")
+	b.ip("-n", h.NS, "link", "set", ifc.Name, "addrgenmode", "none")
+	b.ip("-n", h.NS, "addr", "add", ifc.IPv4.String(), "dev", ifc.Name)
+	b.ip("-n", h.NS, "addr", "add", ifc.IPv6.String()+"/64", "dev", ifc.Name, "nodad")
+	b.ip("-n", h.NS, "link", "set", ifc.Name, "up")
+	return ifc
 }
 
 func sysctl(t testing.TB, ns, kv string) {
