@@ -313,7 +313,7 @@ func (it *Iter) fill(head uint64) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("applog: %w", err)
 	}
-	n, err := it.db.fs.readAt(cf.File, it.buf[rest:], it.bufOff+int64(rest))
+	n, err := readAt(it.db.fs, cf.File, it.buf[rest:], it.bufOff+int64(rest))
 	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {
