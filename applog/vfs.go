@@ -8,9 +8,10 @@ import (
 )
 
 // fileSystem is the seam under every file operation of the store: each
-// open and create, positional read (see checkRead) and write, fdatasync, truncate,
-// rename, remove, mkdir and directory fsync of the logs, the table, the
-// feed, the state, the forks file and the writer lock goes through it.
+// open and create, positional read (see checkRead) and write,
+// fdatasync, truncate, rename, remove, mkdir and directory fsync of the
+// logs, the table, the feed, the state, the forks file and the writer
+// lock goes through it.
 // In production it is osFS; tests wrap it (faultFS in vfs_test.go) to
 // fail one operation on one file, and so show that the writer fails
 // closed and loses nothing acknowledged, recovery's own writes
