@@ -170,7 +170,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 			// in the writer's process, only what publish wrote in full
 			b = b[:max(0, min(int64(len(b)), f.db.fw.end.Load()-f.off))]
 		}
-		n, err := f.db.fs.readAt(f.f, b, f.off)
+		n, err := readAt(f.db.fs, f.f, b, f.off)
 		if err != nil && err != io.EOF {
 			return feedRecord{}, false, fmt.Errorf("applog: read feed at offset %d: %w", f.off, err)
 		}

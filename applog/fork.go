@@ -373,7 +373,7 @@ func (db *DB) ForkProof(id ID) ([]byte, error) {
 		defer f.Close()
 	}
 	p := make([]byte, m.n)
-	if _, err := db.fs.readAt(f, p, m.off); err != nil {
+	if _, err := readAt(db.fs, f, p, m.off); err != nil {
 		return nil, fmt.Errorf("applog: fork proof of %s: %w", id.Short(), err)
 	}
 	return p, nil

@@ -73,10 +73,18 @@ func resetFile(fs fileSystem, f *os.File, magic [8]byte, base uint64) error {
 	return fs.sync(f)
 }
 
+// readAt is f.ReadAt after fs.checkRead.
+func readAt(fs fileSystem, f *os.File, b []byte, off int64) (int, error) {
+	if err := fs.checkRead(f); err != nil {
+		return 0, err
+	}
+	return f.ReadAt(b, off)
+}
+
 // readFull reads len(b) bytes at off; a short read at the end of the file
 // returns the count and io.ErrUnexpectedEOF (io.EOF if nothing was read).
 func readFull(fs fileSystem, f *os.File, b []byte, off int64) (int, error) {
-	n, err := fs.readAt(f, b, off)
+	n, err := readAt(fs, f, b, off)
 	if n == len(b) {
 		return n, nil
 	}

@@ -98,7 +98,9 @@ func (it *Iter) reset(l *logState, from uint64) {
 
 // Next advances to the next entry; false at the current head, on error
 // (see Err) or after Close. Next may return true again later, once more
-// records are stored.
+// records are stored. Its common path (the next record is in the
+// buffer) makes no call but decodeRecord; the other steps are the
+// functions after it.
 func (it *Iter) Next() bool {
 	if it.err != nil || it.closed {
 		return false
@@ -107,30 +109,51 @@ func (it *Iter) Next() bool {
 		it.err = ErrClosed
 		return false
 	}
-	head, ok := it.readableHead()
-	if !ok {
-		return false
+	var head uint64
+	if it.l != nil {
+		head = it.l.head.Load()
 	}
-	if it.seg == nil || (it.segEnd != 0 && it.next >= it.segEnd) {
-		if err := it.position(); err != nil {
+	if it.l == nil || it.next > head {
+		var ok bool
+		if head, ok = it.readableHead(); !ok {
+			return false
+		}
+	}
+	if it.seg == nil || (it.segEnd != 0 && it.next >= it.segEnd) || it.next > it.validTo {
+		if err := it.reposition(); err != nil {
 			it.fail(err)
 			return false
 		}
 	}
-	if it.next > it.validTo {
-		// bytes buffered beyond the head of the last read may have been
-		// cut and rewritten since: read them again
-		it.bufOff += int64(it.pos)
-		it.pos, it.end = 0, 0
+	for {
+		r, err := decodeRecord(it.buf[it.pos:it.end])
+		if (it.skip || it.fromIndex) && it.realign(&r, err) {
+			continue
+		}
+		if err != nil {
+			if err := it.more(head, err); err != nil {
+				it.fail(err)
+				return false
+			}
+			continue
+		}
+		if r.seq != it.next {
+			it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
+			return false
+		}
+		it.fromIndex, it.skip = false, false
+		it.cur = r
+		it.pos += len(r.frame)
+		it.next++
+		return true
 	}
-	return it.decodeNext(head)
 }
 
-// readableHead returns the head Next may read up to: the log's durable
-// head, refreshed if it.next is past it, and taken from the log's loaded
-// state if the one it holds was unloaded. ok is false if there is
-// nothing to read: no such log, it.next past the head, or an error
-// (recorded with fail).
+// readableHead returns the head Next may read up to when the log is not
+// known yet or it.next is past its head: the log's durable head,
+// refreshed, and taken from the log's loaded state if the one it holds
+// was unloaded. ok is false if there is nothing to read: no such log,
+// it.next past the head, or an error (recorded with fail).
 func (it *Iter) readableHead() (head uint64, ok bool) {
 	db := it.db
 	if it.l == nil {
@@ -164,55 +187,48 @@ func (it *Iter) readableHead() (head uint64, ok bool) {
 	return head, it.next <= head
 }
 
-// decodeNext decodes record it.next from the buffer, reading more of the
-// log (more) while the buffer holds only part of it, and reports
-// whether it found the record.
-func (it *Iter) decodeNext(head uint64) bool {
-	for {
-		r, err := decodeRecord(it.buf[it.pos:it.end])
-		if err == nil && it.skip && r.seq < it.next {
-			it.pos += len(r.frame) // scanning from the header to it.next
-			continue
-		}
-		if it.fromIndex && !errors.Is(err, errShort) && (err != nil || r.seq != it.next) {
-			// the index led astray: it is derived data, the segment
-			// is the truth; look for it.next from the segment's start
-			it.fromIndex, it.skip = false, true
-			it.bufOff, it.pos, it.end = fileHeaderSize, 0, 0
-			continue
-		}
-		if err == nil {
-			return it.accept(r)
-		}
-		if !errors.Is(err, errShort) {
-			it.fail(it.corrupt(err))
-			return false
-		}
-		if err := it.more(head); err != nil {
-			it.fail(err)
-			return false
+// reposition moves to the segment of it.next if the iterator is not in
+// it, and drops the buffered bytes past the head of the last read: they
+// may have been cut and rewritten since.
+func (it *Iter) reposition() error {
+	if it.seg == nil || (it.segEnd != 0 && it.next >= it.segEnd) {
+		if err := it.position(); err != nil {
+			return err
 		}
 	}
-}
-
-// accept makes r, decoded where it.next was expected, the current
-// record.
-func (it *Iter) accept(r record) bool {
-	if r.seq != it.next {
-		it.fail(it.corrupt(fmt.Errorf("%w: %d, want %d", errSeq, r.seq, it.next)))
-		return false
+	if it.next > it.validTo {
+		it.bufOff += int64(it.pos)
+		it.pos, it.end = 0, 0
 	}
-	it.fromIndex, it.skip = false, false
-	it.cur = r
-	it.pos += len(r.frame)
-	it.next++
-	return true
+	return nil
 }
 
-// more reads more of the log after a record cut short by the end of the
-// buffer: the rest of the segment or, at the end of its file, the
-// segment the log rolled to at it.next. Anything else is a short record.
-func (it *Iter) more(head uint64) error {
+// realign handles a decoded record (or err) while the iterator looks for
+// it.next after positioning: it skips records before it.next when
+// scanning from the segment's header, and starts that scan when the
+// index led astray (the index is derived data, the segment the truth).
+// It reports whether it consumed the record, so that Next decodes again.
+func (it *Iter) realign(r *record, err error) bool {
+	if err == nil && it.skip && r.seq < it.next {
+		it.pos += len(r.frame)
+		return true
+	}
+	if it.fromIndex && !errors.Is(err, errShort) && (err != nil || r.seq != it.next) {
+		it.fromIndex, it.skip = false, true
+		it.bufOff, it.pos, it.end = fileHeaderSize, 0, 0
+		return true
+	}
+	return false
+}
+
+// more handles err from decoding at the buffer's position: a record cut
+// short by the end of the buffer makes it read more of the log (the
+// rest of the segment or, at the end of its file, the segment the log
+// rolled to at it.next); anything else is corruption.
+func (it *Iter) more(head uint64, err error) error {
+	if !errors.Is(err, errShort) {
+		return it.corrupt(err)
+	}
 	n, err := it.fill(head)
 	if err != nil || n > 0 {
 		return err
@@ -297,7 +313,7 @@ func (it *Iter) fill(head uint64) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("applog: %w", err)
 	}
-	n, err := it.db.fs.readAt(cf.File, it.buf[rest:], it.bufOff+int64(rest))
+	n, err := readAt(it.db.fs, cf.File, it.buf[rest:], it.bufOff+int64(rest))
 	it.db.files.release(cf)
 	it.end += n
 	if n == 0 && err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.EOF) {

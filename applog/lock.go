@@ -39,7 +39,7 @@ func acquireLock(fs fileSystem, path string, wait time.Duration) (*lockFile, err
 		}
 		if wait < 0 || time.Now().After(deadline) {
 			b := make([]byte, 32)
-			n, _ := fs.readAt(f, b, 0)
+			n, _ := readAt(fs, f, b, 0)
 			f.Close()
 			holder := strings.TrimSpace(string(b[:n]))
 			if _, perr := strconv.Atoi(holder); perr != nil {

@@ -287,7 +287,7 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 // each file once) and returns its hash.
 func tailRecordHash(fs fileSystem, seg, idx *os.File, base, seq uint64) ([hashSize]byte, error) {
 	var ib [2 * indexEntrySize]byte
-	n, err := fs.readAt(idx, ib[:], indexPos(base, seq))
+	n, err := readAt(fs, idx, ib[:], indexPos(base, seq))
 	if n < indexEntrySize && err != nil && err != io.EOF {
 		return [hashSize]byte{}, err
 	}

@@ -132,7 +132,7 @@ func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64,
 		if err != nil {
 			return 0, 0, err
 		}
-		n, err := db.fs.readAt(cf.File, arr[:], pos)
+		n, err := readAt(db.fs, cf.File, arr[:], pos)
 		db.files.release(cf)
 		if n < indexEntrySize && err != nil && err != io.EOF {
 			return 0, 0, err

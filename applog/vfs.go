@@ -8,9 +8,10 @@ import (
 )
 
 // fileSystem is the seam under every file operation of the store: each
-// open and create, positional read and write, fdatasync, truncate,
-// rename, remove, mkdir and directory fsync of the logs, the table, the
-// feed, the state, the forks file and the writer lock goes through it.
+// open and create, positional read (see checkRead) and write,
+// fdatasync, truncate, rename, remove, mkdir and directory fsync of the
+// logs, the table, the feed, the state, the forks file and the writer
+// lock goes through it.
 // In production it is osFS; tests wrap it (faultFS in vfs_test.go) to
 // fail one operation on one file, and so show that the writer fails
 // closed and loses nothing acknowledged, recovery's own writes
@@ -24,8 +25,12 @@ import (
 type fileSystem interface {
 	// openFile is os.OpenFile.
 	openFile(path string, flag int, perm os.FileMode) (*os.File, error)
-	// readAt is f.ReadAt.
-	readAt(f *os.File, b []byte, off int64) (int, error)
+	// checkRead returns an error if a read of f is to fail: never, for
+	// the OS. The read itself is f.ReadAt, called by readAt (fsutil.go)
+	// and not through this interface, so that a buffer on the reader's
+	// stack stays there: passed to an interface method it would move to
+	// the heap, an allocation for each Get.
+	checkRead(f *os.File) error
 	// writeAt is f.WriteAt.
 	writeAt(f *os.File, b []byte, off int64) (int, error)
 	// truncate is f.Truncate.
@@ -57,7 +62,7 @@ func (osFS) openFile(path string, flag int, perm os.FileMode) (*os.File, error) 
 	return os.OpenFile(path, flag, perm)
 }
 
-func (osFS) readAt(f *os.File, b []byte, off int64) (int, error)  { return f.ReadAt(b, off) }
+func (osFS) checkRead(*os.File) error                             { return nil }
 func (osFS) writeAt(f *os.File, b []byte, off int64) (int, error) { return f.WriteAt(b, off) }
 func (osFS) truncate(f *os.File, size int64) error                { return f.Truncate(size) }
 func (osFS) sync(f *os.File) error                                { return fdatasync(f) }

@@ -50,11 +50,8 @@ func (fs *faultFS) openFile(path string, flag int, perm os.FileMode) (*os.File, 
 	return osFS{}.openFile(path, flag, perm)
 }
 
-func (fs *faultFS) readAt(f *os.File, b []byte, off int64) (int, error) {
-	if err := fs.check("read", f.Name()); err != nil {
-		return 0, err
-	}
-	return osFS{}.readAt(f, b, off)
+func (fs *faultFS) checkRead(f *os.File) error {
+	return fs.check("read", f.Name())
 }
 
 func (fs *faultFS) writeAt(f *os.File, b []byte, off int64) (int, error) {
