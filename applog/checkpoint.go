@@ -59,7 +59,7 @@ func (db *DB) openState() error {
 	h, err := decodeStateHeader(b[:n])
 	if err != nil {
 		if n >= 8 && [8]byte(b[:8]) == magicState {
-			db.noteRepair("state header is damaged (%v): every log's tail is scanned", err)
+			db.repairs.note("state header is damaged (%v): every log's tail is scanned", err)
 		} else {
 			db.log.Warn("applog: ignoring an old state file", "file", path, "err", err)
 		}
@@ -137,7 +137,7 @@ func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
 	e, ok := decodeStateEntry(b[:])
 	if !ok {
 		if !isZero(b[:]) {
-			db.noteRepair("state entry %d is damaged: the log's tail is scanned", ord)
+			db.repairs.note("state entry %d is damaged: the log's tail is scanned", ord)
 		}
 		return nil, false
 	}
@@ -411,6 +411,33 @@ func (st *stateFile) writeEntries(changes []entryChange) error {
 		buf = appendStateEntry(buf, c.e)
 	}
 	return flush()
+}
+
+// clearEntries makes the entries of ords unknown on disk, durably, so
+// that no later Open trusts them (the logs they described were moved or
+// deleted: mendHoles, dropLog), and drops the cached entries. Ordinals
+// past the file's entries have none to clear.
+func (st *stateFile) clearEntries(ords []uint32) error {
+	if st.f == nil || st.hdr == nil {
+		return nil
+	}
+	var zero [stateEntrySize]byte
+	n := 0
+	for _, ord := range ords {
+		if ord < st.hdr.n {
+			if _, err := st.fs.writeAt(st.f, zero[:], stateEntryOffset(ord)); err != nil {
+				return fmt.Errorf("applog: write state entry %d: %w", ord, err)
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		if err := st.fs.sync(st.f); err != nil {
+			return err
+		}
+	}
+	st.setAll(nil) // read again without the entries made unknown
+	return nil
 }
 
 // count is the number of entries in the state file.

@@ -107,8 +107,8 @@ type DB struct {
 
 	unloadAsked atomic.Bool // a round is asked to unload idle logs (logAt)
 
-	stopWatch chan struct{} // writer: closed by Close to stop watchBlocks
-	watchDone chan struct{} // closed when watchBlocks returned
+	stopWatch chan struct{} // writer: closed by Close to stop the block list's watch
+	watchDone chan struct{} // closed when the watch returned
 
 	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
 	closed   atomic.Bool
@@ -145,10 +145,13 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.readOnly = db.opts.ReadOnly
+	db.repairs.log = db.log
 	db.gc.init(db.log)
 	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, db.fs, db.log
 	db.st.fs = db.fs
-	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded}
+	db.blocks.dir, db.blocks.readOnly, db.blocks.log = dir, db.readOnly, db.log
+	db.forks.fs, db.forks.dir, db.forks.readOnly, db.forks.log = db.fs, dir, db.readOnly, db.log
+	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded, dir: dir, fs: db.fs, readOnly: db.readOnly, st: &db.st, repairs: &db.repairs, log: db.log}
 	flag := os.O_RDWR
 	if db.readOnly {
 		flag = os.O_RDONLY
@@ -161,7 +164,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		err = db.openWriter()
 	}
 	if err == nil {
-		err = db.loadForks()
+		err = db.forks.load()
 	}
 	if err != nil {
 		db.closeFiles()
@@ -169,7 +172,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	if !db.readOnly {
 		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
-		go db.watchBlocks(db.stopWatch, db.watchDone)
+		go db.blocks.watch(db.stopWatch, db.watchDone, db.applyBlocks)
 	}
 	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", time.Since(start))
 	return db, nil
@@ -194,16 +197,16 @@ func (db *DB) openReader() error {
 	if err != nil {
 		return fmt.Errorf("applog: %s: %w", filePub, err)
 	}
-	db.id = id
+	db.id, db.blocks.own = id, id
 	if err := db.openState(); err != nil {
 		return err
 	}
 	db.tab.fileMu.Lock()
 	defer db.tab.fileMu.Unlock()
-	if err := db.readTable(); err != nil {
+	if err := db.tab.read(); err != nil {
 		return err
 	}
-	_, err = db.findLost(false)
+	_, err = db.tab.findLost(false)
 	return err
 }
 
@@ -220,7 +223,8 @@ func (db *DB) openWriter() error {
 	if err := db.loadKey(); err != nil {
 		return err
 	}
-	if err := db.deleteBlocked(); err != nil {
+	db.blocks.own = db.id
+	if err := db.blocks.deleteAll(db.fs); err != nil {
 		return err
 	}
 	return db.recover()
@@ -281,7 +285,7 @@ func (db *DB) Head(id ID) uint64 {
 // opened (see unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
 	m := make(map[ID]uint64)
-	blocked := db.blocked()
+	blocked := db.blocks.list()
 	db.eachHead(func(l logHeadInfo) error {
 		if !blocked[l.id] {
 			m[l.id] = l.head
@@ -373,7 +377,7 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	blocked := db.blocked()
+	blocked := db.blocks.list()
 	var out []LogInfo
 	err := db.eachHead(func(l logHeadInfo) error {
 		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id), Blocked: blocked[l.id]}
@@ -397,7 +401,7 @@ func (db *DB) Logs() ([]LogInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db.appendBlockedNotHeld(out), nil
+	return db.blocks.appendNotHeld(out), nil
 }
 
 // Changed returns a channel that is closed the next time the database's
@@ -471,7 +475,7 @@ func (db *DB) closeFiles() error {
 		}
 		return true
 	})
-	errs = append(errs, db.files.close(), db.closeForks())
+	errs = append(errs, db.files.close(), db.forks.close())
 	for _, f := range []*os.File{db.fw.f, db.tab.f, db.st.f} {
 		if f != nil {
 			errs = append(errs, f.Close())

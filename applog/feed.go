@@ -190,7 +190,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 			// damaged, not torn: a good record follows. Skip it; the
 			// entries it named come with a later record of that log
 			// or from repairTail.
-			f.db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
+			f.db.repairs.note("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
 			f.bpos += feedRecordSize
 			f.off += feedRecordSize
 			return f.read()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,6 +194,11 @@ type forkSet struct {
 	f    *os.File // writer: open for appending; nil until needed
 	size int64
 	logs map[ID]forkMark
+
+	fs       fileSystem
+	dir      string // the database's directory, which holds the forks file
+	readOnly bool
+	log      *slog.Logger
 }
 
 type forkMark struct {
@@ -201,16 +207,15 @@ type forkMark struct {
 	n   int
 }
 
-// loadForks reads DIR/forks, if any. A writer cuts a damaged tail.
-func (db *DB) loadForks() error {
-	fs := &db.forks
-	fs.logs = make(map[ID]forkMark)
-	path := filepath.Join(db.dir, fileForks)
+// load reads DIR/forks, if any. A writer cuts a damaged tail.
+func (s *forkSet) load() error {
+	s.logs = make(map[ID]forkMark)
+	path := filepath.Join(s.dir, fileForks)
 	flag := os.O_RDWR
-	if db.readOnly {
+	if s.readOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := db.fs.openFile(path, flag, 0)
+	f, err := s.fs.openFile(path, flag, 0)
 	if isNotExist(err) {
 		return nil
 	}
@@ -222,128 +227,174 @@ func (db *DB) loadForks() error {
 		f.Close()
 		return fmt.Errorf("applog: %s: %w", path, err)
 	}
-	end := 0
-	if len(b) >= fileHeaderSize && bytes.Equal(b[:8], magicForks[:]) {
-		end = fileHeaderSize
-		for len(b)-end >= 8 {
-			n := int(binary.LittleEndian.Uint32(b[end:]))
-			crc := binary.LittleEndian.Uint32(b[end+4:])
-			if n > MaxProofSize || len(b)-end-8 < n {
-				break
-			}
-			p := b[end+8 : end+8+n]
-			if crc32.Checksum(p, castagnoli) != crc {
-				break
-			}
-			if fk, err := CheckForkProof(p); err == nil {
-				if _, dup := fs.logs[fk.Log]; !dup {
-					fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: int64(end + 8), n: n}
-				}
-			}
-			end += 8 + n
-		}
-	}
-	if db.readOnly {
+	end := s.readRecords(b)
+	if s.readOnly {
 		return f.Close()
 	}
 	if end < len(b) {
-		db.log.Warn("forks file: cutting a damaged tail", "file", path, "offset", end, "size", len(b))
+		s.log.Warn("forks file: cutting a damaged tail", "file", path, "offset", end, "size", len(b))
 		if end == 0 {
 			h := fileHeader(magicForks, 0)
-			if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
+			if _, err := s.fs.writeAt(f, h[:], 0); err != nil {
 				f.Close()
-				return fmt.Errorf("applog: %w", err)
+				return fmt.Errorf("applog: write %s: %w", path, err)
 			}
 			end = fileHeaderSize
 		}
-		if err := db.fs.truncate(f, int64(end)); err != nil {
+		if err := s.fs.truncate(f, int64(end)); err != nil {
 			f.Close()
-			return fmt.Errorf("applog: %w", err)
+			return fmt.Errorf("applog: cut %s: %w", path, err)
 		}
 	}
-	fs.f, fs.size = f, int64(end)
+	s.f, s.size = f, int64(end)
 	return nil
 }
 
-// closeForks closes the forks file.
-func (db *DB) closeForks() error {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	if db.forks.f == nil {
+// readRecords marks the logs whose proofs the forks file b holds, and
+// returns the offset after its last good record (0 if its header is
+// bad).
+func (s *forkSet) readRecords(b []byte) int {
+	if len(b) < fileHeaderSize || !bytes.Equal(b[:8], magicForks[:]) {
+		return 0
+	}
+	end := fileHeaderSize
+	for len(b)-end >= 8 {
+		n := int(binary.LittleEndian.Uint32(b[end:]))
+		crc := binary.LittleEndian.Uint32(b[end+4:])
+		if n > MaxProofSize || len(b)-end-8 < n {
+			break
+		}
+		p := b[end+8 : end+8+n]
+		if crc32.Checksum(p, castagnoli) != crc {
+			break
+		}
+		if fk, err := CheckForkProof(p); err == nil {
+			if _, dup := s.logs[fk.Log]; !dup {
+				s.logs[fk.Log] = forkMark{seq: fk.Seq, off: int64(end + 8), n: n}
+			}
+		}
+		end += 8 + n
+	}
+	return end
+}
+
+// close closes the forks file.
+func (s *forkSet) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
 		return nil
 	}
-	err := db.forks.f.Close()
-	db.forks.f = nil
+	err := s.f.Close()
+	s.f = nil
 	return err
 }
 
-// markFork durably records proof p of fork fk, unless the log is marked
+// mark durably records proof p of fork fk, unless the log is marked
 // already, and reports whether it was new.
-func (db *DB) markFork(fk Fork, p []byte) (bool, error) {
-	fs := &db.forks
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if _, ok := fs.logs[fk.Log]; ok {
+func (s *forkSet) mark(fk Fork, p []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.logs[fk.Log]; ok {
 		return false, nil
 	}
 	if len(p) > MaxProofSize {
 		// Only entries near MaxEntrySize make a proof this large: the
 		// log is frozen for this session only, and no peer is sent it.
-		db.log.Warn("fork proof too large to keep", "log", fk.Log, "seq", fk.Seq, "bytes", len(p))
-		fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: -1}
+		s.log.Warn("fork proof too large to keep", "log", fk.Log, "seq", fk.Seq, "bytes", len(p))
+		s.logs[fk.Log] = forkMark{seq: fk.Seq, off: -1}
 		return true, nil
 	}
-	if fs.f == nil {
-		path := filepath.Join(db.dir, fileForks)
-		f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return false, fmt.Errorf("applog: %w", err)
-		}
-		h := fileHeader(magicForks, 0)
-		if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
-			f.Close()
-			return false, fmt.Errorf("applog: %w", err)
-		}
-		if err := syncAll(db.fs, []*os.File{f}, []string{db.dir}); err != nil {
-			f.Close()
+	if s.f == nil {
+		if err := s.create(); err != nil {
 			return false, err
 		}
-		fs.f, fs.size = f, fileHeaderSize
 	}
 	rec := binary.LittleEndian.AppendUint32(nil, uint32(len(p)))
 	rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(p, castagnoli))
 	rec = append(rec, p...)
-	if _, err := db.fs.writeAt(fs.f, rec, fs.size); err != nil {
-		return false, fmt.Errorf("applog: %w", err)
+	if _, err := s.fs.writeAt(s.f, rec, s.size); err != nil {
+		return false, fmt.Errorf("applog: write %s: %w", fileForks, err)
 	}
-	if err := db.fs.sync(fs.f); err != nil {
+	if err := s.fs.sync(s.f); err != nil {
 		return false, err
 	}
-	fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: fs.size + 8, n: len(p)}
-	fs.size += int64(len(rec))
-	db.log.Warn("log forked: two different signed records at one seq; frozen", "log", fk.Log, "seq", fk.Seq)
+	s.logs[fk.Log] = forkMark{seq: fk.Seq, off: s.size + 8, n: len(p)}
+	s.size += int64(len(rec))
+	s.log.Warn("log forked: two different signed records at one seq; frozen", "log", fk.Log, "seq", fk.Seq)
 	return true, nil
+}
+
+// create makes the forks file with its header, durably. Caller holds
+// s.mu.
+func (s *forkSet) create() error {
+	path := filepath.Join(s.dir, fileForks)
+	f, err := s.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("applog: %w", err)
+	}
+	h := fileHeader(magicForks, 0)
+	if _, err := s.fs.writeAt(f, h[:], 0); err != nil {
+		f.Close()
+		return fmt.Errorf("applog: write %s: %w", path, err)
+	}
+	if err := syncAll(s.fs, []*os.File{f}, []string{s.dir}); err != nil {
+		f.Close()
+		return err
+	}
+	s.f, s.size = f, fileHeaderSize
+	return nil
+}
+
+// seq returns the seq at which log id is forked, 0 if it is not known
+// to be.
+func (s *forkSet) seq(id ID) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs[id].seq
+}
+
+// list returns the forked logs, sorted by id.
+func (s *forkSet) list() []Fork {
+	s.mu.Lock()
+	out := make([]Fork, 0, len(s.logs))
+	for id, m := range s.logs {
+		out = append(out, Fork{Log: id, Seq: m.seq})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b Fork) int { return cmpID(a.Log, b.Log) })
+	return out
+}
+
+// proof reads the proof that log id is forked from the forks file.
+func (s *forkSet) proof(id ID) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.logs[id]
+	if !ok || m.off < 0 {
+		return nil, fmt.Errorf("%w: log %s is not forked", ErrNotFound, id.Short())
+	}
+	f := s.f
+	if f == nil {
+		var err error
+		if f, err = s.fs.openFile(filepath.Join(s.dir, fileForks), os.O_RDONLY, 0); err != nil {
+			return nil, fmt.Errorf("applog: %w", err)
+		}
+		defer f.Close()
+	}
+	p := make([]byte, m.n)
+	if _, err := s.fs.readAt(f, p, m.off); err != nil {
+		return nil, fmt.Errorf("applog: fork proof of %s: %w", id.Short(), err)
+	}
+	return p, nil
 }
 
 // Forked returns the seq at which log id is forked, or 0 if it is not
 // known to be.
-func (db *DB) Forked(id ID) uint64 {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	return db.forks.logs[id].seq
-}
+func (db *DB) Forked(id ID) uint64 { return db.forks.seq(id) }
 
 // Forks returns the forked logs, sorted by id.
-func (db *DB) Forks() []Fork {
-	db.forks.mu.Lock()
-	out := make([]Fork, 0, len(db.forks.logs))
-	for id, m := range db.forks.logs {
-		out = append(out, Fork{Log: id, Seq: m.seq})
-	}
-	db.forks.mu.Unlock()
-	slices.SortFunc(out, func(a, b Fork) int { return cmpID(a.Log, b.Log) })
-	return out
-}
+func (db *DB) Forks() []Fork { return db.forks.list() }
 
 func cmpID(a, b ID) int {
 	switch {
@@ -357,27 +408,7 @@ func cmpID(a, b ID) int {
 
 // ForkProof returns the proof that log id is forked (see CheckForkProof),
 // or an error wrapping ErrNotFound if it is not known to be.
-func (db *DB) ForkProof(id ID) ([]byte, error) {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	m, ok := db.forks.logs[id]
-	if !ok || m.off < 0 {
-		return nil, fmt.Errorf("%w: log %s is not forked", ErrNotFound, id.Short())
-	}
-	f := db.forks.f
-	if f == nil {
-		var err error
-		if f, err = db.fs.openFile(filepath.Join(db.dir, fileForks), os.O_RDONLY, 0); err != nil {
-			return nil, fmt.Errorf("applog: %w", err)
-		}
-		defer f.Close()
-	}
-	p := make([]byte, m.n)
-	if _, err := db.fs.readAt(f, p, m.off); err != nil {
-		return nil, fmt.Errorf("applog: fork proof of %s: %w", id.Short(), err)
-	}
-	return p, nil
-}
+func (db *DB) ForkProof(id ID) ([]byte, error) { return db.forks.proof(id) }
 
 // AddForkProof checks proof p (CheckForkProof) received from a peer and,
 // if the database holds the forked log, marks it forked and frozen. It
@@ -399,7 +430,7 @@ func (db *DB) AddForkProof(p []byte) (Fork, bool, error) {
 	if _, held := db.tab.lookup(pub); !held {
 		return fk, false, nil
 	}
-	isNew, err := db.markFork(fk, slices.Clone(p))
+	isNew, err := db.forks.mark(fk, slices.Clone(p))
 	if isNew {
 		db.notifyChanged()
 	}
@@ -450,7 +481,7 @@ func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
 			return fmt.Errorf("applog: insert %s: the fork proof made does not check: %w", l.id.Short(), err)
 		}
 	}
-	isNew, err := db.markFork(fk, p)
+	isNew, err := db.forks.mark(fk, p)
 	if err != nil {
 		return err
 	}

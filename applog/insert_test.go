@@ -393,11 +393,11 @@ func TestIdleLogsHoldNoBuffers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.eachLoaded(func(l *logState) {
+	for _, l := range db.tab.loadedLogs() {
 		if n := cap(l.w.wbuf) + cap(l.w.spareW) + cap(l.w.ibuf) + cap(l.w.spareI); n != 0 {
 			t.Errorf("idle log %s holds %d bytes of write buffers", l.id.Short(), n)
 		}
-	})
+	}
 	if db.gc.bufs.bytes > maxPooledBytes || len(db.gc.bufs.free) > maxPooledBufs {
 		t.Errorf("buffer pool holds %d buffers, %d bytes; at most %d, %d", len(db.gc.bufs.free), db.gc.bufs.bytes, maxPooledBufs, maxPooledBytes)
 	}

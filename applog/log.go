@@ -169,7 +169,7 @@ func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (reco
 		// the scan buffer moves on; copy the frame out of it
 		fr := append([]byte(nil), found.frame...)
 		r, _ := decodeRecord(fr)
-		db.noteRepair("index %s: the entry of seq %d of log %s does not lead to its record: found it in the segment at offset %d", s.idx, seq, l.id, at)
+		db.repairs.note("index %s: the entry of seq %d of log %s does not lead to its record: found it in the segment at offset %d", s.idx, seq, l.id, at)
 		return r, nil
 	}
 	if errors.Is(serr, os.ErrClosed) {

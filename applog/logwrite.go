@@ -163,7 +163,7 @@ func (c *fileCache) dropTail(l *logState) {
 // done, so this only waits.
 func (db *DB) flushAll() error {
 	var first error
-	db.eachLoaded(func(l *logState) {
+	for _, l := range db.tab.loadedLogs() {
 		if err := l.waitWrite(); err != nil && first == nil {
 			first = err
 		}
@@ -171,7 +171,7 @@ func (db *DB) flushAll() error {
 			first = err
 		}
 		db.files.dropTail(l)
-	})
+	}
 	return first
 }
 

@@ -39,10 +39,10 @@ func (db *DB) recover() error {
 		return err
 	}
 	db.lazy = false
-	if err := db.readTable(); err != nil {
+	if err := db.tab.read(); err != nil {
 		return err
 	}
-	lost, err := db.findLost(true)
+	lost, err := db.tab.findLost(true)
 	if err != nil {
 		return err
 	}
@@ -114,16 +114,16 @@ func (db *DB) openClean() (bool, error) {
 	t.loadFn = func() error {
 		db.tab.fileMu.Lock()
 		defer db.tab.fileMu.Unlock()
-		if err := db.readTable(); err != nil {
+		if err := db.tab.read(); err != nil {
 			return err
 		}
 		// With a clean state the table has a record for every log of
 		// an acknowledged entry, so every such log that findLost
 		// finds has a hole; those it cannot place are orphans of an
 		// insert never acknowledged, adopted when inserted again.
-		lost, err := db.findLost(false)
+		lost, err := db.tab.findLost(false)
 		for _, l := range lost {
-			db.noteRepair("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
+			db.repairs.note("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
 		}
 		return err
 	}
@@ -148,7 +148,7 @@ func (db *DB) loadAll() error {
 	logs := make([]*logState, n)
 	err := parallel.Each(n, maxLoading, func(i int) error {
 		pub, ok := db.tab.key(uint32(i))
-		if !ok || db.skipsBlocked(pub) {
+		if !ok || db.blocks.skips(pub) {
 			return nil // a hole, or a blocked log: not loaded (see logAt)
 		}
 		ck, _ := db.checkpointOf(uint32(i))
@@ -180,7 +180,7 @@ func (db *DB) loadAll() error {
 // table costs a log its place in the feed, never an entry.
 func (db *DB) addLost(lost []lostLog) error {
 	for _, l := range lost {
-		db.noteRepair("log %s was not in the log table: re-added from its directory", idOf(l.pub))
+		db.repairs.note("log %s was not in the log table: re-added from its directory", idOf(l.pub))
 		if _, err := db.addLog(l.pub, nil); err != nil {
 			return err
 		}

@@ -45,7 +45,7 @@ func (db *DB) openFeed(ck *stateHeader) error {
 	if off != size {
 		if size-off > feedRecordSize {
 			// more than a torn last record: damage
-			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
+			db.repairs.note("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
 		}
 		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
 		if err := db.fs.truncate(db.fw.f, off); err != nil {
@@ -86,7 +86,7 @@ func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
 	if size > fileHeaderSize {
 		// keep the damaged feed for inspection, start a new one
 		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-		db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
+		db.repairs.note("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 		f.Close()
 		db.fw.f = nil
 		if err := db.fs.rename(path, aside); err != nil {
@@ -136,13 +136,13 @@ func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
 // openFeed).
 func (db *DB) repairFeed(heads []uint64) error {
 	var repair []byte
-	db.eachLoaded(func(l *logState) {
+	for _, l := range db.tab.loadedLogs() {
 		l.feedHead = heads[l.ord]
 		if l.w.head > heads[l.ord] {
 			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
 			l.feedHead = l.w.head
 		}
-	})
+	}
 	if len(repair) == 0 {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,6 +54,14 @@ type logTable struct {
 	loadMu    sync.Mutex // loading a log on first use (DB.logAt), and unloading (unload.go)
 	hand      uint32     // the unload sweep's next ordinal; guarded by loadMu
 	maxLoaded int        // the bound on loaded logs (Options.MaxLoaded), set by Open
+
+	// What reading and mending the logs file needs, set by Open.
+	dir      string     // the database's directory: the logs file and the log directories
+	fs       fileSystem // every file operation
+	readOnly bool       // a reader never writes; it keeps what it finds in memory
+	st       *stateFile // the state entries, to match lost logs to holes (findLost)
+	repairs  *repairLog // where damage found is noted
+	log      *slog.Logger
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -144,14 +153,13 @@ func (t *logTable) add(pub []byte) uint32 {
 // table. A record that fails its CRC becomes a hole: it costs that log
 // its ordinal, not the logs after it (the writer finds the log again
 // from its directory, see findLost). A torn last record is cut by a
-// writer and left for later by a reader. Caller holds db.tab.fileMu.
-func (db *DB) readTable() error {
-	t := db.tab
-	f := db.tab.f
-	path := filepath.Join(db.dir, fileLogs)
+// writer and left for later by a reader. Caller holds t.fileMu.
+func (t *logTable) read() error {
+	f := t.f
+	path := filepath.Join(t.dir, fileLogs)
 	if f == nil {
 		var err error
-		if f, err = db.fs.openFile(path, os.O_RDONLY, 0); err != nil {
+		if f, err = t.fs.openFile(path, os.O_RDONLY, 0); err != nil {
 			if isNotExist(err) {
 				return nil
 			}
@@ -166,7 +174,7 @@ func (db *DB) readTable() error {
 	size := fi.Size()
 	if t.fileLen == 0 {
 		var ok bool
-		if size, ok, err = db.checkTableHeader(f, size); !ok || err != nil {
+		if size, ok, err = t.checkHeader(f, size); !ok || err != nil {
 			return err
 		}
 		t.fileLen = fileHeaderSize
@@ -174,9 +182,9 @@ func (db *DB) readTable() error {
 	if size-t.fileLen < logsRecordSize {
 		return nil
 	}
-	t.dropVirtual(db)
+	t.dropVirtual()
 	b := make([]byte, size-t.fileLen)
-	if _, err := readFull(db.fs, f, b, t.fileLen); err != nil {
+	if _, err := readFull(t.fs, f, b, t.fileLen); err != nil {
 		return fmt.Errorf("applog: read %s: %w", path, err)
 	}
 	whole := len(b) - len(b)%logsRecordSize
@@ -185,60 +193,60 @@ func (db *DB) readTable() error {
 	for i := 0; i < whole; i += logsRecordSize {
 		pub, ok := decodeLogsRecord(b[i:])
 		if !ok {
-			db.noteRepair("log table record %d is damaged (%s offset %d)", (t.fileLen-fileHeaderSize+int64(i))/logsRecordSize, path, t.fileLen+int64(i))
+			t.repairs.note("log table record %d is damaged (%s offset %d)", (t.fileLen-fileHeaderSize+int64(i))/logsRecordSize, path, t.fileLen+int64(i))
 			pub = make([]byte, 32)
 			holes++
 		}
 		keys = append(keys, pub...)
 	}
 	t.appendKeys(keys, holes)
-	if whole < len(b) && !db.readOnly {
+	if whole < len(b) && !t.readOnly {
 		// a torn append of a new log: never acknowledged, cut it
-		db.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
-		if err := db.fs.truncate(f, t.fileLen); err != nil {
-			return fmt.Errorf("applog: %w", err)
+		t.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
+		if err := t.fs.truncate(f, t.fileLen); err != nil {
+			return fmt.Errorf("applog: cut %s: %w", path, err)
 		}
 	}
 	return nil
 }
 
-// checkTableHeader checks the header of the logs file f, of size bytes,
+// checkHeader checks the header of the logs file f, of size bytes,
 // on its first read. A writer makes a missing header and mends a damaged
 // one (the records after it are still good); a reader reads the records
 // after a damaged one, and none of a file shorter than a header. It
 // returns the size to read up to, and ok false if there is nothing to
 // read yet.
-func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
+func (t *logTable) checkHeader(f *os.File, size int64) (int64, bool, error) {
 	var h [fileHeaderSize]byte
-	n, _ := readFull(db.fs, f, h[:], 0)
+	n, _ := readFull(t.fs, f, h[:], 0)
 	err := checkFileHeader(h[:n], magicLogs, 0)
 	if err == nil {
 		return size, true, nil
 	}
-	if db.readOnly {
+	if t.readOnly {
 		if size < fileHeaderSize {
 			// being created, or cut short: findLost looks at
 			// the directories once (cheap if it is new)
-			db.tab.checked = -1
-			if db.st.hdr != nil && db.st.hdr.n > 0 {
-				db.noteRepair("log table is cut short (%d bytes) while the state names %d logs", size, db.st.hdr.n)
+			t.checked = -1
+			if n := t.st.count(); n > 0 {
+				t.repairs.note("log table is cut short (%d bytes) while the state names %d logs", size, n)
 			}
 			return size, false, nil
 		}
-		db.noteRepair("log table header is damaged (%v): its records are read", err)
+		t.repairs.note("log table header is damaged (%v): its records are read", err)
 	} else if size <= fileHeaderSize {
-		if err := resetFile(db.fs, f, magicLogs, 0); err != nil {
+		if err := resetFile(t.fs, f, magicLogs, 0); err != nil {
 			return size, false, err
 		}
 		size = fileHeaderSize
 	} else {
 		// the records are still good: mend the header only
-		db.noteRepair("log table header was damaged (%v): rewritten", err)
+		t.repairs.note("log table header was damaged (%v): rewritten", err)
 		hb := fileHeader(magicLogs, 0)
-		if _, err := db.fs.writeAt(f, hb[:], 0); err != nil {
+		if _, err := t.fs.writeAt(f, hb[:], 0); err != nil {
 			return size, false, fmt.Errorf("applog: %w", err)
 		}
-		if err := db.fs.sync(f); err != nil {
+		if err := t.fs.sync(f); err != nil {
 			return size, false, err
 		}
 	}
@@ -269,8 +277,8 @@ func (t *logTable) appendKeys(keys []byte, holes int) {
 // dropVirtual forgets the ordinals a reader gave lost logs in memory
 // (see findLost) before it reads records a writer appended at those
 // ordinals: a writer adds lost logs itself, and findLost looks again
-// after the read. Caller holds db.tab.fileMu.
-func (t *logTable) dropVirtual(db *DB) {
+// after the read. Caller holds t.fileMu.
+func (t *logTable) dropVirtual() {
 	if t.virtual == 0 {
 		return
 	}
@@ -333,13 +341,19 @@ func (db *DB) refreshTable() {
 	if !db.readOnly || db.closed.Load() {
 		return
 	}
-	db.tab.fileMu.Lock()
-	defer db.tab.fileMu.Unlock()
-	if err := db.readTable(); err != nil {
-		db.log.Debug("applog: reload log table", "err", err)
+	db.tab.reread()
+}
+
+// reread reads what another process appended to the logs file, and
+// looks for lost logs if it may miss some (a reader's refresh).
+func (t *logTable) reread() {
+	t.fileMu.Lock()
+	defer t.fileMu.Unlock()
+	if err := t.read(); err != nil {
+		t.log.Debug("applog: reload log table", "err", err)
 	}
-	if _, err := db.findLost(false); err != nil {
-		db.log.Debug("applog: find lost logs", "err", err)
+	if _, err := t.findLost(false); err != nil {
+		t.log.Debug("applog: find lost logs", "err", err)
 	}
 }
 
@@ -353,7 +367,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if !ok {
 		return nil, nil
 	}
-	if db.skipsBlocked(pub) {
+	if db.blocks.skips(pub) {
 		return nil, nil
 	}
 	db.tab.loadMu.Lock()
@@ -425,13 +439,6 @@ func (t *logTable) loadedLog(ord uint32) *logState {
 	return nil
 }
 
-// eachLoaded calls fn for every loaded log, in ordinal order.
-func (db *DB) eachLoaded(fn func(l *logState)) {
-	for _, l := range db.tab.loadedLogs() {
-		fn(l)
-	}
-}
-
 // loadedLogs returns the loaded logs, in ordinal order.
 func (t *logTable) loadedLogs() []*logState {
 	var ls []*logState
@@ -441,4 +448,40 @@ func (t *logTable) loadedLogs() []*logState {
 	})
 	slices.SortFunc(ls, func(a, b *logState) int { return cmp.Compare(a.ord, b.ord) })
 	return ls
+}
+
+// hasData reports whether log id is loaded, has a directory, or has a
+// state entry that dropLog has not cleared: whether dropLog has anything
+// to do.
+func (t *logTable) hasData(id ID) bool {
+	if _, ok := t.byID.Load(id); ok {
+		return true
+	}
+	if pub, ok := id.publicKey(); ok {
+		if ord, held := t.lookup(pub); held && !t.isCleared(ord) {
+			return true
+		}
+	}
+	_, err := os.Stat(filepath.Join(t.dir, string(id)))
+	return err == nil
+}
+
+// drop unloads log id of ordinal ord, if loaded, for good (dropLog): a
+// holder of its state fails with ErrBlocked. It returns the segments the
+// state held, to unmap, or an error if the writer still holds its files.
+// Caller holds loadMu.
+func (t *logTable) drop(ord uint32, id ID) ([]*segment, error) {
+	v, ok := t.loaded.Load(ord)
+	if !ok {
+		return nil, nil
+	}
+	l := v.(*logState)
+	if l.w.seg != nil || l.w.idx != nil || l.w.seal != nil || l.w.write != nil {
+		return nil, fmt.Errorf("applog: delete blocked log %s: files still held by the writer", id.Short())
+	}
+	l.dropped.Store(true) // iterators that still hold it fail with ErrBlocked
+	t.loaded.Delete(ord)
+	t.byID.Delete(id)
+	t.nLoaded.Add(-1)
+	return l.segments(), nil
 }

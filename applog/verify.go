@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,7 +74,7 @@ func (db *DB) checkDerived() error {
 	var h [fileHeaderSize]byte
 	if n, _ := readFull(db.fs, f, h[:], 0); n == fileHeaderSize {
 		if err := checkFileHeader(h[:], magicFeed, 0); err != nil {
-			db.noteRepair("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
+			db.repairs.note("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
 		}
 	}
 	buf := make([]byte, 64<<10)
@@ -84,7 +85,7 @@ func (db *DB) checkDerived() error {
 		for i := 0; i < n; i += feedRecordSize {
 			_, ok := decodeFeedRecord(buf[i:])
 			if !ok && (i+feedRecordSize < n || err == nil) { // the last may be in progress
-				db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
+				db.repairs.note("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
 			}
 		}
 		off += int64(n)
@@ -95,7 +96,7 @@ func (db *DB) checkDerived() error {
 	for i, e := range db.st.readRaw() {
 		if e != nil && !isZero(e) {
 			if _, ok := decodeStateEntry(e); !ok {
-				db.noteRepair("state entry %d is damaged: the log's tail is scanned", i)
+				db.repairs.note("state entry %d is damaged: the log's tail is scanned", i)
 			}
 		}
 	}
@@ -110,22 +111,23 @@ type repairLog struct {
 	notes []string
 	seen  map[string]bool
 	more  int
+
+	log *slog.Logger // where each note is logged too
 }
 
 // maxRepairNotes bounds the notes a repairLog keeps.
 const maxRepairNotes = 100
 
-// noteRepair records (and logs) damage found in a derived file and what
-// was done about it; the same note is kept once.
-func (db *DB) noteRepair(format string, args ...any) {
+// note records (and logs) damage found in a derived file and what was
+// done about it; the same note is kept once.
+func (r *repairLog) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	r := &db.repairs
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen[msg] {
 		return
 	}
-	db.log.Warn("applog: " + msg)
+	r.log.Warn("applog: " + msg)
 	if len(r.notes) >= maxRepairNotes {
 		r.more++
 		return
