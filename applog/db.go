@@ -90,9 +90,8 @@ type DB struct {
 	files *fileCache // every segment and index open
 	fs    fileSystem // every file operation goes through it (vfs.go)
 
-	st   stateFile  // the checkpoint (checkpoint.go)
-	lazy bool       // Open found a clean state: a writer loads logs on first use, a reader trusts the entries while unchanged
-	fw   feedWriter // writer only: the feed's writing end
+	st stateFile  // the checkpoint (checkpoint.go)
+	fw feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
 
@@ -147,8 +146,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.readOnly = db.opts.ReadOnly
 	db.repairs.log = db.log
 	db.gc.init(db.log)
-	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, db.fs, db.log
-	db.st.fs = db.fs
+	db.fw.hintStep, db.fw.fs, db.fw.dir, db.fw.repairs, db.fw.log = hintEvery, db.fs, dir, &db.repairs, db.log
+	db.st.fs, db.st.dir, db.st.readOnly, db.st.repairs, db.st.log = db.fs, dir, db.readOnly, &db.repairs, db.log
 	db.blocks.dir, db.blocks.readOnly, db.blocks.log = dir, db.readOnly, db.log
 	db.forks.fs, db.forks.dir, db.forks.readOnly, db.forks.log = db.fs, dir, db.readOnly, db.log
 	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded, dir: dir, fs: db.fs, readOnly: db.readOnly, st: &db.st, repairs: &db.repairs, log: db.log}
@@ -174,7 +173,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
 		go db.blocks.watch(db.stopWatch, db.watchDone, db.applyBlocks)
 	}
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", time.Since(start))
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.st.lazy, "took", time.Since(start))
 	return db, nil
 }
 
@@ -198,7 +197,7 @@ func (db *DB) openReader() error {
 		return fmt.Errorf("applog: %s: %w", filePub, err)
 	}
 	db.id, db.blocks.own = id, id
-	if err := db.openState(); err != nil {
+	if err := db.st.open(); err != nil {
 		return err
 	}
 	db.tab.fileMu.Lock()
@@ -282,7 +281,7 @@ func (db *DB) Head(id ID) uint64 {
 // Heads returns every log held and its head (durable records only). A
 // writer answers from memory and the state file, without opening a
 // log's files; so does a reader while no writer has committed since it
-// opened (see unchanged); else it looks at each log's tail.
+// opened (see stateFile.unchanged); else it looks at each log's tail.
 func (db *DB) Heads() map[ID]uint64 {
 	m := make(map[ID]uint64)
 	blocked := db.blocks.list()
@@ -310,8 +309,8 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	db.refreshTable()
 	n := db.tab.len()
 	var entries []logCheckpoint
-	exact := (db.lazy && !db.readOnly) || db.unchanged() // every entry of the state Open found
-	unloaded := db.st.anyExact()                         // and those of unloaded logs (unload.go)
+	exact := (db.st.lazy && !db.readOnly) || db.st.unchanged() // every entry of the state Open found
+	unloaded := db.st.anyExact()                               // and those of unloaded logs (unload.go)
 	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
 		entries = db.st.allEntries()
 		if entries == nil || (unloaded && len(entries) < n) {

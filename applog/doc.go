@@ -285,8 +285,9 @@
 //     record below the entry's segment size (a durable floor) is not
 //     cut: the log is marked corrupt (reads fail at it, writes to it are
 //     refused, Verify reports it). Open never fails on a torn tail.
-//  5. Repair the feed (openFeed): scan from the state's feed length, cut
-//     at the first record that fails its CRC or names no log, and append
+//  5. Repair the feed (feedWriter.recover): scan from the state's feed
+//     length, cut at the first record that fails its CRC or names no log,
+//     and append
 //     (ordinal, head) for every log whose head is beyond the last head
 //     the feed names for it. A feed whose header is damaged is renamed
 //     aside (feed.corrupt-<time>) and rebuilt from the heads.

@@ -213,7 +213,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 // unchanged and undamaged there is nothing to look at.
 func (f *Feed) repairTail() error {
 	db := f.db
-	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.unchanged()) {
+	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.st.unchanged()) {
 		return nil
 	}
 	db.refreshTable()

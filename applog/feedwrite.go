@@ -10,9 +10,8 @@ import (
 
 // feedWriter is the writing end of the feed file, in the writer's
 // process: publish appends the records of each round, Open repairs it
-// (openFeed, before any round), Close catches it up and syncs it
-// (writeCheckpoint), and feed hints record its durable length
-// (DB.feedHint). Its mutex guards its state and each log's feedHead; the
+// (recover, before any round), Close catches it up and syncs it
+// (writeCheckpoint), and feed hints record its durable length (hint). Its mutex guards its state and each log's feedHead; the
 // committer calls publish under its own lock, so the order is always
 // committer.mu, then feedWriter.mu.
 type feedWriter struct {
@@ -26,8 +25,10 @@ type feedWriter struct {
 	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
 	hintMu   sync.Mutex   // one feed hint at a time
 
-	fs  fileSystem
-	log *slog.Logger
+	fs      fileSystem
+	dir     string     // the database's directory, which holds the feed
+	repairs *repairLog // where recover notes damage
+	log     *slog.Logger
 }
 
 // publish appends a feed record for each head past the highest the feed
@@ -95,21 +96,21 @@ func (fw *feedWriter) markSynced(size int64) {
 // that the feed scan after a crash stays bounded (~65,000 commits).
 const hintEvery = 1 << 20
 
-// feedHint refreshes the state header's feed length while the writer
-// runs: fsync the feed up to feedLen, then record that length (see
-// stateFile.writeFeedLen). Runs outside the commit lock, one at a time
-// (hintMu), in the goroutine of the round that made the feed grow past
-// the step.
-func (db *DB) feedHint(feedLen int64) {
-	if !db.fw.hintMu.TryLock() {
+// hint refreshes the feed length in st's header while the writer runs:
+// fsync the feed up to feedLen, then record that length (see
+// stateFile.writeFeedLen; own is the own log's ordinal). Runs outside
+// the commit lock, one at a time (hintMu), in the goroutine of the round
+// that made the feed grow past the step.
+func (fw *feedWriter) hint(feedLen int64, st *stateFile, own uint32) {
+	if !fw.hintMu.TryLock() {
 		return // a hint is being written; the next round tries again
 	}
-	defer db.fw.hintMu.Unlock()
-	if err := db.fs.sync(db.fw.f); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
+	defer fw.hintMu.Unlock()
+	if err := fw.fs.sync(fw.f); err != nil {
+		fw.log.Warn("applog: feed hint", "err", err)
 		return
 	}
-	if err := db.st.writeFeedLen(db.own.ord, feedLen); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
+	if err := st.writeFeedLen(own, feedLen); err != nil {
+		fw.log.Warn("applog: feed hint", "err", err)
 	}
 }

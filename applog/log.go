@@ -259,7 +259,7 @@ func (db *DB) openLogReader(l *logState, tail *segment, ck *logCheckpoint) error
 // refresh looks for records a writer in another process made durable
 // since the last look (read-only databases only).
 func (db *DB) refresh(l *logState) {
-	if !db.readOnly || db.unchanged() {
+	if !db.readOnly || db.st.unchanged() {
 		return
 	}
 	l.rmu.Lock()

@@ -15,7 +15,7 @@ import (
 
 // recover is the writer's Open after the lock and key pair:
 //
-//  1. Read the state header (openState) and the log table (readTable).
+//  1. Read the state header (stateFile.open) and the log table (logTable.read).
 //  2. If the state says clean, lists every log of the table and the feed
 //     has the length it records, nothing was committed since: load only
 //     the own log now, and every other log on first use, cut back to
@@ -23,9 +23,9 @@ import (
 //  3. Otherwise load every log now, recovering each tail (recoverTail,
 //     several at once); find the logs the table does not list from
 //     their directories (findLost, addLost); add the own log if missing.
-//  4. Repair the feed (openFeed).
+//  4. Repair the feed (feedWriter.recover).
 func (db *DB) recover() error {
-	if err := db.openState(); err != nil {
+	if err := db.st.open(); err != nil {
 		return err
 	}
 	f, err := db.fs.openFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
@@ -38,7 +38,7 @@ func (db *DB) recover() error {
 	if ok, err := db.openClean(); ok || err != nil {
 		return err
 	}
-	db.lazy = false
+	db.st.lazy = false
 	if err := db.tab.read(); err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (db *DB) recover() error {
 	if err != nil {
 		return err
 	}
-	db.readAllCheckpoints()
+	db.st.setAll(db.st.readAll()) // every log is loaded now
 	if err := db.loadAll(); err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (db *DB) recover() error {
 		}
 		db.own = l
 	}
-	return db.openFeed(db.st.hdr)
+	return db.fw.recover(db.st.hdr, db.tab.len(), db.st.allEntries(), db.tab.loadedLogs())
 }
 
 // openClean is step 2 of recover: it reports false if the database was
@@ -108,7 +108,7 @@ func (db *DB) openClean() (bool, error) {
 	db.fw.f = f
 	db.fw.size, db.fw.synced, db.fw.hintLen = h.feedLen, h.feedLen, h.feedLen
 	db.fw.end.Store(h.feedLen)
-	db.lazy, db.st.clean = true, true
+	db.st.lazy, db.st.clean = true, true
 	t := db.tab
 	t.n = int(h.n)
 	t.loadFn = func() error {
@@ -128,7 +128,7 @@ func (db *DB) openClean() (bool, error) {
 		return err
 	}
 	t.pending.Store(true)
-	ck, _ := db.checkpointOf(h.own)
+	ck, _ := db.st.checkpoint(h.own, db.tab.isRecovered)
 	own, err := db.openLog(h.own, db.sign.pub, ck, true, nil)
 	if err != nil {
 		return true, err
@@ -151,7 +151,7 @@ func (db *DB) loadAll() error {
 		if !ok || db.blocks.skips(pub) {
 			return nil // a hole, or a blocked log: not loaded (see logAt)
 		}
-		ck, _ := db.checkpointOf(uint32(i))
+		ck, _ := db.st.checkpoint(uint32(i), db.tab.isRecovered)
 		l, err := db.openLog(uint32(i), pub, ck, false, nil)
 		logs[i] = l
 		return err

@@ -149,7 +149,7 @@ func (t *logTable) add(pub []byte) uint32 {
 	return ord
 }
 
-// readTable reads the logs file from where it was last read into the
+// read reads the logs file from where it was last read into the
 // table. A record that fails its CRC becomes a hole: it costs that log
 // its ordinal, not the logs after it (the writer finds the log again
 // from its directory, see findLost). A torn last record is cut by a
@@ -378,7 +378,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if err := db.errIfClosed(); err != nil {
 		return nil, err
 	}
-	ck, exact := db.checkpointOf(ord)
+	ck, exact := db.st.checkpoint(ord, db.tab.isRecovered)
 	l, err := db.openLog(ord, pub, ck, exact, nil)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 //
 // A writer unloads only between rounds, in the leader (unloadIdle), and
 // only logs whose writer side is idle. It first writes each one's state
-// entry, exactly as Close would (entryOf), and notes that the entry is
+// entry, exactly as Close would (logState.entry), and notes that the entry is
 // exact (stateFile.exact): the log is loaded again from it without a
 // scan. The entry is a durable floor as well: it describes data the
 // rounds before synced, so a crash leaves it true. A reader unloads when
@@ -97,7 +97,7 @@ func (db *DB) unloadIdle(rd *round) {
 	var held []*cachedFile
 	changes := make([]entryChange, len(victims))
 	for i, l := range victims {
-		changes[i] = entryChange{l.ord, db.entryOf(l, &files, &held)}
+		changes[i] = entryChange{l.ord, l.entry(db.files, &files, &held)}
 	}
 	err := syncAll(db.fs, files, nil)
 	for _, cf := range held {
