@@ -287,10 +287,9 @@
 //     refused, Verify reports it). Open never fails on a torn tail.
 //  5. Repair the feed (feedWriter.recover): scan from the state's feed
 //     length, cut at the first record that fails its CRC or names no log,
-//     and append
-//     (ordinal, head) for every log whose head is beyond the last head
-//     the feed names for it. A feed whose header is damaged is renamed
-//     aside (feed.corrupt-<time>) and rebuilt from the heads.
+//     and append (ordinal, head) for every log whose head is beyond the
+//     last head the feed names for it. A feed whose header is damaged is
+//     renamed aside (feed.corrupt-<time>) and rebuilt from the heads.
 //
 // Only the tail segment can be torn: a segment is sealed (index and
 // segment fdatasynced, next segment created, directory fsynced) before
