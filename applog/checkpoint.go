@@ -260,7 +260,7 @@ func (st *stateFile) markDirty(rd *round) error {
 func (db *DB) writeCheckpoint() error {
 	db.tab.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
 	defer db.tab.loadMu.Unlock()
-	if err := db.flushAll(); err != nil {
+	if err := db.sw.flushAll(db.tab.loadedLogs()); err != nil {
 		return err
 	}
 	if db.st.f == nil {

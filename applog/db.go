@@ -94,6 +94,7 @@ type DB struct {
 	fw feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
+	sw segWriter // writer only: writes the logs' records (logwrite.go)
 
 	changed notifier // Changed
 
@@ -156,6 +157,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		flag = os.O_RDONLY
 	}
 	db.files = newFileCache(db.fs, flag, maxIdleFiles)
+	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -255,6 +257,7 @@ func (db *DB) loadKey() error {
 		return fmt.Errorf("applog: %s: public half does not match the seed", path)
 	}
 	db.sign = &signer{priv: priv, pub: pub}
+	db.sw.sign = db.sign
 	db.id = idOf(pub)
 	pubPath := filepath.Join(db.dir, filePub)
 	if pb, err := os.ReadFile(pubPath); err != nil || strings.TrimSpace(string(pb)) != string(db.id) {

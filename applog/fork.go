@@ -448,7 +448,7 @@ func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
 	if !ok {
 		return fmt.Errorf("%w: insert %s: seq %d differs from the stored one", ErrFork, l.id.Short(), s)
 	}
-	if err := db.flush(l); err != nil {
+	if err := db.sw.flush(l); err != nil {
 		return err
 	}
 	// The stored branch: from s up to the first signed record at or

@@ -178,7 +178,7 @@ func TestInsertTamper(t *testing.T) {
 	}
 }
 
-// TestInsertLongRun checks runs long enough for checkRun to split its
+// TestInsertLongRun checks runs long enough for checkPool.check to split its
 // work across goroutines: a bad record in any chunk stops the insert
 // at the authenticated prefix before it.
 func TestInsertLongRun(t *testing.T) {

@@ -104,7 +104,7 @@ func (db *DB) writeRound(rd *round) {
 				}
 				left--
 				r.first = own.w.head + 1
-				if err = db.appendOwn(own, r.data, now, left == 0); err != nil {
+				if err = db.sw.appendOwn(own, r.data, now, left == 0); err != nil {
 					break
 				}
 			}
@@ -138,7 +138,7 @@ func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) 
 	for _, l := range touched {
 		l.w.touched = false
 		if err == nil {
-			err = db.flush(l)
+			err = db.sw.flush(l)
 		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
