@@ -262,7 +262,7 @@ func (b *blockList) skips(pub ed25519.PublicKey) bool {
 }
 
 // dropLog deletes the data of the blocked log id in a running writer.
-// The leader runs it at the start of round rd, so no round writes or
+// The leader runs it at the start of its round, so no round writes or
 // syncs the log meanwhile: it waits for the round before rd to publish
 // (rounds end with every write, seal and sync done and the files let
 // go). Then, with no log being loaded:
@@ -278,7 +278,8 @@ func (b *blockList) skips(pub ed25519.PublicKey) bool {
 // does not load it again (logAt), so no file of it is made; after
 // Unblock it loads empty, its files are made again, and Insert stores it
 // from seq 1. The error is the request's; the writer goes on.
-func (db *DB) dropLog(rd *round, id ID) error {
+func (rw *roundWriter) dropLog(id ID) error {
+	db, rd := rw.db, rw.rd
 	if id == db.id {
 		return nil // the own log is never deleted
 	}

@@ -113,7 +113,7 @@ func (db *DB) submit(r *request) {
 		return // closed meanwhile
 	}
 	if rd.err == nil {
-		db.writeRound(rd)
+		(&roundWriter{db: db, rd: rd}).write()
 	}
 	db.gc.written(rd)
 	if rd.err == nil {

@@ -442,7 +442,8 @@ func (db *DB) AddForkProof(p []byte) (Fork, bool, error) {
 // s, or the previous hash of its record s+1, differs from the stored one.
 // It builds the proof from the run and the stored log, marks l forked
 // and returns the error Insert reports.
-func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
+func (rw *roundWriter) detectFork(l *logState, run *insertRun, s uint64) error {
+	db := rw.db
 	fk := Fork{Log: l.id, Seq: s}
 	theirs, ok := branchOf(run.recs[:run.auth], run.first, s)
 	if !ok {

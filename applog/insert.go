@@ -151,9 +151,9 @@ func isZero(b []byte) bool {
 // applyInserts stores the runs of r in order, up to the first that
 // fails. Leader only. It returns an error only when the writer must stop
 // (I/O).
-func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) error {
+func (rw *roundWriter) applyInserts(r *request) error {
 	for _, run := range r.ins {
-		n, err := db.applyInsert(rd, r, run, touch)
+		n, err := rw.applyInsert(r, run)
 		r.n += n
 		if err == nil && r.err != nil && IsRefused(r.err) {
 			// a forked log is frozen; the other logs' runs go on
@@ -171,8 +171,8 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 // forkFound marks l forked at seq s (see detectFork) and returns the
 // fork, or the error that kept it from being recorded: one that stops
 // the writer (I/O) is marked by writerStop.
-func (db *DB) forkFound(l *logState, run *insertRun, s uint64) error {
-	err := db.detectFork(l, run, s)
+func (rw *roundWriter) forkFound(l *logState, run *insertRun, s uint64) error {
+	err := rw.detectFork(l, run, s)
 	if IsRefused(err) {
 		return err
 	}
@@ -197,9 +197,9 @@ func writerStop(err error) error { return &stopError{err} }
 // round, sets r.err if not all of run is stored, and returns how many
 // records it stored. Leader only. It returns an error only when the
 // writer must stop (I/O).
-func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState) error) (int, error) {
+func (rw *roundWriter) applyInsert(r *request, run *insertRun) (int, error) {
 	r.err = run.err
-	n, err := db.storeRun(rd, run, touch)
+	n, err := rw.storeRun(run)
 	var stop *stopError
 	switch {
 	case errors.As(err, &stop):
@@ -219,22 +219,23 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 // has no authenticated record to start a log with), or why it stored
 // none, marked by writerStop if the writer must stop. With a nil error,
 // the run's own error (if any) says why the rest is not stored.
-func (db *DB) storeRun(rd *round, run *insertRun, touch func(*logState) error) (int, error) {
-	l, err := db.admitRun(rd, run, touch)
+func (rw *roundWriter) storeRun(run *insertRun) (int, error) {
+	l, err := rw.admitRun(run)
 	if l == nil || err != nil {
 		return 0, err
 	}
-	k, err := db.overlap(l, run)
+	k, err := rw.overlap(l, run)
 	if err != nil {
 		return 0, err
 	}
-	return db.appendRun(l, run, k, touch)
+	return rw.appendRun(l, run, k)
 }
 
 // admitRun returns the log run goes to, adding it if it is new and run
 // may start it, or why run is not stored at all; nil and no error if
 // the log is new and run has no authenticated record.
-func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (*logState, error) {
+func (rw *roundWriter) admitRun(run *insertRun) (*logState, error) {
+	db := rw.db
 	if db.Blocked(run.id) {
 		// checked again here: the log's data may have been deleted
 		// since the run was checked (dropLog)
@@ -255,13 +256,13 @@ func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (
 			return nil, err // the log limit, counted exactly here
 		}
 		var err error
-		if l, err = db.addLog(run.pub, rd); err != nil {
+		if l, err = db.addLog(run.pub, rw.rd); err != nil {
 			return nil, writerStop(err)
 		}
 		// Sync and publish the new log in this round even if nothing
 		// is written to it: its segment may be an orphan's, adopted with
 		// records a crash left unsynced.
-		if err := touch(l); err != nil {
+		if err := rw.touch(l); err != nil {
 			return nil, writerStop(err)
 		}
 		l.w.dirty = true
@@ -278,7 +279,8 @@ func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (
 // overlap checks the records of run at seqs l holds already: the last
 // of them must equal the stored record (else, if authenticated, it is a
 // fork). It returns the index in run of the first new record.
-func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
+func (rw *roundWriter) overlap(l *logState, run *insertRun) (int, error) {
+	db := rw.db
 	recs := run.recs[:run.ok]
 	head := l.w.head
 	if len(recs) == 0 || run.first > head {
@@ -309,14 +311,14 @@ func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
 			// not authenticated: no proof that the author signed it
 			return 0, fmt.Errorf("%w: insert %s: seq %d differs from the stored one: %w", ErrUnsigned, run.id.Short(), last, run.err)
 		}
-		return 0, db.forkFound(l, run, last)
+		return 0, rw.forkFound(l, run, last)
 	}
 	return j + 1, nil
 }
 
 // appendRun appends the authenticated records of run from index k on to
 // l's write buffers, once they follow its head and chain to it.
-func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState) error) (int, error) {
+func (rw *roundWriter) appendRun(l *logState, run *insertRun, k int) (int, error) {
 	if k >= run.auth {
 		return 0, nil
 	}
@@ -327,9 +329,9 @@ func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState
 	}
 	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
 		// authenticated (k < auth) and not chaining to the signed head
-		return 0, db.forkFound(l, run, head)
+		return 0, rw.forkFound(l, run, head)
 	}
-	if err := touch(l); err != nil {
+	if err := rw.touch(l); err != nil {
 		return 0, writerStop(err)
 	}
 	growFor(&l.w, recs[k:run.auth])
@@ -343,7 +345,7 @@ func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState
 			// only a signed record can end a round or a segment, so
 			// only its hash is ever needed as the chain head
 			l.w.hash = frameHash(b)
-			if err := db.sw.afterSigned(l); err != nil {
+			if err := rw.db.sw.afterSigned(l); err != nil {
 				return 0, writerStop(err)
 			}
 		}

@@ -76,10 +76,11 @@ func (l *logState) idle() bool {
 }
 
 // unloadIdle unloads idle logs beyond the bound. The leader runs it at
-// the start of round rd, once the round before has published, so no
+// the start of its round, once the round before has published, so no
 // round is writing, syncing or publishing any log meanwhile. A failure
 // to write the entries leaves the logs loaded.
-func (db *DB) unloadIdle(rd *round) {
+func (rw *roundWriter) unloadIdle() {
+	db, rd := rw.db, rw.rd
 	if db.tab.excess() == 0 || db.st.f == nil {
 		return
 	}
