@@ -311,11 +311,11 @@ func (rw *roundWriter) dropLog(id ID) error {
 	}
 	dir := filepath.Join(db.dir, string(id))
 	db.files.dropDir(dir)
-	db.mapMu.Lock()
+	db.rr.mapMu.Lock()
 	for _, s := range segs {
 		s.unmap()
 	}
-	db.mapMu.Unlock()
+	db.rr.mapMu.Unlock()
 	if _, err := os.Stat(dir); err != nil {
 		return nil
 	}

@@ -85,10 +85,11 @@ type DB struct {
 	sign     *signer // nil when read-only
 	lock     *lockFile
 
-	tab   *logTable  // the log table and the logs loaded (table.go)
-	own   *logState  // the own log; writer only (loaded at Open)
-	files *fileCache // every segment and index open
-	fs    fileSystem // every file operation goes through it (vfs.go)
+	tab   *logTable    // the log table and the logs loaded (table.go)
+	own   *logState    // the own log; writer only (loaded at Open)
+	files *fileCache   // every segment and index open
+	rr    recordReader // reads records through the indexes (read.go)
+	fs    fileSystem   // every file operation goes through it (vfs.go)
 
 	st stateFile  // the checkpoint (checkpoint.go)
 	fw feedWriter // writer only: the feed's writing end
@@ -110,7 +111,6 @@ type DB struct {
 	stopWatch chan struct{} // writer: closed by Close to stop the block list's watch
 	watchDone chan struct{} // closed when the watch returned
 
-	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
 	closed   atomic.Bool
 	closeMu  sync.Mutex
 	closeErr error
@@ -158,6 +158,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.files = newFileCache(db.fs, flag, maxIdleFiles)
 	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
+	db.rr = recordReader{fs: db.fs, files: db.files, closed: &db.closed, repairs: &db.repairs}
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -469,8 +470,8 @@ func (db *DB) Close() error {
 // closeFiles closes everything open; used by Close and a failed Open.
 func (db *DB) closeFiles() error {
 	var errs []error
-	db.mapMu.Lock()
-	defer db.mapMu.Unlock()
+	db.rr.mapMu.Lock()
+	defer db.rr.mapMu.Unlock()
 	db.tab.loaded.Range(func(_, v any) bool {
 		for _, s := range v.(*logState).segments() {
 			s.unmap()

@@ -273,12 +273,12 @@
 //  3. Otherwise read the log table, find the logs it does not list from
 //     the log directories (as described above), and load every log now,
 //     several at once.
-//  4. Load a log (recoverTail): with a clean state, first cut it back to
-//     its entry. If the tail files have the sizes of the entry, read the
-//     head record and stop. Otherwise scan the tail segment frame by
-//     frame and keep the records up to the last signed one: every
-//     acknowledged batch ended with a signed record and was fsynced, so
-//     what follows was never acknowledged. Truncate the segment there,
+//  4. Load a log (tailRecovery.recover): with a clean state, first cut
+//     it back to its entry. If the tail files have the sizes of the
+//     entry, read the head record and stop. Otherwise scan the tail
+//     segment frame by frame and keep the records up to the last signed
+//     one: every acknowledged batch ended with a signed record and was
+//     fsynced, so what follows was never acknowledged. Truncate the segment there,
 //     rewrite the index entries that differ from the scanned offsets and
 //     truncate the index; fsync what changed. A tail segment left empty
 //     means the head is the last record of the previous segment. A bad

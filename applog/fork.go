@@ -463,7 +463,7 @@ func (rw *roundWriter) detectFork(l *logState, run *insertRun, s uint64) error {
 		if sg == nil {
 			return l.corrupt(seq, l.dir, 0, fmt.Errorf("no segment holds it"))
 		}
-		rec, err := db.readRecord(l, sg, seq, &buf)
+		rec, err := db.rr.read(l, sg, seq, &buf)
 		if err != nil {
 			return err
 		}

@@ -300,7 +300,7 @@ func (rw *roundWriter) overlap(l *logState, run *insertRun) (int, error) {
 		if s == nil {
 			return 0, l.corrupt(last, l.dir, 0, fmt.Errorf("no segment holds it"))
 		}
-		rec, err := db.readRecord(l, s, last, &buf)
+		rec, err := db.rr.read(l, s, last, &buf)
 		if err != nil {
 			return 0, err
 		}

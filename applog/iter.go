@@ -44,7 +44,7 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 		return Entry{}, l.corrupt(seq, l.dir, 0, errors.New("no segment holds it"))
 	}
 	var buf []byte
-	r, err := db.readRecord(l, s, seq, &buf)
+	r, err := db.rr.read(l, s, seq, &buf)
 	if err != nil {
 		if db.closed.Load() {
 			return Entry{}, ErrClosed
@@ -257,7 +257,7 @@ func (it *Iter) position() error {
 	off := int64(fileHeaderSize)
 	it.fromIndex, it.skip = false, false
 	if it.next != s.base {
-		o, _, err := s.indexOffset(it.db, it.next, s != segs[len(segs)-1])
+		o, _, err := it.db.rr.indexOffset(s, it.next, s != segs[len(segs)-1])
 		switch {
 		case err == ErrClosed:
 			return err

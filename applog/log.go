@@ -2,7 +2,6 @@ package applog
 
 import (
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,71 +113,8 @@ func (db *DB) openLog(ord uint32, pub ed25519.PublicKey, ck *logCheckpoint, exac
 	if db.readOnly {
 		return l, db.openLogReader(l, tail, ck)
 	}
-	return l, db.recoverTail(l, segs, ck, exact)
-}
-
-// recordHash reads record seq of segment s and returns its hash.
-func (db *DB) recordHash(l *logState, s *segment, seq uint64) ([hashSize]byte, error) {
-	var buf []byte
-	r, err := db.readRecord(l, s, seq, &buf)
-	if err != nil {
-		return [hashSize]byte{}, err
-	}
-	return r.hash(), nil
-}
-
-// readRecord reads record seq of segment s through the index.
-func (db *DB) readRecord(l *logState, s *segment, seq uint64, buf *[]byte) (record, error) {
-	segs := l.segments()
-	sealed := len(segs) > 0 && segs[len(segs)-1] != s
-	off, next, ierr := s.indexOffset(db, seq, sealed)
-	if ierr == ErrClosed {
-		return record{}, ierr
-	}
-	cf, err := db.files.acquire(s.seg, false)
-	if err != nil {
-		return record{}, err
-	}
-	defer db.files.release(cf)
-	f := cf.File
-	if ierr == nil {
-		hint := 512
-		if next > 0 {
-			hint = int(next - off)
-		}
-		r, err := readFrame(db.fs, f, off, buf, hint)
-		if err == nil && r.seq == seq {
-			return r, nil
-		}
-		if errors.Is(err, os.ErrClosed) {
-			return record{}, ErrClosed
-		}
-	}
-	// The index is derived data: if it does not lead to the record,
-	// find the record in the segment, which is the truth.
-	var found record
-	var at int64
-	stop, serr := scanFrames(db.fs, f, fileHeaderSize, s.base, buf, func(r *record, o int64) error {
-		if r.seq == seq {
-			found, at = *r, o
-			return errStopScan
-		}
-		return nil
-	})
-	if found.frame != nil {
-		// the scan buffer moves on; copy the frame out of it
-		fr := append([]byte(nil), found.frame...)
-		r, _ := decodeRecord(fr)
-		db.repairs.note("index %s: the entry of seq %d of log %s does not lead to its record: found it in the segment at offset %d", s.idx, seq, l.id, at)
-		return r, nil
-	}
-	if errors.Is(serr, os.ErrClosed) {
-		return record{}, ErrClosed
-	}
-	if serr == nil || serr == errStopScan {
-		serr = errShort
-	}
-	return record{}, l.corrupt(seq, s.seg, stop, serr)
+	tr := tailRecovery{fs: db.fs, files: db.files, rr: &db.rr, log: db.log}
+	return l, tr.recover(l, segs, ck, exact)
 }
 
 // startSegment creates the segment and index starting at base and makes

@@ -19,9 +19,10 @@ import (
 //  2. If the state says clean, lists every log of the table and the feed
 //     has the length it records, nothing was committed since: load only
 //     the own log now, and every other log on first use, cut back to
-//     its state entry (logAt, openLog, cutToCheckpoint). Done.
-//  3. Otherwise load every log now, recovering each tail (recoverTail,
-//     several at once); find the logs the table does not list from
+//     its state entry (logAt, openLog, tailRecovery.cutToCheckpoint).
+//     Done.
+//  3. Otherwise load every log now, recovering each tail
+//     (tailRecovery.recover, several at once); find the logs the table does not list from
 //     their directories (findLost, addLost); add the own log if missing.
 //  4. Repair the feed (feedWriter.recover).
 func (db *DB) recover() error {
