@@ -278,13 +278,14 @@
 //     entry, read the head record and stop. Otherwise scan the tail
 //     segment frame by frame and keep the records up to the last signed
 //     one: every acknowledged batch ended with a signed record and was
-//     fsynced, so what follows was never acknowledged. Truncate the segment there,
-//     rewrite the index entries that differ from the scanned offsets and
-//     truncate the index; fsync what changed. A tail segment left empty
-//     means the head is the last record of the previous segment. A bad
-//     record below the entry's segment size (a durable floor) is not
-//     cut: the log is marked corrupt (reads fail at it, writes to it are
-//     refused, Verify reports it). Open never fails on a torn tail.
+//     fsynced, so what follows was never acknowledged. Truncate the
+//     segment there, rewrite the index entries that differ from the
+//     scanned offsets and truncate the index; fsync what changed. A tail
+//     segment left empty means the head is the last record of the
+//     previous segment. A bad record below the entry's segment size (a
+//     durable floor) is not cut: the log is marked corrupt (reads fail
+//     at it, writes to it are refused, Verify reports it). Open never
+//     fails on a torn tail.
 //  5. Repair the feed (feedWriter.recover): scan from the state's feed
 //     length, cut at the first record that fails its CRC or names no log,
 //     and append (ordinal, head) for every log whose head is beyond the
