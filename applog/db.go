@@ -71,11 +71,25 @@ const (
 // and the logs of others received through Insert. A DB is safe for
 // concurrent use. Reads never wait for a commit round.
 //
-// A DB is a facade over parts that each own their state: the log table
-// and the logs loaded (logTable, table.go), the file cache (fileCache,
-// files.go), the checkpoint (stateFile, checkpoint.go), the feed's
-// writing end (feedWriter, feedwrite.go), group commit (committer,
-// commit.go) and the change notifier.
+// A DB is a facade over parts that each own their state and do their
+// own work; its methods check, delegate and wire them together:
+//
+//   - logTable (table.go, lost.go): the log table, the logs loaded, the
+//     unload sweep (unload.go), and the lost logs found from their
+//     directories;
+//   - fileCache (files.go): every segment and index open;
+//   - recordReader (read.go): reads records through the indexes;
+//   - stateFile (checkpoint.go): the checkpoint, its header and entries;
+//   - feedWriter (feedwrite.go, recover_feed.go): the feed's writing
+//     end, and its repair at Open;
+//   - committer (commit.go): group commit; a roundWriter (round.go)
+//     writes each round, through the segWriter (logwrite.go);
+//   - tailRecovery (recover_tail.go): recovers a log's tail when a
+//     writer loads it;
+//   - forkSet (forkset.go), blockList (block.go) and limits (limits.go):
+//     what Insert refuses;
+//   - repairLog and verifier (verify.go): the damage found, and Verify;
+//   - the change notifier.
 type DB struct {
 	dir      string
 	opts     Options
@@ -99,7 +113,7 @@ type DB struct {
 
 	changed notifier // Changed
 
-	forks     forkSet   // the forked logs (fork.go)
+	forks     forkSet   // the forked logs (forkset.go)
 	blocks    blockList // the blocked logs (block.go)
 	lim       limits    // MaxLogs and the free-space floor (limits.go)
 	repairs   repairLog // damage to derived files found and repaired, for Verify
@@ -123,42 +137,7 @@ type DB struct {
 // it returns an error wrapping fs.ErrNotExist.
 func Open(dir string, opts *Options) (*DB, error) {
 	start := time.Now()
-	db := &DB{dir: dir}
-	if opts != nil {
-		db.opts = *opts
-	}
-	db.fs = db.opts.fileSystem()
-	if db.opts.SegmentSize <= 0 {
-		db.opts.SegmentSize = DefaultSegmentSize
-	}
-	if db.opts.SegmentSize < fileHeaderSize+minFrameSize {
-		db.opts.SegmentSize = fileHeaderSize + minFrameSize
-	}
-	if db.opts.MaxLoaded <= 0 {
-		db.opts.MaxLoaded = DefaultMaxLoaded
-	}
-	if db.opts.LockWait == 0 {
-		db.opts.LockWait = 5 * time.Second
-	}
-	db.log = db.opts.Logger
-	if db.log == nil {
-		db.log = slog.New(slog.DiscardHandler)
-	}
-	db.readOnly = db.opts.ReadOnly
-	db.repairs.log = db.log
-	db.gc.init(db.log)
-	db.fw.hintStep, db.fw.fs, db.fw.dir, db.fw.repairs, db.fw.log = hintEvery, db.fs, dir, &db.repairs, db.log
-	db.st.fs, db.st.dir, db.st.readOnly, db.st.repairs, db.st.log = db.fs, dir, db.readOnly, &db.repairs, db.log
-	db.blocks.dir, db.blocks.readOnly, db.blocks.log = dir, db.readOnly, db.log
-	db.forks.fs, db.forks.dir, db.forks.readOnly, db.forks.log = db.fs, dir, db.readOnly, db.log
-	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded, dir: dir, fs: db.fs, readOnly: db.readOnly, st: &db.st, repairs: &db.repairs, log: db.log}
-	flag := os.O_RDWR
-	if db.readOnly {
-		flag = os.O_RDONLY
-	}
-	db.files = newFileCache(db.fs, flag, maxIdleFiles)
-	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
-	db.rr = recordReader{fs: db.fs, files: db.files, closed: &db.closed, repairs: &db.repairs}
+	db := newDB(dir, opts)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -180,6 +159,56 @@ func Open(dir string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
+// newDB makes the DB of dir with opts, defaults filled in, and wires
+// its parts to one another, before any file is read.
+func newDB(dir string, opts *Options) *DB {
+	db := &DB{dir: dir}
+	if opts != nil {
+		db.opts = *opts
+	}
+	db.opts.setDefaults()
+	db.fs = db.opts.fileSystem()
+	db.log = db.opts.Logger
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	db.readOnly = db.opts.ReadOnly
+	db.repairs.log = db.log
+	db.gc.init(db.log)
+	db.fw = feedWriter{hintStep: hintEvery, fs: db.fs, dir: dir, repairs: &db.repairs, log: db.log}
+	db.st = stateFile{fs: db.fs, dir: dir, readOnly: db.readOnly, repairs: &db.repairs, log: db.log}
+	db.blocks = blockList{dir: dir, readOnly: db.readOnly, log: db.log}
+	db.forks = forkSet{fs: db.fs, dir: dir, readOnly: db.readOnly, log: db.log}
+	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded, dir: dir, fs: db.fs, readOnly: db.readOnly, st: &db.st, repairs: &db.repairs, log: db.log}
+	flag := os.O_RDWR
+	if db.readOnly {
+		flag = os.O_RDONLY
+	}
+	db.files = newFileCache(db.fs, flag, maxIdleFiles)
+	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
+	db.rr = recordReader{fs: db.fs, files: db.files, closed: &db.closed, repairs: &db.repairs}
+	return db
+}
+
+// setDefaults fills in the defaults of the options left zero, and
+// raises a SegmentSize too small for one record.
+func (o *Options) setDefaults() {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.SegmentSize < fileHeaderSize+minFrameSize {
+		o.SegmentSize = fileHeaderSize + minFrameSize
+	}
+	if o.MaxLoaded <= 0 {
+		o.MaxLoaded = DefaultMaxLoaded
+	}
+	if o.LockWait == 0 {
+		o.LockWait = 5 * time.Second
+	}
+}
+
+// openReader is the reader's Open: it reads the own ID, the state
+// header and the log table, and finds the logs the table does not list.
 func (db *DB) openReader() error {
 	fi, err := os.Stat(db.dir)
 	if err != nil {
@@ -271,141 +300,6 @@ func (db *DB) loadKey() error {
 
 // ID returns the id of the database's own log.
 func (db *DB) ID() ID { return db.id }
-
-// Head returns the highest durable seq held of log id; 0 if none.
-func (db *DB) Head(id ID) uint64 {
-	l, err := db.logOf(id, true)
-	if l == nil || err != nil {
-		return 0
-	}
-	db.refresh(l)
-	return l.head.Load()
-}
-
-// Heads returns every log held and its head (durable records only). A
-// writer answers from memory and the state file, without opening a
-// log's files; so does a reader while no writer has committed since it
-// opened (see stateFile.unchanged); else it looks at each log's tail.
-func (db *DB) Heads() map[ID]uint64 {
-	m := make(map[ID]uint64)
-	blocked := db.blocks.list()
-	db.eachHead(func(l logHeadInfo) error {
-		if !blocked[l.id] {
-			m[l.id] = l.head
-		}
-		return nil
-	})
-	return m
-}
-
-// logHeadInfo is what eachHead knows of a log.
-type logHeadInfo struct {
-	id    ID
-	head  uint64
-	bytes int64 // bytes of its files; -1 if not known without looking
-}
-
-// eachHead calls fn for every log held, in ordinal order, with its head.
-// Logs not loaded that the state describes exactly (a clean writer Open,
-// or a reader while unchanged) are answered from the state entries, read
-// all at once, and stay unloaded.
-func (db *DB) eachHead(fn func(logHeadInfo) error) error {
-	db.refreshTable()
-	n := db.tab.len()
-	var entries []logCheckpoint
-	exact := (db.st.lazy && !db.readOnly) || db.st.unchanged() // every entry of the state Open found
-	unloaded := db.st.anyExact()                               // and those of unloaded logs (unload.go)
-	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
-		entries = db.st.allEntries()
-		if entries == nil || (unloaded && len(entries) < n) {
-			entries = db.st.readN(uint32(n))
-			if !db.readOnly {
-				db.st.setAll(entries) // true until Close, or the next unload
-			}
-		}
-	}
-	for ord := range uint32(n) {
-		var info logHeadInfo
-		if l := db.tab.loadedLog(ord); l != nil {
-			db.refresh(l)
-			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
-			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
-				info.bytes = c.segSize + c.idxSize
-			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.st.count() && !db.tab.isRecovered(ord)) {
-			pub, ok := db.tab.key(ord)
-			if !ok {
-				continue
-			}
-			e := entries[ord]
-			info = logHeadInfo{id: idOf(pub), head: e.head, bytes: -1}
-			if e.tailBase == 1 && e.idxSize > 0 {
-				info.bytes = e.segSize + e.idxSize
-			}
-		} else {
-			l, err := db.logAt(ord)
-			if err != nil {
-				return err
-			}
-			if l == nil {
-				continue // a hole, or a blocked log (see dropLog)
-			}
-			db.refresh(l)
-			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
-		}
-		if err := fn(info); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// LogInfo describes one log held.
-type LogInfo struct {
-	ID   ID
-	Head uint64 // the highest durable seq held (see DB.Head)
-	// Entries is the number of entries held: always Head, since a log
-	// holds every seq from 1 to its head. Kept for the callers that
-	// count entries rather than read seqs.
-	Entries uint64
-	Bytes   int64  // bytes on disk: segments and indexes
-	Own     bool   // the database's own log
-	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
-	Blocked bool   // on the block list (see Block): refused, and its data deleted (see Block)
-}
-
-// Logs lists the logs held, in the order they were first stored, and
-// then the blocked logs never held.
-func (db *DB) Logs() ([]LogInfo, error) {
-	if db.closed.Load() {
-		return nil, ErrClosed
-	}
-	blocked := db.blocks.list()
-	var out []LogInfo
-	err := db.eachHead(func(l logHeadInfo) error {
-		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id), Blocked: blocked[l.id]}
-		if l.bytes < 0 {
-			info.Bytes = 0
-			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
-			if err != nil && !isNotExist(err) {
-				return fmt.Errorf("applog: %w", err)
-			}
-			for _, e := range ents {
-				if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
-					if fi, err := e.Info(); err == nil {
-						info.Bytes += fi.Size()
-					}
-				}
-			}
-		}
-		out = append(out, info)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return db.blocks.appendNotHeld(out), nil
-}
 
 // Changed returns a channel that is closed the next time the database's
 // durable content grows through this DB (an append or an insert). Take a
