@@ -254,7 +254,7 @@ func (db *DB) applyBlocks() {
 }
 
 // skips reports whether a writer leaves the log of pub unloaded because
-// it is blocked: loading it would make its files again (see openLog),
+// it is blocked: loading it would make its files again (see logOpener.open),
 // and the own log is never blocked.
 func (b *blockList) skips(pub ed25519.PublicKey) bool {
 	id := idOf(pub)

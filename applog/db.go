@@ -79,6 +79,8 @@ const (
 //     directories;
 //   - fileCache (files.go): every segment and index open;
 //   - recordReader (read.go): reads records through the indexes;
+//   - logOpener (logopen.go): loads a log's state from its files, and
+//     refreshes a reader's;
 //   - stateFile (checkpoint.go): the checkpoint, its header and entries;
 //   - feedWriter (feedwrite.go, recover_feed.go): the feed's writing
 //     end, and its repair at Open;
@@ -103,6 +105,7 @@ type DB struct {
 	own   *logState    // the own log; writer only (loaded at Open)
 	files *fileCache   // every segment and index open
 	rr    recordReader // reads records through the indexes (read.go)
+	lo    logOpener    // loads a log's state from its files (logopen.go)
 	fs    fileSystem   // every file operation goes through it (vfs.go)
 
 	st stateFile  // the checkpoint (checkpoint.go)
@@ -187,6 +190,7 @@ func newDB(dir string, opts *Options) *DB {
 	db.files = newFileCache(db.fs, flag, maxIdleFiles)
 	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
 	db.rr = recordReader{fs: db.fs, files: db.files, closed: &db.closed, repairs: &db.repairs}
+	db.lo = logOpener{dir: dir, fs: db.fs, files: db.files, readOnly: db.readOnly, rr: &db.rr, st: &db.st, log: db.log}
 	return db
 }
 

@@ -133,7 +133,7 @@ func (f *Feed) seek(r feedRecord) error {
 		return nil
 	}
 	if l.head.Load() < r.head {
-		f.db.refresh(l)
+		f.db.lo.refresh(l)
 	}
 	to := min(r.head, l.head.Load())
 	if to < from {
@@ -225,7 +225,7 @@ func (f *Feed) repairTail() error {
 		if l == nil {
 			continue
 		}
-		db.refresh(l)
+		db.lo.refresh(l)
 		if h := l.head.Load(); h > f.last[ord] {
 			f.repair = append(f.repair, feedRecord{ord: ord, head: h})
 		}

@@ -3,7 +3,6 @@ package applog
 import (
 	"bytes"
 	"crypto/ed25519"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,19 +57,17 @@ func FuzzOpenLog(f *testing.F) {
 	pub := priv.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, seg, idx []byte) {
 		dir := t.TempDir()
-		log, sign := slog.New(slog.DiscardHandler), &signer{priv: priv, pub: pub}
-		files := newFileCache(osFS{}, os.O_RDWR, maxIdleFiles)
-		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, fs: osFS{}, log: log, sign: sign,
-			tab: &logTable{}, files: files, repairs: repairLog{log: log},
-			sw: segWriter{fs: osFS{}, files: files, segmentSize: 1 << 20, sign: sign}}
-		v := verifier{fs: osFS{}, dir: dir, st: &db.st, repairs: &db.repairs}
+		db := newDB(dir, &Options{SegmentSize: 1 << 20})
+		db.sign = &signer{priv: priv, pub: pub}
+		db.sw.sign = db.sign
+		v := verifier{fs: db.fs, dir: dir, st: &db.st, repairs: &db.repairs}
 		ldir := filepath.Join(dir, string(idOf(pub)))
 		os.MkdirAll(ldir, 0o755)
 		os.WriteFile(filepath.Join(ldir, segName(1)), seg, 0o644)
 		os.WriteFile(filepath.Join(ldir, idxName(1)), idx, 0o644)
-		l, err := db.openLog(0, pub, nil, false, nil)
+		l, err := db.lo.open(0, pub, nil, false, nil)
 		if err != nil {
-			t.Fatalf("openLog: %v", err)
+			t.Fatalf("open log: %v", err)
 		}
 		defer func() {
 			for _, s := range l.segments() {

@@ -16,7 +16,7 @@ func (db *DB) Head(id ID) uint64 {
 	if l == nil || err != nil {
 		return 0
 	}
-	db.refresh(l)
+	db.lo.refresh(l)
 	return l.head.Load()
 }
 
@@ -65,7 +65,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 	for ord := range uint32(n) {
 		var info logHeadInfo
 		if l := db.tab.loadedLog(ord); l != nil {
-			db.refresh(l)
+			db.lo.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
 			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
 				info.bytes = c.segSize + c.idxSize
@@ -88,7 +88,7 @@ func (db *DB) eachHead(fn func(logHeadInfo) error) error {
 			if l == nil {
 				continue // a hole, or a blocked log (see dropLog)
 			}
-			db.refresh(l)
+			db.lo.refresh(l)
 			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
 		}
 		if err := fn(info); err != nil {

@@ -34,7 +34,7 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: log %s seq %d", ErrNotFound, id, seq)
 	}
 	if seq > l.head.Load() {
-		db.refresh(l)
+		db.lo.refresh(l)
 		if seq > l.head.Load() {
 			return Entry{}, fmt.Errorf("%w: log %s seq %d (head %d)", ErrNotFound, id, seq, l.head.Load())
 		}
@@ -147,7 +147,7 @@ func (it *Iter) readableHead() (head uint64, ok bool) {
 	if head = l.head.Load(); it.next <= head {
 		return head, true
 	}
-	db.refresh(l)
+	db.lo.refresh(l)
 	if head = l.head.Load(); it.next > head && l.unloaded.Load() {
 		// unloaded (unload.go): its head no longer moves; the log's
 		// loaded state may be further on

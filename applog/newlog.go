@@ -75,7 +75,7 @@ func (db *DB) addLog(pub ed25519.PublicKey, rd *round) (*logState, error) {
 	}
 	db.tab.fileLen += int64(len(rec))
 	ord := uint32(db.tab.len())
-	l, err := db.openLog(ord, pub, nil, false, rd)
+	l, err := db.lo.open(ord, pub, nil, false, rd)
 	if err != nil {
 		return nil, err
 	}

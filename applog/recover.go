@@ -15,12 +15,13 @@ import (
 
 // recover is the writer's Open after the lock and key pair:
 //
-//  1. Read the state header (stateFile.open) and the log table (logTable.read).
+//  1. Read the state header (stateFile.open) and the log table
+//     (logTable.read).
 //  2. If the state says clean, lists every log of the table and the feed
 //     has the length it records, nothing was committed since: load only
 //     the own log now, and every other log on first use, cut back to
-//     its state entry (logAt, openLog, tailRecovery.cutToCheckpoint).
-//     Done.
+//     its state entry (logAt, logOpener.open,
+//     tailRecovery.cutToCheckpoint). Done.
 //  3. Otherwise load every log now, recovering each tail
 //     (tailRecovery.recover, several at once); find the logs the table does not list from
 //     their directories (findLost, addLost); add the own log if missing.
@@ -130,7 +131,7 @@ func (db *DB) openClean() (bool, error) {
 	}
 	t.pending.Store(true)
 	ck, _ := db.st.checkpoint(h.own, db.tab.isRecovered)
-	own, err := db.openLog(h.own, db.sign.pub, ck, true, nil)
+	own, err := db.lo.open(h.own, db.sign.pub, ck, true, nil)
 	if err != nil {
 		return true, err
 	}
@@ -153,7 +154,7 @@ func (db *DB) loadAll() error {
 			return nil // a hole, or a blocked log: not loaded (see logAt)
 		}
 		ck, _ := db.st.checkpoint(uint32(i), db.tab.isRecovered)
-		l, err := db.openLog(uint32(i), pub, ck, false, nil)
+		l, err := db.lo.open(uint32(i), pub, ck, false, nil)
 		logs[i] = l
 		return err
 	})

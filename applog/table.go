@@ -379,7 +379,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 		return nil, err
 	}
 	ck, exact := db.st.checkpoint(ord, db.tab.isRecovered)
-	l, err := db.openLog(ord, pub, ck, exact, nil)
+	l, err := db.lo.open(ord, pub, ck, exact, nil)
 	if err != nil {
 		return nil, err
 	}

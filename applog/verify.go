@@ -41,7 +41,7 @@ func (db *DB) Verify(report func(error)) error {
 		if l == nil {
 			continue // a hole that no log directory fills (see findLost): it held no entry
 		}
-		db.refresh(l)
+		db.lo.refresh(l)
 		if err := v.log(l); err != nil {
 			var c *CorruptError
 			if !errors.As(err, &c) {
