@@ -116,12 +116,11 @@ type DB struct {
 
 	changed notifier // Changed
 
-	forks     forkSet   // the forked logs (forkset.go)
-	blocks    blockList // the blocked logs (block.go)
-	lim       limits    // MaxLogs and the free-space floor (limits.go)
-	repairs   repairLog // damage to derived files found and repaired, for Verify
-	checks    checkPool // Insert's per-record scratch
-	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
+	forks   forkSet   // the forked logs (forkset.go)
+	blocks  blockList // the blocked logs (block.go)
+	lim     limits    // MaxLogs and the free-space floor (limits.go)
+	repairs repairLog // damage to derived files found and repaired, for Verify
+	checks  checkPool // Insert's per-record scratch
 
 	unloadAsked atomic.Bool // a round is asked to unload idle logs (logAt)
 
@@ -310,8 +309,6 @@ func (db *DB) ID() ID { return db.id }
 // new channel after each wake-up.
 func (db *DB) Changed() <-chan struct{} { return db.changed.wait() }
 
-func (db *DB) notifyChanged() { db.changed.notify() }
-
 // notifier hands out a channel that the next notify closes.
 type notifier struct {
 	mu sync.Mutex
@@ -361,7 +358,7 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	db.closeErr = err
-	db.notifyChanged()
+	db.changed.notify()
 	return err
 }
 

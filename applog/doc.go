@@ -173,13 +173,13 @@
 // # New logs
 //
 // A log is new when Insert stores its first records. Its files are made
-// in this order (newlog.go):
+// in this order (newlog.go, logopen.go):
 //
 //  1. Before the commit round, in the inserting caller's goroutine
-//     (prepareLog): create DIR/<ID>/ and its first segment and index
-//     with their headers, never truncating an existing file. Nothing is
-//     synced; file creation is slow on some file systems, and concurrent
-//     inserters make theirs in parallel.
+//     (logOpener.prepare): create DIR/<ID>/ and its first segment and
+//     index with their headers, never truncating an existing file.
+//     Nothing is synced; file creation is slow on some file systems, and
+//     concurrent inserters make theirs in parallel.
 //  2. In the round (addLog): append the log's record to the table and
 //     adopt the files (as a writer Open would: an existing segment is
 //     recovered, so an orphan left by a crash is adopted and its records

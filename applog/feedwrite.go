@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -113,4 +114,28 @@ func (fw *feedWriter) hint(feedLen int64, st *stateFile, own uint32) {
 	if err := st.writeFeedLen(own, feedLen); err != nil {
 		fw.log.Warn("applog: feed hint", "err", err)
 	}
+}
+
+// resume opens the feed as a clean Close left it, if it has the length
+// feedLen that the clean state header records and its header is good;
+// it reports false otherwise, with nothing changed (Open then recovers
+// the feed).
+func (fw *feedWriter) resume(feedLen int64) bool {
+	f, err := fw.fs.openFile(filepath.Join(fw.dir, fileFeed), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	var hb [fileHeaderSize]byte
+	if err == nil {
+		_, err = readFull(fw.fs, f, hb[:], 0)
+	}
+	if err != nil || fi.Size() != feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
+		f.Close()
+		return false
+	}
+	fw.f = f
+	fw.size, fw.synced, fw.hintLen = feedLen, feedLen, feedLen
+	fw.end.Store(feedLen)
+	return true
 }

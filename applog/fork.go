@@ -217,7 +217,7 @@ func (db *DB) AddForkProof(p []byte) (Fork, bool, error) {
 	}
 	isNew, err := db.forks.mark(fk, slices.Clone(p))
 	if isNew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return fk, isNew, err
 }
@@ -272,7 +272,7 @@ func (rw *roundWriter) detectFork(l *logState, run *insertRun, s uint64) error {
 		return err
 	}
 	if isNew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return &ForkError{Fork: fk}
 }

@@ -80,7 +80,7 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 	run := db.checks.check(id, pub, recs)
 	if run.auth > 0 && run.first == 1 {
 		if _, held := db.tab.lookup(pub); !held {
-			db.prepareLog(id)
+			db.lo.prepare(id)
 		}
 	}
 	return &Run{run: run}

@@ -271,8 +271,8 @@ func TestInsertAdoptsOrphan(t *testing.T) {
 	id := src.ID()
 	t.Run("prepared files", func(t *testing.T) {
 		dst := openT(t, t.TempDir(), nil)
-		dst.prepareLog(id)
-		dst.prepareLog(id) // again: leaves the files as they are
+		dst.lo.prepare(id)
+		dst.lo.prepare(id) // again: leaves the files as they are
 		if n, err := dst.Insert(id, recs); err != nil || n != 10 {
 			t.Fatalf("Insert: got %d, %v; want 10, nil", n, err)
 		}

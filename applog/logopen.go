@@ -6,14 +6,18 @@ package applog
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // logOpener opens a log's state when the log is loaded (logAt, addLog,
-// Open), and refreshes a reader's.
+// Open), and refreshes a reader's; for Insert, it makes a new log's files
+// before the round that adds it (prepare, see newlog.go).
 type logOpener struct {
 	dir      string // the database's directory, which holds the log directories
 	fs       fileSystem
@@ -22,6 +26,8 @@ type logOpener struct {
 	rr       *recordReader // a writer's recovery reads the record before an empty tail
 	st       *stateFile    // a reader looks again only while the state has changed
 	log      *slog.Logger
+
+	preparing sync.Map // ID → chan struct{}: new logs whose files are being made (prepare)
 }
 
 // open opens the log of public key pub at ordinal ord. ck is the log's
@@ -154,4 +160,39 @@ func (lo *logOpener) refreshLocked(l *logState, initial bool) error {
 	}
 	l.rBuf = nil // a reader holds no buffer between looks
 	return nil
+}
+
+// prepare creates the directory and first segment files of log id, not
+// yet held, with their headers, and syncs nothing: the commit round that
+// adds the log (addLog) syncs them. It never truncates or overwrites an
+// existing file, so it is harmless if the log was added meanwhile;
+// concurrent calls for one id wait for the first. Errors are left for
+// addLog to meet and report.
+func (lo *logOpener) prepare(id ID) {
+	ch := make(chan struct{})
+	if c, loaded := lo.preparing.LoadOrStore(id, ch); loaded {
+		<-c.(chan struct{})
+		return
+	}
+	defer func() {
+		lo.preparing.Delete(id)
+		close(ch)
+	}()
+	dir := filepath.Join(lo.dir, string(id))
+	if err := lo.fs.mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return
+	}
+	s := newSegment(dir, 1)
+	for _, f := range []struct {
+		path  string
+		magic [8]byte
+	}{{s.seg, magicSegment}, {s.idx, magicIndex}} {
+		fh, err := lo.fs.openFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			continue // exists already: the writer's open checks it
+		}
+		h := fileHeader(f.magic, 1)
+		_, _ = lo.fs.writeAt(fh, h[:], 0)
+		fh.Close()
+	}
 }

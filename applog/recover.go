@@ -69,73 +69,27 @@ func (db *DB) recover() error {
 	return db.fw.recover(db.st.hdr, db.tab.len(), db.st.allEntries(), db.tab.loadedLogs())
 }
 
-// openClean is step 2 of recover: it reports false if the database was
-// not closed cleanly (then nothing is changed).
+// openClean is step 2 of recover: if the state header says clean, the
+// table lists the logs it records and the feed has the length it
+// records, it loads the own log and leaves the table's keys to be read
+// on first need. It reports false if the database was not closed cleanly
+// (then nothing is changed).
 func (db *DB) openClean() (bool, error) {
 	h := db.st.hdr
 	if h == nil || !h.clean {
 		return false, nil
 	}
-	// the table as the state describes it, and the own log's record in
-	// it, without reading the rest
-	fi, err := db.tab.f.Stat()
-	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
+	if !db.tab.lists(h.n, h.own, db.sign.pub) || !db.fw.resume(h.feedLen) {
 		return false, nil
 	}
-	var b [fileHeaderSize]byte
-	if _, err := readFull(db.fs, db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
-		return false, nil
-	}
-	var rec [logsRecordSize]byte
-	if _, err := readFull(db.fs, db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
-		return false, nil
-	}
-	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
-		return false, nil
-	}
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := db.fs.openFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return false, nil
-	}
-	fi, err = f.Stat()
-	var hb [fileHeaderSize]byte
-	if err == nil {
-		_, err = readFull(db.fs, f, hb[:], 0)
-	}
-	if err != nil || fi.Size() != h.feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
-		f.Close()
-		return false, nil
-	}
-	db.fw.f = f
-	db.fw.size, db.fw.synced, db.fw.hintLen = h.feedLen, h.feedLen, h.feedLen
-	db.fw.end.Store(h.feedLen)
 	db.st.lazy, db.st.clean = true, true
-	t := db.tab
-	t.n = int(h.n)
-	t.loadFn = func() error {
-		db.tab.fileMu.Lock()
-		defer db.tab.fileMu.Unlock()
-		if err := db.tab.read(); err != nil {
-			return err
-		}
-		// With a clean state the table has a record for every log of
-		// an acknowledged entry, so every such log that findLost
-		// finds has a hole; those it cannot place are orphans of an
-		// insert never acknowledged, adopted when inserted again.
-		lost, err := db.tab.findLost(false)
-		for _, l := range lost {
-			db.repairs.note("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
-		}
-		return err
-	}
-	t.pending.Store(true)
+	db.tab.readLater(int(h.n))
 	ck, _ := db.st.checkpoint(h.own, db.tab.isRecovered)
 	own, err := db.lo.open(h.own, db.sign.pub, ck, true, nil)
 	if err != nil {
 		return true, err
 	}
-	t.store(own)
+	db.tab.store(own)
 	db.tab.nLoaded.Add(1)
 	db.own = own
 	return true, nil

@@ -143,7 +143,7 @@ func (tr tailRecovery) scanTail(l *logState, tail *segment, seg *os.File, ck *lo
 		}
 	}
 	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
-		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// a new segment (as prepare or a roll leaves it): nothing to
 		// scan, and no scan buffer to allocate
 		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
 	} else {

@@ -212,7 +212,7 @@ func (db *DB) publishHeads(rd *round) (hint bool) {
 	}
 	rd.hint = db.fw.publish(rd.heads, db.st.f != nil)
 	if grew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return rd.hint > 0
 }
