@@ -263,7 +263,7 @@ func (b *blockList) skips(pub ed25519.PublicKey) bool {
 
 // dropLog deletes the data of the blocked log id in a running writer.
 // The leader runs it at the start of its round, so no round writes or
-// syncs the log meanwhile: it waits for the round before rd to publish
+// syncs the log meanwhile: it waits for the round before to publish
 // (rounds end with every write, seal and sync done and the files let
 // go). Then, with no log being loaded:
 //
