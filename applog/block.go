@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,8 +24,8 @@ import (
 // blockCheckEvery, so a block applies within a second. A blocked log is
 // refused by Insert (ErrBlocked), left out of Heads (so it is neither
 // advertised nor sent to peers) and of the Feed, and listed by Logs as
-// blocked. A writer deletes its data: at Open (deleteBlocked), and
-// while it runs within about a second of the block (watchBlocks,
+// blocked. A writer deletes its data: at Open (deleteAll), and
+// while it runs within about a second of the block (applyBlocks,
 // dropLog), without stopping the other logs. Unblock lets it come back
 // from peers, from seq 1.
 
@@ -66,12 +67,16 @@ type blockList struct {
 	size    int64
 	ids     map[ID]bool
 	warned  atomic.Bool // applyBlocks warned of a log it could not delete
+
+	dir      string // the database's directory, which holds the list
+	own      ID     // never deleted, never skipped
+	readOnly bool
+	log      *slog.Logger
 }
 
-// blocked returns the current block list (not to be changed), reading
+// list returns the current block list (not to be changed), reading
 // DIR/blocked again if its size changed.
-func (db *DB) blocked() map[ID]bool {
-	b := &db.blocks
+func (b *blockList) list() map[ID]bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
@@ -79,11 +84,11 @@ func (db *DB) blocked() map[ID]bool {
 		return b.ids
 	}
 	b.checked = now
-	path := filepath.Join(db.dir, fileBlocked)
+	path := filepath.Join(b.dir, fileBlocked)
 	fi, err := os.Stat(path)
 	if err != nil {
 		if !isNotExist(err) {
-			db.log.Warn("block list not read", "err", err)
+			b.log.Warn("block list not read", "err", err)
 		}
 		b.ids, b.size = nil, 0
 		return nil
@@ -93,11 +98,29 @@ func (db *DB) blocked() map[ID]bool {
 	}
 	ids, err := readBlocked(path)
 	if err != nil {
-		db.log.Warn("block list not read", "err", err)
+		b.log.Warn("block list not read", "err", err)
 		return b.ids
 	}
 	b.ids, b.size = ids, fi.Size()
 	return ids
+}
+
+// sorted returns the blocked logs, sorted.
+func (b *blockList) sorted() []ID {
+	var out []ID
+	for id := range b.list() {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reread makes the next list look at DIR/blocked now, whatever its
+// blockCheckEvery cache says.
+func (b *blockList) reread() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.checked = time.Time{}
 }
 
 func readBlocked(path string) (map[ID]bool, error) {
@@ -127,25 +150,18 @@ func readBlocked(path string) (map[ID]bool, error) {
 }
 
 // Blocked reports whether log id is on the block list.
-func (db *DB) Blocked(id ID) bool { return db.blocked()[id] }
+func (db *DB) Blocked(id ID) bool { return db.blocks.list()[id] }
 
 // BlockedLogs returns the blocked logs, sorted.
-func (db *DB) BlockedLogs() []ID {
-	var out []ID
-	for id := range db.blocked() {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
-}
+func (db *DB) BlockedLogs() []ID { return db.blocks.sorted() }
 
-// deleteBlocked deletes, before a writer's recovery, the files of every
+// deleteAll deletes, before a writer's recovery, the files of every
 // blocked log but the own one, and then the state file, so that Open
 // recovers every log from its files (the logs table keeps the log's
 // ordinal; its files are made again, empty). Nothing acknowledged of
 // another log is lost: the state is derived data.
-func (db *DB) deleteBlocked() error {
-	ids, err := readBlocked(filepath.Join(db.dir, fileBlocked))
+func (b *blockList) deleteAll(fsys fileSystem) error {
+	ids, err := readBlocked(filepath.Join(b.dir, fileBlocked))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -154,32 +170,32 @@ func (db *DB) deleteBlocked() error {
 	}
 	deleted := false
 	for id := range ids {
-		if id == db.id {
+		if id == b.own {
 			continue // the own log is never deleted
 		}
-		dir := filepath.Join(db.dir, string(id))
+		dir := filepath.Join(b.dir, string(id))
 		if _, err := os.Stat(dir); err != nil {
 			continue
 		}
-		if err := db.fs.removeAll(dir); err != nil {
+		if err := fsys.removeAll(dir); err != nil {
 			return fmt.Errorf("applog: deleting blocked log %s: %w", id.Short(), err)
 		}
-		db.log.Info("deleted a blocked log", "log", id)
+		b.log.Info("deleted a blocked log", "log", id)
 		deleted = true
 	}
 	if !deleted {
 		return nil
 	}
-	if err := db.fs.remove(filepath.Join(db.dir, fileState)); err != nil && !isNotExist(err) {
-		return fmt.Errorf("applog: %w", err)
+	if err := fsys.remove(filepath.Join(b.dir, fileState)); err != nil && !isNotExist(err) {
+		return fmt.Errorf("applog: remove %s: %w", fileState, err)
 	}
-	return db.fs.syncDir(db.dir)
+	return fsys.syncDir(b.dir)
 }
 
-// appendBlockedNotHeld appends to logs a blocked entry for each blocked
-// log that logs does not list.
-func (db *DB) appendBlockedNotHeld(logs []LogInfo) []LogInfo {
-	ids := db.BlockedLogs()
+// appendNotHeld appends to logs a blocked entry for each blocked log
+// that logs does not list.
+func (b *blockList) appendNotHeld(logs []LogInfo) []LogInfo {
+	ids := b.sorted()
 	if len(ids) == 0 {
 		return logs
 	}
@@ -195,11 +211,10 @@ func (db *DB) appendBlockedNotHeld(logs []LogInfo) []LogInfo {
 	return logs
 }
 
-// watchBlocks applies the block list in a running writer: every
-// blockCheckEvery it re-reads the list (if its size changed) and deletes
-// the data of each newly blocked log (applyBlocks), until stop is
-// closed.
-func (db *DB) watchBlocks(stop <-chan struct{}, done chan<- struct{}) {
+// watch calls apply every blockCheckEvery, until stop is closed; then
+// it closes done. A running writer applies the block list so (see
+// applyBlocks).
+func (b *blockList) watch(stop <-chan struct{}, done chan<- struct{}, apply func()) {
 	defer close(done)
 	t := time.NewTicker(blockCheckEvery)
 	defer t.Stop()
@@ -208,7 +223,7 @@ func (db *DB) watchBlocks(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			db.applyBlocks()
+			apply()
 		}
 	}
 }
@@ -219,11 +234,9 @@ func (db *DB) watchBlocks(stop <-chan struct{}, done chan<- struct{}) {
 // blockCheckEvery cache: re-armed by the last tick a hair less than
 // blockCheckEvery ago, that would skip every other tick.
 func (db *DB) applyBlocks() {
-	db.blocks.mu.Lock()
-	db.blocks.checked = time.Time{}
-	db.blocks.mu.Unlock()
-	for _, id := range db.BlockedLogs() {
-		if id == db.id || !db.hasData(id) {
+	db.blocks.reread()
+	for _, id := range db.blocks.sorted() {
+		if id == db.id || !db.tab.hasData(id) {
 			continue
 		}
 		r := &request{drop: id}
@@ -240,33 +253,17 @@ func (db *DB) applyBlocks() {
 	}
 }
 
-// skipsBlocked reports whether a writer leaves the log of pub unloaded
-// because it is blocked: loading it would make its files again (see
-// openLog), and the own log is never blocked.
-func (db *DB) skipsBlocked(pub ed25519.PublicKey) bool {
+// skips reports whether a writer leaves the log of pub unloaded because
+// it is blocked: loading it would make its files again (see logOpener.open),
+// and the own log is never blocked.
+func (b *blockList) skips(pub ed25519.PublicKey) bool {
 	id := idOf(pub)
-	return !db.readOnly && id != db.id && db.blocked()[id]
-}
-
-// hasData reports whether log id is loaded, has a directory, or has a
-// state entry that dropLog has not cleared: whether dropLog has anything
-// to do.
-func (db *DB) hasData(id ID) bool {
-	if _, ok := db.tab.byID.Load(id); ok {
-		return true
-	}
-	if pub, ok := id.publicKey(); ok {
-		if ord, held := db.tab.lookup(pub); held && !db.tab.isCleared(ord) {
-			return true
-		}
-	}
-	_, err := os.Stat(filepath.Join(db.dir, string(id)))
-	return err == nil
+	return !b.readOnly && id != b.own && b.list()[id]
 }
 
 // dropLog deletes the data of the blocked log id in a running writer.
-// The leader runs it at the start of round rd, so no round writes or
-// syncs the log meanwhile: it waits for the round before rd to publish
+// The leader runs it at the start of its round, so no round writes or
+// syncs the log meanwhile: it waits for the round before to publish
 // (rounds end with every write, seal and sync done and the files let
 // go). Then, with no log being loaded:
 //
@@ -281,7 +278,8 @@ func (db *DB) hasData(id ID) bool {
 // does not load it again (logAt), so no file of it is made; after
 // Unblock it loads empty, its files are made again, and Insert stores it
 // from seq 1. The error is the request's; the writer goes on.
-func (db *DB) dropLog(rd *round, id ID) error {
+func (rw *roundWriter) dropLog(id ID) error {
+	db, rd := rw.db, rw.rd
 	if id == db.id {
 		return nil // the own log is never deleted
 	}
@@ -297,26 +295,15 @@ func (db *DB) dropLog(rd *round, id ID) error {
 	ord, held := db.tab.lookup(pub)
 	var segs []*segment
 	if held {
-		if v, ok := db.tab.loaded.Load(ord); ok {
-			l := v.(*logState)
-			if l.w.seg != nil || l.w.idx != nil || l.w.seal != nil || l.w.write != nil {
-				return fmt.Errorf("applog: delete blocked log %s: files still held by the writer", id.Short())
-			}
-			segs = l.segments()
-			l.dropped.Store(true) // iterators that still hold it fail with ErrBlocked
-			db.tab.loaded.Delete(ord)
-			db.tab.byID.Delete(id)
-			db.tab.nLoaded.Add(-1)
+		var err error
+		if segs, err = db.tab.drop(ord, id); err != nil {
+			return err
 		}
-		if db.st.f != nil && ord < db.st.count() && !db.tab.isCleared(ord) {
+		if !db.tab.isCleared(ord) {
 			// once: a retry (a directory Windows would not remove yet)
 			// finds it done
-			var zero [stateEntrySize]byte
-			if _, err := db.fs.writeAt(db.st.f, zero[:], stateEntryOffset(ord)); err != nil {
-				return fmt.Errorf("applog: delete blocked log %s: write state: %w", id.Short(), err)
-			}
-			if err := db.fs.sync(db.st.f); err != nil {
-				return fmt.Errorf("applog: delete blocked log %s: %w", id.Short(), err)
+			if err := db.st.clearEntries([]uint32{ord}); err != nil {
+				return err
 			}
 		}
 		db.tab.clear(ord)
@@ -324,11 +311,11 @@ func (db *DB) dropLog(rd *round, id ID) error {
 	}
 	dir := filepath.Join(db.dir, string(id))
 	db.files.dropDir(dir)
-	db.mapMu.Lock()
+	db.rr.mapMu.Lock()
 	for _, s := range segs {
 		s.unmap()
 	}
-	db.mapMu.Unlock()
+	db.rr.mapMu.Unlock()
 	if _, err := os.Stat(dir); err != nil {
 		return nil
 	}

@@ -269,7 +269,7 @@ func TestBlockRunningReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = openT(t, dir, nil)
-	if !db.lazy {
+	if !db.st.lazy {
 		t.Fatal("the reopen after a clean close was not the clean, lazy one")
 	}
 	if err := Block(dir, spam.ID()); err != nil {
@@ -285,8 +285,8 @@ func TestBlockRunningReopen(t *testing.T) {
 	}
 	for _, when := range []string{"clean reopen", "full recovery"} {
 		db = openT(t, dir, nil)
-		if want := when == "clean reopen"; db.lazy != want {
-			t.Errorf("%s: lazy open %v, want %v", when, db.lazy, want)
+		if want := when == "clean reopen"; db.st.lazy != want {
+			t.Errorf("%s: lazy open %v, want %v", when, db.st.lazy, want)
 		}
 		if h := db.Head(spam.ID()); h != 0 {
 			t.Errorf("%s: blocked log's head %d, want 0", when, h)

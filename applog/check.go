@@ -1,8 +1,11 @@
 package applog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
 	"runtime"
 	"sync"
 
@@ -90,4 +93,69 @@ func (cp *checkPool) put(sc []recCheck) {
 	if cap(sc) <= maxPooledChecks {
 		cp.p.Put(&sc)
 	}
+}
+
+// check decodes recs and checks what does not depend on the stored log: framing, consecutive seqs, the chain between them, run limits and
+// every signature. The per-record work (CRC, hash, signature) runs in
+// parallel over chunks of recs (see hashRecords); the chain and order
+// checks are then a cheap sequential pass over the results.
+func (cp *checkPool) check(id ID, pub ed25519.PublicKey, recs [][]byte) *insertRun {
+	run := &insertRun{id: id, pub: pub, recs: recs}
+	sc := cp.get(len(recs))
+	defer cp.put(sc)
+	hashRecords(pub, recs, sc)
+	runN, runBytes := 0, 0
+	for i, b := range recs {
+		c := &sc[i]
+		if c.state == checkBad {
+			_, err := decodeRecord(b)
+			if err == nil {
+				err = fmt.Errorf("%d bytes after the frame", len(b)-frameLenOf(b))
+			}
+			run.err = fmt.Errorf("%w: insert %s: record %d: %v", ErrCorrupt, id.Short(), i, err)
+			return run
+		}
+		seq := binary.LittleEndian.Uint64(b[offSeq:])
+		if seq == 0 {
+			run.err = fmt.Errorf("%w: insert %s: record %d has seq 0", ErrGap, id.Short(), i)
+			return run
+		}
+		prev := b[offPrev:offPayload]
+		if i > 0 {
+			if want := run.first + uint64(i); seq != want {
+				run.err = fmt.Errorf("%w: insert %s: record %d has seq %d after %d", ErrGap, id.Short(), i, seq, want-1)
+				return run
+			}
+			if !bytes.Equal(prev, sc[i-1].hash[:]) {
+				run.err = fmt.Errorf("%w: insert %s: seq %d does not chain to seq %d", ErrChain, id.Short(), seq, seq-1)
+				return run
+			}
+		} else {
+			run.first = seq
+			if seq == 1 && !isZero(prev) {
+				run.err = fmt.Errorf("%w: insert %s: seq 1 has a previous hash", ErrChain, id.Short())
+				return run
+			}
+		}
+		runN++
+		runBytes += len(b)
+		if runN > MaxSignedRun || runBytes > MaxRunBytes {
+			run.err = fmt.Errorf("%w: insert %s: %d records (%d bytes) without a signature at seq %d", ErrUnsigned, id.Short(), runN, runBytes, seq)
+			return run
+		}
+		run.ok = i + 1
+		switch c.state {
+		case checkBadSig:
+			run.err = fmt.Errorf("%w: insert %s: seq %d", ErrSignature, id.Short(), seq)
+			run.ok = i // the bad record is not even a valid overlap
+			return run
+		case checkSigned:
+			run.auth = i + 1
+			runN, runBytes = 0, 0
+		}
+	}
+	if run.auth < len(recs) {
+		run.err = fmt.Errorf("%w: insert %s: seqs %d..%d are not followed by a signed record", ErrUnsigned, id.Short(), run.first+uint64(run.auth), run.first+uint64(len(recs))-1)
+	}
+	return run
 }

@@ -2,6 +2,7 @@ package applog
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,62 +26,69 @@ type stateFile struct {
 	hdr *stateHeader // the header as Open found it; nil if none or damaged
 	// all is every entry, read at once: by an Open that loads every
 	// log, or by a lazy writer's first Heads (eachHead), which may run
-	// while other goroutines load logs (checkpointOf).
+	// while other goroutines load logs (checkpoint).
 	all   atomic.Pointer[[]logCheckpoint]
 	clean bool // writer leader: the header on disk still says clean (markDirty)
+	// lazy: Open found a clean state, so a writer loads logs on first
+	// use and a reader trusts the entries while unchanged.
+	lazy bool
+
+	dir      string     // the database's directory, which holds the state file
+	readOnly bool       // a reader's state file is opened read-only, and never written
+	repairs  *repairLog // where damaged entries are noted
+	log      *slog.Logger
 
 	exactMu sync.Mutex
 	exact   []uint64 // bit ord: its entry was written by an unload, and the log not loaded since (unload.go)
 }
 
-// openState opens the state file and reads its header. A missing or
-// damaged header leaves db.st.hdr nil: every entry is then unknown.
-func (db *DB) openState() error {
-	path := filepath.Join(db.dir, fileState)
+// open opens the state file and reads its header. A missing or damaged
+// header leaves st.hdr nil: every entry is then unknown.
+func (st *stateFile) open() error {
+	path := filepath.Join(st.dir, fileState)
 	var f *os.File
 	var err error
-	if db.readOnly {
-		f, err = db.fs.openFile(path, os.O_RDONLY, 0)
+	if st.readOnly {
+		f, err = st.fs.openFile(path, os.O_RDONLY, 0)
 	} else {
-		f, err = db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err = st.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	}
 	if err != nil {
 		if isNotExist(err) {
 			return nil
 		}
-		return fmt.Errorf("applog: %w", err)
+		return fmt.Errorf("applog: open %s: %w", path, err)
 	}
-	db.st.f = f
+	st.f = f
 	var b [stateHeaderSize]byte
-	n, _ := readFull(db.fs, f, b[:], 0)
+	n, _ := readFull(st.fs, f, b[:], 0)
 	if n == 0 {
 		return nil
 	}
 	h, err := decodeStateHeader(b[:n])
 	if err != nil {
 		if n >= 8 && [8]byte(b[:8]) == magicState {
-			db.noteRepair("state header is damaged (%v): every log's tail is scanned", err)
+			st.repairs.note("state header is damaged (%v): every log's tail is scanned", err)
 		} else {
-			db.log.Warn("applog: ignoring an old state file", "file", path, "err", err)
+			st.log.Warn("applog: ignoring an old state file", "file", path, "err", err)
 		}
 		return nil
 	}
-	db.st.hdr = &h
+	st.hdr = &h
 	// Exact as long as unchanged() holds, and if the feed and the log
 	// table are as long as the clean Close left them (as a writer's
 	// openClean checks): a feed cut short since (damage) names fewer
 	// heads than the entries, so Feed.repairTail must look, and a table
 	// of another length may have its records at other ordinals than the
 	// entries.
-	db.lazy = db.readOnly && h.clean && db.fileSize(fileFeed) == h.feedLen &&
-		db.fileSize(fileLogs) == fileHeaderSize+int64(h.n)*logsRecordSize
+	st.lazy = st.readOnly && h.clean && sizeOf(filepath.Join(st.dir, fileFeed)) == h.feedLen &&
+		sizeOf(filepath.Join(st.dir, fileLogs)) == fileHeaderSize+int64(h.n)*logsRecordSize
 	return nil
 }
 
-// fileSize returns the size of the database's file name; -1 if it cannot
-// be read.
-func (db *DB) fileSize(name string) int64 {
-	fi, err := os.Stat(filepath.Join(db.dir, name))
+// sizeOf returns the size of the file at path; -1 if it cannot be read.
+func sizeOf(path string) int64 {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return -1
 	}
@@ -90,8 +98,8 @@ func (db *DB) fileSize(name string) int64 {
 // unchanged reports, for a read-only database, whether the state file
 // still says clean in the generation Open found: then no writer has
 // committed since, and the state entries are exact. It costs one pread.
-func (db *DB) unchanged() bool {
-	return db.readOnly && db.lazy && db.st.stillClean()
+func (st *stateFile) unchanged() bool {
+	return st.readOnly && st.lazy && st.stillClean()
 }
 
 // stillClean reports whether the header on disk says clean in the
@@ -108,40 +116,42 @@ func (st *stateFile) stillClean() bool {
 	return err == nil && h.clean && h.gen == st.hdr.gen
 }
 
-// checkpointOf returns the state file's entry for ordinal ord, or nil if
-// there is none or it is damaged. exact reports that the entry describes
-// the log exactly (a clean Close wrote it and no commit happened since),
-// not just a durable floor.
-func (db *DB) checkpointOf(ord uint32) (ck *logCheckpoint, exact bool) {
-	if db.st.isExact(ord) {
+// checkpoint returns the entry for ordinal ord, or nil if there is none
+// or it is damaged, or recovered(ord) says the log at ord was found from
+// its directory (logTable.isRecovered), so the entry is not known to be
+// its own. exact reports that the entry describes the log exactly (a
+// clean Close wrote it and no commit happened since), not just a durable
+// floor.
+func (st *stateFile) checkpoint(ord uint32, recovered func(uint32) bool) (ck *logCheckpoint, exact bool) {
+	if st.isExact(ord) {
 		// written when the log was unloaded, and unchanged since
-		if e, ok := db.st.readEntry(ord); ok {
+		if e, ok := st.readEntry(ord); ok {
 			return &e, true
 		}
 		return nil, false
 	}
-	h := db.st.hdr
-	if h == nil || ord >= h.n || db.st.f == nil || db.tab.isRecovered(ord) {
+	h := st.hdr
+	if h == nil || ord >= h.n || st.f == nil || recovered(ord) {
 		return nil, false
 	}
-	if all := db.st.all.Load(); all != nil {
+	if all := st.all.Load(); all != nil {
 		if e := (*all)[ord]; e.tailBase != 0 {
-			return &e, db.lazy
+			return &e, st.lazy
 		}
 		return nil, false
 	}
 	var b [stateEntrySize]byte
-	if _, err := readFull(db.fs, db.st.f, b[:], stateEntryOffset(ord)); err != nil {
+	if _, err := readFull(st.fs, st.f, b[:], stateEntryOffset(ord)); err != nil {
 		return nil, false
 	}
 	e, ok := decodeStateEntry(b[:])
 	if !ok {
 		if !isZero(b[:]) {
-			db.noteRepair("state entry %d is damaged: the log's tail is scanned", ord)
+			st.repairs.note("state entry %d is damaged: the log's tail is scanned", ord)
 		}
 		return nil, false
 	}
-	return &e, db.lazy
+	return &e, st.lazy
 }
 
 // readEntry reads the state entry of ord from the file.
@@ -155,10 +165,6 @@ func (st *stateFile) readEntry(ord uint32) (logCheckpoint, bool) {
 	}
 	return decodeStateEntry(b[:])
 }
-
-// readAllCheckpoints reads every entry of the state file at once, for an
-// Open that loads every log; damaged entries are left zero (unknown).
-func (db *DB) readAllCheckpoints() { db.st.setAll(db.st.readAll()) }
 
 // setAll caches every entry (nil: none).
 func (st *stateFile) setAll(all []logCheckpoint) {
@@ -254,7 +260,7 @@ func (st *stateFile) markDirty(rd *round) error {
 func (db *DB) writeCheckpoint() error {
 	db.tab.loadMu.Lock() // no log is loaded meanwhile (logAt fails after Close anyway)
 	defer db.tab.loadMu.Unlock()
-	if err := db.flushAll(); err != nil {
+	if err := db.sw.flushAll(db.tab.loadedLogs()); err != nil {
 		return err
 	}
 	if db.st.f == nil {
@@ -279,7 +285,7 @@ func (db *DB) writeCheckpoint() error {
 	}
 	var changes []entryChange
 	for _, l := range loaded {
-		e := db.entryOf(l, &files, &held)
+		e := l.entry(db.files, &files, &held)
 		if l.ck == nil || *l.ck != e || l.ord >= db.st.count() {
 			changes = append(changes, entryChange{l.ord, e})
 		}
@@ -356,11 +362,12 @@ func (st *stateFile) writeFull(n uint32, changes []entryChange) error {
 	return nil
 }
 
-// entryOf returns the state entry that describes the idle log l exactly,
-// once the tail index files it appends to files (held in held) are
-// synced; a tail index the file cache closed unsynced gets index size 0,
-// so that the next load checks it against the segment. Leader only.
-func (db *DB) entryOf(l *logState, files *[]*os.File, held *[]*cachedFile) logCheckpoint {
+// entry returns the state entry that describes the idle log l exactly,
+// once the tail index files it appends to files (held in held, from the
+// file cache c) are synced; a tail index the cache closed unsynced gets
+// index size 0, so that the next load checks it against the segment.
+// Leader only.
+func (l *logState) entry(c *fileCache, files *[]*os.File, held *[]*cachedFile) logCheckpoint {
 	e := logCheckpoint{feedHead: l.feedHead}
 	if l.w.tail == nil || l.broken.Load() != nil {
 		return e
@@ -370,7 +377,7 @@ func (db *DB) entryOf(l *logState, files *[]*os.File, held *[]*cachedFile) logCh
 	e.head = l.w.head
 	e.idxSize = indexSize(l.w.tail.base, l.w.head)
 	if l.w.idxDirty {
-		if cf, err := db.files.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
+		if cf, err := c.acquireOpen(l.w.tail.idx); cf != nil && err == nil {
 			*held = append(*held, cf)
 			*files = append(*files, cf.File)
 		} else {
@@ -413,6 +420,33 @@ func (st *stateFile) writeEntries(changes []entryChange) error {
 	return flush()
 }
 
+// clearEntries makes the entries of ords unknown on disk, durably, so
+// that no later Open trusts them (the logs they described were moved or
+// deleted: mendHoles, dropLog), and drops the cached entries. Ordinals
+// past the file's entries have none to clear.
+func (st *stateFile) clearEntries(ords []uint32) error {
+	if st.f == nil || st.hdr == nil {
+		return nil
+	}
+	var zero [stateEntrySize]byte
+	n := 0
+	for _, ord := range ords {
+		if ord < st.hdr.n {
+			if _, err := st.fs.writeAt(st.f, zero[:], stateEntryOffset(ord)); err != nil {
+				return fmt.Errorf("applog: write state entry %d: %w", ord, err)
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		if err := st.fs.sync(st.f); err != nil {
+			return err
+		}
+	}
+	st.setAll(nil) // read again without the entries made unknown
+	return nil
+}
+
 // count is the number of entries in the state file.
 func (st *stateFile) count() uint32 {
 	if st.hdr == nil {
@@ -422,7 +456,7 @@ func (st *stateFile) count() uint32 {
 }
 
 // writeFeedLen records, while the writer runs, that the feed is durable
-// up to feedLen (see DB.feedHint); the header keeps saying not clean, and
+// up to feedLen (see feedWriter.hint); the header keeps saying not clean, and
 // the entries are left as Open found them: still true durable floors.
 func (st *stateFile) writeFeedLen(own uint32, feedLen int64) error {
 	h := stateHeader{own: own, feedLen: feedLen}

@@ -27,7 +27,7 @@ type committer struct {
 	last    *round     // the latest round, until it is published
 	closing bool
 	failed  error   // a write or sync failed, the writer is unusable
-	hinting int     // feed hints being written (see feedHint)
+	hinting int     // feed hints being written (see feedWriter.hint)
 	bufs    bufPool // the leader's spare write buffers, lent to the logs of a round
 
 	commits atomic.Int64 // rounds made (for benchmarks)
@@ -113,7 +113,7 @@ func (db *DB) submit(r *request) {
 		return // closed meanwhile
 	}
 	if rd.err == nil {
-		db.writeRound(rd)
+		(&roundWriter{db: db, rd: rd}).write()
 	}
 	db.gc.written(rd)
 	if rd.err == nil {
@@ -131,7 +131,7 @@ func (db *DB) submit(r *request) {
 	db.gc.publish(rd, db.publishHeads)
 	close(b.done)
 	if rd.hint > 0 {
-		db.feedHint(rd.hint)
+		db.fw.hint(rd.hint, &db.st, db.own.ord)
 		db.gc.hinted()
 	}
 }

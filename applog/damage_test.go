@@ -243,7 +243,7 @@ func TestOldFormatUpgrade(t *testing.T) {
 	}
 	ro.Close()
 	w := openT(t, dir, nil)
-	if w.lazy {
+	if w.st.lazy {
 		t.Fatal("writer open of a format-1 state was lazy")
 	}
 	checkAll(t, w, want)
@@ -255,7 +255,7 @@ func TestOldFormatUpgrade(t *testing.T) {
 		t.Fatalf("state after the writer's Close: %+v, %v; want format 2, clean", h, err)
 	}
 	w = openT(t, dir, nil)
-	if !w.lazy {
+	if !w.st.lazy {
 		t.Fatal("writer open after the upgrade is not lazy")
 	}
 	checkAll(t, w, want)

@@ -71,11 +71,27 @@ const (
 // and the logs of others received through Insert. A DB is safe for
 // concurrent use. Reads never wait for a commit round.
 //
-// A DB is a facade over parts that each own their state: the log table
-// and the logs loaded (logTable, table.go), the file cache (fileCache,
-// files.go), the checkpoint (stateFile, checkpoint.go), the feed's
-// writing end (feedWriter, feedwrite.go), group commit (committer,
-// commit.go) and the change notifier.
+// A DB is a facade over parts that each own their state and do their
+// own work; its methods check, delegate and wire them together:
+//
+//   - logTable (table.go, lost.go): the log table, the logs loaded, the
+//     unload sweep (unload.go), and the lost logs found from their
+//     directories;
+//   - fileCache (files.go): every segment and index open;
+//   - recordReader (read.go): reads records through the indexes;
+//   - logOpener (logopen.go): loads a log's state from its files, and
+//     refreshes a reader's;
+//   - stateFile (checkpoint.go): the checkpoint, its header and entries;
+//   - feedWriter (feedwrite.go, recover_feed.go): the feed's writing
+//     end, and its repair at Open;
+//   - committer (commit.go): group commit; a roundWriter (round.go)
+//     writes each round, through the segWriter (logwrite.go);
+//   - tailRecovery (recover_tail.go): recovers a log's tail when a
+//     writer loads it;
+//   - forkSet (forkset.go), blockList (block.go) and limits (limits.go):
+//     what Insert refuses;
+//   - repairLog and verifier (verify.go): the damage found, and Verify;
+//   - the change notifier.
 type DB struct {
 	dir      string
 	opts     Options
@@ -85,32 +101,32 @@ type DB struct {
 	sign     *signer // nil when read-only
 	lock     *lockFile
 
-	tab   *logTable  // the log table and the logs loaded (table.go)
-	own   *logState  // the own log; writer only (loaded at Open)
-	files *fileCache // every segment and index open
-	fs    fileSystem // every file operation goes through it (vfs.go)
+	tab   *logTable    // the log table and the logs loaded (table.go)
+	own   *logState    // the own log; writer only (loaded at Open)
+	files *fileCache   // every segment and index open
+	rr    recordReader // reads records through the indexes (read.go)
+	lo    logOpener    // loads a log's state from its files (logopen.go)
+	fs    fileSystem   // every file operation goes through it (vfs.go)
 
-	st   stateFile  // the checkpoint (checkpoint.go)
-	lazy bool       // Open found a clean state: a writer loads logs on first use, a reader trusts the entries while unchanged
-	fw   feedWriter // writer only: the feed's writing end
+	st stateFile  // the checkpoint (checkpoint.go)
+	fw feedWriter // writer only: the feed's writing end
 
 	gc committer // group commit
+	sw segWriter // writer only: writes the logs' records (logwrite.go)
 
 	changed notifier // Changed
 
-	forks     forkSet   // the forked logs (fork.go)
-	blocks    blockList // the blocked logs (block.go)
-	lim       limits    // MaxLogs and the free-space floor (limits.go)
-	repairs   repairLog // damage to derived files found and repaired, for Verify
-	checks    checkPool // Insert's per-record scratch
-	preparing sync.Map  // ID → chan struct{}: logs being prepared (see prepareLog)
+	forks   forkSet   // the forked logs (forkset.go)
+	blocks  blockList // the blocked logs (block.go)
+	lim     limits    // MaxLogs and the free-space floor (limits.go)
+	repairs repairLog // damage to derived files found and repaired, for Verify
+	checks  checkPool // Insert's per-record scratch
 
 	unloadAsked atomic.Bool // a round is asked to unload idle logs (logAt)
 
-	stopWatch chan struct{} // writer: closed by Close to stop watchBlocks
-	watchDone chan struct{} // closed when watchBlocks returned
+	stopWatch chan struct{} // writer: closed by Close to stop the block list's watch
+	watchDone chan struct{} // closed when the watch returned
 
-	mapMu    sync.RWMutex // held for reading while a mapped index is used; Close unmaps under it
 	closed   atomic.Bool
 	closeMu  sync.Mutex
 	closeErr error
@@ -123,37 +139,7 @@ type DB struct {
 // it returns an error wrapping fs.ErrNotExist.
 func Open(dir string, opts *Options) (*DB, error) {
 	start := time.Now()
-	db := &DB{dir: dir}
-	if opts != nil {
-		db.opts = *opts
-	}
-	db.fs = db.opts.fileSystem()
-	if db.opts.SegmentSize <= 0 {
-		db.opts.SegmentSize = DefaultSegmentSize
-	}
-	if db.opts.SegmentSize < fileHeaderSize+minFrameSize {
-		db.opts.SegmentSize = fileHeaderSize + minFrameSize
-	}
-	if db.opts.MaxLoaded <= 0 {
-		db.opts.MaxLoaded = DefaultMaxLoaded
-	}
-	if db.opts.LockWait == 0 {
-		db.opts.LockWait = 5 * time.Second
-	}
-	db.log = db.opts.Logger
-	if db.log == nil {
-		db.log = slog.New(slog.DiscardHandler)
-	}
-	db.readOnly = db.opts.ReadOnly
-	db.gc.init(db.log)
-	db.fw.hintStep, db.fw.fs, db.fw.log = hintEvery, db.fs, db.log
-	db.st.fs = db.fs
-	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded}
-	flag := os.O_RDWR
-	if db.readOnly {
-		flag = os.O_RDONLY
-	}
-	db.files = newFileCache(db.fs, flag, maxIdleFiles)
+	db := newDB(dir, opts)
 	var err error
 	if db.readOnly {
 		err = db.openReader()
@@ -161,7 +147,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		err = db.openWriter()
 	}
 	if err == nil {
-		err = db.loadForks()
+		err = db.forks.load()
 	}
 	if err != nil {
 		db.closeFiles()
@@ -169,12 +155,63 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	if !db.readOnly {
 		db.stopWatch, db.watchDone = make(chan struct{}), make(chan struct{})
-		go db.watchBlocks(db.stopWatch, db.watchDone)
+		go db.blocks.watch(db.stopWatch, db.watchDone, db.applyBlocks)
 	}
-	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.lazy, "took", time.Since(start))
+	db.log.Debug("applog: open", "dir", dir, "readOnly", db.readOnly, "logs", db.tab.count(), "lazy", db.st.lazy, "took", time.Since(start))
 	return db, nil
 }
 
+// newDB makes the DB of dir with opts, defaults filled in, and wires
+// its parts to one another, before any file is read.
+func newDB(dir string, opts *Options) *DB {
+	db := &DB{dir: dir}
+	if opts != nil {
+		db.opts = *opts
+	}
+	db.opts.setDefaults()
+	db.fs = db.opts.fileSystem()
+	db.log = db.opts.Logger
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	db.readOnly = db.opts.ReadOnly
+	db.repairs.log = db.log
+	db.gc.init(db.log)
+	db.fw = feedWriter{hintStep: hintEvery, fs: db.fs, dir: dir, repairs: &db.repairs, log: db.log}
+	db.st = stateFile{fs: db.fs, dir: dir, readOnly: db.readOnly, repairs: &db.repairs, log: db.log}
+	db.blocks = blockList{dir: dir, readOnly: db.readOnly, log: db.log}
+	db.forks = forkSet{fs: db.fs, dir: dir, readOnly: db.readOnly, log: db.log}
+	db.tab = &logTable{maxLoaded: db.opts.MaxLoaded, dir: dir, fs: db.fs, readOnly: db.readOnly, st: &db.st, repairs: &db.repairs, log: db.log}
+	flag := os.O_RDWR
+	if db.readOnly {
+		flag = os.O_RDONLY
+	}
+	db.files = newFileCache(db.fs, flag, maxIdleFiles)
+	db.sw = segWriter{fs: db.fs, files: db.files, segmentSize: db.opts.SegmentSize}
+	db.rr = recordReader{fs: db.fs, files: db.files, closed: &db.closed, repairs: &db.repairs}
+	db.lo = logOpener{dir: dir, fs: db.fs, files: db.files, readOnly: db.readOnly, rr: &db.rr, st: &db.st, log: db.log}
+	return db
+}
+
+// setDefaults fills in the defaults of the options left zero, and
+// raises a SegmentSize too small for one record.
+func (o *Options) setDefaults() {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.SegmentSize < fileHeaderSize+minFrameSize {
+		o.SegmentSize = fileHeaderSize + minFrameSize
+	}
+	if o.MaxLoaded <= 0 {
+		o.MaxLoaded = DefaultMaxLoaded
+	}
+	if o.LockWait == 0 {
+		o.LockWait = 5 * time.Second
+	}
+}
+
+// openReader is the reader's Open: it reads the own ID, the state
+// header and the log table, and finds the logs the table does not list.
 func (db *DB) openReader() error {
 	fi, err := os.Stat(db.dir)
 	if err != nil {
@@ -194,16 +231,16 @@ func (db *DB) openReader() error {
 	if err != nil {
 		return fmt.Errorf("applog: %s: %w", filePub, err)
 	}
-	db.id = id
-	if err := db.openState(); err != nil {
+	db.id, db.blocks.own = id, id
+	if err := db.st.open(); err != nil {
 		return err
 	}
 	db.tab.fileMu.Lock()
 	defer db.tab.fileMu.Unlock()
-	if err := db.readTable(); err != nil {
+	if err := db.tab.read(); err != nil {
 		return err
 	}
-	_, err = db.findLost(false)
+	_, err = db.tab.findLost(false)
 	return err
 }
 
@@ -220,7 +257,8 @@ func (db *DB) openWriter() error {
 	if err := db.loadKey(); err != nil {
 		return err
 	}
-	if err := db.deleteBlocked(); err != nil {
+	db.blocks.own = db.id
+	if err := db.blocks.deleteAll(db.fs); err != nil {
 		return err
 	}
 	return db.recover()
@@ -252,6 +290,7 @@ func (db *DB) loadKey() error {
 		return fmt.Errorf("applog: %s: public half does not match the seed", path)
 	}
 	db.sign = &signer{priv: priv, pub: pub}
+	db.sw.sign = db.sign
 	db.id = idOf(pub)
 	pubPath := filepath.Join(db.dir, filePub)
 	if pb, err := os.ReadFile(pubPath); err != nil || strings.TrimSpace(string(pb)) != string(db.id) {
@@ -265,147 +304,10 @@ func (db *DB) loadKey() error {
 // ID returns the id of the database's own log.
 func (db *DB) ID() ID { return db.id }
 
-// Head returns the highest durable seq held of log id; 0 if none.
-func (db *DB) Head(id ID) uint64 {
-	l, err := db.logOf(id, true)
-	if l == nil || err != nil {
-		return 0
-	}
-	db.refresh(l)
-	return l.head.Load()
-}
-
-// Heads returns every log held and its head (durable records only). A
-// writer answers from memory and the state file, without opening a
-// log's files; so does a reader while no writer has committed since it
-// opened (see unchanged); else it looks at each log's tail.
-func (db *DB) Heads() map[ID]uint64 {
-	m := make(map[ID]uint64)
-	blocked := db.blocked()
-	db.eachHead(func(l logHeadInfo) error {
-		if !blocked[l.id] {
-			m[l.id] = l.head
-		}
-		return nil
-	})
-	return m
-}
-
-// logHeadInfo is what eachHead knows of a log.
-type logHeadInfo struct {
-	id    ID
-	head  uint64
-	bytes int64 // bytes of its files; -1 if not known without looking
-}
-
-// eachHead calls fn for every log held, in ordinal order, with its head.
-// Logs not loaded that the state describes exactly (a clean writer Open,
-// or a reader while unchanged) are answered from the state entries, read
-// all at once, and stay unloaded.
-func (db *DB) eachHead(fn func(logHeadInfo) error) error {
-	db.refreshTable()
-	n := db.tab.len()
-	var entries []logCheckpoint
-	exact := (db.lazy && !db.readOnly) || db.unchanged() // every entry of the state Open found
-	unloaded := db.st.anyExact()                         // and those of unloaded logs (unload.go)
-	if (exact || unloaded) && int(db.tab.nLoaded.Load()) < n {
-		entries = db.st.allEntries()
-		if entries == nil || (unloaded && len(entries) < n) {
-			entries = db.st.readN(uint32(n))
-			if !db.readOnly {
-				db.st.setAll(entries) // true until Close, or the next unload
-			}
-		}
-	}
-	for ord := range uint32(n) {
-		var info logHeadInfo
-		if l := db.tab.loadedLog(ord); l != nil {
-			db.refresh(l)
-			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
-			if c := l.ck; c != nil && c.head == info.head && c.tailBase == 1 && c.idxSize > 0 && db.readOnly {
-				info.bytes = c.segSize + c.idxSize
-			}
-		} else if int(ord) < len(entries) && entries[ord].tailBase != 0 && (db.st.isExact(ord) || exact && ord < db.st.count() && !db.tab.isRecovered(ord)) {
-			pub, ok := db.tab.key(ord)
-			if !ok {
-				continue
-			}
-			e := entries[ord]
-			info = logHeadInfo{id: idOf(pub), head: e.head, bytes: -1}
-			if e.tailBase == 1 && e.idxSize > 0 {
-				info.bytes = e.segSize + e.idxSize
-			}
-		} else {
-			l, err := db.logAt(ord)
-			if err != nil {
-				return err
-			}
-			if l == nil {
-				continue // a hole, or a blocked log (see dropLog)
-			}
-			db.refresh(l)
-			info = logHeadInfo{id: l.id, head: l.head.Load(), bytes: -1}
-		}
-		if err := fn(info); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// LogInfo describes one log held.
-type LogInfo struct {
-	ID   ID
-	Head uint64 // the highest durable seq held (see DB.Head)
-	// Entries is the number of entries held: always Head, since a log
-	// holds every seq from 1 to its head. Kept for the callers that
-	// count entries rather than read seqs.
-	Entries uint64
-	Bytes   int64  // bytes on disk: segments and indexes
-	Own     bool   // the database's own log
-	Forked  uint64 // the seq at which the log is forked (see Forked); 0 if it is not
-	Blocked bool   // on the block list (see Block): refused, and its data deleted (see Block)
-}
-
-// Logs lists the logs held, in the order they were first stored, and
-// then the blocked logs never held.
-func (db *DB) Logs() ([]LogInfo, error) {
-	if db.closed.Load() {
-		return nil, ErrClosed
-	}
-	blocked := db.blocked()
-	var out []LogInfo
-	err := db.eachHead(func(l logHeadInfo) error {
-		info := LogInfo{ID: l.id, Head: l.head, Entries: l.head, Own: l.id == db.id, Bytes: l.bytes, Forked: db.Forked(l.id), Blocked: blocked[l.id]}
-		if l.bytes < 0 {
-			info.Bytes = 0
-			ents, err := os.ReadDir(filepath.Join(db.dir, string(l.id)))
-			if err != nil && !isNotExist(err) {
-				return fmt.Errorf("applog: %w", err)
-			}
-			for _, e := range ents {
-				if strings.HasSuffix(e.Name(), ".seg") || strings.HasSuffix(e.Name(), ".idx") {
-					if fi, err := e.Info(); err == nil {
-						info.Bytes += fi.Size()
-					}
-				}
-			}
-		}
-		out = append(out, info)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return db.appendBlockedNotHeld(out), nil
-}
-
 // Changed returns a channel that is closed the next time the database's
 // durable content grows through this DB (an append or an insert). Take a
 // new channel after each wake-up.
 func (db *DB) Changed() <-chan struct{} { return db.changed.wait() }
-
-func (db *DB) notifyChanged() { db.changed.notify() }
 
 // notifier hands out a channel that the next notify closes.
 type notifier struct {
@@ -456,22 +358,22 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	db.closeErr = err
-	db.notifyChanged()
+	db.changed.notify()
 	return err
 }
 
 // closeFiles closes everything open; used by Close and a failed Open.
 func (db *DB) closeFiles() error {
 	var errs []error
-	db.mapMu.Lock()
-	defer db.mapMu.Unlock()
+	db.rr.mapMu.Lock()
+	defer db.rr.mapMu.Unlock()
 	db.tab.loaded.Range(func(_, v any) bool {
 		for _, s := range v.(*logState).segments() {
 			s.unmap()
 		}
 		return true
 	})
-	errs = append(errs, db.files.close(), db.closeForks())
+	errs = append(errs, db.files.close(), db.forks.close())
 	for _, f := range []*os.File{db.fw.f, db.tab.f, db.st.f} {
 		if f != nil {
 			errs = append(errs, f.Close())

@@ -173,13 +173,13 @@
 // # New logs
 //
 // A log is new when Insert stores its first records. Its files are made
-// in this order (newlog.go):
+// in this order (newlog.go, logopen.go):
 //
 //  1. Before the commit round, in the inserting caller's goroutine
-//     (prepareLog): create DIR/<ID>/ and its first segment and index
-//     with their headers, never truncating an existing file. Nothing is
-//     synced; file creation is slow on some file systems, and concurrent
-//     inserters make theirs in parallel.
+//     (logOpener.prepare): create DIR/<ID>/ and its first segment and
+//     index with their headers, never truncating an existing file.
+//     Nothing is synced; file creation is slow on some file systems, and
+//     concurrent inserters make theirs in parallel.
 //  2. In the round (addLog): append the log's record to the table and
 //     adopt the files (as a writer Open would: an existing segment is
 //     recovered, so an orphan left by a crash is adopted and its records
@@ -273,23 +273,24 @@
 //  3. Otherwise read the log table, find the logs it does not list from
 //     the log directories (as described above), and load every log now,
 //     several at once.
-//  4. Load a log (recoverTail): with a clean state, first cut it back to
-//     its entry. If the tail files have the sizes of the entry, read the
-//     head record and stop. Otherwise scan the tail segment frame by
-//     frame and keep the records up to the last signed one: every
-//     acknowledged batch ended with a signed record and was fsynced, so
-//     what follows was never acknowledged. Truncate the segment there,
-//     rewrite the index entries that differ from the scanned offsets and
-//     truncate the index; fsync what changed. A tail segment left empty
-//     means the head is the last record of the previous segment. A bad
-//     record below the entry's segment size (a durable floor) is not
-//     cut: the log is marked corrupt (reads fail at it, writes to it are
-//     refused, Verify reports it). Open never fails on a torn tail.
-//  5. Repair the feed (openFeed): scan from the state's feed length, cut
-//     at the first record that fails its CRC or names no log, and append
-//     (ordinal, head) for every log whose head is beyond the last head
-//     the feed names for it. A feed whose header is damaged is renamed
-//     aside (feed.corrupt-<time>) and rebuilt from the heads.
+//  4. Load a log (tailRecovery.recover): with a clean state, first cut
+//     it back to its entry. If the tail files have the sizes of the
+//     entry, read the head record and stop. Otherwise scan the tail
+//     segment frame by frame and keep the records up to the last signed
+//     one: every acknowledged batch ended with a signed record and was
+//     fsynced, so what follows was never acknowledged. Truncate the
+//     segment there, rewrite the index entries that differ from the
+//     scanned offsets and truncate the index; fsync what changed. A tail
+//     segment left empty means the head is the last record of the
+//     previous segment. A bad record below the entry's segment size (a
+//     durable floor) is not cut: the log is marked corrupt (reads fail
+//     at it, writes to it are refused, Verify reports it). Open never
+//     fails on a torn tail.
+//  5. Repair the feed (feedWriter.recover): scan from the state's feed
+//     length, cut at the first record that fails its CRC or names no log,
+//     and append (ordinal, head) for every log whose head is beyond the
+//     last head the feed names for it. A feed whose header is damaged is
+//     renamed aside (feed.corrupt-<time>) and rebuilt from the heads.
 //
 // Only the tail segment can be torn: a segment is sealed (index and
 // segment fdatasynced, next segment created, directory fsynced) before

@@ -133,7 +133,7 @@ func (f *Feed) seek(r feedRecord) error {
 		return nil
 	}
 	if l.head.Load() < r.head {
-		f.db.refresh(l)
+		f.db.lo.refresh(l)
 	}
 	to := min(r.head, l.head.Load())
 	if to < from {
@@ -190,7 +190,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 			// damaged, not torn: a good record follows. Skip it; the
 			// entries it named come with a later record of that log
 			// or from repairTail.
-			f.db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
+			f.db.repairs.note("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", f.off)
 			f.bpos += feedRecordSize
 			f.off += feedRecordSize
 			return f.read()
@@ -213,7 +213,7 @@ func (f *Feed) read() (feedRecord, bool, error) {
 // unchanged and undamaged there is nothing to look at.
 func (f *Feed) repairTail() error {
 	db := f.db
-	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.unchanged()) {
+	if !f.sawBad && !db.tab.damaged.Load() && (!db.readOnly || db.st.unchanged()) {
 		return nil
 	}
 	db.refreshTable()
@@ -225,7 +225,7 @@ func (f *Feed) repairTail() error {
 		if l == nil {
 			continue
 		}
-		db.refresh(l)
+		db.lo.refresh(l)
 		if h := l.head.Load(); h > f.last[ord] {
 			f.repair = append(f.repair, feedRecord{ord: ord, head: h})
 		}

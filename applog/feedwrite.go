@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
 
 // feedWriter is the writing end of the feed file, in the writer's
 // process: publish appends the records of each round, Open repairs it
-// (openFeed, before any round), Close catches it up and syncs it
-// (writeCheckpoint), and feed hints record its durable length
-// (DB.feedHint). Its mutex guards its state and each log's feedHead; the
+// (recover, before any round), Close catches it up and syncs it
+// (writeCheckpoint), and feed hints record its durable length (hint). Its mutex guards its state and each log's feedHead; the
 // committer calls publish under its own lock, so the order is always
 // committer.mu, then feedWriter.mu.
 type feedWriter struct {
@@ -26,8 +26,10 @@ type feedWriter struct {
 	hintStep int64        // write a feed hint when the feed grew this much (hintEvery)
 	hintMu   sync.Mutex   // one feed hint at a time
 
-	fs  fileSystem
-	log *slog.Logger
+	fs      fileSystem
+	dir     string     // the database's directory, which holds the feed
+	repairs *repairLog // where recover notes damage
+	log     *slog.Logger
 }
 
 // publish appends a feed record for each head past the highest the feed
@@ -95,21 +97,45 @@ func (fw *feedWriter) markSynced(size int64) {
 // that the feed scan after a crash stays bounded (~65,000 commits).
 const hintEvery = 1 << 20
 
-// feedHint refreshes the state header's feed length while the writer
-// runs: fsync the feed up to feedLen, then record that length (see
-// stateFile.writeFeedLen). Runs outside the commit lock, one at a time
-// (hintMu), in the goroutine of the round that made the feed grow past
-// the step.
-func (db *DB) feedHint(feedLen int64) {
-	if !db.fw.hintMu.TryLock() {
+// hint refreshes the feed length in st's header while the writer runs:
+// fsync the feed up to feedLen, then record that length (see
+// stateFile.writeFeedLen; own is the own log's ordinal). Runs outside
+// the commit lock, one at a time (hintMu), in the goroutine of the round
+// that made the feed grow past the step.
+func (fw *feedWriter) hint(feedLen int64, st *stateFile, own uint32) {
+	if !fw.hintMu.TryLock() {
 		return // a hint is being written; the next round tries again
 	}
-	defer db.fw.hintMu.Unlock()
-	if err := db.fs.sync(db.fw.f); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
+	defer fw.hintMu.Unlock()
+	if err := fw.fs.sync(fw.f); err != nil {
+		fw.log.Warn("applog: feed hint", "err", err)
 		return
 	}
-	if err := db.st.writeFeedLen(db.own.ord, feedLen); err != nil {
-		db.log.Warn("applog: feed hint", "err", err)
+	if err := st.writeFeedLen(own, feedLen); err != nil {
+		fw.log.Warn("applog: feed hint", "err", err)
 	}
+}
+
+// resume opens the feed as a clean Close left it, if it has the length
+// feedLen that the clean state header records and its header is good;
+// it reports false otherwise, with nothing changed (Open then recovers
+// the feed).
+func (fw *feedWriter) resume(feedLen int64) bool {
+	f, err := fw.fs.openFile(filepath.Join(fw.dir, fileFeed), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	fi, err := f.Stat()
+	var hb [fileHeaderSize]byte
+	if err == nil {
+		_, err = readFull(fw.fs, f, hb[:], 0)
+	}
+	if err != nil || fi.Size() != feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
+		f.Close()
+		return false
+	}
+	fw.f = f
+	fw.size, fw.synced, fw.hintLen = feedLen, feedLen, feedLen
+	fw.end.Store(feedLen)
+	return true
 }

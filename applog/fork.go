@@ -6,12 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 )
 
 // A fork of a log is two records at the same seq, both authenticated by
@@ -179,171 +174,12 @@ func checkBranch(pub ed25519.PublicKey, s uint64, p []byte, off int) ([hashSize]
 	return at, off, nil
 }
 
-// forkSet is the forked logs of a DB: their fork seqs in memory, their
-// proofs in DIR/forks, read when needed. The forks file is a 16-byte
-// header (magic "SCTLFKS" 0x01, zeros), then records
-//
-//	len u32 ‖ crc u32 (CRC-32C of the proof) ‖ proof (len bytes)
-//
-// appended and fdatasynced by the writer when it marks a log forked.
-// A record that is torn or fails its CRC ends the file (a writer cuts
-// it): it was never acknowledged.
-type forkSet struct {
-	mu   sync.Mutex
-	f    *os.File // writer: open for appending; nil until needed
-	size int64
-	logs map[ID]forkMark
-}
-
-type forkMark struct {
-	seq uint64
-	off int64 // of the proof in the forks file
-	n   int
-}
-
-// loadForks reads DIR/forks, if any. A writer cuts a damaged tail.
-func (db *DB) loadForks() error {
-	fs := &db.forks
-	fs.logs = make(map[ID]forkMark)
-	path := filepath.Join(db.dir, fileForks)
-	flag := os.O_RDWR
-	if db.readOnly {
-		flag = os.O_RDONLY
-	}
-	f, err := db.fs.openFile(path, flag, 0)
-	if isNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("applog: %s: %w", path, err)
-	}
-	end := 0
-	if len(b) >= fileHeaderSize && bytes.Equal(b[:8], magicForks[:]) {
-		end = fileHeaderSize
-		for len(b)-end >= 8 {
-			n := int(binary.LittleEndian.Uint32(b[end:]))
-			crc := binary.LittleEndian.Uint32(b[end+4:])
-			if n > MaxProofSize || len(b)-end-8 < n {
-				break
-			}
-			p := b[end+8 : end+8+n]
-			if crc32.Checksum(p, castagnoli) != crc {
-				break
-			}
-			if fk, err := CheckForkProof(p); err == nil {
-				if _, dup := fs.logs[fk.Log]; !dup {
-					fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: int64(end + 8), n: n}
-				}
-			}
-			end += 8 + n
-		}
-	}
-	if db.readOnly {
-		return f.Close()
-	}
-	if end < len(b) {
-		db.log.Warn("forks file: cutting a damaged tail", "file", path, "offset", end, "size", len(b))
-		if end == 0 {
-			h := fileHeader(magicForks, 0)
-			if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
-				f.Close()
-				return fmt.Errorf("applog: %w", err)
-			}
-			end = fileHeaderSize
-		}
-		if err := db.fs.truncate(f, int64(end)); err != nil {
-			f.Close()
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	fs.f, fs.size = f, int64(end)
-	return nil
-}
-
-// closeForks closes the forks file.
-func (db *DB) closeForks() error {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	if db.forks.f == nil {
-		return nil
-	}
-	err := db.forks.f.Close()
-	db.forks.f = nil
-	return err
-}
-
-// markFork durably records proof p of fork fk, unless the log is marked
-// already, and reports whether it was new.
-func (db *DB) markFork(fk Fork, p []byte) (bool, error) {
-	fs := &db.forks
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if _, ok := fs.logs[fk.Log]; ok {
-		return false, nil
-	}
-	if len(p) > MaxProofSize {
-		// Only entries near MaxEntrySize make a proof this large: the
-		// log is frozen for this session only, and no peer is sent it.
-		db.log.Warn("fork proof too large to keep", "log", fk.Log, "seq", fk.Seq, "bytes", len(p))
-		fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: -1}
-		return true, nil
-	}
-	if fs.f == nil {
-		path := filepath.Join(db.dir, fileForks)
-		f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return false, fmt.Errorf("applog: %w", err)
-		}
-		h := fileHeader(magicForks, 0)
-		if _, err := db.fs.writeAt(f, h[:], 0); err != nil {
-			f.Close()
-			return false, fmt.Errorf("applog: %w", err)
-		}
-		if err := syncAll(db.fs, []*os.File{f}, []string{db.dir}); err != nil {
-			f.Close()
-			return false, err
-		}
-		fs.f, fs.size = f, fileHeaderSize
-	}
-	rec := binary.LittleEndian.AppendUint32(nil, uint32(len(p)))
-	rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(p, castagnoli))
-	rec = append(rec, p...)
-	if _, err := db.fs.writeAt(fs.f, rec, fs.size); err != nil {
-		return false, fmt.Errorf("applog: %w", err)
-	}
-	if err := db.fs.sync(fs.f); err != nil {
-		return false, err
-	}
-	fs.logs[fk.Log] = forkMark{seq: fk.Seq, off: fs.size + 8, n: len(p)}
-	fs.size += int64(len(rec))
-	db.log.Warn("log forked: two different signed records at one seq; frozen", "log", fk.Log, "seq", fk.Seq)
-	return true, nil
-}
-
 // Forked returns the seq at which log id is forked, or 0 if it is not
 // known to be.
-func (db *DB) Forked(id ID) uint64 {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	return db.forks.logs[id].seq
-}
+func (db *DB) Forked(id ID) uint64 { return db.forks.seq(id) }
 
 // Forks returns the forked logs, sorted by id.
-func (db *DB) Forks() []Fork {
-	db.forks.mu.Lock()
-	out := make([]Fork, 0, len(db.forks.logs))
-	for id, m := range db.forks.logs {
-		out = append(out, Fork{Log: id, Seq: m.seq})
-	}
-	db.forks.mu.Unlock()
-	slices.SortFunc(out, func(a, b Fork) int { return cmpID(a.Log, b.Log) })
-	return out
-}
+func (db *DB) Forks() []Fork { return db.forks.list() }
 
 func cmpID(a, b ID) int {
 	switch {
@@ -357,27 +193,7 @@ func cmpID(a, b ID) int {
 
 // ForkProof returns the proof that log id is forked (see CheckForkProof),
 // or an error wrapping ErrNotFound if it is not known to be.
-func (db *DB) ForkProof(id ID) ([]byte, error) {
-	db.forks.mu.Lock()
-	defer db.forks.mu.Unlock()
-	m, ok := db.forks.logs[id]
-	if !ok || m.off < 0 {
-		return nil, fmt.Errorf("%w: log %s is not forked", ErrNotFound, id.Short())
-	}
-	f := db.forks.f
-	if f == nil {
-		var err error
-		if f, err = db.fs.openFile(filepath.Join(db.dir, fileForks), os.O_RDONLY, 0); err != nil {
-			return nil, fmt.Errorf("applog: %w", err)
-		}
-		defer f.Close()
-	}
-	p := make([]byte, m.n)
-	if _, err := readAt(db.fs, f, p, m.off); err != nil {
-		return nil, fmt.Errorf("applog: fork proof of %s: %w", id.Short(), err)
-	}
-	return p, nil
-}
+func (db *DB) ForkProof(id ID) ([]byte, error) { return db.forks.proof(id) }
 
 // AddForkProof checks proof p (CheckForkProof) received from a peer and,
 // if the database holds the forked log, marks it forked and frozen. It
@@ -399,9 +215,9 @@ func (db *DB) AddForkProof(p []byte) (Fork, bool, error) {
 	if _, held := db.tab.lookup(pub); !held {
 		return fk, false, nil
 	}
-	isNew, err := db.markFork(fk, slices.Clone(p))
+	isNew, err := db.forks.mark(fk, slices.Clone(p))
 	if isNew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return fk, isNew, err
 }
@@ -411,13 +227,14 @@ func (db *DB) AddForkProof(p []byte) (Fork, bool, error) {
 // s, or the previous hash of its record s+1, differs from the stored one.
 // It builds the proof from the run and the stored log, marks l forked
 // and returns the error Insert reports.
-func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
+func (rw *roundWriter) detectFork(l *logState, run *insertRun, s uint64) error {
+	db := rw.db
 	fk := Fork{Log: l.id, Seq: s}
 	theirs, ok := branchOf(run.recs[:run.auth], run.first, s)
 	if !ok {
 		return fmt.Errorf("%w: insert %s: seq %d differs from the stored one", ErrFork, l.id.Short(), s)
 	}
-	if err := db.flush(l); err != nil {
+	if err := db.sw.flush(l); err != nil {
 		return err
 	}
 	// The stored branch: from s up to the first signed record at or
@@ -431,7 +248,7 @@ func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
 		if sg == nil {
 			return l.corrupt(seq, l.dir, 0, fmt.Errorf("no segment holds it"))
 		}
-		rec, err := db.readRecord(l, sg, seq, &buf)
+		rec, err := db.rr.read(l, sg, seq, &buf)
 		if err != nil {
 			return err
 		}
@@ -450,12 +267,12 @@ func (db *DB) detectFork(l *logState, run *insertRun, s uint64) error {
 			return fmt.Errorf("applog: insert %s: the fork proof made does not check: %w", l.id.Short(), err)
 		}
 	}
-	isNew, err := db.markFork(fk, p)
+	isNew, err := db.forks.mark(fk, p)
 	if err != nil {
 		return err
 	}
 	if isNew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return &ForkError{Fork: fk}
 }

@@ -3,7 +3,6 @@ package applog
 import (
 	"bytes"
 	"crypto/ed25519"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,7 +39,7 @@ func FuzzDecodeRecord(f *testing.F) {
 				}
 			}
 		}
-		run := (&DB{}).checkRun(id, pub, [][]byte{b, b})
+		run := new(checkPool).check(id, pub, [][]byte{b, b})
 		if run.auth > 0 {
 			t.Fatalf("a record not signed by the key was authenticated")
 		}
@@ -58,15 +57,17 @@ func FuzzOpenLog(f *testing.F) {
 	pub := priv.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, seg, idx []byte) {
 		dir := t.TempDir()
-		db := &DB{dir: dir, opts: Options{SegmentSize: 1 << 20}, fs: osFS{}, log: slog.New(slog.DiscardHandler), sign: &signer{priv: priv, pub: pub},
-			tab: &logTable{}, files: newFileCache(osFS{}, os.O_RDWR, maxIdleFiles)}
+		db := newDB(dir, &Options{SegmentSize: 1 << 20})
+		db.sign = &signer{priv: priv, pub: pub}
+		db.sw.sign = db.sign
+		v := verifier{fs: db.fs, dir: dir, st: &db.st, repairs: &db.repairs}
 		ldir := filepath.Join(dir, string(idOf(pub)))
 		os.MkdirAll(ldir, 0o755)
 		os.WriteFile(filepath.Join(ldir, segName(1)), seg, 0o644)
 		os.WriteFile(filepath.Join(ldir, idxName(1)), idx, 0o644)
-		l, err := db.openLog(0, pub, nil, false, nil)
+		l, err := db.lo.open(0, pub, nil, false, nil)
 		if err != nil {
-			t.Fatalf("openLog: %v", err)
+			t.Fatalf("open log: %v", err)
 		}
 		defer func() {
 			for _, s := range l.segments() {
@@ -75,24 +76,24 @@ func FuzzOpenLog(f *testing.F) {
 			db.files.dropTail(l)
 			db.files.close()
 		}()
-		if err := db.verifyLog(l); err != nil {
+		if err := v.log(l); err != nil {
 			t.Fatalf("verify after recovery: %v", err)
 		}
 		head := l.w.head
 		if err := db.files.holdTail(l); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.appendOwn(l, [][]byte{[]byte("next")}, 1, true); err != nil {
+		if err := db.sw.appendOwn(l, [][]byte{[]byte("next")}, 1, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.flush(l); err != nil {
+		if err := db.sw.flush(l); err != nil {
 			t.Fatal(err)
 		}
 		l.head.Store(l.w.head)
 		if l.w.head != head+1 {
 			t.Fatalf("append after recovery got seq %d, want %d", l.w.head, head+1)
 		}
-		if err := db.verifyLog(l); err != nil {
+		if err := v.log(l); err != nil {
 			t.Fatalf("verify after append: %v", err)
 		}
 	})

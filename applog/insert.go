@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/ed25519"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,10 +77,10 @@ func (db *DB) Check(id ID, recs [][]byte) *Run {
 	if err := db.refusal(id, held); err != nil {
 		return &Run{err: err}
 	}
-	run := db.checkRun(id, pub, recs)
+	run := db.checks.check(id, pub, recs)
 	if run.auth > 0 && run.first == 1 {
 		if _, held := db.tab.lookup(pub); !held {
-			db.prepareLog(id)
+			db.lo.prepare(id)
 		}
 	}
 	return &Run{run: run}
@@ -134,72 +133,6 @@ func (db *DB) InsertRuns(runs ...*Run) (n int, err error) {
 	return r.n, cmp.Or(r.err, r.forkErr, forkErr)
 }
 
-// checkRun decodes recs and checks what does not depend on the stored
-// log: framing, consecutive seqs, the chain between them, run limits and
-// every signature. The per-record work (CRC, hash, signature) runs in
-// parallel over chunks of recs (see hashRecords); the chain and order
-// checks are then a cheap sequential pass over the results.
-func (db *DB) checkRun(id ID, pub ed25519.PublicKey, recs [][]byte) *insertRun {
-	run := &insertRun{id: id, pub: pub, recs: recs}
-	sc := db.checks.get(len(recs))
-	defer db.checks.put(sc)
-	hashRecords(pub, recs, sc)
-	runN, runBytes := 0, 0
-	for i, b := range recs {
-		c := &sc[i]
-		if c.state == checkBad {
-			_, err := decodeRecord(b)
-			if err == nil {
-				err = fmt.Errorf("%d bytes after the frame", len(b)-frameLenOf(b))
-			}
-			run.err = fmt.Errorf("%w: insert %s: record %d: %v", ErrCorrupt, id.Short(), i, err)
-			return run
-		}
-		seq := binary.LittleEndian.Uint64(b[offSeq:])
-		if seq == 0 {
-			run.err = fmt.Errorf("%w: insert %s: record %d has seq 0", ErrGap, id.Short(), i)
-			return run
-		}
-		prev := b[offPrev:offPayload]
-		if i > 0 {
-			if want := run.first + uint64(i); seq != want {
-				run.err = fmt.Errorf("%w: insert %s: record %d has seq %d after %d", ErrGap, id.Short(), i, seq, want-1)
-				return run
-			}
-			if !bytes.Equal(prev, sc[i-1].hash[:]) {
-				run.err = fmt.Errorf("%w: insert %s: seq %d does not chain to seq %d", ErrChain, id.Short(), seq, seq-1)
-				return run
-			}
-		} else {
-			run.first = seq
-			if seq == 1 && !isZero(prev) {
-				run.err = fmt.Errorf("%w: insert %s: seq 1 has a previous hash", ErrChain, id.Short())
-				return run
-			}
-		}
-		runN++
-		runBytes += len(b)
-		if runN > MaxSignedRun || runBytes > MaxRunBytes {
-			run.err = fmt.Errorf("%w: insert %s: %d records (%d bytes) without a signature at seq %d", ErrUnsigned, id.Short(), runN, runBytes, seq)
-			return run
-		}
-		run.ok = i + 1
-		switch c.state {
-		case checkBadSig:
-			run.err = fmt.Errorf("%w: insert %s: seq %d", ErrSignature, id.Short(), seq)
-			run.ok = i // the bad record is not even a valid overlap
-			return run
-		case checkSigned:
-			run.auth = i + 1
-			runN, runBytes = 0, 0
-		}
-	}
-	if run.auth < len(recs) {
-		run.err = fmt.Errorf("%w: insert %s: seqs %d..%d are not followed by a signed record", ErrUnsigned, id.Short(), run.first+uint64(run.auth), run.first+uint64(len(recs))-1)
-	}
-	return run
-}
-
 // frameLenOf returns the length the frame at b claims (0 if none).
 func frameLenOf(b []byte) int {
 	n, _ := frameLen(b)
@@ -218,9 +151,9 @@ func isZero(b []byte) bool {
 // applyInserts stores the runs of r in order, up to the first that
 // fails. Leader only. It returns an error only when the writer must stop
 // (I/O).
-func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) error {
+func (rw *roundWriter) applyInserts(r *request) error {
 	for _, run := range r.ins {
-		n, err := db.applyInsert(rd, r, run, touch)
+		n, err := rw.applyInsert(r, run)
 		r.n += n
 		if err == nil && r.err != nil && IsRefused(r.err) {
 			// a forked log is frozen; the other logs' runs go on
@@ -238,8 +171,8 @@ func (db *DB) applyInserts(rd *round, r *request, touch func(*logState) error) e
 // forkFound marks l forked at seq s (see detectFork) and returns the
 // fork, or the error that kept it from being recorded: one that stops
 // the writer (I/O) is marked by writerStop.
-func (db *DB) forkFound(l *logState, run *insertRun, s uint64) error {
-	err := db.detectFork(l, run, s)
+func (rw *roundWriter) forkFound(l *logState, run *insertRun, s uint64) error {
+	err := rw.detectFork(l, run, s)
 	if IsRefused(err) {
 		return err
 	}
@@ -264,9 +197,9 @@ func writerStop(err error) error { return &stopError{err} }
 // round, sets r.err if not all of run is stored, and returns how many
 // records it stored. Leader only. It returns an error only when the
 // writer must stop (I/O).
-func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*logState) error) (int, error) {
+func (rw *roundWriter) applyInsert(r *request, run *insertRun) (int, error) {
 	r.err = run.err
-	n, err := db.storeRun(rd, run, touch)
+	n, err := rw.storeRun(run)
 	var stop *stopError
 	switch {
 	case errors.As(err, &stop):
@@ -286,22 +219,23 @@ func (db *DB) applyInsert(rd *round, r *request, run *insertRun, touch func(*log
 // has no authenticated record to start a log with), or why it stored
 // none, marked by writerStop if the writer must stop. With a nil error,
 // the run's own error (if any) says why the rest is not stored.
-func (db *DB) storeRun(rd *round, run *insertRun, touch func(*logState) error) (int, error) {
-	l, err := db.admitRun(rd, run, touch)
+func (rw *roundWriter) storeRun(run *insertRun) (int, error) {
+	l, err := rw.admitRun(run)
 	if l == nil || err != nil {
 		return 0, err
 	}
-	k, err := db.overlap(l, run)
+	k, err := rw.overlap(l, run)
 	if err != nil {
 		return 0, err
 	}
-	return db.appendRun(l, run, k, touch)
+	return rw.appendRun(l, run, k)
 }
 
 // admitRun returns the log run goes to, adding it if it is new and run
 // may start it, or why run is not stored at all; nil and no error if
 // the log is new and run has no authenticated record.
-func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (*logState, error) {
+func (rw *roundWriter) admitRun(run *insertRun) (*logState, error) {
+	db := rw.db
 	if db.Blocked(run.id) {
 		// checked again here: the log's data may have been deleted
 		// since the run was checked (dropLog)
@@ -322,13 +256,13 @@ func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (
 			return nil, err // the log limit, counted exactly here
 		}
 		var err error
-		if l, err = db.addLog(run.pub, rd); err != nil {
+		if l, err = db.addLog(run.pub, rw.rd); err != nil {
 			return nil, writerStop(err)
 		}
 		// Sync and publish the new log in this round even if nothing
 		// is written to it: its segment may be an orphan's, adopted with
 		// records a crash left unsynced.
-		if err := touch(l); err != nil {
+		if err := rw.touch(l); err != nil {
 			return nil, writerStop(err)
 		}
 		l.w.dirty = true
@@ -345,7 +279,8 @@ func (db *DB) admitRun(rd *round, run *insertRun, touch func(*logState) error) (
 // overlap checks the records of run at seqs l holds already: the last
 // of them must equal the stored record (else, if authenticated, it is a
 // fork). It returns the index in run of the first new record.
-func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
+func (rw *roundWriter) overlap(l *logState, run *insertRun) (int, error) {
+	db := rw.db
 	recs := run.recs[:run.ok]
 	head := l.w.head
 	if len(recs) == 0 || run.first > head {
@@ -357,7 +292,7 @@ func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
 	if last == head {
 		stored = l.w.hash
 	} else {
-		if err := db.flush(l); err != nil {
+		if err := db.sw.flush(l); err != nil {
 			return 0, writerStop(err)
 		}
 		var buf []byte
@@ -365,7 +300,7 @@ func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
 		if s == nil {
 			return 0, l.corrupt(last, l.dir, 0, fmt.Errorf("no segment holds it"))
 		}
-		rec, err := db.readRecord(l, s, last, &buf)
+		rec, err := db.rr.read(l, s, last, &buf)
 		if err != nil {
 			return 0, err
 		}
@@ -376,14 +311,14 @@ func (db *DB) overlap(l *logState, run *insertRun) (int, error) {
 			// not authenticated: no proof that the author signed it
 			return 0, fmt.Errorf("%w: insert %s: seq %d differs from the stored one: %w", ErrUnsigned, run.id.Short(), last, run.err)
 		}
-		return 0, db.forkFound(l, run, last)
+		return 0, rw.forkFound(l, run, last)
 	}
 	return j + 1, nil
 }
 
 // appendRun appends the authenticated records of run from index k on to
 // l's write buffers, once they follow its head and chain to it.
-func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState) error) (int, error) {
+func (rw *roundWriter) appendRun(l *logState, run *insertRun, k int) (int, error) {
 	if k >= run.auth {
 		return 0, nil
 	}
@@ -394,9 +329,9 @@ func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState
 	}
 	if k == 0 && !bytes.Equal(recs[0][offPrev:offPayload], l.w.hash[:]) {
 		// authenticated (k < auth) and not chaining to the signed head
-		return 0, db.forkFound(l, run, head)
+		return 0, rw.forkFound(l, run, head)
 	}
-	if err := touch(l); err != nil {
+	if err := rw.touch(l); err != nil {
 		return 0, writerStop(err)
 	}
 	growFor(&l.w, recs[k:run.auth])
@@ -410,7 +345,7 @@ func (db *DB) appendRun(l *logState, run *insertRun, k int, touch func(*logState
 			// only a signed record can end a round or a segment, so
 			// only its hash is ever needed as the chain head
 			l.w.hash = frameHash(b)
-			if err := db.afterSigned(l); err != nil {
+			if err := rw.db.sw.afterSigned(l); err != nil {
 				return 0, writerStop(err)
 			}
 		}

@@ -178,7 +178,7 @@ func TestInsertTamper(t *testing.T) {
 	}
 }
 
-// TestInsertLongRun checks runs long enough for checkRun to split its
+// TestInsertLongRun checks runs long enough for checkPool.check to split its
 // work across goroutines: a bad record in any chunk stops the insert
 // at the authenticated prefix before it.
 func TestInsertLongRun(t *testing.T) {
@@ -271,8 +271,8 @@ func TestInsertAdoptsOrphan(t *testing.T) {
 	id := src.ID()
 	t.Run("prepared files", func(t *testing.T) {
 		dst := openT(t, t.TempDir(), nil)
-		dst.prepareLog(id)
-		dst.prepareLog(id) // again: leaves the files as they are
+		dst.lo.prepare(id)
+		dst.lo.prepare(id) // again: leaves the files as they are
 		if n, err := dst.Insert(id, recs); err != nil || n != 10 {
 			t.Fatalf("Insert: got %d, %v; want 10, nil", n, err)
 		}
@@ -393,11 +393,11 @@ func TestIdleLogsHoldNoBuffers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.eachLoaded(func(l *logState) {
+	for _, l := range db.tab.loadedLogs() {
 		if n := cap(l.w.wbuf) + cap(l.w.spareW) + cap(l.w.ibuf) + cap(l.w.spareI); n != 0 {
 			t.Errorf("idle log %s holds %d bytes of write buffers", l.id.Short(), n)
 		}
-	})
+	}
 	if db.gc.bufs.bytes > maxPooledBytes || len(db.gc.bufs.free) > maxPooledBufs {
 		t.Errorf("buffer pool holds %d buffers, %d bytes; at most %d, %d", len(db.gc.bufs.free), db.gc.bufs.bytes, maxPooledBufs, maxPooledBytes)
 	}

@@ -34,7 +34,7 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: log %s seq %d", ErrNotFound, id, seq)
 	}
 	if seq > l.head.Load() {
-		db.refresh(l)
+		db.lo.refresh(l)
 		if seq > l.head.Load() {
 			return Entry{}, fmt.Errorf("%w: log %s seq %d (head %d)", ErrNotFound, id, seq, l.head.Load())
 		}
@@ -44,7 +44,7 @@ func (db *DB) Get(id ID, seq uint64) (Entry, error) {
 		return Entry{}, l.corrupt(seq, l.dir, 0, errors.New("no segment holds it"))
 	}
 	var buf []byte
-	r, err := db.readRecord(l, s, seq, &buf)
+	r, err := db.rr.read(l, s, seq, &buf)
 	if err != nil {
 		if db.closed.Load() {
 			return Entry{}, ErrClosed
@@ -170,7 +170,7 @@ func (it *Iter) readableHead() (head uint64, ok bool) {
 	if head = l.head.Load(); it.next <= head {
 		return head, true
 	}
-	db.refresh(l)
+	db.lo.refresh(l)
 	if head = l.head.Load(); it.next > head && l.unloaded.Load() {
 		// unloaded (unload.go): its head no longer moves; the log's
 		// loaded state may be further on
@@ -273,7 +273,7 @@ func (it *Iter) position() error {
 	off := int64(fileHeaderSize)
 	it.fromIndex, it.skip = false, false
 	if it.next != s.base {
-		o, _, err := s.indexOffset(it.db, it.next, s != segs[len(segs)-1])
+		o, _, err := it.db.rr.indexOffset(s, it.next, s != segs[len(segs)-1])
 		switch {
 		case err == ErrClosed:
 			return err

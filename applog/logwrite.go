@@ -5,12 +5,24 @@ package applog
 
 import "fmt"
 
+// segWriter writes logs' records into their tail segments, for the
+// commit leader (and Close): it encodes the own appends, writes the
+// buffers in the background and rolls full segments. The state of each
+// log's writing is its logWriter (logState.w); segWriter holds what the
+// writing of every log shares.
+type segWriter struct {
+	fs          fileSystem
+	files       *fileCache
+	segmentSize int64   // Options.SegmentSize
+	sign        *signer // the own key, set by a writer's Open
+}
+
 // appendOwn encodes data as the next records of the own log into its
 // write buffer. A record is signed when it is the last of the group
 // (last), when the run would otherwise exceed MaxSignedRun or
 // MaxRunBytes, or when the next record would overflow the segment (so
 // that every segment ends signed).
-func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error {
+func (sw *segWriter) appendOwn(l *logState, data [][]byte, now int64, last bool) error {
 	for i, d := range data {
 		size := offPayload + len(d)
 		// the worst next record: known within this request, the largest
@@ -22,10 +34,10 @@ func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error 
 		sign := (last && i == len(data)-1) ||
 			l.w.runN+1 >= MaxSignedRun ||
 			l.w.runBytes+size+next > MaxRunBytes ||
-			l.w.segSize+int64(len(l.w.wbuf)+size+sigSize) >= db.opts.SegmentSize
+			l.w.segSize+int64(len(l.w.wbuf)+size+sigSize) >= sw.segmentSize
 		var s *signer
 		if sign {
-			s = db.sign
+			s = sw.sign
 		}
 		off := l.w.segSize + int64(len(l.w.wbuf))
 		var h [hashSize]byte
@@ -35,7 +47,7 @@ func (db *DB) appendOwn(l *logState, data [][]byte, now int64, last bool) error 
 		l.w.hash = h
 		if sign {
 			l.w.runN, l.w.runBytes = 0, 0
-			if err := db.afterSigned(l); err != nil {
+			if err := sw.afterSigned(l); err != nil {
 				return err
 			}
 		} else {
@@ -53,9 +65,9 @@ const writeBytes = 1 << 20
 // it rolls the segment when it is full and writes the buffer out when it
 // is large (or keeps buffering, up to a bound, while the previous
 // segment is being sealed).
-func (db *DB) afterSigned(l *logState) error {
-	if l.w.segSize+int64(len(l.w.wbuf)) >= db.opts.SegmentSize {
-		return db.roll(l)
+func (sw *segWriter) afterSigned(l *logState) error {
+	if l.w.segSize+int64(len(l.w.wbuf)) >= sw.segmentSize {
+		return sw.roll(l)
 	}
 	if len(l.w.wbuf) >= writeBytes {
 		if j := l.w.seal; j != nil && len(l.w.wbuf) < 8<<20 {
@@ -65,7 +77,7 @@ func (db *DB) afterSigned(l *logState) error {
 				return nil // keep encoding while the disk seals
 			}
 		}
-		return db.startWrite(l)
+		return sw.startWrite(l)
 	}
 	return nil
 }
@@ -73,8 +85,8 @@ func (db *DB) afterSigned(l *logState) error {
 // flush writes the buffered index entries, then the buffered frames (in
 // that order, so a reader that sees a frame finds its index entry), and
 // waits until they are written.
-func (db *DB) flush(l *logState) error {
-	if err := db.startWrite(l); err != nil {
+func (sw *segWriter) flush(l *logState) error {
+	if err := sw.startWrite(l); err != nil {
 		return err
 	}
 	return l.waitWrite()
@@ -83,11 +95,11 @@ func (db *DB) flush(l *logState) error {
 // startWrite hands the buffered bytes to a goroutine that writes them
 // while the writer encodes the next ones into a second buffer; at most
 // one such write is in flight per log.
-func (db *DB) startWrite(l *logState) error {
+func (sw *segWriter) startWrite(l *logState) error {
 	if err := l.waitWrite(); err != nil {
 		return err
 	}
-	if err := l.waitSeal(db.files); err != nil {
+	if err := l.waitSeal(sw.files); err != nil {
 		return err
 	}
 	if len(l.w.wbuf) == 0 {
@@ -99,11 +111,11 @@ func (db *DB) startWrite(l *logState) error {
 	seg, idx, tail, wbuf, ibuf, off := l.w.seg.File, l.w.idx.File, l.w.tail, l.w.wbuf, l.w.ibuf, l.w.segSize
 	go func() {
 		defer close(w.done)
-		if _, err := db.fs.writeAt(idx, ibuf, ioff); err != nil {
+		if _, err := sw.fs.writeAt(idx, ibuf, ioff); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.idx, err)
 			return
 		}
-		if _, err := db.fs.writeAt(seg, wbuf, off); err != nil {
+		if _, err := sw.fs.writeAt(seg, wbuf, off); err != nil {
 			w.err = fmt.Errorf("applog: write %s: %w", tail.seg, err)
 		}
 	}()
@@ -158,20 +170,20 @@ func (c *fileCache) dropTail(l *logState) {
 	l.w.seg, l.w.idx = nil, nil
 }
 
-// flushAll finishes what a failed round may have left of every log
-// (used by Close): rounds end with every buffer written and every seal
-// done, so this only waits.
-func (db *DB) flushAll() error {
+// flushAll finishes what a failed round may have left of every one
+// of logs (used by Close): rounds end with every buffer written and
+// every seal done, so this only waits.
+func (sw *segWriter) flushAll(logs []*logState) error {
 	var first error
-	db.eachLoaded(func(l *logState) {
+	for _, l := range logs {
 		if err := l.waitWrite(); err != nil && first == nil {
 			first = err
 		}
-		if err := l.waitSeal(db.files); err != nil && first == nil {
+		if err := l.waitSeal(sw.files); err != nil && first == nil {
 			first = err
 		}
-		db.files.dropTail(l)
-	})
+		sw.files.dropTail(l)
+	}
 	return first
 }
 
@@ -189,8 +201,8 @@ type sealJob struct {
 
 // roll seals the tail segment (its last record is signed) and starts a
 // new one at head+1; see sealJob.
-func (db *DB) roll(l *logState) error {
-	if err := db.flush(l); err != nil {
+func (sw *segWriter) roll(l *logState) error {
+	if err := sw.flush(l); err != nil {
 		return err
 	}
 	oldSeg, oldIdx := l.w.seg, l.w.idx // the job holds them now
@@ -203,15 +215,15 @@ func (db *DB) roll(l *logState) error {
 		defer close(j.done)
 		// both syncs at once: the file system can commit them together
 		idxErr := make(chan error, 1)
-		go func() { idxErr <- db.fs.sync(oldIdx.File) }()
-		j.err = db.fs.sync(oldSeg.File)
+		go func() { idxErr <- sw.fs.sync(oldIdx.File) }()
+		j.err = sw.fs.sync(oldSeg.File)
 		if err := <-idxErr; j.err == nil {
 			j.err = err
 		}
-		db.files.release(oldSeg)
-		db.files.release(oldIdx)
+		sw.files.release(oldSeg)
+		sw.files.release(oldIdx)
 		if j.err == nil {
-			j.seg, j.idx, j.err = db.files.createSegment(s, true)
+			j.seg, j.idx, j.err = sw.files.createSegment(s, true)
 		}
 	}()
 	return nil

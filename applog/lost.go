@@ -3,8 +3,10 @@ package applog
 import (
 	"crypto/ed25519"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // This file finds the logs the log table does not list, from their
@@ -15,15 +17,14 @@ import (
 // record failed its CRC, or the file holds fewer records than the state
 // file has entries (the table only grows). It costs nothing per log, so
 // an undamaged table is never checked against the directory.
-func (db *DB) mayMissLogs() bool {
-	t := db.tab
+func (t *logTable) mayMissLogs() bool {
 	if t.checked == t.fileLen {
 		return false // looked since the last read found something
 	}
 	if t.holes > 0 || t.checked < 0 {
 		return true
 	}
-	return db.st.hdr != nil && t.fileCount() < int(db.st.hdr.n)
+	return t.st.hdr != nil && t.fileCount() < int(t.st.hdr.n)
 }
 
 // lostLog is a log directory the table does not list that holds at
@@ -53,14 +54,13 @@ type lostLog struct {
 //
 // It returns the lost logs it did not place (a writer adds them at new
 // ordinals, see recover). A hole left with no directory held nothing.
-// Caller holds db.tab.fileMu.
-func (db *DB) findLost(always bool) ([]lostLog, error) {
-	t := db.tab
-	if !always && !db.mayMissLogs() {
+// Caller holds t.fileMu.
+func (t *logTable) findLost(always bool) ([]lostLog, error) {
+	if !always && !t.mayMissLogs() {
 		return nil, nil
 	}
 	t.checked = t.fileLen
-	lost, err := db.unlistedLogs()
+	lost, err := t.unlistedLogs()
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +74,13 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 	t.mu.RUnlock()
 	if len(lost) == 0 {
 		for _, h := range holes {
-			db.noteRepair("log table record %d: no unlisted log directory holds records, so it named none that holds any", h)
+			t.repairs.note("log table record %d: no unlisted log directory holds records, so it named none that holds any", h)
 		}
 		return nil, nil
 	}
-	fill := matchHoles(holes, lost, db.st.readAll())
-	if len(fill) > 0 && !db.readOnly {
-		if err := db.mendHoles(fill); err != nil {
+	fill := matchHoles(holes, lost, t.st.readAll())
+	if len(fill) > 0 && !t.readOnly {
+		if err := t.mendHoles(fill); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +100,7 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 	}
 	t.mu.Unlock()
 	for ord, pub := range fill {
-		db.noteRepair("log table record %d was damaged: log %s found from its directory", ord, idOf(pub))
+		t.repairs.note("log table record %d was damaged: log %s found from its directory", ord, idOf(pub))
 	}
 	var left []lostLog
 	for _, l := range lost {
@@ -108,7 +108,7 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 			left = append(left, l)
 		}
 	}
-	if !db.readOnly || len(left) == 0 {
+	if !t.readOnly || len(left) == 0 {
 		return left, nil
 	}
 	t.mu.Lock()
@@ -126,19 +126,18 @@ func (db *DB) findLost(always bool) ([]lostLog, error) {
 	// feeds look at every head (Feed.repairTail)
 	t.damaged.Store(true)
 	for _, l := range left {
-		db.noteRepair("log %s is not in the log table: found from its directory", idOf(l.pub))
+		t.repairs.note("log %s is not in the log table: found from its directory", idOf(l.pub))
 	}
 	return nil, nil
 }
 
 // unlistedLogs lists DIR for log directories whose ID the table does not
 // list and whose segments hold a record.
-func (db *DB) unlistedLogs() ([]lostLog, error) {
-	ents, err := os.ReadDir(db.dir)
+func (t *logTable) unlistedLogs() ([]lostLog, error) {
+	ents, err := os.ReadDir(t.dir)
 	if err != nil {
-		return nil, fmt.Errorf("applog: %w", err)
+		return nil, fmt.Errorf("applog: find lost logs: %w", err)
 	}
-	t := db.tab
 	t.mu.RLock()
 	listed := make(map[[32]byte]bool, len(t.keys)/32)
 	for i := 0; i+32 <= len(t.keys); i += 32 {
@@ -155,7 +154,7 @@ func (db *DB) unlistedLogs() ([]lostLog, error) {
 		if listed[[32]byte(pub)] {
 			continue
 		}
-		segs, err := listSegments(filepath.Join(db.dir, e.Name()))
+		segs, err := listSegments(filepath.Join(t.dir, e.Name()))
 		if err != nil || len(segs) == 0 {
 			continue
 		}
@@ -212,30 +211,15 @@ func matchHoles(holes []uint32, lost []lostLog, entries []logCheckpoint) map[uin
 
 // mendHoles writes the table records of filled holes, after making
 // their state entries unknown, each step durable before the next.
-func (db *DB) mendHoles(fill map[uint32]ed25519.PublicKey) error {
-	if db.st.f != nil && db.st.hdr != nil {
-		zero := make([]byte, stateEntrySize)
-		n := 0
-		for ord := range fill {
-			if ord < db.st.hdr.n {
-				if _, err := db.fs.writeAt(db.st.f, zero, stateEntryOffset(ord)); err != nil {
-					return fmt.Errorf("applog: write state: %w", err)
-				}
-				n++
-			}
-		}
-		if n > 0 {
-			if err := db.fs.sync(db.st.f); err != nil {
-				return err
-			}
-		}
-		db.st.setAll(nil) // read again without the entries made unknown
+func (t *logTable) mendHoles(fill map[uint32]ed25519.PublicKey) error {
+	if err := t.st.clearEntries(slices.Collect(maps.Keys(fill))); err != nil {
+		return err
 	}
 	for ord, pub := range fill {
 		rec := appendLogsRecord(nil, pub)
-		if _, err := db.fs.writeAt(db.tab.f, rec, fileHeaderSize+int64(ord)*logsRecordSize); err != nil {
+		if _, err := t.fs.writeAt(t.f, rec, fileHeaderSize+int64(ord)*logsRecordSize); err != nil {
 			return fmt.Errorf("applog: mend log table: %w", err)
 		}
 	}
-	return db.fs.sync(db.tab.f)
+	return t.fs.sync(t.f)
 }

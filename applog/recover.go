@@ -15,17 +15,19 @@ import (
 
 // recover is the writer's Open after the lock and key pair:
 //
-//  1. Read the state header (openState) and the log table (readTable).
+//  1. Read the state header (stateFile.open) and the log table
+//     (logTable.read).
 //  2. If the state says clean, lists every log of the table and the feed
 //     has the length it records, nothing was committed since: load only
 //     the own log now, and every other log on first use, cut back to
-//     its state entry (logAt, openLog, cutToCheckpoint). Done.
-//  3. Otherwise load every log now, recovering each tail (recoverTail,
-//     several at once); find the logs the table does not list from
+//     its state entry (logAt, logOpener.open,
+//     tailRecovery.cutToCheckpoint). Done.
+//  3. Otherwise load every log now, recovering each tail
+//     (tailRecovery.recover, several at once); find the logs the table does not list from
 //     their directories (findLost, addLost); add the own log if missing.
-//  4. Repair the feed (openFeed).
+//  4. Repair the feed (feedWriter.recover).
 func (db *DB) recover() error {
-	if err := db.openState(); err != nil {
+	if err := db.st.open(); err != nil {
 		return err
 	}
 	f, err := db.fs.openFile(filepath.Join(db.dir, fileLogs), os.O_RDWR|os.O_CREATE, 0o644)
@@ -38,15 +40,15 @@ func (db *DB) recover() error {
 	if ok, err := db.openClean(); ok || err != nil {
 		return err
 	}
-	db.lazy = false
-	if err := db.readTable(); err != nil {
+	db.st.lazy = false
+	if err := db.tab.read(); err != nil {
 		return err
 	}
-	lost, err := db.findLost(true)
+	lost, err := db.tab.findLost(true)
 	if err != nil {
 		return err
 	}
-	db.readAllCheckpoints()
+	db.st.setAll(db.st.readAll()) // every log is loaded now
 	if err := db.loadAll(); err != nil {
 		return err
 	}
@@ -64,76 +66,30 @@ func (db *DB) recover() error {
 		}
 		db.own = l
 	}
-	return db.openFeed(db.st.hdr)
+	return db.fw.recover(db.st.hdr, db.tab.len(), db.st.allEntries(), db.tab.loadedLogs())
 }
 
-// openClean is step 2 of recover: it reports false if the database was
-// not closed cleanly (then nothing is changed).
+// openClean is step 2 of recover: if the state header says clean, the
+// table lists the logs it records and the feed has the length it
+// records, it loads the own log and leaves the table's keys to be read
+// on first need. It reports false if the database was not closed cleanly
+// (then nothing is changed).
 func (db *DB) openClean() (bool, error) {
 	h := db.st.hdr
 	if h == nil || !h.clean {
 		return false, nil
 	}
-	// the table as the state describes it, and the own log's record in
-	// it, without reading the rest
-	fi, err := db.tab.f.Stat()
-	if err != nil || fi.Size() != fileHeaderSize+int64(h.n)*logsRecordSize {
+	if !db.tab.lists(h.n, h.own, db.sign.pub) || !db.fw.resume(h.feedLen) {
 		return false, nil
 	}
-	var b [fileHeaderSize]byte
-	if _, err := readFull(db.fs, db.tab.f, b[:], 0); err != nil || checkFileHeader(b[:], magicLogs, 0) != nil {
-		return false, nil
-	}
-	var rec [logsRecordSize]byte
-	if _, err := readFull(db.fs, db.tab.f, rec[:], fileHeaderSize+int64(h.own)*logsRecordSize); err != nil {
-		return false, nil
-	}
-	if pub, ok := decodeLogsRecord(rec[:]); !ok || !pub.Equal(db.sign.pub) {
-		return false, nil
-	}
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := db.fs.openFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return false, nil
-	}
-	fi, err = f.Stat()
-	var hb [fileHeaderSize]byte
-	if err == nil {
-		_, err = readFull(db.fs, f, hb[:], 0)
-	}
-	if err != nil || fi.Size() != h.feedLen || checkFileHeader(hb[:], magicFeed, 0) != nil {
-		f.Close()
-		return false, nil
-	}
-	db.fw.f = f
-	db.fw.size, db.fw.synced, db.fw.hintLen = h.feedLen, h.feedLen, h.feedLen
-	db.fw.end.Store(h.feedLen)
-	db.lazy, db.st.clean = true, true
-	t := db.tab
-	t.n = int(h.n)
-	t.loadFn = func() error {
-		db.tab.fileMu.Lock()
-		defer db.tab.fileMu.Unlock()
-		if err := db.readTable(); err != nil {
-			return err
-		}
-		// With a clean state the table has a record for every log of
-		// an acknowledged entry, so every such log that findLost
-		// finds has a hole; those it cannot place are orphans of an
-		// insert never acknowledged, adopted when inserted again.
-		lost, err := db.findLost(false)
-		for _, l := range lost {
-			db.noteRepair("log %s is not in the log table and has no hole to fill: left to be adopted by its next insert", idOf(l.pub))
-		}
-		return err
-	}
-	t.pending.Store(true)
-	ck, _ := db.checkpointOf(h.own)
-	own, err := db.openLog(h.own, db.sign.pub, ck, true, nil)
+	db.st.lazy, db.st.clean = true, true
+	db.tab.readLater(int(h.n))
+	ck, _ := db.st.checkpoint(h.own, db.tab.isRecovered)
+	own, err := db.lo.open(h.own, db.sign.pub, ck, true, nil)
 	if err != nil {
 		return true, err
 	}
-	t.store(own)
+	db.tab.store(own)
 	db.tab.nLoaded.Add(1)
 	db.own = own
 	return true, nil
@@ -148,11 +104,11 @@ func (db *DB) loadAll() error {
 	logs := make([]*logState, n)
 	err := parallel.Each(n, maxLoading, func(i int) error {
 		pub, ok := db.tab.key(uint32(i))
-		if !ok || db.skipsBlocked(pub) {
+		if !ok || db.blocks.skips(pub) {
 			return nil // a hole, or a blocked log: not loaded (see logAt)
 		}
-		ck, _ := db.checkpointOf(uint32(i))
-		l, err := db.openLog(uint32(i), pub, ck, false, nil)
+		ck, _ := db.st.checkpoint(uint32(i), db.tab.isRecovered)
+		l, err := db.lo.open(uint32(i), pub, ck, false, nil)
 		logs[i] = l
 		return err
 	})
@@ -180,7 +136,7 @@ func (db *DB) loadAll() error {
 // table costs a log its place in the feed, never an entry.
 func (db *DB) addLost(lost []lostLog) error {
 	for _, l := range lost {
-		db.noteRepair("log %s was not in the log table: re-added from its directory", idOf(l.pub))
+		db.repairs.note("log %s was not in the log table: re-added from its directory", idOf(l.pub))
 		if _, err := db.addLog(l.pub, nil); err != nil {
 			return err
 		}

@@ -11,74 +11,75 @@ import (
 // the feed is cut after its last good record and repaired from the
 // logs' heads.
 
-// openFeed opens the feed file for writing and repairs it (writer Open):
+// recover opens the feed file for writing and repairs it (writer Open)
+// from the state header ck, the entries of the nlogs logs and the logs
+// loaded:
 //
-//  1. Open it and check its header (openFeedFile). Start from the state
+//  1. Open it and check its header (openFile). Start from the state
 //     header's feed length and the entries' feed heads if the state is
 //     usable (the feed was fsynced up to there before that length was
 //     written, and the feed only ever grows past it; an entry's feed
 //     head may be older, which costs at most a repeated feed record);
 //     otherwise from the header with every head 0.
-//  2. Scan the records after that point (scanFeed); the first one that
+//  2. Scan the records after that point (scan); the first one that
 //     is short, fails its CRC or names an unknown log ends the feed: cut
 //     it there.
 //  3. For every log whose durable head is beyond the last head the feed
-//     names for it, append a feed record (ord, head) (repairFeed):
+//     names for it, append a feed record (ord, head) (repair):
 //     entries made durable just before a crash join the feed at its end.
-func (db *DB) openFeed(ck *stateHeader) error {
-	size, ck, err := db.openFeedFile(ck)
+func (fw *feedWriter) recover(ck *stateHeader, nlogs int, entries []logCheckpoint, loaded []*logState) error {
+	size, ck, err := fw.openFile(ck)
 	if err != nil {
 		return err
 	}
-	nlogs := db.tab.len()
 	heads := make([]uint64, nlogs)
 	off := int64(fileHeaderSize)
 	if ck != nil && ck.feedLen >= fileHeaderSize && ck.feedLen <= size && (ck.feedLen-fileHeaderSize)%feedRecordSize == 0 && int(ck.n) <= nlogs {
 		off = ck.feedLen
-		for i, lc := range db.st.allEntries() {
+		for i, lc := range entries {
 			heads[i] = lc.feedHead
 		}
 	}
-	if off, err = db.scanFeed(off, size, heads); err != nil {
+	if off, err = fw.scan(off, size, heads); err != nil {
 		return err
 	}
 	if off != size {
 		if size-off > feedRecordSize {
 			// more than a torn last record: damage
-			db.noteRepair("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
+			fw.repairs.note("feed record at offset %d is damaged: the feed is cut there (%d bytes) and repaired from the logs' heads", off, size-off)
 		}
-		db.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
-		if err := db.fs.truncate(db.fw.f, off); err != nil {
-			return fmt.Errorf("applog: %w", err)
+		fw.log.Warn("applog: cutting feed tail", "offset", off, "size", size)
+		if err := fw.fs.truncate(fw.f, off); err != nil {
+			return fmt.Errorf("applog: cut feed: %w", err)
 		}
 	}
-	db.fw.size = off
-	db.fw.hintLen = off
-	db.fw.synced = -1 // unknown: the next checkpoint syncs it
+	fw.size = off
+	fw.hintLen = off
+	fw.synced = -1 // unknown: the next checkpoint syncs it
 	if ck != nil && ck.feedLen == size && off == size {
-		db.fw.synced = off // as the last clean Close left it
+		fw.synced = off // as the last clean Close left it
 	}
-	return db.repairFeed(heads)
+	return fw.repair(loaded, heads)
 }
 
-// openFeedFile opens (or creates) the feed file for writing and checks
-// its header (step 1 of openFeed). It returns the file's size, and ck,
+// openFile opens (or creates) the feed file for writing and checks its
+// header (step 1 of recover). It returns the file's size, and ck,
 // or nil if the feed was made anew: a feed whose header is damaged is
 // moved aside (feed.corrupt-<time>) and a new one made.
-func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
-	path := filepath.Join(db.dir, fileFeed)
-	f, err := db.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+func (fw *feedWriter) openFile(ck *stateHeader) (int64, *stateHeader, error) {
+	path := filepath.Join(fw.dir, fileFeed)
+	f, err := fw.fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return 0, nil, fmt.Errorf("applog: %w", err)
 	}
-	db.fw.f = f
+	fw.f = f
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, nil, fmt.Errorf("applog: %w", err)
 	}
 	size := fi.Size()
 	var h [fileHeaderSize]byte
-	n, _ := readFull(db.fs, f, h[:], 0)
+	n, _ := readFull(fw.fs, f, h[:], 0)
 	err = checkFileHeader(h[:n], magicFeed, 0)
 	if err == nil {
 		return size, ck, nil
@@ -86,31 +87,31 @@ func (db *DB) openFeedFile(ck *stateHeader) (int64, *stateHeader, error) {
 	if size > fileHeaderSize {
 		// keep the damaged feed for inspection, start a new one
 		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().UnixNano())
-		db.noteRepair("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
+		fw.repairs.note("feed header was damaged (%v): moved to %s, a new feed made from the logs' heads", err, aside)
 		f.Close()
-		db.fw.f = nil
-		if err := db.fs.rename(path, aside); err != nil {
+		fw.f = nil
+		if err := fw.fs.rename(path, aside); err != nil {
 			return 0, nil, fmt.Errorf("applog: %w", err)
 		}
-		return db.openFeedFile(nil)
+		return fw.openFile(nil)
 	}
-	if err := resetFile(db.fs, f, magicFeed, 0); err != nil {
+	if err := resetFile(fw.fs, f, magicFeed, 0); err != nil {
 		return 0, nil, err
 	}
-	if err := db.fs.syncDir(db.dir); err != nil {
+	if err := fw.fs.syncDir(fw.dir); err != nil {
 		return 0, nil, err
 	}
 	return fileHeaderSize, nil, nil
 }
 
-// scanFeed reads the feed's records from off up to size into heads (the
+// scan reads the feed's records from off up to size into heads (the
 // highest head each names per ordinal), and returns the offset after
 // the last good one: the first that is short, fails its CRC or names an
-// unknown log ends the feed (step 2 of openFeed).
-func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
+// unknown log ends the feed (step 2 of recover).
+func (fw *feedWriter) scan(off, size int64, heads []uint64) (int64, error) {
 	buf := make([]byte, 64<<10)
 	for off < size {
-		n, err := readFull(db.fs, db.fw.f, buf[:min(int64(len(buf)), size-off)], off)
+		n, err := readFull(fw.fs, fw.f, buf[:min(int64(len(buf)), size-off)], off)
 		if err != nil && n == 0 {
 			return off, fmt.Errorf("applog: read feed: %w", err)
 		}
@@ -131,25 +132,25 @@ func (db *DB) scanFeed(off, size int64, heads []uint64) (int64, error) {
 	return off, nil
 }
 
-// repairFeed appends (ord, head) for every loaded log whose durable head
-// is beyond heads[ord], the last the feed names for it (step 3 of
-// openFeed).
-func (db *DB) repairFeed(heads []uint64) error {
+// repair appends (ord, head) for every one of the loaded logs whose
+// durable head is beyond heads[ord], the last the feed names for it
+// (step 3 of recover).
+func (fw *feedWriter) repair(loaded []*logState, heads []uint64) error {
 	var repair []byte
-	db.eachLoaded(func(l *logState) {
+	for _, l := range loaded {
 		l.feedHead = heads[l.ord]
 		if l.w.head > heads[l.ord] {
 			repair = appendFeedRecord(repair, feedRecord{ord: l.ord, head: l.w.head})
 			l.feedHead = l.w.head
 		}
-	})
+	}
 	if len(repair) == 0 {
 		return nil
 	}
-	db.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
-	if _, err := db.fs.writeAt(db.fw.f, repair, db.fw.size); err != nil {
+	fw.log.Info("applog: feed repaired", "records", len(repair)/feedRecordSize)
+	if _, err := fw.fs.writeAt(fw.f, repair, fw.size); err != nil {
 		return fmt.Errorf("applog: repair feed: %w", err)
 	}
-	db.fw.size += int64(len(repair))
+	fw.size += int64(len(repair))
 	return nil
 }

@@ -3,15 +3,27 @@ package applog
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 )
 
-// This file is the writer's recovery of one log's tail (recoverTail),
+// This file is the writer's recovery of one log's tail (tailRecovery),
 // run when the log is loaded: at Open, or on first use after a clean
 // Open.
 
-// recoverTail is the writer's recovery of one log, run whenever a
-// writer loads it:
+// tailRecovery recovers the tail of a log a writer loads (recover and
+// its steps): it reads and mends the tail's files, and reads the record
+// before the tail segment when the tail holds none.
+type tailRecovery struct {
+	fs    fileSystem
+	files *fileCache
+	rr    *recordReader
+	log   *slog.Logger
+}
+
+// recover is the writer's recovery of log l, run whenever a writer
+// loads it, from its segments segs and its state entry ck (exact: from a
+// clean state):
 //
 //  1. If the tail files have the sizes of the clean checkpoint, trust
 //     it: read the head record (through the index) for its hash. Done.
@@ -31,42 +43,42 @@ import (
 //  5. If the tail segment keeps no record, the head is the last record
 //     of the previous segment (sealed segments end signed and were
 //     fsynced when they were sealed). (headFromPrevious)
-func (db *DB) recoverTail(l *logState, segs []*segment, ck *logCheckpoint, exact bool) error {
+func (tr tailRecovery) recover(l *logState, segs []*segment, ck *logCheckpoint, exact bool) error {
 	tail := segs[len(segs)-1]
 	if exact && ck != nil {
 		var err error
-		if segs, tail, err = db.cutToCheckpoint(l, segs, ck); err != nil {
+		if segs, tail, err = tr.cutToCheckpoint(l, segs, ck); err != nil {
 			return err
 		}
 	}
-	segF, err := db.files.acquire(tail.seg, false)
+	segF, err := tr.files.acquire(tail.seg, false)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	defer db.files.release(segF)
-	idxF, err := db.files.acquire(tail.idx, true)
+	defer tr.files.release(segF)
+	idxF, err := tr.files.acquire(tail.idx, true)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}
-	defer db.files.release(idxF)
+	defer tr.files.release(idxF)
 	seg, idx := segF.File, idxF.File
 	l.w.tail = tail
-	if done, err := db.trustCheckpoint(l, segs, seg, idx, ck); done {
+	if done, err := tr.trustCheckpoint(l, segs, seg, idx, ck); done {
 		return err
 	}
-	res, broken, err := db.scanTail(l, tail, seg, ck)
+	res, broken, err := tr.scanTail(l, tail, seg, ck)
 	if broken || err != nil {
 		return err
 	}
-	if err := cutTail(db.fs, seg, tail, res.end); err != nil {
+	if err := cutTail(tr.fs, seg, tail, res.end); err != nil {
 		return err
 	}
 	l.w.segSize = res.end
-	if err := fixIndex(db.fs, idx, tail.base, res.offsets); err != nil {
+	if err := fixIndex(tr.fs, idx, tail.base, res.offsets); err != nil {
 		return err
 	}
 	if res.last == 0 {
-		return db.headFromPrevious(l, segs)
+		return tr.headFromPrevious(l, segs)
 	}
 	l.w.head, l.w.hash = res.last, res.lastHash
 	l.head.Store(res.last)
@@ -87,20 +99,20 @@ func checkpointMatches(tail *segment, ck *logCheckpoint) bool {
 	return err == nil && ii.Size() == ck.idxSize && ck.idxSize == indexSize(tail.base, ck.head)
 }
 
-// trustCheckpoint is step 1 of recoverTail: if the tail files have the
+// trustCheckpoint is step 1 of recover: if the tail files have the
 // sizes of the checkpoint, it takes the head from it and reports done.
-func (db *DB) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, ck *logCheckpoint) (done bool, err error) {
+func (tr tailRecovery) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, ck *logCheckpoint) (done bool, err error) {
 	tail := segs[len(segs)-1]
 	if !checkpointMatches(tail, ck) {
 		return false, nil
 	}
 	if ck.head == tail.base-1 {
 		l.w.segSize = ck.segSize
-		return true, db.headFromPrevious(l, segs)
+		return true, tr.headFromPrevious(l, segs)
 	}
-	h, err := tailRecordHash(db.fs, seg, idx, tail.base, ck.head)
+	h, err := tailRecordHash(tr.fs, seg, idx, tail.base, ck.head)
 	if err != nil {
-		db.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
+		tr.log.Warn("applog: checkpoint does not match the tail, scanning", "log", l.id, "err", err)
 		return false, nil
 	}
 	l.w.head, l.w.hash, l.w.segSize = ck.head, h, ck.segSize
@@ -108,47 +120,47 @@ func (db *DB) trustCheckpoint(l *logState, segs []*segment, seg, idx *os.File, c
 	return true, nil
 }
 
-// scanTail is steps 2 and 3 of recoverTail: it scans the tail segment
+// scanTail is steps 2 and 3 of recover: it scans the tail segment
 // (after mending a torn header) for the records up to the last signed
 // one. broken reports a bad record below the durable floor: the log is
 // marked broken and nothing may be cut.
-func (db *DB) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoint) (res scanResult, broken bool, err error) {
+func (tr tailRecovery) scanTail(l *logState, tail *segment, seg *os.File, ck *logCheckpoint) (res scanResult, broken bool, err error) {
 	var floor int64
 	if ck != nil && ck.tailBase == tail.base {
 		floor = ck.segSize
 	}
 	var hdr [fileHeaderSize]byte
-	n, _ := readFull(db.fs, seg, hdr[:], 0)
+	n, _ := readFull(tr.fs, seg, hdr[:], 0)
 	if err := checkFileHeader(hdr[:n], magicSegment, tail.base); err != nil {
 		if floor > 0 {
-			db.markBroken(l, ck, l.corrupt(tail.base, tail.seg, 0, err))
+			tr.markBroken(l, ck, l.corrupt(tail.base, tail.seg, 0, err))
 			return res, true, nil
 		}
 		// A torn creation: start the segment afresh.
-		db.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
-		if err := resetFile(db.fs, seg, magicSegment, tail.base); err != nil {
+		tr.log.Warn("applog: rewriting torn segment header", "log", l.id, "file", tail.seg, "err", err)
+		if err := resetFile(tr.fs, seg, magicSegment, tail.base); err != nil {
 			return res, false, err
 		}
 	}
 	if fi, err := seg.Stat(); err == nil && fi.Size() <= fileHeaderSize {
-		// a new segment (as prepareLog or a roll leaves it): nothing to
+		// a new segment (as prepare or a roll leaves it): nothing to
 		// scan, and no scan buffer to allocate
 		res = scanResult{end: fileHeaderSize, stop: fileHeaderSize}
 	} else {
-		res = scanSegment(db.fs, seg, fileHeaderSize, tail.base, true, &l.rBuf)
+		res = scanSegment(tr.fs, seg, fileHeaderSize, tail.base, true, &l.rBuf)
 		l.rBuf = nil
 	}
 	if res.end < floor {
-		db.markBroken(l, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
+		tr.markBroken(l, ck, l.corrupt(res.last+1, tail.seg, res.end, fmt.Errorf("bad record below the durable size %d: %v", floor, res.stopErr)))
 		return res, true, nil
 	}
 	if res.stopErr != nil || res.end != res.stop {
-		db.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
+		tr.log.Warn("applog: cutting torn tail", "log", l.id, "file", tail.seg, "offset", res.end, "reason", res.stopErr)
 	}
 	return res, false, nil
 }
 
-// cutTail is step 4 of recoverTail for the segment: truncate it to end
+// cutTail is step 4 of recover for the segment: truncate it to end
 // and sync, if it is longer.
 func cutTail(fs fileSystem, seg *os.File, tail *segment, end int64) error {
 	fi, err := seg.Stat()
@@ -205,20 +217,20 @@ func fixIndex(fs fileSystem, idx *os.File, base uint64, offsets []int64) error {
 
 // headFromPrevious sets the writer head to the last record before the
 // (empty) tail segment.
-func (db *DB) headFromPrevious(l *logState, segs []*segment) error {
+func (tr tailRecovery) headFromPrevious(l *logState, segs []*segment) error {
 	tail := segs[len(segs)-1]
 	if len(segs) == 1 {
 		l.w.head, l.w.hash = 0, [hashSize]byte{}
 		l.head.Store(0)
 		if tail.base != 1 {
-			db.markBroken(l, nil, l.corrupt(1, tail.seg, 0, fmt.Errorf("first segment starts at seq %d", tail.base)))
+			tr.markBroken(l, nil, l.corrupt(1, tail.seg, 0, fmt.Errorf("first segment starts at seq %d", tail.base)))
 		}
 		return nil
 	}
 	prev := segs[len(segs)-2]
-	h, err := db.recordHash(l, prev, tail.base-1)
+	h, err := tr.rr.recordHash(l, prev, tail.base-1)
 	if err != nil {
-		db.markBroken(l, nil, l.corrupt(tail.base-1, prev.seg, 0, err))
+		tr.markBroken(l, nil, l.corrupt(tail.base-1, prev.seg, 0, err))
 		return nil
 	}
 	l.w.head, l.w.hash = tail.base-1, h
@@ -230,8 +242,8 @@ func (db *DB) headFromPrevious(l *logState, segs []*segment) error {
 // Open: the log stays readable up to the corruption (its head is the
 // durable floor ck, if known), writes to it fail with c, and Verify
 // reports it.
-func (db *DB) markBroken(l *logState, ck *logCheckpoint, c *CorruptError) {
-	db.log.Error("applog: corruption found at open", "log", l.id, "err", c)
+func (tr tailRecovery) markBroken(l *logState, ck *logCheckpoint, c *CorruptError) {
+	tr.log.Error("applog: corruption found at open", "log", l.id, "err", c)
 	l.broken.Store(c)
 	if ck != nil {
 		l.head.Store(ck.head)
@@ -243,13 +255,13 @@ func (db *DB) markBroken(l *logState, ck *logCheckpoint, c *CorruptError) {
 // before its first commit was acknowledged (see markDirty). It removes
 // segments after the recorded tail and truncates the tail to the
 // recorded sizes; it returns the segments left.
-func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) ([]*segment, *segment, error) {
+func (tr tailRecovery) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) ([]*segment, *segment, error) {
 	removed := false
 	for len(segs) > 1 && segs[len(segs)-1].base > ck.tailBase {
 		s := segs[len(segs)-1]
-		db.log.Warn("applog: removing a segment past the clean state", "log", l.id, "file", s.seg)
+		tr.log.Warn("applog: removing a segment past the clean state", "log", l.id, "file", s.seg)
 		for _, p := range []string{s.seg, s.idx} {
-			if err := db.fs.remove(p); err != nil && !isNotExist(err) {
+			if err := tr.fs.remove(p); err != nil && !isNotExist(err) {
 				return nil, nil, fmt.Errorf("applog: %w", err)
 			}
 		}
@@ -258,13 +270,13 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 	}
 	if removed {
 		l.segs.Store(&segs)
-		if err := db.fs.syncDir(l.dir); err != nil {
+		if err := tr.fs.syncDir(l.dir); err != nil {
 			return nil, nil, err
 		}
 	}
 	tail := segs[len(segs)-1]
 	if tail.base != ck.tailBase {
-		return segs, tail, nil // not the recorded tail: recoverTail scans
+		return segs, tail, nil // not the recorded tail: recover scans
 	}
 	for _, c := range []struct {
 		path string
@@ -274,8 +286,8 @@ func (db *DB) cutToCheckpoint(l *logState, segs []*segment, ck *logCheckpoint) (
 		if err != nil || c.size == 0 || fi.Size() <= c.size {
 			continue
 		}
-		db.log.Warn("applog: cutting bytes past the clean state", "log", l.id, "file", c.path, "size", fi.Size(), "state", c.size)
-		if err := db.truncatePath(c.path, c.size); err != nil {
+		tr.log.Warn("applog: cutting bytes past the clean state", "log", l.id, "file", c.path, "size", fi.Size(), "state", c.size)
+		if err := tr.truncatePath(c.path, c.size); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -311,13 +323,13 @@ func tailRecordHash(fs fileSystem, seg, idx *os.File, base, seq uint64) ([hashSi
 
 // truncatePath cuts the file at path to size, through the file cache
 // (the writer reads and writes it next).
-func (db *DB) truncatePath(path string, size int64) error {
-	cf, err := db.files.acquire(path, false)
+func (tr tailRecovery) truncatePath(path string, size int64) error {
+	cf, err := tr.files.acquire(path, false)
 	if err != nil {
 		return fmt.Errorf("applog: truncate %s: %w", path, err)
 	}
-	defer db.files.release(cf)
-	if err := db.fs.truncate(cf.File, size); err != nil {
+	defer tr.files.release(cf)
+	if err := tr.fs.truncate(cf.File, size); err != nil {
 		return fmt.Errorf("applog: truncate %s: %w", path, err)
 	}
 	return nil

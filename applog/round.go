@@ -48,78 +48,103 @@ func (db *DB) appendRequest(r *request) (uint64, error) {
 	return r.first, r.err
 }
 
-// writeRound encodes and writes one round. Only the writer runs it; it
-// owns every logWriter meanwhile.
-func (db *DB) writeRound(rd *round) {
+// roundWriter writes one commit round into the logs' write buffers:
+// the deletions of blocked logs and the unloading of idle ones first,
+// then the own appends, then the inserts. Only the leader makes one (see
+// submit); it owns every logWriter meanwhile, and tracks the logs the
+// round touched, whose files it holds and to which it lent buffers.
+type roundWriter struct {
+	db      *DB
+	rd      *round
+	touched []*logState
+}
+
+// write encodes and writes the round, and leaves its error in rw.rd.err.
+func (rw *roundWriter) write() {
+	db, rd := rw.db, rw.rd
 	db.gc.commits.Add(1)
-	var touched []*logState
-	touch := func(l *logState) error {
-		if !l.w.touched {
-			if len(touched) >= maxRoundLogs {
-				if err := db.finishLogs(rd, touched, nil, true); err != nil {
-					return err
-				}
-				touched = touched[:0]
-			}
-			if err := db.files.holdTail(l); err != nil {
-				return err
-			}
-			l.w.touched = true
-			touched = append(touched, l)
-			db.gc.bufs.lend(&l.w)
-		}
-		return nil
-	}
-	own := db.own
-	appends := 0
-	for _, r := range rd.batch {
-		if r.data != nil {
-			appends++
-		}
-	}
 	err := db.st.markDirty(rd)
 	for _, r := range rd.batch {
 		if r.drop != "" && err == nil {
-			r.err = db.dropLog(rd, r.drop)
+			r.err = rw.dropLog(r.drop)
 		}
 	}
 	if err == nil {
-		db.unloadIdle(rd)
-	}
-	// Own appends first, as one run: the last record of the round is
-	// signed (and more on the way, as limits require).
-	if appends > 0 && err == nil {
-		if c := own.broken.Load(); c != nil {
-			for _, r := range rd.batch {
-				if r.data != nil {
-					r.err = c
-				}
-			}
-		} else if err = touch(own); err == nil {
-			now := time.Now().UnixNano()
-			left := appends
-			for _, r := range rd.batch {
-				if r.data == nil {
-					continue
-				}
-				left--
-				r.first = own.w.head + 1
-				if err = db.appendOwn(own, r.data, now, left == 0); err != nil {
-					break
-				}
-			}
-		}
+		rw.unloadIdle()
+		err = rw.appendOwn()
 	}
 	if err == nil {
 		for _, r := range rd.batch {
 			if r.ins != nil {
-				if err = db.applyInserts(rd, r, touch); err != nil {
+				if err = rw.applyInserts(r); err != nil {
 					break
 				}
 			}
 		}
 	}
-	rd.err = db.finishLogs(rd, touched, err, false)
+	rd.err = rw.finish(err, false)
+}
+
+// appendOwn encodes the round's appends as one run of the own log: the
+// last record of the round is signed (and more on the way, as limits
+// require). A broken own log fails the appends, not the round.
+func (rw *roundWriter) appendOwn() error {
+	own, batch := rw.db.own, rw.rd.batch
+	appends := 0
+	for _, r := range batch {
+		if r.data != nil {
+			appends++
+		}
+	}
+	if appends == 0 {
+		return nil
+	}
+	if c := own.broken.Load(); c != nil {
+		for _, r := range batch {
+			if r.data != nil {
+				r.err = c
+			}
+		}
+		return nil
+	}
+	if err := rw.touch(own); err != nil {
+		return err
+	}
+	now := time.Now().UnixNano()
+	left := appends
+	for _, r := range batch {
+		if r.data == nil {
+			continue
+		}
+		left--
+		r.first = own.w.head + 1
+		if err := rw.db.sw.appendOwn(own, r.data, now, left == 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touch makes l part of the round, once: it holds l's tail files and
+// lends it write buffers. Beyond maxRoundLogs logs, it first finishes
+// the ones touched so far (finish, early).
+func (rw *roundWriter) touch(l *logState) error {
+	if l.w.touched {
+		return nil
+	}
+	if len(rw.touched) >= maxRoundLogs {
+		if err := rw.finish(nil, true); err != nil {
+			return err
+		}
+		rw.touched = rw.touched[:0]
+	}
+	if err := rw.db.files.holdTail(l); err != nil {
+		return err
+	}
+	l.w.touched = true
+	rw.touched = append(rw.touched, l)
+	rw.db.gc.bufs.lend(&l.w)
+	return nil
 }
 
 // maxRoundLogs bounds the logs a round holds the files of: a round that
@@ -129,16 +154,17 @@ func (db *DB) writeRound(rd *round) {
 // files.
 const maxRoundLogs = 32
 
-// finishLogs ends the round's work on the logs touched: it writes what
-// they buffered, lets go of their buffers and files, and leaves their
-// segments to sync in rd.sync, or with early, syncs them now. It returns
-// err, or the first error it met.
-func (db *DB) finishLogs(rd *round, touched []*logState, err error, early bool) error {
+// finish ends the round's work on the logs touched so far: it writes
+// what they buffered, lets go of their buffers and files, and leaves
+// their segments to sync in rd.sync, or with early, syncs them now. It
+// returns err, or the first error it met.
+func (rw *roundWriter) finish(err error, early bool) error {
+	db, rd := rw.db, rw.rd
 	var segs []*cachedFile
-	for _, l := range touched {
+	for _, l := range rw.touched {
 		l.w.touched = false
 		if err == nil {
-			err = db.flush(l)
+			err = db.sw.flush(l)
 		}
 		if err != nil {
 			l.waitWrite() // no goroutine outlives the round
@@ -186,7 +212,7 @@ func (db *DB) publishHeads(rd *round) (hint bool) {
 	}
 	rd.hint = db.fw.publish(rd.heads, db.st.f != nil)
 	if grew {
-		db.notifyChanged()
+		db.changed.notify()
 	}
 	return rd.hint > 0
 }

@@ -243,8 +243,8 @@ func reopened(t *testing.T, n int) (*DB, []benchLog) {
 
 func TestCleanOpenIsLazy(t *testing.T) {
 	db, logs := reopened(t, 200)
-	if !db.lazy || db.tab.nLoaded.Load() != 1 || !db.tab.pending.Load() {
-		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.lazy, db.tab.nLoaded.Load(), db.tab.pending.Load())
+	if !db.st.lazy || db.tab.nLoaded.Load() != 1 || !db.tab.pending.Load() {
+		t.Fatalf("clean open: lazy %v, %d logs loaded, table pending %v; want true, 1, true", db.st.lazy, db.tab.nLoaded.Load(), db.tab.pending.Load())
 	}
 	if _, err := db.Append([]byte("x")); err != nil {
 		t.Fatal(err)
@@ -280,7 +280,7 @@ func TestCleanOpenIsLazy(t *testing.T) {
 // that the cache is shared safely, and every answer is right.
 func TestLazyHeadsWhileLoading(t *testing.T) {
 	db, logs := reopened(t, 200)
-	if !db.lazy {
+	if !db.st.lazy {
 		t.Fatal("the reopen was not lazy")
 	}
 	var wg sync.WaitGroup

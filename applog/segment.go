@@ -69,8 +69,8 @@ func findSegment(segs []*segment, seq uint64) *segment {
 	return segs[i-1]
 }
 
-// unmap drops the index's memory map. The caller holds db.mapMu for
-// writing.
+// unmap drops the index's memory map. The caller holds
+// recordReader.mapMu for writing.
 func (s *segment) unmap() {
 	if m := s.imap.Swap(nil); m != nil {
 		osfile.Unmap(*m)
@@ -102,51 +102,6 @@ func (s *segment) mapIndex(fs fileSystem) []byte {
 		return *s.imap.Load()
 	}
 	return m
-}
-
-// indexOffset returns the offset of record seq in s and, if the index
-// has it, the offset of the record after it (else 0), so the caller can
-// read the frame in one call. sealed says s is not the log's tail: its
-// index is complete and immutable and is read through a memory map.
-func (s *segment) indexOffset(db *DB, seq uint64, sealed bool) (off, next int64, err error) {
-	pos := indexPos(s.base, seq)
-	var b []byte
-	var arr [2 * indexEntrySize]byte
-	if sealed {
-		db.mapMu.RLock()
-		defer db.mapMu.RUnlock()
-		if db.closed.Load() {
-			return 0, 0, ErrClosed
-		}
-		if m := s.mapIndex(db.fs); m != nil {
-			if pos < int64(len(m)) {
-				b = m[pos:min(int64(len(m)), pos+2*indexEntrySize)]
-			}
-			if len(b) < indexEntrySize {
-				return 0, 0, errIndexMissing
-			}
-		}
-	}
-	if b == nil {
-		cf, err := db.files.acquire(s.idx, false)
-		if err != nil {
-			return 0, 0, err
-		}
-		n, err := readAt(db.fs, cf.File, arr[:], pos)
-		db.files.release(cf)
-		if n < indexEntrySize && err != nil && err != io.EOF {
-			return 0, 0, err
-		}
-		b = arr[:n]
-	}
-	off, fl, err := decodeIndexEntry(b)
-	if err != nil {
-		return 0, 0, err
-	}
-	if fl > 0 {
-		next = off + int64(fl)
-	}
-	return off, next, nil
 }
 
 // readFrame reads the frame at off in f into *buf (grown as needed) and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,12 +38,11 @@ type logTable struct {
 	damaged atomic.Bool // a record failed its CRC: feeds check every head (see Feed.repairTail)
 	checked int64       // fileLen when findLost last looked; -1: look again
 
-	// A clean writer Open does not read the keys (see openClean): they
+	// A clean writer Open does not read the keys (see readLater): they
 	// are read on first need, by ensure.
 	pending  atomic.Bool
 	n        int // ordinals in the file while pending
 	loadOnce sync.Once
-	loadFn   func() error
 
 	loaded  sync.Map // uint32 → *logState
 	byID    sync.Map // ID → *logState, of the loaded logs: lookups by ID without decoding it
@@ -53,6 +53,14 @@ type logTable struct {
 	loadMu    sync.Mutex // loading a log on first use (DB.logAt), and unloading (unload.go)
 	hand      uint32     // the unload sweep's next ordinal; guarded by loadMu
 	maxLoaded int        // the bound on loaded logs (Options.MaxLoaded), set by Open
+
+	// What reading and mending the logs file needs, set by Open.
+	dir      string     // the database's directory: the logs file and the log directories
+	fs       fileSystem // every file operation
+	readOnly bool       // a reader never writes; it keeps what it finds in memory
+	st       *stateFile // the state entries, to match lost logs to holes (findLost)
+	repairs  *repairLog // where damage found is noted
+	log      *slog.Logger
 }
 
 // ensure reads the keys if a clean Open left them unread.
@@ -61,7 +69,7 @@ func (t *logTable) ensure() {
 		t.loadOnce.Do(func() {
 			// an error leaves the table empty past what was read; the
 			// logs of it cannot be found, none is lost
-			_ = t.loadFn()
+			_ = t.readPending()
 			t.pending.Store(false)
 		})
 	}
@@ -140,158 +148,6 @@ func (t *logTable) add(pub []byte) uint32 {
 	return ord
 }
 
-// readTable reads the logs file from where it was last read into the
-// table. A record that fails its CRC becomes a hole: it costs that log
-// its ordinal, not the logs after it (the writer finds the log again
-// from its directory, see findLost). A torn last record is cut by a
-// writer and left for later by a reader. Caller holds db.tab.fileMu.
-func (db *DB) readTable() error {
-	t := db.tab
-	f := db.tab.f
-	path := filepath.Join(db.dir, fileLogs)
-	if f == nil {
-		var err error
-		if f, err = db.fs.openFile(path, os.O_RDONLY, 0); err != nil {
-			if isNotExist(err) {
-				return nil
-			}
-			return fmt.Errorf("applog: %w", err)
-		}
-		defer f.Close()
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("applog: %w", err)
-	}
-	size := fi.Size()
-	if t.fileLen == 0 {
-		var ok bool
-		if size, ok, err = db.checkTableHeader(f, size); !ok || err != nil {
-			return err
-		}
-		t.fileLen = fileHeaderSize
-	}
-	if size-t.fileLen < logsRecordSize {
-		return nil
-	}
-	t.dropVirtual(db)
-	b := make([]byte, size-t.fileLen)
-	if _, err := readFull(db.fs, f, b, t.fileLen); err != nil {
-		return fmt.Errorf("applog: read %s: %w", path, err)
-	}
-	whole := len(b) - len(b)%logsRecordSize
-	keys := make([]byte, 0, whole/logsRecordSize*32)
-	holes := 0
-	for i := 0; i < whole; i += logsRecordSize {
-		pub, ok := decodeLogsRecord(b[i:])
-		if !ok {
-			db.noteRepair("log table record %d is damaged (%s offset %d)", (t.fileLen-fileHeaderSize+int64(i))/logsRecordSize, path, t.fileLen+int64(i))
-			pub = make([]byte, 32)
-			holes++
-		}
-		keys = append(keys, pub...)
-	}
-	t.appendKeys(keys, holes)
-	if whole < len(b) && !db.readOnly {
-		// a torn append of a new log: never acknowledged, cut it
-		db.log.Warn("applog: cutting torn log table tail", "offset", t.fileLen)
-		if err := db.fs.truncate(f, t.fileLen); err != nil {
-			return fmt.Errorf("applog: %w", err)
-		}
-	}
-	return nil
-}
-
-// checkTableHeader checks the header of the logs file f, of size bytes,
-// on its first read. A writer makes a missing header and mends a damaged
-// one (the records after it are still good); a reader reads the records
-// after a damaged one, and none of a file shorter than a header. It
-// returns the size to read up to, and ok false if there is nothing to
-// read yet.
-func (db *DB) checkTableHeader(f *os.File, size int64) (int64, bool, error) {
-	var h [fileHeaderSize]byte
-	n, _ := readFull(db.fs, f, h[:], 0)
-	err := checkFileHeader(h[:n], magicLogs, 0)
-	if err == nil {
-		return size, true, nil
-	}
-	if db.readOnly {
-		if size < fileHeaderSize {
-			// being created, or cut short: findLost looks at
-			// the directories once (cheap if it is new)
-			db.tab.checked = -1
-			if db.st.hdr != nil && db.st.hdr.n > 0 {
-				db.noteRepair("log table is cut short (%d bytes) while the state names %d logs", size, db.st.hdr.n)
-			}
-			return size, false, nil
-		}
-		db.noteRepair("log table header is damaged (%v): its records are read", err)
-	} else if size <= fileHeaderSize {
-		if err := resetFile(db.fs, f, magicLogs, 0); err != nil {
-			return size, false, err
-		}
-		size = fileHeaderSize
-	} else {
-		// the records are still good: mend the header only
-		db.noteRepair("log table header was damaged (%v): rewritten", err)
-		hb := fileHeader(magicLogs, 0)
-		if _, err := db.fs.writeAt(f, hb[:], 0); err != nil {
-			return size, false, fmt.Errorf("applog: %w", err)
-		}
-		if err := db.fs.sync(f); err != nil {
-			return size, false, err
-		}
-	}
-	return size, true, nil
-}
-
-// appendKeys adds the keys read from the logs file, 32 bytes per
-// ordinal, holes zero, and counts the bytes read.
-func (t *logTable) appendKeys(keys []byte, holes int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	first := len(t.keys) / 32
-	t.keys = append(t.keys, keys...)
-	t.holes += holes
-	if holes > 0 {
-		t.damaged.Store(true)
-	}
-	if t.byKey != nil {
-		for i := 0; i+32 <= len(keys); i += 32 {
-			if k := [32]byte(keys[i:]); k != ([32]byte{}) {
-				t.byKey[k] = uint32(first + i/32)
-			}
-		}
-	}
-	t.fileLen += int64(len(keys) / 32 * logsRecordSize)
-}
-
-// dropVirtual forgets the ordinals a reader gave lost logs in memory
-// (see findLost) before it reads records a writer appended at those
-// ordinals: a writer adds lost logs itself, and findLost looks again
-// after the read. Caller holds db.tab.fileMu.
-func (t *logTable) dropVirtual(db *DB) {
-	if t.virtual == 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(t.keys)/32 - t.virtual
-	for ord := uint32(n); ord < uint32(n+t.virtual); ord++ {
-		k := [32]byte(t.keys[ord*32:])
-		if t.byKey != nil && t.byKey[k] == ord {
-			delete(t.byKey, k)
-		}
-		if l, ok := t.loaded.LoadAndDelete(ord); ok {
-			t.byID.CompareAndDelete(l.(*logState).id, l)
-		}
-		delete(t.recovered, ord)
-	}
-	t.keys = t.keys[:n*32]
-	t.virtual = 0
-	t.checked = -1 // the lost logs may not be listed yet: look again
-}
-
 // fileCount is the number of ordinals the logs file holds (holes
 // included, virtual ones not).
 func (t *logTable) fileCount() int {
@@ -333,14 +189,7 @@ func (db *DB) refreshTable() {
 	if !db.readOnly || db.closed.Load() {
 		return
 	}
-	db.tab.fileMu.Lock()
-	defer db.tab.fileMu.Unlock()
-	if err := db.readTable(); err != nil {
-		db.log.Debug("applog: reload log table", "err", err)
-	}
-	if _, err := db.findLost(false); err != nil {
-		db.log.Debug("applog: find lost logs", "err", err)
-	}
+	db.tab.reread()
 }
 
 // logAt returns the log of ordinal ord, loading it on first use; nil if
@@ -353,7 +202,7 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if !ok {
 		return nil, nil
 	}
-	if db.skipsBlocked(pub) {
+	if db.blocks.skips(pub) {
 		return nil, nil
 	}
 	db.tab.loadMu.Lock()
@@ -364,8 +213,8 @@ func (db *DB) logAt(ord uint32) (*logState, error) {
 	if err := db.errIfClosed(); err != nil {
 		return nil, err
 	}
-	ck, exact := db.checkpointOf(ord)
-	l, err := db.openLog(ord, pub, ck, exact, nil)
+	ck, exact := db.st.checkpoint(ord, db.tab.isRecovered)
+	l, err := db.lo.open(ord, pub, ck, exact, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -425,13 +274,6 @@ func (t *logTable) loadedLog(ord uint32) *logState {
 	return nil
 }
 
-// eachLoaded calls fn for every loaded log, in ordinal order.
-func (db *DB) eachLoaded(fn func(l *logState)) {
-	for _, l := range db.tab.loadedLogs() {
-		fn(l)
-	}
-}
-
 // loadedLogs returns the loaded logs, in ordinal order.
 func (t *logTable) loadedLogs() []*logState {
 	var ls []*logState
@@ -441,4 +283,40 @@ func (t *logTable) loadedLogs() []*logState {
 	})
 	slices.SortFunc(ls, func(a, b *logState) int { return cmp.Compare(a.ord, b.ord) })
 	return ls
+}
+
+// hasData reports whether log id is loaded, has a directory, or has a
+// state entry that dropLog has not cleared: whether dropLog has anything
+// to do.
+func (t *logTable) hasData(id ID) bool {
+	if _, ok := t.byID.Load(id); ok {
+		return true
+	}
+	if pub, ok := id.publicKey(); ok {
+		if ord, held := t.lookup(pub); held && !t.isCleared(ord) {
+			return true
+		}
+	}
+	_, err := os.Stat(filepath.Join(t.dir, string(id)))
+	return err == nil
+}
+
+// drop unloads log id of ordinal ord, if loaded, for good (dropLog): a
+// holder of its state fails with ErrBlocked. It returns the segments the
+// state held, to unmap, or an error if the writer still holds its files.
+// Caller holds loadMu.
+func (t *logTable) drop(ord uint32, id ID) ([]*segment, error) {
+	v, ok := t.loaded.Load(ord)
+	if !ok {
+		return nil, nil
+	}
+	l := v.(*logState)
+	if l.w.seg != nil || l.w.idx != nil || l.w.seal != nil || l.w.write != nil {
+		return nil, fmt.Errorf("applog: delete blocked log %s: files still held by the writer", id.Short())
+	}
+	l.dropped.Store(true) // iterators that still hold it fail with ErrBlocked
+	t.loaded.Delete(ord)
+	t.byID.Delete(id)
+	t.nLoaded.Add(-1)
+	return l.segments(), nil
 }

@@ -15,7 +15,7 @@ import (
 //
 // A writer unloads only between rounds, in the leader (unloadIdle), and
 // only logs whose writer side is idle. It first writes each one's state
-// entry, exactly as Close would (entryOf), and notes that the entry is
+// entry, exactly as Close would (logState.entry), and notes that the entry is
 // exact (stateFile.exact): the log is loaded again from it without a
 // scan. The entry is a durable floor as well: it describes data the
 // rounds before synced, so a crash leaves it true. A reader unloads when
@@ -76,10 +76,11 @@ func (l *logState) idle() bool {
 }
 
 // unloadIdle unloads idle logs beyond the bound. The leader runs it at
-// the start of round rd, once the round before has published, so no
+// the start of its round, once the round before has published, so no
 // round is writing, syncing or publishing any log meanwhile. A failure
 // to write the entries leaves the logs loaded.
-func (db *DB) unloadIdle(rd *round) {
+func (rw *roundWriter) unloadIdle() {
+	db, rd := rw.db, rw.rd
 	if db.tab.excess() == 0 || db.st.f == nil {
 		return
 	}
@@ -97,7 +98,7 @@ func (db *DB) unloadIdle(rd *round) {
 	var held []*cachedFile
 	changes := make([]entryChange, len(victims))
 	for i, l := range victims {
-		changes[i] = entryChange{l.ord, db.entryOf(l, &files, &held)}
+		changes[i] = entryChange{l.ord, l.entry(db.files, &files, &held)}
 	}
 	err := syncAll(db.fs, files, nil)
 	for _, cf := range held {

@@ -60,7 +60,7 @@ func TestUnloadIdle(t *testing.T) {
 	}
 	for _, d := range []string{dir, crashed} {
 		db := openT(t, d, opts)
-		if d == dir && !db.lazy {
+		if d == dir && !db.st.lazy {
 			t.Errorf("reopen after a clean close was not lazy")
 		}
 		checkAll(t, db, want)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,7 @@ func (db *DB) Verify(report func(error)) error {
 		return err
 	}
 	db.refreshTable()
+	v := verifier{fs: db.fs, dir: db.dir, st: &db.st, repairs: &db.repairs}
 	for ord := range uint32(db.tab.len()) {
 		l, err := db.logAt(ord)
 		if err != nil {
@@ -39,8 +41,8 @@ func (db *DB) Verify(report func(error)) error {
 		if l == nil {
 			continue // a hole that no log directory fills (see findLost): it held no entry
 		}
-		db.refresh(l)
-		if err := db.verifyLog(l); err != nil {
+		db.lo.refresh(l)
+		if err := v.log(l); err != nil {
 			var c *CorruptError
 			if !errors.As(err, &c) {
 				return err
@@ -48,7 +50,7 @@ func (db *DB) Verify(report func(error)) error {
 			report(err)
 		}
 	}
-	if err := db.checkDerived(); err != nil {
+	if err := v.derived(); err != nil {
 		return err
 	}
 	for _, n := range db.repairs.list() {
@@ -57,12 +59,22 @@ func (db *DB) Verify(report func(error)) error {
 	return nil
 }
 
-// checkDerived reads the feed and the state entries for damage that
-// this DB has not met yet (a feed skips a damaged record, a damaged
-// state entry costs its log a scan of its tail), so that Verify reports
-// it as repaired.
-func (db *DB) checkDerived() error {
-	f, err := db.fs.openFile(filepath.Join(db.dir, fileFeed), os.O_RDONLY, 0)
+// verifier is what Verify reads the files with: every log's segments and
+// indexes, and the derived files (feed, state), noting damage in
+// repairs.
+type verifier struct {
+	fs      fileSystem
+	dir     string // the database's directory
+	st      *stateFile
+	repairs *repairLog
+}
+
+// derived reads the feed and the state entries for damage that this DB
+// has not met yet (a feed skips a damaged record, a damaged state entry
+// costs its log a scan of its tail), so that Verify reports it as
+// repaired.
+func (v verifier) derived() error {
+	f, err := v.fs.openFile(filepath.Join(v.dir, fileFeed), os.O_RDONLY, 0)
 	if err != nil {
 		if isNotExist(err) {
 			return nil
@@ -71,20 +83,20 @@ func (db *DB) checkDerived() error {
 	}
 	defer f.Close()
 	var h [fileHeaderSize]byte
-	if n, _ := readFull(db.fs, f, h[:], 0); n == fileHeaderSize {
+	if n, _ := readFull(v.fs, f, h[:], 0); n == fileHeaderSize {
 		if err := checkFileHeader(h[:], magicFeed, 0); err != nil {
-			db.noteRepair("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
+			v.repairs.note("feed header is damaged (%v): readers read past it, a writer makes a new feed from the logs' heads", err)
 		}
 	}
 	buf := make([]byte, 64<<10)
 	off := int64(fileHeaderSize)
 	for {
-		n, err := readFull(db.fs, f, buf, off)
+		n, err := readFull(v.fs, f, buf, off)
 		n -= n % feedRecordSize
 		for i := 0; i < n; i += feedRecordSize {
 			_, ok := decodeFeedRecord(buf[i:])
 			if !ok && (i+feedRecordSize < n || err == nil) { // the last may be in progress
-				db.noteRepair("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
+				v.repairs.note("feed record at offset %d is damaged: skipped, its entries come from a later record or the logs' heads", off+int64(i))
 			}
 		}
 		off += int64(n)
@@ -92,10 +104,10 @@ func (db *DB) checkDerived() error {
 			break
 		}
 	}
-	for i, e := range db.st.readRaw() {
+	for i, e := range v.st.readRaw() {
 		if e != nil && !isZero(e) {
 			if _, ok := decodeStateEntry(e); !ok {
-				db.noteRepair("state entry %d is damaged: the log's tail is scanned", i)
+				v.repairs.note("state entry %d is damaged: the log's tail is scanned", i)
 			}
 		}
 	}
@@ -110,22 +122,23 @@ type repairLog struct {
 	notes []string
 	seen  map[string]bool
 	more  int
+
+	log *slog.Logger // where each note is logged too
 }
 
 // maxRepairNotes bounds the notes a repairLog keeps.
 const maxRepairNotes = 100
 
-// noteRepair records (and logs) damage found in a derived file and what
-// was done about it; the same note is kept once.
-func (db *DB) noteRepair(format string, args ...any) {
+// note records (and logs) damage found in a derived file and what was
+// done about it; the same note is kept once.
+func (r *repairLog) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	r := &db.repairs
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen[msg] {
 		return
 	}
-	db.log.Warn("applog: " + msg)
+	r.log.Warn("applog: " + msg)
 	if len(r.notes) >= maxRepairNotes {
 		r.more++
 		return
@@ -148,7 +161,10 @@ func (r *repairLog) list() []string {
 	return out
 }
 
-func (db *DB) verifyLog(l *logState) error {
+// log checks the records of log l up to its head, segment by segment,
+// and returns the first problem (a *CorruptError), or an error if it
+// could not look.
+func (v verifier) log(l *logState) error {
 	head := l.head.Load()
 	if c := l.broken.Load(); c != nil {
 		return c
@@ -167,7 +183,7 @@ func (db *DB) verifyLog(l *logState) error {
 			return l.corrupt(ch.seq, s.seg, 0, fmt.Errorf("segment starts at seq %d", s.base))
 		}
 		sealed := i+1 < len(segs) && segs[i+1].base <= head
-		if err := verifySegment(db.fs, l, s, sealed, head, &ch, &buf); err != nil {
+		if err := verifySegment(v.fs, l, s, sealed, head, &ch, &buf); err != nil {
 			return err
 		}
 	}
