@@ -96,8 +96,11 @@
 // All integers are big-endian. Each side sets a deadline of
 // Swarm.HandshakeTimeout (5 s by default) from TCP connect or accept to
 // the verdict, and closes the connection on any error, logging the
-// reason; at most 64 accepted connections are in their handshake at a
-// time, and more are closed at once. Past the TLS handshake a refused
+// reason. At most 64 accepted connections are in their handshake at a
+// time, and at most 8 from one remote address: more from that address
+// are closed at once; when all 64 are taken, a connection from an address
+// that holds fewer than the busiest one closes that address's oldest
+// handshake and takes its slot. Past the TLS handshake a refused
 // connection is closed at the TCP level, with no TLS alert or
 // close_notify (a failed TLS handshake gets crypto/tls's alert).
 //

@@ -25,10 +25,6 @@ const (
 	portWait          = 250 * time.Millisecond
 	defaultMinBackoff = 100 * time.Millisecond
 	defaultMaxBackoff = 5 * time.Second
-
-	// maxPendingHandshakes bounds inbound connections that have not yet
-	// finished their handshake; more are closed at once.
-	maxPendingHandshakes = 64
 )
 
 // keepAlive makes the kernel notice a peer that vanished without closing
@@ -146,7 +142,7 @@ type Swarm struct {
 	clientConf *tls.Config       // for dialled connections
 	self       hello             // our Hello
 	log        *slog.Logger      // Logger or a discarding one
-	pending    chan struct{}     // semaphore of inbound handshakes
+	pending    pendingTable      // inbound connections in their handshake
 }
 
 // Listen listens on the TCP address addr as Run does when Listener is
@@ -223,7 +219,6 @@ func (s *Swarm) Run(ctx context.Context) error {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.self = hello{name: s.Name, addr: ln.Addr().String()}
-	s.pending = make(chan struct{}, maxPendingHandshakes)
 
 	// Closing the listener is what ends the accept loop.
 	lnClosed := make(chan struct{})
@@ -383,15 +378,12 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		select {
-		case s.pending <- struct{}{}:
-		default:
-			s.log.Warn("topology: too many handshakes in progress; closing connection", "remote", nc.RemoteAddr(), "max", maxPendingHandshakes)
-			nc.Close()
+		slot := s.admitPending(nc)
+		if slot == nil {
 			continue
 		}
 		s.wg.Go(func() {
-			out := s.connect(ctx, nc, ConnInfo{}, func() { <-s.pending })
+			out := s.connect(ctx, nc, ConnInfo{}, func() { s.pending.done(slot) })
 			switch {
 			case out.served || ctx.Err() != nil:
 			case errors.Is(out.err, errDuplicate):
@@ -401,6 +393,25 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			}
 		})
 	}
+}
+
+// admitPending takes a handshake slot for the accepted connection nc
+// (pendingTable.add), closing nc or the connection evicted for it, and
+// logging, at most once per pendingLogEvery, what was closed. It returns
+// nil if nc was closed.
+func (s *Swarm) admitPending(nc net.Conn) *pendingConn {
+	slot, evicted, why, log, n := s.pending.add(nc, time.Now())
+	if evicted != nil {
+		evicted.Close() // its handshake fails, and its goroutine ends
+	}
+	if slot == nil {
+		nc.Close()
+	}
+	if log {
+		s.log.Warn("topology: "+why+"; closing connection", "remote", nc.RemoteAddr(), "closed", n,
+			"max", maxPendingHandshakes, "max per address", maxPendingPerSource)
+	}
+	return slot
 }
 
 // emit calls Events with e, one call at a time.
