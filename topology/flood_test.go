@@ -86,3 +86,37 @@ func TestIdleSockets(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionCap: once defaultMaxConns peers nobody named are
+// connected to alice, the next such peer is refused after its handshake,
+// and alice says so; bob, whom alice names in her Peers, still connects.
+// Every stranger is a full peer of the network, each from its own
+// address, so no other limit refuses it.
+func TestConnectionCap(t *testing.T) {
+	k := testKeys(defaultMaxConns + 3)
+	w := newWorld(t)
+	bobLn := listen(t, "127.0.0.1:0")
+	alice := w.newNode(k[0], "alice", nil, bobLn.Addr().String())
+	alice.start()
+	addr := alice.sw.Listener.Addr().String()
+	stranger := func(i int) *node {
+		return fromAddr(w.newNode(k[i+2], fmt.Sprintf("stranger%d", i), nil, addr), fmt.Sprintf("127.0.2.%d", i+1)).start()
+	}
+	for i := range defaultMaxConns {
+		stranger(i)
+	}
+	w.waitFor("alice full of strangers", func() bool { return len(alice.active) == defaultMaxConns })
+
+	one := stranger(defaultMaxConns)
+	w.waitFor("alice refuses one more stranger", func() bool { return w.logged("too many peers connected") })
+	bob := w.newNode(k[1], "bob", bobLn).start()
+	w.waitFor("bob, named, connects", func() bool { return same(alice, bob) })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := alice.active[id(one.sw.Key)]; c != nil {
+		t.Errorf("alice serves stranger %d past the cap of %d", defaultMaxConns, defaultMaxConns)
+	}
+	if n := len(alice.active); n != defaultMaxConns+1 {
+		t.Errorf("alice serves %d peers, want %d strangers and bob", n, defaultMaxConns+1)
+	}
+}
