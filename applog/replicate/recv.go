@@ -38,6 +38,8 @@ func (c *session) receive(ctx context.Context) error {
 		rs    records
 		t     tail
 		nlogs int
+		held  map[applog.ID]uint64 // the store's logs while the heads come
+		other int                  // heads kept of logs not in held
 	)
 	for {
 		typ, p, nbuf, err := readFrame(r, buf)
@@ -63,9 +65,20 @@ func (c *session) receive(ctx context.Context) error {
 			c.version = min(v, Version)
 			phase = expectHeads
 		case typ == frameHeads && phase == expectHeads:
+			if held == nil {
+				held = c.st.Heads()
+			}
 			err := decodeHeads(p, func(h head) error {
 				if nlogs++; nlogs > MaxLogs {
 					return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
+				}
+				if _, ok := held[h.ID]; !ok && h.ID != c.watch {
+					// A log this side lacks: the peer sends it if it
+					// is real. Kept only within a small window, so
+					// that made-up heads cost nothing.
+					if other++; other > maxOtherHeads {
+						return nil
+					}
 				}
 				c.mu.Lock()
 				c.has[h.ID] = h.Head // as advertised, even if lower than before
@@ -80,6 +93,7 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
 			}
 			phase = live
+			held = nil
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
 			close(c.headsDone)
 			if c.watchHead != nil {
@@ -118,8 +132,10 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 	}
 	if len(t.ends) == 0 && c.refuses(rs.ID) {
 		// A forked, blocked, … log: its records are skipped, and the
-		// peer's view raised so that nothing of it is sent back.
-		c.raise(rs.ID, rs.First+uint64(len(rs.Recs))-1)
+		// peer's view of it, if this side tracks one, raised so that
+		// nothing of it is sent back. No view is started: refused logs
+		// of made-up keys would each cost one.
+		c.raiseKnown(rs.ID, rs.First+uint64(len(rs.Recs))-1)
 		return nil
 	}
 	if len(t.ends) == 0 {
