@@ -37,9 +37,7 @@ func (c *session) receive(ctx context.Context) error {
 		phase = expectHello
 		rs    records
 		t     tail
-		nlogs int
-		held  map[applog.ID]uint64 // the store's logs while the heads come
-		other int                  // heads kept of logs not in held
+		hin   headsIn
 	)
 	for {
 		typ, p, nbuf, err := readFrame(r, buf)
@@ -65,27 +63,7 @@ func (c *session) receive(ctx context.Context) error {
 			c.version = min(v, Version)
 			phase = expectHeads
 		case typ == frameHeads && phase == expectHeads:
-			if held == nil {
-				held = c.st.Heads()
-			}
-			err := decodeHeads(p, func(h head) error {
-				if nlogs++; nlogs > MaxLogs {
-					return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
-				}
-				if _, ok := held[h.ID]; !ok && h.ID != c.watch {
-					// A log this side lacks: the peer sends it if it
-					// is real. Kept only within a small window, so
-					// that made-up heads cost nothing.
-					if other++; other > maxOtherHeads {
-						return nil
-					}
-				}
-				c.mu.Lock()
-				c.has[h.ID] = h.Head // as advertised, even if lower than before
-				c.mu.Unlock()
-				return nil
-			})
-			if err != nil {
+			if err := c.takeHeads(p, &hin); err != nil {
 				return err
 			}
 		case typ == frameHeadsEnd && phase == expectHeads:
@@ -93,7 +71,7 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
 			}
 			phase = live
-			held = nil
+			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
 			close(c.headsDone)
 			if c.watchHead != nil {
@@ -122,6 +100,39 @@ func (c *session) receive(ctx context.Context) error {
 			return fmt.Errorf("%w: unknown frame type %d", ErrMalformed, typ)
 		}
 	}
+}
+
+// headsIn is what the receiver keeps while the peer's heads come.
+type headsIn struct {
+	n     int                  // heads read
+	held  map[applog.ID]uint64 // the store's logs, as of the first heads frame
+	other int                  // heads read of logs not in held
+}
+
+// takeHeads records the heads of one heads frame in c.has: those of the
+// logs the store holds and of the watched log, and of at most
+// maxOtherHeads others. More than MaxLogs heads in all is an error.
+func (c *session) takeHeads(p []byte, in *headsIn) error {
+	if in.held == nil {
+		in.held = c.st.Heads()
+	}
+	return decodeHeads(p, func(h head) error {
+		if in.n++; in.n > MaxLogs {
+			return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
+		}
+		if _, ok := in.held[h.ID]; !ok && h.ID != c.watch {
+			// A log this side lacks: the peer sends it if it is real.
+			// Kept only within a small window, so that made-up heads
+			// cost nothing.
+			if in.other++; in.other > maxOtherHeads {
+				return nil
+			}
+		}
+		c.mu.Lock()
+		c.has[h.ID] = h.Head // as advertised, even if lower than before
+		c.mu.Unlock()
+		return nil
+	})
 }
 
 // receiveRecords adds a records frame to t and passes what ends signed to
