@@ -83,7 +83,7 @@ func BenchmarkConnect(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if out := client.connect(b.Context(), nc, ConnInfo{Dialed: true}, nil); !out.served {
+			if out := client.connect(b.Context(), nc, ConnInfo{Dialed: true}, nil, nil); !out.served {
 				b.Fatalf("not served: %v", out.err)
 			}
 			ds = append(ds, started.Sub(start))
@@ -114,7 +114,7 @@ func BenchmarkAccept(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if out := client.connect(context.Background(), nc, ConnInfo{Dialed: true}, nil); !out.served {
+			if out := client.connect(context.Background(), nc, ConnInfo{Dialed: true}, nil, nil); !out.served {
 				b.Errorf("not served: %v", out.err)
 				return
 			}

@@ -48,11 +48,12 @@ type outcome struct {
 
 // connect runs one connection from handshake to end: TLS, network proofs
 // and Hellos (secure), Authorize, report, verdict and registration
-// (admit), Connected, Handler, Disconnected. afterHandshake, if set, runs
-// once the handshake is over. nc is closed when connect returns; the
+// (admit), Connected, Handler, Disconnected. t is the target dialled,
+// nil for an accepted connection. afterHandshake, if set, runs once the
+// handshake is over. nc is closed when connect returns; the
 // swarm always closes nc itself, never the TLS connection over it, so
 // that a refused peer gets no further byte, not even a TLS alert.
-func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, afterHandshake func()) outcome {
+func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, t *target, afterHandshake func()) outcome {
 	ctx, cancel := context.WithCancelCause(ctx)
 	ncClosed := make(chan struct{})
 	stopClose := context.AfterFunc(ctx, func() { nc.Close(); close(ncClosed) })
@@ -82,7 +83,11 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, afterHand
 			cancel: cancel,
 			done:   make(chan struct{}),
 		}
-		registered, other, err = s.admit(pc, ci)
+		full := s.takeSlot(pc.key, t)
+		if full == nil {
+			defer s.releaseSlot(pc.key)
+		}
+		registered, other, err = s.admit(pc, ci, full)
 	}
 	if err == nil {
 		err = nc.SetDeadline(time.Time{})
@@ -131,10 +136,11 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, afterHand
 // side with the lower key decides for both (decide); the other follows
 // its verdict (follow). If pc is registered, other is the connection it
 // replaces (nil if none); if not, err says why and, with errDuplicate,
-// other is the connection kept, if known.
-func (s *Swarm) admit(pc *peerConn, ci ConnInfo) (registered bool, other *peerConn, err error) {
-	var authErr error
-	if s.Authorize != nil {
+// other is the connection kept, if known. full, if set, refuses pc
+// without asking Authorize: MaxConns peers are connected.
+func (s *Swarm) admit(pc *peerConn, ci ConnInfo, full error) (registered bool, other *peerConn, err error) {
+	authErr := full
+	if authErr == nil && s.Authorize != nil {
 		if authErr = s.Authorize(pc.conn.Peer, ci); authErr != nil {
 			authErr = fmt.Errorf("%w: %w", errUnauthorized, authErr)
 		}

@@ -71,7 +71,7 @@ func TestAdmitDecider(t *testing.T) {
 				verdict <- b
 			}()
 			pc := &peerConn{conn: &Conn{Conn: near, Peer: Peer{Key: peer, Name: "bob"}}, key: string(peer), id: connID{8}}
-			registered, other, err := s.admit(pc, ConnInfo{Target: "bob"})
+			registered, other, err := s.admit(pc, ConnInfo{Target: "bob"}, nil)
 			near.Close()
 			if registered != tt.registered || (other == old) != tt.replaces || !errors.Is(err, tt.err) {
 				t.Errorf("got registered %v, other is the established one %v, %v; want %v, %v, %v", registered, other == old, err, tt.registered, tt.replaces, tt.err)
@@ -127,7 +127,7 @@ func TestAdmitFollower(t *testing.T) {
 				far.Close()
 			}()
 			pc := &peerConn{conn: &Conn{Conn: near, Peer: Peer{Key: peer}}, key: string(peer), id: connID{8}}
-			registered, other, err := s.admit(pc, ConnInfo{})
+			registered, other, err := s.admit(pc, ConnInfo{}, nil)
 			near.Close()
 			if registered != tt.registered || !errors.Is(err, tt.err) {
 				t.Errorf("got registered %v, %v; want %v, %v", registered, err, tt.registered, tt.err)

@@ -20,6 +20,7 @@ type target struct {
 	name    string // NAME form: dial name.local on the name's port
 	addr    string // HOST:PORT form
 	lastKey string // string(key) of the peer found there last; only dialLoop touches it
+	named   bool   // an entry of Swarm.Peers (not AddPeer's): the user named it
 }
 
 // parsePeer parses NAME or HOST:PORT.
@@ -73,6 +74,7 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 		}
 		if out.peer.Key != nil {
 			t.lastKey = string(out.peer.Key)
+			s.foundAt(t)
 		}
 		switch {
 		case errors.Is(out.err, errSelf):
@@ -105,7 +107,7 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 				s.log.Warn("topology: peer speaks another protocol; retrying slowly", "peer", t.spec, "err", out.err)
 			}
 			fails = maxFails
-		case errors.Is(out.err, errUnauthorized) || errors.Is(out.err, errRefusedByPeer):
+		case errors.Is(out.err, errUnauthorized) || errors.Is(out.err, errRefusedByPeer) || errors.Is(out.err, errFull):
 			s.log.Info("topology: connection refused", "peer", t.spec, "name", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			fails = min(max(fails, 0)+1, maxFails)
 		default:
@@ -192,7 +194,7 @@ func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 			errs = append(errs, fmt.Errorf("topology: dial %s (peer %q): %w", a, t.spec, err))
 			continue
 		}
-		return s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, nil)
+		return s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, t, nil)
 	}
 	return outcome{err: errors.Join(errs...)}
 }

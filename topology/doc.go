@@ -22,9 +22,10 @@
 // ID) and a network key (Swarm.NetworkKey, 32 bytes, or none for the
 // public default network). Every connection starts with a handshake
 // (below) that proves each side's key and its membership of the network
-// before anything else is said. Then Swarm.Authorize, if set, may refuse
-// the peer (the chat refuses a key that is not the one bound to the
-// name). Once the handshake succeeds the connection is registered under
+// before anything else is said. Then a peer is refused if Swarm.MaxConns
+// peers are connected already and the user did not name it in
+// Swarm.Peers, and Swarm.Authorize, if set, may refuse it (the chat
+// refuses a key that is not the one bound to the name). Once the handshake succeeds the connection is registered under
 // the remote's key, a Connected event is emitted and the connection is
 // handed to the Handler; when the Handler returns or the swarm stops, the
 // connection is closed and a Disconnected event carries the reason. A
@@ -96,8 +97,11 @@
 // All integers are big-endian. Each side sets a deadline of
 // Swarm.HandshakeTimeout (5 s by default) from TCP connect or accept to
 // the verdict, and closes the connection on any error, logging the
-// reason; at most 64 accepted connections are in their handshake at a
-// time, and more are closed at once. Past the TLS handshake a refused
+// reason. At most 64 accepted connections are in their handshake at a
+// time, and at most 8 from one remote address: more from that address
+// are closed at once; when all 64 are taken, a connection from an address
+// that holds fewer than the busiest one closes that address's oldest
+// handshake and takes its slot. Past the TLS handshake a refused
 // connection is closed at the TCP level, with no TLS alert or
 // close_notify (a failed TLS handshake gets crypto/tls's alert).
 //
@@ -160,14 +164,14 @@
 //
 //	Report (follower to decider)
 //	offset  size  field
-//	0       1     code: 4 ready, 3 refused (its Authorize refused)
+//	0       1     code: 4 ready, 3 refused (its Authorize or MaxConns)
 //	1       1     number of IDs M, at most 16 (0 if refused)
 //	2       8×M   IDs of the follower's other connections to the decider
 //
 //	Verdict (decider to follower)
 //	offset  size  field
 //	0       1     code: 1 accepted, 2 refused (another connection is
-//	              kept), 3 refused (its Authorize refused)
+//	              kept), 3 refused (its Authorize or MaxConns)
 //	1       8     sequence number of an accepted connection (0 otherwise)
 //
 // A connection ID is the TLS exporter value of label "EXPERIMENTAL
@@ -235,9 +239,33 @@
 //     them);
 //   - cannot cut a peer off by speaking for it: a connection replaces
 //     another only if it proves the same key (TestKickOff); it can still
-//     drop packets or flood the listener, as anyone on the path can (the
-//     pending-handshake limit and the handshake timeout bound what a
-//     flood holds: TestPendingLimit, TestHandshakeRejected).
+//     drop packets or flood the listener, as anyone on the path can;
+//   - cannot lock peers out with idle sockets, without TLS or a key, in
+//     the public network or a private one: one address holds at most 8
+//     of the 64 handshake slots, each for at most the handshake timeout,
+//     and when all are taken a newcomer from a lighter address closes
+//     the oldest handshake of the busiest one (TestIdleSockets: a peer
+//     from another address connects at once past 65 idle sockets from
+//     one host, or one from each of 72 addresses; TestPendingLimit,
+//     TestHandshakeRejected). What it can still cost: 64 sockets and
+//     their goroutines, each for up to the handshake timeout; and with
+//     more addresses than slots, sending faster than a handshake ends,
+//     it can evict honest handshakes too. A peer the user named is also
+//     dialled by this side, which takes no slot.
+//
+// A member of the public network is anyone with a key, so the limits on
+// members below are what bounds a stranger's peers too:
+//
+//   - at most Swarm.MaxConns (128) peers are connected at once; more
+//     are refused before Authorize, and told so. A peer of Swarm.Peers
+//     is admitted past the bound, so made-up peers cannot keep out those
+//     the user named (TestConnectionCap). What they can still cost: the
+//     128 connections and what each Handler holds; the chat's
+//     replication session holds a bounded amount per connection, not one
+//     that grows with the logs a peer names (replicate's
+//     TestMadeUpHeadsMemory), and it is freed when the peer leaves;
+//     peers nobody named compete for the 128 among themselves, so a
+//     flood of them can keep out an honest peer that nobody named.
 //
 // A member of the network (holds the network key, has its own peer key)
 //

@@ -24,6 +24,10 @@ var (
 	errDuplicate = errors.New("topology: already connected to this peer")
 	// errUnauthorized: Swarm.Authorize refused the peer; wraps its error.
 	errUnauthorized = errors.New("topology: refused by Authorize")
-	// errRefusedByPeer: the peer's Authorize refused this side.
+	// errFull: Swarm.MaxConns peers are connected, and this one was not
+	// named in Swarm.Peers.
+	errFull = errors.New("topology: too many peers connected")
+	// errRefusedByPeer: the peer's Authorize, or its MaxConns, refused
+	// this side.
 	errRefusedByPeer = errors.New("topology: the peer refused this connection")
 )

@@ -174,7 +174,7 @@ const verdictSize = 1 + 8
 const (
 	verdictAccept    = 1 // verdict: the connection is registered; serve it
 	verdictDuplicate = 2 // verdict: another connection to this peer is kept; close
-	codeRefused      = 3 // verdict or report: this side's Authorize refused the peer
+	codeRefused      = 3 // verdict or report: this side refused the peer (Authorize, MaxConns)
 	reportReady      = 4 // report: the follower would keep this connection
 )
 

@@ -773,9 +773,9 @@ func TestLaterVersionDialled(t *testing.T) {
 	alice.stopAlone(t)
 }
 
-// TestPendingLimit: at most maxPendingHandshakes accepted connections
-// are in their handshake at a time; more are closed at once, and a
-// finished handshake frees its slot.
+// TestPendingLimit: at most maxPendingPerSource accepted connections
+// from one address are in their handshake at a time; more from there are
+// closed at once, and a finished handshake frees its slot.
 func TestPendingLimit(t *testing.T) {
 	k := testKeys(2)
 	w := newWorld(t)
@@ -787,7 +787,7 @@ func TestPendingLimit(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range maxPendingHandshakes {
+	for range maxPendingPerSource {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)

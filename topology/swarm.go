@@ -25,10 +25,9 @@ const (
 	portWait          = 250 * time.Millisecond
 	defaultMinBackoff = 100 * time.Millisecond
 	defaultMaxBackoff = 5 * time.Second
-
-	// maxPendingHandshakes bounds inbound connections that have not yet
-	// finished their handshake; more are closed at once.
-	maxPendingHandshakes = 64
+	// defaultMaxConns is MaxConns's default: room for a large workshop,
+	// and a bound on what connections from strangers cost (doc.go).
+	defaultMaxConns = 128
 )
 
 // keepAlive makes the kernel notice a peer that vanished without closing
@@ -119,6 +118,15 @@ type Swarm struct {
 	// HandshakeTimeout bounds a connection's handshake, from TCP
 	// connect or accept to the verdict; zero means 5 s.
 	HandshakeTimeout time.Duration
+	// MaxConns bounds the peers connected at once (those past their
+	// TLS handshake and network proofs); zero means 128. A peer over the
+	// bound is refused before Authorize is asked, both sides are told,
+	// and its dial loop backs off. A peer of Peers (dialled for an entry
+	// of Peers, or holding the key that entry's dial found last) is never
+	// refused for it, so peers nobody named cannot keep out those the
+	// user named: the peers connected never number more than MaxConns
+	// plus len(Peers).
+	MaxConns int
 
 	// Test hooks: the port of a NAME peer (nil: HashToPort) and the
 	// redial backoff bounds (zero: 100 ms and 5 s).
@@ -137,6 +145,8 @@ type Swarm struct {
 	waiting  bool                          // Run waits for its goroutines: no AddPeer; guarded by mu
 	added    map[string]context.CancelFunc // AddPeer's dial loops, by spec (nil: queued); guarded by mu
 	queued   []*target                     // added before Run listened; guarded by mu
+	slots    map[string]int                // connections past the proofs, by string(remote key); guarded by mu
+	named    map[*target]string            // Peers entry → string(key) its dial found last; guarded by mu
 
 	evMu       sync.Mutex // serializes Events calls
 	wg         sync.WaitGroup
@@ -146,7 +156,7 @@ type Swarm struct {
 	clientConf *tls.Config       // for dialled connections
 	self       hello             // our Hello
 	log        *slog.Logger      // Logger or a discarding one
-	pending    chan struct{}     // semaphore of inbound handshakes
+	pending    pendingTable      // inbound connections in their handshake
 }
 
 // Listen listens on the TCP address addr as Run does when Listener is
@@ -206,6 +216,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	s.stop, s.done = stop, make(chan struct{})
 	s.conns = make(map[string]*peerConn)
 	s.inflight = make(map[string][]*peerConn)
+	s.named = make(map[*target]string)
 	s.runCtx = ctx
 	for _, t := range s.queued {
 		s.startAdded(t.spec, t)
@@ -223,7 +234,6 @@ func (s *Swarm) Run(ctx context.Context) error {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.self = hello{name: s.Name, addr: ln.Addr().String()}
-	s.pending = make(chan struct{}, maxPendingHandshakes)
 
 	// Closing the listener is what ends the accept loop.
 	lnClosed := make(chan struct{})
@@ -356,6 +366,7 @@ func (s *Swarm) targets() ([]*target, error) {
 		if t.name != "" && s.Resolver == nil {
 			return nil, fmt.Errorf("topology: peer %q is a NAME, which needs a Resolver (or give it as HOST:PORT)", p)
 		}
+		t.named = true
 		ts = append(ts, t)
 	}
 	return ts, nil
@@ -383,24 +394,40 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		select {
-		case s.pending <- struct{}{}:
-		default:
-			s.log.Warn("topology: too many handshakes in progress; closing connection", "remote", nc.RemoteAddr(), "max", maxPendingHandshakes)
-			nc.Close()
+		slot := s.admitPending(nc)
+		if slot == nil {
 			continue
 		}
 		s.wg.Go(func() {
-			out := s.connect(ctx, nc, ConnInfo{}, func() { <-s.pending })
+			out := s.connect(ctx, nc, ConnInfo{}, nil, func() { s.pending.done(slot) })
 			switch {
 			case out.served || ctx.Err() != nil:
-			case errors.Is(out.err, errDuplicate):
+			case errors.Is(out.err, errDuplicate) || errors.Is(out.err, errFull):
 				s.log.Debug("topology: inbound connection refused", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			default:
 				s.log.Info("topology: inbound connection rejected", "remote", nc.RemoteAddr(), "peer", out.peer.Name, "key", keyString(out.peer.Key), "err", out.err)
 			}
 		})
 	}
+}
+
+// admitPending takes a handshake slot for the accepted connection nc
+// (pendingTable.add), closing nc or the connection evicted for it, and
+// logging, at most once per pendingLogEvery, what was closed. It returns
+// nil if nc was closed.
+func (s *Swarm) admitPending(nc net.Conn) *pendingConn {
+	slot, evicted, why, log, n := s.pending.add(nc, time.Now())
+	if evicted != nil {
+		evicted.Close() // its handshake fails, and its goroutine ends
+	}
+	if slot == nil {
+		nc.Close()
+	}
+	if log {
+		s.log.Warn("topology: "+why+"; closing connection", "remote", nc.RemoteAddr(), "closed", n,
+			"max", maxPendingHandshakes, "max per address", maxPendingPerSource)
+	}
+	return slot
 }
 
 // emit calls Events with e, one call at a time.

@@ -12,7 +12,12 @@
 //
 // A session tracks, per log, the highest seq its peer is known to hold:
 // the head the peer advertised on this connection, raised by every record
-// sent to it and every record received from it. A record received from a
+// sent to it and every record received from it. Of the logs the store
+// does not hold when the heads come, it keeps the heads of at most 1024
+// (the first advertised): a peer that names 65,535 made-up logs costs a
+// session no more than one that names a few (TestMadeUpHeadsMemory), and
+// a log left out is at worst sent back to a peer that got it from a third
+// one, which skips it. A record received from a
 // peer is therefore never sent back to it. Nothing is remembered across
 // connections: the heads a peer advertises are believed, even when lower
 // than before (a peer restored from a backup, or that lost its disk, gets

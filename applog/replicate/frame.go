@@ -38,6 +38,12 @@ const (
 	// connection, and so the memory the advertisement takes.
 	MaxLogs = 1 << 16
 
+	// maxOtherHeads bounds the advertised heads a session keeps of logs
+	// its store does not hold (see session.has): a log left out is, at
+	// worst, sent back to a peer that got it from a third one, which the
+	// peer skips.
+	maxOtherHeads = 1024
+
 	// frameTarget is the payload size at which the sender closes a frame and
 	// starts the next: big enough to amortize the per-frame cost, small
 	// enough that frames of different logs interleave.

@@ -37,7 +37,7 @@ func (c *session) receive(ctx context.Context) error {
 		phase = expectHello
 		rs    records
 		t     tail
-		nlogs int
+		hin   headsIn
 	)
 	for {
 		typ, p, nbuf, err := readFrame(r, buf)
@@ -63,16 +63,7 @@ func (c *session) receive(ctx context.Context) error {
 			c.version = min(v, Version)
 			phase = expectHeads
 		case typ == frameHeads && phase == expectHeads:
-			err := decodeHeads(p, func(h head) error {
-				if nlogs++; nlogs > MaxLogs {
-					return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
-				}
-				c.mu.Lock()
-				c.has[h.ID] = h.Head // as advertised, even if lower than before
-				c.mu.Unlock()
-				return nil
-			})
-			if err != nil {
+			if err := c.takeHeads(p, &hin); err != nil {
 				return err
 			}
 		case typ == frameHeadsEnd && phase == expectHeads:
@@ -80,6 +71,7 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: end of heads with %d bytes of payload", ErrMalformed, len(p))
 			}
 			phase = live
+			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
 			close(c.headsDone)
 			if c.watchHead != nil {
@@ -110,6 +102,39 @@ func (c *session) receive(ctx context.Context) error {
 	}
 }
 
+// headsIn is what the receiver keeps while the peer's heads come.
+type headsIn struct {
+	n     int                  // heads read
+	held  map[applog.ID]uint64 // the store's logs, as of the first heads frame
+	other int                  // heads read of logs not in held
+}
+
+// takeHeads records the heads of one heads frame in c.has: those of the
+// logs the store holds and of the watched log, and of at most
+// maxOtherHeads others. More than MaxLogs heads in all is an error.
+func (c *session) takeHeads(p []byte, in *headsIn) error {
+	if in.held == nil {
+		in.held = c.st.Heads()
+	}
+	return decodeHeads(p, func(h head) error {
+		if in.n++; in.n > MaxLogs {
+			return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
+		}
+		if _, ok := in.held[h.ID]; !ok && h.ID != c.watch {
+			// A log this side lacks: the peer sends it if it is real.
+			// Kept only within a small window, so that made-up heads
+			// cost nothing.
+			if in.other++; in.other > maxOtherHeads {
+				return nil
+			}
+		}
+		c.mu.Lock()
+		c.has[h.ID] = h.Head // as advertised, even if lower than before
+		c.mu.Unlock()
+		return nil
+	})
+}
+
 // receiveRecords adds a records frame to t and passes what ends signed to
 // the inserter.
 func (c *session) receiveRecords(t *tail, rs *records) error {
@@ -118,8 +143,10 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 	}
 	if len(t.ends) == 0 && c.refuses(rs.ID) {
 		// A forked, blocked, … log: its records are skipped, and the
-		// peer's view raised so that nothing of it is sent back.
-		c.raise(rs.ID, rs.First+uint64(len(rs.Recs))-1)
+		// peer's view of it, if this side tracks one, raised so that
+		// nothing of it is sent back. No view is started: refused logs
+		// of made-up keys would each cost one.
+		c.raiseKnown(rs.ID, rs.First+uint64(len(rs.Recs))-1)
 		return nil
 	}
 	if len(t.ends) == 0 {

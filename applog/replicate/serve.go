@@ -152,8 +152,13 @@ type session struct {
 	log  *slog.Logger
 	peer string
 
-	mu  sync.Mutex
-	has map[applog.ID]uint64 // what the peer holds, as far as we know
+	mu sync.Mutex
+	// has is what the peer holds, as far as we know: the heads it
+	// advertised of the logs the store held then (and of the watched
+	// log), of at most maxOtherHeads others, raised by every record sent
+	// and received. A made-up peer naming logs nobody holds adds at
+	// most maxOtherHeads entries.
+	has map[applog.ID]uint64
 
 	forker   Forker             // st, if it keeps forks
 	forkSeen map[applog.ID]bool // logs whose fork proof the peer was sent or sent us; guarded by mu
@@ -178,6 +183,16 @@ func (c *session) peerHas(id applog.ID) uint64 {
 func (c *session) raise(id applog.ID, seq uint64) {
 	c.mu.Lock()
 	if seq > c.has[id] {
+		c.has[id] = seq
+	}
+	c.mu.Unlock()
+}
+
+// raiseKnown is raise for a log whose peer's view this side tracks
+// already; it starts no new one.
+func (c *session) raiseKnown(id applog.ID, seq uint64) {
+	c.mu.Lock()
+	if h, ok := c.has[id]; ok && seq > h {
 		c.has[id] = seq
 	}
 	c.mu.Unlock()
