@@ -80,6 +80,9 @@ func (c *Chat) event(e topology.Event) {
 	case topology.Listening:
 		c.cfg.Log.Info("listening", "addr", e.Addr)
 		return
+	case topology.Unreachable:
+		c.unreachable(e)
+		return
 	default:
 		return
 	}

@@ -121,3 +121,12 @@ func Discoverer(md *mdns.Conn, me string, peers []string, key []byte, log *slog.
 		})
 	}
 }
+
+// unreachable prints that the NAME peer e.Target resolved to e.Addr,
+// where no scuttle answers (a forged or stale mDNS record, or a port
+// that runs something else): the swarm redials it less often, and says
+// so once per target and run.
+func (c *Chat) unreachable(e topology.Event) {
+	c.out.info(fmt.Sprintf("no scuttle answers at %s, where %s resolved: dialling it less often, up to a minute apart",
+		Escape(e.Addr.String()), Escape(mdns.FQDN(e.Target))))
+}
