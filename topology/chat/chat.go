@@ -39,6 +39,12 @@ type Config struct {
 	Out      io.Writer    // what the chat prints: every line goes through one sink
 	Errs     io.Writer    // a typed line that is not sent is reported here
 	Log      *slog.Logger // diagnostics
+
+	// Advertise, if set, runs while the swarm does and makes the chat
+	// known (scuttle chat: Advertise over multicast DNS), telling what
+	// the user must know through info, one escaped line at a time. Its
+	// error ends the chat.
+	Advertise func(ctx context.Context, info func(line string)) error
 }
 
 // A Chat is one chat: its session with the swarm and the store, its
@@ -102,6 +108,13 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 			cancel(err)
 		}
 	})
+	if c.cfg.Advertise != nil {
+		wg.Go(func() {
+			if err := c.cfg.Advertise(ctx, c.out.info); err != nil && ctx.Err() == nil {
+				cancel(err)
+			}
+		})
+	}
 	if c.cfg.Discover != nil {
 		wg.Go(func() { c.cfg.Discover(ctx, swarm.AddPeer, swarm.RemovePeer) })
 	}
