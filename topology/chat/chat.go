@@ -31,10 +31,10 @@ type Config struct {
 	// NetworkKey is the private network's 32-byte key; nil means the
 	// public default network.
 	NetworkKey []byte
-	// Discover, if set, runs while the swarm does and calls add for
-	// each peer it finds (NAME or HOST:PORT), remove for each that left
-	// (chat --discover: Discoverer).
-	Discover func(ctx context.Context, add func(peer string) error, remove func(peer string))
+	// Discover, if set, runs while the swarm does and adds each peer it
+	// finds (NAME or HOST:PORT), removes each that left or failed (chat
+	// --discover: Discoverer).
+	Discover func(ctx context.Context, d Discovering)
 	In       io.Reader    // typed lines
 	Out      io.Writer    // what the chat prints: every line goes through one sink
 	Errs     io.Writer    // a typed line that is not sent is reported here
@@ -58,6 +58,8 @@ type Chat struct {
 	refused map[refusal]bool // the refusals printed this run (see authorize)
 
 	own ownHeads // what peers hold of the own log (see waitOwn)
+
+	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 }
 
 // New returns the chat cfg describes; a nil cfg.Log discards diagnostics.
@@ -65,7 +67,12 @@ func New(cfg Config) *Chat {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var dialled chan topology.Event
+	if cfg.Discover != nil {
+		dialled = make(chan topology.Event, maxDiscovered)
+	}
 	return &Chat{
+		dialled: dialled,
 		cfg:     cfg,
 		out:     newSink(cfg.Out),
 		refused: map[refusal]bool{},
@@ -116,7 +123,8 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 		})
 	}
 	if c.cfg.Discover != nil {
-		wg.Go(func() { c.cfg.Discover(ctx, swarm.AddPeer, swarm.RemovePeer) })
+		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.out.info, Dialled: c.dialled}
+		wg.Go(func() { c.cfg.Discover(ctx, d) })
 	}
 	wg.Go(func() {
 		if err := c.print(ctx); err != nil && ctx.Err() == nil {

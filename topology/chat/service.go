@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,44 +137,6 @@ func TXTValue(txt []string, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// maxDiscovered bounds the peers --discover dials at once.
-const maxDiscovered = 256
-
-// Discoverer returns a Config.Discover for the chat me, with peers, in
-// the network of key (nil: the public one): a browse of _scuttle._tcp on
-// md that adds each chat of the same network tag by its name, and
-// removes it when it leaves. A chat whose name is no valid NAME is
-// skipped, as are me and the chats already among peers.
-func Discoverer(md *mdns.Conn, me string, peers []string, key []byte, log *slog.Logger) func(context.Context, func(string) error, func(string)) {
-	ours := topology.NetworkTag(key)
-	return func(ctx context.Context, add func(string) error, remove func(string)) {
-		added := map[string]bool{}
-		md.Browse(ctx, ServiceType, func(e mdns.ServiceEntry) {
-			name := e.Instance
-			if strings.EqualFold(name, me) || mdns.CheckName(name) != nil ||
-				slices.ContainsFunc(peers, func(p string) bool { return strings.EqualFold(p, name) }) {
-				return // itself, not a NAME, or dialled already as one of PEERS
-			}
-			if tag, _ := TXTValue(e.TXT, "net"); tag != ours {
-				log.Debug("discover: a chat of another network", "peer", name)
-				return
-			}
-			switch {
-			case e.Gone && added[name]:
-				delete(added, name)
-				remove(name)
-			case !e.Gone && !added[name] && len(added) < maxDiscovered:
-				if err := add(name); err != nil {
-					log.Debug("discover: not dialled", "peer", name, "err", err)
-					return
-				}
-				added[name] = true
-				log.Debug("discover: found", "peer", name, "addrs", e.Addrs, "port", e.Port)
-			}
-		})
-	}
 }
 
 // unreachable prints that the NAME peer e.Target resolved to e.Addr,
