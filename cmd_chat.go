@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"net"
 	"strconv"
-	"sync"
 
 	"scuttle/applog"
 	"scuttle/applog/names"
@@ -106,8 +104,6 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	md, err := mdns.Listen(ctx, mdns.Config{Interfaces: o.iface, Logger: log.With("pkg", "mdns")})
 	if err != nil {
 		ln.Close()
@@ -115,17 +111,6 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	}
 	defer func() { err = errors.Join(err, md.Close()) }()
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel(nil)
-	wg.Go(func() {
-		// Claim ME.local and advertise ME._scuttle._tcp.local while the
-		// swarm already dials: probing takes 750 ms that a peer's
-		// connection need not wait for.
-		if err := chat.Advertise(ctx, md, o.me, ln.Addr().String(), string(db.ID()), o.networkKey); err != nil && ctx.Err() == nil {
-			cancel(fmt.Errorf("claiming %s: %w", mdns.FQDN(o.me), err))
-		}
-	})
 	cfg := chat.Config{
 		Me:         o.me,
 		Peers:      o.peers,
@@ -138,6 +123,13 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		Out:        st.stdout,
 		Errs:       st.stderr,
 		Log:        log,
+		// Claim ME.local and advertise ME._scuttle._tcp.local while the
+		// swarm already dials: probing takes 750 ms that a peer's
+		// connection need not wait for. A taken name does not end the
+		// chat (see chat.Advertise).
+		Advertise: func(ctx context.Context, info func(string)) error {
+			return chat.Advertise(ctx, md, o.me, ln.Addr().String(), string(db.ID()), o.networkKey, info)
+		},
 	}
 	if o.discover {
 		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)

@@ -2,6 +2,7 @@ package mdns
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,12 @@ type ServiceEntry struct {
 	// Gone is set when Browse reports that the instance left: a goodbye
 	// (TTL 0) or its records expired.
 	Gone bool
+	// Source is the address the SRV record came from: the responder,
+	// as far as the packet tells (a stranger on the LAN can send from
+	// several addresses, each costing it one; a host's IPv4 and IPv6
+	// addresses are two). A change of Source alone is not reported.
+	// Browse takes at most 64 instances from one source.
+	Source netip.Addr
 }
 
 // Name returns the instance's FQDN without the final dot:
@@ -48,6 +55,7 @@ func (c *Conn) entry(in svcInstance, typ string) ServiceEntry {
 		Host:     display(in.srv.target),
 		Port:     in.srv.port,
 		Addrs:    c.format(slices.Clone(in.addrs)),
+		Source:   in.srv.src,
 	}
 	if in.hasTXT {
 		e.TXT = slices.Clone(in.txt.txt)

@@ -92,7 +92,9 @@
 //     announcing (two announcements one second apart).
 //   - §9 conflicts: any answer for a name being probed fails Register
 //     with a *ConflictError naming the other host; there is no automatic
-//     renaming, because the name is the user's identity. Packets this
+//     renaming, because the name is the user's identity (scuttle
+//     announce exits with the error; the chat runs on without the name
+//     and claims it again later, see topology/chat's Advertise). Packets this
 //     Conn sent itself and hears back (multicast loopback) are recognized
 //     by a hash of their bytes and a source address of this host, and
 //     never count (the bytes alone are not enough: another host's query
@@ -160,7 +162,8 @@
 //     apart), and reports each instance once its SRV record and an
 //     address are known, each change, and its leaving (goodbye plus one
 //     second, or expiry). Only the records of types being browsed or
-//     looked up are cached, at most 1024 per kind.
+//     looked up are cached, at most 1024 per kind, and at most 64
+//     instances from one source address (ServiceEntry.Source).
 //
 // # RFC 6763: not implemented, and why
 //
@@ -170,4 +173,31 @@
 //     DNS-SD: .local only.
 //   - Automatic renaming of a conflicting instance ("alice (2)"): the
 //     instance name is the user's name, as the host name is.
+//
+// # Threat model: a stranger on the LAN
+//
+// Multicast DNS has no authentication (§21): anyone on the link can
+// answer for any name, so nothing here is trusted beyond "someone on
+// the LAN said so"; the chat proves identities with TLS instead.
+//
+//   - It can take a name: answer while a name is probed, and Register
+//     fails with a *ConflictError. scuttle announce exits with it
+//     (TestMDNSConflict); the chat does not, it runs without the name
+//     and tries again (TestChatNameTaken, TestAdvertiseTaken,
+//     TestAdvertiseTakenForever in topology/chat).
+//   - It can point a name at any address and port. The chat redials a
+//     name that resolves to no scuttle ever more slowly, up to a minute
+//     apart, and says so once (TestNoScuttleBackoff in topology,
+//     TestUnitChatNoScuttle in topology/chat); it cannot make the chat
+//     trust a key (topology proves keys).
+//   - It can flood a browse with made-up instances. It fills at most 64
+//     places of the cache per source address (TestSvcCachePerSource) and
+//     8 unproven places of chat --discover's 256 per source address; a
+//     made-up instance where no scuttle, or another key than its id=,
+//     answers loses its place (TestDiscoverFlood in topology/chat). A
+//     stranger that sends from many addresses still costs the chat
+//     one dial per made-up instance in turn, 8 per address at a time.
+//   - It cannot grow this package's memory past its caps: 4096 address
+//     records, 1024 of each kind of service record, 9000-octet packets
+//     (FuzzHandlePacket).
 package mdns

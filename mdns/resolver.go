@@ -198,7 +198,7 @@ func (c *Conn) handleResponse(pc packetConn, m message, src netip.AddrPort, ifin
 	now := time.Now()
 	c.mu.Lock()
 	c.cache.update(recs, ifindex, now)
-	if c.svcCache.update(recs, now, c.timing.flushGrace) {
+	if c.svcCache.update(recs, src.Addr().WithZone(""), now, c.timing.flushGrace) {
 		c.cache.notify() // wake browsers (browse.go)
 	}
 	c.mu.Unlock()

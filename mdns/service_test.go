@@ -3,6 +3,7 @@ package mdns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -470,7 +471,7 @@ func TestServiceCacheBounded(t *testing.T) {
 			{rtype: dnsmessage.TypeTXT, name: inst, txt: []string{"x"}, ttl: 4500},
 			// Not browsed: not kept.
 			{rtype: dnsmessage.TypePTR, name: "_http._tcp.local.", target: "p._http._tcp.local.", ttl: 4500},
-		}, now, time.Second)
+		}, netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), now, time.Second)
 	}
 	if len(s.ptrs) > maxServiceEntries || len(s.srvs) > maxServiceEntries || len(s.txts) > maxServiceEntries {
 		t.Errorf("cache holds %d PTR, %d SRV, %d TXT records, want at most %d each", len(s.ptrs), len(s.srvs), len(s.txts), maxServiceEntries)
@@ -588,4 +589,30 @@ func TestBrowseIdenticalQueries(t *testing.T) {
 			t.Errorf("after %v: %+v, want Alice at once", time.Since(start), e)
 		}
 	})
+}
+
+// TestSvcCachePerSource: one host flooding made-up instances fills at
+// most maxInstancesPerSource of the cache; another host's instance is
+// still taken, and the flooder's known instances are still refreshed.
+func TestSvcCachePerSource(t *testing.T) {
+	s := newSvcCache()
+	s.want("_scuttle._tcp.local.", 1)
+	now := time.Now()
+	spoofer, real := netip.MustParseAddr("10.0.0.66"), netip.MustParseAddr("10.0.0.2")
+	ptr := func(inst string) []record {
+		return []record{{rtype: dnsmessage.TypePTR, name: "_scuttle._tcp.local.", target: inst + "._scuttle._tcp.local.", ttl: 4500}}
+	}
+	for i := range 400 {
+		s.update(ptr(fmt.Sprintf("aa%03d", i)), spoofer, now, time.Second)
+	}
+	if !s.update(ptr("aa000"), spoofer, now.Add(time.Second), time.Second) {
+		t.Error("a refresh of a flooder's known instance was not taken")
+	}
+	s.update(ptr("bob"), real, now, time.Second)
+	if n := s.fromSource(spoofer); n != maxInstancesPerSource {
+		t.Errorf("%d instances of one source cached, want %d", n, maxInstancesPerSource)
+	}
+	if _, ok := s.ptrs[ptrKey{"_scuttle._tcp.local.", "bob._scuttle._tcp.local."}]; !ok {
+		t.Error("the real instance was not cached")
+	}
 }

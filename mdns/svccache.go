@@ -1,6 +1,7 @@
 package mdns
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,11 @@ import (
 
 // maxServiceEntries bounds each map of the svcCache.
 const maxServiceEntries = 1024
+
+// maxInstancesPerSource bounds the instances (PTR records) the cache
+// takes from one source address: a host flooding made-up instances
+// fills at most this share of the cache, not the whole of it.
+const maxInstancesPerSource = 64
 
 // svcCache holds the DNS-SD records of the service types being browsed
 // or looked up (RFC 6762 §10), so unrelated services of a busy network
@@ -36,6 +42,7 @@ type svcRecord struct {
 	target         string // PTR: the instance, SRV: the host, as spelled
 	port           uint16
 	txt            []string
+	src            netip.Addr // who sent it
 }
 
 // refreshAt is when a querier interested in the record asks for it again
@@ -101,19 +108,23 @@ func typeOf(instFQ string) string {
 }
 
 // update takes the PTR, SRV and TXT records of one response received
-// at now. A goodbye (TTL 0, §10.1) leaves a record grace more. It
-// reports whether anything changed.
-func (s *svcCache) update(recs []record, now time.Time, grace time.Duration) bool {
+// from src at now. A goodbye (TTL 0, §10.1) leaves a record grace more.
+// A new instance from a source that has maxInstancesPerSource in the
+// cache already is left out. It reports whether anything changed.
+func (s *svcCache) update(recs []record, src netip.Addr, now time.Time, grace time.Duration) bool {
 	if len(s.wanted) == 0 {
 		return false
 	}
 	changed := false
 	for _, r := range recs {
-		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), owner: r.owner, target: r.target, port: r.port, txt: r.txt}
+		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), owner: r.owner, target: r.target, port: r.port, txt: r.txt, src: src}
 		switch r.rtype {
 		case dnsmessage.TypePTR:
 			inst := lowerASCII(r.target)
 			if s.wanted[r.name] == 0 || typeOf(inst) != r.name {
+				continue
+			}
+			if _, ok := s.ptrs[ptrKey{r.name, inst}]; !ok && r.ttl > 0 && s.fromSource(src) >= maxInstancesPerSource {
 				continue
 			}
 			changed = put(s.ptrs, ptrKey{r.name, inst}, r.ttl, v, now, grace) || changed
@@ -128,6 +139,17 @@ func (s *svcCache) update(recs []record, now time.Time, grace time.Duration) boo
 		}
 	}
 	return changed
+}
+
+// fromSource counts the instances (PTR records) src sent.
+func (s *svcCache) fromSource(src netip.Addr) int {
+	n := 0
+	for _, r := range s.ptrs {
+		if r.src == src {
+			n++
+		}
+	}
+	return n
 }
 
 // put stores v, a record received at now with ttl, as m[k], evicting

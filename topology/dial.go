@@ -48,14 +48,50 @@ func parsePeer(p string) (*target, error) {
 // the minimum backoff to reach any sensible maximum.
 const maxFails = 16
 
+// noScuttleSlowdown is how many times the longest backoff a dial loop
+// waits, at most, between dials of a NAME that resolves to an address
+// where no scuttle answers (a minute by default): the name may be a
+// forged or stale mDNS record, and a host that runs no scuttle should
+// not be dialled every 5 s for the whole run.
+const noScuttleSlowdown = 12
+
+// A noScuttleError is the failure of a dial of a NAME peer whose name
+// resolved, but where no scuttle answers at addr: every TCP dial failed,
+// or the TLS handshake failed before the peer proved any key.
+type noScuttleError struct {
+	addr string // the (last) address dialled
+	err  error
+}
+
+func (e *noScuttleError) Error() string {
+	return fmt.Sprintf("topology: no scuttle answers at %s: %v", e.addr, e.err)
+}
+
+func (e *noScuttleError) Unwrap() error { return e.err }
+
+// A hostPort is an address dialled, as an Event's Addr.
+type hostPort string
+
+func (a hostPort) Network() string { return "tcp" }
+func (a hostPort) String() string  { return string(a) }
+
 // dialLoop keeps one connection to t until ctx ends: it dials, serves the
 // connection, and dials again when it ends. Failures back off
 // exponentially with jitter; a connection to the same peer that is up
-// already (inbound, or from another target) is waited for instead.
+// already (inbound, or from another target) is waited for instead. A
+// NAME that resolves to no scuttle (noScuttleError) is redialled ever
+// more slowly, up to noScuttleSlowdown times the longest backoff apart,
+// and reported once by an Unreachable event.
 func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 	fails := -1 // no wait before the first dial
+	slow := 0   // dials in a row that found no scuttle
+	told := false
 	for {
-		if fails >= 0 && !sleep(ctx, s.backoff(fails)) {
+		wait := s.backoff(fails)
+		if slow > 0 {
+			wait = max(wait, s.slowBackoff(slow))
+		}
+		if fails >= 0 && !sleep(ctx, wait) {
 			return
 		}
 		if pc := s.connectedTo(t); pc != nil {
@@ -76,7 +112,19 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 			t.lastKey = string(out.peer.Key)
 			s.foundAt(t)
 		}
+		var none *noScuttleError
+		if !errors.As(out.err, &none) {
+			slow = 0
+		}
 		switch {
+		case none != nil:
+			slow = min(slow+1, maxFails)
+			fails = min(max(fails, 0)+1, maxFails)
+			s.log.Debug("topology: no scuttle at the peer's address", "peer", t.spec, "err", out.err)
+			if !told {
+				told = true
+				s.emit(Event{Kind: Unreachable, Addr: hostPort(none.addr), Target: t.spec, Err: none.err})
+			}
 		case errors.Is(out.err, errSelf):
 			s.log.Warn("topology: peer is this swarm itself; not redialling it", "peer", t.spec)
 			return
@@ -194,9 +242,17 @@ func (s *Swarm) dialOnce(ctx context.Context, t *target) outcome {
 			errs = append(errs, fmt.Errorf("topology: dial %s (peer %q): %w", a, t.spec, err))
 			continue
 		}
-		return s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, t, nil)
+		out := s.connect(ctx, nc, ConnInfo{Dialed: true, Target: t.spec}, t, nil)
+		if t.name != "" && !out.served && out.peer.Key == nil && out.err != nil && !errors.Is(out.err, errVersion) {
+			out.err = &noScuttleError{addr: a, err: out.err}
+		}
+		return out
 	}
-	return outcome{err: errors.Join(errs...)}
+	err := errors.Join(errs...)
+	if t.name != "" && len(addrs) > 0 {
+		err = &noScuttleError{addr: addrs[len(addrs)-1], err: err}
+	}
+	return outcome{err: err}
 }
 
 // backoff is the wait before redial number fails+1: from minBackoff
@@ -211,6 +267,19 @@ func (s *Swarm) backoff(fails int) time.Duration {
 		d *= 2
 	}
 	d = min(d, s.maxBack())
+	return d/2 + rand.N(d/2+1)
+}
+
+// slowBackoff is the wait before the next dial of a NAME after slow
+// dials in a row found no scuttle at its address: the longest backoff,
+// doubling up to noScuttleSlowdown times it, each drawn from its upper
+// half.
+func (s *Swarm) slowBackoff(slow int) time.Duration {
+	d := s.maxBack()
+	for i := 1; i < slow && d < noScuttleSlowdown*s.maxBack(); i++ {
+		d *= 2
+	}
+	d = min(d, noScuttleSlowdown*s.maxBack())
 	return d/2 + rand.N(d/2+1)
 }
 

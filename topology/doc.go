@@ -32,7 +32,12 @@
 // dial loop whose connection ended dials again; failed or refused dials
 // back off exponentially with jitter from ~100 ms to a cap of ~5 s, and a
 // dial loop whose peer is already connected (it dialled in first) waits
-// for that connection to end instead of dialling.
+// for that connection to end instead of dialling. A NAME that resolves
+// to an address where no scuttle answers (the TCP dial fails, or TLS
+// fails before any key is proven: a forged or stale multicast DNS
+// record) backs off further, doubling from the cap to twelve times it
+// (~1 min), and is reported once by an Unreachable event
+// (TestNoScuttleBackoff).
 //
 // # One connection per pair
 //

@@ -52,6 +52,12 @@ const (
 	// Disconnected: the connection of the previous Connected event for
 	// Event.Peer has ended, for the reason Event.Err.
 	Disconnected
+	// Unreachable: the NAME peer Event.Target resolved to Event.Addr, but
+	// no scuttle answers there (Event.Err says what failed: the TCP dial,
+	// or a TLS handshake that proved no key), so its dial loop redials it
+	// more slowly, up to a minute apart. Sent once per target and Run;
+	// Peer is zero. A forged or stale mDNS record leads here.
+	Unreachable
 )
 
 // String returns the kind's lowercase name.
@@ -63,6 +69,8 @@ func (k EventKind) String() string {
 		return "connected"
 	case Disconnected:
 		return "disconnected"
+	case Unreachable:
+		return "unreachable"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -73,15 +81,17 @@ type Event struct {
 	Kind EventKind
 	// Peer is the remote, its Key proven; zero for Listening.
 	Peer Peer
-	// Addr is the own listen address for Listening and the remote end of
-	// the connection otherwise.
+	// Addr is the own listen address for Listening, the address dialled
+	// for Unreachable, and the remote end of the connection otherwise.
 	Addr net.Addr
 	// Dialed is true if this side dialled the connection.
 	Dialed bool
-	// Target is the Swarm.Peers entry the connection was dialled for; ""
-	// if it was accepted.
+	// Target is the Swarm.Peers entry the connection was dialled for
+	// (for Unreachable, the one that was not reached); "" if it was
+	// accepted.
 	Target string
-	// Err is the reason of a Disconnected event: ErrReplaced, ErrClosed or
+	// Err is what failed for Unreachable, and the reason of a
+	// Disconnected event: ErrReplaced, ErrClosed or
 	// the cause of the Run context when the swarm ended the connection,
 	// otherwise the Handler's error (nil if it returned nil).
 	Err error
@@ -101,6 +111,8 @@ func (e Event) String() string {
 			return fmt.Sprintf("disconnected from %s (key %s) at %v", e.Peer.Name, shortKey(e.Peer.Key), e.Addr)
 		}
 		return fmt.Sprintf("disconnected from %s (key %s) at %v: %v", e.Peer.Name, shortKey(e.Peer.Key), e.Addr, e.Err)
+	case Unreachable:
+		return fmt.Sprintf("unreachable: no scuttle answers at %v, where peer %s resolved", e.Addr, e.Target)
 	}
 	return e.Kind.String()
 }

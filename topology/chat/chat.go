@@ -31,14 +31,20 @@ type Config struct {
 	// NetworkKey is the private network's 32-byte key; nil means the
 	// public default network.
 	NetworkKey []byte
-	// Discover, if set, runs while the swarm does and calls add for
-	// each peer it finds (NAME or HOST:PORT), remove for each that left
-	// (chat --discover: Discoverer).
-	Discover func(ctx context.Context, add func(peer string) error, remove func(peer string))
+	// Discover, if set, runs while the swarm does and adds each peer it
+	// finds (NAME or HOST:PORT), removes each that left or failed (chat
+	// --discover: Discoverer).
+	Discover func(ctx context.Context, d Discovering)
 	In       io.Reader    // typed lines
 	Out      io.Writer    // what the chat prints: every line goes through one sink
 	Errs     io.Writer    // a typed line that is not sent is reported here
 	Log      *slog.Logger // diagnostics
+
+	// Advertise, if set, runs while the swarm does and makes the chat
+	// known (scuttle chat: Advertise over multicast DNS), telling what
+	// the user must know through info, one escaped line at a time. Its
+	// error ends the chat.
+	Advertise func(ctx context.Context, info func(line string)) error
 }
 
 // A Chat is one chat: its session with the swarm and the store, its
@@ -52,6 +58,8 @@ type Chat struct {
 	refused map[refusal]bool // the refusals printed this run (see authorize)
 
 	own ownHeads // what peers hold of the own log (see waitOwn)
+
+	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 }
 
 // New returns the chat cfg describes; a nil cfg.Log discards diagnostics.
@@ -59,7 +67,12 @@ func New(cfg Config) *Chat {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var dialled chan topology.Event
+	if cfg.Discover != nil {
+		dialled = make(chan topology.Event, maxDiscovered)
+	}
 	return &Chat{
+		dialled: dialled,
 		cfg:     cfg,
 		out:     newSink(cfg.Out),
 		refused: map[refusal]bool{},
@@ -102,8 +115,16 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 			cancel(err)
 		}
 	})
+	if c.cfg.Advertise != nil {
+		wg.Go(func() {
+			if err := c.cfg.Advertise(ctx, c.out.info); err != nil && ctx.Err() == nil {
+				cancel(err)
+			}
+		})
+	}
 	if c.cfg.Discover != nil {
-		wg.Go(func() { c.cfg.Discover(ctx, swarm.AddPeer, swarm.RemovePeer) })
+		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.out.info, Dialled: c.dialled}
+		wg.Go(func() { c.cfg.Discover(ctx, d) })
 	}
 	wg.Go(func() {
 		if err := c.print(ctx); err != nil && ctx.Err() == nil {

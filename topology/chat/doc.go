@@ -62,7 +62,13 @@
 // Each chat advertises the DNS-SD service NAME._scuttle._tcp.local with
 // its port and a TXT record (id, protocol version, network tag), so that
 // peers dial it at its port and browsers (scuttle peers, chat --discover)
-// find it.
+// find it. A name another host holds does not end the chat: it runs
+// without it, says so once, and claims it again later (Advertise). Chat
+// --discover dials what the browse finds, at most 256 at once and 8
+// unproven per source address, keeping those that prove the key their
+// TXT id= advertises (discover.go). A NAME that resolves to an address
+// where no scuttle answers is redialled up to a minute apart, and said
+// once (unreachable).
 //
 // # Threat notes
 //

@@ -71,6 +71,7 @@ func (c *Chat) print(ctx context.Context) error {
 
 // event prints the connection changes of the swarm.
 func (c *Chat) event(e topology.Event) {
+	c.toDiscovery(e)
 	var what string
 	switch e.Kind {
 	case topology.Connected:
@@ -79,6 +80,9 @@ func (c *Chat) event(e topology.Event) {
 		what = "lost connection to"
 	case topology.Listening:
 		c.cfg.Log.Info("listening", "addr", e.Addr)
+		return
+	case topology.Unreachable:
+		c.unreachable(e)
 		return
 	default:
 		return

@@ -2,12 +2,12 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"scuttle/mdns"
 	"scuttle/topology"
@@ -37,10 +37,34 @@ func serviceTXT(id string, key []byte) []string {
 	return txt
 }
 
+// A Registrar advertises a DNS-SD service: *mdns.Conn.
+type Registrar interface {
+	RegisterService(ctx context.Context, s mdns.Service) error
+}
+
+// Retries of a taken name (see Advertise): the first after
+// claimRetry, then doubling up to maxClaimRetry. RFC 6762 §9 asks for
+// no more than 15 probes in 10 s; these are far fewer.
+const (
+	claimRetry    = 30 * time.Second
+	maxClaimRetry = 10 * time.Minute
+)
+
 // Advertise claims ME.local and ME._scuttle._tcp.local on md, probing
 // for both at once, with the port of listenAddr (":PORT") and the TXT
 // record of log id and network key.
-func Advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, key []byte) error {
+//
+// A name that another host holds (scuttle announce ME elsewhere,
+// another chat as ME, or one forged mDNS answer) does not end the
+// chat, and is not renamed either: ME is the user's identity, and a
+// spoofer that answers for every name would take ME-2, ME-3… as well.
+// The chat runs without the advertisement, still dialling its peers and
+// reached by those who name it as HOST:PORT; info says so once, and
+// Advertise tries the claim again after claimRetry, then less and less
+// often (up to maxClaimRetry apart), until it succeeds (info says so
+// too) or ctx ends. It returns nil then, or the first error that is no
+// conflict.
+func Advertise(ctx context.Context, md Registrar, me, listenAddr, id string, key []byte, info func(line string)) error {
 	_, p, err := net.SplitHostPort(listenAddr)
 	if err != nil {
 		return fmt.Errorf("advertising %s: listen address %q: %w", me, listenAddr, err)
@@ -49,13 +73,44 @@ func Advertise(ctx context.Context, md *mdns.Conn, me, listenAddr, id string, ke
 	if err != nil {
 		return fmt.Errorf("advertising %s: listen address %q: %w", me, listenAddr, err)
 	}
-	return md.RegisterService(ctx, mdns.Service{
-		Instance: me,
-		Type:     ServiceType,
-		Host:     me,
-		Port:     uint16(port),
-		TXT:      serviceTXT(id, key),
-	})
+	svc := mdns.Service{Instance: me, Type: ServiceType, Host: me, Port: uint16(port), TXT: serviceTXT(id, key)}
+	wait := claimRetry
+	for taken := false; ; taken = true {
+		err := md.RegisterService(ctx, svc)
+		var ce *mdns.ConflictError
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			if taken {
+				info(Escape(mdns.FQDN(me)) + " is free now: this chat is advertised, and peers find it by name")
+			}
+			return nil
+		case !errors.As(err, &ce):
+			return fmt.Errorf("claiming %s: %w", mdns.FQDN(me), err)
+		case !taken:
+			info(conflictLine(ce, port))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+		wait = min(2*wait, maxClaimRetry)
+	}
+}
+
+// conflictLine is the info line that tells of the conflict ce, the chat
+// listening on port.
+func conflictLine(ce *mdns.ConflictError, port uint64) string {
+	how := "answered for it"
+	if ce.TieBreak {
+		how = "is claiming it"
+	}
+	return fmt.Sprintf("%s is taken: host %s %s on %s; running without it: peers reach this chat as HOST:%d, it still dials its peers, and it claims the name once it is free",
+		Escape(ce.Name), Escape(ce.Host.String()), how, Escape(ce.Iface), port)
 }
 
 // Resolver is the chat's resolver over multicast DNS (Config.Resolver):
@@ -84,40 +139,11 @@ func TXTValue(txt []string, key string) (string, bool) {
 	return "", false
 }
 
-// maxDiscovered bounds the peers --discover dials at once.
-const maxDiscovered = 256
-
-// Discoverer returns a Config.Discover for the chat me, with peers, in
-// the network of key (nil: the public one): a browse of _scuttle._tcp on
-// md that adds each chat of the same network tag by its name, and
-// removes it when it leaves. A chat whose name is no valid NAME is
-// skipped, as are me and the chats already among peers.
-func Discoverer(md *mdns.Conn, me string, peers []string, key []byte, log *slog.Logger) func(context.Context, func(string) error, func(string)) {
-	ours := topology.NetworkTag(key)
-	return func(ctx context.Context, add func(string) error, remove func(string)) {
-		added := map[string]bool{}
-		md.Browse(ctx, ServiceType, func(e mdns.ServiceEntry) {
-			name := e.Instance
-			if strings.EqualFold(name, me) || mdns.CheckName(name) != nil ||
-				slices.ContainsFunc(peers, func(p string) bool { return strings.EqualFold(p, name) }) {
-				return // itself, not a NAME, or dialled already as one of PEERS
-			}
-			if tag, _ := TXTValue(e.TXT, "net"); tag != ours {
-				log.Debug("discover: a chat of another network", "peer", name)
-				return
-			}
-			switch {
-			case e.Gone && added[name]:
-				delete(added, name)
-				remove(name)
-			case !e.Gone && !added[name] && len(added) < maxDiscovered:
-				if err := add(name); err != nil {
-					log.Debug("discover: not dialled", "peer", name, "err", err)
-					return
-				}
-				added[name] = true
-				log.Debug("discover: found", "peer", name, "addrs", e.Addrs, "port", e.Port)
-			}
-		})
-	}
+// unreachable prints that the NAME peer e.Target resolved to e.Addr,
+// where no scuttle answers (a forged or stale mDNS record, or a port
+// that runs something else): the swarm redials it less often, and says
+// so once per target and run.
+func (c *Chat) unreachable(e topology.Event) {
+	c.out.info(fmt.Sprintf("no scuttle answers at %s, where %s resolved: dialling it less often, up to a minute apart",
+		Escape(e.Addr.String()), Escape(mdns.FQDN(e.Target))))
 }
