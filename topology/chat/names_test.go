@@ -73,7 +73,6 @@ func TestAuthorize(t *testing.T) {
 	}
 	want := map[string]string{"alice": "direct " + string(k3), "bob": "direct " + string(k1), "carol": "direct " + string(k2)}
 	checkBindings(t, ns, want)
-
 	// scuttle trust from another process: the next authorization applies it.
 	other, err := names.Open(dir, nil)
 	if err != nil {
