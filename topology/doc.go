@@ -275,8 +275,9 @@
 // A member of the network (holds the network key, has its own peer key)
 //
 //   - connects as itself, with its own key: it can claim any name in its
-//     Hello, and is then refused by Authorize if that name is bound to
-//     another key (TestImpostorRefused, TestAuthorize); as a man in the
+//     Hello, and is then refused by Authorize if that name, or a name
+//     it is a look-alike of, is bound to another key (TestImpostorRefused;
+//     topology/chat TestAuthorize, TestAuthorizeLookAlikes); as a man in the
 //     middle it passes only as itself, and each side's Authorize sees its
 //     key, never the other side's (TestManInTheMiddle "a member");
 //   - cannot end another peer's connection, nor make a dial loop stop or

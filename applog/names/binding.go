@@ -15,9 +15,10 @@ type How uint8
 // The ways a binding is learned; see the package doc.
 const (
 	// Direct: an authenticated connection dialled to the name, or
-	// accepted from a peer that gave that name.
+	// accepted from a peer that gave that name; replaces a claim.
 	Direct How = iota + 1
-	// Claimed: the first log whose chat entries carried the name.
+	// Claimed: a log whose chat entries carried the name, while no
+	// connection presented it; evictable, and one per log.
 	Claimed
 	// Trusted: set by the user; the only binding that replaces another.
 	Trusted
@@ -60,7 +61,9 @@ var (
 	// ErrBadName is wrapped by the error for a name the store cannot
 	// hold (see the package doc).
 	ErrBadName = errors.New("names: bad name")
-	// ErrFull is returned by Bind for a Direct or Claimed binding of a
-	// new name when the store holds Options.MaxBindings names already.
+	// ErrFull is returned by Bind for a Direct binding of a name that is
+	// unbound or only claimed when the store holds Options.MaxBindings
+	// Direct bindings already. Claims never get it: the oldest is
+	// evicted instead.
 	ErrFull = errors.New("names: too many bindings")
 )

@@ -6,23 +6,35 @@
 // # Model
 //
 // A [Binding] maps a name to an [applog.ID] and says how it was learned
-// ([How]) and when:
+// ([How]) and when. The kinds rank by the weight of their evidence:
 //
+//   - [Trusted]: set by the user ("scuttle trust NAME ID"): the user's
+//     word, strongest;
 //   - [Direct]: an authenticated connection dialled to the name, or
-//     accepted from a peer that gave that name;
-//   - [Claimed]: the first log whose chat entries carried the name as
-//     their username;
-//   - [Trusted]: set by the user ("scuttle trust NAME ID").
+//     accepted from a peer that gave that name: a live connection;
+//   - [Claimed]: a log whose chat entries carried the name as their
+//     username: replicated content, weakest.
 //
-// The first binding of a name wins; a later Direct or Claimed binding of
-// a bound name changes nothing. Only a Trusted binding replaces one (the
-// last Trusted binding of a name wins). Names are compared as multicast
-// DNS compares them (RFC 6762 §16): ASCII letters case-insensitively,
-// other bytes exactly, since "Bob" and "bob" reach the same NAME.local.
+// A Trusted binding replaces any other (the last Trusted binding of a
+// name wins). A Direct binding replaces a Claimed one, never a Direct or
+// Trusted one (the first connection wins). A Claimed binding is made
+// only for an unbound name, and only by a log that has no binding yet:
+// a log claims at most one name. So a claim never blocks, outranks or
+// locks out a connection.
+//
+// One spelling per name: names are compared by their [Skeleton], under
+// which look-alikes collide: case (Unicode's, a superset of what
+// multicast DNS folds, RFC 6762 §16), invisible and bidi characters
+// (dropped), and letters that read alike (fullwidth and mathematical
+// Latin, the Latin look-alikes of Cyrillic, Greek and Armenian, 0 and
+// o, 1 i l and I; internal/glyph holds the tables). "bоb" (Cyrillic о),
+// "B0B" and "bob\u200b" are bob: Lookup of any of them returns bob's
+// binding, and Bind of one of them to another key changes nothing.
 //
 // A name is 1 to [MaxName] bytes of UTF-8 with no space, ASCII control
 // character or DEL: what the file format below can hold. Callers apply
-// their own, stricter rule (the chat's is mdns.CheckName).
+// their own, stricter rule (the chat's is mdns.CheckName, which also
+// refuses invisible, bidi and C1 control characters).
 //
 // # File
 //
@@ -66,31 +78,55 @@
 //
 // # Bounds
 //
-// A hostile peer can make up names and keys at will, so the store holds
-// at most Options.MaxBindings names (default [DefaultMaxBindings]);
-// beyond it a Direct or Claimed binding is neither recorded nor applied
-// on replay ([ErrFull]). Trusted bindings, which only the user makes, are
-// always recorded. A record is at most 349 bytes, so the file and the
-// memory it takes stay bounded by the bindings.
+// A hostile peer can make up names, keys and logs at will, so every kind
+// of binding but the user's has a bound of its own, and a claim never
+// takes the room of a connection:
+//
+//   - at most Options.MaxBindings Direct bindings (default
+//     [DefaultMaxBindings]); beyond it a new Direct binding is neither
+//     recorded nor applied on replay ([ErrFull]), and the chat lets the
+//     peer in unbound;
+//   - at most Options.MaxClaimed Claimed bindings (default
+//     [DefaultMaxClaimed]); a new claim beyond it evicts the oldest, in
+//     the file's order, so every process replaying the file agrees;
+//   - at most MaxClaimed Claimed records in the file: past them a claim
+//     is held in the memory of the Store that made it only (the chat
+//     makes its claims anew from the history it prints at each start);
+//   - Trusted bindings, which only the user makes, are always recorded.
+//
+// A record is at most 349 bytes, so the file holds at most
+// (MaxBindings + MaxClaimed) records beyond the user's, about 3.8 MB at
+// the defaults, and the memory is bounded alike. A flood of 100,000
+// usernames leaves one record if one log writes them all, and 1,000
+// (about 100 KB) if 100,000 one-entry logs do (TestFloodFigures).
 //
 // # Threat model
 //
 // The store is trust on first use, with ssh's strengths and its
-// weakness:
+// weakness, and evidence ranks:
 //
-//   - A peer cannot take over a name that is bound: its key is not the
-//     bound one, whatever it claims, and only a Trusted binding, which
-//     the user makes on this host, moves the name (the chat refuses the
-//     peer and prints the "scuttle trust" line that would accept it).
-//   - A peer can be first: a name nobody here has met yet goes to the
-//     first key that connects with it, or to the first log whose
-//     entries reach this database carrying it, possibly relayed before
-//     the real owner's. The real owner's lines then print as NAME~SHORT
-//     until the user trusts them. Names are learned, not proven.
-//   - A peer that makes up names and keys fills at most MaxBindings
-//     names, after which no new untrusted name is bound (and the chat
-//     refuses new names at connection and prints them as NAME~SHORT),
-//     and costs no further disk or memory.
+//   - A peer cannot take over a name that is bound Direct or Trusted:
+//     its key is not the bound one, whatever it claims, and only a
+//     Trusted binding, which the user makes on this host, moves the name
+//     (TestRules; the chat refuses the peer and prints the "scuttle
+//     trust" line that would accept it: topology/chat TestAuthorize).
+//   - A look-alike of a bound name is that name (TestLookAlikes,
+//     FuzzSkeleton): it finds the bound binding, so its lines print as
+//     NAME~SHORT and its connection is refused.
+//   - A log reached only through relays can claim a name nobody here
+//     has met, but the claim never blocks the name's owner: the first
+//     connection to present the name takes it (TestClaimNeverBlocksDirect;
+//     topology/chat TestUnitChatRelayedClaim), and a log claims one name
+//     only (TestOneClaimPerLog).
+//   - A peer can still be first: a name nobody here has met yet goes to
+//     the first key that connects with it. The real owner's lines then
+//     print as NAME~SHORT until the user trusts them. Connections prove
+//     keys, not names.
+//   - A flood of made-up names or logs fills the claims, which are
+//     evicted oldest first, and never the room of connections
+//     (TestClaimFloodEvicted); a flood of made-up keys that connect
+//     fills at most MaxBindings Direct bindings, after which new peers
+//     are let in unbound. Neither costs disk or memory beyond the bounds.
 //   - The file is as trusted as the database directory: whoever can
 //     write DIR/names can bind any name, as whoever can read DIR/key can
 //     write as its owner. Damage to it costs the damaged records only.

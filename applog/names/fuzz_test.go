@@ -3,8 +3,13 @@ package names
 import (
 	"bytes"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"scuttle/internal/glyph"
 )
 
 // FuzzReplay replays arbitrary file contents. It must not panic; every
@@ -21,42 +26,69 @@ func FuzzReplay(f *testing.F) {
 	f.Add(bytes.Repeat([]byte("x"), maxLine+1))
 	probe := Binding{"fuzz-probe", testID(7), Trusted, t0}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &Store{byKey: map[string]Binding{}, max: 4, log: slog.New(slog.DiscardHandler)}
+		s := &Store{st: newState(4, 2), log: slog.New(slog.DiscardHandler)}
 		if err := s.replay(bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
 		if s.read > int64(len(data)) {
 			t.Fatalf("consumed %d of %d bytes", s.read, len(data))
 		}
-		untrusted := 0
-		for k, b := range s.byKey {
-			if k != lowerASCII(b.Name) {
+		count := map[How]int{}
+		for k, b := range s.st.byKey {
+			if k != Skeleton(b.Name) {
 				t.Fatalf("binding %q kept under key %q", b.Name, k)
 			}
-			if b.How != Trusted {
-				untrusted++
+			if !slices.Contains(s.st.byID[b.ID], k) {
+				t.Fatalf("binding %q not among its log's keys %q", b.Name, s.st.byID[b.ID])
 			}
+			count[b.How]++
 			rec := appendRecord(nil, b)
 			back, err := parseRecord(rec[1 : len(rec)-1])
 			if err != nil || back != b {
 				t.Fatalf("binding %+v encodes to %q, which parses as %+v, %v", b, rec, back, err)
 			}
 		}
-		if untrusted != s.untrusted || untrusted > s.max {
-			t.Fatalf("%d untrusted bindings, counted %d, max %d", untrusted, s.untrusted, s.max)
+		if count[Direct] != s.st.direct || count[Direct] > s.st.maxDirect || count[Claimed] != s.st.nclaim || count[Claimed] > s.st.maxClaimed {
+			t.Fatalf("bindings %v, counted %d direct and %d claimed", count, s.st.direct, s.st.nclaim)
 		}
 
 		// The same bytes followed by a valid record.
-		s = &Store{byKey: map[string]Binding{}, max: 4, log: slog.New(slog.DiscardHandler)}
+		s = &Store{st: newState(4, 2), log: slog.New(slog.DiscardHandler)}
 		all := appendRecord(bytes.Clone(data), probe)
 		if err := s.replay(bytes.NewReader(all)); err != nil {
 			t.Fatal(err)
 		}
-		if got := s.byKey[probe.Name]; got != probe {
+		if got := s.st.byKey[Skeleton(probe.Name)]; got != probe {
 			t.Fatalf("the record after %q was lost: got %+v", data, got)
 		}
 		if s.read != int64(len(all)) {
 			t.Fatalf("consumed %d of %d bytes, which end with a complete record", s.read, len(all))
+		}
+	})
+}
+
+// FuzzSkeleton checks Skeleton on any string: it never panics, it is
+// idempotent, it keeps no invisible character, and names that differ
+// only by case or by invisible characters have one skeleton.
+func FuzzSkeleton(f *testing.F) {
+	for _, s := range []string{"bob", "bоb", "bob\u200b", "\u202eBOB", "ｂｏｂ", "\U0001d41b", "zoë", "\xff", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := Skeleton(s)
+		if again := Skeleton(k); again != k {
+			t.Fatalf("Skeleton(%+q) = %+q, whose skeleton is %+q", s, k, again)
+		}
+		for _, r := range k {
+			if glyph.Invisible(r) {
+				t.Fatalf("Skeleton(%+q) = %+q keeps the invisible %U", s, k, r)
+			}
+		}
+		// Only where upper-casing round-trips: "ſ" upper-cases to "S".
+		upper := strings.ToUpper(s)
+		roundTrips := strings.Compare(strings.ToLower(upper), strings.ToLower(s)) == 0 // not EqualFold: it folds ſ and s
+		if up := Skeleton(upper + "\u200d"); utf8.ValidString(s) && roundTrips && up != k {
+			t.Fatalf("Skeleton(%+q) = %+q, but of its upper case with a joiner %+q", s, k, up)
 		}
 	})
 }

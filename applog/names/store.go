@@ -19,9 +19,13 @@ import (
 // FileName is the store's file in the database directory.
 const FileName = "names"
 
-// DefaultMaxBindings is the number of names a store holds when
-// Options.MaxBindings is 0.
+// DefaultMaxBindings is the number of Direct bindings a store holds
+// when Options.MaxBindings is 0.
 const DefaultMaxBindings = 10000
+
+// DefaultMaxClaimed is the number of Claimed bindings a store holds
+// when Options.MaxClaimed is 0.
+const DefaultMaxClaimed = 1000
 
 // Recheck is how often Lookup looks for records another process
 // appended.
@@ -29,9 +33,14 @@ const Recheck = time.Second
 
 // Options configures Open. A nil *Options means the defaults.
 type Options struct {
-	// MaxBindings bounds the names bound other than by Trusted bindings;
-	// 0 means DefaultMaxBindings.
+	// MaxBindings bounds the Direct bindings; 0 means
+	// DefaultMaxBindings. Beyond it, Bind returns ErrFull for a Direct
+	// binding of a new name.
 	MaxBindings int
+	// MaxClaimed bounds the Claimed bindings held, and the Claimed
+	// records written to the file; 0 means DefaultMaxClaimed. Beyond it,
+	// a new claim evicts the oldest.
+	MaxClaimed int
 	// Logger receives a Warn for each damaged record skipped, and
 	// failures of the background checks of Lookup; nil discards them.
 	Logger *slog.Logger
@@ -45,32 +54,36 @@ type Options struct {
 // no Close.
 type Store struct {
 	path string
-	max  int
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu        sync.Mutex
-	byKey     map[string]Binding // by lowerASCII(name)
-	untrusted int                // names bound by other than a Trusted record
-	read      int64              // bytes of the file replayed: up to the end of its last complete line
-	seen      os.FileInfo        // the file as last replayed; nil if it did not exist
-	checked   time.Time          // when Lookup last looked at the file
-	damaged   int
-	skip      bool   // the bytes read so far end inside an overlong line
-	buf       []byte // scratch for reading
+	mu      sync.Mutex
+	st      state       // the bindings in force
+	claimed int         // Claimed records in the bytes replayed
+	read    int64       // bytes of the file replayed: up to the end of its last complete line
+	seen    os.FileInfo // the file as last replayed; nil if it did not exist
+	checked time.Time   // when Lookup last looked at the file
+	damaged int
+	skip    bool   // the bytes read so far end inside an overlong line
+	buf     []byte // scratch for reading
 }
 
 // Open returns the store of the database directory dir, replaying its
 // file. A missing file is an empty store, and Open never creates it
 // (the first Bind does), so it serves read-only callers too.
 func Open(dir string, opts *Options) (*Store, error) {
-	s := &Store{path: filepath.Join(dir, FileName), byKey: map[string]Binding{}}
+	s := &Store{path: filepath.Join(dir, FileName)}
+	var maxDirect, maxClaimed int
 	if opts != nil {
-		s.max, s.log, s.now = opts.MaxBindings, opts.Logger, opts.Now
+		maxDirect, maxClaimed, s.log, s.now = opts.MaxBindings, opts.MaxClaimed, opts.Logger, opts.Now
 	}
-	if s.max <= 0 {
-		s.max = DefaultMaxBindings
+	if maxDirect <= 0 {
+		maxDirect = DefaultMaxBindings
 	}
+	if maxClaimed <= 0 {
+		maxClaimed = DefaultMaxClaimed
+	}
+	s.st = newState(maxDirect, maxClaimed)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,9 +98,12 @@ func Open(dir string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Lookup returns the binding of name, if any. At most once per Recheck it
-// first replays what other processes appended to the file.
+// Lookup returns the binding of name, if any: the binding of the name
+// with name's skeleton (see Skeleton), so that a look-alike of a bound
+// name finds that name's binding. At most once per Recheck it first
+// replays what other processes appended to the file.
 func (s *Store) Lookup(name string) (Binding, bool) {
+	key := Skeleton(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now := time.Now(); now.Sub(s.checked) >= Recheck {
@@ -96,19 +112,25 @@ func (s *Store) Lookup(name string) (Binding, bool) {
 			s.log.Warn("names: reload failed", "file", s.path, "err", err)
 		}
 	}
-	b, ok := s.byKey[lowerASCII(name)]
+	b, ok := s.st.byKey[key]
 	return b, ok
 }
 
 // Bind binds name to id, learned as how, and returns the binding in
-// force afterwards, which the caller compares with id:
+// force for name afterwards (the zero Binding if none), which the
+// caller compares with id. Names are one name when their skeletons are
+// (see Skeleton). The rules, by the weight of the evidence:
 //
-//   - Direct or Claimed: if name is bound already, nothing is written and
-//     that binding is returned (first binding wins; it may be another
-//     log's). If not, the binding is recorded, unless the store is full
-//     (ErrFull).
 //   - Trusted: the binding is recorded and replaces any other (unless it
 //     is Trusted to id already).
+//   - Direct: if name is bound Direct or Trusted, nothing is written and
+//     that binding is returned (first binding wins; it may be another
+//     log's). If name is unbound or only Claimed, the binding is
+//     recorded, unless MaxBindings Direct bindings are held (ErrFull).
+//   - Claimed: only an unbound name is claimed, and only by a log that
+//     has no binding yet (a log claims at most one name). The oldest
+//     claim is evicted beyond MaxClaimed. Past MaxClaimed Claimed
+//     records in the file, a claim is held in this Store's memory only.
 //
 // Bind first replays what other processes appended, and again after its
 // own record, so the binding returned is the one the file says: if
@@ -123,42 +145,39 @@ func (s *Store) Bind(name string, id applog.ID, how How) (Binding, error) {
 	if _, ok := parseHow(how.String()); !ok {
 		return Binding{}, fmt.Errorf("names: bind %q: unknown how %d", name, how)
 	}
-	key := lowerASCII(name)
+	key := Skeleton(name)
+	b := Binding{Name: name, ID: id, How: how, Time: s.now().UTC().Truncate(time.Second)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if how != Trusted && s.untrusted >= s.max {
-		// Full: nothing to read first, as only a trust (which frees a
-		// slot) or a replaced file could change that. A peer that makes
-		// up names costs no system call per name.
-		if cur, bound := s.byKey[key]; bound {
-			return cur, nil
+	if how == Claimed {
+		// A claim reads nothing first, and past the file's share of
+		// claims writes nothing: a log that makes up names costs no
+		// system call per name.
+		switch {
+		case !s.st.applies(key, b):
+			return s.st.byKey[key], nil
+		case s.claimed >= s.st.maxClaimed:
+			s.st.apply(b)
+			return b, nil
 		}
-		return Binding{}, fmt.Errorf("%w: %d names bound; %q not recorded", ErrFull, s.untrusted, name)
 	}
 	if err := s.reloadLocked(); err != nil {
 		return Binding{}, err
 	}
-	cur, bound := s.byKey[key]
-	switch {
-	case how == Trusted && bound && cur.How == Trusted && cur.ID == id:
+	if !s.st.applies(key, b) {
+		cur, bound := s.st.byKey[key]
+		if how == Direct && (!bound || cur.How == Claimed) {
+			return cur, fmt.Errorf("%w: %d direct bindings; %q not recorded", ErrFull, s.st.direct, name)
+		}
 		return cur, nil
-	case how != Trusted && bound:
-		return cur, nil
-	case how != Trusted && s.untrusted >= s.max:
-		return Binding{}, fmt.Errorf("%w: %d names bound; %q not recorded", ErrFull, s.untrusted, name)
 	}
-	b := Binding{Name: name, ID: id, How: how, Time: s.now().UTC().Truncate(time.Second)}
 	if err := s.append(appendRecord(nil, b), how != Claimed); err != nil {
 		return Binding{}, err
 	}
 	if err := s.reloadLocked(); err != nil {
 		return Binding{}, err
 	}
-	cur, bound = s.byKey[key]
-	if !bound { // another process filled the store first
-		return Binding{}, fmt.Errorf("%w: %q not recorded", ErrFull, name)
-	}
-	return cur, nil
+	return s.st.byKey[key], nil
 }
 
 // append writes rec at the end of the file in one write, creating the
@@ -181,28 +200,22 @@ func (s *Store) append(rec []byte, sync bool) error {
 	return nil
 }
 
-// NameOf returns a binding of a name to id, if any: of the names bound
-// to id, the first in the order of Bindings. It takes time in proportion
-// to the bindings held, so it is for rare events, such as a connection.
+// NameOf returns the binding of a name to id that best names it, if
+// any: of the names bound to id, the one learned with the strongest
+// evidence (Trusted, then Direct, then Claimed), the first by skeleton
+// among equals.
 func (s *Store) NameOf(id applog.ID) (Binding, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var best Binding
-	found := false
-	for k, b := range s.byKey {
-		if b.ID == id && (!found || k < lowerASCII(best.Name)) {
-			best, found = b, true
-		}
-	}
-	return best, found
+	return s.st.nameOf(id)
 }
 
 // Bindings returns every binding, sorted by name.
 func (s *Store) Bindings() []Binding {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Binding, 0, len(s.byKey))
-	for _, b := range s.byKey {
+	out := make([]Binding, 0, len(s.st.byKey))
+	for _, b := range s.st.byKey {
 		out = append(out, b)
 	}
 	slices.SortFunc(out, func(a, b Binding) int { return strings.Compare(lowerASCII(a.Name), lowerASCII(b.Name)) })
@@ -261,8 +274,8 @@ func (s *Store) reloadLocked() error {
 }
 
 func (s *Store) reset() {
-	clear(s.byKey)
-	s.untrusted, s.read, s.seen, s.skip = 0, 0, nil, false
+	s.st.reset()
+	s.claimed, s.read, s.seen, s.skip = 0, 0, nil, false
 }
 
 // replay applies the complete records of r, which starts at s.read, in
@@ -308,19 +321,10 @@ func (s *Store) apply(off int64, line []byte) {
 		s.log.Warn("names: skipping a damaged record", "file", s.path, "offset", off, "err", err)
 		return
 	}
-	key := lowerASCII(b.Name)
-	cur, bound := s.byKey[key]
-	switch {
-	case b.How == Trusted:
-		if bound && cur.How != Trusted {
-			s.untrusted--
-		}
-		s.byKey[key] = b
-	case bound, s.untrusted >= s.max:
-	default:
-		s.byKey[key] = b
-		s.untrusted++
+	if b.How == Claimed {
+		s.claimed++
 	}
+	s.st.apply(b)
 }
 
 // lowerASCII folds ASCII letters to lower case, as DNS compares names.

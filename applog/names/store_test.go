@@ -57,13 +57,14 @@ func TestRules(t *testing.T) {
 		steps []step
 	}{
 		{"first binding wins", []step{{"bob", 1, Direct, 1, Direct}, {"bob", 2, Direct, 1, Direct}, {"bob", 3, Claimed, 1, Direct}}},
-		{"claimed first", []step{{"bob", 1, Claimed, 1, Claimed}, {"bob", 2, Direct, 1, Claimed}}},
+		{"a connection replaces a claim", []step{{"bob", 1, Claimed, 1, Claimed}, {"bob", 2, Direct, 2, Direct}, {"bob", 1, Claimed, 2, Direct}}},
 		{"trusted replaces", []step{{"bob", 1, Direct, 1, Direct}, {"bob", 2, Trusted, 2, Trusted}, {"bob", 1, Direct, 2, Trusted}}},
 		{"trusted again", []step{{"bob", 1, Trusted, 1, Trusted}, {"bob", 2, Trusted, 2, Trusted}, {"bob", 1, Trusted, 1, Trusted}}},
 		{"trusted over nothing", []step{{"bob", 4, Trusted, 4, Trusted}, {"bob", 1, Claimed, 4, Trusted}}},
 		{"case-insensitive", []step{{"Bob", 1, Direct, 1, Direct}, {"bob", 2, Claimed, 1, Direct}, {"BOB", 3, Direct, 1, Direct}}},
-		{"non-ASCII exact", []step{{"zoë", 1, Direct, 1, Direct}, {"zoË", 2, Direct, 2, Direct}}},
-		{"names independent", []step{{"bob", 1, Direct, 1, Direct}, {"alice", 1, Claimed, 1, Claimed}, {"carol", 2, Direct, 2, Direct}}},
+		{"non-ASCII case too", []step{{"zoë", 1, Direct, 1, Direct}, {"zoË", 2, Direct, 1, Direct}}},
+		{"look-alikes", []step{{"bob", 1, Direct, 1, Direct}, {"bоb", 2, Direct, 1, Direct}, {"b0b\u200b", 3, Trusted, 3, Trusted}, {"bob", 1, Direct, 3, Trusted}}},
+		{"names independent", []step{{"bob", 1, Direct, 1, Direct}, {"alice", 3, Claimed, 3, Claimed}, {"carol", 2, Direct, 2, Direct}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,11 +93,12 @@ func TestNameOf(t *testing.T) {
 	if _, ok := s.NameOf(testID(1)); ok {
 		t.Error("NameOf found a name in an empty store")
 	}
-	mustBind(t, s, "zed", testID(1), Direct)
 	mustBind(t, s, "Bob", testID(1), Claimed)
+	mustBind(t, s, "zed", testID(1), Direct)
+	mustBind(t, s, "yan", testID(1), Direct)
 	mustBind(t, s, "alice", testID(2), Direct)
-	if b, ok := s.NameOf(testID(1)); !ok || b.Name != "Bob" {
-		t.Errorf("NameOf = %+v, %v; want Bob, the first of Bob and zed", b, ok)
+	if b, ok := s.NameOf(testID(1)); !ok || b.Name != "yan" {
+		t.Errorf("NameOf = %+v, %v; want yan, the first of the direct yan and zed, over the claimed Bob", b, ok)
 	}
 }
 
@@ -153,36 +155,37 @@ func TestNoFile(t *testing.T) {
 
 func TestMaxBindings(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, 2)
-	mustBind(t, s, "a", testID(1), Direct)
-	mustBind(t, s, "b", testID(2), Claimed)
-	if _, err := s.Bind("c", testID(3), Claimed); !errors.Is(err, ErrFull) {
-		t.Errorf("third claimed binding: %v, want ErrFull", err)
+	s, err := Open(dir, &Options{MaxBindings: 2, MaxClaimed: 2})
+	if err != nil {
+		t.Fatal(err)
 	}
+	mustBind(t, s, "a", testID(1), Direct)
+	mustBind(t, s, "b", testID(2), Direct)
 	if _, err := s.Bind("c", testID(3), Direct); !errors.Is(err, ErrFull) {
 		t.Errorf("third direct binding: %v, want ErrFull", err)
 	}
-	if b := mustBind(t, s, "a", testID(9), Claimed); b.ID != testID(1) {
-		t.Errorf("a bound name in a full store: %s, want its binding", b.ID.Short())
+	// Claims have room of their own, the oldest evicted.
+	for i, name := range []string{"c", "d", "e"} {
+		mustBind(t, s, name, testID(10+i), Claimed)
 	}
-	// The user can always trust; a trusted binding over an untrusted one
+	if _, ok := s.Lookup("c"); ok {
+		t.Error("the oldest of three claims, max 2, is held")
+	}
+	// The user can always trust; a trusted binding over a direct one
 	// frees its slot.
-	mustBind(t, s, "d", testID(4), Trusted)
+	mustBind(t, s, "f", testID(4), Trusted)
 	mustBind(t, s, "a", testID(5), Trusted)
-	mustBind(t, s, "e", testID(6), Claimed)
-	if n := len(s.Bindings()); n != 4 {
-		t.Errorf("%d bindings, want 4 (a d trusted, b e)", n)
+	mustBind(t, s, "g", testID(6), Direct)
+	if n := len(s.Bindings()); n != 6 {
+		t.Errorf("%d bindings, want 6 (a f trusted, b g direct, d e claimed): %v", n, s.Bindings())
 	}
-	// A file with more untrusted records than the bound (written by a
+	// A file with more direct records than the bound (written by a
 	// store with a larger one) replays only the first ones.
 	big := openTest(t, dir, 10)
-	mustBind(t, big, "f", testID(7), Claimed)
+	mustBind(t, big, "h", testID(7), Direct)
 	small := openTest(t, dir, 2)
-	if _, ok := small.Lookup("f"); ok {
-		t.Error("replay applied an untrusted record beyond MaxBindings")
-	}
-	if n := len(small.Bindings()); n != 4 {
-		t.Errorf("replay with MaxBindings 2: %d bindings, want 4", n)
+	if _, ok := small.Lookup("h"); ok {
+		t.Error("replay applied a direct record beyond MaxBindings")
 	}
 }
 

@@ -54,8 +54,7 @@ type Chat struct {
 	cfg Config
 	out sink // every line the chat prints
 
-	mu      sync.Mutex
-	refused map[refusal]bool // the refusals printed this run (see authorize)
+	refused refusals // the refusals told of this run (see authorize)
 
 	own ownHeads // what peers hold of the own log (see waitOwn)
 
@@ -75,7 +74,7 @@ func New(cfg Config) *Chat {
 		dialled: dialled,
 		cfg:     cfg,
 		out:     newSink(cfg.Out),
-		refused: map[refusal]bool{},
+		refused: newRefusals(),
 		own:     ownHeads{peers: map[string]bool{}, ch: make(chan struct{})},
 	}
 }

@@ -389,7 +389,11 @@ func TestUnitChatImpostor(t *testing.T) {
 
 // TestUnitChatClaimedNames: the display of a name that another log
 // claims. Alice's database holds the real bob's log, mallory's (who
-// writes as bob and as carol) and dave's (who writes as carol too).
+// writes as bob and as carol), dave's (who writes as carol too, then
+// as dave, then a plain entry) and eve's (who writes as look-alikes of
+// bob, then pads a line to forge another). A log claims one name; a
+// look-alike of a bound name prints as NAME~SHORT; invisible characters
+// and long runs of blanks print escaped.
 func TestUnitChatClaimedNames(t *testing.T) {
 	dir := t.TempDir()
 	alice, err := applog.Open(dir, nil)
@@ -399,6 +403,10 @@ func TestUnitChatClaimedNames(t *testing.T) {
 	bob := newTestDB(t, `{"username":"bob","message":"hi"}`)
 	mallory := newTestDB(t, `{"username":"bob","message":"send me the keys"}`, `{"username":"carol","message":"first"}`)
 	dave := newTestDB(t, `{"username":"carol","message":"me too"}`, `{"username":"dave","message":"plain"}`, "not json")
+	// eve writes as look-alikes of bob, and as a name of her own, then
+	// pads a line so that it would wrap into a row of its own.
+	eve := newTestDB(t, `{"username":"bоb","message":"cyrillic"}`, `{"username":"bob\u200d","message":"joiner"}`, `{"username":"\u202ebob","message":"override"}`,
+		`{"username":"eve","message":"mine"}`, `{"username":"eve","message":"ok`+strings.Repeat(" ", 150)+`bob> hi"}`)
 	ns, err := names.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +414,7 @@ func TestUnitChatClaimedNames(t *testing.T) {
 	if _, err := ns.Bind("bob", bob.ID(), names.Direct); err != nil { // bob connected once
 		t.Fatal(err)
 	}
-	for _, from := range []*applog.DB{bob, mallory, dave} {
+	for _, from := range []*applog.DB{bob, mallory, dave, eve} {
 		copyLogs(t, from, alice)
 	}
 	alice.Close()
@@ -414,14 +422,19 @@ func TestUnitChatClaimedNames(t *testing.T) {
 	fn := newFakeNet()
 	a := startUnitChat(t, fn, dir, "alice")
 	a.say("me")
-	ms, ds := mallory.ID().Short(), dave.ID().Short()
+	ms, ds, es := mallory.ID().Short(), dave.ID().Short(), eve.ID().Short()
 	want := []string{
 		"bob> hi",
 		"bob~" + ms + "> send me the keys",
 		"carol> first",
 		"carol~" + ds + "> me too",
 		"dave> plain",
-		ds + "> not json",
+		"dave> not json", // a plain entry of dave's log, under its name
+		"bоb~" + es + "> cyrillic",
+		`bob\u200d~` + es + "> joiner",
+		`\u202ebob~` + es + "> override",
+		"eve> mine",
+		"eve> ok [150 blanks] bob> hi",
 		"alice> me",
 	}
 	a.expect(want...)
@@ -435,6 +448,7 @@ func TestUnitChatClaimedNames(t *testing.T) {
 		"bob":   "direct " + string(bob.ID()),
 		"carol": "claimed " + string(mallory.ID()),
 		"dave":  "claimed " + string(dave.ID()),
+		"eve":   "claimed " + string(eve.ID()),
 	})
 }
 

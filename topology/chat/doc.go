@@ -34,11 +34,19 @@
 // what connected peers advertised of it, so a restored backup continues
 // its log instead of forking it (waitOwn).
 //
-// Names are trusted on first use (applog/names): the first key seen for a
-// name is that name's, until the user says otherwise with scuttle trust.
-// A peer that connects as a name bound to another key is refused before
-// the swarm registers it, with one info line per (name, key) per run. A
-// message whose name is bound to another log prints as NAME~SHORT.
+// Names are trusted on first use (applog/names): the first key that
+// connects with a name is that name's, until the user says otherwise with
+// scuttle trust; a log whose messages carry an unbound name only claims
+// it, and the first connection with the name takes it from the claim,
+// with an info line. Look-alikes are one name (names.Skeleton). A peer
+// that connects as a name bound to another key, or as a look-alike of
+// one, is refused before the swarm registers it, and so is a name no
+// chat can have (mdns.CheckName: invisible and bidi characters among
+// them). Every refusal is told as an info line, once per (name, key) per
+// run; past three keys refused as one name, they are counted in lines
+// at the 10th, the 100th… A full names store lets a peer in unbound,
+// and says so once. A message whose name is bound to another log prints
+// as NAME~SHORT; a plain entry prints under the name bound to its log.
 //
 // The store's notices (a forked log, the log limit, low disk space) are
 // printed once each as info lines.
@@ -46,8 +54,9 @@
 // # Rendering (render.go, escape.go)
 //
 // The chat prints whole lines on one sink: "NAME> TEXT" for a message,
-// "SHORT> TEXT" for another entry, "info> …" for what happened (a
-// connection, a refusal, a fork). Views of the chat (today the terminal;
+// "NAME> TEXT" for another entry of a log bound to NAME ("SHORT> TEXT"
+// for one bound to none), "info> …" for what happened (a connection, a
+// refusal, a fork). Views of the chat (today the terminal;
 // later others) read that one sink, never a copy of the chat's logic.
 //
 // # Input (input.go)
@@ -72,14 +81,40 @@
 //
 // # Threat notes
 //
-// Every string a peer controls (a name it claims, a message, an entry's
-// bytes) passes through Escape or AppendEscaped before it reaches a
-// terminal: it prints as part of one line, with control bytes, C1
-// controls, line separators and invalid UTF-8 shown escaped, so no peer
-// can print a line of its own making, such as "info> …", nor drive the
-// terminal. A peer's identity is its key, proven by the swarm's TLS; a
-// name is only what the names store binds to a key. A peer can claim any
-// name in its messages, and the reader sees NAME~SHORT when that name is
-// another log's. The memory of refusals and of peers' heads is bounded,
-// so a peer making up keys cannot grow it.
+// What a stranger on the LAN, a member of the network, or a relay that
+// passes it logs can do to what the chat prints and binds:
+//
+//   - Print a line of its own making, or drive the terminal: no. Every
+//     string a peer controls (a name it claims, a message, an entry's
+//     bytes, an instance name or TXT value in scuttle peers and doctor)
+//     passes through Escape or AppendEscaped before it reaches a
+//     terminal: control bytes, C1 controls, line separators, invalid
+//     UTF-8 and every invisible or bidi character (zero-width
+//     characters, joiners, overrides, isolates, the other
+//     default-ignorables) are shown escaped, and a run of more than 8
+//     blanks as "[N blanks]", so no padding can push text to a row of
+//     its own that reads as another line (TestEscape, FuzzEscape,
+//     TestChatLineFormat; TestPrintPeersEscapes and
+//     TestDoctorPrintEscapes in the root package).
+//   - Pass as a known user: no. A peer's identity is its key, proven by
+//     the swarm's TLS; a name is only what the names store binds to a
+//     key. A message under another log's name, or a look-alike of it,
+//     prints as NAME~SHORT (TestUnitChatClaimedNames); a connection as
+//     one is refused (TestAuthorizeLookAlikes, TestUnitChatImpostor).
+//   - Lock out a named peer with a relayed claim: no; the connection
+//     takes the name (TestUnitChatRelayedClaim). A stranger that
+//     connects first with a name nobody here has met still gets it
+//     (trust on first use), and the real owner is refused with the
+//     scuttle trust line that accepts it.
+//   - Lock out new peers by filling the names store: no; claims are
+//     evicted, and a store full of connections' bindings lets new peers
+//     in unbound (TestAuthorizeFullStore, names.TestClaimFloodEvicted).
+//   - Scroll messages away with refusals: at most three lines per name
+//     and bound key, then one line per power of ten
+//     (TestAuthorizeFreshKeys). The memory of refusals and of peers'
+//     heads is bounded, so a peer making up keys cannot grow it
+//     (TestAuthorizeRefusalsBounded).
+//
+// Emoji sequences joined by U+200D, and variation selectors, print with
+// the joiners escaped: the price of showing every invisible character.
 package chat

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	"scuttle/applog"
 	"scuttle/applog/names"
@@ -24,10 +25,66 @@ type refusal struct {
 	key  applog.ID
 }
 
+// refusals is what the chat remembers of the peers it refused this run,
+// so that it tells of each once and of many in a few lines.
+type refusals struct {
+	mu    sync.Mutex
+	seen  map[refusal]bool // the (name, key) pairs told of
+	keys  map[string]int   // by group (see count): the refusals told of
+	full  bool             // the names store was told to be full
+	taken map[string]bool  // the names told to have been taken from a claim
+}
+
+func newRefusals() refusals {
+	return refusals{seen: map[refusal]bool{}, keys: map[string]int{}, taken: map[string]bool{}}
+}
+
 // maxRefusals bounds the refusals remembered; past it they are
 // forgotten and may be printed again, so a peer making up keys cannot
 // grow the chat's memory.
 const maxRefusals = 1024
+
+// count records that key was refused as name, in group (the skeleton of
+// the bound name and its key; "" for names no peer can have), and returns how many
+// different refusals the group had so far, or 0 if this one was told.
+func (r *refusals) count(group, name string, key applog.ID) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := refusal{name, key}
+	if r.seen[k] {
+		return 0
+	}
+	if len(r.seen) >= maxRefusals {
+		clear(r.seen)
+		clear(r.keys)
+	}
+	r.seen[k] = true
+	r.keys[group]++
+	return r.keys[group]
+}
+
+// once reports whether flag was not set yet, and sets it.
+func (r *refusals) once(flag *bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first := !*flag
+	*flag = true
+	return first
+}
+
+// toldInFull is how many different keys refused as one name are told
+// of in full; after them, summarised counts them.
+const toldInFull = 3
+
+// summarised reports whether the nth refusal of a group (n > toldInFull)
+// gets a line: the 10th, the 100th and so on, as counts, so that a
+// stranger making up keys cannot scroll the chat away.
+func summarised(n int) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}
 
 // errRefused is wrapped by authorize's refusals.
 var errRefused = errors.New("chat: refused")
@@ -35,47 +92,79 @@ var errRefused = errors.New("chat: refused")
 // authorize decides whether the peer with the proven key may connect:
 // dialed says this side dialled target (NAME or HOST:PORT), else the peer
 // connected from remote and gave claimedName. The name judged is target
-// for a dialled NAME, else claimedName. A name bound to another key is
-// refused, with one "info> refused" line per (name, key) per run; an
-// unbound name is bound to key (Direct). A name that no chat can have
-// is refused, as is a key that is no log ID.
+// for a dialled NAME, else claimedName. The weight of the evidence
+// decides (see the names store's rules):
+//
+//   - a name that no chat can have (mdns.CheckName: look-alikes made of
+//     invisible characters among them) is refused;
+//   - a name bound Direct or Trusted to another key, or a look-alike of
+//     one, is refused;
+//   - else the name is bound to key (Direct), replacing a claim of
+//     another log, which one line tells; a full store lets the peer in
+//     unbound, and one line per run says so.
+//
+// Each refusal prints one "info> refused" line per (name, key) per run,
+// and a stranger's fresh keys are counted, not printed one by one
+// (summarised). A key that is no log ID is refused.
 //
 // Its parameters are plain so that the swarm's Authorize hook can call it
 // (see swarmAuthorize).
 func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.Addr, dialed bool) error {
 	name := claimedName
-	if dialed && target != "" && !strings.Contains(target, ":") {
+	named := dialed && target != "" && !strings.Contains(target, ":")
+	if named {
 		name = target
 	}
+	host := hostOf(remote)
 	if _, err := applog.ParseID(string(key)); err != nil {
-		return fmt.Errorf("%w %s at %s: %w", errRefused, Escape(name), hostOf(remote), err)
+		return fmt.Errorf("%w %s at %s: %w", errRefused, Escape(name), host, err)
 	}
 	if err := mdns.CheckName(name); err != nil {
-		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), hostOf(remote), err)
-	}
-	b, err := c.cfg.Names.Bind(name, key, names.Direct) // a bound name stays as it is
-	shown := Escape(name)                               // CheckName lets C1 controls through
-	if err != nil {
-		c.cfg.Log.Warn("chat: cannot bind a peer's name; refusing it", "name", shown, "id", key, "err", err)
-		return fmt.Errorf("%w %s at %s: %w", errRefused, shown, hostOf(remote), err)
-	}
-	if b.ID == key {
-		return nil
-	}
-	err = fmt.Errorf("%w %s at %s: key %s is not the %s you know (%s)", errRefused, shown, hostOf(remote), key.Short(), shown, b.ID.Short())
-	c.mu.Lock()
-	r := refusal{b.Name, key} // the bound spelling: "BOB" and "bob" are one name
-	first := !c.refused[r]
-	if first {
-		if len(c.refused) >= maxRefusals {
-			clear(c.refused)
+		switch n := c.refused.count("", name, key); {
+		case n == 0: // told already
+		case n <= toldInFull:
+			c.out.info(fmt.Sprintf("refused a peer at %s with key %s: %s", host, key.Short(), Escape(err.Error())))
+		case summarised(n):
+			c.out.info(fmt.Sprintf("refused %d peers as names no chat can have so far, the last at %s", n, host))
 		}
-		c.refused[r] = true
+		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), host, err)
 	}
-	c.mu.Unlock()
-	if first {
+	before, had := c.cfg.Names.Lookup(name)
+	b, err := c.cfg.Names.Bind(name, key, names.Direct) // a bound name stays as it is
+	switch {
+	case errors.Is(err, names.ErrFull):
+		if c.refused.once(&c.refused.full) {
+			c.out.info(fmt.Sprintf("the names store holds as many direct bindings as it may: %s at %s is connected, but its name is not bound to its key; scuttle names lists them, scuttle trust binds one",
+				Escape(name), host))
+		}
+		return nil
+	case err != nil:
+		c.out.info(fmt.Sprintf("refused %s at %s: %s", Escape(name), host, Escape(err.Error())))
+		return fmt.Errorf("%w %s at %s: %w", errRefused, Escape(name), host, err)
+	case b.ID != key:
+		return c.refuseConflict(name, b, key, host)
+	}
+	if had && before.How == names.Claimed && before.ID != key {
+		c.out.info(fmt.Sprintf("%s is %s, who connected; the lines as %s of %s, which only claimed the name, print as %s~%s from now on",
+			Escape(b.Name), key.Short(), Escape(before.Name), before.ID.Short(), Escape(before.Name), before.ID.Short()))
+	}
+	return nil
+}
+
+// refuseConflict refuses the peer with key at host that gave name, bound
+// as b to another key: the first toldInFull such keys are told in full,
+// with the "scuttle trust" line that would accept each; further keys as
+// the same name are counted (summarised).
+func (c *Chat) refuseConflict(name string, b names.Binding, key applog.ID, host string) error {
+	shown, bound := Escape(name), Escape(b.Name)
+	err := fmt.Errorf("%w %s at %s: key %s is not the %s you know (%s)", errRefused, shown, host, key.Short(), bound, b.ID.Short())
+	switch n := c.refused.count(names.Skeleton(b.Name)+" "+string(b.ID), b.Name, key); {
+	case n == 0: // told already
+	case n <= toldInFull:
 		c.out.info(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
-			shown, hostOf(remote), key.Short(), shown, b.ID.Short(), shown, key))
+			shown, host, key.Short(), bound, b.ID.Short(), shown, key))
+	case summarised(n):
+		c.out.info(fmt.Sprintf("refused %d different keys as %s so far, the last at %s; only %s is the %s you know", n, bound, host, b.ID.Short(), bound))
 	}
 	return err
 }
@@ -119,6 +208,15 @@ func (c *Chat) owner(name string, author applog.ID) applog.ID {
 		return ""
 	}
 	return b.ID
+}
+
+// nameOf returns the name bound to the log id, "" if none: what a plain
+// entry of that log prints under. It is appendChatLine's nameOf.
+func (c *Chat) nameOf(id applog.ID) string {
+	if b, ok := c.cfg.Names.NameOf(id); ok {
+		return b.Name
+	}
+	return ""
 }
 
 // peerName is the name an info line gives the peer with key id that

@@ -57,7 +57,7 @@ func (c *Chat) print(ctx context.Context) error {
 		// The sink is locked line by line, so that a long history does
 		// not hold back the swarm's events (Events must return quickly).
 		for f.Next() {
-			buf = appendChatLine(buf[:0], f.Entry(), c.owner)
+			buf = appendChatLine(buf[:0], f.Entry(), c.owner, c.nameOf)
 			c.out.write(buf)
 		}
 		if err := errors.Join(f.Err(), c.out.flush()); err != nil {
@@ -100,9 +100,10 @@ func (c *Chat) event(e topology.Event) {
 // appendChatLine appends the line that prints e: "NAME> message" for a
 // chat message whose username NAME is bound to e's own log (owner
 // returns the log bound to a name, "" if none), "NAME~SHORT> message"
-// if it is not, with SHORT the author's short id, and "SHORT> text" for
-// an entry that is not a chat message.
-func appendChatLine(b []byte, e applog.Entry, owner func(name string, author applog.ID) applog.ID) []byte {
+// if it is not, with SHORT the author's short id, and "NAME> text" for
+// an entry that is not a chat message, NAME the name bound to its log
+// (nameOf; SHORT if none).
+func appendChatLine(b []byte, e applog.Entry, owner func(name string, author applog.ID) applog.ID, nameOf func(applog.ID) string) []byte {
 	if m, ok := decodeMessage(e.Data); ok {
 		b = AppendEscaped(b, []byte(m.Username), "")
 		if owner(m.Username, e.Log) != e.Log {
@@ -112,7 +113,11 @@ func appendChatLine(b []byte, e applog.Entry, owner func(name string, author app
 		b = append(b, "> "...)
 		b = AppendEscaped(b, []byte(m.Message), "")
 	} else {
-		b = append(b, e.Log.Short()...)
+		if name := nameOf(e.Log); name != "" {
+			b = AppendEscaped(b, []byte(name), "")
+		} else {
+			b = append(b, e.Log.Short()...)
+		}
 		b = append(b, "> "...)
 		b = AppendEscaped(b, e.Data, "")
 	}

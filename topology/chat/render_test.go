@@ -15,6 +15,7 @@ func TestChatLineFormat(t *testing.T) {
 		{"chat message", `{"username":"alice","message":"hello"}`, "alice> hello\n"},
 		{"unicode", `{"username":"zoë","message":"☃ it's"}`, "zoë> ☃ it's\n"},
 		{"plain entry", "hello world", "aaaaaaaa> hello world\n"},
+		{"plain entry of a named log", "seed", "carol> seed\n"},
 		{"no username", `{"message":"x"}`, `aaaaaaaa> {"message":"x"}` + "\n"},
 		{"forged line", `{"username":"mallory","message":"x\ninfo> lost connection to bob"}`, `mallory> x\ninfo> lost connection to bob` + "\n"},
 		{"escape in name", `{"username":"a\u001b[31m","message":"x"}`, `a\x1b[31m> x` + "\n"},
@@ -22,6 +23,8 @@ func TestChatLineFormat(t *testing.T) {
 		{"name of another log", `{"username":"bob","message":"hi"}`, "bob~aaaaaaaa> hi\n"},
 		{"name of no log", `{"username":"nobody","message":"hi"}`, "nobody~aaaaaaaa> hi\n"},
 		{"escaped name of another log", `{"username":"bob\u001b","message":"hi"}`, `bob\x1b~aaaaaaaa> hi` + "\n"},
+		{"bidi override", `{"username":"alice","message":"\u202eih"}`, `alice> \u202eih` + "\n"},
+		{"padding to the next row", `{"username":"alice","message":"ok` + strings.Repeat(" ", 120) + `bob> hi"}`, "alice> ok [120 blanks] bob> hi\n"},
 	}
 	// owner is the names store's answer: bob is another log's, nobody
 	// is no log's, every other name is the author's.
@@ -36,7 +39,14 @@ func TestChatLineFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner))
+			// nameOf: the log is carol's for the one row that says so.
+			nameOf := func(applog.ID) string {
+				if tt.data == "seed" {
+					return "carol"
+				}
+				return ""
+			}
+			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner, nameOf))
 			if got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
