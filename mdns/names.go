@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"scuttle/internal/glyph"
+	"scuttle/applog/names/glyph"
 )
 
 // This file turns user names ("alice", "Alice.local.") into the

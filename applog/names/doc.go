@@ -27,7 +27,7 @@
 // multicast DNS folds, RFC 6762 §16), invisible and bidi characters
 // (dropped), and letters that read alike (fullwidth and mathematical
 // Latin, the Latin look-alikes of Cyrillic, Greek and Armenian, 0 and
-// o, 1 i l and I; internal/glyph holds the tables). "bоb" (Cyrillic о),
+// o, 1 i l and I; applog/names/glyph holds the tables). "bоb" (Cyrillic о),
 // "B0B" and "bob\u200b" are bob: Lookup of any of them returns bob's
 // binding, and Bind of one of them to another key changes nothing.
 //

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"scuttle/internal/glyph"
+	"scuttle/applog/names/glyph"
 )
 
 // FuzzReplay replays arbitrary file contents. It must not panic; every

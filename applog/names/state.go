@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"scuttle/applog"
-	"scuttle/internal/glyph"
+	"scuttle/applog/names/glyph"
 )
 
 // This file is the store's state, the replay of its file: the bindings
@@ -16,7 +16,7 @@ import (
 // Skeleton returns the form of name under which names that print alike
 // are one name: invisible and bidi characters dropped, and each other
 // character folded to the letter or digit it reads as, in lower case
-// (internal/glyph: case, fullwidth and mathematical letters, Latin,
+// (applog/names/glyph: case, fullwidth and mathematical letters, Latin,
 // Cyrillic, Greek and Armenian look-alikes, 0 and o, 1 i l and I).
 // "bob", "BOB", "bоb" (Cyrillic о), "b0b" and "bob\u200b" have one
 // skeleton. Skeleton(Skeleton(s)) == Skeleton(s).

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"scuttle/internal/glyph"
+	"scuttle/applog/names/glyph"
 )
 
 // Escape makes s safe to print as part of one line (see AppendEscaped),

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"scuttle/internal/glyph"
+	"scuttle/applog/names/glyph"
 )
 
 func TestEscape(t *testing.T) {
