@@ -51,7 +51,8 @@ type Chat struct {
 	mu      sync.Mutex
 	refused map[refusal]bool // the refusals printed this run (see authorize)
 
-	own ownHeads // what peers hold of the own log (see waitOwn)
+	own  ownHeads  // what peers hold of the own log (see waitOwn)
+	want wantedSet // the logs taken whatever --max-logs says (see wanted)
 }
 
 // New returns the chat cfg describes; a nil cfg.Log discards diagnostics.
@@ -63,7 +64,7 @@ func New(cfg Config) *Chat {
 		cfg:     cfg,
 		out:     newSink(cfg.Out),
 		refused: map[refusal]bool{},
-		own:     ownHeads{peers: map[string]bool{}, ch: make(chan struct{})},
+		own:     newOwnHeads(),
 	}
 }
 
@@ -76,6 +77,8 @@ func (c *Chat) Run(ctx context.Context) error {
 		return err
 	}
 	c.bindSelf()
+	c.cfg.DB.SetWanted(c.wanted)
+	defer c.cfg.DB.SetWanted(nil)
 	swarm := c.newSwarm()
 
 	ctx, cancel := context.WithCancelCause(ctx)
