@@ -9,15 +9,17 @@ import (
 )
 
 // What a database refuses to store of its peers' logs, so that no peer
-// can fill it: more than Options.MaxLogs logs, anything of a peer once
-// the file system's free space is below the floor (see FreeSpaceFloor),
-// a blocked log (block.go), a forked one (fork.go). Refused runs are
-// skipped by InsertRuns, which stores the other runs; Refuses lets a
-// replica skip such records before checking them.
+// can fill it: more than Options.MaxLogs logs (but never a log its user
+// wants: SetWanted), anything of a peer once the file system's free
+// space is below the floor (see FreeSpaceFloor), a blocked log
+// (block.go), a forked one (fork.go). Refused runs are skipped by
+// InsertRuns, which stores the other runs; Refuses lets a replica skip
+// such records before checking them.
 
 var (
 	// ErrLogLimit is returned by Insert for the first records of a new
-	// log when the database holds Options.MaxLogs logs.
+	// log when the database holds Options.MaxLogs logs, unless the log is
+	// wanted (SetWanted).
 	ErrLogLimit = errors.New("applog: too many logs")
 	// ErrLowSpace is returned by Insert for records of any log but the
 	// own one while the file system's free space is below the floor.
@@ -47,7 +49,8 @@ const freeCheckEvery = time.Second
 
 // limits is the state of the checks above that is not in a log.
 type limits struct {
-	warnedLogs atomic.Bool // the log limit was logged once
+	warnedLogs atomic.Bool                   // the log limit was logged once
+	wanted     atomic.Pointer[func(ID) bool] // SetWanted's; nil: none
 
 	mu      sync.Mutex
 	checked time.Time
@@ -67,7 +70,7 @@ func (db *DB) refusal(id ID, held bool) error {
 	if id != db.id && db.lowSpace() {
 		return fmt.Errorf("%w: insert %s", ErrLowSpace, id.Short())
 	}
-	if !held && db.opts.MaxLogs > 0 && db.tab.count() >= db.opts.MaxLogs {
+	if !held && db.opts.MaxLogs > 0 && db.tab.count() >= db.opts.MaxLogs && !db.wanted(id) {
 		if !db.lim.warnedLogs.Swap(true) {
 			db.log.Warn("log limit reached: records of new logs are refused", "max", db.opts.MaxLogs)
 		}
@@ -76,8 +79,34 @@ func (db *DB) refusal(id ID, held bool) error {
 	return nil
 }
 
+// SetWanted makes Insert take the logs for which wanted returns true
+// whatever Options.MaxLogs says: the logs of the peers a user named or
+// trusts, which a flood of made-up logs must not lock out. They count
+// towards the limit, so a database may hold more than MaxLogs logs; the
+// free-space floor, blocks and forks still apply to them. wanted is
+// asked only about a new log while the database is at the limit, from
+// Insert's and Refuses's callers' goroutines, possibly at once; it must
+// be safe for that and return soon. nil wants no log. The own log is
+// always taken.
+func (db *DB) SetWanted(wanted func(ID) bool) {
+	if wanted == nil {
+		db.lim.wanted.Store(nil)
+		return
+	}
+	db.lim.wanted.Store(&wanted)
+}
+
+// wanted reports whether SetWanted's function wants log id.
+func (db *DB) wanted(id ID) bool {
+	if id == db.id {
+		return true
+	}
+	f := db.lim.wanted.Load()
+	return f != nil && (*f)(id)
+}
+
 // Limited reports whether Insert refused a new log for Options.MaxLogs
-// since Open, and whether the free space is below the floor now (as last
+// since Open (a log nobody wanted, see SetWanted), and whether the free space is below the floor now (as last
 // read): what a user should be told once.
 func (db *DB) Limited() (logs, space bool) {
 	db.lim.mu.Lock()
@@ -87,7 +116,8 @@ func (db *DB) Limited() (logs, space bool) {
 }
 
 // Refuses reports whether Insert would refuse every record of log id
-// (forked, blocked, a new log beyond Options.MaxLogs, a peer's log below
+// (forked, blocked, a new log beyond Options.MaxLogs that SetWanted's
+// function does not want, a peer's log below
 // the free-space floor), so that a replica can skip them unchecked.
 func (db *DB) Refuses(id ID) bool {
 	pub, ok := id.publicKey()

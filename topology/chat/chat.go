@@ -56,7 +56,8 @@ type Chat struct {
 
 	refused refusals // the refusals told of this run (see authorize)
 
-	own ownHeads // what peers hold of the own log (see waitOwn)
+	own  ownHeads  // what peers hold of the own log (see waitOwn)
+	want wantedSet // the logs taken whatever --max-logs says (see wanted)
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 }
@@ -75,7 +76,7 @@ func New(cfg Config) *Chat {
 		cfg:     cfg,
 		out:     newSink(cfg.Out),
 		refused: newRefusals(),
-		own:     ownHeads{peers: map[string]bool{}, ch: make(chan struct{})},
+		own:     newOwnHeads(),
 	}
 }
 
@@ -88,6 +89,8 @@ func (c *Chat) Run(ctx context.Context) error {
 		return err
 	}
 	c.bindSelf()
+	c.cfg.DB.SetWanted(c.wanted)
+	defer c.cfg.DB.SetWanted(nil)
 	swarm := c.newSwarm()
 
 	ctx, cancel := context.WithCancelCause(ctx)

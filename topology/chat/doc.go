@@ -32,7 +32,20 @@
 // store, and appends each typed line to the own log, lines typed at once
 // in one durable batch. Before an append it waits until the own log holds
 // what connected peers advertised of it, so a restored backup continues
-// its log instead of forking it (waitOwn).
+// its log instead of forking it (waitOwn). A peer's claim is believed
+// only while its connection lasts, and a wait that sees none of the
+// claimed entries arrive for 5 s gives up, and is then the last one of
+// the run: a peer that lies about the own log's head stalls one line
+// once, and none after it leaves (TestUnitChatOwnHeadLiarStays,
+// TestUnitChatOwnHeadLiarLeaves).
+//
+// The logs of the peers the user named (a NAME or HOST:PORT of Peers,
+// once a connection proved the peer's key) and of names bound to a log
+// directly or by trust are wanted (wanted.go): the store takes them
+// whatever --max-logs says, so that a stranger's flood of made-up logs,
+// which stops at the limit, never keeps a named peer's lines out
+// (TestUnitChatFloodNamedPeer). A name claimed only in entries makes no
+// log wanted.
 //
 // Names are trusted on first use (applog/names): the first key that
 // connects with a name is that name's, until the user says otherwise with
@@ -117,4 +130,10 @@
 //
 // Emoji sequences joined by U+200D, and variation selectors, print with
 // the joiners escaped: the price of showing every invisible character.
+//   - Keep a named peer's log out by filling --max-logs: no. The logs
+//     of peers the user named and of bound names are taken whatever the
+//     limit says (TestUnitChatFloodNamedPeer). A stranger that connects
+//     directly under a fresh name binds it (Direct), so its own log is
+//     wanted too: one log per authenticated connection, within the names
+//     store's bound; the logs it serves besides are bound by --max-logs.
 package chat

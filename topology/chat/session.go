@@ -25,7 +25,7 @@ func (c *Chat) newSwarm() *topology.Swarm {
 		// a peer's proven identity is its log ID.
 		Key:        db.PrivateKey(),
 		NetworkKey: c.cfg.NetworkKey,
-		Authorize:  c.swarmAuthorize,
+		Authorize:  c.authorizeWanted,
 		Name:       c.cfg.Me,
 		ListenAddr: c.cfg.ListenAddr,
 		Listener:   c.cfg.Listener,
@@ -33,11 +33,13 @@ func (c *Chat) newSwarm() *topology.Swarm {
 		Resolver:   c.cfg.Resolver,
 		Dial:       c.cfg.Dial,
 		Handler: func(ctx context.Context, conn *topology.Conn) error {
+			claim := c.own.connect()
+			defer c.own.gone(claim)
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
 				Logger:    log.With("pkg", "replicate"),
 				Peer:      conn.Peer.Name,
 				Watch:     db.ID(),
-				WatchHead: func(head uint64) { c.own.peerHead(string(applog.IDOf(conn.Peer.Key)), head) },
+				WatchHead: func(head uint64) { c.own.peerHead(claim, string(applog.IDOf(conn.Peer.Key)), head) },
 			})
 		},
 		Events: c.event,
@@ -45,57 +47,110 @@ func (c *Chat) newSwarm() *topology.Swarm {
 	}
 }
 
-// ownHeads is what the chat's peers advertised of the own log: the own
-// log must not be appended to on a head a peer knows to be stale.
+// ownHeads is what the chat's connected peers advertised of the own
+// log: the own log must not be appended to on a head a peer knows to be
+// stale. A claim is believed only while its connection lasts, and only
+// until a wait for it has given up once: after that (a peer lied, or
+// holds records it does not send) no line waits again this run.
 type ownHeads struct {
-	mu    sync.Mutex
-	want  uint64          // the highest head of the own log a peer advertised
-	peers map[string]bool // peers whose heads came
-	ch    chan struct{}   // closed and replaced at each change
+	mu     sync.Mutex
+	claims map[uint64]uint64 // connection → the head it advertised, while it lasts
+	next   uint64            // the next connection's number
+	peers  map[string]bool   // peers whose heads came
+	gaveUp bool              // a wait gave up: claims are no longer believed
+	ch     chan struct{}     // closed and replaced at each change
 }
 
-// peerHead records that peer advertised head of the own log.
-func (o *ownHeads) peerHead(peer string, head uint64) {
+func newOwnHeads() ownHeads {
+	return ownHeads{claims: map[uint64]uint64{}, peers: map[string]bool{}, ch: make(chan struct{})}
+}
+
+// connect returns the number of a new connection, whose claim peerHead
+// records and gone forgets.
+func (o *ownHeads) connect() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.want = max(o.want, head)
+	o.next++
+	return o.next
+}
+
+// peerHead records that peer advertised head of the own log on
+// connection conn.
+func (o *ownHeads) peerHead(conn uint64, peer string, head uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.claims) < maxOwnPeers {
+		o.claims[conn] = head
+	}
 	if len(o.peers) < maxOwnPeers {
 		o.peers[peer] = true
 	}
+	o.changed()
+}
+
+// gone forgets the claim of connection conn, which ended.
+func (o *ownHeads) gone(conn uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.claims[conn]; ok {
+		delete(o.claims, conn)
+		o.changed()
+	}
+}
+
+// giveUp stops believing the claims for the rest of the run.
+func (o *ownHeads) giveUp() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gaveUp = true
+	o.changed()
+}
+
+// changed wakes the waiters of get's channel; o.mu is held.
+func (o *ownHeads) changed() {
 	close(o.ch)
 	o.ch = make(chan struct{})
 }
 
-// get returns the highest head a peer advertised, how many peers did,
-// and a channel closed at the next change.
+// get returns the highest head a connected peer advertised (0 once a
+// wait gave up), how many peers advertised heads, and a channel closed
+// at the next change.
 func (o *ownHeads) get() (want uint64, peers int, ch <-chan struct{}) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.want, len(o.peers), o.ch
+	if !o.gaveUp {
+		for _, h := range o.claims {
+			want = max(want, h)
+		}
+	}
+	return want, len(o.peers), o.ch
 }
 
 // Waits before appending (see waitOwn).
 const (
-	// maxOwnPeers bounds the peers ownHeads remembers: only their number
-	// up to that of the named peers matters.
+	// maxOwnPeers bounds the peers and the claims ownHeads remembers:
+	// only the peers' number up to that of the named peers matters, and
+	// connections are fewer.
 	maxOwnPeers = 1024
 
 	// startGrace is how long, from the start, the first append waits for
 	// the named peers to connect and advertise their heads.
 	startGrace = time.Second
-	// ownStall is how long an append waits for the own log's newer
-	// records from a peer without any of them arriving, before it gives
-	// up (the peer went away, or lied about its head).
-	ownStall = 5 * time.Second
 )
+
+// ownStall is how long an append waits for the own log's newer records
+// from a peer without any of them arriving, before it gives up (the
+// peer lied about its head, or does not send): a variable so that
+// tests can shorten it.
+var ownStall = 5 * time.Second
 
 // waitOwn waits, before an append, until the own log holds what every
 // connected peer advertised of it, so that a restored backup continues
 // its log instead of forking it; and before the first append (first),
 // until every named peer has advertised its heads or startGrace has
 // passed since start. It gives up on the own log's records when none
-// arrives for ownStall, and when the own log is forked. It returns
-// ctx's error if ctx ends.
+// arrives for ownStall, and then for the rest of the run (ownHeads), and
+// when the own log is forked. It returns ctx's error if ctx ends.
 func (c *Chat) waitOwn(ctx context.Context, first bool, start time.Time) error {
 	db := c.cfg.DB
 	own := db.ID()
@@ -123,6 +178,7 @@ func (c *Chat) waitOwn(ctx context.Context, first bool, start time.Time) error {
 			wait = time.Until(stall)
 			if wait <= 0 {
 				c.out.info(fmt.Sprintf("your own log's entries %d..%d did not arrive: sending anyway", head+1, want))
+				c.own.giveUp()
 				return nil
 			}
 		}

@@ -1,0 +1,199 @@
+package replicate
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/topology/testkit"
+)
+
+// A stranger that floods a peer with made-up one-entry logs, and what it
+// costs the peer (the figures of applog's doc, Limits and blocking).
+
+var floodLogs = flag.Int("flood", 0, "TestFloodCost: made-up logs to flood a database with (0: skip)")
+
+// madeUpLog returns the one signed record of a log with a fresh key,
+// in applog's frame (see its package doc), built from the outside.
+func madeUpLog(t testing.TB, payload string) (applog.ID, []byte) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const offPayload, sigSize = 57, 64
+	f := make([]byte, offPayload+len(payload)+sigSize)
+	binary.LittleEndian.PutUint32(f, uint32(len(f)-8))
+	f[8] = 1 // signed
+	binary.LittleEndian.PutUint64(f[9:], 1)
+	binary.LittleEndian.PutUint64(f[17:], uint64(time.Now().UnixNano()))
+	copy(f[offPayload:], payload) // prev hash: 32 zero bytes, at seq 1
+	h := sha256.Sum256(f[9 : offPayload+len(payload)])
+	msg := append([]byte("scuttle/applog/v1 chain head\x00"), pub...)
+	msg = binary.LittleEndian.AppendUint64(msg, 1)
+	copy(f[offPayload+len(payload):], ed25519.Sign(priv, append(msg, h[:]...)))
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	binary.LittleEndian.PutUint32(f[4:], crc32.Update(crc32.Update(0, castagnoli, f[:4]), castagnoli, f[8:]))
+	return applog.IDOf(pub), f
+}
+
+// floodStore is a stranger's Store: n made-up one-entry logs, made once;
+// it takes nothing.
+type floodStore struct {
+	heads map[applog.ID]uint64
+	recs  map[applog.ID][]byte
+}
+
+func newFloodStore(t testing.TB, n int) *floodStore {
+	s := &floodStore{heads: make(map[applog.ID]uint64, n), recs: make(map[applog.ID][]byte, n)}
+	for i := range n {
+		id, rec := madeUpLog(t, fmt.Sprintf(`{"username":"u%d","message":"spam"}`, i))
+		s.heads[id], s.recs[id] = 1, rec
+	}
+	return s
+}
+
+func (s *floodStore) Heads() map[applog.ID]uint64             { return s.heads }
+func (s *floodStore) Head(id applog.ID) uint64                { return s.heads[id] }
+func (s *floodStore) Changed() <-chan struct{}                { return nil }
+func (s *floodStore) Insert(applog.ID, [][]byte) (int, error) { return 0, nil }
+func (s *floodStore) Iter(id applog.ID, from uint64) Iterator {
+	rec, ok := s.recs[id]
+	if !ok || from > 1 {
+		return &sliceIter{}
+	}
+	return &sliceIter{recs: [][]byte{rec}}
+}
+
+// sliceIter iterates signed records held in memory.
+type sliceIter struct {
+	recs [][]byte
+	i    int
+}
+
+func (it *sliceIter) Next() bool     { it.i++; return it.i <= len(it.recs) }
+func (it *sliceIter) Record() []byte { return it.recs[it.i-1] }
+func (it *sliceIter) Signed() bool   { return true }
+func (it *sliceIter) Err() error     { return nil }
+func (it *sliceIter) Close() error   { return nil }
+
+// TestFloodWanted: a stranger floods bob's database, which holds at most
+// 8 logs, over one connection. The flood stops at the limit, the
+// connection stays, and alice's log, which bob wants (a peer he named),
+// is stored over another connection all the same.
+func TestFloodWanted(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const maxLogs = 8
+	flood := newFloodStore(t, 50)
+	bob, err := applog.Open(t.TempDir(), &applog.Options{MaxLogs: maxLogs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bob.Close() })
+	alice := openDB(t, t.TempDir())
+	appendEntries(t, alice, 10, 5)
+	bob.SetWanted(func(id applog.ID) bool { return id == alice.ID() })
+
+	l := connect(t, flood, FromDB(bob), true)
+	waitUntil(t, FromDB(bob), "the flood at the limit", func() bool { logs, _ := bob.Limited(); return logs })
+	connect(t, FromDB(alice), FromDB(bob), true)
+	waitHeads(t, bob, map[applog.ID]uint64{alice.ID(): 10}, "alice's log at bob, past the limit")
+	l.noResult(t)
+	held := 0
+	for id := range flood.heads {
+		if bob.Head(id) != 0 {
+			held++
+		}
+	}
+	if held != maxLogs-1 || len(bob.Heads()) != maxLogs+1 {
+		t.Errorf("bob holds %d made-up logs of %d logs; want %d (the limit, with his own) of %d (and alice's)", held, len(bob.Heads()), maxLogs-1, maxLogs+1)
+	}
+}
+
+// TestFloodCost measures what a flood of -flood made-up one-entry logs
+// costs the database that takes them all (its limit is the flood):
+// disk, inodes, resident memory, time; and how long a wanted log then
+// takes to be stored. Run it with
+//
+//	go test ./applog/replicate -run TestFloodCost -flood 10000 -v
+func TestFloodCost(t *testing.T) {
+	n := *floodLogs
+	if n == 0 {
+		t.Skip("no -flood")
+	}
+	flood := newFloodStore(t, n)
+	dir := t.TempDir()
+	rss0 := vmRSS(t)
+	bob, err := applog.Open(dir, &applog.Options{MaxLogs: n + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bob.Close() })
+	start := time.Now()
+	l := connect(t, flood, FromDB(bob), true)
+	waitUntil(t, FromDB(bob), "the flood at the limit", func() bool { return len(bob.Heads()) > n })
+	took := time.Since(start)
+	runtime.GC()
+	rss := vmRSS(t)
+
+	alice := openDB(t, t.TempDir())
+	appendEntries(t, alice, 10, 5)
+	bob.SetWanted(func(id applog.ID) bool { return id == alice.ID() })
+	start = time.Now()
+	connect(t, FromDB(alice), FromDB(bob), true)
+	waitHeads(t, bob, map[applog.ID]uint64{alice.ID(): 10}, "alice's log at bob, past the limit")
+	wanted := time.Since(start)
+	l.stop(t)
+
+	disk, inodes := du(t, dir)
+	t.Logf("flood of %d logs: %v (%.0f logs/s); disk %d bytes (%d per log), %d inodes (%.1f per log); RSS %d kB before, %d kB after (+%d bytes per log); a wanted log then stored in %v",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), disk, disk/int64(n), inodes, float64(inodes)/float64(n), rss0, rss, (rss-rss0)*1024/int64(n), wanted.Round(time.Millisecond))
+}
+
+// du returns the bytes allocated to the files under dir and how many
+// files and directories there are.
+func du(t testing.TB, dir string) (bytes, inodes int64) {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		inodes++
+		bytes += allocated(fi)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes, inodes
+}
+
+// vmRSS returns this process's resident set in kB, 0 where /proc is
+// missing.
+func vmRSS(t testing.TB) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}

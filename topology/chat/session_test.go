@@ -1,0 +1,216 @@
+package chat
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"net"
+	"testing"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/applog/replicate"
+	"scuttle/topology"
+	"scuttle/topology/testkit"
+)
+
+// Strangers as the chat meets them: a peer over real TLS whose
+// connections replicate a store of its making (made-up logs, lies about
+// the own log's head).
+
+// madeUpLog returns the one signed record of a log with a fresh key:
+// what a stranger makes up by the thousand. The frame is applog's (see
+// its package doc), built here from the outside.
+func madeUpLog(t testing.TB, payload string) (applog.ID, []byte) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const offPayload, sigSize = 57, 64
+	f := make([]byte, offPayload+len(payload)+sigSize)
+	binary.LittleEndian.PutUint32(f, uint32(len(f)-8))
+	f[8] = 1 // signed
+	binary.LittleEndian.PutUint64(f[9:], 1)
+	binary.LittleEndian.PutUint64(f[17:], uint64(time.Now().UnixNano()))
+	copy(f[offPayload:], payload) // prev hash: 32 zero bytes, at seq 1
+	h := sha256.Sum256(f[9 : offPayload+len(payload)])
+	msg := append([]byte("scuttle/applog/v1 chain head\x00"), pub...)
+	msg = binary.LittleEndian.AppendUint64(msg, 1)
+	copy(f[offPayload+len(payload):], ed25519.Sign(priv, append(msg, h[:]...)))
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	binary.LittleEndian.PutUint32(f[4:], crc32.Update(crc32.Update(0, castagnoli, f[:4]), castagnoli, f[8:]))
+	return applog.IDOf(pub), f
+}
+
+// runStranger runs a peer named name with a fresh key that dials addr
+// over real TLS and replicates st on each connection, until the test
+// ends or stop is called; stop waits for it.
+func runStranger(t *testing.T, name, addr string, st replicate.Store) (stop func()) {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &topology.Swarm{Key: key, Name: name, Listener: ln, Peers: []string{addr},
+		Handler: func(ctx context.Context, c *topology.Conn) error {
+			return replicate.Serve(ctx, c, st, &replicate.Options{WriteTimeout: -1})
+		}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(testkit.ChatWait):
+			t.Fatalf("stranger %s did not stop within %v", name, testkit.ChatWait)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// await waits for lines of u's output as expect does, whatever else it
+// prints meanwhile (the entries of made-up logs, info lines).
+func (u *unitChat) await(want ...string) {
+	u.t.Helper()
+	testkit.ExpectLines(u.t, u.name, u.out.lines, &u.seen, func(string) bool { return true }, want)
+}
+
+// limitLine is what a chat prints once it refuses new logs.
+const limitLine = "info> this database holds as many logs as --max-logs allows: records of new logs are refused"
+
+// TestUnitChatFloodNamedPeer: a stranger serves made-up one-entry logs
+// until bob's database holds as many logs as --max-logs allows. alice,
+// whom bob named, then connects and speaks: her log is stored and her
+// line shown all the same, and the flood stays at the limit.
+func TestUnitChatFloodNamedPeer(t *testing.T) {
+	fn := newFakeNet()
+	const maxLogs = 4
+	b := startUnitChatOpts(t, fn, &applog.Options{MaxLogs: maxLogs}, "", "bob", "alice")
+	sdb := newTestDB(t)
+	var flood []applog.ID
+	for i := range 12 {
+		id, rec := madeUpLog(t, fmt.Sprint("spam ", i))
+		if _, err := sdb.Insert(id, [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+		flood = append(flood, id)
+	}
+	runStranger(t, "mallory", b.addr, replicate.FromDB(sdb))
+	b.await(limitLine)
+
+	a := startUnitChat(t, fn, "", "alice", "bob")
+	a.say("hello")
+	a.expect("alice> hello")
+	b.await("alice> hello")
+	held := 0
+	for _, id := range flood {
+		if b.db.Head(id) != 0 {
+			held++
+		}
+	}
+	if held != maxLogs-1 || b.db.Head(a.db.ID()) != 1 {
+		t.Errorf("bob holds %d made-up logs and %d of alice's; want %d (the limit, with his own) and 1", held, b.db.Head(a.db.ID()), maxLogs-1)
+	}
+}
+
+// liar is a stranger's store that holds nothing but says it holds log
+// id up to head.
+type liar struct {
+	id   applog.ID
+	head uint64
+}
+
+func (l liar) Heads() map[applog.ID]uint64               { return map[applog.ID]uint64{l.id: l.head} }
+func (l liar) Changed() <-chan struct{}                  { return nil }
+func (l liar) Iter(applog.ID, uint64) replicate.Iterator { return emptyIter{} }
+func (l liar) Insert(applog.ID, [][]byte) (int, error)   { return 0, nil }
+func (l liar) Head(id applog.ID) uint64                  { return map[bool]uint64{true: l.head}[id == l.id] }
+func (emptyIter) Next() bool                             { return false }
+func (emptyIter) Record() []byte                         { return nil }
+func (emptyIter) Signed() bool                           { return false }
+func (emptyIter) Err() error                             { return nil }
+func (emptyIter) Close() error                           { return nil }
+
+type emptyIter struct{}
+
+// awaitClaim waits until a connected peer of u claims the own log up
+// to want.
+func (u *unitChat) awaitClaim(want uint64) {
+	u.t.Helper()
+	deadline := time.After(testkit.ChatWait)
+	for {
+		got, _, ch := u.c.own.get()
+		if got == want {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			u.t.Fatalf("%s: own log claimed up to %d within %v, want %d", u.name, got, testkit.ChatWait, want)
+		}
+	}
+}
+
+const lieHead = 1_000_000
+
+// waitLine is the line a chat prints when a peer says it holds more of
+// the own log.
+func waitLine(head uint64) string {
+	return fmt.Sprintf("info> a peer holds your own log up to seq %d, this database to %d: waiting for the rest before sending", lieHead, head)
+}
+
+// TestUnitChatOwnHeadLiarLeaves: a stranger advertises a huge head of
+// alice's own log, then leaves. Its claim leaves with it: alice's next
+// lines go at once, without waiting for entries nobody holds.
+func TestUnitChatOwnHeadLiarLeaves(t *testing.T) {
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice")
+	stop := runStranger(t, "mallory", a.addr, liar{a.db.ID(), lieHead})
+	a.awaitClaim(lieHead)
+	stop()
+	a.await("info> lost connection to mallory")
+	a.say("one")
+	a.say("two")
+	a.expect("alice> one", "alice> two")
+	if n := a.count(waitLine(0)) + a.count(waitLine(1)); n != 0 {
+		t.Errorf("alice waited for a peer that left: %q", a.seen)
+	}
+}
+
+// TestUnitChatOwnHeadLiarStays: a stranger that advertises a huge head
+// of alice's own log and stays connected stalls one line, once: the
+// line goes after ownStall, and the lines after it go at once.
+func TestUnitChatOwnHeadLiarStays(t *testing.T) {
+	defer func(d time.Duration) { ownStall = d }(ownStall)
+	ownStall = 200 * time.Millisecond
+	fn := newFakeNet()
+	a := startUnitChat(t, fn, "", "alice")
+	runStranger(t, "mallory", a.addr, liar{a.db.ID(), lieHead})
+	a.awaitClaim(lieHead)
+	for _, line := range []string{"one", "two", "three"} {
+		a.say(line)
+		a.await("alice> " + line)
+	}
+	gaveUp := fmt.Sprintf("info> your own log's entries 1..%d did not arrive: sending anyway", lieHead)
+	if a.count(waitLine(0)) != 1 || a.count(gaveUp) != 1 || a.count(waitLine(1))+a.count(waitLine(2)) != 0 {
+		t.Errorf("alice waited more than once for a stranger's claim: %q", a.seen)
+	}
+	if want, _, _ := a.c.own.get(); want != 0 {
+		t.Errorf("the claim is still believed after a wait gave up: %d", want)
+	}
+}

@@ -1,0 +1,86 @@
+package chat
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/applog/names"
+	"scuttle/topology"
+)
+
+// The logs the chat wants whatever --max-logs says (applog's SetWanted):
+// those of the peers the user named, and of the names bound to a log by
+// a direct connection or by the user's trust. A stranger's made-up logs
+// fill the limit, never these. A name claimed in entries (names.Claimed)
+// is the weakest evidence and makes no log wanted.
+
+// wantedSet is what wanted consults, kept apart from the chat's other
+// state: it is asked from the store's callers' goroutines.
+type wantedSet struct {
+	mu      sync.Mutex
+	named   map[string]applog.ID // Peers entry (NAME or HOST:PORT) → the key that proved it
+	bound   map[applog.ID]bool   // logs with a direct or trusted binding
+	built   time.Time            // when bound was read from the names store
+	changed bool                 // a peer was authorized since: bound may lack it
+}
+
+// authorizeWanted is the swarm's Authorize hook: swarmAuthorize, and for
+// a peer it accepts, note that its log may be wanted (noteWanted).
+func (c *Chat) authorizeWanted(p topology.Peer, ci topology.ConnInfo) error {
+	if err := c.swarmAuthorize(p, ci); err != nil {
+		return err
+	}
+	c.noteWanted(p.Name, ci, applog.IDOf(p.Key))
+	return nil
+}
+
+// noteWanted records that the peer with key, authorized on a connection
+// ci that it claimed to be name on, is a peer the user named if the
+// connection was dialled to an entry of Peers or the name is a NAME of
+// Peers; and that the names store may have a new binding of it.
+func (c *Chat) noteWanted(name string, ci topology.ConnInfo, key applog.ID) {
+	w := &c.want
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.changed = true
+	if ci.Dialed && ci.Target != "" && !strings.Contains(ci.Target, ":") {
+		name = ci.Target
+	}
+	for _, p := range c.cfg.Peers {
+		if (ci.Dialed && p == ci.Target) || (!strings.Contains(p, ":") && strings.EqualFold(p, name)) {
+			if w.named == nil {
+				w.named = map[string]applog.ID{}
+			}
+			w.named[p] = key // at most one key per entry of Peers
+		}
+	}
+}
+
+// wanted reports whether the chat takes log id's records whatever
+// --max-logs says: the log of a peer the user named that proved its key
+// on a connection, or a log bound to a name directly or by trust. It
+// reads the names store's bindings again when a peer was authorized
+// since the last reading, and at most every names.Recheck otherwise (a
+// trust given by another process).
+func (c *Chat) wanted(id applog.ID) bool {
+	w := &c.want
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, key := range w.named {
+		if key == id {
+			return true
+		}
+	}
+	if w.changed || time.Since(w.built) >= names.Recheck {
+		w.changed, w.built = false, time.Now()
+		w.bound = map[applog.ID]bool{}
+		for _, b := range c.cfg.Names.Bindings() {
+			if b.How == names.Direct || b.How == names.Trusted {
+				w.bound[b.ID] = true
+			}
+		}
+	}
+	return w.bound[id]
+}
