@@ -229,7 +229,9 @@ func TestExistingDatabaseMadePrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db = openT(t, dir, nil)
+	if got := openT(t, dir, nil).ID(); got != db.ID() {
+		t.Errorf("reopened as %s, want %s", got.Short(), db.ID().Short())
+	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode() != fs.ModeDir|0o700 {
 		t.Errorf("after Open: mode %v (%v), want drwx------", fi.Mode(), err)
 	}
