@@ -134,8 +134,8 @@ func TestChatOpenSSL(t *testing.T) {
 	a.expect("alice> still up")
 }
 
-// TestChatPrivateNetwork: three hosts with one network key, one with
-// another key and one with none. The group's messages stay in the group,
+// TestChatPrivateNetwork: three hosts with one network key (carol's read
+// from --network-file), one with another key and one with none. The group's messages stay in the group,
 // and the others never get a connection to any member.
 func TestChatPrivateNetwork(t *testing.T) {
 	lab := netlab.New(t, 5)
@@ -146,7 +146,14 @@ func TestChatPrivateNetwork(t *testing.T) {
 	dirs := make([]string, len(names))
 	for i, n := range names {
 		args := []string{"-v"}
-		if keys[i] != "" {
+		switch {
+		case n == "carol": // the key from a file, out of argv
+			file := filepath.Join(t.TempDir(), "network")
+			if err := os.WriteFile(file, []byte(keys[i]+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "--network-file", file)
+		case keys[i] != "":
 			args = append(args, "--network", keys[i])
 		}
 		args = append(args, n)

@@ -32,6 +32,7 @@ func chatCmd() *command {
 			iface := st.ifaceFlag(fs)
 			// The default is not shown: the environment's key is a secret.
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
+			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
@@ -57,7 +58,7 @@ func chatCmd() *command {
 				default:
 					o.listen = net.JoinHostPort("", strconv.Itoa(int(topology.HashToPort(o.me))))
 				}
-				key, err := networkFlag(st, *network)
+				key, err := networkFlag(st, *network, *networkFile)
 				if err != nil {
 					return err
 				}

@@ -32,6 +32,7 @@ func peersCmd() *command {
 			asJSON := fs.Bool("json", false, "print one JSON object per peer, one per line")
 			db := fs.String("db", "", "compare each peer with the name bindings of the database `dir`ectory: known, new or conflicting")
 			network := fs.String("network", "", "tell the peers of the network of `key` (environment: SCUTTLE_NETWORK); default: the public one")
+			networkFile := fs.String("network-file", "", networkFileUsage)
 			st.verboseFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -40,7 +41,7 @@ func peersCmd() *command {
 				if *timeout <= 0 {
 					return usagef("--timeout must be positive, got %v", *timeout)
 				}
-				key, err := networkFlag(st, *network)
+				key, err := networkFlag(st, *network, *networkFile)
 				if err != nil {
 					return err
 				}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"scuttle/applog/internal/osfile"
 )
 
 // Blocking a log: the user's way to get rid of a spammer. The block
@@ -52,7 +54,7 @@ func writeBlock(dir string, id ID, verb string) error {
 	if _, err := os.Stat(filepath.Join(dir, filePub)); err != nil {
 		return fmt.Errorf("applog: %s %s: no database in %s: %w", verb, id.Short(), dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, fileBlocked), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := osfile.OpenFile(filepath.Join(dir, fileBlocked), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}

@@ -450,6 +450,44 @@
 // InsertRuns skips a run it refuses (any of the above, or a fork) and
 // stores the others; IsRefused tells such errors from the rest.
 //
+// # Local users
+//
+// A database is its owner's alone (vfs.go, private.go). A writer makes
+// every directory 0700 and every file 0600, whatever its umask, so other
+// local users read neither a private network's history nor who talks to
+// whom (TestDatabaseIsPrivate). Before it opens any file there, a
+// writer Open refuses with ErrUnsafeDir, as ssh refuses a loose ~/.ssh,
+// a database directory that belongs to another user (root excepted) or
+// that its group or others may write: they could have planted files or
+// links in it. The group may write when it is the user's private group
+// (the process's own, named as the user), as Debian's ssh allows for a
+// umask of 002 (TestUnsafeDirRefused). A directory that others may only
+// read, as databases were made before, is made 0700 by the writer's
+// Open: its files keep their modes, out of reach behind it
+// (TestExistingDatabaseMadePrivate). A read-only Open neither checks nor
+// changes modes.
+//
+// No file of the store is opened through a symbolic link at its name
+// (O_NOFOLLOW, in osfile.OpenFile): LOCK, the table, the feed, the
+// state, the forks file, a segment or index, the block list and
+// DIR/names fail with an error matching ErrSymlink that names the file,
+// and a temporary file (key.tmp, key.pub.tmp) is removed and made anew
+// with O_EXCL, so a link there neither receives the key nor becomes
+// the key (TestPlantedSymlinks, names.TestPlantedSymlink). The file a
+// link points to is never touched.
+//
+// What this does not cover: a user who runs as the owner, or as root,
+// reads and changes everything; the directories above the database are
+// not checked, so whoever may write its parent may replace it whole;
+// the small files read whole (key, key.pub, the block list) are read
+// through a link, which only a user who could write the directory could
+// have planted. On Windows there are no Unix modes: a directory's ACL,
+// inherited from where it is made (the user's profile is the user's
+// alone), decides who reads it, and no check is made. There a reparse
+// point (symbolic link or junction) stands for the link: files are
+// opened with FILE_FLAG_OPEN_REPARSE_POINT and refused if what was
+// opened is one; making a symbolic link takes a privilege there.
+//
 // # Disk assumptions
 //
 // fdatasync makes the data written before it, and the file size, durable;

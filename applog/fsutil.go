@@ -17,10 +17,16 @@ import (
 // writeFileAtomic replaces path with data: write a temp file, fdatasync
 // it, rename it over path, fsync the directory. A crash leaves either the
 // old or the new content, and at worst a stray *.tmp file that the next
-// writeFileAtomic truncates.
+// writeFileAtomic replaces. The temp file is removed first and created
+// with O_EXCL, so whatever was at its name (a symbolic link a local user
+// planted, to receive the private key) is neither followed nor renamed
+// over path.
 func writeFileAtomic(fs fileSystem, path string, data []byte, perm os.FileMode) error {
 	tmp := path + ".tmp"
-	f, err := fs.openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err := fs.remove(tmp); err != nil && !isNotExist(err) {
+		return fmt.Errorf("applog: remove stale %s: %w", tmp, err)
+	}
+	f, err := fs.openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("applog: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,15 @@ type lockFile struct {
 
 // acquireLock takes the exclusive lock on path, polling for up to wait
 // (negative: one try). The error wraps ErrLocked and names the holder's
-// pid as written in the file.
+// pid as written in the file. First it checks that the database
+// directory, path's, is the user's alone (checkPrivateDir: the error
+// then matches ErrUnsafeDir); the lock file is opened never through a
+// symbolic link (ErrSymlink).
 func acquireLock(fs fileSystem, path string, wait time.Duration) (*lockFile, error) {
-	f, err := fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err := checkPrivateDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	f, err := fs.openFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("applog: open lock: %w", err)
 	}

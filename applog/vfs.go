@@ -17,13 +17,21 @@ import (
 // closed and loses nothing acknowledged, recovery's own writes
 // included.
 //
+// osFS keeps the database private to its owner's user and refuses to
+// be redirected by links (see "Local users" in doc.go): it never
+// follows a symbolic link at the name it opens (osfile.OpenFile,
+// failing with ErrSymlink), and it drops the group and other bits of
+// every mode it creates with, so the store's files are 0600 and its
+// directories 0700 whatever its callers and the umask say.
+//
 // What stays outside: metadata (Stat, ReadDir), the small files read
 // whole (key, key.pub, the block list, a sealed index Verify checks,
 // the forks file once open), the memory maps of sealed indexes (their
 // files are opened through it), and the block list's appends, which
 // Block makes without a DB.
 type fileSystem interface {
-	// openFile is os.OpenFile.
+	// openFile is os.OpenFile, but never through a symbolic link at
+	// path (ErrSymlink).
 	openFile(path string, flag int, perm os.FileMode) (*os.File, error)
 	// checkRead returns an error if a read of f is to fail: never, for
 	// the OS. The read itself is f.ReadAt, called by readAt (fsutil.go)
@@ -59,7 +67,7 @@ type fileSystem interface {
 type osFS struct{}
 
 func (osFS) openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
-	return os.OpenFile(path, flag, perm)
+	return osfile.OpenFile(path, flag, perm&ownerOnly)
 }
 
 func (osFS) checkRead(*os.File) error                             { return nil }
@@ -70,8 +78,11 @@ func (osFS) syncDir(dir string) error                             { return syncD
 func (osFS) rename(oldpath, newpath string) error                 { return osfile.Rename(oldpath, newpath) }
 func (osFS) remove(path string) error                             { return os.Remove(path) }
 func (osFS) removeAll(path string) error                          { return os.RemoveAll(path) }
-func (osFS) mkdir(path string, perm os.FileMode) error            { return os.Mkdir(path, perm) }
-func (osFS) mkdirAll(path string, perm os.FileMode) error         { return os.MkdirAll(path, perm) }
+func (osFS) mkdir(path string, perm os.FileMode) error            { return os.Mkdir(path, perm&ownerOnly) }
+func (osFS) mkdirAll(path string, perm os.FileMode) error         { return os.MkdirAll(path, perm&ownerOnly) }
+
+// ownerOnly is the mask osFS applies to the modes it creates with.
+const ownerOnly os.FileMode = 0o700
 
 // fileSystem returns the file system Open works on: the OS's, unless a
 // test set another.

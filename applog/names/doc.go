@@ -130,6 +130,10 @@
 //   - The file is as trusted as the database directory: whoever can
 //     write DIR/names can bind any name, as whoever can read DIR/key can
 //     write as its owner. Damage to it costs the damaged records only.
+//   - Other local users cannot read or redirect the file: it is made
+//     0600 (TestFileIsPrivate) and never opened through a symbolic link
+//     at its name (the error matches applog.ErrSymlink;
+//     TestPlantedSymlink); see "Local users" in applog's doc.
 //
 // # Durability
 //

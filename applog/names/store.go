@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/applog/internal/osfile"
 )
 
 // FileName is the store's file in the database directory.
@@ -183,7 +184,7 @@ func (s *Store) Bind(name string, id applog.ID, how How) (Binding, error) {
 // append writes rec at the end of the file in one write, creating the
 // file if needed, and with sync makes it durable.
 func (s *Store) append(rec []byte, sync bool) error {
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := osfile.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("names: %w", err)
 	}
@@ -242,7 +243,7 @@ func (s *Store) Reload() error {
 // time are unchanged, its new bytes if it grew, all of it if it shrank or
 // is another file. Caller holds mu.
 func (s *Store) reloadLocked() error {
-	f, err := os.Open(s.path)
+	f, err := osfile.OpenFile(s.path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		if s.seen != nil { // removed: no bindings any more
 			s.reset()

@@ -13,6 +13,10 @@
 //     ErrWouldBlock while another process holds it. The lock never
 //     covers the file's content, so the holder can write its pid there
 //     for the others to read.
+//   - OpenFile is os.OpenFile that never goes through a symbolic link
+//     at the file's name (ErrSymlink): O_NOFOLLOW on Unix,
+//     FILE_FLAG_OPEN_REPARSE_POINT and a check of what was opened on
+//     Windows, where any reparse point is refused.
 //   - Map and Unmap give a read-only view of a file's first size bytes;
 //     Map fails with ErrNoMap where mapping is not available, and the
 //     caller then reads with ReadAt.

@@ -1,0 +1,31 @@
+package osfile
+
+import (
+	"errors"
+	"os"
+)
+
+// ErrSymlink is the error OpenFile returns, in an *os.PathError naming
+// the file, when the file's name is a symbolic link (on Windows, any
+// reparse point).
+var ErrSymlink = errors.New("is a symbolic link, which scuttle does not follow")
+
+// OpenFile is os.OpenFile for a file of the store's own: when the last
+// element of path is a symbolic link, it fails with ErrSymlink instead
+// of opening (and, with O_CREATE or O_TRUNC, creating or truncating)
+// the file the link points to. A local user who could plant links in a
+// database directory therefore cannot make the store write through
+// them. Links among the directories above the file are followed, so a
+// database directory may itself be reached by a link.
+func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
+	return openNoFollow(path, flag, perm)
+}
+
+// symlinkError returns ErrSymlink in a PathError for path if path is a
+// symbolic link, else err: the open failed for another reason.
+func symlinkError(path string, err error) error {
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return &os.PathError{Op: "open", Path: path, Err: ErrSymlink}
+	}
+	return err
+}
