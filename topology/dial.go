@@ -75,6 +75,30 @@ type hostPort string
 func (a hostPort) Network() string { return "tcp" }
 func (a hostPort) String() string  { return string(a) }
 
+// unreachable follows the dials of one target that found no scuttle at
+// the address its name resolved to.
+type unreachable struct {
+	slow int  // such dials in a row
+	told bool // the Unreachable event was sent (once per target)
+}
+
+// note records the outcome of a dial of t and reports whether it found
+// no scuttle; the first time, it tells of it with an Unreachable event.
+func (u *unreachable) note(s *Swarm, t *target, out outcome) bool {
+	var none *noScuttleError
+	if !errors.As(out.err, &none) {
+		u.slow = 0
+		return false
+	}
+	u.slow = min(u.slow+1, maxFails)
+	s.log.Debug("topology: no scuttle at the peer's address", "peer", t.spec, "err", out.err)
+	if !u.told {
+		u.told = true
+		s.emit(Event{Kind: Unreachable, Addr: hostPort(none.addr), Target: t.spec, Err: none.err})
+	}
+	return true
+}
+
 // dialLoop keeps one connection to t until ctx ends: it dials, serves the
 // connection, and dials again when it ends. Failures back off
 // exponentially with jitter; a connection to the same peer that is up
@@ -84,12 +108,11 @@ func (a hostPort) String() string  { return string(a) }
 // and reported once by an Unreachable event.
 func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 	fails := -1 // no wait before the first dial
-	slow := 0   // dials in a row that found no scuttle
-	told := false
+	var none unreachable
 	for {
 		wait := s.backoff(fails)
-		if slow > 0 {
-			wait = max(wait, s.slowBackoff(slow))
+		if none.slow > 0 {
+			wait = max(wait, s.slowBackoff(none.slow))
 		}
 		if fails >= 0 && !sleep(ctx, wait) {
 			return
@@ -112,19 +135,9 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 			t.lastKey = string(out.peer.Key)
 			s.foundAt(t)
 		}
-		var none *noScuttleError
-		if !errors.As(out.err, &none) {
-			slow = 0
-		}
 		switch {
-		case none != nil:
-			slow = min(slow+1, maxFails)
+		case none.note(s, t, out):
 			fails = min(max(fails, 0)+1, maxFails)
-			s.log.Debug("topology: no scuttle at the peer's address", "peer", t.spec, "err", out.err)
-			if !told {
-				told = true
-				s.emit(Event{Kind: Unreachable, Addr: hostPort(none.addr), Target: t.spec, Err: none.err})
-			}
 		case errors.Is(out.err, errSelf):
 			s.log.Warn("topology: peer is this swarm itself; not redialling it", "peer", t.spec)
 			return
