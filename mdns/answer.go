@@ -186,18 +186,31 @@ func (c *Conn) multicastAnswer(pc packetConn, h hit, ans, add []netip.Addr, ifin
 		}
 		c.send(pc, b, pc.group(), ifindex)
 	}
+	c.multicastPaced(key, func(since time.Duration, ok bool) time.Duration {
+		if !ok || h.probe {
+			return 0
+		}
+		return limit - since
+	}, send)
+}
+
+// multicastPaced calls send now if wait, asked under c.mu with the time
+// since key's last multicast (ok false: none yet), is not positive; else
+// it sends once wait has passed, unless a send for key is pending
+// already. Either way the send is key's last multicast from then on.
+func (c *Conn) multicastPaced(key mcastKey, wait func(since time.Duration, ok bool) time.Duration, send func()) {
 	now := time.Now()
 	c.mu.Lock()
 	last, ok := c.lastMcast[key]
-	wait := limit - now.Sub(last)
-	if !ok || wait <= 0 || h.probe {
+	d := wait(now.Sub(last), ok)
+	if d <= 0 {
 		c.lastMcast[key] = now
 		c.mu.Unlock()
 		send()
 		return
 	}
 	if !c.pending[key] {
-		c.pending[key] = c.goAfter(wait, func() {
+		c.pending[key] = c.goAfter(d, func() {
 			c.mu.Lock()
 			delete(c.pending, key)
 			c.lastMcast[key] = time.Now()

@@ -211,30 +211,15 @@ func (c *Conn) multicastService(pc packetConn, key mcastKey, ans, add []outRecor
 		c.log.Debug("mdns: build service answer", "err", err)
 		return
 	}
-	wait := time.Duration(0)
+	delay := time.Duration(0)
 	if shared {
 		lo, hi := c.timing.sharedDelayMin, c.timing.sharedDelayMax
-		wait = lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+		delay = lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
 	}
-	now := time.Now()
-	c.mu.Lock()
-	if last, ok := c.lastMcast[key]; ok && !probe {
-		wait = max(wait, limit-now.Sub(last))
-	}
-	if wait <= 0 {
-		c.lastMcast[key] = now
-		c.mu.Unlock()
-		c.send(pc, b, pc.group(), ifindex)
-		return
-	}
-	if !c.pending[key] {
-		c.pending[key] = c.goAfter(wait, func() {
-			c.mu.Lock()
-			delete(c.pending, key)
-			c.lastMcast[key] = time.Now()
-			c.mu.Unlock()
-			c.send(pc, b, pc.group(), ifindex)
-		})
-	}
-	c.mu.Unlock()
+	c.multicastPaced(key, func(since time.Duration, ok bool) time.Duration {
+		if ok && !probe {
+			return max(delay, limit-since)
+		}
+		return delay
+	}, func() { c.send(pc, b, pc.group(), ifindex) })
 }
