@@ -2,7 +2,6 @@ package applog
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -176,15 +175,7 @@ func recoveryFaultDB(t *testing.T, segSize int64, clean bool) (recoveryDB, map[I
 	if err != nil {
 		t.Fatal(err)
 	}
-	for b := range 10 {
-		var batch [][]byte
-		for i := range 4 {
-			batch = append(batch, fmt.Appendf(nil, "entry %02d", b*4+i+1))
-		}
-		if _, err := db.AppendBatch(batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendBatchesOf4(t, db)
 	peer := makeBenchLogs(t, 1, 4, 2)[0]
 	if _, err := db.Insert(peer.id, peer.runs[0]); err != nil {
 		t.Fatal(err)

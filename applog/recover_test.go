@@ -96,15 +96,7 @@ func TestRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for b := range 10 {
-			var batch [][]byte
-			for i := range 4 {
-				batch = append(batch, fmt.Appendf(nil, "entry %02d", b*4+i+1))
-			}
-			if _, err := db.AppendBatch(batch); err != nil {
-				t.Fatal(err)
-			}
-		}
+		appendBatchesOf4(t, db)
 		id := db.ID()
 		it := db.Iter(id, 1)
 		for it.Next() {
@@ -355,4 +347,19 @@ func TestFeedHintAfterCrash(t *testing.T) {
 		}
 	}
 	verifyClean(t, db2)
+}
+
+// appendBatchesOf4 appends "entry 01" … "entry 40" to db's own log in
+// batches of 4, so that seqs 4, 8, …, 40 are the signed ones.
+func appendBatchesOf4(t *testing.T, db *DB) {
+	t.Helper()
+	for b := range 10 {
+		var batch [][]byte
+		for i := range 4 {
+			batch = append(batch, fmt.Appendf(nil, "entry %02d", b*4+i+1))
+		}
+		if _, err := db.AppendBatch(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
