@@ -1,12 +1,8 @@
 package replicate
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,27 +21,11 @@ import (
 
 var floodLogs = flag.Int("flood", 0, "TestFloodCost: made-up logs to flood a database with (0: skip)")
 
-// madeUpLog returns the one signed record of a log with a fresh key,
-// in applog's frame (see its package doc), built from the outside.
+// madeUpLog is testkit.MadeUpLog, with the log's ID.
 func madeUpLog(t testing.TB, payload string) (applog.ID, []byte) {
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const offPayload, sigSize = 57, 64
-	f := make([]byte, offPayload+len(payload)+sigSize)
-	binary.LittleEndian.PutUint32(f, uint32(len(f)-8))
-	f[8] = 1 // signed
-	binary.LittleEndian.PutUint64(f[9:], 1)
-	binary.LittleEndian.PutUint64(f[17:], uint64(time.Now().UnixNano()))
-	copy(f[offPayload:], payload) // prev hash: 32 zero bytes, at seq 1
-	h := sha256.Sum256(f[9 : offPayload+len(payload)])
-	msg := append([]byte("scuttle/applog/v1 chain head\x00"), pub...)
-	msg = binary.LittleEndian.AppendUint64(msg, 1)
-	copy(f[offPayload+len(payload):], ed25519.Sign(priv, append(msg, h[:]...)))
-	castagnoli := crc32.MakeTable(crc32.Castagnoli)
-	binary.LittleEndian.PutUint32(f[4:], crc32.Update(crc32.Update(0, castagnoli, f[:4]), castagnoli, f[8:]))
-	return applog.IDOf(pub), f
+	t.Helper()
+	pub, rec := testkit.MadeUpLog(t, payload)
+	return applog.IDOf(pub), rec
 }
 
 // floodStore is a stranger's Store: n made-up one-entry logs, made once;
