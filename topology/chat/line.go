@@ -1,0 +1,76 @@
+package chat
+
+import (
+	"time"
+
+	"scuttle/applog"
+)
+
+// The front ends' model: what the chat shows, in a form each front end
+// renders its own way. The pipe prints Line.String, today's line format;
+// the terminal adds a time and a colour; the web page shows the fields as
+// text nodes. A front end is a Screen.
+
+// A Line is one line the chat shows. Every string field is escaped
+// already (Escape): a front end prints it as it is, and never as markup.
+type Line struct {
+	Kind LineKind
+	// Time is when the line was written, as its author's entry says, or
+	// when an info line was made.
+	Time time.Time
+	// From is the name a message is shown under, with "~SHORT" when the
+	// name is not bound to Log; empty for an info line.
+	From string
+	Log  applog.ID // the author's log; empty for an info line
+	Own  bool      // a message of this chat's own log
+	// Room is where a message was said: empty for the network's public
+	// room (private messages and rooms name theirs).
+	Room string
+	Text string
+}
+
+// A LineKind tells what a Line is.
+type LineKind uint8
+
+const (
+	Message LineKind = iota // an entry of a log: a chat message or a plain entry
+	Info                    // a change of the chat's state, or a command's answer
+)
+
+// String returns l as the pipe prints it, without a newline:
+// "FROM> TEXT" for a message, "info> TEXT" for an info line.
+func (l Line) String() string {
+	if l.Kind == Info {
+		return "info> " + l.Text
+	}
+	return l.From + "> " + l.Text
+}
+
+// Status is what a front end shows beside the input: who the user is,
+// where typed lines go, which network the chat is on and how many peers
+// are connected.
+type Status struct {
+	Me      string // the own name, escaped
+	Room    string // where typed lines go: empty for the public room
+	Private bool   // a private network (--network), not the public default
+	Peers   int    // peers connected now
+}
+
+// Presence is one peer as /who shows it: connected now, or seen this
+// run and when.
+type Presence struct {
+	Name      string    // escaped, as Line.From
+	Log       applog.ID // the peer's log
+	Connected bool      // connected now
+	Since     time.Time // connected since, or last seen
+}
+
+// A Screen is a front end of the chat. Show is called for each line in
+// the order the chat makes them, and SetStatus when the status changes;
+// both must return quickly (a slow screen drops or queues what it must,
+// within a bound of its own). Config.Screen nil means the pipe: each
+// line's String and a newline, on Config.Out.
+type Screen interface {
+	Show(Line)
+	SetStatus(Status)
+}
