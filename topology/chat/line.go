@@ -74,3 +74,12 @@ type Screen interface {
 	Show(Line)
 	SetStatus(Status)
 }
+
+// A NameBinding is one name the chat knows and the log it is bound to,
+// as the web page's list of names shows it.
+type NameBinding struct {
+	Name string    // escaped
+	Log  applog.ID // the log the name is bound to
+	How  string    // "trusted", "direct" or "claimed" (names.How's String)
+	Own  bool      // the own log
+}
