@@ -3,9 +3,12 @@ package term
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"scuttle/topology/testkit"
@@ -389,4 +392,78 @@ func TestWidth(t *testing.T) {
 	if !utf8.ValidRune(keyUp) == false {
 		t.Error("keyUp is a valid rune; special keys must not be")
 	}
+}
+
+// lockedVT is a VT that other goroutines may write to, and that tells
+// each write on a channel.
+type lockedVT struct {
+	mu    sync.Mutex
+	vt    *testkit.VT
+	wrote chan struct{}
+}
+
+func (l *lockedVT) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.vt.Write(p)
+	select {
+	case l.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// waitRows waits until the screen's lines are want.
+func (l *lockedVT) waitRows(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		got := l.vt.Lines()
+		l.mu.Unlock()
+		if slices.Equal(got, want) {
+			return
+		}
+		select {
+		case <-l.wrote:
+		case <-deadline:
+			t.Fatalf("screen %q, want %q", got, want)
+		}
+	}
+}
+
+// TestPrintWhileReading prints from another goroutine while ReadLine
+// waits for keys: the line printed shows above the half-typed line, and
+// the line typed then comes back whole.
+func TestPrintWhileReading(t *testing.T) {
+	in, typing := io.Pipe()
+	screen := &lockedVT{vt: testkit.NewVT(20, 5, RuneWidth), wrote: make(chan struct{}, 1)}
+	e := New(Config{In: in, Out: screen, Prompt: "> ", Width: 20})
+	type read struct {
+		line string
+		err  error
+	}
+	got := make(chan read, 1)
+	go func() {
+		line, err := e.ReadLine()
+		got <- read{line, err}
+	}()
+	io.WriteString(typing, "half li")
+	screen.waitRows(t, "> half li")
+	for i := range 3 {
+		e.Print(fmt.Appendf(nil, "bob> %d", i))
+	}
+	screen.waitRows(t, "bob> 0", "bob> 1", "bob> 2", "> half li")
+	io.WriteString(typing, "ne\r")
+	select {
+	case r := <-got:
+		if r.line != "half line" || r.err != nil {
+			t.Errorf("ReadLine = %q, %v; want \"half line\"", r.line, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadLine did not return")
+	}
+	screen.waitRows(t, "bob> 0", "bob> 1", "bob> 2", ">")
+	e.Close()
+	typing.Close()
 }
