@@ -35,10 +35,14 @@ type Config struct {
 	// finds (NAME or HOST:PORT), removes each that left or failed (chat
 	// --discover: Discoverer).
 	Discover func(ctx context.Context, d Discovering)
-	In       io.Reader    // typed lines
-	Out      io.Writer    // what the chat prints: every line goes through one sink
-	Errs     io.Writer    // a typed line that is not sent is reported here
-	Log      *slog.Logger // diagnostics
+	In       io.Reader // typed lines
+	Out      io.Writer // the pipe: each line the chat shows, as Line.String and "\n"
+	// Screen, if set, is the front end: every line the chat shows goes
+	// to Screen.Show and each change of its status to Screen.SetStatus,
+	// instead of Out.
+	Screen Screen
+	Errs   io.Writer    // a typed line that is not sent is reported here
+	Log    *slog.Logger // diagnostics
 
 	// Advertise, if set, runs while the swarm does and makes the chat
 	// known (scuttle chat: Advertise over multicast DNS), telling what
@@ -51,8 +55,9 @@ type Config struct {
 // sink of printed lines, and what it remembers for the run. Make it
 // with New and run it once with Run.
 type Chat struct {
-	cfg Config
-	out sink // every line the chat prints
+	cfg   Config
+	out   screen           // where every line the chat shows goes (see show)
+	clock func() time.Time // the chat's clock; nil: time.Now (tests set it)
 
 	refused refusals // the refusals told of this run (see authorize)
 
@@ -74,7 +79,7 @@ func New(cfg Config) *Chat {
 	return &Chat{
 		dialled: dialled,
 		cfg:     cfg,
-		out:     newSink(cfg.Out),
+		out:     newScreen(cfg.Screen, cfg.Out),
 		refused: newRefusals(),
 		own:     newOwnHeads(),
 	}
@@ -119,13 +124,13 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 	})
 	if c.cfg.Advertise != nil {
 		wg.Go(func() {
-			if err := c.cfg.Advertise(ctx, c.out.info); err != nil && ctx.Err() == nil {
+			if err := c.cfg.Advertise(ctx, c.info); err != nil && ctx.Err() == nil {
 				cancel(err)
 			}
 		})
 	}
 	if c.cfg.Discover != nil {
-		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.out.info, Dialled: c.dialled}
+		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.info, Dialled: c.dialled}
 		wg.Go(func() { c.cfg.Discover(ctx, d) })
 	}
 	wg.Go(func() {
