@@ -586,8 +586,13 @@ func (e *Editor) completeWord() {
 		start--
 	}
 	word := string(e.line[start:e.pos])
+	// Complete runs without the mutex, so that it may take locks of its
+	// own that a goroutine in Print holds; ReadLine still holds readMu,
+	// so the line does not change meanwhile.
+	e.mu.Unlock()
 	cands := e.complete(word)
-	if len(cands) == 0 {
+	e.mu.Lock()
+	if len(cands) == 0 || e.closed {
 		return
 	}
 	common := cands[0]
