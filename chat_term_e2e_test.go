@@ -49,7 +49,8 @@ func (s *ptyScreen) read(master *os.File) {
 }
 
 // wait waits until ok says yes to the screen's lines (scrolled off and
-// shown, blank rows at the bottom dropped) and its cursor row.
+// shown, blank rows at the bottom dropped) and its cursor row; ok runs
+// under s.mu.
 func (s *ptyScreen) wait(t *testing.T, what string, ok func(lines []string, cursorRow int) bool) []string {
 	t.Helper()
 	deadline := time.After(testkit.ChatWait)
@@ -58,11 +59,12 @@ func (s *ptyScreen) wait(t *testing.T, what string, ok func(lines []string, curs
 		lines, scrolled := s.vt.Lines(), len(s.vt.Lines())-len(s.vt.Rows())
 		row, _ := s.vt.Cursor()
 		unknown := s.vt.Unknown
+		done := len(unknown) == 0 && ok(lines, row+max(scrolled, 0)) // ok may read s.raw
 		s.mu.Unlock()
 		if len(unknown) > 0 {
 			t.Fatalf("the chat wrote escape sequences no terminal chat should: %q", unknown)
 		}
-		if ok(lines, row+max(scrolled, 0)) {
+		if done {
 			return lines
 		}
 		select {
@@ -157,6 +159,29 @@ func TestChatTerminal(t *testing.T) {
 		t.Errorf("the half line shows twice, or broken by bob's:\n%s", strings.Join(lines, "\n"))
 	}
 
+	// A narrower terminal: the chat hears SIGWINCH and draws the line
+	// for the new width, over two rows.
+	screen.mu.Lock()
+	screen.vt.Resize(30)
+	rawBefore := len(screen.raw)
+	screen.mu.Unlock()
+	if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Col: 30, Row: 12}); err != nil {
+		t.Fatal(err)
+	}
+	screen.wait(t, "the half line redrawn for 30 columns", func(lines []string, row int) bool {
+		n := len(lines)
+		redrawn := strings.Contains(string(screen.raw[rawBefore:]), "half li") // under screen.mu
+		return redrawn && (isPrompt(lines[n-1], "half li") && row == n-1 ||
+			n >= 2 && len([]rune(lines[n-2])) == 30 && isPrompt(lines[n-2]+lines[n-1], "half li") && row == n-1)
+	})
+
+	screen.mu.Lock()
+	screen.vt.Resize(60)
+	screen.mu.Unlock()
+	if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Col: 60, Row: 12}); err != nil {
+		t.Fatal(err)
+	}
+
 	type_("ne\r")
 	b.expect(alice + "> half line")
 	own := regexp.MustCompile("^" + hhmm + regexp.QuoteMeta(alice+"> half line") + "$")
@@ -167,6 +192,12 @@ func TestChatTerminal(t *testing.T) {
 	if n := len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !strings.Contains(l, "half line") })); n != 1 {
 		t.Errorf("the own line shows %d times, want once:\n%s", n, strings.Join(lines, "\n"))
 	}
+
+	// A paste of two lines is sent once the user says yes.
+	type_("\x1b[200~first pasted\r\nsecond pasted\x1b[201~")
+	screen.wait(t, "the question", func(lines []string, _ int) bool { return last(lines) == "send 2 lines? [y/n]" })
+	type_("y")
+	b.expect(alice+"> first pasted", alice+"> second pasted")
 
 	type_("\x03")
 	select {
@@ -183,6 +214,12 @@ func TestChatTerminal(t *testing.T) {
 	}
 	if *after != *before {
 		t.Errorf("terminal after the chat\n%+v\nwant as before\n%+v", after, before)
+	}
+	screen.mu.Lock()
+	raw := string(screen.raw)
+	screen.mu.Unlock()
+	if !strings.HasPrefix(raw, term.BracketedPasteOn) || !strings.HasSuffix(raw, term.BracketedPasteOff) {
+		t.Errorf("bracketed paste not turned on first and off last: %q", raw)
 	}
 	b.expect("info> lost connection to " + alice)
 	b.stop(syscall.SIGTERM)

@@ -58,6 +58,8 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 		return err
 	}
 	defer func() { err = errors.Join(err, raw.Restore()) }()
+	io.WriteString(out, term.BracketedPasteOn)
+	defer io.WriteString(out, term.BracketedPasteOff)
 	width, _, err := term.Size(outFd)
 	if err != nil {
 		width = term.DefaultWidth
@@ -84,7 +86,8 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	defer stopWatch()
 	// The reader is not waited for: a Read of the terminal cannot be
 	// interrupted, and the process ends anyway.
-	go readTyped(ed, raw, toChat, cancel, colour, inFd, outFd)
+	restore := func() { io.WriteString(out, term.BracketedPasteOff); raw.Restore() }
+	go readTyped(ed, raw, restore, toChat, cancel, colour, inFd, outFd)
 	err = c.Run(ctx)
 	toChat.Close()
 	return err
@@ -93,11 +96,12 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 // readTyped hands each line read by ed to the chat through toChat until
 // ^C, ^D on an empty line or an error, and then ends the chat through
 // cancel. A paste of several lines is sent once the user says yes.
-func readTyped(ed *term.Editor, raw *term.State, toChat *io.PipeWriter, cancel context.CancelCauseFunc, colour bool, in, out int) {
+// restore puts the terminal back as it was, for a panic.
+func readTyped(ed *term.Editor, raw *term.State, restore func(), toChat *io.PipeWriter, cancel context.CancelCauseFunc, colour bool, in, out int) {
 	defer func() {
 		if p := recover(); p != nil {
 			ed.Close()
-			raw.Restore()
+			restore()
 			panic(p)
 		}
 	}()

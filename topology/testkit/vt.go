@@ -115,6 +115,9 @@ func (v *VT) escape() {
 		return
 	}
 	params, final := string(s[2:len(s)-1]), s[len(s)-1]
+	if strings.HasPrefix(params, "?") && (final == 'h' || final == 'l') {
+		return // a private mode, such as bracketed paste: not shown
+	}
 	n := 1
 	if params != "" && final != 'm' {
 		var err error

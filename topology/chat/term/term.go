@@ -25,3 +25,12 @@ func (s *State) Restore() error {
 // ErrNotSupported is returned by Size and MakeRaw where the operating
 // system has no terminal this package knows how to drive.
 var ErrNotSupported = errors.New("term: not supported on this operating system")
+
+// The sequences that turn the terminal's bracketed paste mode on and off
+// (xterm's mode 2004): while it is on, the terminal sends a paste between
+// ESC [ 200 ~ and ESC [ 201 ~, which the Editor reads as one input. Write
+// the first after MakeRaw and the second before Restore.
+const (
+	BracketedPasteOn  = "\x1b[?2004h"
+	BracketedPasteOff = "\x1b[?2004l"
+)
