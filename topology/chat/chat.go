@@ -39,7 +39,9 @@ type Config struct {
 	Out      io.Writer // the pipe: each line the chat shows, as Line.String and "\n"
 	// Screen, if set, is the front end: every line the chat shows goes
 	// to Screen.Show and each change of its status to Screen.SetStatus,
-	// instead of Out.
+	// instead of Out. They are called one at a time, in the chat's
+	// order, and must not call the chat's Info (which would wait for
+	// them).
 	Screen Screen
 	Errs   io.Writer    // a typed line that is not sent is reported here
 	Log    *slog.Logger // diagnostics
