@@ -133,12 +133,13 @@ func startUnitChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *
 // startUnitChatOpts is startUnitChat with the database opened with opts.
 func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me string, peers ...string) *unitChat {
 	t.Helper()
-	return startUnitChatWith(t, fn, opts, nil, dir, me, peers...)
+	return startUnitChatWith(t, fn, opts, nil, nil, dir, me, peers...)
 }
 
 // startUnitChatWith is startUnitChatOpts with cfg, if not nil, changing
-// the chat's Config before New.
-func startUnitChatWith(t *testing.T, fn *fakeNet, opts *applog.Options, cfg func(*Config), dir, me string, peers ...string) *unitChat {
+// the chat's Config before New, and setup, if not nil, the chat before
+// Run.
+func startUnitChatWith(t *testing.T, fn *fakeNet, opts *applog.Options, cfg func(*Config), setup func(*Chat), dir, me string, peers ...string) *unitChat {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -166,6 +167,9 @@ func startUnitChatWith(t *testing.T, fn *fakeNet, opts *applog.Options, cfg func
 		cfg(&config)
 	}
 	u.c = New(config)
+	if setup != nil {
+		setup(u.c)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	u.cancel = cancel
 	go func() { u.done <- u.c.Run(ctx) }()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"scuttle/applog"
 	"scuttle/applog/names"
@@ -247,4 +248,28 @@ func hostOf(addr net.Addr) string {
 		return h
 	}
 	return addr.String()
+}
+
+// maxNames bounds what Names returns.
+const maxNames = 1024
+
+// Names returns the names the chat knows, sorted by name (the names
+// store's bindings), at most 1024.
+func (c *Chat) Names() []NameBinding {
+	bs := c.cfg.Names.Bindings()
+	own := c.cfg.DB.ID()
+	out := make([]NameBinding, 0, min(len(bs), maxNames))
+	for _, b := range bs[:min(len(bs), maxNames)] {
+		out = append(out, NameBinding{Name: Escape(b.Name), Log: b.ID, How: b.How.String(), Own: b.ID == own})
+	}
+	return out
+}
+
+// TrustedLine is what scuttle trust and the chat's /trust say of the
+// change ch that bound name by trust.
+func TrustedLine(name string, ch names.Change) string {
+	if ch.Had && ch.Old.ID != ch.New.ID {
+		return fmt.Sprintf("%s is now %s (trusted), was %s (%s since %s)", Escape(name), ch.New.ID, ch.Old.ID, ch.Old.How, ch.Old.Time.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s is %s (trusted)", Escape(name), ch.New.ID)
 }

@@ -58,11 +58,15 @@ func (c *Chat) event(e topology.Event) {
 	default:
 		return
 	}
-	name := c.peerName(e.Peer.Name, applog.IDOf(e.Peer.Key))
+	id := applog.IDOf(e.Peer.Key)
+	name := c.peerName(e.Peer.Name, id)
 	if name == "" {
 		name = e.Addr.String()
 	}
 	c.info(what + " " + Escape(name))
+	if c.presence.note(e.Kind, id, Escape(name), c.now()) {
+		c.setStatus()
+	}
 	if e.Err != nil {
 		c.cfg.Log.Debug("connection ended", "peer", name, "err", e.Err)
 	}

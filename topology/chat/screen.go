@@ -22,13 +22,18 @@ type screen struct {
 	screen Screen        // nil: the pipe
 	w      *bufio.Writer // the pipe: Config.Out
 	buf    []byte        // the pipe's line being written
+
+	hist  history                  // what Lines replays
+	subs  map[*subscriber]struct{} // the views streaming (Lines)
+	ended bool                     // Run returned: no more views
 }
 
 func newScreen(s Screen, out io.Writer) screen {
-	if s != nil {
-		return screen{screen: s}
+	var w *bufio.Writer
+	if s == nil {
+		w = bufio.NewWriter(out)
 	}
-	return screen{w: bufio.NewWriter(out)}
+	return screen{screen: s, w: w, hist: newHistory(), subs: map[*subscriber]struct{}{}}
 }
 
 // show shows l. On the pipe it stays buffered until flush, so that a long
@@ -37,6 +42,7 @@ func (c *Chat) show(l Line) {
 	s := &c.out
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c.publish(l)
 	if s.screen != nil {
 		s.screen.Show(l)
 		return
@@ -62,15 +68,21 @@ func (c *Chat) info(line string) {
 	c.flush()
 }
 
-// setStatus tells the Screen, if any, the chat's status.
-func (c *Chat) setStatus(st Status) {
+// setStatus tells the Screen, if any, the chat's status. The status is
+// read under the screen's lock, so that the Screen is told the changes
+// in the order they were made.
+func (c *Chat) setStatus() {
 	s := &c.out
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.screen != nil {
-		s.screen.SetStatus(st)
+		s.screen.SetStatus(c.Status())
 	}
 }
+
+// Info shows line, which must be escaped already (Escape), as an info
+// line: a front end's own news, such as the web interface's address.
+func (c *Chat) Info(line string) { c.info(line) }
 
 // now is the chat's clock: the time of info lines and of presence.
 func (c *Chat) now() time.Time {

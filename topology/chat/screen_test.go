@@ -70,14 +70,14 @@ func (s *recScreen) awaitStatus(t *testing.T, want Status) {
 
 // startScreenChat is startUnitChat with a recScreen as the front end; Out
 // is a writer that fails the test if written.
-func startScreenChat(t *testing.T, fn *fakeNet, me string, peers ...string) (*unitChat, *recScreen) {
+func startScreenChat(t *testing.T, fn *fakeNet, setup func(*Chat), me string, peers ...string) (*unitChat, *recScreen) {
 	t.Helper()
 	var scr *recScreen
 	u := startUnitChatWith(t, fn, nil, func(c *Config) {
 		scr = newRecScreen(c.Out.(*lineWriter))
 		c.Out = failWriter{t}
 		c.Screen = scr
-	}, "", me, peers...)
+	}, setup, "", me, peers...)
 	return u, scr
 }
 
@@ -95,7 +95,7 @@ func (w failWriter) Write(b []byte) (int, error) {
 // same lines as today.
 func TestUnitChatScreen(t *testing.T) {
 	fn := newFakeNet()
-	a, scr := startScreenChat(t, fn, "alice", "bob")
+	a, scr := startScreenChat(t, fn, nil, "alice", "bob")
 	before := time.Now().Add(-time.Second)
 	a.say("hello \x1b[31m")
 	a.expect(`alice> hello \x1b[31m`)
