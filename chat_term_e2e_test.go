@@ -121,12 +121,9 @@ func TestChatTerminal(t *testing.T) {
 	screen := &ptyScreen{vt: testkit.NewVT(60, 12, term.RuneWidth), wrote: make(chan struct{}, 1)}
 	go screen.read(master)
 
-	// The prompt ends with the own name; before it, the status (the
-	// network and the peers), once the chat has told it.
-	prompt := alice + "> "
-	isPrompt := func(l, typed string) bool {
-		return strings.HasSuffix(l, prompt+typed) && strings.HasPrefix(l, "[") || l == prompt+typed
-	}
+	// The prompt is the status: the network, the peers, the own name.
+	prompt := "[public · 1 peer] " + alice + "> "
+	isPrompt := func(l, typed string) bool { return l == prompt+typed }
 	hhmm := `\d\d:\d\d `
 	last := func(lines []string) string {
 		if len(lines) == 0 {

@@ -76,9 +76,9 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	cfg.Errs = diag
 	diag.through(ed)
 	defer diag.through(nil)
-	typed, toChat := io.Pipe()
-	cfg.In = typed
+	cfg.In = nil // typed lines come from the editor, through c.Type
 	c = chat.New(cfg)
+	ed.SetPrompt(prompt(c.Status()))
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -87,17 +87,16 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	// The reader is not waited for: a Read of the terminal cannot be
 	// interrupted, and the process ends anyway.
 	restore := func() { io.WriteString(out, term.BracketedPasteOff); raw.Restore() }
-	go readTyped(ed, raw, restore, toChat, cancel, colour, inFd, outFd)
-	err = c.Run(ctx)
-	toChat.Close()
-	return err
+	send := func(line string) error { return c.Type(ctx, line) }
+	go readTyped(ed, raw, restore, send, cancel, colour, inFd, outFd)
+	return c.Run(ctx)
 }
 
-// readTyped hands each line read by ed to the chat through toChat until
-// ^C, ^D on an empty line or an error, and then ends the chat through
-// cancel. A paste of several lines is sent once the user says yes.
-// restore puts the terminal back as it was, for a panic.
-func readTyped(ed *term.Editor, raw *term.State, restore func(), toChat *io.PipeWriter, cancel context.CancelCauseFunc, colour bool, in, out int) {
+// readTyped sends each line read by ed to the chat until ^C, ^D on an
+// empty line or an error, and then ends the chat through cancel. A paste
+// of several lines is sent once the user says yes. restore puts the
+// terminal back as it was, for a panic.
+func readTyped(ed *term.Editor, raw *term.State, restore func(), send func(string) error, cancel context.CancelCauseFunc, colour bool, in, out int) {
 	defer func() {
 		if p := recover(); p != nil {
 			ed.Close()
@@ -105,30 +104,41 @@ func readTyped(ed *term.Editor, raw *term.State, restore func(), toChat *io.Pipe
 			panic(p)
 		}
 	}()
+	info := func(text string) {
+		ed.Print(chat.AppendTerminal(nil, chat.Line{Kind: chat.Info, Time: time.Now(), Text: chat.Escape(text)}, colour))
+	}
+	// sent reports whether the chat goes on after line was typed.
+	sent := func(line string) bool {
+		switch err := send(line); {
+		case err == nil:
+		case errors.Is(err, chat.ErrEnded), errors.Is(err, context.Canceled):
+			return false
+		default:
+			info(err.Error() + ": not sent")
+		}
+		return true
+	}
 	for {
 		line, err := ed.ReadLine()
 		switch {
 		case err == nil:
-			if _, err := io.WriteString(toChat, line+"\n"); err != nil {
-				return // the chat has ended
+			if !sent(line) {
+				return
 			}
 			continue
 		case errors.Is(err, term.ErrPaste):
 			n := strings.Count(line, "\n") + 1
-			yes, err := ed.Confirm("send " + strconv.Itoa(n) + " lines? [y/n] ")
-			if err == nil && !yes {
-				ed.Print(chat.AppendTerminal(nil, chat.Line{Kind: chat.Info, Time: time.Now(), Text: "paste not sent"}, colour))
-			}
-			if err == nil && yes {
-				if _, err := io.WriteString(toChat, line+"\n"); err != nil {
+			var yes bool
+			if yes, err = ed.Confirm("send " + strconv.Itoa(n) + " lines? [y/n] "); err == nil {
+				if !yes {
+					info("paste not sent")
+				} else if !sent(line) {
 					return
 				}
-			}
-			if err == nil {
 				continue
 			}
 		case errors.Is(err, term.ErrPasteTooLong):
-			ed.Print(chat.AppendTerminal(nil, chat.Line{Kind: chat.Info, Time: time.Now(), Text: chat.Escape(err.Error())}, colour))
+			info(err.Error())
 			continue
 		case errors.Is(err, term.ErrSuspend):
 			suspend(ed, raw, in, out)

@@ -603,7 +603,9 @@ func (e *Editor) completeWord() {
 	if len(cands) == 1 && !strings.HasSuffix(common, " ") && (e.pos == len(e.line) || e.line[e.pos] != ' ') {
 		add = append(add, ' ')
 	}
-	if len(cands) > 1 && common == word {
+	if len(cands) > 1 && (common == word || !strings.HasPrefix(common, word)) {
+		// Nothing to add (or the completions differ from the word in
+		// case): list them.
 		var list []byte
 		for i, c := range cands {
 			if i == maxListed {

@@ -14,12 +14,13 @@ import (
 	"scuttle/topology/testkit"
 )
 
-var names = []string{"alice", "albert", "bob", "/help", "/who"}
+var names = []string{"alice", "albert", "Alfred", "bob", "/help", "/who"}
 
+// completeNames completes names as the chat does, in any case.
 func completeNames(word string) []string {
 	var out []string
 	for _, n := range names {
-		if strings.HasPrefix(n, word) && word != "" {
+		if strings.HasPrefix(strings.ToLower(n), strings.ToLower(word)) && word != "" {
 			out = append(out, n)
 		}
 	}
@@ -81,7 +82,9 @@ func TestKeys(t *testing.T) {
 		{"tab completes", "hi ali\t!\r", 0, []string{"hi alice !", "!EOF"}},
 		{"tab command", "/he\t\r", 0, []string{"/help ", "!EOF"}},
 		{"tab common prefix", "al\tx\r", 0, []string{"alx", "!EOF"}},
-		{"tab lists", "a\t\t\r", 0, []string{"al", "!EOF"}},
+		{"tab lists", "a\t\t\r", 0, []string{"a", "!EOF"}},
+		{"tab in another case", "Bo\t\r", 0, []string{"bob ", "!EOF"}},
+		{"tab common prefix only in case", "alf\t\r", 0, []string{"Alfred ", "!EOF"}},
 		{"tab nothing", "zz\t\r", 0, []string{"zz", "!EOF"}},
 		{"paste one line", "x\x1b[200~pasted\x1b[201~y\r", 0, []string{"xpastedy", "!EOF"}},
 		{"paste keys are text", "\x1b[200~a\x1b[D\x03\x04b\x1b[201~\r", 0, []string{"a[Db", "!EOF"}},
