@@ -145,8 +145,9 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if o.discover {
 		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)
 	}
+	run := func(ctx context.Context, c *chat.Chat) error { return c.Run(ctx) }
 	if ttyIn != nil {
-		return runTerminalChat(ctx, st, cfg, ttyIn, ttyOut, diag)
+		return runTerminalChat(ctx, st, cfg, ttyIn, ttyOut, diag, run)
 	}
-	return chat.New(cfg).Run(ctx)
+	return run(ctx, chat.New(cfg))
 }

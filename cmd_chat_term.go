@@ -50,8 +50,9 @@ func wantColour(getenv func(string) string) bool {
 // suspended with ^Z.
 //
 // diag is where cfg.Log writes: through the editor while it runs, else
-// straight to standard error.
-func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *os.File, diag *lineWriter) (err error) {
+// straight to standard error. run runs the chat made (chat.Chat's Run,
+// or serveChat's for --web too).
+func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *os.File, diag *lineWriter, run func(context.Context, *chat.Chat) error) (err error) {
 	inFd, outFd := int(in.Fd()), int(out.Fd())
 	raw, err := term.MakeRaw(inFd, outFd)
 	if err != nil {
@@ -89,7 +90,7 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	restore := func() { io.WriteString(out, term.BracketedPasteOff); raw.Restore() }
 	send := func(line string) error { return c.Type(ctx, line) }
 	go readTyped(ed, raw, restore, send, cancel, colour, inFd, outFd)
-	return c.Run(ctx)
+	return run(ctx, c)
 }
 
 // readTyped sends each line read by ed to the chat until ^C, ^D on an
