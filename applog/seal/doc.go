@@ -14,10 +14,11 @@
 // are kept in the database directory (Keyring, the file DIR/sealkeys,
 // mode 0600). "scuttle rekey" makes a new generation (Keyring.Rekey):
 // from then on others seal to it; the older ones are kept, so what was
-// sealed to them still opens. The chat publishes the first key when it
-// starts (Keyring.Publish), so that whoever chats can be written to;
-// "scuttle append" never does, as its entries are exactly the ones it
-// is given.
+// sealed to them still opens (TestRekeyKeepsHistory). The first key is
+// made and published by Keyring.Publish, which "scuttle rekey" calls
+// and the chat is to call when it starts, so that whoever chats can be
+// written to; "scuttle append" never publishes one, as its entries are
+// exactly the ones it is given.
 //
 // A private message (Seal) is sealed to its recipients and to its
 // author, so the author reads their own history: a random content key

@@ -167,3 +167,12 @@ func (c *pairCache) put(sender []byte, p cipher.Block) {
 	}
 	c.m[[keySize]byte(sender)] = p
 }
+
+// ParsePublicKeyString returns the key whose String is s.
+func ParsePublicKeyString(s string) (PublicKey, error) {
+	b, err := keyEncoding.DecodeString(s)
+	if err != nil || len(b) != keySize {
+		return PublicKey{}, fmt.Errorf("%w public key %q: want %d base32 characters", ErrMalformed, s, 52)
+	}
+	return ParsePublicKey(b)
+}
