@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"scuttle/applog"
@@ -309,4 +310,30 @@ func TestNoRecipientInClear(t *testing.T) {
 	if bytes.Equal(e1.nonce, e2.nonce) {
 		t.Error("two messages share a nonce")
 	}
+}
+
+// TestConcurrentOpen: a key and a room are used by several goroutines at
+// once (run with -race).
+func TestConcurrentOpen(t *testing.T) {
+	us := newUsers(t, 2)
+	ctx := Context{Author: us[0].id}
+	room, _ := NewRoom("r")
+	var ps [][]byte
+	for i := range 8 {
+		p, err := Seal(ctx, us[0].key, recipients(us[1]), []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := SealLine(ctx, room, []byte{byte(i)})
+		ps = append(ps, p, l)
+	}
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Go(func() {
+			if _, err := Open(p, ctx, us[1].key, room); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
