@@ -205,6 +205,12 @@
 // which are the author's word: the author could seal to a key it does
 // not list. A recipient cannot compute the other recipients' tags.
 //
+// A room member can do what the room's creator can: give the key to
+// anyone (Invite), or rotate it and give the new key to whom it chooses,
+// as it could forward what it reads. Membership is whom the key was
+// given to, as the room key messages list it (Message.Recipients), not
+// a rule the format enforces.
+//
 // A removed room member keeps the keys of the epochs it was given, and
 // reads the lines sealed with them; it receives no later key and cannot
 // read a line sealed after the rotation, though its database holds the

@@ -33,12 +33,11 @@ func TestRekeyKeepsHistory(t *testing.T) {
 	}
 	first := kr.Current()
 	ctx := Context{Author: alice.id}
-	old, err := Seal(ctx, alice.key, []Recipient{{Log: "", Key: first.Public()}}, []byte("to the first key"))
-	if err == nil {
+	if _, err := Seal(ctx, alice.key, []Recipient{{Log: "", Key: first.Public()}}, []byte("to the first key")); err == nil {
 		t.Fatal("Seal took a recipient without a log")
 	}
 	bobID := newUser(t).id
-	old, err = Seal(ctx, alice.key, []Recipient{{Log: bobID, Key: first.Public()}}, []byte("to the first key"))
+	old, err := Seal(ctx, alice.key, []Recipient{{Log: bobID, Key: first.Public()}}, []byte("to the first key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +179,7 @@ func TestKeyringDamage(t *testing.T) {
 		{"flipped key byte", flip(good, keyringHead+3)},
 		{"flipped CRC", flip(good, len(good)-1)},
 		{"cut", good[:len(good)-1]},
-		{"version 2", flip(good, len(keyringMagic)^0)},
+		{"version 2", flip(good, len(keyringMagic))},
 		{"empty", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,6 @@ const (
 )
 
 var (
-	suiteKEM  = hpke.DHKEM(ecdh.X25519())
 	suiteKDF  = hpke.HKDFSHA256()
 	suiteAEAD = hpke.AES256GCM()
 )
