@@ -3,6 +3,8 @@ package seal
 import (
 	"fmt"
 	"strings"
+
+	"scuttle/applog"
 )
 
 // This file reads and writes the bytes of a payload (doc.go, "Format"):
@@ -42,7 +44,7 @@ func (k Kind) String() string {
 const MaxRecipients = 254
 
 // MaxPayload bounds a payload: an entry of a log (applog.MaxEntrySize).
-const MaxPayload = 1 << 20
+const MaxPayload = applog.MaxEntrySize
 
 // Offsets of the fields both kinds share, and of each kind's.
 const (
