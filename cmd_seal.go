@@ -69,9 +69,9 @@ const maxOpenRooms = 4096
 type opener struct {
 	network []byte // seal.Context.Network
 	keys    []seal.Identity
-	rooms   map[[20]byte]bool // ID ‖ epoch of the rooms in ids
-	ids     []seal.Identity   // keys, then rooms
-	full    bool              // maxOpenRooms reached
+	rooms   *seal.Rooms
+	ids     []seal.Identity // keys, then every room key
+	full    bool            // maxOpenRooms reached
 }
 
 // newOpener returns the opener of the database in dir, for entries of
@@ -81,7 +81,7 @@ func newOpener(dir string, networkKey []byte) (*opener, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &opener{network: seal.NetworkID(networkKey), rooms: map[[20]byte]bool{}}
+	o := &opener{network: seal.NetworkID(networkKey), rooms: seal.NewRooms(maxOpenRooms)}
 	for _, k := range kr.Keys() {
 		o.keys = append(o.keys, k)
 	}
@@ -98,24 +98,13 @@ func (o *opener) open(e applog.Entry) (*seal.Message, error) {
 	}
 	m, err := seal.Open(e.Data, seal.Context{Author: e.Log, Network: o.network}, o.ids...)
 	if err == nil && m.RoomKey != nil {
-		o.addRoom(m.RoomKey)
+		if o.rooms.Learn(e.Log, m) {
+			o.ids = append(o.keys[:len(o.keys):len(o.keys)], o.rooms.Identities()...)
+		} else if o.rooms.Len() >= maxOpenRooms {
+			o.full = true
+		}
 	}
 	return m, err
-}
-
-func (o *opener) addRoom(r *seal.Room) {
-	var k [20]byte
-	copy(k[:], r.ID[:])
-	k[16], k[17], k[18], k[19] = byte(r.Epoch>>24), byte(r.Epoch>>16), byte(r.Epoch>>8), byte(r.Epoch)
-	if o.rooms[k] {
-		return
-	}
-	if len(o.rooms) >= maxOpenRooms {
-		o.full = true
-		return
-	}
-	o.rooms[k] = true
-	o.ids = append(o.ids, r)
 }
 
 // learnRooms reads every entry of l once for the room keys sealed to
