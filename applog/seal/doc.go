@@ -45,6 +45,31 @@
 // A payload copied into another log, network or room does not open
 // (TestReplayRefused).
 //
+// # Use
+//
+// A program that writes and reads sealed entries (the chat):
+//
+//   - at start, under the database's writer lock: kr := OpenKeyring(dir)
+//     and kr.Publish(db), which makes and publishes the first key if
+//     there is none;
+//   - for every entry it reads, of any log: Directory.Note, which keeps
+//     each log's newest published key; and, for a payload (IsSealed),
+//     Open with Context{Author: the entry's log, Network:
+//     NetworkID(network key)} and the identities kr.Keys() and
+//     Rooms.Identities(), then Rooms.Learn of what opened, which keeps
+//     the room keys given to it;
+//   - a private message: Seal(ctx, kr.Current(), recipients, text),
+//     each recipient from Directory.Recipient (a log with no key yet
+//     cannot be written to), appended to the own log;
+//   - a room: NewRoom, then Invite(ctx, kr.Current(), nil, room) to give
+//     the key to oneself; a new member: Invite to every member and the
+//     new one, with RoomInfo.Current; a line: SealLine with
+//     RoomInfo.Current; removing a member: Invite of Current.Rotate() to
+//     the members that remain.
+//
+// Names in a room key (Room.Name) and recipients' texts are the
+// author's bytes, to be escaped like any other before a terminal.
+//
 // # Choice of KEM
 //
 // X25519 alone (DHKEM(X25519, HKDF-SHA256)), not the hybrid
