@@ -74,12 +74,12 @@
 //
 // X25519 alone (DHKEM(X25519, HKDF-SHA256)), not the hybrid
 // ML-KEM-768 + X25519 (X-Wing, draft-ietf-hpke-pq), by measure
-// (BenchmarkKEM, go test -run X -bench KEM -benchtime 2000x -count 3
+// (BenchmarkKEM, go test -run X -bench KEM -benchtime 300x -count 3
 // ./applog/seal): a wrapped key is 80 bytes against 1,168 (14.6×), a
-// published key 32 bytes against 1,216, and an open costs 2 to 4× as
-// much (45–55 µs against 105–250 µs on the development machine, 2 shared
-// CPUs); the overhead of a private message to 10 people would grow from
-// 1,362 bytes to 13,330. The recognition tags need a static Diffie-Hellman between the
+// published key 32 bytes against 1,216; an open costs about twice as
+// much (48–50 µs against 102–113 µs on the development machine, 2 shared
+// CPUs) and a wrap 1.4× (84–99 µs against 124–130 µs); the overhead of a
+// private message to 10 people would grow from 1,362 bytes to 13,330. The recognition tags need a static Diffie-Hellman between the
 // author's and the recipient's keys, which ML-KEM does not give, so a
 // hybrid would have protected the content only, not who writes to whom.
 // What this gives up: an adversary who records sealed entries today and

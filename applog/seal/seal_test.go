@@ -337,3 +337,40 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestParseHeaderBounds: every length a payload states is checked
+// before it is used.
+func TestParseHeaderBounds(t *testing.T) {
+	us := newUsers(t, 2)
+	ctx := Context{Author: us[0].id}
+	p, err := Seal(ctx, us[0].key, recipients(us[1]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headerEnd := offStanza + 2*stanzaSize // the author's stanza and the recipient's
+	with := func(i int, v byte) []byte { b := bytes.Clone(p); b[i] = v; return b }
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"as sealed", p, true},
+		{"no stanza", with(offCount, 0), false},
+		{"more stanzas than bytes", with(offCount, 3), false},
+		{"255 stanzas, too short", with(offCount, 255), false},
+		{"version 2", with(len(magic), 2), false},
+		{"kind 3", with(offKind, 3), false},
+		{"cut into the body's tag", p[:headerEnd+aeadOver-1], false},
+		{"the magic only", []byte(magic + "\x01"), false},
+		{"room line, no body", append([]byte(magic+"\x01\x02"), make([]byte, nonceSize+tagSize+aeadOver-1)...), false},
+		{"room line, empty body", append([]byte(magic+"\x01\x02"), make([]byte, nonceSize+tagSize+aeadOver)...), true},
+		{"longer than an entry", append(bytes.Clone(p), make([]byte, MaxPayload)...), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseHeader(tc.b)
+			if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ParseHeader: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
