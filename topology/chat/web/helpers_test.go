@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -129,7 +129,7 @@ func (f *fakeChat) setStatus(st chat.Status) {
 type testServer struct {
 	*Server
 	fake   *fakeChat // cfg.Chat, if a fake
-	addr   string // 127.0.0.1:PORT
+	addr   string    // 127.0.0.1:PORT
 	cookie *http.Cookie
 	client *http.Client
 }
@@ -235,7 +235,6 @@ func dialRaw(t *testing.T, addr string) net.Conn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
-
 
 func mustAddrPort(t *testing.T, s string) netip.AddrPort {
 	t.Helper()
