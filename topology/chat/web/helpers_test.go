@@ -244,3 +244,8 @@ func mustAddrPort(t *testing.T, s string) netip.AddrPort {
 	}
 	return ap
 }
+
+func mustAddr(t *testing.T, s string) net.Addr {
+	t.Helper()
+	return net.TCPAddrFromAddrPort(mustAddrPort(t, s))
+}
