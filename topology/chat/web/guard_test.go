@@ -206,3 +206,26 @@ func TestURL(t *testing.T) {
 		t.Error(`New with Addr "8080": no error`)
 	}
 }
+
+// TestGuardsNamedHost checks that a name the user passed (Config.Hosts)
+// is served, and another name is not.
+func TestGuardsNamedHost(t *testing.T) {
+	ts := serve(t, Config{Chat: newFakeChat(), Hosts: []string{"MyBox.lan"}})
+	for host, want := range map[string]int{
+		"mybox.lan":      http.StatusOK,
+		"mybox.lan:1":    http.StatusOK,
+		"other.lan":      http.StatusMisdirectedRequest,
+		"mybox.lan.evil": http.StatusMisdirectedRequest,
+	} {
+		req := ts.request(t, "GET", "/", "")
+		req.Host = host
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: status %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}

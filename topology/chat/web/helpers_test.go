@@ -236,7 +236,7 @@ func dialRaw(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-func mustAddrPort(t *testing.T, s string) netip.AddrPort {
+func mustAddrPort(t testing.TB, s string) netip.AddrPort {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
@@ -245,7 +245,7 @@ func mustAddrPort(t *testing.T, s string) netip.AddrPort {
 	return ap
 }
 
-func mustAddr(t *testing.T, s string) net.Addr {
+func mustAddr(t testing.TB, s string) net.Addr {
 	t.Helper()
 	return net.TCPAddrFromAddrPort(mustAddrPort(t, s))
 }
