@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -194,9 +193,50 @@ type tab struct {
 // open opens url in a new tab.
 func (b *browser) open(t *testing.T, url string) *tab {
 	t.Helper()
+	return b.openIn(t, "", url)
+}
+
+// newContext returns a new browser context: a profile of its own, with
+// its own cookies and shared workers, as another browser would be.
+func (b *browser) newContext(t *testing.T) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	res, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": url})
+	res, err := b.call(ctx, "", "Target.createBrowserContext", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ BrowserContextID string }
+	json.Unmarshal(res, &r)
+	return r.BrowserContextID
+}
+
+// closeContext closes the browser context id and its tabs.
+func (b *browser) closeContext(t *testing.T, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if _, err := b.call(ctx, "", "Target.disposeBrowserContext", map[string]any{"browserContextId": id}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openIn opens url in a new tab of the browser context id ("" is the
+// default one). Each script of setup runs in the page before any of its
+// own.
+func (b *browser) openIn(t *testing.T, id, url string, setup ...string) *tab {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	first := url
+	if len(setup) > 0 {
+		first = "about:blank"
+	}
+	params := map[string]any{"url": first}
+	if id != "" {
+		params["browserContextId"] = id
+	}
+	res, err := b.call(ctx, "", "Target.createTarget", params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +248,24 @@ func (b *browser) open(t *testing.T, url string) *tab {
 	}
 	var att struct{ SessionID string }
 	json.Unmarshal(res, &att)
+	if len(setup) > 0 {
+		if _, err := b.call(ctx, att.SessionID, "Page.enable", nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range setup {
+			if _, err := b.call(ctx, att.SessionID, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": src}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Page.navigate answers once the page's response has come,
+		// which may be never when the browser has no connection left
+		// for it: then the tab is left loading.
+		nctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := b.call(nctx, att.SessionID, "Page.navigate", map[string]any{"url": url}); err != nil && nctx.Err() == nil {
+			t.Fatal(err)
+		}
+	}
 	return &tab{b: b, t: t, session: att.SessionID}
 }
 
@@ -248,7 +306,16 @@ func (tb *tab) eval(ctx context.Context, expr string, v any) error {
 // and evaluates again when a navigation destroyed the context.
 func (tb *tab) waitFor(cond, result string, v any) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.t.Context(), wait)
+	if err := tb.waitWithin(wait, cond, result, v); err != nil {
+		var now any
+		tb.eval(context.Background(), `document.documentElement ? document.documentElement.outerHTML.slice(0, 2000) : location.href`, &now)
+		tb.t.Fatalf("%v; page: %v", err, now)
+	}
+}
+
+// waitWithin is waitFor, bounded by d, returning an error.
+func (tb *tab) waitWithin(d time.Duration, cond, result string, v any) error {
+	ctx, cancel := context.WithTimeout(tb.t.Context(), d)
 	defer cancel()
 	expr := fmt.Sprintf(`new Promise((resolve) => {
 		const poll = () => {
@@ -262,15 +329,13 @@ func (tb *tab) waitFor(cond, result string, v any) {
 	for {
 		err := tb.eval(ctx, expr, v)
 		if err == nil {
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
-			var now any
-			tb.eval(context.Background(), `document.documentElement ? document.documentElement.outerHTML.slice(0, 2000) : location.href`, &now)
-			tb.t.Fatalf("no %s within %v; page: %v", cond, wait, now)
+			return fmt.Errorf("no %s within %v", cond, d)
 		}
-		if !strings.Contains(err.Error(), "context") && !strings.Contains(err.Error(), "Cannot find") {
-			tb.t.Fatalf("waiting for %s: %v", cond, err)
+		if m := err.Error(); !strings.Contains(m, "context") && !strings.Contains(m, "Cannot find") && !strings.Contains(m, "navigated") {
+			return fmt.Errorf("waiting for %s: %v", cond, err)
 		}
 	}
 }
@@ -286,16 +351,32 @@ func orNull(s string) string {
 // Enter.
 func (tb *tab) typeLine(text string) {
 	tb.t.Helper()
+	tb.fill(text)
+	tb.enter()
+}
+
+// fill types text into the page's input.
+func (tb *tab) fill(text string) {
+	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.t.Context(), wait)
 	defer cancel()
 	if err := tb.eval(ctx, `document.getElementById("line").focus()`, nil); err != nil {
 		tb.t.Fatal(err)
 	}
+	if _, err := tb.b.call(ctx, tb.session, "Input.insertText", map[string]any{"text": text}); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// enter presses Enter in the page.
+func (tb *tab) enter() {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.t.Context(), wait)
+	defer cancel()
 	steps := []struct {
 		method string
 		params map[string]any
 	}{
-		{"Input.insertText", map[string]any{"text": text}},
 		{"Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"}},
 		{"Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}},
 	}
@@ -306,4 +387,3 @@ func (tb *tab) typeLine(text string) {
 	}
 }
 
-var errNoBrowser = errors.New("no browser")

@@ -4,6 +4,7 @@
 // lines go to POST /type. Every string of the chat is inserted as text
 // (textContent), never as markup.
 
+performance.mark("scuttle-script");
 const maxShown = 2000; // lines kept in the page
 const $ = (id) => document.getElementById(id);
 let firstShown = false;
@@ -128,6 +129,7 @@ $("say").addEventListener("submit", async (e) => {
   const input = $("line");
   const line = input.value;
   if (!line.trim()) return;
+  input.value = ""; // at once: the next line can be typed while this one goes
   try {
     const r = await fetch("/type", {
       method: "POST",
@@ -135,10 +137,10 @@ $("say").addEventListener("submit", async (e) => {
       headers: { "Content-Type": "text/plain;charset=utf-8" },
     });
     sendError = r.ok ? "" : await r.text();
-    if (r.ok && input.value === line) input.value = "";
   } catch (err) {
     sendError = "could not send the line: " + err.message;
   }
+  if (sendError && input.value === "") input.value = line; // not sent: give it back
   showError();
 });
 
