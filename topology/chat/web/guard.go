@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The guards every request passes, outermost first (see handler): the
@@ -38,6 +39,10 @@ func (s *Server) handler(addr net.Addr) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	routes := s.routes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every answer is written within writeWait: a client that does
+		// not read holds no connection for long (streams set their own
+		// deadline per event).
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeWait))
 		h := w.Header()
 		for _, kv := range securityHeaders {
 			h.Set(kv[0], kv[1])

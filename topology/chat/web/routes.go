@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // The routes, behind the guards (see handler):
@@ -50,7 +49,6 @@ func (s *Server) routes() *http.ServeMux {
 // when it was taken, 400 for an empty line or one with a line break,
 // 413 above MaxBody, 503 when the chat did not take it.
 func (s *Server) typeLine(w http.ResponseWriter, r *http.Request) {
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeWait))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
