@@ -40,19 +40,34 @@
 // # Streams and the browser's connections
 //
 // Browsers open at most six HTTP/1.1 connections to one host, and an
-// open Server-Sent Events stream holds one of them: with one stream per
-// tab, a seventh tab of the page would wait for ever. So the page's
-// streams go through a SharedWorker (worker.js): one stream per browser,
-// whatever the number of tabs, which the worker replays to each tab (the
-// last 2000 lines and the state). A browser without SharedWorker opens a
-// stream per tab. The server serves at most Config.MaxStreams streams
-// (DefaultMaxStreams) and refuses one more with 503 and the reason, which
-// the page shows (TestStreamCap); it accepts at most Config.MaxConns
-// connections at once, the next ones waiting (TestConnCap). A stream whose
-// reader is gone or does not read ends after one write (TestStreamWriteFailsEndsLines)
-// or a write deadline (writeWait); the chat cuts off a subscriber that
-// cannot keep up, and the page's EventSource reconnects and is sent the
-// history again after a reset.
+// open Server-Sent Events stream holds one of them: with a stream per
+// tab, the seventh tab of the page waits for ever, even for the page
+// itself (TestBrowserFigures measures it: 6 of 10 tabs). So the page's
+// streams go through a SharedWorker (worker.js): one stream per browser
+// profile, whatever the number of tabs, which the worker replays to each
+// tab (the last 2000 lines and the state); TestBrowserFake opens ten tabs
+// and checks that the chat has one subscriber. A browser without
+// SharedWorker opens a stream per tab.
+//
+// The server serves at most Config.MaxStreams streams (DefaultMaxStreams)
+// and refuses one more with 503 and the reason, which the page shows
+// (TestStreamCap); it accepts at most Config.MaxConns connections at once,
+// the next ones waiting (TestConnCap). Every answer is written within a
+// deadline, each event of a stream too; a stream whose reader is gone
+// ends at its next write (TestStreamWriteFailsEndsLines) and its
+// subscription with it (TestStreamEndsWithClient). The chat cuts off a
+// subscriber that falls behind; the page's EventSource then reconnects,
+// and the new stream starts with a reset and the history again.
+//
+// A typed line is posted at Enter and the input emptied at once, so the
+// next line can be typed; a line the chat did not take is given back to
+// the input, with the reason.
+//
+// The tests drive headless Chromium over the DevTools protocol (the
+// --remote-debugging-pipe, so the browser opens no port), in a network
+// namespace of its own with loopback alone (unshare -n; they skip without
+// root, unshare, ip or Chromium): TestBrowser with two real chats,
+// TestBrowserFake with a made-up one.
 //
 // # Threat model
 //
@@ -79,8 +94,8 @@
 // A peer of the chat cannot run script in the page: its strings are
 // escaped by the chat and inserted as text only; app.js and worker.js
 // use no markup-making call and the Content-Security-Policy allows no
-// inline script, no other origin (TestAssets; the browser test types and
-// receives a line with <script> and checks that it is text).
+// inline script, no other origin (TestAssets; TestBrowser and
+// TestBrowserFake show lines of markup and check that they are text).
 //
 // Someone on the LAN, when ADDR is not loopback, can connect and send
 // requests, but cannot:
