@@ -32,6 +32,9 @@ type Chat interface {
 	Status() chat.Status
 }
 
+// *chat.Chat is the Chat a Server serves outside tests.
+var _ Chat = (*chat.Chat)(nil)
+
 // Config is what a Server serves, and where.
 type Config struct {
 	Chat Chat
