@@ -28,7 +28,6 @@ func TestBrowserFigures(t *testing.T) {
 		return
 	}
 	alice, bob, url := twoChats(t)
-	_ = alice
 	b := startBrowser(t, chromium)
 	firstLine := `performance.getEntriesByName("scuttle-first-line").length > 0`
 	mark := `performance.getEntriesByName("scuttle-first-line")[0].startTime`
@@ -69,6 +68,15 @@ func TestBrowserFigures(t *testing.T) {
 		typed = append(typed, time.Since(start))
 	}
 	report(t, "Enter in the page to the line printed by the other chat", typed)
+	// The baseline: the same line typed into the chat's input.
+	var piped []time.Duration
+	for i := range 20 {
+		start := time.Now()
+		alice.say(fmt.Sprint("baseline ", i))
+		bob.expect(fmt.Sprint("alice> baseline ", i))
+		piped = append(piped, time.Since(start))
+	}
+	report(t, "baseline: a line written to the chat's input to the line printed by the other chat", piped)
 
 	// Ten tabs of one profile open (the context above).
 	webPort := strings.TrimSuffix(strings.TrimPrefix(page, "http://127.0.0.1:"), "/")
