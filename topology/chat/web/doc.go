@@ -79,7 +79,7 @@
 //     this server): a Host other than localhost, the bound address or a
 //     name the user passed is refused with 421 (TestGuards rows
 //     "rebinding name", "name of the address", "other address";
-//     TestHostAllowed);
+//     TestGuardsNamedHost, TestGuardsIPv6, TestHostAllowed);
 //   - make the browser type a line or read the stream (cross-site request
 //     forgery): every route needs the cookie, which the browser does not
 //     send with another site's request (SameSite=Strict); a request whose
@@ -87,9 +87,11 @@
 //     the page's, is refused with 403, GET included; POST also passes
 //     http.CrossOriginProtection (TestGuards rows "cross-site",
 //     "same-site, other port", "foreign Origin", "null Origin");
-//   - read an answer: the server sends no CORS header (TestGuards), and
-//     Cross-Origin-Resource-Policy same-origin;
-//   - frame the page (frame-ancestors 'none', X-Frame-Options).
+//   - read an answer: the server sends no CORS header, and
+//     Cross-Origin-Resource-Policy same-origin (TestGuards checks both on
+//     every answer);
+//   - frame the page: frame-ancestors 'none' and X-Frame-Options, on
+//     every answer (TestGuards).
 //
 // A peer of the chat cannot run script in the page: its strings are
 // escaped by the chat and inserted as text only; app.js and worker.js

@@ -229,3 +229,32 @@ func TestGuardsNamedHost(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardsIPv6 checks the Host rule of a server bound to [::1]: its
+// address and localhost are served, another loopback address is not.
+func TestGuardsIPv6(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	ts := serve(t, Config{Chat: newFakeChat(), Addr: "[::1]:0"})
+	_, port, _ := net.SplitHostPort(ts.addr)
+	for host, want := range map[string]int{
+		"[::1]:" + port:     http.StatusOK,
+		"localhost:" + port: http.StatusOK,
+		"127.0.0.1:" + port: http.StatusMisdirectedRequest,
+		"evil.example":      http.StatusMisdirectedRequest,
+	} {
+		req := ts.request(t, "GET", "/", "")
+		req.Host = host
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: status %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
