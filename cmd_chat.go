@@ -34,16 +34,20 @@ func chatCmd() *command {
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
+			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("missing ME, the name to chat as")
 				}
+				if _, _, err := net.SplitHostPort(*webAddr); *webAddr != "" && err != nil {
+					return usagef("--web %s: %v", *webAddr, err)
+				}
 				if *maxLogs < 0 {
 					return usagef("--max-logs %d: not a number of logs", *maxLogs)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, web: *webAddr}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -79,6 +83,7 @@ type chatOptions struct {
 	networkKey []byte   // nil: the public default network
 	discover   bool     // also connect to every chat browsing finds in the network
 	maxLogs    int      // applog.Options.MaxLogs
+	web        string   // --web ADDR: also serve the chat to a browser
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -135,5 +140,5 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if o.discover {
 		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)
 	}
-	return chat.New(cfg).Run(ctx)
+	return serveChat(ctx, chat.New(cfg), o.web, log)
 }
