@@ -36,16 +36,20 @@ func chatCmd() *command {
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
 			noEdit := fs.Bool("no-edit", false, "on a terminal too, read typed lines and print the chat's lines as with a pipe: no line editing, no time, no colour (the editor's keys: see README)")
+			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 0 {
 					return usagef("missing ME, the name to chat as")
 				}
+				if _, _, err := net.SplitHostPort(*webAddr); *webAddr != "" && err != nil {
+					return usagef("--web %s: %v", *webAddr, err)
+				}
 				if *maxLogs < 0 {
 					return usagef("--max-logs %d: not a number of logs", *maxLogs)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -82,6 +86,7 @@ type chatOptions struct {
 	discover   bool     // also connect to every chat browsing finds in the network
 	maxLogs    int      // applog.Options.MaxLogs
 	noEdit     bool     // never the terminal chat: the pipe's lines even on a terminal
+	web        string   // --web ADDR: also serve the chat to a browser
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -145,7 +150,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if o.discover {
 		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)
 	}
-	run := func(ctx context.Context, c *chat.Chat) error { return c.Run(ctx) }
+	run := func(ctx context.Context, c *chat.Chat) error { return serveChat(ctx, c, o.web, log) }
 	if ttyIn != nil {
 		return runTerminalChat(ctx, st, cfg, ttyIn, ttyOut, diag, run)
 	}

@@ -179,16 +179,30 @@ func readOnly(st *state, dir *string, fn func(context.Context, *applog.DB) error
 func readCmd() *command {
 	return &command{
 		name:    "read",
-		summary: "print every entry of every log, in the order they were stored",
+		summary: "print every entry of every log, in the order they were stored; sealed ones as sealed, or with --open opened by this database's keys",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			asJSON := fs.Bool("json", false, "print one JSON object per line: peer, seq, entry, time, and data (the entry's bytes in base64) if the entry is not valid UTF-8")
 			follow := fs.Bool("follow", false, "keep printing entries stored later, also by another process, until interrupted")
 			peer := fs.String("peer", "", "print only the log with this `id`")
 			since := fs.Uint64("since", 0, "print only entries with a seq greater than `seq`")
+			open := fs.Bool("open", false, "print the text of the sealed entries this database's encryption keys open (private messages to or from it, lines of its rooms)")
+			network := fs.String("network", "", "with --open: the entries were written in the private network of `key` (environment: SCUTTLE_NETWORK); default: the public one")
+			networkFile := fs.String("network-file", "", "with --open: "+networkFileUsage)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("takes no arguments")
+				}
+				if !*open && (*network != "" || *networkFile != "") {
+					return usagef("--network and --network-file go with --open")
+				}
+				var netKey []byte
+				if *open {
+					k, err := networkFlag(st, *network, *networkFile)
+					if err != nil {
+						return err
+					}
+					netKey = k
 				}
 				var only applog.ID
 				if *peer != "" {
@@ -204,6 +218,22 @@ func readCmd() *command {
 				}
 				defer l.Close()
 				p := entryPrinter{w: bufio.NewWriter(st.stdout), json: *asJSON}
+				if *open {
+					if p.open, err = newOpener(*db, netKey); err != nil {
+						return err
+					}
+					if len(p.open.keys) == 0 {
+						fmt.Fprintf(st.stderr, "scuttle read: %s has no encryption key (scuttle rekey makes one): every sealed entry prints sealed\n", *db)
+					}
+					if err := p.open.learnRooms(ctx, l); err != nil {
+						return err
+					}
+					defer func() {
+						if p.open.full {
+							fmt.Fprintf(st.stderr, "scuttle read: more than %d room keys; the lines of the rooms past them print sealed\n", maxOpenRooms)
+						}
+					}()
+				}
 				if only != "" && !*follow {
 					err = p.printLog(l, only, *since)
 				} else {
@@ -219,6 +249,7 @@ func readCmd() *command {
 type entryPrinter struct {
 	w    *bufio.Writer
 	json bool
+	open *opener // with --open; nil prints every sealed entry sealed
 	buf  []byte
 }
 
@@ -265,10 +296,11 @@ func (p *entryPrinter) printFeed(ctx context.Context, l *applog.DB, only applog.
 }
 
 func (p *entryPrinter) print(e applog.Entry) error {
+	v := p.view(e)
 	if p.json {
-		p.buf = appendEntryJSON(p.buf[:0], e)
+		p.buf = appendEntryJSON(p.buf[:0], e, v)
 	} else {
-		p.buf = appendEntryLine(p.buf[:0], e)
+		p.buf = appendEntryLine(p.buf[:0], e, v)
 	}
 	_, err := p.w.Write(p.buf)
 	return err
@@ -278,12 +310,30 @@ func (p *entryPrinter) print(e applog.Entry) error {
 //
 //	{peer: 'ID', seq: N, entry: 'TEXT'}
 //
-// TEXT is quoted so that the line is one line and reads back unambiguously.
-func appendEntryLine(b []byte, e applog.Entry) []byte {
+// TEXT is quoted so that the line is one line and reads back
+// unambiguously. What v says of e changes the fields after seq
+// (sealedView).
+func appendEntryLine(b []byte, e applog.Entry, v sealedView) []byte {
 	b = append(b, "{peer: '"...)
 	b = append(b, e.Log...)
 	b = append(b, "', seq: "...)
 	b = strconv.AppendUint(b, e.Seq, 10)
+	switch {
+	case v.key != "":
+		b = append(b, ", key: '"...)
+		b = append(b, v.key...)
+		return append(b, "'}\n"...)
+	case v.sealed && v.msg == nil:
+		return append(b, ", sealed: true}\n"...)
+	case v.msg != nil:
+		b = appendSealedFields(b, v.msg)
+		if v.msg.RoomKey != nil {
+			return append(b, "}\n"...)
+		}
+		b = append(b, ", entry: "...)
+		b = appendQuoted(b, v.msg.Text)
+		return append(b, "}\n"...)
+	}
 	b = append(b, ", entry: "...)
 	b = appendQuoted(b, e.Data)
 	return append(b, "}\n"...)
@@ -309,7 +359,10 @@ type entryJSON struct {
 	Data  string    `json:"data,omitempty"`
 }
 
-func appendEntryJSON(b []byte, e applog.Entry) []byte {
+func appendEntryJSON(b []byte, e applog.Entry, sv sealedView) []byte {
+	if sv.sealed || sv.key != "" {
+		return appendSealedJSON(b, e, sv)
+	}
 	v := entryJSON{
 		Peer:  e.Log,
 		Seq:   e.Seq,

@@ -41,6 +41,7 @@ func commands() []*command {
 		logsCmd(),
 		idCmd(),
 		verifyCmd(),
+		rekeyCmd(),
 		blockCmd(),
 		unblockCmd(),
 		chatCmd(),

@@ -85,6 +85,7 @@
 //	  logs                    log ordinal table (which log is number 0, 1, 2…)
 //	  feed                    the change feed (store-wide order of durable batches)
 //	  state                   checkpoint: one entry per log, exact after a clean Close
+//	  sealkeys                the encryption keys, mode 0600 (applog/seal's; applog never reads it)
 //	  <ID>/                   one directory per log, named by its 52-character ID
 //	    00000000000000000001.seg   segment: records from seq 1
 //	    00000000000000000001.idx   its index
