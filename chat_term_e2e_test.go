@@ -196,6 +196,20 @@ func TestChatTerminal(t *testing.T) {
 	type_("y")
 	b.expect(alice+"> first pasted", alice+"> second pasted")
 
+	// ^Z: the terminal as it was while suspended; here, without job
+	// control (the chat leads its own session), SIGTSTP stops nothing
+	// and the chat goes on at once, raw again, its line drawn again.
+	screen.mu.Lock()
+	rawBefore = len(screen.raw)
+	screen.mu.Unlock()
+	type_("z\x1a")
+	screen.wait(t, "the line drawn again after ^Z", func(lines []string, _ int) bool {
+		return strings.Contains(string(screen.raw[rawBefore:]), "\r\x1b[J"+prompt+"z") && isPrompt(last(lines), "z")
+	})
+	if tio, err := unix.IoctlGetTermios(sfd, unix.TCGETS); err != nil || tio.Lflag&unix.ICANON != 0 {
+		t.Errorf("after ^Z the terminal is not raw again: %+v, %v", tio, err)
+	}
+
 	type_("\x03")
 	select {
 	case <-exited:

@@ -56,7 +56,10 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	inFd, outFd := int(in.Fd()), int(out.Fd())
 	raw, err := term.MakeRaw(inFd, outFd)
 	if err != nil {
-		return err
+		// A console without escape sequences (Windows before 10): the
+		// pipe's lines, as with --no-edit.
+		cfg.Log.Debug("no terminal chat", "err", err)
+		return run(ctx, chat.New(cfg))
 	}
 	defer func() { err = errors.Join(err, raw.Restore()) }()
 	io.WriteString(out, term.BracketedPasteOn)

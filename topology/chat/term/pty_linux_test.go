@@ -165,3 +165,37 @@ func BenchmarkPTYPrint(b *testing.B) {
 	}
 	reportP50(b, ds)
 }
+
+// BenchmarkPTYEcho is the baseline of BenchmarkPTYKeystroke: two bytes
+// written to a raw pty, read on the slave and written back whole, with
+// no editor, read back from the master.
+func BenchmarkPTYEcho(b *testing.B) {
+	master, slave := openPTY(b)
+	st, err := MakeRaw(fd(b, slave), fd(b, slave))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Restore()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64)
+		for {
+			n, err := slave.Read(buf)
+			if err != nil || n > 0 && buf[n-1] == 0 {
+				return
+			}
+			slave.Write(buf[:n])
+		}
+	}()
+	ds := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		master.Write([]byte("x\x7f"))
+		readUntil(b, master, "x\x7f")
+		ds = append(ds, time.Since(start))
+	}
+	reportP50(b, ds)
+	master.Write([]byte{0})
+	<-done
+}
