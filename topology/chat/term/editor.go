@@ -98,7 +98,8 @@ type Editor struct {
 	pasteEnd    int    // bytes of the end marker matched
 	pasteTooBig bool   // refused: dropped up to its end
 
-	confirming bool // Confirm is waiting for y or n
+	confirming bool   // Confirm is waiting for y or n
+	asked      []rune // the prompt to show again after Confirm's question
 }
 
 // New returns an editor of cfg. Nothing is drawn until the first
@@ -154,8 +155,9 @@ func (e *Editor) Confirm(question string) (bool, error) {
 	e.readMu.Lock()
 	defer e.readMu.Unlock()
 	e.mu.Lock()
-	prompt, line, pos := e.prompt, e.line, e.pos
+	line, pos := e.line, e.pos
 	e.clear()
+	e.asked = e.prompt
 	e.prompt, e.line, e.pos, e.lineBytes = printable(question), nil, 0, 0
 	e.confirming = true
 	e.mu.Unlock()
@@ -163,7 +165,7 @@ func (e *Editor) Confirm(question string) (bool, error) {
 	e.mu.Lock()
 	e.confirming = false
 	e.clear()
-	e.prompt, e.line, e.pos = prompt, line, pos
+	e.prompt, e.line, e.pos = e.asked, line, pos
 	e.lineBytes = runesLen(line)
 	if !e.closed {
 		e.draw()
@@ -243,6 +245,10 @@ func (e *Editor) SetPrompt(prompt string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := printable(prompt)
+	if e.confirming {
+		e.asked = p // the prompt after the question
+		return
+	}
 	if slices.Equal(p, e.prompt) {
 		return
 	}

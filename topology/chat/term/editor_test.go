@@ -316,11 +316,14 @@ func TestConfirm(t *testing.T) {
 		{"\x1b[200~y\x1b[201~Y", true, ""},
 	} {
 		var out bytes.Buffer
-		e := New(Config{In: split("ab\x1b[200~1\n2\x1b[201~" + tt.in + "c\r"), Out: &out, Prompt: "> "})
+		const paste = "ab\x1b[200~1\n2\x1b[201~"
+		in := &hookReader{r: split(paste+tt.in+"c\r", len(paste))}
+		e := New(Config{In: in, Out: &out, Prompt: "> "})
 		line, err := e.ReadLine()
 		if line != "ab1\n2" || err != ErrPaste {
 			t.Fatalf("ReadLine = %q, %v; want the paste", line, err)
 		}
+		in.hook = func() { e.SetPrompt("new> ") } // while the question is asked
 		yes, err := e.Confirm("send 2 lines? [y/n] ")
 		if yes != tt.want || fmt.Sprint(err) != fmt.Sprint(nilIfEmpty(tt.err)) {
 			t.Errorf("%q: Confirm = %v, %v; want %v, %v", tt.in, yes, err, tt.want, tt.err)
@@ -331,7 +334,24 @@ func TestConfirm(t *testing.T) {
 		if !strings.Contains(out.String(), "send 2 lines? [y/n] ") {
 			t.Errorf("question not shown: %q", out.String())
 		}
+		if !strings.HasSuffix(out.String(), "new> \x1b[J") {
+			t.Errorf("after Confirm, the prompt set meanwhile is not shown: %q", out.String())
+		}
 	}
+}
+
+// hookReader calls hook, once, before a Read of r.
+type hookReader struct {
+	r    io.Reader
+	hook func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	return h.r.Read(p)
 }
 
 func nilIfEmpty(s string) any {
