@@ -3,7 +3,9 @@ package term
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -22,28 +24,38 @@ func FuzzEditor(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, width uint8) {
 		const maxInput = 64
-		var out bytes.Buffer
-		e := New(Config{In: bytes.NewReader(in), Out: &out, Prompt: "> ", Width: int(width%50) + 1, MaxInput: maxInput, Complete: completeNames})
-		for range len(in) + 2 {
-			line, err := e.ReadLine()
-			if !utf8.ValidString(line) || len(line) > maxInput {
-				t.Fatalf("ReadLine returned %q (%d bytes), err %v", line, len(line), err)
+		run := func(r io.Reader) (results []string, out []byte) {
+			var buf bytes.Buffer
+			e := New(Config{In: r, Out: &buf, Prompt: "> ", Width: int(width%50) + 1, MaxInput: maxInput, Complete: completeNames})
+			for range len(in) + 2 {
+				line, err := e.ReadLine()
+				if !utf8.ValidString(line) || len(line) > maxInput {
+					t.Fatalf("ReadLine returned %q (%d bytes), err %v", line, len(line), err)
+				}
+				results = append(results, fmt.Sprintf("%q %v", line, err))
+				if err == io.EOF {
+					break
+				}
+				if err != nil && !errors.Is(err, ErrInterrupt) && !errors.Is(err, ErrSuspend) && !errors.Is(err, ErrPaste) && !errors.Is(err, ErrPasteTooLong) {
+					t.Fatalf("ReadLine: %v", err)
+				}
+				if errors.Is(err, ErrPaste) {
+					e.Print([]byte("pasted"))
+				}
 			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil && !errors.Is(err, ErrInterrupt) && !errors.Is(err, ErrSuspend) && !errors.Is(err, ErrPaste) && !errors.Is(err, ErrPasteTooLong) {
-				t.Fatalf("ReadLine: %v", err)
-			}
-			if errors.Is(err, ErrPaste) {
-				e.Print([]byte("pasted"))
-			}
+			return results, buf.Bytes()
 		}
-		if max := (len(in) + 4) * 1024; out.Len() > max {
-			t.Fatalf("wrote %d bytes for %d of input", out.Len(), len(in))
+		results, out := run(bytes.NewReader(in))
+		if max := (len(in) + 4) * 1024; len(out) > max {
+			t.Fatalf("wrote %d bytes for %d of input", len(out), len(in))
 		}
-		if err := checkOwnSequences(out.Bytes()); err != nil {
-			t.Fatalf("%v in %q", err, out.Bytes())
+		if err := checkOwnSequences(out); err != nil {
+			t.Fatalf("%v in %q", err, out)
+		}
+		// A byte a read: the same lines, the same output.
+		results1, out1 := run(everyN(string(in), 1))
+		if !slices.Equal(results, results1) || !bytes.Equal(out, out1) {
+			t.Fatalf("read a byte at a time: %q, %q; read whole: %q, %q", results1, out1, results, out)
 		}
 	})
 }
