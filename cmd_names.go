@@ -22,7 +22,7 @@ import (
 func namesCmd() *command {
 	return &command{
 		name:    "names",
-		summary: "list the names the chat knows: name, log id, how it was learned (direct, claimed, trusted), when",
+		summary: "list the names the chat knows: name, log id, how it was learned (trusted, named, direct, claimed), when",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			asJSON := fs.Bool("json", false, "print one JSON object per line: name, id, how, time")
