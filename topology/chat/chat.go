@@ -55,6 +55,7 @@ type Chat struct {
 	out sink // every line the chat prints
 
 	refused refusals // the refusals told of this run (see authorize)
+	proofs  proofs   // the dials of reserved names (see authorizeUnproven)
 
 	own  ownHeads  // what peers hold of the own log (see waitOwn)
 	want wantedSet // the logs taken whatever --max-logs says (see wanted)
@@ -112,6 +113,7 @@ func (c *Chat) Run(ctx context.Context) error {
 // and the watch on the store. A failure of the swarm or of the printing
 // ends ctx through cancel, with the failure as its cause.
 func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, swarm *topology.Swarm) {
+	c.proofs.start(ctx, swarm.Redial)
 	wg.Go(func() {
 		if err := swarm.Run(ctx); err != nil && ctx.Err() == nil {
 			cancel(err)
