@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -309,21 +308,23 @@ type entryJSON struct {
 	Data  string    `json:"data,omitempty"`
 }
 
+// appendEntryJSON appends e as entryJSON's line, each string written by
+// chat.AppendJSON (as writeJSON would, without reflection: read prints
+// every entry of the database).
 func appendEntryJSON(b []byte, e applog.Entry) []byte {
-	v := entryJSON{
-		Peer:  e.Log,
-		Seq:   e.Seq,
-		Entry: string(e.Data),
-		Time:  e.Time.UTC().Format(time.RFC3339Nano),
-	}
+	b = append(b, `{"peer":`...)
+	b = chat.AppendJSON(b, []byte(e.Log))
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"entry":`...)
+	b = chat.AppendJSON(b, e.Data)
+	b = append(b, `,"time":`...)
+	b = chat.AppendJSON(b, e.Time.UTC().AppendFormat(nil, time.RFC3339Nano))
 	if !utf8.Valid(e.Data) {
-		v.Data = base64.StdEncoding.EncodeToString(e.Data)
+		b = append(b, `,"data":`...)
+		b = chat.AppendJSON(b, base64.StdEncoding.AppendEncode(nil, e.Data))
 	}
-	j, err := json.Marshal(v)
-	if err != nil { // cannot happen: every field marshals
-		panic(err)
-	}
-	return append(append(b, j...), '\n')
+	return append(b, "}\n"...)
 }
 
 func logsCmd() *command {
@@ -339,9 +340,8 @@ func logsCmd() *command {
 					return err
 				}
 				if *asJSON {
-					enc := json.NewEncoder(st.stdout)
 					for _, li := range logs {
-						err := enc.Encode(struct {
+						err := writeJSON(st.stdout, struct {
 							ID      applog.ID `json:"id"`
 							Head    uint64    `json:"head"`
 							Entries uint64    `json:"entries"`
@@ -399,7 +399,7 @@ func verifyCmd() *command {
 					if !errors.Is(p, applog.ErrRepaired) {
 						problems++
 					}
-					fmt.Fprintln(st.stdout, p)
+					fmt.Fprintln(st.stdout, chat.Escape(p.Error()))
 				})
 				if err != nil {
 					return err

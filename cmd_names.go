@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -36,9 +35,8 @@ func namesCmd() *command {
 				}
 				bs := ns.Bindings()
 				if *asJSON {
-					enc := json.NewEncoder(st.stdout)
 					for _, b := range bs {
-						err := enc.Encode(struct {
+						err := writeJSON(st.stdout, struct {
 							Name string    `json:"name"`
 							ID   applog.ID `json:"id"`
 							How  string    `json:"how"`

@@ -69,7 +69,7 @@
 // The store's notices (a forked log, the log limit, low disk space) are
 // printed once each as info lines.
 //
-// # Rendering (render.go, escape.go)
+// # Rendering (render.go, escape.go, json.go)
 //
 // The chat prints whole lines on one sink: "NAME> TEXT" for a message,
 // "NAME> TEXT" for another entry of a log bound to NAME ("SHORT> TEXT"
@@ -113,7 +113,14 @@
 //     blanks as "[N blanks]", so no padding can push text to a row of
 //     its own that reads as another line (TestEscape, FuzzEscape,
 //     TestChatLineFormat; TestPrintPeersEscapes and
-//     TestDoctorPrintEscapes in the root package).
+//     TestDoctorPrintEscapes in the root package). JSON output (every
+//     command's --json) writes each string with AppendJSON, which
+//     escapes the same characters as \uXXXX, and every blank of such a
+//     run, and still decodes to the string sent (TestAppendJSON,
+//     TestAppendJSONValue, FuzzAppendJSON; TestPeersJSONEscapes,
+//     TestDoctorJSONEscapes, TestNamesJSONEscapes and
+//     TestReadJSONEscapes in the root package). A command's error
+//     prints through Escape too.
 //   - Pass as a known user: no. A peer's identity is its key, proven by
 //     the swarm's TLS; a name is only what the names store binds to a
 //     key. A message under another log's name, or a look-alike of it,
