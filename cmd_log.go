@@ -296,21 +296,15 @@ func appendQuoted(b, s []byte) []byte {
 	return append(b, '\'')
 }
 
-// entryJSON is the shape of "scuttle read --json". JSON strings hold
-// text only: an entry that is not valid UTF-8 also carries its exact
-// bytes in Data (standard base64), since Entry then shows each invalid
-// byte as U+FFFD.
-type entryJSON struct {
-	Peer  applog.ID `json:"peer"`
-	Seq   uint64    `json:"seq"`
-	Entry string    `json:"entry"`
-	Time  string    `json:"time"`
-	Data  string    `json:"data,omitempty"`
-}
-
-// appendEntryJSON appends e as entryJSON's line, each string written by
-// chat.AppendJSON (as writeJSON would, without reflection: read prints
-// every entry of the database).
+// appendEntryJSON appends e as one line of "scuttle read --json":
+//
+//	{"peer":ID,"seq":N,"entry":TEXT,"time":RFC3339NANO[,"data":BASE64]}
+//
+// JSON strings hold text only: an entry that is not valid UTF-8 also
+// carries its exact bytes in data (standard base64), since entry then
+// shows each invalid byte as U+FFFD. Each string is written by
+// chat.AppendJSON, as writeJSON would, without reflection: read prints
+// every entry of the database.
 func appendEntryJSON(b []byte, e applog.Entry) []byte {
 	b = append(b, `{"peer":`...)
 	b = chat.AppendJSON(b, []byte(e.Log))
