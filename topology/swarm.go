@@ -98,7 +98,9 @@ type Swarm struct {
 	// loop backs off as after a failure. The chat refuses there a key
 	// that is not the one bound to the peer's claimed name or to the
 	// NAME it dialled. It is called from the connection's goroutine,
-	// possibly for several connections at once, and must return soon.
+	// possibly for several connections at once, and must return well
+	// within HandshakeTimeout, which counts the time it takes (the chat
+	// may wait up to 2 s there for the dial of a NAME of its Peers).
 	Authorize func(p Peer, c ConnInfo) error
 	// Handler serves one established connection. It must return soon
 	// after ctx ends; the connection is closed when ctx ends and when the
