@@ -115,3 +115,15 @@ func checkDecodes(t *testing.T, line, key, want string) {
 		t.Errorf("%s decodes to %+q, want %+q", key, m[key], want)
 	}
 }
+
+// BenchmarkAppendEntryJSON: one line of read --json for a typical chat
+// entry.
+func BenchmarkAppendEntryJSON(b *testing.B) {
+	e := applog.Entry{Log: applog.IDOf(make([]byte, 32)), Seq: 12345, Time: time.Now(),
+		Data: []byte(`{"username":"zoë","message":"see you at the café <tomorrow> & bring the slides"}`)}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendEntryJSON(buf[:0], e)
+	}
+}

@@ -30,6 +30,11 @@ import (
 func AppendJSON(b, s []byte) []byte {
 	b = append(b, '"')
 	for len(s) > 0 {
+		if i := plainASCII(s); i > 0 { // the common case, taken whole
+			b = append(b, s[:i]...)
+			s = s[i:]
+			continue
+		}
 		if n, size := blankRun(s, ""); n > maxBlanks {
 			for _, r := range string(s[:size]) {
 				b = appendJSONRune(b, r)
@@ -58,6 +63,17 @@ func AppendJSON(b, s []byte) []byte {
 		s = s[size:]
 	}
 	return append(b, '"')
+}
+
+// plainASCII returns how many bytes s starts with that AppendJSON
+// writes as they are: printable ASCII but the blank, ", \, <, > and &.
+func plainASCII(s []byte) int {
+	for i, c := range s {
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // appendJSONRune appends r as \uXXXX, or as a surrogate pair of them
