@@ -115,11 +115,11 @@
 // weakness, and evidence ranks:
 //
 //   - A peer cannot take over a name that is bound Direct, Named or
-//     Trusted:
-//     its key is not the bound one, whatever it claims, and only a
-//     Trusted binding, which the user makes on this host, moves the name
-//     (TestRules; the chat refuses the peer and prints the "scuttle
-//     trust" line that would accept it: topology/chat TestAuthorize).
+//     Trusted: its key is not the bound one, whatever it claims, and
+//     only a Trusted binding, which the user makes on this host, moves
+//     the name (TestRules; the chat refuses the peer and prints the
+//     "scuttle trust" line that would accept it: topology/chat
+//     TestAuthorize).
 //   - A look-alike of a bound name is that name (TestLookAlikes,
 //     FuzzSkeleton): it finds the bound binding, so its lines print as
 //     NAME~SHORT and its connection is refused.
