@@ -62,6 +62,7 @@ type Chat struct {
 	clock func() time.Time // the chat's clock; nil: time.Now (tests set it)
 
 	refused refusals // the refusals told of this run (see authorize)
+	proofs  proofs   // the dials of reserved names (see authorizeUnproven)
 
 	own  ownHeads  // what peers hold of the own log (see waitOwn)
 	want wantedSet // the logs taken whatever --max-logs says (see wanted)
@@ -142,6 +143,7 @@ func (c *Chat) Run(ctx context.Context) error {
 // and the watch on the store. A failure of the swarm or of the printing
 // ends ctx through cancel, with the failure as its cause.
 func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, swarm *topology.Swarm) {
+	c.proofs.start(ctx, swarm.Redial)
 	wg.Go(func() {
 		if err := swarm.Run(ctx); err != nil && ctx.Err() == nil {
 			cancel(err)

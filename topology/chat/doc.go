@@ -25,7 +25,7 @@
 // (not JSON, or no username) is shown as its bytes. Private messages,
 // rooms and files will be further meanings of an entry, told apart here.
 //
-// # Session (chat.go, session.go, names.go, notices.go)
+// # Session (chat.go, session.go, names.go, reserved.go, notices.go)
 //
 // Run binds the own name to the own log, starts the swarm (its key is the
 // own log's, so a peer's proven identity is its log ID; each connection
@@ -52,9 +52,14 @@
 // connects with a name is that name's, until the user says otherwise with
 // scuttle trust; a log whose messages carry an unbound name only claims
 // it, and the first connection with the name takes it from the claim,
-// with an info line. Look-alikes are one name (names.Skeleton). A peer
-// that connects as a name bound to another key, or as a look-alike of
-// one, is refused before the swarm registers it, and so is a name no
+// with an info line. A NAME the user gave (an entry of Peers) is
+// reserved (reserved.go): only the key the chat's own dial of NAME
+// reaches is bound to it (names.Named, which a full store never
+// refuses); a claim of it in entries is void, and a peer that connects
+// as it waits up to 2 s for that dial (asked for at once: Swarm.Redial),
+// then is judged against its key or let in unbound with one line.
+// Look-alikes are one name (names.Skeleton). A peer that connects as a
+// name bound to another key, or as a look-alike of one, is refused before the swarm registers it, and so is a name no
 // chat can have (mdns.CheckName: invisible and bidi characters among
 // them). Every refusal is told as an info line, once per (name, key) per
 // run; past three keys refused as one name, they are counted in lines
@@ -65,7 +70,7 @@
 // The store's notices (a forked log, the log limit, low disk space) are
 // printed once each as info lines.
 //
-// # Rendering and front ends (render.go, screen.go, line.go, terminal.go, escape.go)
+// # Rendering and front ends (render.go, screen.go, line.go, terminal.go, escape.go, json.go)
 //
 // Everything the chat shows is a Line (line.go): a message, "NAME> TEXT"
 // ("NAME> TEXT" for another entry of a log bound to NAME, "SHORT> TEXT"
@@ -148,17 +153,36 @@
 //     blanks as "[N blanks]", so no padding can push text to a row of
 //     its own that reads as another line (TestEscape, FuzzEscape,
 //     TestChatLineFormat; TestPrintPeersEscapes and
-//     TestDoctorPrintEscapes in the root package).
+//     TestDoctorPrintEscapes in the root package). JSON output (every
+//     command's --json) writes each string with AppendJSON, which
+//     escapes the same characters as \uXXXX, and every blank of such a
+//     run, and still decodes to the string sent (TestAppendJSON,
+//     TestAppendJSONValue, FuzzAppendJSON; TestPeersJSONEscapes,
+//     TestDoctorJSONEscapes, TestNamesJSONEscapes and
+//     TestReadJSONEscapes in the root package). A command's error
+//     prints through Escape too.
 //   - Pass as a known user: no. A peer's identity is its key, proven by
 //     the swarm's TLS; a name is only what the names store binds to a
 //     key. A message under another log's name, or a look-alike of it,
 //     prints as NAME~SHORT (TestUnitChatClaimedNames); a connection as
 //     one is refused (TestAuthorizeLookAlikes, TestUnitChatImpostor).
-//   - Lock out a named peer with a relayed claim: no; the connection
-//     takes the name (TestUnitChatRelayedClaim). A stranger that
-//     connects first with a name nobody here has met still gets it
-//     (trust on first use), and the real owner is refused with the
-//     scuttle trust line that accepts it.
+//   - Take the name of a peer the user named (a NAME on the command
+//     line): no. A claim of it in relayed entries binds nothing and
+//     prints as NAME~SHORT (TestUnitChatReservedRelayed); a stranger
+//     that connects first as it, or a flood of fresh keys that do, is
+//     let in unbound, in a few lines, and the real peer is bound when the
+//     chat's dial reaches it (TestUnitChatReservedStrangerFirst,
+//     TestUnitChatReservedFlood); a store full of strangers' bindings
+//     still binds it (TestAuthorizeNamedRoom). What a stranger can still
+//     do is answer for NAME.local before the real peer when the chat
+//     first dials it (multicast DNS proves no key), and cost a peer that
+//     connects before the chat's dial reaches it up to 2 s of waiting
+//     (TestUnitChatReservedProof).
+//   - Lock out a peer with a relayed claim of a name the user did not
+//     give: no; the connection takes the name (TestUnitChatRelayedClaim).
+//     A stranger that connects first with such a name, nobody here has
+//     met, still gets it (trust on first use), and the real owner is
+//     refused with the scuttle trust line that accepts it.
 //   - Lock out new peers by filling the names store: no; claims are
 //     evicted, and a store full of connections' bindings lets new peers
 //     in unbound (TestAuthorizeFullStore, names.TestClaimFloodEvicted).

@@ -34,6 +34,12 @@ func runStranger(t *testing.T, name, addr string, st replicate.Store) (stop func
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runStrangerKey(t, key, name, addr, st)
+}
+
+// runStrangerKey is runStranger with the stranger's key.
+func runStrangerKey(t *testing.T, key ed25519.PrivateKey, name, addr string, st replicate.Store) (stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
