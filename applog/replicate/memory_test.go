@@ -2,6 +2,9 @@ package replicate
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"scuttle/applog"
 	"scuttle/topology/testkit"
 )
 
@@ -67,5 +71,116 @@ func TestMadeUpHeadsMemory(t *testing.T) {
 	}
 	if grown := heapInUse() - before; grown > 64<<10 {
 		t.Errorf("after the peer left, %d bytes are still held", grown)
+	}
+}
+
+// madeUpForkProof returns a fork proof of a log with a fresh key, as
+// applog documents it: two chain heads at seq 1, signed by the key, of
+// two different hashes, with no bridge records. A stranger makes them
+// by the thousand, each one valid.
+func madeUpForkProof(t testing.TB) []byte {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := append([]byte("SCTLFRK\x01"), pub...)
+	p = binary.LittleEndian.AppendUint64(p, 1) // the fork seq
+	for b := range 2 {
+		h := sha256.Sum256([]byte{byte(b)})
+		msg := append([]byte("scuttle/applog/v1 chain head\x00"), pub...)
+		msg = binary.LittleEndian.AppendUint64(msg, 1)
+		p = binary.LittleEndian.AppendUint64(p, 1) // the branch's head
+		p = append(p, h[:]...)
+		p = append(p, ed25519.Sign(priv, append(msg, h[:]...))...)
+		p = binary.LittleEndian.AppendUint32(p, 0) // bridge records
+	}
+	return p
+}
+
+// TestMadeUpForksMemory: a made-up peer that sends valid fork proofs of
+// logs nobody holds, one after the other, costs a session nothing per
+// proof: the store keeps none of them, and the session remembers none
+// (before, each cost an entry of the session's forkSeen, about 100
+// bytes, for as long as the peer stayed).
+func TestMadeUpForksMemory(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const proofs = 8000
+	const maxGrowth = 256 << 10 // proofs × 100 bytes before
+	bob := openDB(t, t.TempDir())
+	ps := make([][]byte, proofs)
+	for i := range ps {
+		ps[i] = madeUpForkProof(t)
+	}
+	last, lastRec := madeUpLog(t, "after the proofs")
+	before := heapInUse()
+
+	vc, pc := net.Pipe()
+	defer pc.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(context.Background(), vc, FromDB(bob), nil) }()
+	go io.Copy(io.Discard, pc)
+	pc.Write(cat(wireHello(Version), wireHeadsEnd()))
+	for _, p := range ps {
+		if _, err := pc.Write(wireFrame(frameFork, p)); err != nil {
+			t.Fatalf("fork frame: %v", err)
+		}
+	}
+	pc.Write(wireFrame(frameRecords, appendRecord(binary.AppendUvarint(appendID(nil, last), 1), lastRec, true)))
+	waitUntil(t, FromDB(bob), "the record sent after the proofs", func() bool { return bob.Head(last) == 1 })
+	grown := heapInUse() - before
+	t.Logf("a session sent %d fork proofs of made-up logs holds %d bytes more", proofs, grown)
+	if grown > maxGrowth {
+		t.Errorf("a session sent %d fork proofs of made-up logs holds %d bytes more, want at most %d", proofs, grown, maxGrowth)
+	}
+	if fs := bob.Forks(); len(fs) != 0 {
+		t.Errorf("bob keeps %d forks of logs he does not hold, want none", len(fs))
+	}
+	runtime.KeepAlive(ps)
+	pc.Close()
+	if err := <-errc; err == nil {
+		t.Fatal("Serve: got nil, want the peer's close")
+	}
+}
+
+// TestInserterForgetsStored: the inserter's record of what it was handed
+// (inserter.held) keeps no entry of a log once its runs are stored, so a
+// peer that sends many one-entry logs, each stored, does not grow it
+// (before, it kept one entry per log the peer ever sent, until the
+// connection ended).
+func TestInserterForgetsStored(t *testing.T) {
+	const logs = 5000
+	st := newFake()
+	c := &session{st: st, has: map[applog.ID]uint64{}, forkSeen: map[applog.ID]bool{}}
+	c.insert.cond.L = &c.insert.mu
+	c.insert.ready = &batch{}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	c.cancel = cancel
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.insertLoop()
+	}()
+	for i := range logs {
+		rec := fakeRecord(1, nil, []byte("one entry"), true)
+		if err := c.insert.add(testID(fmt.Sprint("log ", i)), 1, rec, []int{len(rec)}); err != nil {
+			t.Fatalf("add log %d: %v", i, err)
+		}
+	}
+	c.closeInsert()
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		t.Fatal("the inserter did not finish")
+	}
+	if err := context.Cause(ctx); err != nil {
+		t.Fatalf("the inserter failed: %v", err)
+	}
+	if n := len(st.Heads()); n != logs {
+		t.Fatalf("the store holds %d logs, want %d", n, logs)
+	}
+	if n := len(c.insert.held); n != 0 {
+		t.Errorf("after storing %d one-entry logs the inserter remembers %d of them, want 0", logs, n)
 	}
 }

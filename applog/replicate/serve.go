@@ -160,9 +160,13 @@ type session struct {
 	// most maxOtherHeads entries.
 	has map[applog.ID]uint64
 
-	forker   Forker             // st, if it keeps forks
-	forkSeen map[applog.ID]bool // logs whose fork proof the peer was sent or sent us; guarded by mu
-	version  uint64             // the session's version; set before headsDone closes
+	forker Forker // st, if it keeps forks
+	// forkSeen holds the forked logs of the store whose proof the peer
+	// was sent or sent us: at most one per fork the store keeps, which
+	// is only ever of a log it holds (a proof of any other is checked
+	// and forgotten).
+	forkSeen map[applog.ID]bool
+	version  uint64 // the session's version; set before headsDone closes
 
 	headsDone chan struct{} // closed when the peer's heads are complete
 	watch     applog.ID
