@@ -34,6 +34,14 @@ type Options struct {
 	// with the head the peer advertised for log Watch, 0 if none.
 	Watch     applog.ID
 	WatchHead func(head uint64)
+
+	// Quota, if not nil, bounds the new logs this peer brings in (see
+	// Quota): one Quota for the sessions of all the peers the user did
+	// not name, nil for those the user named.
+	Quota *Quota
+	// Source names the peer in Quota, so that all its connections draw
+	// on one share: the key it proved, say. "" uses Peer.
+	Source string
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
@@ -75,6 +83,14 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		}
 	}
 	c.log = c.log.With("peer", c.peer)
+	if q := opts.Quota; q != nil {
+		src := opts.Source
+		if src == "" {
+			src = c.peer
+		}
+		c.quota, c.source = q, q.join(src)
+		defer q.leave(c.source)
+	}
 	c.insert.cond.L = &c.insert.mu
 	c.insert.ready = &batch{}
 
@@ -174,6 +190,10 @@ type session struct {
 	cancel    context.CancelCauseFunc
 
 	insert inserter
+
+	quota       *Quota  // Options.Quota
+	source      *source // the peer's in quota
+	quotaWarned bool    // the quota's refusal was logged; receiver only
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.
