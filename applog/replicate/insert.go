@@ -59,7 +59,15 @@ type run struct {
 	lo, hi int
 }
 
+// reset empties b for reuse, keeping its buffers only while they are
+// no larger than a batch of maxKeptBatch bytes of records of about 1 KiB
+// needs.
 func (b *batch) reset() {
+	const recs = maxKeptBatch >> 10
+	if cap(b.arena) > maxKeptBatch || cap(b.recs) > recs || cap(b.runs) > recs {
+		*b = batch{}
+		return
+	}
 	clear(b.recs)
 	clear(b.checked)
 	b.arena, b.ends, b.runs = b.arena[:0], b.ends[:0], b.runs[:0]

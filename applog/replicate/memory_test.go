@@ -1,14 +1,17 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +185,99 @@ func TestInserterForgetsStored(t *testing.T) {
 	}
 	if n := len(c.insert.held); n != 0 {
 		t.Errorf("after storing %d one-entry logs the inserter remembers %d of them, want 0", logs, n)
+	}
+}
+
+// sinkStore takes any run that continues a log and keeps only the
+// heads, so that what a session holds can be told from what the store
+// does.
+type sinkStore struct {
+	mu      sync.Mutex
+	heads   map[applog.ID]uint64
+	changed chan struct{}
+}
+
+func newSink() *sinkStore {
+	return &sinkStore{heads: map[applog.ID]uint64{}, changed: make(chan struct{})}
+}
+
+func (s *sinkStore) Heads() map[applog.ID]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.heads)
+}
+
+func (s *sinkStore) Head(id applog.ID) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heads[id]
+}
+
+func (s *sinkStore) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *sinkStore) Iter(applog.ID, uint64) Iterator { return &sliceIter{} }
+
+func (s *sinkStore) Insert(id applog.ID, recs [][]byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := binary.BigEndian.Uint64(recs[0])
+	if first != s.heads[id]+1 {
+		return 0, fmt.Errorf("sink: log %s: seq %d after %d: %w", id, first, s.heads[id], applog.ErrGap)
+	}
+	s.heads[id] += uint64(len(recs))
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return len(recs), nil
+}
+
+// TestLargeRunReleased: a peer that sends one run of about 4 MB (1000
+// records of 4000 bytes, only the last signed: what applog's
+// MaxRunBytes allows), then stays, leaves its session holding no more
+// than its usual buffers: the run's buffer, the batches that carried it
+// and the frame buffer are dropped once used (before, the session kept
+// the run's 4 MB twice, in its unsigned-run buffer and in a batch, for
+// as long as the peer stayed).
+func TestLargeRunReleased(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const records, size = 1000, 4000
+	const maxKept = 1 << 20
+	id := testID("large")
+	var recs [][]byte
+	var prev []byte
+	for i := range records {
+		prev = fakeRecord(uint64(i+1), prev, bytes.Repeat([]byte{'x'}, size-17), i == records-1)
+		recs = append(recs, prev)
+	}
+	var frames [][]byte
+	for i := 0; i < records; i += 10 {
+		frames = append(frames, wireRecords(id, uint64(i+1), recs[i:i+10]...))
+	}
+	st := newSink()
+	before := heapInUse()
+
+	vc, pc := net.Pipe()
+	defer pc.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(context.Background(), vc, st, nil) }()
+	go io.Copy(io.Discard, pc)
+	pc.Write(cat(wireHello(Version), wireHeadsEnd()))
+	for _, f := range frames {
+		pc.Write(f)
+	}
+	waitUntil(t, st, "the run stored", func() bool { return st.Head(id) == records })
+	grown := heapInUse() - before
+	t.Logf("a session that took a run of %d bytes holds %d bytes more", records*size, grown)
+	if grown > maxKept {
+		t.Errorf("a session that took a run of %d bytes holds %d bytes more, want at most %d", records*size, grown, maxKept)
+	}
+	runtime.KeepAlive(recs)
+	runtime.KeepAlive(frames)
+	pc.Close()
+	if err := <-errc; err == nil {
+		t.Fatal("Serve: got nil, want the peer's close")
 	}
 }

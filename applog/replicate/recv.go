@@ -198,6 +198,9 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 		t.ends[i] -= signedBytes
 	}
 	t.first += uint64(signedN)
+	if len(t.ends) == 0 && cap(t.arena) > maxKeptRun {
+		t.arena, t.ends = nil, nil // a long run's buffers go with it
+	}
 	return nil
 }
 
