@@ -118,6 +118,9 @@ func waitUntil(t testing.TB, st Store, what string, cond func() bool) {
 	if _, ok := t.(*testing.B); ok {
 		timeout = 5 * time.Minute
 	}
+	if *floodLogs > 0 {
+		timeout = 15 * time.Minute // TestFloodCost's measurement
+	}
 	deadline := time.After(timeout)
 	for {
 		ch := st.Changed()
