@@ -48,7 +48,8 @@
 // 1/32 of --max-logs new logs, 256 at once and then 10 a second, and
 // all such peers together at most half of it; a named peer's
 // connections draw on no quota (TestUnitChatFloodNamedPeer: a stranger
-// takes its share of 2 at a limit of 64, and no more). A name claimed
+// takes its share of 2 at a limit of 64, and no more, while the 6 new
+// logs a named peer relays are all taken). A name claimed
 // only in entries makes no log wanted.
 //
 // Names are trusted on first use (applog/names): the first key that

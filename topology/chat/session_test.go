@@ -74,7 +74,8 @@ func (u *unitChat) await(want ...string) {
 // (replicate.NewQuota: 64/32 = 2 new logs) and no more, so the stranger
 // cannot fill the limit alone (before, it took 12 of the 63 places, and
 // the limit line followed with a longer flood); alice, whom bob named,
-// then connects and speaks, and her line is shown.
+// then connects and speaks, and her line is shown; the new logs she
+// relays, more than a stranger's share, are all taken.
 func TestUnitChatFloodNamedPeer(t *testing.T) {
 	fn := newFakeNet()
 	const maxLogs, share = 64, 2
@@ -117,6 +118,34 @@ func TestUnitChatFloodNamedPeer(t *testing.T) {
 	b.await("alice> hello")
 	if n := held(); n != share || b.db.Head(a.db.ID()) != 1 {
 		t.Errorf("bob holds %d made-up logs and %d of alice's; want %d (the stranger's share) and 1", n, b.db.Head(a.db.ID()), share)
+	}
+
+	// alice, named, relays more new logs than a stranger's share: her
+	// connection draws on no quota, and bob takes them all.
+	var relayed []applog.ID
+	for i := range 3 * share {
+		id, rec := madeUpLog(t, fmt.Sprint("relayed ", i))
+		if _, err := a.db.Insert(id, [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+		relayed = append(relayed, id)
+	}
+	timeout = time.After(30 * time.Second)
+	for {
+		changed, n := b.db.Changed(), 0
+		for _, id := range relayed {
+			if b.db.Head(id) != 0 {
+				n++
+			}
+		}
+		if n == len(relayed) {
+			break
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("bob holds %d of the %d logs alice relays after 30s, want all", n, len(relayed))
+		}
 	}
 }
 
