@@ -124,9 +124,10 @@
 //     of about 1 MiB plus a run: a constant, times the connections a
 //     Swarm admits (topology's MaxConns). A chat with 100 made-up peers
 //     connected, each advertising 65,535 heads, measured 9.7 MB of
-//     resident memory before they came and 100 MB with them (about 0.9
-//     MB per peer, GC overhead included; chat's TestMadeUpPeers, run as
-//     its comment says).
+//     resident memory before they came and 95 to 100 MB with them, of
+//     which 40 to 45 MB live heap (about 0.4 MB per peer); at the first
+//     collection after they left its live heap was 0 MB (chat's
+//     TestMadeUpPeers, run as its comment says).
 //   - Cannot fill its store's log limit alone, if the caller gives it a
 //     Quota (TestQuotaFlood: a stranger serving 50 made-up logs stops at
 //     its share of 8, and a second peer's logs still get in; before, the

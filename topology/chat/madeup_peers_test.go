@@ -49,10 +49,15 @@ func newMadeUpHeads() madeUpHeads {
 // TestMadeUpPeers connects -madeup-peers made-up peers, each with a
 // fresh key and advertising 65,535 heads of made-up logs, to the chat
 // at -madeup-addr, keeps them connected for -madeup-hold, and leaves;
-// the chat's resident memory is read from outside meanwhile. In a
+// the chat's resident memory is read from outside meanwhile
+// (/proc/PID/status VmRSS; GODEBUG=gctrace=1 shows its live heap). In a
 // network namespace of its own, so that nothing leaves the host:
 //
-//	unshare -n sh -c 'ip link set lo up; testdata/madeup-peers.sh'
+//	go build -o /tmp/scuttle . && go test -c -o /tmp/chat.test ./topology/chat
+//	unshare -n sh -c 'ip link set lo up
+//	  mkfifo /tmp/in; GODEBUG=gctrace=1 /tmp/scuttle chat --db /tmp/bob.db --iface lo --port 7001 bob </tmp/in &
+//	  exec 3>/tmp/in; sleep 3; grep VmRSS /proc/$!/status
+//	  /tmp/chat.test -test.run TestMadeUpPeers -madeup-addr 127.0.0.1:7001 -madeup-hold 15s & ...'
 func TestMadeUpPeers(t *testing.T) {
 	if *madeUpAddr == "" {
 		t.Skip("no -madeup-addr")
