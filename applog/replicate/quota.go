@@ -22,8 +22,9 @@ import (
 //
 // A Quota counts what it let in since it was made: a restart starts
 // afresh (the logs taken stay, and count towards the store's limit).
-// It keeps at most maxSources sources: a source with no session that
-// is pushed out starts afresh too, as a fresh key would. A Quota is
+// It keeps at most maxSources sources, besides those with a session
+// running: a source with no session that is pushed out starts afresh
+// too, as a fresh key would. A Quota is
 // safe for concurrent use by the sessions of one store.
 type Quota struct {
 	// PerSource bounds the new logs one source brings in; 0 means no

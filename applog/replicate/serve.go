@@ -180,7 +180,7 @@ type session struct {
 	// forkSeen holds the forked logs of the store whose proof the peer
 	// was sent or sent us: at most one per fork the store keeps, which
 	// is only ever of a log it holds (a proof of any other is checked
-	// and forgotten).
+	// and forgotten). Guarded by mu.
 	forkSeen map[applog.ID]bool
 	version  uint64 // the session's version; set before headsDone closes
 
