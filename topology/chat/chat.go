@@ -11,6 +11,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/names"
+	"scuttle/applog/replicate"
 	"scuttle/topology"
 )
 
@@ -66,6 +67,9 @@ type Chat struct {
 
 	own  ownHeads  // what peers hold of the own log (see waitOwn)
 	want wantedSet // the logs taken whatever --max-logs says (see wanted)
+	// quota shares --max-logs out among the peers the user did not
+	// name (replicate.Quota); nil without a limit.
+	quota *replicate.Quota
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 
@@ -87,7 +91,7 @@ func New(cfg Config) *Chat {
 	if cfg.Discover != nil {
 		dialled = make(chan topology.Event, maxDiscovered)
 	}
-	return &Chat{
+	c := &Chat{
 		dialled: dialled,
 		cfg:     cfg,
 		out:     newScreen(cfg.Screen, cfg.Out),
@@ -100,6 +104,10 @@ func New(cfg Config) *Chat {
 		started:  make(chan struct{}),
 		ended:    make(chan struct{}),
 	}
+	if cfg.DB != nil {
+		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+	}
+	return c
 }
 
 // Run runs the chat until ctx ends or /quit: it serves and dials peers,

@@ -43,10 +43,15 @@
 // The logs of the peers the user named (a NAME or HOST:PORT of Peers,
 // once a connection proved the peer's key) and of names bound to a log
 // directly or by trust are wanted (wanted.go): the store takes them
-// whatever --max-logs says, so that a stranger's flood of made-up logs,
-// which stops at the limit, never keeps a named peer's lines out
-// (TestUnitChatFloodNamedPeer). A name claimed only in entries makes no
-// log wanted.
+// whatever --max-logs says, so that a stranger's flood of made-up logs
+// never keeps a named peer's lines out. The other logs are shared out
+// (replicate.NewQuota): a peer the user did not name brings in at most
+// 1/32 of --max-logs new logs, 256 at once and then 10 a second, and
+// all such peers together at most half of it; a named peer's
+// connections draw on no quota (TestUnitChatFloodNamedPeer: a stranger
+// takes its share of 2 at a limit of 64, and no more, while the 6 new
+// logs a named peer relays are all taken). A name claimed
+// only in entries makes no log wanted.
 //
 // Names are trusted on first use (applog/names): the first key that
 // connects with a name is that name's, until the user says otherwise with
@@ -210,5 +215,9 @@
 //     limit says (TestUnitChatFloodNamedPeer). A stranger that connects
 //     directly under a fresh name binds it (Direct), so its own log is
 //     wanted too: one log per authenticated connection, within the names
-//     store's bound; the logs it serves besides are bound by --max-logs.
+//     store's bound; the logs it serves besides are bound by its quota:
+//     1/32 of --max-logs per key, and half of it for all the peers
+//     nobody named together, within a run (TestUnitChatFloodNamedPeer;
+//     replicate's TestQuotaFlood). A restart starts the quota afresh;
+//     the logs taken stay, and count towards --max-logs.
 package chat

@@ -54,6 +54,21 @@ func (c *Chat) noteWanted(ci topology.ConnInfo, key applog.ID) {
 	}
 }
 
+// named reports whether id is the log of a peer the user named that
+// proved its key on a connection: a peer whose connections draw on no
+// quota (replicate.Quota).
+func (c *Chat) named(id applog.ID) bool {
+	w := &c.want
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, key := range w.named {
+		if key == id {
+			return true
+		}
+	}
+	return false
+}
+
 // wanted reports whether the chat takes log id's records whatever
 // --max-logs says: the log of a peer the user named that proved its key
 // on a connection, or a log bound to a name directly or by trust. It
