@@ -38,7 +38,7 @@ func TestChatImpostor(t *testing.T) {
 	a.expect(refused)
 
 	out, stderr, code := scuttle(t, dirA, "", nil, "trust", "--db", filepath.Join(dirA, "alice.db"), "bob", string(mID))
-	if want := fmt.Sprintf("bob is now %s (trusted), was %s (direct since ", mID, bobID); code != 0 || !strings.HasPrefix(out, want) {
+	if want := fmt.Sprintf("bob is now %s (trusted), was %s (named since ", mID, bobID); code != 0 || !strings.HasPrefix(out, want) {
 		t.Fatalf("scuttle trust while alice chats: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 	a.expect("info> direct connection to bob")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,29 +69,29 @@ type findingPrinter struct {
 	werr   error // the first error writing to w
 }
 
-// print writes f as one line: its JSON encoding (which escapes control
-// characters), or "STATUS [IFACE ]CHECK: DETAIL[ — HINT]", the status
-// padded to four and each field through chat.Escape.
+// print writes f as one line: its JSON encoding (writeJSON), or
+// "STATUS [IFACE ]CHECK: DETAIL[ — HINT]", the status padded to four and
+// each field through chat.Escape.
 func (p *findingPrinter) print(f doctor.Finding) {
 	if f.Status == doctor.Fail {
 		p.failed++
 	}
-	var line string
 	if p.json {
-		b, _ := json.Marshal(f) // strings only: it cannot fail
-		line = string(b)
-	} else {
-		// A finding carries what strangers announce (the instance names
-		// the self-test saw, interface names): every field prints
-		// escaped, so none can print a line of its own.
-		where := chat.Escape(f.Check)
-		if f.Iface != "" {
-			where = chat.Escape(f.Iface) + " " + where
+		if err := writeJSON(p.w, f); err != nil && p.werr == nil {
+			p.werr = err
 		}
-		line = fmt.Sprintf("%-4s %s: %s", f.Status, where, chat.Escape(f.Detail))
-		if f.Hint != "" {
-			line += " — " + chat.Escape(f.Hint)
-		}
+		return
+	}
+	// A finding carries what strangers announce (the instance names the
+	// self-test saw, interface names): every field prints escaped, so
+	// none can print a line of its own.
+	where := chat.Escape(f.Check)
+	if f.Iface != "" {
+		where = chat.Escape(f.Iface) + " " + where
+	}
+	line := fmt.Sprintf("%-4s %s: %s", f.Status, where, chat.Escape(f.Detail))
+	if f.Hint != "" {
+		line += " — " + chat.Escape(f.Hint)
 	}
 	if _, err := fmt.Fprintln(p.w, line); err != nil && p.werr == nil {
 		p.werr = err

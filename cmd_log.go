@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -347,36 +346,33 @@ func appendQuoted(b, s []byte) []byte {
 	return append(b, '\'')
 }
 
-// entryJSON is the shape of "scuttle read --json". JSON strings hold
-// text only: an entry that is not valid UTF-8 also carries its exact
-// bytes in Data (standard base64), since Entry then shows each invalid
-// byte as U+FFFD.
-type entryJSON struct {
-	Peer  applog.ID `json:"peer"`
-	Seq   uint64    `json:"seq"`
-	Entry string    `json:"entry"`
-	Time  string    `json:"time"`
-	Data  string    `json:"data,omitempty"`
-}
-
+// appendEntryJSON appends e as one line of "scuttle read --json"
+// (a key entry or a sealed one as appendSealedJSON writes it):
+//
+//	{"peer":ID,"seq":N,"entry":TEXT,"time":RFC3339NANO[,"data":BASE64]}
+//
+// JSON strings hold text only: an entry that is not valid UTF-8 also
+// carries its exact bytes in data (standard base64), since entry then
+// shows each invalid byte as U+FFFD. Each string is written by
+// chat.AppendJSON, as writeJSON would, without reflection: read prints
+// every entry of the database.
 func appendEntryJSON(b []byte, e applog.Entry, sv sealedView) []byte {
 	if sv.sealed || sv.key != "" {
 		return appendSealedJSON(b, e, sv)
 	}
-	v := entryJSON{
-		Peer:  e.Log,
-		Seq:   e.Seq,
-		Entry: string(e.Data),
-		Time:  e.Time.UTC().Format(time.RFC3339Nano),
-	}
+	b = append(b, `{"peer":`...)
+	b = chat.AppendJSON(b, []byte(e.Log))
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"entry":`...)
+	b = chat.AppendJSON(b, e.Data)
+	b = append(b, `,"time":`...)
+	b = chat.AppendJSON(b, e.Time.UTC().AppendFormat(nil, time.RFC3339Nano))
 	if !utf8.Valid(e.Data) {
-		v.Data = base64.StdEncoding.EncodeToString(e.Data)
+		b = append(b, `,"data":`...)
+		b = chat.AppendJSON(b, base64.StdEncoding.AppendEncode(nil, e.Data))
 	}
-	j, err := json.Marshal(v)
-	if err != nil { // cannot happen: every field marshals
-		panic(err)
-	}
-	return append(append(b, j...), '\n')
+	return append(b, "}\n"...)
 }
 
 func logsCmd() *command {
@@ -392,9 +388,8 @@ func logsCmd() *command {
 					return err
 				}
 				if *asJSON {
-					enc := json.NewEncoder(st.stdout)
 					for _, li := range logs {
-						err := enc.Encode(struct {
+						err := writeJSON(st.stdout, struct {
 							ID      applog.ID `json:"id"`
 							Head    uint64    `json:"head"`
 							Entries uint64    `json:"entries"`
@@ -452,7 +447,7 @@ func verifyCmd() *command {
 					if !errors.Is(p, applog.ErrRepaired) {
 						problems++
 					}
-					fmt.Fprintln(st.stdout, p)
+					fmt.Fprintln(st.stdout, chat.Escape(p.Error()))
 				})
 				if err != nil {
 					return err

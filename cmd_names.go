@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -22,7 +21,7 @@ import (
 func namesCmd() *command {
 	return &command{
 		name:    "names",
-		summary: "list the names the chat knows: name, log id, how it was learned (direct, claimed, trusted), when",
+		summary: "list the names the chat knows: name, log id, how it was learned (trusted, named, direct, claimed), when",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			asJSON := fs.Bool("json", false, "print one JSON object per line: name, id, how, time")
@@ -36,9 +35,8 @@ func namesCmd() *command {
 				}
 				bs := ns.Bindings()
 				if *asJSON {
-					enc := json.NewEncoder(st.stdout)
 					for _, b := range bs {
-						err := enc.Encode(struct {
+						err := writeJSON(st.stdout, struct {
 							Name string    `json:"name"`
 							ID   applog.ID `json:"id"`
 							How  string    `json:"how"`

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"slices"
@@ -131,9 +130,8 @@ func peerOf(e mdns.ServiceEntry, ourTag string, ns *names.Store) peerInfo {
 
 func printPeers(st *state, found []mdns.ServiceEntry, ourTag string, ns *names.Store, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(st.stdout)
 		for _, e := range found {
-			if err := enc.Encode(peerOf(e, ourTag, ns)); err != nil {
+			if err := writeJSON(st.stdout, peerOf(e, ourTag, ns)); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/seal"
+	"scuttle/topology/chat"
 )
 
 // rekey, and what "read --open" uses to open sealed entries
@@ -228,11 +228,11 @@ func appendSealedJSON(b []byte, e applog.Entry, sv sealedView) []byte {
 			}
 		}
 	}
-	j, err := json.Marshal(v)
-	if err != nil { // cannot happen: every field marshals
+	b, err := chat.AppendJSONValue(b, v) // a room's name and the text are a peer's
+	if err != nil {                      // cannot happen: every field marshals
 		panic(err)
 	}
-	return append(append(b, j...), '\n')
+	return append(b, '\n')
 }
 
 func nonNil(ids []applog.ID) []applog.ID {

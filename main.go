@@ -21,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+
+	"scuttle/topology/chat"
 )
 
 // A command is one subcommand. setup registers the command's flags on fs
@@ -65,6 +67,19 @@ type state struct {
 	getenv func(string) string
 	log    *slog.Logger
 	level  slog.LevelVar
+}
+
+// writeJSON writes v as one line of JSON, every string in it written by
+// chat.AppendJSON: the one way a command prints JSON, so that what a
+// stranger announced or wrote (names, TXT values, entries) hides
+// nothing on a terminal there either.
+func writeJSON(w io.Writer, v any) error {
+	b, err := chat.AppendJSONValue(nil, v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // usageError marks an error in how a command was called: exit status 2, and
@@ -138,7 +153,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		printUsage(fs, cmd)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "scuttle %s: %v\n", cmd.name, err)
+		// An error may quote what a peer sent (a name, an address): it
+		// prints escaped, on one line, like everything a peer controls.
+		fmt.Fprintf(stderr, "scuttle %s: %s\n", cmd.name, chat.Escape(err.Error()))
 		return 1
 	}
 }

@@ -402,6 +402,18 @@
 // log taken is kept until the user blocks it, since which made-up log to
 // drop cannot be told from which friend of a friend to drop.
 //
+// A replica may share the limit out among its peers (replicate's Quota,
+// which the chat uses): a peer nobody named then brings in at most
+// MaxLogs/32 new logs, 256 at once and then 10 a second, and all such
+// peers together MaxLogs/2 within a run, so that the other half is left
+// to the logs the named peers relay (replicate's TestQuotaFlood; chat's
+// TestUnitChatFloodNamedPeer). One stranger's key so costs 1/32 of what
+// follows (3,125 logs at the chat's default: about 39 MB of disk, 9,400
+// inodes and 12 MB of memory, measured with `go test ./applog/replicate
+// -run TestFloodCost -flood 10000 -floodquota -v`), and a stranger that
+// makes up keys at most half of it per run; a restart starts the shares
+// afresh.
+//
 // What a stranger that serves made-up one-entry logs can still cost a
 // writer (replicate's TestFloodCost, `go test ./applog/replicate -run
 // TestFloodCost -flood 10000 -v`, ext4 on 2 shared cores): per log about

@@ -23,12 +23,15 @@ func ParseID(s string) (ID, error) {
 	if len(s) != idLen {
 		return "", fmt.Errorf("applog: bad id %q: length %d, want %d", s, len(s), idLen)
 	}
+	// On the stack: a peer's heads frame has thousands of IDs to check.
+	var src, canon [idLen]byte
 	var k [ed25519.PublicKeySize + 1]byte
-	n, err := idEncoding.Decode(k[:], []byte(s))
+	copy(src[:], s)
+	n, err := idEncoding.Decode(k[:], src[:])
 	if err != nil || n != ed25519.PublicKeySize {
 		return "", fmt.Errorf("applog: bad id %q: not base32 of a 32-byte key", s)
 	}
-	if idEncoding.EncodeToString(k[:n]) != s {
+	if idEncoding.Encode(canon[:], k[:n]); string(canon[:]) != s {
 		return "", fmt.Errorf("applog: bad id %q: not canonical", s)
 	}
 	return ID(s), nil

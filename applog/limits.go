@@ -105,6 +105,11 @@ func (db *DB) wanted(id ID) bool {
 	return f != nil && (*f)(id)
 }
 
+// MaxLogs returns the bound on the logs nobody asked for that the
+// database was opened with (Options.MaxLogs; 0: none), so that its
+// replicas can share it out among their peers.
+func (db *DB) MaxLogs() int { return db.opts.MaxLogs }
+
 // Limited reports whether Insert refused a new log for Options.MaxLogs
 // since Open (a log nobody wanted, see SetWanted), and whether the free space is below the floor now (as last
 // read): what a user should be told once.

@@ -103,7 +103,11 @@ func (c *Conn) reportConflict(ch chan<- *ConflictError, fq string, src netip.Add
 // for names we own or probe for (§9). While probing, any answer is a
 // conflict. Once established, an answer with other addresses than ours
 // is logged and answered with our own records, so caches hold ours.
+// Each of our names the response names is judged on its own: one
+// response that conflicts with several is told to the probe of each,
+// and each established one is defended, once.
 func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, ifindex int) {
+	var defended []*registration
 	for _, rec := range recs {
 		if rec.ttl == 0 || !rec.isAddr() {
 			continue
@@ -112,7 +116,7 @@ func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, 
 		r := c.names[rec.name]
 		est := r != nil && r.established
 		c.mu.Unlock()
-		if r == nil {
+		if r == nil || slices.Contains(defended, r) {
 			continue
 		}
 		if !est {
@@ -125,7 +129,7 @@ func (c *Conn) checkConflicts(pc packetConn, recs []record, src netip.AddrPort, 
 		}
 		c.log.Warn("mdns: another host answers for our name", "name", display(r.fq), "host", src.Addr(), "addr", rec.addr, "iface", c.ifnames[ifindex])
 		c.multicastAnswer(pc, hit{r: r}, append(v4, v6...), nil, ifindex, c.timing.rateLimit)
-		return
+		defended = append(defended, r)
 	}
 }
 
@@ -205,8 +209,11 @@ func (c *Conn) checkServiceProbes(m message) {
 // checkServiceConflicts looks at the SRV and TXT records of a response
 // from another host for our service instances (§9). While probing, any
 // such record is a conflict. Once established, other data than ours is
-// logged and answered with our records, so caches hold ours.
+// logged and answered with our records, so caches hold ours. As in
+// checkConflicts, each instance the response names is judged on its own,
+// and each established one defended once.
 func (c *Conn) checkServiceConflicts(pc packetConn, recs []record, src netip.AddrPort, ifindex int) {
+	var defended []*serviceReg
 	for _, rec := range recs {
 		if rec.ttl == 0 || (rec.rtype != dnsmessage.TypeSRV && rec.rtype != dnsmessage.TypeTXT) {
 			continue
@@ -215,7 +222,7 @@ func (c *Conn) checkServiceConflicts(pc packetConn, recs []record, src netip.Add
 		r := c.services[rec.name]
 		est := r != nil && r.established
 		c.mu.Unlock()
-		if r == nil {
+		if r == nil || slices.Contains(defended, r) {
 			continue
 		}
 		if !est {
@@ -230,6 +237,6 @@ func (c *Conn) checkServiceConflicts(pc packetConn, recs []record, src netip.Add
 		key := mcastKey{r.fq, ifindex, pc.group().Addr().Is6()}
 		ans := []outRecord{r.srvRecord(defaultTTL, true), r.txtRecord(serviceTTL, true)}
 		c.multicastService(pc, key, ans, c.hostRecords(r.host, ifindex, pc), ifindex, false, false, c.timing.rateLimit)
-		return
+		defended = append(defended, r)
 	}
 }

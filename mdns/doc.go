@@ -119,7 +119,10 @@
 //     suppression: optimizations for busy networks, not correctness.
 //   - §9 after a name is established, an answer from another host with
 //     other addresses is logged and answered with our own records; the
-//     name is not given up nor probed again.
+//     name is not given up nor probed again. One response that names
+//     several of our names or instances is judged per name: each
+//     established one is defended once, each probing one fails its
+//     Register (TestSeveralConflicts).
 //   - §11 source address check (on-link) and §15 multiple responders
 //     probing for the same name on one host beyond the tie-break: the
 //     socket does not report the received TTL portably.

@@ -16,11 +16,12 @@ import (
 
 // A target is one entry of Swarm.Peers, redialled by its own dialLoop.
 type target struct {
-	spec    string // as given
-	name    string // NAME form: dial name.local on the name's port
-	addr    string // HOST:PORT form
-	lastKey string // string(key) of the peer found there last; only dialLoop touches it
-	named   bool   // an entry of Swarm.Peers (not AddPeer's): the user named it
+	spec    string        // as given
+	name    string        // NAME form: dial name.local on the name's port
+	addr    string        // HOST:PORT form
+	lastKey string        // string(key) of the peer found there last; only dialLoop touches it
+	named   bool          // an entry of Swarm.Peers (not AddPeer's): the user named it
+	wake    chan struct{} // Redial's: ends a backoff early (capacity 1)
 }
 
 // parsePeer parses NAME or HOST:PORT.
@@ -36,12 +37,29 @@ func parsePeer(p string) (*target, error) {
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || host == "" {
 			return nil, fmt.Errorf("topology: peer %q: want HOST:PORT with a host and a port in 1-65535", p)
 		}
-		return &target{spec: p, addr: p}, nil
+		return &target{spec: p, addr: p, wake: make(chan struct{}, 1)}, nil
 	}
 	if err := mdns.CheckName(p); err != nil {
 		return nil, fmt.Errorf("topology: peer %q: want NAME or HOST:PORT: %w", p, err)
 	}
-	return &target{spec: p, name: p}, nil
+	return &target{spec: p, name: p, wake: make(chan struct{}, 1)}, nil
+}
+
+// Redial makes the dial loop of p, an entry of Peers, dial at once if it
+// is waiting out a backoff: for a peer that has just shown up (the chat:
+// a peer connected and gave a NAME of Peers, which only the dial of that
+// NAME proves). It does nothing if p is no entry of Peers, if the loop
+// is dialling or connected, or before Run and after it.
+func (s *Swarm) Redial(p string) {
+	s.mu.Lock()
+	t := s.peers[p]
+	s.mu.Unlock()
+	if t != nil {
+		select {
+		case t.wake <- struct{}{}:
+		default: // woken already
+		}
+	}
 }
 
 // maxFails caps the failure count of a dial loop: enough doublings of
@@ -114,7 +132,7 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 		if none.slow > 0 {
 			wait = max(wait, s.slowBackoff(none.slow))
 		}
-		if fails >= 0 && !sleep(ctx, wait) {
+		if fails >= 0 && !sleep(ctx, wait, t.wake) {
 			return
 		}
 		if pc := s.connectedTo(t); pc != nil {
@@ -125,6 +143,10 @@ func (s *Swarm) dialLoop(ctx context.Context, t *target) {
 			}
 			fails = 0
 			continue
+		}
+		select {
+		case <-t.wake: // a Redial while this loop was not waiting
+		default:
 		}
 		start := time.Now()
 		out := s.dialOnce(ctx, t)

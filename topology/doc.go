@@ -37,7 +37,10 @@
 // fails before any key is proven: a forged or stale multicast DNS
 // record) backs off further, doubling from the cap to twelve times it
 // (~1 min), and is reported once by an Unreachable event
-// (TestNoScuttleBackoff).
+// (TestNoScuttleBackoff). Swarm.Redial ends the backoff of an entry of
+// Peers at once, for a peer that has just shown up (TestRedial); the
+// chat calls it, at most once per 2 s per entry, when a peer connects
+// as a NAME of Peers.
 //
 // # One connection per pair
 //

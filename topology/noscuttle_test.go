@@ -74,3 +74,51 @@ func TestNoScuttleBackoff(t *testing.T) {
 		}
 	})
 }
+
+// TestRedial: a dial loop waiting out a long backoff dials at once when
+// Redial names its entry of Peers, and only then; Redial of a name that
+// is no entry of Peers does nothing.
+func TestRedial(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		dials := 0
+		count := func() int {
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			return dials
+		}
+		sw := &Swarm{
+			Key: testKeys(1)[0], Name: "alice", Listener: newPipeListener(), Peers: []string{"bob"},
+			Resolver: forgedResolver{"10.0.0.9"},
+			Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				mu.Lock()
+				dials++
+				mu.Unlock()
+				return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+			},
+			minBackoff: time.Hour, maxBackoff: time.Hour,
+		}
+		sw.Redial("bob") // before Run: nothing
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- sw.Run(ctx) }()
+		if n := count(); n != 1 {
+			t.Fatalf("%d dials at the start, want 1", n)
+		}
+		sw.Redial("carol")
+		if n := count(); n != 1 {
+			t.Errorf("%d dials after Redial of no entry of Peers, want 1", n)
+		}
+		for want := 2; want <= 3; want++ {
+			sw.Redial("bob")
+			if n := count(); n != want {
+				t.Errorf("%d dials after Redial(bob), want %d", n, want)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}

@@ -98,7 +98,9 @@ type Swarm struct {
 	// loop backs off as after a failure. The chat refuses there a key
 	// that is not the one bound to the peer's claimed name or to the
 	// NAME it dialled. It is called from the connection's goroutine,
-	// possibly for several connections at once, and must return soon.
+	// possibly for several connections at once, and must return well
+	// within HandshakeTimeout, which counts the time it takes (the chat
+	// may wait up to 2 s there for the dial of a NAME of its Peers).
 	Authorize func(p Peer, c ConnInfo) error
 	// Handler serves one established connection. It must return soon
 	// after ctx ends; the connection is closed when ctx ends and when the
@@ -147,6 +149,7 @@ type Swarm struct {
 	queued   []*target                     // added before Run listened; guarded by mu
 	slots    map[string]int                // connections past the proofs, by string(remote key); guarded by mu
 	named    map[*target]string            // Peers entry → string(key) its dial found last; guarded by mu
+	peers    map[string]*target            // Peers entries' targets by spec, for Redial; set by Run
 
 	evMu       sync.Mutex // serializes Events calls
 	wg         sync.WaitGroup
@@ -217,6 +220,10 @@ func (s *Swarm) Run(ctx context.Context) error {
 	s.conns = make(map[string]*peerConn)
 	s.inflight = make(map[string][]*peerConn)
 	s.named = make(map[*target]string)
+	s.peers = make(map[string]*target, len(targets))
+	for _, t := range targets {
+		s.peers[t.spec] = t
+	}
 	s.runCtx = ctx
 	for _, t := range s.queued {
 		s.startAdded(t.spec, t)
@@ -388,7 +395,7 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) error {
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 			s.log.Warn("topology: accept failed; retrying", "addr", ln.Addr(), "err", err, "in", delay)
-			if !sleep(ctx, delay) {
+			if !sleep(ctx, delay, nil) {
 				return nil
 			}
 			continue
@@ -440,12 +447,15 @@ func (s *Swarm) emit(e Event) {
 	s.Events(e)
 }
 
-// sleep waits for d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits for d, or until wake (nil: never) or ctx ends; it reports
+// whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-wake:
 		return true
 	case <-ctx.Done():
 		return false

@@ -133,6 +133,39 @@ func TestClaimFloodEvicted(t *testing.T) {
 	mustBind(t, small, "c", testID(3), Claimed)
 }
 
+// TestNamedRoom: a stranger connects with 50 fresh keys, each under a
+// fresh name, and fills the Direct bindings. The names the user asked
+// for are bound all the same when dialled (Named), on replay too, and
+// such a binding of a log bound Direct frees that Direct room.
+func TestNamedRoom(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, 10)
+	for i := range 50 {
+		_, err := s.Bind("fresh"+strconv.Itoa(i), floodID(i), Direct)
+		if i < 10 && err != nil || i >= 10 && !errors.Is(err, ErrFull) {
+			t.Fatalf("direct binding %d of a flood, max 10: %v", i, err)
+		}
+	}
+	for i, name := range []string{"alice", "bob", "carol"} {
+		if b := mustBind(t, s, name, testID(1+i), Named); b.ID != testID(1+i) || b.How != Named {
+			t.Errorf("Bind(%s, Named) in a store full of direct bindings = %s %v, want it bound", name, b.ID.Short(), b.How)
+		}
+	}
+	mustBind(t, s, "fresh0", floodID(0), Named) // the user dialled fresh0 after all
+	if b := mustBind(t, s, "dave", testID(4), Direct); b.ID != testID(4) {
+		t.Errorf("Bind(dave, Direct) after a Named binding freed a place = %s, want it bound", b.ID.Short())
+	}
+	again := openTest(t, dir, 10)
+	for _, name := range []string{"alice", "bob", "carol", "fresh0", "dave", "fresh9"} {
+		if _, ok := again.Lookup(name); !ok {
+			t.Errorf("replayed: %s is not bound", name)
+		}
+	}
+	if b, _ := again.Lookup("fresh0"); b.How != Named {
+		t.Errorf("replayed: fresh0 is %v, want named", b.How)
+	}
+}
+
 // TestFloodFigures measures the names store after a 100,000-username
 // flood, both ways: one log writing 100,000 usernames, and 100,000
 // one-entry logs. It is the figure of issue 19's closing note:

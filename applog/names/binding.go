@@ -14,18 +14,26 @@ type How uint8
 
 // The ways a binding is learned; see the package doc.
 const (
-	// Direct: an authenticated connection dialled to the name, or
-	// accepted from a peer that gave that name; replaces a claim.
+	// Direct: an authenticated connection accepted from a peer that
+	// gave the name, or dialled to a name the user did not ask for;
+	// replaces a claim. Bounded (Options.MaxBindings), since a stranger
+	// makes as many as it makes keys.
 	Direct How = iota + 1
 	// Claimed: a log whose chat entries carried the name, while no
 	// connection presented it; evictable, and one per log.
 	Claimed
 	// Trusted: set by the user; the only binding that replaces another.
 	Trusted
+	// Named: an authenticated connection dialled to a name the user
+	// asked for (on the command line); replaces a claim, and a Direct
+	// binding of the same log. Never bounded by the Direct bindings, so
+	// that a flood of keys cannot leave it no room: only the user makes
+	// new ones, one per name asked for.
+	Named
 )
 
 // String returns the word the names file and "scuttle names" use:
-// "direct", "claimed" or "trusted".
+// "direct", "claimed", "trusted" or "named".
 func (h How) String() string {
 	switch h {
 	case Direct:
@@ -34,13 +42,15 @@ func (h How) String() string {
 		return "claimed"
 	case Trusted:
 		return "trusted"
+	case Named:
+		return "named"
 	}
 	return "How(" + strconv.Itoa(int(h)) + ")"
 }
 
-// parseHow is the inverse of String for the three known values.
+// parseHow is the inverse of String for the known values.
 func parseHow(s string) (How, bool) {
-	for _, h := range []How{Direct, Claimed, Trusted} {
+	for _, h := range []How{Direct, Claimed, Trusted, Named} {
 		if s == h.String() {
 			return h, true
 		}

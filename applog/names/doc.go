@@ -10,17 +10,22 @@
 //
 //   - [Trusted]: set by the user ("scuttle trust NAME ID"): the user's
 //     word, strongest;
-//   - [Direct]: an authenticated connection dialled to the name, or
-//     accepted from a peer that gave that name: a live connection;
+//   - [Named]: an authenticated connection the chat dialled to a name
+//     the user asked for on the command line: the user's word that the
+//     name is the peer found there;
+//   - [Direct]: an authenticated connection accepted from a peer that
+//     gave that name (or dialled to a name nobody asked for): a live
+//     connection;
 //   - [Claimed]: a log whose chat entries carried the name as their
 //     username: replicated content, weakest.
 //
 // A Trusted binding replaces any other (the last Trusted binding of a
-// name wins). A Direct binding replaces a Claimed one, never a Direct or
-// Trusted one (the first connection wins). A Claimed binding is made
-// only for an unbound name, and only by a log that has no binding yet:
-// a log claims at most one name. So a claim never blocks, outranks or
-// locks out a connection.
+// name wins). A Named or Direct binding replaces a Claimed one, never a
+// Named or Trusted one, and a Direct one of another log (the first
+// connection wins); a Named binding of the log a Direct one binds
+// replaces it. A Claimed binding is made only for an unbound name, and
+// only by a log that has no binding yet: a log claims at most one name.
+// So a claim never blocks, outranks or locks out a connection.
 //
 // One spelling per name: names are compared by their [Skeleton], under
 // which look-alikes collide: case (Unicode's, a superset of what
@@ -54,7 +59,7 @@
 //
 //	"\n" "n1" SP how SP name SP id SP time SP crc "\n"
 //
-//	how   direct | claimed | trusted
+//	how   direct | claimed | trusted | named
 //	name  the name as first written (see above for what it may hold)
 //	id    the 52-character applog ID
 //	time  when it was learned, RFC 3339 in UTC to the second,
@@ -92,7 +97,11 @@
 //   - at most MaxClaimed Claimed records in the file: past them a claim
 //     is held in the memory of the Store that made it only (the chat
 //     makes its claims anew from the history it prints at each start);
-//   - Trusted bindings, which only the user makes, are always recorded.
+//   - Trusted and Named bindings, which only the user makes (a Named one
+//     per name given on the command line), are always recorded, and
+//     never count against MaxBindings: a flood of keys that connect
+//     cannot leave the names the user asks for without room
+//     (TestNamedRoom).
 //
 // A record is at most 349 bytes, so the file holds at most
 // (MaxBindings + MaxClaimed) records beyond the user's, about 3.8 MB at
@@ -105,11 +114,12 @@
 // The store is trust on first use, with ssh's strengths and its
 // weakness, and evidence ranks:
 //
-//   - A peer cannot take over a name that is bound Direct or Trusted:
-//     its key is not the bound one, whatever it claims, and only a
-//     Trusted binding, which the user makes on this host, moves the name
-//     (TestRules; the chat refuses the peer and prints the "scuttle
-//     trust" line that would accept it: topology/chat TestAuthorize).
+//   - A peer cannot take over a name that is bound Direct, Named or
+//     Trusted: its key is not the bound one, whatever it claims, and
+//     only a Trusted binding, which the user makes on this host, moves
+//     the name (TestRules; the chat refuses the peer and prints the
+//     "scuttle trust" line that would accept it: topology/chat
+//     TestAuthorize).
 //   - A look-alike of a bound name is that name (TestLookAlikes,
 //     FuzzSkeleton): it finds the bound binding, so its lines print as
 //     NAME~SHORT and its connection is refused.
@@ -118,15 +128,26 @@
 //     connection to present the name takes it (TestClaimNeverBlocksDirect;
 //     topology/chat TestUnitChatRelayedClaim), and a log claims one name
 //     only (TestOneClaimPerLog).
-//   - A peer can still be first: a name nobody here has met yet goes to
-//     the first key that connects with it. The real owner's lines then
-//     print as NAME~SHORT until the user trusts them. Connections prove
-//     keys, not names.
+//   - A peer can still be first, for a name the user did not give: a
+//     name nobody here has met goes to the first key that connects with
+//     it. The real owner's lines then print as NAME~SHORT until the user
+//     trusts them. Connections prove keys, not names. A name the user
+//     gave on the command line is the chat's business: it binds it only
+//     to the key its own dial of the name reaches (Named), so a stranger
+//     that connects first, writes under it through a relay or floods it
+//     with fresh keys gets nothing (topology/chat
+//     TestUnitChatReservedStrangerFirst, TestUnitChatReservedRelayed,
+//     TestUnitChatReservedFlood). Whoever answers for NAME.local when
+//     the chat first dials it is still believed: the dial proves a key,
+//     and multicast DNS says where to dial.
 //   - A flood of made-up names or logs fills the claims, which are
 //     evicted oldest first, and never the room of connections
 //     (TestClaimFloodEvicted); a flood of made-up keys that connect
 //     fills at most MaxBindings Direct bindings, after which new peers
-//     are let in unbound. Neither costs disk or memory beyond the bounds.
+//     are let in unbound, while the names the user asks for are still
+//     bound when dialled (TestNamedRoom; topology/chat
+//     TestAuthorizeNamedRoom). Neither costs disk or memory beyond the
+//     bounds.
 //   - The file is as trusted as the database directory: whoever can
 //     write DIR/names can bind any name, as whoever can read DIR/key can
 //     write as its owner. Damage to it costs the damaged records only.
@@ -137,7 +158,7 @@
 //
 // # Durability
 //
-// Direct and Trusted records are fdatasync'ed before Bind returns;
+// Direct, Named and Trusted records are fdatasync'ed before Bind returns;
 // Claimed ones are not, since a crash that loses one loses nothing the
 // logs cannot tell again (the chat claims the names anew from the
 // entries it prints).

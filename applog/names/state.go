@@ -53,14 +53,18 @@ func (s *state) reset() {
 }
 
 // applies reports whether apply would change the state with b: a
-// Trusted binding always does (unless it is in force already); a Direct
-// one if the name is unbound or only claimed, and there is room; a
-// Claimed one if the name is unbound and b's log has no binding yet.
+// Trusted binding always does (unless it is in force already); a Named
+// one if the name is unbound, only claimed, or bound Direct to b's log;
+// a Direct one if the name is unbound or only claimed, and there is
+// room; a Claimed one if the name is unbound and b's log has no binding
+// yet.
 func (s *state) applies(key string, b Binding) bool {
 	cur, bound := s.byKey[key]
 	switch b.How {
 	case Trusted:
 		return !bound || cur.How != Trusted || cur.ID != b.ID
+	case Named:
+		return !bound || cur.How == Claimed || cur.How == Direct && cur.ID == b.ID
 	case Direct:
 		return (!bound || cur.How == Claimed) && s.direct < s.maxDirect
 	case Claimed:
@@ -161,10 +165,13 @@ func (s *state) nameOf(id applog.ID) (Binding, bool) {
 }
 
 // rank orders the ways of learning a binding by the weight of their
-// evidence: the user's word, then a connection, then a claim.
+// evidence: the user's word, then the user's dial of a name asked for,
+// then a connection, then a claim.
 func rank(h How) int {
 	switch h {
 	case Trusted:
+		return 4
+	case Named:
 		return 3
 	case Direct:
 		return 2

@@ -36,7 +36,8 @@ const Recheck = time.Second
 type Options struct {
 	// MaxBindings bounds the Direct bindings; 0 means
 	// DefaultMaxBindings. Beyond it, Bind returns ErrFull for a Direct
-	// binding of a new name.
+	// binding of a new name. Named and Trusted bindings, which only the
+	// user makes, neither count nor are refused.
 	MaxBindings int
 	// MaxClaimed bounds the Claimed bindings held, and the Claimed
 	// records written to the file; 0 means DefaultMaxClaimed. Beyond it,
@@ -124,10 +125,14 @@ func (s *Store) Lookup(name string) (Binding, bool) {
 //
 //   - Trusted: the binding is recorded and replaces any other (unless it
 //     is Trusted to id already).
-//   - Direct: if name is bound Direct or Trusted, nothing is written and
-//     that binding is returned (first binding wins; it may be another
-//     log's). If name is unbound or only Claimed, the binding is
-//     recorded, unless MaxBindings Direct bindings are held (ErrFull).
+//   - Named: if name is bound Named or Trusted, or Direct to another
+//     log, nothing is written and that binding is returned (first
+//     binding wins). If name is unbound, only Claimed, or bound Direct
+//     to id, the binding is recorded, whatever MaxBindings says.
+//   - Direct: if name is bound Direct, Named or Trusted, nothing is
+//     written and that binding is returned (first binding wins; it may
+//     be another log's). If name is unbound or only Claimed, the binding
+//     is recorded, unless MaxBindings Direct bindings are held (ErrFull).
 //   - Claimed: only an unbound name is claimed, and only by a log that
 //     has no binding yet (a log claims at most one name). The oldest
 //     claim is evicted beyond MaxClaimed. Past MaxClaimed Claimed
@@ -223,8 +228,8 @@ func (s *Store) append(rec []byte, sync bool) error {
 
 // NameOf returns the binding of a name to id that best names it, if
 // any: of the names bound to id, the one learned with the strongest
-// evidence (Trusted, then Direct, then Claimed), the first by skeleton
-// among equals.
+// evidence (Trusted, then Named, then Direct, then Claimed), the first
+// by skeleton among equals.
 func (s *Store) NameOf(id applog.ID) (Binding, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -65,6 +65,11 @@ func TestRules(t *testing.T) {
 		{"non-ASCII case too", []step{{"zoë", 1, Direct, 1, Direct}, {"zoË", 2, Direct, 1, Direct}}},
 		{"look-alikes", []step{{"bob", 1, Direct, 1, Direct}, {"bоb", 2, Direct, 1, Direct}, {"b0b\u200b", 3, Trusted, 3, Trusted}, {"bob", 1, Direct, 3, Trusted}}},
 		{"names independent", []step{{"bob", 1, Direct, 1, Direct}, {"alice", 3, Claimed, 3, Claimed}, {"carol", 2, Direct, 2, Direct}}},
+		{"named replaces a claim", []step{{"bob", 1, Claimed, 1, Claimed}, {"bob", 2, Named, 2, Named}, {"bob", 1, Claimed, 2, Named}}},
+		{"named first wins", []step{{"bob", 1, Named, 1, Named}, {"bob", 2, Named, 1, Named}, {"bob", 2, Direct, 1, Named}}},
+		{"named keeps another's direct", []step{{"bob", 1, Direct, 1, Direct}, {"bob", 2, Named, 1, Direct}}},
+		{"named upgrades its own direct", []step{{"bob", 1, Direct, 1, Direct}, {"bob", 1, Named, 1, Named}, {"bob", 1, Direct, 1, Named}}},
+		{"trusted replaces named", []step{{"bob", 1, Named, 1, Named}, {"bob", 2, Trusted, 2, Trusted}, {"bob", 1, Named, 2, Trusted}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

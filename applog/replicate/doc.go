@@ -79,6 +79,66 @@
 // being stored, one being checked, one filling. When all are full it stops
 // reading, and TCP stops the peer. The runs of different logs in one batch
 // are checked concurrently (at most 8) and stored in one group commit.
+// Buffers larger than a session keeps between uses (a frame above 128
+// KiB, a run or a batch above 256 KiB) are dropped once used.
+//
+// # New logs and quotas
+//
+// A Store such as *applog.DB bounds the logs it takes (Options.MaxLogs);
+// Options.Quota shares that bound out among peers. A session with a
+// Quota takes the records of a new log (one the store neither holds nor
+// was handed on this connection, and that Quota.Wanted does not want)
+// only while the peer's source, named by Options.Source, is within its
+// share: Quota.PerSource new logs, at the rate of Quota.Burst and
+// Quota.Every, and all sources together Quota.Total. The records of a
+// new log past it are skipped as those of a refused log, and the session
+// goes on. The caller gives no Quota to the sessions of the peers its
+// user named: their logs draw on what the strangers' Total leaves.
+//
+// # Threat model
+//
+// A peer nobody named, with a key of its own (a stranger: anyone who
+// can connect, or anyone in a private network), speaking this protocol
+// as it likes:
+//
+//   - Cannot have records stored that their author did not sign, nor
+//     break a log's chain, nor make a session send a record back to the
+//     peer it came from; a malformed frame ends its session only
+//     (TestReject, TestDBReject, TestLiveNoEcho).
+//   - Cannot make a session's memory grow with what it names or sends:
+//     a session holds the peer's heads of the logs its store holds, of
+//     the watched log and of at most 1024 others (TestMadeUpHeadsMemory:
+//     65,535 made-up heads, 12.8 MB per peer before the window, about
+//     350 kB now); the fork proofs of the logs its store keeps forked,
+//     and of no other (TestMadeUpForksMemory: 8,000 valid proofs of
+//     made-up logs, about 650 kB kept before, nothing now); the logs
+//     with runs on their way to the store (TestInserterForgetsStored);
+//     and buffers of constant size, dropped when larger once used
+//     (TestLargeRunReleased: a 4 MB run left 8.6 MB with its session
+//     before, 230 kB now). Serve releases all of it when the connection
+//     ends, and leaves no goroutine (TestMadeUpHeadsMemory, and the leak
+//     check of these tests). What it can still cost: one entry of about 100
+//     bytes per log the store holds, which the store pays about 3 KB for
+//     itself (applog's Limits and blocking), and while it sends, up to
+//     one frame, one unsigned run of applog.MaxRunBytes and three batches
+//     of about 1 MiB plus a run: a constant, times the connections a
+//     Swarm admits (topology's MaxConns). A chat with 100 made-up peers
+//     connected, each advertising 65,535 heads, measured 9.7 MB of
+//     resident memory before they came and 95 to 100 MB with them, of
+//     which 40 to 45 MB live heap (about 0.4 MB per peer); at the first
+//     collection after they left its live heap was 0 MB (chat's
+//     TestMadeUpPeers, run as its comment says).
+//   - Cannot fill its store's log limit alone, if the caller gives it a
+//     Quota (TestQuotaFlood: a stranger serving 50 made-up logs stops at
+//     its share of 8, and a second peer's logs still get in; before, the
+//     stranger took every place left). What it can still cost: its share
+//     of new logs per key it makes up, at the quota's rate, up to the
+//     Total of all strangers within a run; each such log is stored (see
+//     applog's Limits and blocking for what one costs).
+//   - Can make a session verify what it sends: records (one signature
+//     per signed run) and fork proofs (two signatures each, of logs the
+//     store may not hold, which are then forgotten), at the rate its
+//     bandwidth allows.
 //
 // # Wire format
 //

@@ -19,7 +19,13 @@ import (
 // A stranger that floods a peer with made-up one-entry logs, and what it
 // costs the peer (the figures of applog's doc, Limits and blocking).
 
-var floodLogs = flag.Int("flood", 0, "TestFloodCost: made-up logs to flood a database with (0: skip)")
+var (
+	floodLogs  = flag.Int("flood", 0, "TestFloodCost: made-up logs to flood a database with (0: skip)")
+	floodQuota = flag.Bool("floodquota", false, "TestFloodCost: the database's limit is the chat's default, shared out by NewQuota (without its rate bound, which only slows the flood)")
+)
+
+// chatMaxLogs is the chat's default --max-logs.
+const chatMaxLogs = 100_000
 
 // madeUpLog is testkit.MadeUpLog, with the log's ID.
 func madeUpLog(t testing.TB, payload string) (applog.ID, []byte) {
@@ -102,11 +108,14 @@ func TestFloodWanted(t *testing.T) {
 }
 
 // TestFloodCost measures what a flood of -flood made-up one-entry logs
-// costs the database that takes them all (its limit is the flood):
-// disk, inodes, resident memory, time; and how long a wanted log then
-// takes to be stored. Run it with
+// from one stranger costs the database that takes them: disk, inodes,
+// resident memory, time; and how long a wanted log then takes to be
+// stored. Without -floodquota the database takes them all (its limit
+// is the flood); with it, its limit is the chat's default and the
+// stranger brings in its share (NewQuota). Run it with
 //
 //	go test ./applog/replicate -run TestFloodCost -flood 10000 -v
+//	go test ./applog/replicate -run TestFloodCost -flood 10000 -floodquota -v
 func TestFloodCost(t *testing.T) {
 	n := *floodLogs
 	if n == 0 {
@@ -115,14 +124,23 @@ func TestFloodCost(t *testing.T) {
 	flood := newFloodStore(t, n)
 	dir := t.TempDir()
 	rss0 := vmRSS(t)
-	bob, err := applog.Open(dir, &applog.Options{MaxLogs: n + 1})
+	maxLogs, taken := n+1, n
+	var q *Quota
+	if *floodQuota {
+		maxLogs = chatMaxLogs
+		q = NewQuota(maxLogs, nil)
+		q.Every = 0
+		taken = min(n, q.PerSource)
+	}
+	bob, err := applog.Open(dir, &applog.Options{MaxLogs: maxLogs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bob.Close() })
 	start := time.Now()
-	l := connect(t, flood, FromDB(bob), true)
-	waitUntil(t, FromDB(bob), "the flood at the limit", func() bool { return len(bob.Heads()) > n })
+	ca, cb := tcpPair(t)
+	l := serveBothOpts(t, ca, cb, flood, FromDB(bob), &Options{Peer: "stranger", Quota: q})
+	waitUntil(t, FromDB(bob), "the flood at the limit", func() bool { return len(bob.Heads()) > taken })
 	took := time.Since(start)
 	runtime.GC()
 	rss := vmRSS(t)
@@ -137,8 +155,8 @@ func TestFloodCost(t *testing.T) {
 	l.stop(t)
 
 	disk, inodes := du(t, dir)
-	t.Logf("flood of %d logs: %v (%.0f logs/s); disk %d bytes (%d per log), %d inodes (%.1f per log); RSS %d kB before, %d kB after (+%d bytes per log); a wanted log then stored in %v",
-		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), disk, disk/int64(n), inodes, float64(inodes)/float64(n), rss0, rss, (rss-rss0)*1024/int64(n), wanted.Round(time.Millisecond))
+	t.Logf("flood of %d logs, %d taken (quota %v): %v (%.0f logs/s); disk %d bytes (%d per log), %d inodes (%.1f per log); RSS %d kB before, %d kB after (+%d bytes per log); a wanted log then stored in %v",
+		n, taken, q != nil, took.Round(time.Millisecond), float64(taken)/took.Seconds(), disk, disk/int64(taken), inodes, float64(inodes)/float64(taken), rss0, rss, (rss-rss0)*1024/int64(taken), wanted.Round(time.Millisecond))
 }
 
 // du returns the bytes allocated to the files under dir and how many

@@ -46,15 +46,23 @@ func (c *session) receiveFork(p []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: fork proof: %w", ErrMalformed, err)
 	}
+	if c.forker == nil {
+		return nil // nothing is ever sent back
+	}
 	c.mu.Lock()
 	c.forkSeen[fk.Log] = true // the peer knows: never send it back
 	c.mu.Unlock()
-	if c.forker == nil {
-		return nil
-	}
 	_, isNew, err := c.forker.AddForkProof(p)
 	if err != nil {
 		return fmt.Errorf("log %s: fork proof: %w", fk.Log, err)
+	}
+	if c.forker.Forked(fk.Log) == 0 {
+		// A log the store does not hold (a made-up one, say): the store
+		// keeps no proof of it, so none can be sent back, and the
+		// session remembers nothing of it.
+		c.mu.Lock()
+		delete(c.forkSeen, fk.Log)
+		c.mu.Unlock()
 	}
 	if isNew {
 		c.log.Warn("log forked: proof received", "log", fk.Log, "seq", fk.Seq)

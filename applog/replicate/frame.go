@@ -44,6 +44,15 @@ const (
 	// peer skips.
 	maxOtherHeads = 1024
 
+	// maxKeptFrame, maxKeptRun and maxKeptBatch bound the buffers a
+	// session keeps between frames (a frame, the unsigned rest of a
+	// run, a batch's records): larger ones, which a peer's large
+	// records or many small runs make, are dropped once used, so that
+	// what one sent once does not stay with its session.
+	maxKeptFrame = 2 * frameTarget
+	maxKeptRun   = 256 << 10
+	maxKeptBatch = 256 << 10
+
 	// frameTarget is the payload size at which the sender closes a frame and
 	// starts the next: big enough to amortize the per-frame cost, small
 	// enough that frames of different logs interleave.
@@ -67,8 +76,11 @@ func readFrame(r *bufio.Reader, buf []byte) (typ byte, payload, newBuf []byte, e
 	if n > MaxFrameSize {
 		return 0, nil, buf, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameSize, n, MaxFrameSize)
 	}
-	if uint64(cap(buf)) < n {
-		buf = make([]byte, n, max(n, 2*uint64(cap(buf))))
+	if uint64(cap(buf)) < n || cap(buf) > maxKeptFrame {
+		// A frame larger than maxKeptFrame gets a buffer of its own,
+		// dropped at the next frame: a peer that sent one large frame
+		// does not make its session keep its size.
+		buf = make([]byte, n, max(n, min(2*uint64(cap(buf)), maxKeptFrame)))
 	}
 	buf = buf[:n]
 	if _, err := io.ReadFull(r, buf); err != nil {

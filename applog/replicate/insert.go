@@ -23,11 +23,15 @@ const batchBytes = 1 << 20
 // three batches of about batchBytes each (being filled, checked, stored).
 type inserter struct {
 	mu     sync.Mutex
-	cond   sync.Cond            // signals changes of ready, done and failed
-	ready  *batch               // complete signed runs, not yet taken
-	done   bool                 // the receiver ended: drain ready and stop
-	failed bool                 // the inserter stopped: add fails
-	held   map[applog.ID]uint64 // highest seq handed to the inserter, per log
+	cond   sync.Cond // signals changes of ready, done and failed
+	ready  *batch    // complete signed runs, not yet taken
+	done   bool      // the receiver ended: drain ready and stop
+	failed bool      // the inserter stopped: add fails
+	// held is the highest seq handed to the inserter, per log, of the
+	// logs with runs not yet stored: entries go once their runs are
+	// stored (or refused), so it holds at most the runs of three
+	// batches, not every log the peer ever sent.
+	held map[applog.ID]uint64
 }
 
 // Checker is a Store that verifies records apart from storing them, as
@@ -55,7 +59,15 @@ type run struct {
 	lo, hi int
 }
 
+// reset empties b for reuse, keeping its buffers only while they are
+// no larger than a batch of maxKeptBatch bytes of records of about 1 KiB
+// needs.
 func (b *batch) reset() {
+	const recs = maxKeptBatch >> 10
+	if cap(b.arena) > maxKeptBatch || cap(b.recs) > recs || cap(b.runs) > recs {
+		*b = batch{}
+		return
+	}
 	clear(b.recs)
 	clear(b.checked)
 	b.arena, b.ends, b.runs = b.arena[:0], b.ends[:0], b.runs[:0]
@@ -181,8 +193,32 @@ func (c *session) insertLoop() {
 			c.cancel(err)
 			return
 		}
+		c.stored(b)
 		b.reset()
 		free <- b
+	}
+}
+
+// stored forgets, of the logs of batch b, just stored, those that the
+// inserter holds no more runs of: the store holds what was handed over,
+// or refuses the log (so that the receiver skips it from now on).
+func (c *session) stored(b *batch) {
+	in := &c.insert
+	for i, r := range b.runs {
+		if i > 0 && b.runs[i-1].id == r.id {
+			continue
+		}
+		in.mu.Lock()
+		q, ok := in.held[r.id]
+		in.mu.Unlock()
+		if !ok || (c.st.Head(r.id) < q && !c.refuses(r.id)) {
+			continue
+		}
+		in.mu.Lock()
+		if in.held[r.id] == q { // no newer run was handed over meanwhile
+			delete(in.held, r.id)
+		}
+		in.mu.Unlock()
 	}
 }
 

@@ -149,6 +149,9 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 		c.raiseKnown(rs.ID, rs.First+uint64(len(rs.Recs))-1)
 		return nil
 	}
+	if len(t.ends) == 0 && !c.admit(rs.ID) {
+		return nil // a new log past the peer's quota: as refused
+	}
 	if len(t.ends) == 0 {
 		// A new run: it may repeat records this side already holds (sent
 		// by the peer while it got them from us or a third peer too), but
@@ -195,5 +198,25 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 		t.ends[i] -= signedBytes
 	}
 	t.first += uint64(signedN)
+	if len(t.ends) == 0 && cap(t.arena) > maxKeptRun {
+		t.arena, t.ends = nil, nil // a long run's buffers go with it
+	}
 	return nil
+}
+
+// admit reports whether the records of log id, starting a run, may be
+// taken: always, but for a new log (one the store neither holds nor has
+// been handed) past the peer's Quota.
+func (c *session) admit(id applog.ID) bool {
+	if c.quota == nil || id == c.watch || c.st.Head(id) > 0 || c.insert.queued(id) > 0 {
+		return true
+	}
+	if c.quota.admit(c.source, id) {
+		return true
+	}
+	if !c.quotaWarned {
+		c.quotaWarned = true
+		c.log.Info("quota reached: records of new logs from this peer are skipped", "log", id)
+	}
+	return false
 }

@@ -34,6 +34,14 @@ type Options struct {
 	// with the head the peer advertised for log Watch, 0 if none.
 	Watch     applog.ID
 	WatchHead func(head uint64)
+
+	// Quota, if not nil, bounds the new logs this peer brings in (see
+	// Quota): one Quota for the sessions of all the peers the user did
+	// not name, nil for those the user named.
+	Quota *Quota
+	// Source names the peer in Quota, so that all its connections draw
+	// on one share: the key it proved, say. "" uses Peer.
+	Source string
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
@@ -75,6 +83,14 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		}
 	}
 	c.log = c.log.With("peer", c.peer)
+	if q := opts.Quota; q != nil {
+		src := opts.Source
+		if src == "" {
+			src = c.peer
+		}
+		c.quota, c.source = q, q.join(src)
+		defer q.leave(c.source)
+	}
 	c.insert.cond.L = &c.insert.mu
 	c.insert.ready = &batch{}
 
@@ -160,9 +176,13 @@ type session struct {
 	// most maxOtherHeads entries.
 	has map[applog.ID]uint64
 
-	forker   Forker             // st, if it keeps forks
-	forkSeen map[applog.ID]bool // logs whose fork proof the peer was sent or sent us; guarded by mu
-	version  uint64             // the session's version; set before headsDone closes
+	forker Forker // st, if it keeps forks
+	// forkSeen holds the forked logs of the store whose proof the peer
+	// was sent or sent us: at most one per fork the store keeps, which
+	// is only ever of a log it holds (a proof of any other is checked
+	// and forgotten). Guarded by mu.
+	forkSeen map[applog.ID]bool
+	version  uint64 // the session's version; set before headsDone closes
 
 	headsDone chan struct{} // closed when the peer's heads are complete
 	watch     applog.ID
@@ -170,6 +190,10 @@ type session struct {
 	cancel    context.CancelCauseFunc
 
 	insert inserter
+
+	quota       *Quota  // Options.Quota
+	source      *source // the peer's in quota
+	quotaWarned bool    // the quota's refusal was logged; receiver only
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.

@@ -70,10 +70,15 @@ func connect(t testing.TB, a, b Store, tcp bool) *link {
 }
 
 func serveBoth(t testing.TB, ca, cb io.ReadWriteCloser, a, b Store) *link {
+	return serveBothOpts(t, ca, cb, a, b, &Options{Peer: "a"})
+}
+
+// serveBothOpts is serveBoth with b's end served with bOpts.
+func serveBothOpts(t testing.TB, ca, cb io.ReadWriteCloser, a, b Store, bOpts *Options) *link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{cancel: cancel, errs: [2]chan error{make(chan error, 1), make(chan error, 1)}}
 	go func() { l.errs[0] <- Serve(ctx, ca, a, &Options{Peer: "b"}) }()
-	go func() { l.errs[1] <- Serve(ctx, cb, b, &Options{Peer: "a"}) }()
+	go func() { l.errs[1] <- Serve(ctx, cb, b, bOpts) }()
 	t.Cleanup(func() { l.stop(t) })
 	return l
 }
@@ -112,6 +117,9 @@ func waitUntil(t testing.TB, st Store, what string, cond func() bool) {
 	timeout := waitTimeout
 	if _, ok := t.(*testing.B); ok {
 		timeout = 5 * time.Minute
+	}
+	if *floodLogs > 0 {
+		timeout = 15 * time.Minute // TestFloodCost's measurement
 	}
 	deadline := time.After(timeout)
 	for {

@@ -136,10 +136,11 @@ func TestAuthorizeFullStore(t *testing.T) {
 	}
 }
 
-// TestUnitChatRelayedClaim: "chat carol alice" where carol's database
-// holds a stranger's log, relayed by someone, whose entries are written
-// as alice. The real alice connects all the same, her lines print as
-// alice's, and the stranger's as alice~SHORT.
+// TestUnitChatRelayedClaim: "chat carol" where carol's database holds
+// a stranger's log, relayed by someone, whose entries are written as
+// alice, a name carol did not give. The real alice connects all the
+// same, her lines print as alice's, and the stranger's as alice~SHORT.
+// (A name carol gave is never claimed at all: TestUnitChatReservedRelayed.)
 func TestUnitChatRelayedClaim(t *testing.T) {
 	dir := t.TempDir()
 	carol, err := applog.Open(dir, nil)
@@ -151,10 +152,10 @@ func TestUnitChatRelayedClaim(t *testing.T) {
 	carol.Close()
 
 	fn := newFakeNet()
-	c := startUnitChat(t, fn, dir, "carol", "alice")
+	c := startUnitChat(t, fn, dir, "carol")
 	ss := stranger.ID().Short()
 	c.expect("alice> I am alice, trust me")
-	a := startUnitChat(t, fn, "", "alice")
+	a := startUnitChat(t, fn, "", "alice", "carol")
 	as := a.db.ID().Short()
 	c.expect("info> direct connection to alice",
 		"info> alice is "+as+", who connected; the lines as alice of "+ss+", which only claimed the name, print as alice~"+ss+" from now on")

@@ -11,6 +11,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/names"
+	"scuttle/applog/replicate"
 	"scuttle/topology"
 )
 
@@ -62,9 +63,13 @@ type Chat struct {
 	clock func() time.Time // the chat's clock; nil: time.Now (tests set it)
 
 	refused refusals // the refusals told of this run (see authorize)
+	proofs  proofs   // the dials of reserved names (see authorizeUnproven)
 
 	own  ownHeads  // what peers hold of the own log (see waitOwn)
 	want wantedSet // the logs taken whatever --max-logs says (see wanted)
+	// quota shares --max-logs out among the peers the user did not
+	// name (replicate.Quota); nil without a limit.
+	quota *replicate.Quota
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 
@@ -86,7 +91,7 @@ func New(cfg Config) *Chat {
 	if cfg.Discover != nil {
 		dialled = make(chan topology.Event, maxDiscovered)
 	}
-	return &Chat{
+	c := &Chat{
 		dialled: dialled,
 		cfg:     cfg,
 		out:     newScreen(cfg.Screen, cfg.Out),
@@ -99,6 +104,10 @@ func New(cfg Config) *Chat {
 		started:  make(chan struct{}),
 		ended:    make(chan struct{}),
 	}
+	if cfg.DB != nil {
+		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+	}
+	return c
 }
 
 // Run runs the chat until ctx ends or /quit: it serves and dials peers,
@@ -142,6 +151,7 @@ func (c *Chat) Run(ctx context.Context) error {
 // and the watch on the store. A failure of the swarm or of the printing
 // ends ctx through cancel, with the failure as its cause.
 func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, swarm *topology.Swarm) {
+	c.proofs.start(ctx, swarm.Redial)
 	wg.Go(func() {
 		if err := swarm.Run(ctx); err != nil && ctx.Err() == nil {
 			cancel(err)

@@ -310,8 +310,8 @@ func TestUnitChatTwo(t *testing.T) {
 	b.expect("info> lost connection to alice")
 	b.stop(fn)
 
-	checkBindings(t, a.names, map[string]string{"alice": "direct " + string(a.db.ID()), "bob": "direct " + string(b.db.ID())})
-	checkBindings(t, b.names, map[string]string{"alice": "direct " + string(a.db.ID()), "bob": "direct " + string(b.db.ID())})
+	checkBindings(t, a.names, map[string]string{"alice": "named " + string(a.db.ID()), "bob": "named " + string(b.db.ID())})
+	checkBindings(t, b.names, map[string]string{"alice": "named " + string(a.db.ID()), "bob": "named " + string(b.db.ID())})
 	wantA := []string{"alice> hello", "info> direct connection to bob", "bob> hi alice"}
 	if !slices.Equal(a.seen, wantA) {
 		t.Errorf("alice printed %q, want %q", a.seen, wantA)
@@ -347,8 +347,8 @@ func TestUnitChatForward(t *testing.T) {
 	}
 	testkit.CheckAliceNeverMetCarol(t, a.seen)
 	checkBindings(t, a.names, map[string]string{
-		"alice": "direct " + string(a.db.ID()),
-		"bob":   "direct " + string(b.db.ID()),
+		"alice": "named " + string(a.db.ID()),
+		"bob":   "named " + string(b.db.ID()),
 		"carol": "claimed " + string(c.db.ID()),
 	})
 }
@@ -459,7 +459,7 @@ func TestUnitChatClaimedNames(t *testing.T) {
 		t.Errorf("printed %q, want %q", a.seen, want)
 	}
 	checkBindings(t, a.names, map[string]string{
-		"alice": "direct " + string(a.db.ID()),
+		"alice": "named " + string(a.db.ID()),
 		"bob":   "direct " + string(bob.ID()),
 		"carol": "claimed " + string(mallory.ID()),
 		"dave":  "claimed " + string(dave.ID()),
@@ -648,6 +648,12 @@ func TestUnitChatMaxLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	bdb.Close()
+	// Bob met alice before: her lines print as hers from the start.
+	if ns, err := names.Open(bobDir, nil); err != nil {
+		t.Fatal(err)
+	} else if _, err := ns.Bind("alice", a.db.ID(), names.Named); err != nil {
+		t.Fatal(err)
+	}
 	b := startUnitChatOpts(t, fn, &applog.Options{MaxLogs: 2}, bobDir, "bob", "alice")
 	limit := "info> this database holds as many logs as --max-logs allows: records of new logs are refused"
 	b.expect("alice> from alice", limit)

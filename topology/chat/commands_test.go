@@ -77,7 +77,7 @@ func TestUnitChatCommands(t *testing.T) {
 	a.expectNext("info> bob connected since 18:30")
 
 	a.say("/names")
-	lines := []string{"info> alice " + string(aID) + " direct (you)", "info> bob " + string(bID) + " direct"}
+	lines := []string{"info> alice " + string(aID) + " named (you)", "info> bob " + string(bID) + " named"}
 	a.expectNext(lines...)
 
 	a.say("/trust carol " + string(carol))

@@ -25,7 +25,7 @@
 // (not JSON, or no username) is shown as its bytes. Private messages,
 // rooms and files will be further meanings of an entry, told apart here.
 //
-// # Session (chat.go, session.go, names.go, notices.go)
+// # Session (chat.go, session.go, names.go, reserved.go, notices.go)
 //
 // Run binds the own name to the own log, starts the swarm (its key is the
 // own log's, so a peer's proven identity is its log ID; each connection
@@ -43,18 +43,28 @@
 // The logs of the peers the user named (a NAME or HOST:PORT of Peers,
 // once a connection proved the peer's key) and of names bound to a log
 // directly or by trust are wanted (wanted.go): the store takes them
-// whatever --max-logs says, so that a stranger's flood of made-up logs,
-// which stops at the limit, never keeps a named peer's lines out
-// (TestUnitChatFloodNamedPeer). A name claimed only in entries makes no
-// log wanted.
+// whatever --max-logs says, so that a stranger's flood of made-up logs
+// never keeps a named peer's lines out. The other logs are shared out
+// (replicate.NewQuota): a peer the user did not name brings in at most
+// 1/32 of --max-logs new logs, 256 at once and then 10 a second, and
+// all such peers together at most half of it; a named peer's
+// connections draw on no quota (TestUnitChatFloodNamedPeer: a stranger
+// takes its share of 2 at a limit of 64, and no more, while the 6 new
+// logs a named peer relays are all taken). A name claimed
+// only in entries makes no log wanted.
 //
 // Names are trusted on first use (applog/names): the first key that
 // connects with a name is that name's, until the user says otherwise with
 // scuttle trust; a log whose messages carry an unbound name only claims
 // it, and the first connection with the name takes it from the claim,
-// with an info line. Look-alikes are one name (names.Skeleton). A peer
-// that connects as a name bound to another key, or as a look-alike of
-// one, is refused before the swarm registers it, and so is a name no
+// with an info line. A NAME the user gave (an entry of Peers) is
+// reserved (reserved.go): only the key the chat's own dial of NAME
+// reaches is bound to it (names.Named, which a full store never
+// refuses); a claim of it in entries is void, and a peer that connects
+// as it waits up to 2 s for that dial (asked for at once: Swarm.Redial),
+// then is judged against its key or let in unbound with one line.
+// Look-alikes are one name (names.Skeleton). A peer that connects as a
+// name bound to another key, or as a look-alike of one, is refused before the swarm registers it, and so is a name no
 // chat can have (mdns.CheckName: invisible and bidi characters among
 // them). Every refusal is told as an info line, once per (name, key) per
 // run; past three keys refused as one name, they are counted in lines
@@ -65,7 +75,7 @@
 // The store's notices (a forked log, the log limit, low disk space) are
 // printed once each as info lines.
 //
-// # Rendering and front ends (render.go, screen.go, line.go, terminal.go, escape.go)
+// # Rendering and front ends (render.go, screen.go, line.go, terminal.go, escape.go, json.go)
 //
 // Everything the chat shows is a Line (line.go): a message, "NAME> TEXT"
 // ("NAME> TEXT" for another entry of a log bound to NAME, "SHORT> TEXT"
@@ -148,17 +158,36 @@
 //     blanks as "[N blanks]", so no padding can push text to a row of
 //     its own that reads as another line (TestEscape, FuzzEscape,
 //     TestChatLineFormat; TestPrintPeersEscapes and
-//     TestDoctorPrintEscapes in the root package).
+//     TestDoctorPrintEscapes in the root package). JSON output (every
+//     command's --json) writes each string with AppendJSON, which
+//     escapes the same characters as \uXXXX, and every blank of such a
+//     run, and still decodes to the string sent (TestAppendJSON,
+//     TestAppendJSONValue, FuzzAppendJSON; TestPeersJSONEscapes,
+//     TestDoctorJSONEscapes, TestNamesJSONEscapes and
+//     TestReadJSONEscapes in the root package). A command's error
+//     prints through Escape too.
 //   - Pass as a known user: no. A peer's identity is its key, proven by
 //     the swarm's TLS; a name is only what the names store binds to a
 //     key. A message under another log's name, or a look-alike of it,
 //     prints as NAME~SHORT (TestUnitChatClaimedNames); a connection as
 //     one is refused (TestAuthorizeLookAlikes, TestUnitChatImpostor).
-//   - Lock out a named peer with a relayed claim: no; the connection
-//     takes the name (TestUnitChatRelayedClaim). A stranger that
-//     connects first with a name nobody here has met still gets it
-//     (trust on first use), and the real owner is refused with the
-//     scuttle trust line that accepts it.
+//   - Take the name of a peer the user named (a NAME on the command
+//     line): no. A claim of it in relayed entries binds nothing and
+//     prints as NAME~SHORT (TestUnitChatReservedRelayed); a stranger
+//     that connects first as it, or a flood of fresh keys that do, is
+//     let in unbound, in a few lines, and the real peer is bound when the
+//     chat's dial reaches it (TestUnitChatReservedStrangerFirst,
+//     TestUnitChatReservedFlood); a store full of strangers' bindings
+//     still binds it (TestAuthorizeNamedRoom). What a stranger can still
+//     do is answer for NAME.local before the real peer when the chat
+//     first dials it (multicast DNS proves no key), and cost a peer that
+//     connects before the chat's dial reaches it up to 2 s of waiting
+//     (TestUnitChatReservedProof).
+//   - Lock out a peer with a relayed claim of a name the user did not
+//     give: no; the connection takes the name (TestUnitChatRelayedClaim).
+//     A stranger that connects first with such a name, nobody here has
+//     met, still gets it (trust on first use), and the real owner is
+//     refused with the scuttle trust line that accepts it.
 //   - Lock out new peers by filling the names store: no; claims are
 //     evicted, and a store full of connections' bindings lets new peers
 //     in unbound (TestAuthorizeFullStore, names.TestClaimFloodEvicted).
@@ -186,5 +215,9 @@
 //     limit says (TestUnitChatFloodNamedPeer). A stranger that connects
 //     directly under a fresh name binds it (Direct), so its own log is
 //     wanted too: one log per authenticated connection, within the names
-//     store's bound; the logs it serves besides are bound by --max-logs.
+//     store's bound; the logs it serves besides are bound by its quota:
+//     1/32 of --max-logs per key, and half of it for all the peers
+//     nobody named together, within a run (TestUnitChatFloodNamedPeer;
+//     replicate's TestQuotaFlood). A restart starts the quota afresh;
+//     the logs taken stay, and count towards --max-logs.
 package chat

@@ -88,6 +88,6 @@ type Screen interface {
 type NameBinding struct {
 	Name string    // escaped
 	Log  applog.ID // the log the name is bound to
-	How  string    // "trusted", "direct" or "claimed" (names.How's String)
+	How  string    // "trusted", "named", "direct" or "claimed" (names.How's String)
 	Own  bool      // the own log
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -92,17 +91,21 @@ var errRefused = errors.New("chat: refused")
 
 // authorize decides whether the peer with the proven key may connect:
 // dialed says this side dialled target (NAME or HOST:PORT), else the peer
-// connected from remote and gave claimedName. The name judged is target
-// for a dialled NAME, else claimedName. The weight of the evidence
-// decides (see the names store's rules):
+// connected from remote; claimedName is the name the peer gave. The name
+// judged is target for a dial of a NAME the user gave (provenBy), else
+// claimedName. The weight of the evidence decides (see the names store's
+// rules):
 //
 //   - a name that no chat can have (mdns.CheckName: look-alikes made of
 //     invisible characters among them) is refused;
-//   - a name bound Direct or Trusted to another key, or a look-alike of
-//     one, is refused;
-//   - else the name is bound to key (Direct), replacing a claim of
-//     another log, which one line tells; a full store lets the peer in
-//     unbound, and one line per run says so.
+//   - a name bound Direct, Named or Trusted to another key, or a
+//     look-alike of one, is refused;
+//   - a reserved name (one the user gave) not proven by this very dial
+//     binds nothing: authorizeUnproven;
+//   - else the name is bound to key (Named for the user's dial of it,
+//     else Direct), replacing a claim of another log, which one line
+//     tells; a full store lets the peer in unbound, and one line per run
+//     says so.
 //
 // Each refusal prints one "info> refused" line per (name, key) per run,
 // and a stranger's fresh keys are counted, not printed one by one
@@ -112,7 +115,7 @@ var errRefused = errors.New("chat: refused")
 // (see swarmAuthorize).
 func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.Addr, dialed bool) error {
 	name := claimedName
-	named := dialed && target != "" && !strings.Contains(target, ":")
+	named := c.provenBy(target, dialed)
 	if named {
 		name = target
 	}
@@ -130,8 +133,16 @@ func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.A
 		}
 		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), host, err)
 	}
-	before, had := c.cfg.Names.Lookup(name)
-	b, err := c.cfg.Names.Bind(name, key, names.Direct) // a bound name stays as it is
+	if !named && c.reserved(name) {
+		return c.authorizeUnproven(name, key, host)
+	}
+	before, had := c.lookup(name)
+	how := names.Direct
+	if named {
+		how = names.Named
+		defer c.proofs.proven()
+	}
+	b, err := c.cfg.Names.Bind(name, key, how) // a bound name stays as it is
 	switch {
 	case errors.Is(err, names.ErrFull):
 		if c.refused.once(&c.refused.full) {
@@ -183,7 +194,7 @@ func (c *Chat) swarmAuthorize(p topology.Peer, ci topology.ConnInfo) error {
 // ME~SHORT.
 func (c *Chat) bindSelf() {
 	id := c.cfg.DB.ID()
-	b, err := c.cfg.Names.Bind(c.cfg.Me, id, names.Direct)
+	b, err := c.cfg.Names.Bind(c.cfg.Me, id, names.Named)
 	switch {
 	case err != nil:
 		c.cfg.Log.Warn("chat: cannot bind the own name", "name", c.cfg.Me, "err", err)
@@ -197,11 +208,11 @@ func (c *Chat) bindSelf() {
 // (Claimed) if it is unbound and a name a peer can have; "" if it is
 // bound to no log. It is entryLine's owner.
 func (c *Chat) owner(name string, author applog.ID) applog.ID {
-	if b, ok := c.cfg.Names.Lookup(name); ok {
+	if b, ok := c.lookup(name); ok {
 		return b.ID
 	}
-	if mdns.CheckName(name) != nil {
-		return "" // no peer can connect as it, so no log can own it
+	if mdns.CheckName(name) != nil || c.reserved(name) {
+		return "" // no peer can connect as it, or only the one dialled
 	}
 	b, err := c.cfg.Names.Bind(name, author, names.Claimed)
 	if err != nil {
@@ -214,7 +225,7 @@ func (c *Chat) owner(name string, author applog.ID) applog.ID {
 // nameOf returns the name bound to the log id, "" if none: what a plain
 // entry of that log prints under. It is entryLine's nameOf.
 func (c *Chat) nameOf(id applog.ID) string {
-	if b, ok := c.cfg.Names.NameOf(id); ok {
+	if b, ok := c.boundName(id); ok {
 		return b.Name
 	}
 	return ""
@@ -224,10 +235,10 @@ func (c *Chat) nameOf(id applog.ID) string {
 // calls itself claimed: claimed if it is bound to id, else a name bound
 // to id, else claimed~SHORT (SHORT alone if claimed is empty).
 func (c *Chat) peerName(claimed string, id applog.ID) string {
-	if b, ok := c.cfg.Names.Lookup(claimed); ok && b.ID == id {
+	if b, ok := c.lookup(claimed); ok && b.ID == id {
 		return claimed
 	}
-	if b, ok := c.cfg.Names.NameOf(id); ok {
+	if b, ok := c.boundName(id); ok {
 		return b.Name
 	}
 	if claimed == "" {

@@ -21,7 +21,7 @@ func TestAuthorize(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := newLineWriter()
-	c := New(Config{Me: "alice", DB: db, Names: ns, Out: out})
+	c := New(Config{Me: "alice", Peers: []string{"carol"}, DB: db, Names: ns, Out: out})
 	k1, k2, k3, k4, k5 := newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID(), newTestDB(t).ID()
 	lan := &net.TCPAddr{IP: net.IPv4(10, 99, 0, 4), Port: 4000}
 	v6 := &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 4000, Zone: "lan0"}
@@ -42,9 +42,11 @@ func TestAuthorize(t *testing.T) {
 		{"accepted, other key", "bob", "", k2, lan, false, false, refusedLine("bob", "10.99.0.4", k2, k1)},
 		{"accepted, other key again: not printed again", "bob", "", k2, lan, false, false, ""},
 		{"case does not make another name", "BOB", "", k2, lan, false, false, ""},
-		{"dialled NAME: the target is judged", "robert", "bob", k2, v6, true, false, ""},
-		{"dialled NAME, new: bound to the target", "bob", "carol", k2, lan, true, true, ""},
-		{"dialled NAME, other key", "carol", "carol", k3, v6, true, false, refusedLine("carol", "fe80::1", k3, k2)},
+		{"dialled NAME the user gave, new: bound to the target", "bob", "carol", k2, lan, true, true, ""},
+		{"dialled NAME the user gave: the target is judged", "robert", "carol", k3, v6, true, false, refusedLine("carol", "fe80::1", k3, k2)},
+		{"dialled NAME the user gave, other key", "carol", "carol", k3, v6, true, false, ""},
+		{"accepted as a NAME the user gave, proven before", "carol", "", k2, lan, false, true, ""},
+		{"dialled NAME discovery found: the given name is judged", "robert", "dave", k4, lan, true, true, ""},
 		{"dialled HOST:PORT: the claimed name is judged", "bob", "10.99.0.4:4000", k3, lan, true, false, refusedLine("bob", "10.99.0.4", k3, k1)},
 		{"the own name", "alice", "", k3, lan, false, true, ""}, // unbound here: this chat did not bindSelf
 		{"no name", "", "", k3, lan, false, false, `info> refused a peer at 10.99.0.4 with key ` + k3.Short() + `: mdns: bad name "": empty`},
@@ -71,7 +73,7 @@ func TestAuthorize(t *testing.T) {
 			t.Errorf("%s: printed %q, want %q", tt.name, got, tt.printed)
 		}
 	}
-	want := map[string]string{"alice": "direct " + string(k3), "bob": "direct " + string(k1), "carol": "direct " + string(k2)}
+	want := map[string]string{"alice": "direct " + string(k3), "bob": "direct " + string(k1), "carol": "named " + string(k2), "robert": "direct " + string(k4)}
 	checkBindings(t, ns, want)
 	// scuttle trust from another process: the next authorization applies it.
 	other, err := names.Open(dir, nil)

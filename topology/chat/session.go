@@ -35,11 +35,18 @@ func (c *Chat) newSwarm() *topology.Swarm {
 		Handler: func(ctx context.Context, conn *topology.Conn) error {
 			claim := c.own.connect()
 			defer c.own.gone(claim)
+			id := applog.IDOf(conn.Peer.Key)
+			quota := c.quota
+			if c.named(id) {
+				quota = nil // the user's word: its logs share no stranger's quota
+			}
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
 				Logger:    log.With("pkg", "replicate"),
 				Peer:      conn.Peer.Name,
 				Watch:     db.ID(),
-				WatchHead: func(head uint64) { c.own.peerHead(claim, string(applog.IDOf(conn.Peer.Key)), head) },
+				WatchHead: func(head uint64) { c.own.peerHead(claim, string(id), head) },
+				Quota:     quota,
+				Source:    string(id),
 			})
 		},
 		Events: c.event,

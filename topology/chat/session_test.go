@@ -34,6 +34,12 @@ func runStranger(t *testing.T, name, addr string, st replicate.Store) (stop func
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runStrangerKey(t, key, name, addr, st)
+}
+
+// runStrangerKey is runStranger with the stranger's key.
+func runStrangerKey(t *testing.T, key ed25519.PrivateKey, name, addr string, st replicate.Store) (stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +75,16 @@ func (u *unitChat) await(want ...string) {
 	testkit.ExpectLines(u.t, u.name, u.out.lines, &u.seen, func(string) bool { return true }, want)
 }
 
-// limitLine is what a chat prints once it refuses new logs.
-const limitLine = "info> this database holds as many logs as --max-logs allows: records of new logs are refused"
-
 // TestUnitChatFloodNamedPeer: a stranger serves made-up one-entry logs
-// until bob's database holds as many logs as --max-logs allows. alice,
-// whom bob named, then connects and speaks: her log is stored and her
-// line shown all the same, and the flood stays at the limit.
+// to bob, whose --max-logs is 64. Bob takes the stranger's share of it
+// (replicate.NewQuota: 64/32 = 2 new logs) and no more, so the stranger
+// cannot fill the limit alone (before, it took 12 of the 63 places, and
+// the limit line followed with a longer flood); alice, whom bob named,
+// then connects and speaks, and her line is shown; the new logs she
+// relays, more than a stranger's share, are all taken.
 func TestUnitChatFloodNamedPeer(t *testing.T) {
 	fn := newFakeNet()
-	const maxLogs = 4
+	const maxLogs, share = 64, 2
 	b := startUnitChatOpts(t, fn, &applog.Options{MaxLogs: maxLogs}, "", "bob", "alice")
 	sdb := newTestDB(t)
 	var flood []applog.ID
@@ -89,21 +95,63 @@ func TestUnitChatFloodNamedPeer(t *testing.T) {
 		}
 		flood = append(flood, id)
 	}
+	held := func() int {
+		n := 0
+		for _, id := range flood {
+			if b.db.Head(id) != 0 {
+				n++
+			}
+		}
+		return n
+	}
 	runStranger(t, "mallory", b.addr, replicate.FromDB(sdb))
-	b.await(limitLine)
+	timeout := time.After(30 * time.Second)
+	for {
+		changed := b.db.Changed()
+		if held() >= share {
+			break
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("bob holds %d of the stranger's logs after 30s, want %d", held(), share)
+		}
+	}
 
 	a := startUnitChat(t, fn, "", "alice", "bob")
 	a.say("hello")
 	a.expect("alice> hello")
 	b.await("alice> hello")
-	held := 0
-	for _, id := range flood {
-		if b.db.Head(id) != 0 {
-			held++
-		}
+	if n := held(); n != share || b.db.Head(a.db.ID()) != 1 {
+		t.Errorf("bob holds %d made-up logs and %d of alice's; want %d (the stranger's share) and 1", n, b.db.Head(a.db.ID()), share)
 	}
-	if held != maxLogs-1 || b.db.Head(a.db.ID()) != 1 {
-		t.Errorf("bob holds %d made-up logs and %d of alice's; want %d (the limit, with his own) and 1", held, b.db.Head(a.db.ID()), maxLogs-1)
+
+	// alice, named, relays more new logs than a stranger's share: her
+	// connection draws on no quota, and bob takes them all.
+	var relayed []applog.ID
+	for i := range 3 * share {
+		id, rec := madeUpLog(t, fmt.Sprint("relayed ", i))
+		if _, err := a.db.Insert(id, [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+		relayed = append(relayed, id)
+	}
+	timeout = time.After(30 * time.Second)
+	for {
+		changed, n := b.db.Changed(), 0
+		for _, id := range relayed {
+			if b.db.Head(id) != 0 {
+				n++
+			}
+		}
+		if n == len(relayed) {
+			break
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("bob holds %d of the %d logs alice relays after 30s, want all", n, len(relayed))
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 
 // The logs the chat wants whatever --max-logs says (applog's SetWanted):
 // those of the peers the user named, and of the names bound to a log by
-// a direct connection or by the user's trust. A stranger's made-up logs
+// a connection (Direct, Named) or by the user's trust. A stranger's made-up logs
 // fill the limit, never these. A name claimed in entries (names.Claimed)
 // is the weakest evidence and makes no log wanted.
 
@@ -21,7 +20,7 @@ import (
 type wantedSet struct {
 	mu      sync.Mutex
 	named   map[string]applog.ID // Peers entry (NAME or HOST:PORT) → the key that proved it
-	bound   map[applog.ID]bool   // logs with a direct or trusted binding
+	bound   map[applog.ID]bool   // logs with a binding that is no claim
 	built   time.Time            // when bound was read from the names store
 	changed bool                 // a peer was authorized since: bound may lack it
 }
@@ -32,30 +31,42 @@ func (c *Chat) authorizeWanted(p topology.Peer, ci topology.ConnInfo) error {
 	if err := c.swarmAuthorize(p, ci); err != nil {
 		return err
 	}
-	c.noteWanted(p.Name, ci, applog.IDOf(p.Key))
+	c.noteWanted(ci, applog.IDOf(p.Key))
 	return nil
 }
 
 // noteWanted records that the peer with key, authorized on a connection
-// ci that it claimed to be name on, is a peer the user named if the
-// connection was dialled to an entry of Peers or the name is a NAME of
-// Peers; and that the names store may have a new binding of it.
-func (c *Chat) noteWanted(name string, ci topology.ConnInfo, key applog.ID) {
+// ci, is a peer the user named if the connection was dialled to an entry
+// of Peers (a peer that only gives a NAME of Peers proves nothing: see
+// reserved.go); and that the names store may have a new binding of it.
+func (c *Chat) noteWanted(ci topology.ConnInfo, key applog.ID) {
 	w := &c.want
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.changed = true
-	if ci.Dialed && ci.Target != "" && !strings.Contains(ci.Target, ":") {
-		name = ci.Target
-	}
 	for _, p := range c.cfg.Peers {
-		if (ci.Dialed && p == ci.Target) || (!strings.Contains(p, ":") && strings.EqualFold(p, name)) {
+		if ci.Dialed && p == ci.Target {
 			if w.named == nil {
 				w.named = map[string]applog.ID{}
 			}
 			w.named[p] = key // at most one key per entry of Peers
 		}
 	}
+}
+
+// named reports whether id is the log of a peer the user named that
+// proved its key on a connection: a peer whose connections draw on no
+// quota (replicate.Quota).
+func (c *Chat) named(id applog.ID) bool {
+	w := &c.want
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, key := range w.named {
+		if key == id {
+			return true
+		}
+	}
+	return false
 }
 
 // wanted reports whether the chat takes log id's records whatever
@@ -77,7 +88,7 @@ func (c *Chat) wanted(id applog.ID) bool {
 		w.changed, w.built = false, time.Now()
 		w.bound = map[applog.ID]bool{}
 		for _, b := range c.cfg.Names.Bindings() {
-			if b.How == names.Direct || b.How == names.Trusted {
+			if b.How != names.Claimed {
 				w.bound[b.ID] = true
 			}
 		}
