@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"net"
 	"strconv"
 
@@ -34,6 +35,7 @@ func chatCmd() *command {
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
+			noEdit := fs.Bool("no-edit", false, "on a terminal too, read and print lines as with a pipe: no line editing, no time, no colour")
 			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
 			st.verboseFlag(fs)
@@ -47,7 +49,7 @@ func chatCmd() *command {
 				if *maxLogs < 0 {
 					return usagef("--max-logs %d: not a number of logs", *maxLogs)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, web: *webAddr}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -83,17 +85,25 @@ type chatOptions struct {
 	networkKey []byte   // nil: the public default network
 	discover   bool     // also connect to every chat browsing finds in the network
 	maxLogs    int      // applog.Options.MaxLogs
+	noEdit     bool     // never the terminal chat: the pipe's lines even on a terminal
 	web        string   // --web ADDR: also serve the chat to a browser
 }
 
 // runChat runs the chat o describes with the process's resources: the
 // database (held for writing until the end), multicast DNS on o.iface to
-// find NAME peers and to claim ME.local, and st's streams.
+// find NAME peers and to claim ME.local, and st's streams: the terminal
+// chat (runTerminalChat) when they are a terminal, else the pipe.
 func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if err := topology.CheckNetworkKey(o.networkKey); err != nil {
 		return err // before any socket: a private chat must not go public
 	}
 	log := st.log
+	ttyIn, ttyOut := chatTerminal(st, o.noEdit)
+	var diag *lineWriter // on the terminal: what the chat and its parts report
+	if ttyIn != nil {
+		diag = &lineWriter{direct: st.stderr}
+		log = slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: &st.level}))
+	}
 	db, err := applog.Open(o.db, &applog.Options{LockWait: -1, Logger: log.With("pkg", "applog"), MaxLogs: o.maxLogs})
 	if err != nil {
 		return err // names the lock holder's pid when another scuttle has the database
@@ -140,5 +150,9 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if o.discover {
 		cfg.Discover = chat.Discoverer(md, o.me, o.peers, o.networkKey, log)
 	}
-	return serveChat(ctx, chat.New(cfg), o.web, log)
+	run := func(ctx context.Context, c *chat.Chat) error { return serveChat(ctx, c, o.web, log) }
+	if ttyIn != nil {
+		return runTerminalChat(ctx, st, cfg, ttyIn, ttyOut, diag, run)
+	}
+	return run(ctx, chat.New(cfg))
 }

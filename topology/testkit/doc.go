@@ -24,6 +24,14 @@
 // interface or a network key set there never changes what a test sees;
 // a test that means one passes it explicitly.
 //
+// # Terminals
+//
+// OpenPTY (Linux) opens a pseudo-terminal, for a test that runs the
+// terminal chat as a user's terminal would. VT is a screen for such
+// tests: it interprets the escape sequences the chat's line editor
+// writes and shows the rows of text that result, so a test asserts what
+// a user sees rather than the bytes that draw it.
+//
 // The package builds on every operating system; netlab, which exists on
 // Linux only, composes with it through Command's CommandFunc.
 package testkit
