@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,10 +39,12 @@ func chatTerminal(st *state, noEdit bool) (in, out *os.File) {
 }
 
 // wantColour says whether the terminal chat colours names: not when
-// NO_COLOR is set (no-color.org) or TERM is dumb or unset.
-func wantColour(getenv func(string) string) bool {
+// NO_COLOR is set (no-color.org) or TERM is dumb, nor when TERM is unset
+// except on Windows, whose consoles set no TERM and take colours once
+// MakeRaw has turned their virtual-terminal processing on.
+func wantColour(getenv func(string) string, goos string) bool {
 	t := getenv("TERM")
-	return getenv("NO_COLOR") == "" && t != "" && t != "dumb"
+	return getenv("NO_COLOR") == "" && t != "dumb" && (t != "" || goos == "windows")
 }
 
 // runTerminalChat runs the chat of cfg on the terminal in, out: raw mode
@@ -68,7 +71,7 @@ func runTerminalChat(ctx context.Context, st *state, cfg chat.Config, in, out *o
 	if err != nil {
 		width = term.DefaultWidth
 	}
-	colour := wantColour(st.getenv)
+	colour := wantColour(st.getenv, runtime.GOOS)
 	var c *chat.Chat // set before the editor reads a key
 	ed := term.New(term.Config{In: in, Out: out, Width: width, Prompt: cfg.Me + "> ",
 		Complete: func(word string) []string { return complete(c, word) }})

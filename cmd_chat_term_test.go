@@ -29,16 +29,20 @@ func TestChatPrompt(t *testing.T) {
 func TestChatColour(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
+		goos string
 		want bool
 	}{
-		{map[string]string{"TERM": "xterm-256color"}, true},
-		{map[string]string{"TERM": "xterm", "NO_COLOR": "1"}, false},
-		{map[string]string{"TERM": "dumb"}, false},
-		{map[string]string{}, false},
+		{map[string]string{"TERM": "xterm-256color"}, "linux", true},
+		{map[string]string{"TERM": "xterm", "NO_COLOR": "1"}, "linux", false},
+		{map[string]string{"TERM": "dumb"}, "linux", false},
+		{map[string]string{}, "linux", false},
+		{map[string]string{}, "windows", true},
+		{map[string]string{"NO_COLOR": "1"}, "windows", false},
+		{map[string]string{"TERM": "dumb"}, "windows", false},
 	}
 	for _, tt := range tests {
-		if got := wantColour(func(k string) string { return tt.env[k] }); got != tt.want {
-			t.Errorf("wantColour(%v) = %v, want %v", tt.env, got, tt.want)
+		if got := wantColour(func(k string) string { return tt.env[k] }, tt.goos); got != tt.want {
+			t.Errorf("wantColour(%v) on %s = %v, want %v", tt.env, tt.goos, got, tt.want)
 		}
 	}
 }
