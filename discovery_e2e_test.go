@@ -212,21 +212,7 @@ func TestChatDiscover(t *testing.T) {
 // expectPrefix waits for a line starting with prefix and returns it.
 func (p *chatProc) expectPrefix(prefix string) string {
 	p.t.Helper()
-	deadline := time.After(testkit.ChatWait)
-	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				p.t.Fatalf("%s ended while waiting for %q…; output: %q", p.name, prefix, p.seen)
-			}
-			p.seen = append(p.seen, l)
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		case <-deadline:
-			p.t.Fatalf("%s: no %q… within %v; output: %q", p.name, prefix, testkit.ChatWait, p.seen)
-		}
-	}
+	return testkit.ExpectPrefix(p.t, p.name, p.lines, &p.seen, prefix)
 }
 
 // expectInfo waits for the lines want, in any order, counting those seen

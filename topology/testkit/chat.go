@@ -39,6 +39,29 @@ func ExpectLines(t testing.TB, name string, lines <-chan string, seen *[]string,
 	}
 }
 
+// ExpectPrefix reads lines, appending each to *seen, until one starts
+// with prefix, and returns it; the lines before it are skipped. The end
+// of lines or ChatWait passing first fails the test. name is the
+// chat's, for failure messages.
+func ExpectPrefix(t testing.TB, name string, lines <-chan string, seen *[]string, prefix string) string {
+	t.Helper()
+	deadline := time.After(ChatWait)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("%s ended while waiting for %q…; output: %q", name, prefix, *seen)
+			}
+			*seen = append(*seen, l)
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("%s: no %q… within %v; output: %q", name, prefix, ChatWait, *seen)
+		}
+	}
+}
+
 // A Chat is a running chat as an exchange sees it: a chat process of the
 // end-to-end tests or an in-process one of topology/chat's.
 type Chat struct {

@@ -93,21 +93,7 @@ func (p *peerChat) say(line string) {
 // the others, and returns it.
 func (p *peerChat) expect(want string) string {
 	p.t.Helper()
-	deadline := time.After(testkit.ChatWait)
-	for {
-		select {
-		case l, ok := <-p.out:
-			if !ok {
-				p.t.Fatalf("%s ended while waiting for %q; output: %q", p.name, want, p.seen)
-			}
-			p.seen = append(p.seen, l)
-			if strings.HasPrefix(l, want) {
-				return l
-			}
-		case <-deadline:
-			p.t.Fatalf("%s: no %q within %v; output: %q", p.name, want, testkit.ChatWait, p.seen)
-		}
-	}
+	return testkit.ExpectPrefix(p.t, p.name, p.out, &p.seen, want)
 }
 
 // twoChats starts alice, serving her chat on the web, and bob, who names
