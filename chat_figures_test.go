@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"scuttle/mdns/netlab"
+	"scuttle/topology/testkit"
 )
 
 // TestChatFigures measures the chat's figures on netlab hosts. It is a
@@ -21,9 +22,7 @@ import (
 //
 //	SCUTTLE_FIGURES=1 go test -run TestChatFigures -v .
 func TestChatFigures(t *testing.T) {
-	if os.Getenv("SCUTTLE_FIGURES") == "" {
-		t.Skip("a measurement: set SCUTTLE_FIGURES=1 to run it")
-	}
+	testkit.Figures(t)
 	t.Run("start to history", func(t *testing.T) {
 		// Alice runs and has announced; bob starts and prints her message.
 		lab := netlab.New(t, 2)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"scuttle/applog/seal"
+	"scuttle/topology/testkit"
 )
 
 // TestSealFigures measures what sealed entries cost a reader they are
@@ -25,9 +26,7 @@ import (
 //
 //	SCUTTLE_FIGURES=1 go test -run TestSealFigures -v -timeout 30m .
 func TestSealFigures(t *testing.T) {
-	if os.Getenv("SCUTTLE_FIGURES") == "" {
-		t.Skip("a measurement: set SCUTTLE_FIGURES=1 to run it")
-	}
+	testkit.Figures(t)
 	total := 1_000_000
 	if s := os.Getenv("SCUTTLE_FIGURES_ENTRIES"); s != "" {
 		total, _ = strconv.Atoi(s)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // TestBrowserFigures measures the web interface with two real chats and
@@ -20,9 +22,7 @@ import (
 //
 //	SCUTTLE_FIGURES=1 go test -run TestBrowserFigures -v ./topology/chat/web/
 func TestBrowserFigures(t *testing.T) {
-	if os.Getenv("SCUTTLE_FIGURES") == "" {
-		t.Skip("a measurement: set SCUTTLE_FIGURES=1 to run it")
-	}
+	testkit.Figures(t)
 	chromium, ok := inNetns(t)
 	if !ok {
 		return
