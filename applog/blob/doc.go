@@ -1,0 +1,2 @@
+// Package blob is scuttle's store of files shared in the chat.
+package blob
