@@ -493,8 +493,8 @@ func (st Status) Has(i int) bool {
 
 // HeldBytes returns the bytes of the blocks here.
 func (st Status) HeldBytes() int64 {
-	if st.Complete || st.Held == 0 {
-		return int64(st.Held) * BlockSize
+	if st.Complete {
+		return st.Size
 	}
 	n := int64(st.Held) * BlockSize
 	if st.Has(st.Blocks - 1) { // the last block is short
