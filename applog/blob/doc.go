@@ -52,6 +52,7 @@
 //	  ID.part                  a partial one, at its full size (sparse), mode 0600
 //	  ID.man                   the manifest of either, mode 0600
 //	  tmp-*                    Add's copy under way; removed after an hour
+//	  outbox/TIME-RAND.entry   a file entry queued for the own log (Queue, Drain)
 //
 // Add copies a local file in a block at a time, hashing as it goes, into
 // a temporary file, syncs it, writes the manifest, and renames it to its
@@ -74,7 +75,9 @@
 // one (TestSymlinks); new files are made by O_EXCL or renamed into
 // place. Other processes may Add, Open, Have and List while a chat runs
 // on the database; only the database's writer fetches (Begin,
-// WriteBlock).
+// WriteBlock). Since a running chat holds the own log, scuttle send
+// queues the file's entry in outbox/ (Queue), and whoever writes the own
+// log appends it (Drain): at least once, in queueing order (TestOutbox).
 //
 // # Limits
 //

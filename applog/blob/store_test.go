@@ -323,3 +323,41 @@ func TestAddMemory(t *testing.T) {
 		t.Errorf("Add of 32 MiB allocated %d bytes, want under 1 MiB", got)
 	}
 }
+
+// TestOutbox: queued entries are appended once each, in order; a failed
+// append leaves the entry queued; bytes that are not an entry are
+// refused by Queue.
+func TestOutbox(t *testing.T) {
+	s := newStore(t, nil)
+	var want [][]byte
+	for i := range 3 {
+		m, _ := Hash(bytes.NewReader(gen(uint32(20+i), i)))
+		e := NewEntry("f"+string(rune('a'+i)), m, nil).Encode()
+		if err := s.Queue(e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+	if err := s.Queue([]byte(`{"username":"a","message":"b"}`)); !errors.Is(err, ErrNotEntry) {
+		t.Errorf("Queue of a chat line = %v, want ErrNotEntry", err)
+	}
+	fail := errors.New("disk full")
+	var got [][]byte
+	n, err := s.Drain(func(b []byte) error {
+		if len(got) == 1 {
+			return fail
+		}
+		got = append(got, b)
+		return nil
+	})
+	if n != 1 || !errors.Is(err, fail) || s.Queued() != 2 {
+		t.Fatalf("Drain failing at the second = %d, %v, %d queued; want 1, the failure, 2 queued", n, err, s.Queued())
+	}
+	n, err = s.Drain(func(b []byte) error { got = append(got, b); return nil })
+	if n != 2 || err != nil || s.Queued() != 0 {
+		t.Fatalf("Drain = %d, %v, %d queued; want 2, nil, 0", n, err, s.Queued())
+	}
+	if len(got) != 3 || !bytes.Equal(got[0], want[0]) || !bytes.Equal(got[1], want[1]) || !bytes.Equal(got[2], want[2]) {
+		t.Errorf("appended %q, want %q", got, want)
+	}
+}
