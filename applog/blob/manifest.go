@@ -182,3 +182,10 @@ func copyHashing(w io.Writer, r io.Reader, buf []byte, max int64) (*Manifest, er
 func Hash(r io.Reader) (*Manifest, error) {
 	return copyHashing(nil, r, make([]byte, BlockSize), MaxSize)
 }
+
+// Copy copies the content r holds to w, a block at a time (one buffer of
+// BlockSize bytes), and returns its manifest: scuttle get hashes what it
+// writes out, so that a file damaged in the store is caught.
+func Copy(w io.Writer, r io.Reader) (*Manifest, error) {
+	return copyHashing(w, r, make([]byte, BlockSize), MaxSize)
+}
