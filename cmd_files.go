@@ -209,7 +209,6 @@ func filesCmd() *command {
 	}
 }
 
-
 // outboxEvery is how often a chat appends the entries scuttle send
 // queued while it held the database.
 const outboxEvery = time.Second
