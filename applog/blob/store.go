@@ -49,6 +49,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	loaded map[ID]*partial
+
+	finishing sync.Mutex // held by finish: one rename per file
 }
 
 // partial is the state of a partial file: its manifest and which of its
@@ -341,8 +343,11 @@ func (s *Store) state(id ID) (*partial, error) {
 		return nil, err
 	}
 	p, err = s.rehash(id, m)
-	if err != nil {
+	if p == nil || err != nil {
 		return nil, err
+	}
+	if p.held == m.Blocks() { // written whole before a crash, or by a state forgotten since
+		return nil, s.finish(id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -361,12 +366,15 @@ func (s *Store) state(id ID) (*partial, error) {
 
 // rehash reads id.part a block at a time (one buffer) and returns which
 // blocks hold what m says: how a fetch resumes after a crash, whatever
-// was or was not synced.
+// was or was not synced. It returns nil if the file is complete.
 func (s *Store) rehash(id ID, m *Manifest) (*partial, error) {
 	n := m.Blocks()
 	p := &partial{m: m, have: make([]uint64, (n+63)/64)}
 	f, err := osfile.OpenFile(s.path(id, partExt), os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Lstat(s.path(id, "")); serr == nil {
+			return nil, nil // completed meanwhile
+		}
 		return nil, fmt.Errorf("%w: %s has a manifest but no data", ErrNotFound, id)
 	}
 	if err != nil {
@@ -427,6 +435,11 @@ func (s *Store) WriteBlock(id ID, i int, data []byte) error {
 		return nil
 	}
 	f, err := osfile.OpenFile(s.path(id, partExt), os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Lstat(s.path(id, "")); serr == nil {
+			return nil // completed meanwhile, by the other writers of its blocks
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("blob: %w", err)
 	}
@@ -439,9 +452,9 @@ func (s *Store) WriteBlock(id ID, i int, data []byte) error {
 	}
 	s.mu.Lock()
 	p.set(i)
-	complete := p.held == m.Blocks() && s.loaded[id] == p
-	if complete {
-		delete(s.loaded, id) // the one caller to finish it
+	complete := p.held == m.Blocks()
+	if complete && s.loaded[id] == p {
+		delete(s.loaded, id)
 	}
 	s.mu.Unlock()
 	if complete {
@@ -450,10 +463,18 @@ func (s *Store) WriteBlock(id ID, i int, data []byte) error {
 	return nil
 }
 
-// finish syncs the complete id.part and renames it id.
+// finish syncs the complete id.part and renames it id. Several callers
+// may finish a file: the first does, the others find it done.
 func (s *Store) finish(id ID) error {
+	s.finishing.Lock()
+	defer s.finishing.Unlock()
 	part := s.path(id, partExt)
 	f, err := osfile.OpenFile(part, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(s.path(id, "")); err == nil {
+			return nil // finished by another goroutine or process
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("blob: %w", err)
 	}
