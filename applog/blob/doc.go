@@ -79,6 +79,25 @@
 // queues the file's entry in outbox/ (Queue), and whoever writes the own
 // log appends it (Drain): at least once, in queueing order (TestOutbox).
 //
+// Blocks of one file may be written from several goroutines at once;
+// the file is finished (synced, renamed) once, by whichever writes last
+// (TestWriteBlockConcurrent), and a partial file found whole after a
+// crash between the last write and the rename is finished on first use
+// (TestResumeAllWritten).
+//
+// # For the fetcher to come
+//
+// The network part (frames, several peers) is not here yet; the store's
+// API is shaped for it. A receiver asks a peer for the manifest of an id
+// and keeps it only if Manifest.Check passes; Begin checks the quota and
+// the floor against its size; Have's bitmap says which blocks to ask
+// for, of whom; each block received goes to WriteBlock, whose
+// ErrBadBlock means "drop this peer for this file and ask another". A
+// server answers with Manifest and ReadBlock, which serves only whole
+// blocks that pass their hash, from complete files or the blocks a
+// partial one has (TestReadBlock). A frame need hold no more than one
+// block and its header.
+//
 // # Limits
 //
 // Add and Begin refuse, before writing anything, a file that would take

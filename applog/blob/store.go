@@ -614,3 +614,45 @@ func (s *Store) List() ([]Status, error) {
 	sort.Slice(out, func(i, j int) bool { return string(out[i].ID[:]) < string(out[j].ID[:]) })
 	return out, nil
 }
+
+// ReadBlock reads block i of the file of manifest m (from Manifest) into
+// buf, which must hold BlockSize bytes, and returns it, after checking it
+// against its hash: what a peer serves is whole and verified. The file
+// may be partial if the block is here. A block damaged on disk fails
+// with ErrBadBlock; one not here with ErrIncomplete.
+func (s *Store) ReadBlock(m *Manifest, i int, buf []byte) ([]byte, error) {
+	id := m.ID()
+	if i < 0 || i >= m.Blocks() {
+		return nil, fmt.Errorf("%w: block %d of %s, which has %d blocks", ErrBadBlock, i, id, m.Blocks())
+	}
+	p, err := s.state(id)
+	if err != nil {
+		return nil, err
+	}
+	name := s.path(id, "")
+	if p != nil {
+		s.mu.Lock()
+		here := p.has(i)
+		s.mu.Unlock()
+		if !here {
+			return nil, fmt.Errorf("%w: block %d of %s is not here", ErrIncomplete, i, id)
+		}
+		name = s.path(id, partExt)
+	}
+	f, err := osfile.OpenFile(name, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) && p != nil { // completed meanwhile
+		f, err = osfile.OpenFile(s.path(id, ""), os.O_RDONLY, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	defer f.Close()
+	b := buf[:m.BlockLen(i)]
+	if _, err := f.ReadAt(b, int64(i)*BlockSize); err != nil {
+		return nil, fmt.Errorf("blob: reading block %d of %s: %w", i, id, err)
+	}
+	if got, want := sha256.Sum256(b), m.Hash(i); got != want {
+		return nil, fmt.Errorf("%w: block %d of %s is damaged on disk: hash %x, want %x", ErrBadBlock, i, id, got, want)
+	}
+	return b, nil
+}

@@ -405,3 +405,37 @@ func TestResumeAllWritten(t *testing.T) {
 		t.Fatal("the completed file differs")
 	}
 }
+
+// TestReadBlock: blocks are served from complete files and from the
+// blocks a partial file has, verified; a block not here, or damaged on
+// disk, is not served.
+func TestReadBlock(t *testing.T) {
+	data := gen(18, 2*BlockSize+9)
+	s, _, id, m := begin(t, data)
+	buf := make([]byte, BlockSize)
+	if err := s.WriteBlock(id, 2, block(data, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.ReadBlock(m, 2, buf); err != nil || !bytes.Equal(b, block(data, 2)) {
+		t.Errorf("ReadBlock of a block here = %d bytes, %v", len(b), err)
+	}
+	if _, err := s.ReadBlock(m, 0, buf); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("ReadBlock of a block not here = %v, want ErrIncomplete", err)
+	}
+	for i := range 2 {
+		if err := s.WriteBlock(id, i, block(data, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if b, err := s.ReadBlock(m, i, buf); err != nil || !bytes.Equal(b, block(data, i)) {
+			t.Errorf("ReadBlock(%d) of the complete file = %d bytes, %v", i, len(b), err)
+		}
+	}
+	f, _ := os.OpenFile(s.path(id, ""), os.O_WRONLY, 0)
+	f.WriteAt([]byte{0xff}, BlockSize+5)
+	f.Close()
+	if _, err := s.ReadBlock(m, 1, buf); !errors.Is(err, ErrBadBlock) || !strings.Contains(err.Error(), "damaged on disk") {
+		t.Errorf("ReadBlock of a damaged block = %v, want ErrBadBlock, damaged on disk", err)
+	}
+}
