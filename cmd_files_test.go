@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -175,5 +176,27 @@ func TestSendWhileChatRuns(t *testing.T) {
 	}
 	if n := w.Head(w.ID()); n != 1 {
 		t.Errorf("own log has %d entries, want 1", n)
+	}
+}
+
+// TestSendEscapesName: a file name with a terminal escape prints
+// escaped, and is stored in the entry as it is.
+func TestSendEscapesName(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no escape bytes in Windows file names")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "alice.db")
+	src := filepath.Join(dir, "a\x1b[2Jb")
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runInProcess(t, nil, "", "send", "--db", db, src)
+	if code != 0 || strings.ContainsRune(out, 0x1b) || !strings.HasPrefix(out, "sent a") {
+		t.Fatalf("send: exit %d, %q (stderr %q); want the name escaped", code, out, stderr)
+	}
+	got := ownEntries(t, db)
+	if len(got) != 1 || !strings.Contains(got[0], `"name":"a\u001b[2Jb"`) {
+		t.Errorf("own log holds %q, want the name as it is", got)
 	}
 }

@@ -171,6 +171,9 @@ func (s *Store) Add(path string) (ID, *Manifest, error) {
 	if err := s.writeManifest(id, m); err != nil {
 		return ID{}, nil, err
 	}
+	if fi, err := os.Lstat(s.path(id, "")); err == nil && fi.Mode().IsRegular() {
+		return id, m, nil // held already; the copy is removed
+	}
 	if err := osfile.Rename(tmp.Name(), s.path(id, "")); err != nil {
 		return ID{}, nil, fmt.Errorf("blob: %w", err)
 	}
