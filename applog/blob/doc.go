@@ -16,24 +16,28 @@
 // that block from that peer, never the file.
 //
 // The block size was measured: hashing and storing 64 MiB (copy through
-// SHA-256 into a file, then fdatasync; BenchmarkBlockSize) ran at
-// about 300 MB/s with 128 KiB blocks, 340 MB/s with 256 KiB and 300 MB/s
-// with 1 MiB (three runs each, 2 shared CPUs; the spread between runs is
-// as large as between sizes). Speed does not decide, so the size is the
-// smallest that costs nothing: 256 KiB bounds what a kill -9 or a bad
-// peer loses and what a frame in flight holds (one block plus its
-// header), and keeps a manifest at 32 bytes per 256 KiB (1/8192 of the
-// file: 128 KiB for 1 GiB). Syncthing allows 128 KiB to 16 MiB.
+// SHA-256 into a file, then fdatasync; BenchmarkBlockSize, go test
+// -bench BlockSize -benchtime 10x -count N) gave medians of 300, 338 and
+// 299 MB/s for 128 KiB, 256 KiB and 1 MiB blocks in one run of 3, and
+// 423, 384 and 403 MB/s in a run of 5 (2 shared CPUs): the order changes
+// between runs, and the spread within a size is as large as between
+// sizes, since SHA-256 of every byte costs the same whatever the cut.
+// Speed does not decide, so the size is chosen for the rest: 256 KiB
+// bounds what a kill -9 or a bad peer costs and what a frame in flight
+// holds (one block plus its header) at a quarter of 1 MiB, while
+// keeping half the manifest of 128 KiB blocks: 32 bytes per block, 1/8192
+// of the file (128 KiB for 1 GiB), and files up to 16 GiB within
+// MaxBlocks. Syncthing allows 128 KiB to 16 MiB.
 //
 // # Format
 //
 // A manifest, and so the bytes an id hashes, all integers little endian:
 //
-//	0                  16         24         28
-//	+------------------+----------+----------+---------+---------+- - -
-//	| "scuttle blob v1\n" | size  | blocksize| hash 0  | hash 1  | …
-//	+------------------+----------+----------+---------+---------+- - -
-//	  16 bytes (ASCII)   u64        u32        32 bytes each, one per block
+//	0                     16       24          28
+//	+---------------------+--------+-----------+--------+--------+- - -
+//	| "scuttle blob v1\n" |  size  | blocksize | hash 0 | hash 1 | …
+//	+---------------------+--------+-----------+--------+--------+- - -
+//	  16 bytes (ASCII)      u64      u32         32 bytes each, one per block
 //
 //	id = SHA-256(manifest)
 //
