@@ -109,6 +109,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err // names the lock holder's pid when another scuttle has the database
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
+	defer startOutbox(ctx, o.db, db, log.With("pkg", "blob"))() // stops before db closes
 	ns, err := names.Open(o.db, &names.Options{Logger: log.With("pkg", "names")})
 	if err != nil {
 		return err
