@@ -107,6 +107,9 @@ func madeUpForkProof(t testing.TB) []byte {
 // (before, each cost an entry of the session's forkSeen, about 100
 // bytes, for as long as the peer stayed).
 func TestMadeUpForksMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: making and checking 8000 fork proofs takes a minute under qemu; the full run checks them")
+	}
 	testkit.CheckLeaks(t)
 	const proofs = 8000
 	const maxGrowth = 256 << 10 // proofs × 100 bytes before
