@@ -28,12 +28,9 @@ func blockCmd() *command {
 				if err != nil {
 					return err
 				}
-				own := l.ID()
+				err = l.Block(id)
 				l.Close()
-				if id == own {
-					return fmt.Errorf("%s is this database's own log: not blocked", id)
-				}
-				if err := applog.Block(*db, id); err != nil {
+				if err != nil {
 					return err
 				}
 				// A writer deletes blocked logs: at its Open, and while it

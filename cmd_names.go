@@ -84,16 +84,11 @@ func trustCmd() *command {
 				if err != nil {
 					return err
 				}
-				old, had := ns.Lookup(name)
-				b, err := ns.Bind(name, id, names.Trusted)
+				ch, err := ns.Trust(name, id)
 				if err != nil {
 					return err
 				}
-				if had && old.ID != b.ID {
-					_, err = fmt.Fprintf(st.stdout, "%s is now %s (trusted), was %s (%s since %s)\n", chat.Escape(name), b.ID, old.ID, old.How, old.Time.UTC().Format(time.RFC3339))
-				} else {
-					_, err = fmt.Fprintf(st.stdout, "%s is %s (trusted)\n", chat.Escape(name), b.ID)
-				}
+				_, err = fmt.Fprintln(st.stdout, chat.TrustedLine(name, ch))
 				return err
 			}
 		},

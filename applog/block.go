@@ -44,6 +44,24 @@ const (
 // Block adds log id to the block list of the database in dir.
 func Block(dir string, id ID) error { return writeBlock(dir, id, "block") }
 
+// ErrOwnLog is returned by DB.Block for the database's own log.
+var ErrOwnLog = errors.New("applog: the database's own log")
+
+// Block adds log id to the block list of db's directory, as Block does,
+// unless it is db's own log (ErrOwnLog). db refuses the log from then
+// on (Blocked); a writer, db or another process's, deletes the log's
+// data within a second (see applyBlocks). db may be read-only.
+func (db *DB) Block(id ID) error {
+	if id == db.id {
+		return fmt.Errorf("%w %s: not blocked", ErrOwnLog, id)
+	}
+	if err := Block(db.blocks.dir, id); err != nil {
+		return err
+	}
+	db.blocks.reread()
+	return nil
+}
+
 // Unblock removes log id from the block list of the database in dir.
 func Unblock(dir string, id ID) error { return writeBlock(dir, id, "unblock") }
 

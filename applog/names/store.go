@@ -181,6 +181,26 @@ func (s *Store) Bind(name string, id applog.ID, how How) (Binding, error) {
 	return s.st.byKey[key], nil
 }
 
+// A Change is what Trust did to a name: its binding before, if it had
+// one, and after.
+type Change struct {
+	Old Binding // the binding before, if Had
+	Had bool
+	New Binding
+}
+
+// Trust binds name to id as Trusted, replacing what was known of name
+// (see Bind), and returns the change: the user's word, as scuttle trust
+// and the chat's /trust give it.
+func (s *Store) Trust(name string, id applog.ID) (Change, error) {
+	old, had := s.Lookup(name)
+	b, err := s.Bind(name, id, Trusted)
+	if err != nil {
+		return Change{}, err
+	}
+	return Change{Old: old, Had: had, New: b}, nil
+}
+
 // append writes rec at the end of the file in one write, creating the
 // file if needed, and with sync makes it durable.
 func (s *Store) append(rec []byte, sync bool) error {

@@ -35,10 +35,16 @@ type Config struct {
 	// finds (NAME or HOST:PORT), removes each that left or failed (chat
 	// --discover: Discoverer).
 	Discover func(ctx context.Context, d Discovering)
-	In       io.Reader    // typed lines
-	Out      io.Writer    // what the chat prints: every line goes through one sink
-	Errs     io.Writer    // a typed line that is not sent is reported here
-	Log      *slog.Logger // diagnostics
+	In       io.Reader // typed lines
+	Out      io.Writer // the pipe: each line the chat shows, as Line.String and "\n"
+	// Screen, if set, is the front end: every line the chat shows goes
+	// to Screen.Show and each change of its status to Screen.SetStatus,
+	// instead of Out. They are called one at a time, in the chat's
+	// order, and must not call the chat's Info (which would wait for
+	// them).
+	Screen Screen
+	Errs   io.Writer    // a typed line that is not sent is reported here
+	Log    *slog.Logger // diagnostics
 
 	// Advertise, if set, runs while the swarm does and makes the chat
 	// known (scuttle chat: Advertise over multicast DNS), telling what
@@ -51,8 +57,9 @@ type Config struct {
 // sink of printed lines, and what it remembers for the run. Make it
 // with New and run it once with Run.
 type Chat struct {
-	cfg Config
-	out sink // every line the chat prints
+	cfg   Config
+	out   screen           // where every line the chat shows goes (see show)
+	clock func() time.Time // the chat's clock; nil: time.Now (tests set it)
 
 	refused refusals // the refusals told of this run (see authorize)
 
@@ -60,6 +67,14 @@ type Chat struct {
 	want wantedSet // the logs taken whatever --max-logs says (see wanted)
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
+
+	presence presenceSet // who is connected, and who was seen (see Who)
+	cmds     []command   // the commands (see commands)
+
+	typed   chan string             // the lines of Type, to send
+	started chan struct{}           // closed when Run starts: quit is set
+	ended   chan struct{}           // closed when Run returns
+	quit    context.CancelCauseFunc // ends Run's context (/quit)
 }
 
 // New returns the chat cfg describes; a nil cfg.Log discards diagnostics.
@@ -74,17 +89,26 @@ func New(cfg Config) *Chat {
 	return &Chat{
 		dialled: dialled,
 		cfg:     cfg,
-		out:     newSink(cfg.Out),
+		out:     newScreen(cfg.Screen, cfg.Out),
 		refused: newRefusals(),
 		own:     newOwnHeads(),
+
+		presence: newPresenceSet(),
+		cmds:     commands(),
+		typed:    make(chan string, maxBatch),
+		started:  make(chan struct{}),
+		ended:    make(chan struct{}),
 	}
 }
 
-// Run runs the chat until ctx ends: it serves and dials peers, prints the
-// history and every entry stored later, and appends each line of In to
-// the own log. It returns the cause of ctx's end unless that is
-// context.Canceled (an interrupt), or the first failure.
+// Run runs the chat until ctx ends or /quit: it serves and dials peers,
+// shows the history and every entry stored later, and appends each line
+// of In and of Type to the own log, or runs it if it is a command. It
+// returns the cause of ctx's end unless that is context.Canceled (an
+// interrupt, or /quit), or the first failure. A nil In types nothing.
 func (c *Chat) Run(ctx context.Context) error {
+	defer close(c.ended)
+	defer c.endLines() // after wg.Wait: the views get the last lines
 	if err := topology.CheckNetworkKey(c.cfg.NetworkKey); err != nil {
 		return err
 	}
@@ -97,13 +121,19 @@ func (c *Chat) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel(nil) // first: what runs in wg ends with ctx
+	c.quit = cancel
+	close(c.started)
+	c.setStatus()
 	c.start(ctx, cancel, &wg, swarm)
 
-	lines := make(chan string, maxBatch)
-	// The reader of In is not waited for: a read of standard input cannot
-	// be interrupted, and the process ends anyway. It only ever hands lines
-	// to send, which owns the appends.
-	go c.readLines(ctx, c.cfg.In, lines)
+	var lines chan string
+	if c.cfg.In != nil {
+		lines = make(chan string, maxBatch)
+		// The reader of In is not waited for: a read of standard input
+		// cannot be interrupted, and the process ends anyway. It only
+		// ever hands lines to send, which owns the appends.
+		go c.readLines(ctx, c.cfg.In, lines)
+	}
 	return c.send(ctx, lines)
 }
 
@@ -119,13 +149,13 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 	})
 	if c.cfg.Advertise != nil {
 		wg.Go(func() {
-			if err := c.cfg.Advertise(ctx, c.out.info); err != nil && ctx.Err() == nil {
+			if err := c.cfg.Advertise(ctx, c.info); err != nil && ctx.Err() == nil {
 				cancel(err)
 			}
 		})
 	}
 	if c.cfg.Discover != nil {
-		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.out.info, Dialled: c.dialled}
+		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.info, Dialled: c.dialled}
 		wg.Go(func() { c.cfg.Discover(ctx, d) })
 	}
 	wg.Go(func() {
@@ -139,53 +169,104 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 // maxBatch bounds how many typed lines go into one durable batch.
 const maxBatch = 256
 
-// send appends what each line of lines means to the own log, in durable
-// batches, until ctx ends; the end of lines stops only the sending (the
-// chat keeps replicating, like the seed). It returns the cause of ctx's
-// end unless that is context.Canceled, or the first failed append.
+// send appends what each typed line means to the own log, in durable
+// batches, or runs it if it is a command, until ctx ends; lines are those
+// of In, and c.typed those of Type. The end of lines stops only the
+// reading of In (the chat keeps replicating, like the seed, and takes
+// the lines of Type). It returns the cause of ctx's end unless that is
+// context.Canceled, or the first failed append.
 func (c *Chat) send(ctx context.Context, lines <-chan string) error {
-	start := time.Now()
-	first := true
-	batch := make([][]byte, 0, maxBatch)
+	b := batcher{start: time.Now(), first: true, entries: make([][]byte, 0, maxBatch)}
 	for {
+		var line string
+		var ok bool
 		select {
 		case <-ctx.Done():
 			if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
 				return cause
 			}
 			return nil
-		case line, ok := <-lines:
+		case line, ok = <-lines:
 			if !ok {
 				lines = nil // end of input: keep replicating
 				continue
 			}
-			batch, lines = c.gather(append(batch[:0], c.compose(line)), lines)
-			if err := c.waitOwn(ctx, first, start); err != nil {
-				continue // ctx ended
-			}
-			first = false
-			if _, err := c.cfg.DB.AppendBatch(batch); err != nil {
-				return err
-			}
+		case line = <-c.typed:
+		}
+		var err error
+		if lines, err = c.take(ctx, &b, line, lines); err != nil {
+			return err
 		}
 	}
 }
 
-// gather adds to batch the entries of the lines already waiting in
-// lines, up to maxBatch: lines typed (or pasted) while the last batch
-// was being made durable go into one batch, one fsync for them all. It
-// returns lines, or nil once lines is closed.
-func (c *Chat) gather(batch [][]byte, lines <-chan string) ([][]byte, <-chan string) {
-	for len(batch) < maxBatch {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				return batch, nil
+// batcher is the batch of entries send is making, and what the first
+// append must wait for (see waitOwn).
+type batcher struct {
+	entries [][]byte
+	first   bool
+	start   time.Time
+}
+
+// take takes line, then the lines already waiting in lines and c.typed,
+// up to maxBatch entries: lines typed (or pasted) while the last batch
+// was being made durable go into one batch, one fsync for them all. A
+// command runs where it is typed: the entries before it are appended
+// first, and none after /quit. It returns lines, or nil once lines is
+// closed, and the first failed append.
+func (c *Chat) take(ctx context.Context, b *batcher, line string, lines <-chan string) (<-chan string, error) {
+	b.entries = b.entries[:0]
+	for ctx.Err() == nil { // none after the end, or /quit
+		if t := parseTyped(line); t.command {
+			if err := c.appendBatch(ctx, b); err != nil {
+				return lines, err
 			}
-			batch = append(batch, c.compose(line))
-		default:
-			return batch, lines
+			c.runCommand(t)
+		} else {
+			b.entries = append(b.entries, c.compose(t.text))
+		}
+		if len(b.entries) == maxBatch {
+			break
+		}
+		var more bool
+		if line, lines, more = c.waiting(lines); !more {
+			break
 		}
 	}
-	return batch, lines
+	return lines, c.appendBatch(ctx, b)
+}
+
+// waiting returns a line waiting in lines or c.typed, if there is one,
+// without waiting; and lines, or nil once it is closed.
+func (c *Chat) waiting(lines <-chan string) (string, <-chan string, bool) {
+	select {
+	case line, ok := <-lines:
+		if ok {
+			return line, lines, true
+		}
+		lines = nil
+	default:
+	}
+	select {
+	case line := <-c.typed:
+		return line, lines, true
+	default:
+		return "", lines, false
+	}
+}
+
+// appendBatch appends b's entries to the own log, once the own log
+// holds what peers hold of it (waitOwn), and empties b. It returns the
+// append's error; if ctx ends first, the entries are not appended.
+func (c *Chat) appendBatch(ctx context.Context, b *batcher) error {
+	defer func() { b.entries = b.entries[:0] }()
+	if len(b.entries) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	if err := c.waitOwn(ctx, b.first, b.start); err != nil {
+		return nil // ctx ended
+	}
+	b.first = false
+	_, err := c.cfg.DB.AppendBatch(b.entries)
+	return err
 }

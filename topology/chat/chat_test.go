@@ -133,6 +133,14 @@ func startUnitChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *
 // startUnitChatOpts is startUnitChat with the database opened with opts.
 func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me string, peers ...string) *unitChat {
 	t.Helper()
+	return startUnitChatWith(t, fn, opts, nil, nil, dir, me, peers...)
+}
+
+// startUnitChatWith is startUnitChatOpts with cfg, if not nil, changing
+// the chat's Config before New, and setup, if not nil, the chat before
+// Run.
+func startUnitChatWith(t *testing.T, fn *fakeNet, opts *applog.Options, cfg func(*Config), setup func(*Chat), dir, me string, peers ...string) *unitChat {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -151,10 +159,17 @@ func startUnitChatOpts(t *testing.T, fn *fakeNet, opts *applog.Options, dir, me 
 	inR, inW := io.Pipe()
 	u := &unitChat{t: t, name: me, dir: dir, db: db, names: ns, addr: ln.Addr().String(), in: inW,
 		out: newLineWriter(), errs: newLineWriter(), done: make(chan error, 1)}
-	u.c = New(Config{
+	config := Config{
 		Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, Resolver: fn, Dial: fn.Dial,
 		In: inR, Out: u.out, Errs: u.errs,
-	})
+	}
+	if cfg != nil {
+		cfg(&config)
+	}
+	u.c = New(config)
+	if setup != nil {
+		setup(u.c)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	u.cancel = cancel
 	go func() { u.done <- u.c.Run(ctx) }()

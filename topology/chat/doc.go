@@ -7,7 +7,8 @@
 // A Chat is made of what Config gives it, and closes none of it: the
 // database and its names store, a listener (or an address), a resolver
 // and dialer for NAME peers, optionally a discoverer, the typed lines
-// (In), the sink of printed lines (Out) and a logger. scuttle chat gives
+// (In), the sink of printed lines (Out) or a front end (Screen) and a
+// logger. scuttle chat gives
 // it the real database, multicast DNS and the standard streams; the tests
 // give it a database in a temporary directory, a listener on 127.0.0.1, a
 // resolver of their own and pipes, and run two or three chats in one
@@ -64,20 +65,59 @@
 // The store's notices (a forked log, the log limit, low disk space) are
 // printed once each as info lines.
 //
-// # Rendering (render.go, escape.go)
+// # Rendering and front ends (render.go, screen.go, line.go, terminal.go, escape.go)
 //
-// The chat prints whole lines on one sink: "NAME> TEXT" for a message,
-// "NAME> TEXT" for another entry of a log bound to NAME ("SHORT> TEXT"
-// for one bound to none), "info> …" for what happened (a connection, a
-// refusal, a fork). Views of the chat (today the terminal;
-// later others) read that one sink, never a copy of the chat's logic.
+// Everything the chat shows is a Line (line.go): a message, "NAME> TEXT"
+// ("NAME> TEXT" for another entry of a log bound to NAME, "SHORT> TEXT"
+// for one bound to none), or an info line, "info> …", for what happened
+// (a connection, a refusal, a fork, a command's answer). Every string in
+// a Line is escaped already. A line is made once (entryLine, info) and
+// goes through one path, show, to the front end: Config.Screen if set
+// (the terminal editor, which prints AppendTerminal's "HH:MM " and the
+// author's colour, TestAppendTerminal), else the pipe, Line.String and
+// a newline on Out, today's format byte for byte (TestChatLineFormat,
+// TestUnitChatScreen). Status changes (a peer connected or lost) go to
+// Screen.SetStatus.
 //
-// # Input (input.go)
+// Front ends are views over the one chat, never copies of its logic:
+// Type types a line as if read from In, Lines streams what is shown,
+// Who, Status, Names and Complete answer what a view shows beside the
+// lines, Info shows a view's own news. Lines replays a bounded history
+// (the last 256 messages and the last 64 info lines, in the order shown)
+// and then every new line, to at most 64 views at once; a view that falls
+// 256 lines behind is cut off (ErrCutOff) and may call Lines again, and
+// the chat never waits for one (TestLinesReplay, TestLinesLiveAndSlow,
+// TestLinesBounded). Presence (presence.go) comes from the swarm's
+// events and is bounded to 1024 peers, the one seen the longest ago
+// forgotten first (TestUnitChatWhoStatus, TestPresenceBounded).
 //
-// The typed lines are read from In, one at a time, each at most
-// maxMessage bytes (so that its JSON fits an entry; a longer one is
-// reported on Errs and not sent). compose turns a line into the entry it
-// appends: today always a message.
+// # Input and commands (input.go, commands.go)
+//
+// The typed lines are read from In (and given by Type), one at a time,
+// each at most maxMessage bytes (so that its JSON fits an entry; a
+// longer one is reported on Errs and not sent). A line that starts with
+// "/" is a command, the same from a pipe, the terminal or the web page:
+//
+//	/help            list the commands, one line each
+//	/who             who is connected now, and who was seen this run and when
+//	/names           the names known: name, log id, how learned, (you)
+//	/trust NAME ID   bind NAME to the log ID (as scuttle trust)
+//	/block NAME      block the log bound to NAME, or the log ID (as scuttle block)
+//	/quit            send what was typed before, and end the chat
+//
+// A command answers in info lines and is never sent; "//TEXT" sends
+// "/TEXT"; an unknown command, or one given other arguments than it
+// takes, prints one info line and sends nothing (TestUnitChatCommands,
+// FuzzCommand). /quit ends the chat as an interrupt does, where the end
+// of input does not (the chat then keeps replicating): the lines before
+// it are stored, none after it, and Run returns nil, so scuttle chat
+// exits 0 (TestUnitChatQuit). A command runs where it is typed: the
+// lines before it in a paste are appended first. The commands are one
+// table (commands): a command of a later feature (private messages,
+// files) is one entry of it, with its name, its arguments ("NAME
+// TEXT..." takes the rest of the line), its line of /help and its
+// handler. /trust and /block share their logic with scuttle trust and
+// block (names.Store.Trust, applog.DB.Block, TrustedLine).
 //
 // # Service (service.go)
 //
@@ -122,6 +162,17 @@
 //   - Lock out new peers by filling the names store: no; claims are
 //     evicted, and a store full of connections' bindings lets new peers
 //     in unbound (TestAuthorizeFullStore, names.TestClaimFloodEvicted).
+//   - Run a command in another user's chat: no. Only typed lines (In,
+//     Type) are commands; an entry is shown, never parsed, so a peer's
+//     "/quit" is a message like any other (TestUnitChatCommands, where
+//     a line sent as "//nosuch thing" reaches bob as "alice> /nosuch
+//     thing").
+//   - Grow the chat's memory through what views and /who remember: no.
+//     Presence is bounded to 1024 peers (TestPresenceBounded), the
+//     history of views to 256 messages and 64 info lines, the views to
+//     64 and each view's backlog to 256 lines (TestLinesBounded,
+//     TestLinesLiveAndSlow); a flood of lines cuts off a slow view, and
+//     never makes the chat wait for it.
 //   - Scroll messages away with refusals: at most three lines per name
 //     and bound key, then one line per power of ten
 //     (TestAuthorizeFreshKeys). The memory of refusals and of peers'

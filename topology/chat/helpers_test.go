@@ -7,7 +7,7 @@ import (
 )
 
 // newTestDB returns a database in a temp dir with entries in its own log.
-func newTestDB(t *testing.T, entries ...string) *applog.DB {
+func newTestDB(t testing.TB, entries ...string) *applog.DB {
 	t.Helper()
 	db, err := applog.Open(t.TempDir(), nil)
 	if err != nil {

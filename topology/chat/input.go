@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"scuttle/applog"
 )
@@ -93,4 +94,46 @@ func TrimEOL(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// Type types line into the chat, as if it was read from In: a message
+// to send, or a command to run (see commands). It waits until Run has
+// started, then hands line to the sending of lines, and returns; a line
+// of several lines ("\n" or "\r\n" apart) is each of them, and empty
+// ones are skipped. A line longer than a message may be is refused whole,
+// nothing typed. It returns ctx's error if ctx ends first, and ErrEnded
+// once Run has returned.
+func (c *Chat) Type(ctx context.Context, line string) error {
+	var lines []string
+	for l := range strings.Lines(line) {
+		l := string(TrimEOL([]byte(l)))
+		if len(l) > maxMessage {
+			return errLineTooLong
+		}
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	select {
+	case <-c.started:
+	case <-c.ended:
+		return ErrEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for _, l := range lines {
+		select {
+		case <-c.ended:
+			return ErrEnded
+		default:
+		}
+		select {
+		case c.typed <- l:
+		case <-c.ended:
+			return ErrEnded
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

@@ -40,10 +40,18 @@ const (
 // String returns l as the pipe prints it, without a newline:
 // "FROM> TEXT" for a message, "info> TEXT" for an info line.
 func (l Line) String() string {
+	return string(l.appendPipe(nil))
+}
+
+// appendPipe appends l as String returns it.
+func (l Line) appendPipe(b []byte) []byte {
 	if l.Kind == Info {
-		return "info> " + l.Text
+		b = append(b, "info"...)
+	} else {
+		b = append(b, l.From...)
 	}
-	return l.From + "> " + l.Text
+	b = append(b, "> "...)
+	return append(b, l.Text...)
 }
 
 // Status is what a front end shows beside the input: who the user is,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"scuttle/applog"
 	"scuttle/applog/names"
@@ -123,9 +124,9 @@ func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.A
 		switch n := c.refused.count("", name, key); {
 		case n == 0: // told already
 		case n <= toldInFull:
-			c.out.info(fmt.Sprintf("refused a peer at %s with key %s: %s", host, key.Short(), Escape(err.Error())))
+			c.info(fmt.Sprintf("refused a peer at %s with key %s: %s", host, key.Short(), Escape(err.Error())))
 		case summarised(n):
-			c.out.info(fmt.Sprintf("refused %d peers as names no chat can have so far, the last at %s", n, host))
+			c.info(fmt.Sprintf("refused %d peers as names no chat can have so far, the last at %s", n, host))
 		}
 		return fmt.Errorf("%w %s at %s: %w", errRefused, key.Short(), host, err)
 	}
@@ -134,18 +135,18 @@ func (c *Chat) authorize(claimedName, target string, key applog.ID, remote net.A
 	switch {
 	case errors.Is(err, names.ErrFull):
 		if c.refused.once(&c.refused.full) {
-			c.out.info(fmt.Sprintf("the names store holds as many direct bindings as it may: %s at %s is connected, but its name is not bound to its key; scuttle names lists them, scuttle trust binds one",
+			c.info(fmt.Sprintf("the names store holds as many direct bindings as it may: %s at %s is connected, but its name is not bound to its key; scuttle names lists them, scuttle trust binds one",
 				Escape(name), host))
 		}
 		return nil
 	case err != nil:
-		c.out.info(fmt.Sprintf("refused %s at %s: %s", Escape(name), host, Escape(err.Error())))
+		c.info(fmt.Sprintf("refused %s at %s: %s", Escape(name), host, Escape(err.Error())))
 		return fmt.Errorf("%w %s at %s: %w", errRefused, Escape(name), host, err)
 	case b.ID != key:
 		return c.refuseConflict(name, b, key, host)
 	}
 	if had && before.How == names.Claimed && before.ID != key {
-		c.out.info(fmt.Sprintf("%s is %s, who connected; the lines as %s of %s, which only claimed the name, print as %s~%s from now on",
+		c.info(fmt.Sprintf("%s is %s, who connected; the lines as %s of %s, which only claimed the name, print as %s~%s from now on",
 			Escape(b.Name), key.Short(), Escape(before.Name), before.ID.Short(), Escape(before.Name), before.ID.Short()))
 	}
 	return nil
@@ -161,10 +162,10 @@ func (c *Chat) refuseConflict(name string, b names.Binding, key applog.ID, host 
 	switch n := c.refused.count(names.Skeleton(b.Name)+" "+string(b.ID), b.Name, key); {
 	case n == 0: // told already
 	case n <= toldInFull:
-		c.out.info(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
+		c.info(fmt.Sprintf("refused %s at %s: key %s is not the %s you know (%s); to accept it: scuttle trust %s %s",
 			shown, host, key.Short(), bound, b.ID.Short(), shown, key))
 	case summarised(n):
-		c.out.info(fmt.Sprintf("refused %d different keys as %s so far, the last at %s; only %s is the %s you know", n, bound, host, b.ID.Short(), bound))
+		c.info(fmt.Sprintf("refused %d different keys as %s so far, the last at %s; only %s is the %s you know", n, bound, host, b.ID.Short(), bound))
 	}
 	return err
 }
@@ -187,14 +188,14 @@ func (c *Chat) bindSelf() {
 	case err != nil:
 		c.cfg.Log.Warn("chat: cannot bind the own name", "name", c.cfg.Me, "err", err)
 	case b.ID != id:
-		c.out.info(fmt.Sprintf("%s is another key (%s) here: your lines show as %s~%s; to be %s: scuttle trust %s %s",
+		c.info(fmt.Sprintf("%s is another key (%s) here: your lines show as %s~%s; to be %s: scuttle trust %s %s",
 			Escape(c.cfg.Me), b.ID.Short(), Escape(c.cfg.Me), id.Short(), Escape(c.cfg.Me), Escape(c.cfg.Me), id))
 	}
 }
 
 // owner returns the log that name is bound to, binding it to author
 // (Claimed) if it is unbound and a name a peer can have; "" if it is
-// bound to no log. It is appendChatLine's owner.
+// bound to no log. It is entryLine's owner.
 func (c *Chat) owner(name string, author applog.ID) applog.ID {
 	if b, ok := c.cfg.Names.Lookup(name); ok {
 		return b.ID
@@ -211,7 +212,7 @@ func (c *Chat) owner(name string, author applog.ID) applog.ID {
 }
 
 // nameOf returns the name bound to the log id, "" if none: what a plain
-// entry of that log prints under. It is appendChatLine's nameOf.
+// entry of that log prints under. It is entryLine's nameOf.
 func (c *Chat) nameOf(id applog.ID) string {
 	if b, ok := c.cfg.Names.NameOf(id); ok {
 		return b.Name
@@ -247,4 +248,28 @@ func hostOf(addr net.Addr) string {
 		return h
 	}
 	return addr.String()
+}
+
+// maxNames bounds what Names returns.
+const maxNames = 1024
+
+// Names returns the names the chat knows, sorted by name (the names
+// store's bindings), at most 1024.
+func (c *Chat) Names() []NameBinding {
+	bs := c.cfg.Names.Bindings()
+	own := c.cfg.DB.ID()
+	out := make([]NameBinding, 0, min(len(bs), maxNames))
+	for _, b := range bs[:min(len(bs), maxNames)] {
+		out = append(out, NameBinding{Name: Escape(b.Name), Log: b.ID, How: b.How.String(), Own: b.ID == own})
+	}
+	return out
+}
+
+// TrustedLine is what scuttle trust and the chat's /trust say of the
+// change ch that bound name by trust.
+func TrustedLine(name string, ch names.Change) string {
+	if ch.Had && ch.Old.ID != ch.New.ID {
+		return fmt.Sprintf("%s is now %s (trusted), was %s (%s since %s)", Escape(name), ch.New.ID, ch.Old.ID, ch.Old.How, ch.Old.Time.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s is %s (trusted)", Escape(name), ch.New.ID)
 }

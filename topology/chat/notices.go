@@ -44,11 +44,11 @@ func (c *Chat) reportLimits(n *notices) {
 	switch {
 	case logs && !n.logs:
 		n.logs = true
-		c.out.info("this database holds as many logs as --max-logs allows: records of new logs are refused")
+		c.info("this database holds as many logs as --max-logs allows: records of new logs are refused")
 	case space != n.space:
 		n.space = space
 		if space {
-			c.out.info("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
+			c.info("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
 		}
 	}
 }
@@ -64,14 +64,14 @@ func (c *Chat) reportForks(n *notices) {
 		}
 		n.forks[fk.Log] = true
 		if fk.Log == db.ID() {
-			c.out.info(OwnForkWarning(fk.Seq))
+			c.info(OwnForkWarning(fk.Seq))
 			continue
 		}
 		name := fk.Log.Short()
 		if b, ok := c.cfg.Names.NameOf(fk.Log); ok {
 			name = b.Name
 		}
-		c.out.info(fmt.Sprintf("%s's log forked at seq %d (two different signed entries); it is frozen here", Escape(name), fk.Seq))
+		c.info(fmt.Sprintf("%s's log forked at seq %d (two different signed entries); it is frozen here", Escape(name), fk.Seq))
 	}
 }
 

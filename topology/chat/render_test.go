@@ -46,7 +46,8 @@ func TestChatLineFormat(t *testing.T) {
 				}
 				return ""
 			}
-			got := string(appendChatLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner, nameOf))
+			l, _ := entryLine(nil, applog.Entry{Log: id, Seq: 1, Data: []byte(tt.data)}, owner, nameOf)
+			got := l.String() + "\n"
 			if got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}

@@ -144,6 +144,6 @@ func TXTValue(txt []string, key string) (string, bool) {
 // that runs something else): the swarm redials it less often, and says
 // so once per target and run.
 func (c *Chat) unreachable(e topology.Event) {
-	c.out.info(fmt.Sprintf("no scuttle answers at %s, where %s resolved: dialling it less often, up to a minute apart",
+	c.info(fmt.Sprintf("no scuttle answers at %s, where %s resolved: dialling it less often, up to a minute apart",
 		Escape(e.Addr.String()), Escape(mdns.FQDN(e.Target))))
 }

@@ -172,12 +172,12 @@ func (c *Chat) waitOwn(ctx context.Context, first bool, start time.Time) error {
 		wait := time.Until(start.Add(startGrace))
 		if behind {
 			if !told {
-				c.out.info(fmt.Sprintf("a peer holds your own log up to seq %d, this database to %d: waiting for the rest before sending", want, head))
+				c.info(fmt.Sprintf("a peer holds your own log up to seq %d, this database to %d: waiting for the rest before sending", want, head))
 				told = true
 			}
 			wait = time.Until(stall)
 			if wait <= 0 {
-				c.out.info(fmt.Sprintf("your own log's entries %d..%d did not arrive: sending anyway", head+1, want))
+				c.info(fmt.Sprintf("your own log's entries %d..%d did not arrive: sending anyway", head+1, want))
 				c.own.giveUp()
 				return nil
 			}

@@ -84,3 +84,11 @@ func (c *Chat) wanted(id applog.ID) bool {
 	}
 	return w.bound[id]
 }
+
+// noteTrusted records that the names store has a new binding by trust,
+// so that wanted reads it at once.
+func (c *Chat) noteTrusted() {
+	c.want.mu.Lock()
+	defer c.want.mu.Unlock()
+	c.want.changed = true
+}
