@@ -26,10 +26,12 @@ func (c *Chat) print(ctx context.Context) error {
 		// does not hold back the swarm's events (Events must return
 		// quickly).
 		for f.Next() {
-			var l Line
-			l, buf = entryLine(buf, f.Entry(), c.owner, c.nameOf)
-			l.Own = l.Log == own
-			c.show(l)
+			l, ok, b := c.lineOf(buf, f.Entry())
+			buf = b
+			if ok {
+				l.Own = l.Log == own
+				c.show(l)
+			}
 		}
 		if err := errors.Join(f.Err(), c.flush()); err != nil {
 			return err
