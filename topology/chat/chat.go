@@ -44,14 +44,14 @@ type Config struct {
 	// order, and must not call the chat's Info (which would wait for
 	// them).
 	Screen Screen
-	Errs   io.Writer    // a typed line that is not sent is reported here
+	Errs   io.Writer // a typed line that is not sent is reported here
 	// Keys, if set, is the user's encryption keys (seal.OpenKeyring of
 	// the database's directory): the chat publishes the newest before
 	// its first line, opens the private messages and room lines sealed
 	// to them, and has /msg and the room commands. Without it, sealed
 	// entries show nothing and those commands say they are off.
 	Keys *seal.Keyring
-	Log    *slog.Logger // diagnostics
+	Log  *slog.Logger // diagnostics
 
 	// Advertise, if set, runs while the swarm does and makes the chat
 	// known (scuttle chat: Advertise over multicast DNS), telling what
