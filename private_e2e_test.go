@@ -24,24 +24,22 @@ import (
 // sealed. Each private text is made of words of its own (see words),
 // which the checks look for one by one.
 
-// privatePeers are the three peers of the tests, in the order of
-// netlab hosts 0, 1 and 2.
-var privatePeers = []string{"alice", "bob", "carol"}
-
-// privateLab is a lab of the three privatePeers, each with a database
-// directory of its own.
+// privateLab is a lab of three peers, alice, bob and carol, on its
+// hosts 0, 1 and 2, each with a database directory of its own.
 type privateLab struct {
 	t     *testing.T
 	lab   *netlab.Lab
-	dirs  []string    // database directories, as privatePeers
-	procs []*chatProc // the running chats, nil once stopped
+	names []string    // the peers' names, in the order of the hosts
+	dirs  []string    // database directories, as names
+	procs []*chatProc // the running chats, as names; nil once stopped
 }
 
 // newPrivateLab makes the lab and starts the three chats.
 func newPrivateLab(t *testing.T) *privateLab {
 	t.Helper()
-	l := &privateLab{t: t, lab: netlab.New(t, len(privatePeers))}
-	for i := range privatePeers {
+	l := &privateLab{t: t, names: []string{"alice", "bob", "carol"}}
+	l.lab = netlab.New(t, len(l.names))
+	for i := range l.names {
 		l.dirs = append(l.dirs, t.TempDir())
 		l.procs = append(l.procs, nil)
 		l.start(i)
@@ -54,9 +52,9 @@ func newPrivateLab(t *testing.T) *privateLab {
 func (l *privateLab) start(i int, others ...string) *chatProc {
 	l.t.Helper()
 	if others == nil {
-		others = slices.Concat(privatePeers[:i], privatePeers[i+1:])
+		others = slices.Concat(l.names[:i], l.names[i+1:])
 	}
-	p := labChat(l.t, l.lab.Hosts[i], l.dirs[i], append([]string{privatePeers[i]}, others...)...)
+	p := labChat(l.t, l.lab.Hosts[i], l.dirs[i], append([]string{l.names[i]}, others...)...)
 	l.procs[i] = p
 	return p
 }
@@ -80,7 +78,7 @@ func (l *privateLab) stopAll() {
 
 // db is the database of peer i, as "scuttle chat NAME" makes it.
 func (l *privateLab) db(i int) string {
-	return filepath.Join(l.dirs[i], privatePeers[i]+".db")
+	return filepath.Join(l.dirs[i], l.names[i]+".db")
 }
 
 // everyoneSays has each running peer type "public from NAME" and waits
@@ -92,8 +90,8 @@ func (l *privateLab) everyoneSays() []string {
 	var want []string
 	for i, p := range l.procs {
 		if p != nil {
-			p.say("public from " + privatePeers[i])
-			want = append(want, privatePeers[i]+"> public from "+privatePeers[i])
+			p.say("public from " + l.names[i])
+			want = append(want, l.names[i]+"> public from "+l.names[i])
 		}
 	}
 	for _, p := range l.procs {
@@ -235,11 +233,11 @@ func TestPrivateReplicate(t *testing.T) {
 		}
 	}
 	if len(first) != 6 || keys != 3 {
-		t.Errorf("%s holds %d entries, %d of them keys; want 6, 3: a key and a line of each peer:\n%s", privatePeers[0], len(first), keys, strings.Join(first, "\n"))
+		t.Errorf("%s holds %d entries, %d of them keys; want 6, 3: a key and a line of each peer:\n%s", l.names[0], len(first), keys, strings.Join(first, "\n"))
 	}
-	for i := 1; i < len(privatePeers); i++ {
+	for i := 1; i < len(l.names); i++ {
 		if got := readJSON(t, l.db(i)); !slices.Equal(got, first) {
-			t.Errorf("%s and %s differ:\n%s\n%s", privatePeers[i], privatePeers[0], strings.Join(got, "\n"), strings.Join(first, "\n"))
+			t.Errorf("%s and %s differ:\n%s\n%s", l.names[i], l.names[0], strings.Join(got, "\n"), strings.Join(first, "\n"))
 		}
 	}
 }
