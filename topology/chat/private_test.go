@@ -1,0 +1,192 @@
+package chat
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"scuttle/applog"
+	"scuttle/applog/seal"
+)
+
+// The private messages and rooms, chats in this process as in
+// chat_test.go, each with its encryption keys (Config.Keys).
+
+// publishedLine is what a chat says the first time it publishes a key.
+const publishedLine = "info> published your encryption key: from now on others can send you private messages (/msg) and rooms (/invite)"
+
+// startSealChat runs a chat with the keyring of its database, in dir (a
+// new one if dir is "").
+func startSealChat(t *testing.T, fn *fakeNet, dir, me string, peers ...string) *unitChat {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	kr, err := seal.OpenKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startUnitChatWith(t, fn, nil, func(c *Config) { c.Keys = kr }, nil, dir, me, peers...)
+}
+
+// sealedEntries returns the entries of log id in db that are sealed.
+func sealedEntries(t *testing.T, db *applog.DB, id applog.ID) [][]byte {
+	t.Helper()
+	var out [][]byte
+	it := db.Iter(id, 1)
+	defer it.Close()
+	for it.Next() {
+		if seal.IsSealed(it.Entry().Data) {
+			out = append(out, bytes.Clone(it.Entry().Data))
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkNoWords fails the test if u printed any of words, or holds them
+// in its database's files.
+func checkNoWords(t *testing.T, u *unitChat, words ...string) {
+	t.Helper()
+	out := u.out.String()
+	for _, w := range words {
+		if strings.Contains(out, w) {
+			t.Errorf("%s printed %q:\n%s", u.name, w, out)
+		}
+	}
+}
+
+// TestUnitChatPrivateMessage: alice and bob are connected through carol
+// alone. alice's /msg to bob shows as "alice → bob> TEXT" on both; carol
+// stores and forwards the sealed entry (her database holds it) and
+// prints nothing of it. The first start says the key was published; a
+// key entry never shows.
+func TestUnitChatPrivateMessage(t *testing.T) {
+	fn := newFakeNet()
+	c := startSealChat(t, fn, "", "carol")
+	a := startSealChat(t, fn, "", "alice", "carol")
+	b := startSealChat(t, fn, "", "bob", "carol")
+	a.expect(publishedLine, "info> direct connection to carol")
+	b.expect(publishedLine, "info> direct connection to carol")
+	c.expect(publishedLine)
+	b.say("hello") // binds bob at alice (claimed), after bob's key entry
+	b.expect("bob> hello")
+	a.expect("bob> hello")
+	c.expect("bob> hello")
+	a.say("hi") // binds alice at bob
+	a.expect("alice> hi")
+	b.expect("alice> hi")
+	c.expect("alice> hi")
+
+	a.say("/msg bob the secret words")
+	a.expect("alice → bob> the secret words")
+	b.expect("alice → bob> the secret words")
+	b.say("/msg alice the answer")
+	b.expect("bob → alice> the answer")
+	a.expect("bob → alice> the answer")
+
+	a.say("public again")
+	for _, u := range []*unitChat{a, b, c} {
+		u.expect("alice> public again") // carol: no line between
+	}
+	if got := len(sealedEntries(t, c.db, a.db.ID())); got != 1 {
+		t.Errorf("carol holds %d sealed entries of alice's log, want 1", got)
+	}
+	if got := len(sealedEntries(t, c.db, b.db.ID())); got != 1 {
+		t.Errorf("carol holds %d sealed entries of bob's log, want 1", got)
+	}
+	for _, u := range []*unitChat{a, b, c} {
+		u.stop(fn)
+	}
+	checkNoWords(t, c, "secret", "answer")
+	wantC := []string{publishedLine, "bob> hello", "alice> hi", "alice> public again"}
+	var gotC []string
+	for _, l := range c.seen {
+		if !strings.HasPrefix(l, "info> direct connection") && !strings.HasPrefix(l, "info> lost connection") {
+			gotC = append(gotC, l)
+		}
+	}
+	if !slices.Equal(gotC, wantC) {
+		t.Errorf("carol printed %q, want %q", gotC, wantC)
+	}
+}
+
+// TestUnitChatPrivateErrors: a /msg that cannot be sealed says why in
+// one info line and sends nothing: an unknown name, a name whose log
+// published no key (dave's, trusted by ID, never seen), /invite and
+// /kick outside a room, /leave in the public room. bob, connected,
+// sees nothing but the last line.
+func TestUnitChatPrivateErrors(t *testing.T) {
+	fn := newFakeNet()
+	a := startSealChat(t, fn, "", "alice", "bob")
+	b := startSealChat(t, fn, "", "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+	dave := newTestDB(t).ID()
+	a.say("/trust dave " + string(dave))
+	a.expectNext("info> dave is " + string(dave) + " (trusted)")
+	head := a.db.Head(a.db.ID())
+
+	for _, tt := range []struct{ typed, want string }{
+		{"/msg nobody hello", "info> /msg: no log is bound to nobody; /names lists the names"},
+		{"/msg dave hello", "info> dave has published no encryption key yet; it comes with their log"},
+		{"/msg " + string(dave) + " hello", "info> " + string(dave) + " has published no encryption key yet; it comes with their log"},
+		{"/msg bob", "info> usage: /msg NAME TEXT..."},
+		{"/invite bob", "info> /invite: your lines go to the public room; /join #ROOM first"},
+		{"/kick bob", "info> /kick: your lines go to the public room; /join #ROOM first"},
+		{"/leave", "info> /leave: your lines go to the public room already"},
+		{"/rooms", "info> you are in no private room; /join #ROOM makes one"},
+		{"/join #a>b", "info> /join: a room's name is 1 to 64 printable characters, without blanks, # or >"},
+		{"/join #", "info> /join: a room's name is 1 to 64 printable characters, without blanks, # or >"},
+		{"/join #x\x1bq", "info> /join: a room's name is 1 to 64 printable characters, without blanks, # or >"},
+		{"/join a b", "info> usage: /join [#ROOM]"},
+		{"/join", "info> your lines go to the public room"},
+	} {
+		a.say(tt.typed)
+		a.expectNext(tt.want)
+	}
+	if got := a.db.Head(a.db.ID()); got != head {
+		t.Errorf("alice's log grew from %d to %d entries: an error sent something", head, got)
+	}
+	a.say("last")
+	a.expectNext("alice> last")
+	b.expectNext("alice> last")
+}
+
+// TestUnitChatPrivateOffline: alice writes to bob while bob is away;
+// alice leaves, bob comes back and has it from carol, who holds alice's
+// log and cannot read it.
+func TestUnitChatPrivateOffline(t *testing.T) {
+	fn := newFakeNet()
+	c := startSealChat(t, fn, "", "carol")
+	b := startSealChat(t, fn, "", "bob", "carol")
+	b.expect(publishedLine, "info> direct connection to carol")
+	b.say("hello")
+	c.expect("bob> hello") // bob's key came before it
+	b.stop(fn)
+
+	a := startSealChat(t, fn, "", "alice", "carol")
+	a.expect(publishedLine, "info> direct connection to carol", "bob> hello")
+	a.say("hi") // before: bob names alice's log from it (a sealed entry names no one)
+	a.say("/msg bob written while you were away")
+	a.expect("alice> hi", "alice → bob> written while you were away")
+	c.expect("alice> hi")
+	a.say("bye")
+	c.expect("alice> bye") // carol: nothing between
+	a.stop(fn)
+
+	b2 := startSealChat(t, fn, b.dir, "bob", "carol")
+	b2.expect("info> direct connection to carol", "bob> hello", "alice> hi", "alice → bob> written while you were away", "alice> bye")
+	if got := len(sealedEntries(t, c.db, a.db.ID())); got != 1 {
+		t.Errorf("carol holds %d sealed entries of alice's log, want 1", got)
+	}
+	b2.stop(fn)
+	c.stop(fn)
+	checkNoWords(t, c, "away")
+	if n := strings.Count(b2.out.String(), "published your encryption key"); n != 0 {
+		t.Errorf("bob's second run said %d times it published its key, want 0", n)
+	}
+}
