@@ -190,3 +190,86 @@ func TestUnitChatPrivateOffline(t *testing.T) {
 		t.Errorf("bob's second run said %d times it published its key, want 0", n)
 	}
 }
+
+// TestUnitChatRooms: alice makes #ops and invites bob and carol; a line
+// of each shows as "#ops NAME> TEXT" on all three, whichever room each
+// has joined; alice kicks carol: the key is rotated and given to bob,
+// and carol, whose database holds the later lines, prints none of them.
+func TestUnitChatRooms(t *testing.T) {
+	fn := newFakeNet()
+	a := startSealChat(t, fn, "", "alice", "bob", "carol")
+	b := startSealChat(t, fn, "", "bob", "alice", "carol")
+	c := startSealChat(t, fn, "", "carol", "alice", "bob")
+	a.expect(publishedLine, "info> direct connection to bob", "info> direct connection to carol")
+	b.expect(publishedLine, "info> direct connection to alice", "info> direct connection to carol")
+	c.expect(publishedLine, "info> direct connection to alice", "info> direct connection to bob")
+	for _, u := range []*unitChat{a, b, c} { // each key entry comes before its log's line
+		u.say("hi from " + u.name)
+	}
+	for _, u := range []*unitChat{a, b, c} {
+		u.expect("alice> hi from alice", "bob> hi from bob", "carol> hi from carol")
+	}
+	a.drain()
+	b.drain()
+	c.drain()
+
+	a.say("/join #ops")
+	a.expectNext("info> made #ops: your lines go to it, sealed; /invite NAME gives NAME its key")
+	a.say("/invite bob")
+	a.expectNext("info> gave the key of #ops to bob: members now alice, bob")
+	b.expectNext("info> #ops: members now alice, bob (key from alice)")
+	a.say("/invite carol")
+	a.expectNext("info> gave the key of #ops to carol: members now alice, bob, carol")
+	b.expectNext("info> #ops: members now alice, bob, carol (key from alice)")
+	c.expectNext("info> #ops: members now alice, bob, carol (key from alice)")
+	a.say("/invite carol")
+	a.expectNext("info> /invite: carol is in #ops already")
+
+	a.say("first")
+	for _, u := range []*unitChat{a, b, c} {
+		u.expectNext("#ops alice> first") // bob and carol are in the public room
+	}
+	b.say("/join #ops")
+	b.expectNext("info> your lines go to #ops: alice, bob, carol")
+	b.say("from bob")
+	for _, u := range []*unitChat{a, b, c} {
+		u.expectNext("#ops bob> from bob")
+	}
+	c.say("/rooms")
+	c.expectNext("info> #ops: alice, bob, carol")
+	b.say("/rooms")
+	b.expectNext("info> #ops: alice, bob, carol (your lines go here)")
+
+	a.say("/kick carol")
+	a.expectNext("info> #ops has a new key, given to alice, bob: carol reads nothing written from now on")
+	b.expectNext("info> #ops: members now alice, bob (key from alice)")
+	a.say("after the kick")
+	a.expectNext("#ops alice> after the kick")
+	b.expectNext("#ops alice> after the kick")
+	b.say("bob after the kick")
+	a.expectNext("#ops bob> bob after the kick")
+	b.expectNext("#ops bob> bob after the kick")
+	b.say("/join")
+	b.expectNext("info> your lines go to the public room")
+	b.say("public end")
+	for _, u := range []*unitChat{a, b, c} {
+		u.expectNext("bob> public end") // carol: nothing of #ops after the kick
+	}
+	if got := len(sealedEntries(t, c.db, a.db.ID())); got != 6 { // the making, 2 invitations, a line, the rotation, a line
+		t.Errorf("carol holds %d sealed entries of alice's log, want 6", got)
+	}
+	if got := len(sealedEntries(t, c.db, b.db.ID())); got != 2 {
+		t.Errorf("carol holds %d sealed entries of bob's log, want 2", got)
+	}
+
+	a.say("/leave")
+	a.expectNext("info> left #ops: its lines are not shown for the rest of this run, and yours go to the public room; you hold its key until a member /kicks you")
+	a.say("/rooms")
+	a.expectNext("info> you are in no private room; /join #ROOM makes one")
+	a.say("/join #ops")
+	a.expectNext("info> your lines go to #ops: alice, bob")
+	for _, u := range []*unitChat{a, b, c} {
+		u.stop(fn)
+	}
+	checkNoWords(t, c, "after the kick")
+}
