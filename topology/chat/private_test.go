@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"scuttle/applog"
 	"scuttle/applog/seal"
@@ -272,4 +273,162 @@ func TestUnitChatRooms(t *testing.T) {
 		u.stop(fn)
 	}
 	checkNoWords(t, c, "after the kick")
+}
+
+// TestPrivateLineForms: a private message and a room line as the pipe
+// and the terminal print them: "FROM → TO> TEXT" and "#ROOM FROM> TEXT",
+// forms no public line takes (a public name with blanks, "→" or "#" is
+// not bound to its log, so it shows with "~SHORT").
+func TestPrivateLineForms(t *testing.T) {
+	at := time.Date(2026, 12, 6, 9, 5, 59, 0, time.Local)
+	a := applog.ID(strings.Repeat("a", 52))
+	tests := []struct {
+		name               string
+		l                  Line
+		pipe, plain, color string
+	}{
+		{"private", Line{Time: at, From: "alice", Log: a, To: "bob", Text: "psst"},
+			"alice → bob> psst", "09:05 alice → bob> psst", "09:05 \x1b[94malice\x1b[0m → bob> psst"},
+		{"private, own", Line{Time: at, From: "alice", Log: a, Own: true, To: "bob, carol", Text: "psst"},
+			"alice → bob, carol> psst", "09:05 alice → bob, carol> psst", "09:05 \x1b[1malice\x1b[0m → bob, carol> psst"},
+		{"room", Line{Time: at, From: "alice", Log: a, Room: "#ops", Text: "up"},
+			"#ops alice> up", "09:05 #ops alice> up", "09:05 #ops \x1b[94malice\x1b[0m> up"},
+		{"room, own", Line{Time: at, From: "alice", Log: a, Own: true, Room: "#ops", Text: "up"},
+			"#ops alice> up", "09:05 #ops alice> up", "09:05 #ops \x1b[1malice\x1b[0m> up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.l.String(); got != tt.pipe {
+				t.Errorf("pipe: got %q, want %q", got, tt.pipe)
+			}
+			if got := string(AppendTerminal(nil, tt.l, false)); got != tt.plain {
+				t.Errorf("without colour: got %q, want %q", got, tt.plain)
+			}
+			if got := string(AppendTerminal(nil, tt.l, true)); got != tt.color {
+				t.Errorf("in colour: got %q, want %q", got, tt.color)
+			}
+		})
+	}
+	for _, tt := range []struct{ name, want string }{
+		{"ops", "#ops"},
+		{"a b", `#a\ b`},
+		{"x> y", `#x\>\ y`},
+		{"\x1b[2J", `#\x1b[2J`},
+	} {
+		if got := roomName(&seal.Room{Name: tt.name}); got != tt.want {
+			t.Errorf("roomName(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestUnitChatPrivateScreen: the commands typed through Type (the
+// terminal's and the web page's way) do what they do from the pipe; the
+// Screen gets the private lines with To and Room set, and the status
+// says the room typed lines go to.
+func TestUnitChatPrivateScreen(t *testing.T) {
+	fn := newFakeNet()
+	a := startSealChat(t, fn, "", "alice", "bob")
+	bdir := t.TempDir()
+	kr, err := seal.OpenKeyring(bdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scr *recScreen
+	b := startUnitChatWith(t, fn, nil, func(c *Config) {
+		scr = newRecScreen(c.Out.(*lineWriter))
+		c.Out = failWriter{t}
+		c.Screen = scr
+		c.Keys = kr
+	}, nil, bdir, "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+	a.say("hi")
+	b.typeLine("hello")
+	a.expect("alice> hi", "bob> hello")
+	b.expect("alice> hi", "bob> hello")
+
+	b.typeLine("/msg alice for you\x1b[2J")
+	b.expect(`bob → alice> for you\x1b[2J`)
+	a.expect(`bob → alice> for you\x1b[2J`)
+	b.typeLine("/join #den")
+	b.expectNext("info> made #den: your lines go to it, sealed; /invite NAME gives NAME its key")
+	scr.awaitStatus(t, Status{Me: "bob", Room: "#den", Peers: 1})
+	b.typeLine("/invite alice")
+	b.expectNext("info> gave the key of #den to alice: members now bob, alice")
+	a.expect("info> #den: members now bob, alice (key from bob)")
+	b.typeLine("in the den")
+	b.expectNext("#den bob> in the den")
+	a.expect("#den bob> in the den")
+	b.typeLine("/join")
+	b.expectNext("info> your lines go to the public room")
+	scr.awaitStatus(t, Status{Me: "bob", Peers: 1})
+
+	var got []Line
+	for _, l := range scr.shown() {
+		if l.Kind == Message && (l.To != "" || l.Room != "") {
+			l.Time = time.Time{}
+			got = append(got, l)
+		}
+	}
+	want := []Line{
+		{Kind: Message, From: "bob", Log: b.db.ID(), Own: true, To: "alice", Text: `for you\x1b[2J`},
+		{Kind: Message, From: "bob", Log: b.db.ID(), Own: true, Room: "#den", Text: "in the den"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("bob's screen was shown\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestUnitChatRoomLineBeforeKey: carol's database got bob's room line
+// before alice's message that gives carol the room's key (the logs came
+// in that order); the chat shows the line once the key comes, after it.
+func TestUnitChatRoomLineBeforeKey(t *testing.T) {
+	cdir := t.TempDir()
+	cdb, err := applog.Open(cdir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckr, err := seal.OpenKeyring(cdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ckr.Publish(cdb); err != nil {
+		t.Fatal(err)
+	}
+	adb, bdb := newTestDB(t), newTestDB(t)
+	akey, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := seal.NewRoom("late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := seal.SealLine(seal.Context{Author: bdb.ID()}, room, []byte("early line"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bdb.Append(line); err != nil {
+		t.Fatal(err)
+	}
+	invite, err := seal.Invite(seal.Context{Author: adb.ID()}, akey, []seal.Recipient{{Log: cdb.ID(), Key: ckr.Current().Public()}}, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adb.Append(invite); err != nil {
+		t.Fatal(err)
+	}
+	copyLogs(t, bdb, cdb)
+	copyLogs(t, adb, cdb)
+	if err := cdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	fn := newFakeNet()
+	c := startSealChat(t, fn, cdir, "carol")
+	a, b := adb.ID().Short(), bdb.ID().Short()
+	c.expectNext(
+		"info> #late: members now "+a+", carol (key from "+a+")",
+		"#late "+b+"> early line",
+	)
 }
