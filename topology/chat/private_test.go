@@ -382,6 +382,8 @@ func TestUnitChatPrivateScreen(t *testing.T) {
 // TestUnitChatRoomLineBeforeKey: carol's database got bob's room line
 // before alice's message that gives carol the room's key (the logs came
 // in that order); the chat shows the line once the key comes, after it.
+// A message sealed to carol and changed before alice signed it is told
+// of in one info line.
 func TestUnitChatRoomLineBeforeKey(t *testing.T) {
 	cdir := t.TempDir()
 	cdb, err := applog.Open(cdir, nil)
@@ -418,6 +420,14 @@ func TestUnitChatRoomLineBeforeKey(t *testing.T) {
 	if _, err := adb.Append(invite); err != nil {
 		t.Fatal(err)
 	}
+	bad, err := seal.Seal(seal.Context{Author: adb.ID()}, akey, []seal.Recipient{{Log: cdb.ID(), Key: ckr.Current().Public()}}, []byte("changed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad[len(bad)-1] ^= 1 // then signed: only Open can tell
+	if _, err := adb.Append(bad); err != nil {
+		t.Fatal(err)
+	}
 	copyLogs(t, bdb, cdb)
 	copyLogs(t, adb, cdb)
 	if err := cdb.Close(); err != nil {
@@ -430,5 +440,6 @@ func TestUnitChatRoomLineBeforeKey(t *testing.T) {
 	c.expectNext(
 		"info> #late: members now "+a+", carol (key from "+a+")",
 		"#late "+b+"> early line",
+		"info> a private entry of "+a+" sealed to you does not open: it was changed, or copied from elsewhere; not shown",
 	)
 }
