@@ -226,7 +226,7 @@ func TestComplete(t *testing.T) {
 		prefix string
 		want   []string
 	}{
-		{"/", []string{"/block", "/help", "/names", "/quit", "/trust", "/who"}},
+		{"/", []string{"/block", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/trust", "/who"}},
 		{"/he", []string{"/help"}},
 		{"/help", []string{"/help"}},
 		{"/x", nil},

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"sync"
@@ -45,6 +46,11 @@ type sealing struct {
 	left    map[[16]byte]bool
 	pending []applog.Entry // room lines that did not open, Data nil; at most maxPending
 	next    int            // where the next pending entry goes once it is full
+	// learned is the own room key messages a command learned when it
+	// made them (see giveKey), by hash: learning them again when they
+	// are read back would undo what a later command learned (Rooms
+	// takes the last key message it is given as the members' list).
+	learned map[[32]byte]bool
 }
 
 func newSealing(kr *seal.Keyring, networkKey []byte) *sealing {
@@ -55,6 +61,7 @@ func newSealing(kr *seal.Keyring, networkKey []byte) *sealing {
 		kr:      kr,
 		idRooms: -1,
 		left:    map[[16]byte]bool{},
+		learned: map[[32]byte]bool{},
 	}
 }
 
@@ -179,7 +186,9 @@ func (c *Chat) openEntry(e applog.Entry, ids []seal.Identity) (Line, bool) {
 		return Line{}, false
 	}
 	if m.RoomKey != nil {
-		c.learnRoom(e.Log, m)
+		if !s.learnedOwn(e.Data) {
+			c.learnRoom(e.Log, m)
+		}
 		return Line{}, false
 	}
 	if m.Room != nil {
@@ -191,6 +200,32 @@ func (c *Chat) openEntry(e applog.Entry, ids []seal.Identity) (Line, bool) {
 		}
 	}
 	return c.privateLine(e, m), true
+}
+
+// maxLearned bounds sealing.learned: the own key messages made and not
+// yet read back.
+const maxLearned = 256
+
+// made notes payload, an own room key message a command learned.
+func (s *sealing) made(payload []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.learned) < maxLearned {
+		s.learned[sha256.Sum256(payload)] = true
+	}
+}
+
+// learnedOwn reports whether payload is an own key message a command
+// learned already, and forgets it.
+func (s *sealing) learnedOwn(payload []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := sha256.Sum256(payload)
+	if !s.learned[h] {
+		return false
+	}
+	delete(s.learned, h)
+	return true
 }
 
 // learnRoom learns the room key that m, an entry of author's log, gives;

@@ -123,6 +123,7 @@ func (c *Chat) giveKey(cmd string, room *seal.Room, rs []seal.Recipient) bool {
 		m.Recipients = append(m.Recipients, r.Log)
 	}
 	s.rooms.Learn(me, m)
+	s.made(p)
 	c.queue(p)
 	return true
 }

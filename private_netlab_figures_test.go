@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// TestPrivateFigures measures, on the three netlab hosts of the private
+// TestChatPrivateFigures measures, on the three netlab hosts of the private
 // tests, the time from a line typed at alice to its printing at bob: a
 // private line (/msg bob), against a public line in the same run, the
 // two kinds alternating so that both meet the same conditions. It is a
 // measurement, not a check, so it runs only when asked:
 //
-//	SCUTTLE_FIGURES=1 go test -run TestPrivateFigures -v .
-func TestPrivateFigures(t *testing.T) {
+//	SCUTTLE_FIGURES=1 go test -run TestChatPrivateFigures -v .
+func TestChatPrivateFigures(t *testing.T) {
 	if os.Getenv("SCUTTLE_FIGURES") == "" {
 		t.Skip("a measurement: set SCUTTLE_FIGURES=1 to run it")
 	}
