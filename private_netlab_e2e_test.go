@@ -102,6 +102,20 @@ func (l *privateLab) everyoneSays() []string {
 	return want
 }
 
+// sameDBs fails the test unless the databases of the stopped peers hold
+// the same entries, sealed ones included: every peer stores every log,
+// whoever can read it. It returns them, as readJSON.
+func (l *privateLab) sameDBs() []string {
+	l.t.Helper()
+	first := readJSON(l.t, l.db(0))
+	for i := 1; i < len(l.names); i++ {
+		if got := readJSON(l.t, l.db(i)); !slices.Equal(got, first) {
+			l.t.Errorf("%s and %s differ:\n%s\n%s", l.names[i], l.names[0], strings.Join(got, "\n"), strings.Join(first, "\n"))
+		}
+	}
+	return first
+}
+
 // words returns a private text of n words no other text of the tests
 // holds, tag keeping the texts of one test apart.
 func words(tag string, n int) string {
@@ -225,7 +239,7 @@ func TestChatPrivateReplicate(t *testing.T) {
 	l := newPrivateLab(t)
 	l.everyoneSays()
 	l.stopAll()
-	first := readJSON(t, l.db(0))
+	first := l.sameDBs()
 	keys := 0
 	for _, e := range first {
 		if strings.Contains(e, `"key":`) {
@@ -235,17 +249,13 @@ func TestChatPrivateReplicate(t *testing.T) {
 	if len(first) != 6 || keys != 3 {
 		t.Errorf("%s holds %d entries, %d of them keys; want 6, 3: a key and a line of each peer:\n%s", l.names[0], len(first), keys, strings.Join(first, "\n"))
 	}
-	for i := 1; i < len(l.names); i++ {
-		if got := readJSON(t, l.db(i)); !slices.Equal(got, first) {
-			t.Errorf("%s and %s differ:\n%s\n%s", l.names[i], l.names[0], strings.Join(got, "\n"), strings.Join(first, "\n"))
-		}
-	}
 }
 
 // TestChatPrivateMessage: alice's /msg bob prints on alice's and bob's
-// screens only. carol stores the entry, and it is sealed to her: her
-// output, her database files, "scuttle read" and "read --open" show
-// none of its words, and read prints the entry as sealed.
+// screens only. carol stores the entry (the three databases end equal),
+// and it is sealed to her: her output, her database files, "scuttle
+// read" and "read --open" show none of its words, and read prints the
+// entry as sealed.
 func TestChatPrivateMessage(t *testing.T) {
 	l := newPrivateLab(t)
 	a, b, c := l.procs[0], l.procs[1], l.procs[2]
@@ -264,6 +274,7 @@ func TestChatPrivateMessage(t *testing.T) {
 	}
 	noWords(t, "carol's output", strings.Join(c.seen, "\n"), secret)
 	l.stopAll()
+	l.sameDBs()
 
 	id, seq := sealedSeq(t, l.db(0), secret)
 	sealed := fmt.Sprintf("{peer: '%s', seq: %d, sealed: true}", id, seq)
@@ -287,7 +298,8 @@ func TestChatPrivateMessage(t *testing.T) {
 // TestChatPrivateRoom: alice makes #r and invites bob: her room line prints
 // for both and not for carol. She kicks bob: her next room line prints
 // for her alone, and neither bob's output nor his read --open holds its
-// words; carol's output, files and reads hold the words of neither.
+// words; carol's output, files and reads hold the words of neither. The
+// three databases end equal: all hold both lines, sealed.
 func TestChatPrivateRoom(t *testing.T) {
 	l := newPrivateLab(t)
 	a, b, c := l.procs[0], l.procs[1], l.procs[2]
@@ -317,6 +329,7 @@ func TestChatPrivateRoom(t *testing.T) {
 	noWords(t, "bob's output", strings.Join(b.seen, "\n"), after)
 	noWords(t, "carol's output", strings.Join(c.seen, "\n"), before+" "+after)
 	l.stopAll()
+	l.sameDBs()
 
 	aliceID, seqBefore := sealedSeq(t, l.db(0), before)
 	_, seqAfter := sealedSeq(t, l.db(0), after)
