@@ -38,6 +38,8 @@ type sealing struct {
 	dir     *seal.Directory
 	rooms   *seal.Rooms
 
+	// mu is taken after the screen's lock (setStatus reads where), so
+	// nothing that shows a line may run while it is held.
 	mu      sync.Mutex
 	kr      *seal.Keyring   // nil: private messages are off
 	ids     []seal.Identity // kr's keys and the rooms' keys, for Open
@@ -79,7 +81,7 @@ func (s *sealing) identities() []seal.Identity {
 		return nil
 	}
 	if n := s.rooms.Len(); n != s.idRooms {
-		s.ids = s.ids[:0]
+		s.ids = nil // a new array: a caller may still hold the old one
 		for _, k := range s.kr.Keys() {
 			s.ids = append(s.ids, k)
 		}
@@ -130,8 +132,8 @@ func (s *sealing) takePending() []applog.Entry {
 func (c *Chat) publishKey() error {
 	s := c.sealing
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	_, appended, err := s.kr.Publish(c.cfg.DB)
+	s.mu.Unlock() // before info: setStatus holds the screen's lock and takes s.mu
 	if err != nil {
 		return err
 	}
