@@ -3,13 +3,18 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"scuttle/mdns/netlab"
 	"scuttle/topology"
@@ -32,7 +37,8 @@ func TestChatPrivateRelay(t *testing.T) {
 	relay := labChatArgs(t, hr, rdir, "carol", "carol")
 	relay.stdin.Close() // headless
 	a := labChatArgs(t, ha, t.TempDir(), "alice", "alice", relayOn1)
-	b := labChatArgs(t, hb, t.TempDir(), "bob", "bob", relayOn2)
+	bdir := t.TempDir()
+	b := labChatArgs(t, hb, bdir, "bob", "bob", relayOn2)
 	const published = "info> published your encryption key: from now on others can send you private messages (/msg) and rooms (/invite)"
 	a.expect(published, "info> direct connection to carol")
 	b.expect(published, "info> direct connection to carol")
@@ -50,20 +56,87 @@ func TestChatPrivateRelay(t *testing.T) {
 	a.expect("alice → bob> the secret words")
 	b.expect("alice → bob> the secret words")
 	a.say("public again")
+	a.expect("alice> public again")
 	b.expect("alice> public again")
 	relay.expect("bob> hello from bob", "alice> hello from alice", "alice> public again") // nothing between
+
+	// The figure: typed on alice's host to printed on bob's, through the
+	// relay, a public line and a private one in turn.
+	var public, private []time.Duration
+	var relayed []string // what the relay prints: the public lines only
+	for i := range 40 {
+		relayed = append(relayed, fmt.Sprintf("alice> public %d", i))
+		start := time.Now()
+		a.say(fmt.Sprintf("public %d", i))
+		b.expect(fmt.Sprintf("alice> public %d", i))
+		public = append(public, time.Since(start))
+		start = time.Now()
+		a.say(fmt.Sprintf("/msg bob private %d", i))
+		b.expect(fmt.Sprintf("alice → bob> private %d", i))
+		private = append(private, time.Since(start))
+		a.expect(fmt.Sprintf("alice> public %d", i), fmt.Sprintf("alice → bob> private %d", i))
+	}
+	t.Logf("figure: typed on alice's host to printed on bob's, through the relay: public p50 %v, private (/msg) p50 %v (40 each, in turn)", p50(public), p50(private))
+
+	// Offline: bob is away when alice writes; alice leaves, and bob has it
+	// from the relay.
+	b.stop(syscall.SIGTERM)
+	a.say("/msg bob written while you were away")
+	a.expect("alice → bob> written while you were away")
+	a.say("bye")
+	a.expect("alice> bye")
+	relay.expect(append(relayed, "alice> bye")...)
+	a.stop(syscall.SIGTERM)
+	b = labChatArgs(t, hb, bdir, "bob", "bob", relayOn2)
+	b.await([]string{"info> direct connection to carol", "alice → bob> written while you were away", "alice> bye"})
 	for _, p := range []*chatProc{a, b, relay} {
 		p.stop(syscall.SIGTERM)
 		p.quiet()
 	}
 	if slices.ContainsFunc(relay.seen, func(l string) bool { return strings.Contains(l, "secret") || strings.Contains(l, "→") }) {
-		t.Errorf("the relay printed the private message: %q", relay.seen)
+		t.Errorf("the relay printed a private message: %q", relay.seen)
 	}
 	out := mustScuttle(t, "", "", "read", "--db", filepath.Join(rdir, "carol.db"))
-	if strings.Contains(out, "secret") {
+	if strings.Contains(out, "secret") || strings.Contains(out, "private") || strings.Contains(out, "away") {
 		t.Errorf("scuttle read on the relay shows the private words:\n%s", out)
 	}
-	if n := strings.Count(out, "sealed: true"); n != 1 {
-		t.Errorf("scuttle read on the relay shows %d sealed entries, want 1:\n%s", n, out)
+	if n := strings.Count(out, "sealed: true"); n != 42 {
+		t.Errorf("scuttle read on the relay shows %d sealed entries, want 42:\n%s", n, out)
 	}
+	checkFilesLack(t, filepath.Join(rdir, "carol.db"), "public again", "secret", "private ", "away")
+}
+
+// checkFilesLack fails the test if a file under dir holds one of words,
+// or if none holds control (a public line's words: the files are read as
+// they are stored).
+func checkFilesLack(t *testing.T, dir, control string, words ...string) {
+	t.Helper()
+	n, seen := 0, false
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		seen = seen || bytes.Contains(b, []byte(control))
+		for _, w := range words {
+			if bytes.Contains(b, []byte(w)) {
+				t.Errorf("%s holds %q", path, w)
+			}
+		}
+		return nil
+	})
+	if err != nil || !seen {
+		t.Fatalf("reading the files of %s: %d files, %q in none, %v", dir, n, control, err)
+	}
+}
+
+// p50 returns the median of ds.
+func p50(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2].Round(10 * time.Microsecond)
 }

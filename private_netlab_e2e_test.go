@@ -5,8 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -103,14 +101,19 @@ func (l *privateLab) everyoneSays() []string {
 }
 
 // sameDBs fails the test unless the databases of the stopped peers hold
-// the same entries, sealed ones included: every peer stores every log,
-// whoever can read it. It returns them, as readJSON.
+// the same entries, sealed ones and keys included: every peer stores
+// every log, whoever can read it. It returns them, as "scuttle read
+// --json" prints them, sorted.
 func (l *privateLab) sameDBs() []string {
 	l.t.Helper()
-	first := readJSON(l.t, l.db(0))
+	all := func(db string) []string {
+		out := mustScuttle(l.t, "", "", "read", "--json", "--db", db)
+		return slices.Sorted(strings.Lines(out))
+	}
+	first := all(l.db(0))
 	for i := 1; i < len(l.names); i++ {
-		if got := readJSON(l.t, l.db(i)); !slices.Equal(got, first) {
-			l.t.Errorf("%s and %s differ:\n%s\n%s", l.names[i], l.names[0], strings.Join(got, "\n"), strings.Join(first, "\n"))
+		if got := all(l.db(i)); !slices.Equal(got, first) {
+			l.t.Errorf("%s and %s differ:\n%s\n%s", l.names[i], l.names[0], strings.Join(got, ""), strings.Join(first, ""))
 		}
 	}
 	return first
@@ -133,57 +136,6 @@ func noWords(t *testing.T, where, text, secret string) {
 	for _, w := range strings.Fields(secret) {
 		if strings.Contains(text, w) {
 			t.Errorf("%s holds %q, a word of a text sealed to others:\n%s", where, w, text)
-		}
-	}
-}
-
-// grepDB returns the files under the database directory db that hold s,
-// as bytes anywhere in them.
-func grepDB(t *testing.T, db, s string) []string {
-	t.Helper()
-	var found []string
-	n := 0
-	err := filepath.WalkDir(db, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n++
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if strings.Contains(string(b), s) {
-			found = append(found, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("reading the files of %s: %v", db, err)
-	}
-	if n == 0 {
-		t.Fatalf("%s holds no file", db)
-	}
-	return found
-}
-
-// checkFilesHold fails the test unless a file under db holds each word
-// of text in clear: the control that shows grepDB finds what is there.
-func checkFilesHold(t *testing.T, db, text string) {
-	t.Helper()
-	for _, w := range strings.Fields(text) {
-		if len(grepDB(t, db, w)) == 0 {
-			t.Errorf("no file of %s holds %q, which it stores in clear", db, w)
-		}
-	}
-}
-
-// checkFilesLack fails the test if a file under db holds a word of
-// secret.
-func checkFilesLack(t *testing.T, db, secret string) {
-	t.Helper()
-	for _, w := range strings.Fields(secret) {
-		if files := grepDB(t, db, w); len(files) > 0 {
-			t.Errorf("%q, a word of a text sealed to others, is in %q", w, files)
 		}
 	}
 }
@@ -247,7 +199,7 @@ func TestChatPrivateReplicate(t *testing.T) {
 		}
 	}
 	if len(first) != 6 || keys != 3 {
-		t.Errorf("%s holds %d entries, %d of them keys; want 6, 3: a key and a line of each peer:\n%s", l.names[0], len(first), keys, strings.Join(first, "\n"))
+		t.Errorf("%s holds %d entries, %d of them keys; want 6, 3: a key and a line of each peer:\n%s", l.names[0], len(first), keys, strings.Join(first, ""))
 	}
 }
 
@@ -284,8 +236,7 @@ func TestChatPrivateMessage(t *testing.T) {
 		printsLine(t, what, out, sealed)
 		noWords(t, what, out, secret)
 	}
-	checkFilesHold(t, l.db(2), "public after the message")
-	checkFilesLack(t, l.db(2), secret)
+	checkFilesLack(t, l.db(2), "public after the message", strings.Fields(secret)...)
 
 	// The control: bob's read prints it sealed too, and his read --open
 	// prints its text.
@@ -346,9 +297,8 @@ func TestChatPrivateRoom(t *testing.T) {
 		printsLine(t, what, out, sealedLine(seqAfter))
 		noWords(t, what, out, before+" "+after)
 	}
-	checkFilesHold(t, l.db(2), "public after the kick")
-	checkFilesLack(t, l.db(2), before+" "+after)
-	checkFilesLack(t, l.db(1), after)
+	checkFilesLack(t, l.db(2), "public after the kick", strings.Fields(before+" "+after)...)
+	checkFilesLack(t, l.db(1), "public after the kick", strings.Fields(after)...)
 }
 
 // TestChatPrivateOffline: bob is stopped; alice's /msg bob reaches carol,
@@ -382,5 +332,5 @@ func TestChatPrivateOffline(t *testing.T) {
 
 	id, seq := sealedSeq(t, l.db(0), secret)
 	printsLine(t, "carol's read --open", readOut(t, l.db(2), true), fmt.Sprintf("{peer: '%s', seq: %d, sealed: true}", id, seq))
-	checkFilesLack(t, l.db(2), secret)
+	checkFilesLack(t, l.db(2), "public while bob is away", strings.Fields(secret)...)
 }

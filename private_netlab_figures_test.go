@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 )
@@ -45,6 +44,5 @@ func TestChatPrivateFigures(t *testing.T) {
 	l.stopAll()
 	report(t, "typed at alice to printed at bob, public line", public)
 	report(t, "typed at alice to printed at bob, private line (/msg bob)", private)
-	p50 := func(ds []time.Duration) time.Duration { return slices.Sorted(slices.Values(ds))[len(ds)/2] }
 	t.Logf("private/public p50: %.2f×", float64(p50(private))/float64(p50(public)))
 }
