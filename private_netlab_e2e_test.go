@@ -246,8 +246,8 @@ func TestChatPrivateMessage(t *testing.T) {
 		fmt.Sprintf("{peer: '%s', seq: %d, to: ['%s'], entry: '%s'}", id, seq, bobID, secret))
 }
 
-// TestChatPrivateRoom: alice makes #r and invites bob: her room line prints
-// for both and not for carol. She kicks bob: her next room line prints
+// TestChatPrivateRoom: alice makes #r and invites bob (both list it in
+// /rooms): her room line prints for both and not for carol. She kicks bob: her next room line prints
 // for her alone, and neither bob's output nor his read --open holds its
 // words; carol's output, files and reads hold the words of neither. The
 // three databases end equal: all hold both lines, sealed.
@@ -259,9 +259,13 @@ func TestChatPrivateRoom(t *testing.T) {
 	before, after := words("r", 5), words("k", 5)
 	a.say("/join #r")
 	a.say("/invite bob")
+	a.say("/rooms")
+	a.expect("info> #r: alice, bob (your lines go here)")
 	a.say(before)
 	a.expect("#r alice> " + before)
 	b.expect("#r alice> " + before)
+	b.say("/rooms")
+	b.expect("info> #r: alice, bob")
 	a.say("/join")
 	a.say("public after the first room line")
 	for _, p := range l.procs {
@@ -270,6 +274,8 @@ func TestChatPrivateRoom(t *testing.T) {
 
 	a.say("/join #r")
 	a.say("/kick bob")
+	a.say("/rooms")
+	a.expect("info> #r: alice (your lines go here)")
 	a.say(after)
 	a.expect("#r alice> " + after)
 	a.say("/join")
