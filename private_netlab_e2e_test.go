@@ -247,10 +247,11 @@ func TestChatPrivateMessage(t *testing.T) {
 }
 
 // TestChatPrivateRoom: alice makes #r and invites bob (both list it in
-// /rooms): her room line prints for both and not for carol. She kicks bob: her next room line prints
-// for her alone, and neither bob's output nor his read --open holds its
-// words; carol's output, files and reads hold the words of neither. The
-// three databases end equal: all hold both lines, sealed.
+// /rooms): her room line prints for both and not for carol. She kicks
+// bob: her next room line prints for her alone, and neither bob's output
+// nor his read --open holds its words; carol's output, files and reads
+// hold the words of neither. The three databases end equal: all hold
+// both lines, sealed.
 func TestChatPrivateRoom(t *testing.T) {
 	l := newPrivateLab(t)
 	a, b, c := l.procs[0], l.procs[1], l.procs[2]
