@@ -140,3 +140,63 @@ func p50(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2].Round(10 * time.Microsecond)
 }
+
+// TestChatPrivateRoomLab: alice, bob and carol on three hosts. alice
+// makes #ops and gives its key to bob and carol: a line prints as "#ops
+// alice> …" on all three. alice kicks carol: the lines written after
+// print on alice's and bob's hosts, and carol's chat, its database files
+// and "scuttle read --open" with her keys show none of them.
+func TestChatPrivateRoomLab(t *testing.T) {
+	t.Parallel()
+	lab := netlab.New(t, 3)
+	cdir := t.TempDir()
+	a := labChat(t, lab.Hosts[0], t.TempDir(), "alice", "bob", "carol")
+	b := labChat(t, lab.Hosts[1], t.TempDir(), "bob", "alice", "carol")
+	c := labChat(t, lab.Hosts[2], cdir, "carol", "alice", "bob")
+	const published = "info> published your encryption key: from now on others can send you private messages (/msg) and rooms (/invite)"
+	a.expect(published, "info> direct connection to bob", "info> direct connection to carol")
+	b.expect(published, "info> direct connection to alice", "info> direct connection to carol")
+	c.expect(published, "info> direct connection to alice", "info> direct connection to bob")
+	for _, p := range []*chatProc{a, b, c} { // after each key entry
+		p.say("hi from " + p.name[:strings.IndexByte(p.name, '@')])
+	}
+	for _, p := range []*chatProc{a, b, c} {
+		p.expect("alice> hi from alice", "bob> hi from bob", "carol> hi from carol")
+	}
+
+	a.say("/join #ops")
+	a.expect("info> made #ops: your lines go to it, sealed; /invite NAME gives NAME its key")
+	a.say("/invite bob")
+	a.expect("info> gave the key of #ops to bob: members now alice, bob")
+	a.say("/invite carol")
+	a.expect("info> gave the key of #ops to carol: members now alice, bob, carol")
+	c.expect("info> #ops: members now alice, bob, carol (key from alice)")
+	a.say("before the kick")
+	for _, p := range []*chatProc{a, b, c} {
+		p.expect("#ops alice> before the kick")
+	}
+	a.say("/kick carol")
+	a.expect("info> #ops has a new key, given to alice, bob: carol reads nothing written from now on")
+	b.expect("info> #ops: members now alice, bob (key from alice)")
+	a.say("after the kick")
+	b.say("/join #ops")
+	b.say("bob after the kick")
+	b.say("/join")
+	b.say("public at last")
+	a.expect("#ops alice> after the kick", "#ops bob> bob after the kick", "bob> public at last")
+	b.expect("#ops alice> after the kick", "#ops bob> bob after the kick", "bob> public at last")
+	c.expect("bob> public at last") // nothing between
+	for _, p := range []*chatProc{a, b, c} {
+		p.stop(syscall.SIGTERM)
+		p.quiet()
+	}
+	if slices.ContainsFunc(c.seen, func(l string) bool { return strings.Contains(l, "after the kick") }) {
+		t.Errorf("carol printed a line written after she was kicked: %q", c.seen)
+	}
+	db := filepath.Join(cdir, "carol.db")
+	out := mustScuttle(t, "", "", "read", "--open", "--db", db)
+	if !strings.Contains(out, "entry: 'before the kick'") || strings.Contains(out, "after the kick") {
+		t.Errorf("scuttle read --open on carol's database: want the line before the kick and none after:\n%s", out)
+	}
+	checkFilesLack(t, db, "public at last", "after the kick")
+}

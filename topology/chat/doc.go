@@ -151,8 +151,11 @@
 // entry, since a sealed entry names no one, and a room's name is its
 // creator's choice, escaped with its blanks and ">" so that it cannot
 // pass for an author (TestPrivateLineForms). No public line takes these
-// forms: a public line whose claimed name has blanks, "→" or "#" is not
-// bound to its log and shows as NAME~SHORT. A room key given by another
+// forms: no name has blanks (mdns.CheckName), so a public line whose
+// claimed name has some is bound to no log, and shows as NAME~SHORT with
+// its blanks escaped ("alice\ →\ bob~SHORT>", TestPrivateLineForms).
+// Line.To and Line.Room tell a front end which lines are private, to
+// render them its own way. A room key given by another
 // member shows as "info> #ROOM: members now A, B (key from A)". A sealed
 // entry that is not the user's shows nothing at all, not even a mark:
 // most sealed entries of a network are others', and the screen of a relay
@@ -174,10 +177,15 @@
 // room (seal.NewRoom, its key given to the user alone) or goes to the
 // first room of that name whose key the chat learned; typed lines then
 // go to it, sealed with its newest key, and Status.Room names it
-// (TestUnitChatPrivateScreen). /invite gives the room's current key to
+// (TestUnitChatPrivateScreen). Across hosts, through a relay that only
+// stores the entry, and to a recipient that was away: TestChatPrivateRelay
+// in the root package (netlab), which also checks the relay's files and
+// "scuttle read" for the words. /invite gives the room's current key to
 // every member and the new one, /kick gives a new epoch's key to the
 // members but one (TestUnitChatRooms: the kicked member prints nothing
-// written after, though its database holds it). /leave is local: the
+// written after, though its database holds it; TestChatPrivateRoomLab
+// across hosts, with "scuttle read --open" and the files of the kicked
+// member's database). /leave is local: the
 // room's lines are not shown for the rest of the run, and the key stays
 // held; only a member's /kick takes a user out of a room. The members
 // are as the room's newest key message lists them (seal.Rooms); a

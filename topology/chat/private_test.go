@@ -309,6 +309,18 @@ func TestPrivateLineForms(t *testing.T) {
 			}
 		})
 	}
+	// Public lines under names made to look like those forms.
+	for _, tt := range []struct{ username, want string }{
+		{"alice → bob", `alice\ →\ bob~aaaaaaaa> x`},
+		{"#ops alice", `#ops\ alice~aaaaaaaa> x`},
+		{"#ops", "#ops~aaaaaaaa> x"},
+	} {
+		e := applog.Entry{Log: a, Seq: 1, Data: encodeMessage(message{Username: tt.username, Message: "x"})}
+		l, _ := entryLine(nil, e, func(string, applog.ID) applog.ID { return "" }, func(applog.ID) string { return "" })
+		if got := l.String(); got != tt.want {
+			t.Errorf("a public line of %q: %q, want %q", tt.username, got, tt.want)
+		}
+	}
 	for _, tt := range []struct{ name, want string }{
 		{"ops", "#ops"},
 		{"a b", `#a\ b`},

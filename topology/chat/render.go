@@ -85,7 +85,7 @@ func entryLine(buf []byte, e applog.Entry, owner func(name string, author applog
 	b := buf[:0]
 	var text []byte
 	if m, ok := decodeMessage(e.Data); ok {
-		b = AppendEscaped(b, []byte(m.Username), "")
+		b = AppendEscaped(b, []byte(m.Username), " ") // no name has blanks: "a → b" cannot pass for a private line
 		if owner(m.Username, e.Log) != e.Log {
 			b = append(b, '~')
 			b = append(b, e.Log.Short()...)
