@@ -187,7 +187,7 @@ const maxBatch = 256
 // context.Canceled, or the first failed append.
 func (c *Chat) send(ctx context.Context, lines <-chan string) error {
 	b := batcher{start: time.Now(), first: true, entries: make([][]byte, 0, maxBatch)}
-	if c.cfg.Keys != nil {
+	if c.sealing.unpublished() { // once: a key published stays so
 		if err := c.waitOwn(ctx, true, b.start); err != nil {
 			return nil // ctx ended
 		}

@@ -126,6 +126,14 @@ func (s *sealing) takePending() []applog.Entry {
 	return out
 }
 
+// unpublished reports whether the chat has keys and the newest is not
+// published yet (a new keyring, or a crash before its key entry).
+func (s *sealing) unpublished() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kr != nil && (s.kr.Current() == nil || s.kr.Published() == 0)
+}
+
 // publishKey makes sure the user's encryption key is published (seal
 // Keyring.Publish), and says so the first time. It runs before the first
 // line is sent, once the own log holds what peers hold of it.
