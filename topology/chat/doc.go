@@ -187,7 +187,9 @@
 // across hosts, with "scuttle read --open" and the files of the kicked
 // member's database). /leave is local: the
 // room's lines are not shown for the rest of the run, and the key stays
-// held; only a member's /kick takes a user out of a room. The members
+// held; only a member's /kick takes a user out of a room. Where typed
+// lines go is not kept across runs: a chat starts in the public room, and
+// learns its rooms again from the history it shows. The members
 // are as the room's newest key message lists them (seal.Rooms); a
 // command learns the key message it makes at once, so the next command
 // sees it, and does not learn it again when it is read back.
