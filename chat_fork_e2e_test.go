@@ -83,15 +83,16 @@ func TestChatRestoredBackup(t *testing.T) {
 	b.stop(syscall.SIGTERM)
 	id := chatID(t, filepath.Join(backup, "alice.db"))
 	for _, db := range []string{filepath.Join(backup, "alice.db"), filepath.Join(dirB, "bob.db")} {
-		if forked, head := forkedAt(t, db, id); forked != 0 || head != 4 {
-			t.Errorf("%s: alice's log head %d, forked %d; want 4, not forked", db, head, forked)
+		// Her encryption key (seq 1, published at her first start) and four lines.
+		if forked, head := forkedAt(t, db, id); forked != 0 || head != 5 {
+			t.Errorf("%s: alice's log head %d, forked %d; want 5, not forked", db, head, forked)
 		}
 	}
 }
 
 // TestChatForkContained: bob, carol, dave and erin in a line hold alice's
-// log; a copy of her database that wrote something else at seq 2 joins
-// at bob and types. Every host reports the fork once (the time until the
+// log; a copy of her database that wrote something else at seq 3 (seq 1
+// is her encryption key) joins at bob and types. Every host reports the fork once (the time until the
 // last does is logged: a figure of issue 12), the copy's connection to
 // bob is made once and kept, the other logs flow both ways, and logs
 // --json shows forked on the peers holding either branch.
@@ -136,8 +137,9 @@ func TestChatForkContained(t *testing.T) {
 	procs[1].expect("info> direct connection to alice")
 	start := time.Now()
 	c.say("three") // the branches meet at bob
-	fork := "info> alice's log forked at seq 2 (two different signed entries); it is frozen here"
-	c.expect("alice> three", "info> "+chat.OwnForkWarning(2))
+	// Seq 1 is alice's encryption key, published at her first start.
+	fork := "info> alice's log forked at seq 3 (two different signed entries); it is frozen here"
+	c.expect("alice> three", "info> "+chat.OwnForkWarning(3))
 	for _, p := range procs[1:] {
 		p.expect(fork)
 	}
@@ -180,13 +182,13 @@ func TestChatForkContained(t *testing.T) {
 		dbs = append(dbs, filepath.Join(dirs[i], names[i]+".db"))
 	}
 	for _, db := range dbs[:1] {
-		if forked, _ := forkedAt(t, db, id); forked != 2 {
-			t.Errorf("%s: forked %d, want 2", db, forked)
+		if forked, _ := forkedAt(t, db, id); forked != 3 {
+			t.Errorf("%s: forked %d, want 3", db, forked)
 		}
 	}
 	for _, db := range dbs[2:] {
-		if forked, head := forkedAt(t, db, id); forked != 2 || head != 2 {
-			t.Errorf("%s: alice's log forked %d, head %d; want 2, 2 (frozen)", db, forked, head)
+		if forked, head := forkedAt(t, db, id); forked != 3 || head != 3 {
+			t.Errorf("%s: alice's log forked %d, head %d; want 3, 3 (frozen)", db, forked, head)
 		}
 	}
 	bob, err := applog.Open(dbs[2], &applog.Options{ReadOnly: true})

@@ -10,6 +10,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/names"
+	"scuttle/applog/seal"
 	"scuttle/mdns"
 	"scuttle/topology"
 	"scuttle/topology/chat"
@@ -115,6 +116,13 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err
 	}
 
+	// The encryption keys, under the database's writer lock: the chat
+	// publishes the newest, and opens what is sealed to any.
+	kr, err := seal.OpenKeyring(o.db)
+	if err != nil {
+		return err
+	}
+
 	// The port first: a chat that cannot have it claims no name, and
 	// the name is advertised with the port the listener has.
 	ln, err := topology.Listen(ctx, o.listen)
@@ -136,6 +144,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		Listener:   ln, // the swarm closes it
 		Resolver:   chat.Resolver{Conn: md},
 		NetworkKey: o.networkKey,
+		Keys:       kr,
 		In:         st.stdin,
 		Out:        st.stdout,
 		Errs:       st.stderr,

@@ -12,6 +12,7 @@ import (
 	"scuttle/applog"
 	"scuttle/applog/names"
 	"scuttle/applog/replicate"
+	"scuttle/applog/seal"
 	"scuttle/topology"
 )
 
@@ -44,8 +45,14 @@ type Config struct {
 	// order, and must not call the chat's Info (which would wait for
 	// them).
 	Screen Screen
-	Errs   io.Writer    // a typed line that is not sent is reported here
-	Log    *slog.Logger // diagnostics
+	Errs   io.Writer // a typed line that is not sent is reported here
+	// Keys, if set, is the user's encryption keys (seal.OpenKeyring of
+	// the database's directory): the chat publishes the newest before
+	// its first line, opens the private messages and room lines sealed
+	// to them, and has /msg and the room commands. Without it, sealed
+	// entries show nothing and those commands say they are off.
+	Keys *seal.Keyring
+	Log  *slog.Logger // diagnostics
 
 	// Advertise, if set, runs while the swarm does and makes the chat
 	// known (scuttle chat: Advertise over multicast DNS), telling what
@@ -74,6 +81,8 @@ type Chat struct {
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 
 	presence presenceSet // who is connected, and who was seen (see Who)
+	sealing  *sealing    // private messages and rooms (see private.go)
+	outbox   [][]byte    // entries a command made, to send (see queue)
 	cmds     []command   // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
@@ -99,6 +108,7 @@ func New(cfg Config) *Chat {
 		own:     newOwnHeads(),
 
 		presence: newPresenceSet(),
+		sealing:  newSealing(cfg.Keys, cfg.NetworkKey),
 		cmds:     commands(),
 		typed:    make(chan string, maxBatch),
 		started:  make(chan struct{}),
@@ -187,6 +197,15 @@ const maxBatch = 256
 // context.Canceled, or the first failed append.
 func (c *Chat) send(ctx context.Context, lines <-chan string) error {
 	b := batcher{start: time.Now(), first: true, entries: make([][]byte, 0, maxBatch)}
+	if c.sealing.unpublished() { // once: a key published stays so
+		if err := c.waitOwn(ctx, true, b.start); err != nil {
+			return nil // ctx ended
+		}
+		b.first = false
+		if err := c.publishKey(); err != nil {
+			return err
+		}
+	}
 	for {
 		var line string
 		var ok bool
@@ -232,10 +251,12 @@ func (c *Chat) take(ctx context.Context, b *batcher, line string, lines <-chan s
 				return lines, err
 			}
 			c.runCommand(t)
-		} else {
-			b.entries = append(b.entries, c.compose(t.text))
+			b.entries = append(b.entries, c.outbox...)
+			c.outbox = c.outbox[:0]
+		} else if e := c.compose(t.text); e != nil {
+			b.entries = append(b.entries, e)
 		}
-		if len(b.entries) == maxBatch {
+		if len(b.entries) >= maxBatch {
 			break
 		}
 		var more bool

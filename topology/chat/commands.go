@@ -23,7 +23,8 @@ type command struct {
 	name string // without the "/"
 	// args names the arguments, as /help shows them ("NAME ID"): the
 	// command takes as many, separated by blanks. A last one ending in
-	// "..." takes the rest of the line, blanks and all.
+	// "..." takes the rest of the line, blanks and all; a last one in
+	// brackets ("[#ROOM]") may be left out.
 	args string
 	help string // what the command does, in one line
 	run  func(c *Chat, args []string)
@@ -37,6 +38,12 @@ func commands() []command {
 		{"names", "", "the names this chat knows, the log each is bound to, and how it was learned", (*Chat).cmdNames},
 		{"trust", "NAME ID", "bind NAME to the log ID, replacing what the chat knew (as scuttle trust)", (*Chat).cmdTrust},
 		{"block", "NAME", "delete the log bound to NAME (or the log ID) and refuse it from every peer from now on (as scuttle block)", (*Chat).cmdBlock},
+		{"msg", "NAME TEXT...", "send TEXT to NAME alone, sealed to NAME's encryption key: both see it as you → NAME> TEXT", (*Chat).cmdMsg},
+		{"join", "[#ROOM]", "make the private room #ROOM, or go to it if you are a member: your lines go to it; /join alone: back to the public room", (*Chat).cmdJoin},
+		{"invite", "NAME", "give NAME the key of the room you are in", (*Chat).cmdInvite},
+		{"kick", "NAME", "give the room you are in a new key, without NAME: NAME reads nothing written after", (*Chat).cmdKick},
+		{"leave", "", "stop showing the room you are in, for this run, and go back to the public room", (*Chat).cmdLeave},
+		{"rooms", "", "the private rooms you hold a key of, and their members", (*Chat).cmdRooms},
 		{"quit", "", "send the lines typed before, and end the chat", (*Chat).cmdQuit},
 	}
 }
@@ -75,8 +82,10 @@ func splitArgs(rest, args string) ([]string, bool) {
 	names := strings.Fields(args)
 	tail := len(names) > 0 && strings.HasSuffix(names[len(names)-1], "...")
 	if !tail {
+		// A last argument in brackets ("[#ROOM]") may be left out.
 		got := strings.Fields(rest)
-		return got, len(got) == len(names)
+		optional := len(names) > 0 && strings.HasPrefix(names[len(names)-1], "[")
+		return got, len(got) == len(names) || optional && len(got) == len(names)-1
 	}
 	var got []string
 	for range len(names) - 1 {

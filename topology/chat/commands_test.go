@@ -52,6 +52,12 @@ var wantHelp = []string{
 	"info> /names: the names this chat knows, the log each is bound to, and how it was learned",
 	"info> /trust NAME ID: bind NAME to the log ID, replacing what the chat knew (as scuttle trust)",
 	"info> /block NAME: delete the log bound to NAME (or the log ID) and refuse it from every peer from now on (as scuttle block)",
+	"info> /msg NAME TEXT...: send TEXT to NAME alone, sealed to NAME's encryption key: both see it as you → NAME> TEXT",
+	"info> /join [#ROOM]: make the private room #ROOM, or go to it if you are a member: your lines go to it; /join alone: back to the public room",
+	"info> /invite NAME: give NAME the key of the room you are in",
+	"info> /kick NAME: give the room you are in a new key, without NAME: NAME reads nothing written after",
+	"info> /leave: stop showing the room you are in, for this run, and go back to the public room",
+	"info> /rooms: the private rooms you hold a key of, and their members",
 	"info> /quit: send the lines typed before, and end the chat",
 	"info> //TEXT: send a line that starts with /",
 }
@@ -220,7 +226,7 @@ func TestComplete(t *testing.T) {
 		prefix string
 		want   []string
 	}{
-		{"/", []string{"/block", "/help", "/names", "/quit", "/trust", "/who"}},
+		{"/", []string{"/block", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/trust", "/who"}},
 		{"/he", []string{"/help"}},
 		{"/help", []string{"/help"}},
 		{"/x", nil},

@@ -45,8 +45,12 @@ func (c *Chat) readLines(ctx context.Context, r io.Reader, lines chan<- string) 
 }
 
 // compose returns the entry that the typed line appends to the own log:
-// a chat message as Me.
+// a chat message as Me, or a line sealed to the room typed lines go to
+// (/join); nil if it cannot be sealed, which an info line tells.
 func (c *Chat) compose(line string) []byte {
+	if room, ok := c.sealing.where(); ok {
+		return c.roomLine(room, line)
+	}
 	return encodeMessage(message{Username: c.cfg.Me, Message: line})
 }
 

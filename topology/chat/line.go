@@ -24,8 +24,13 @@ type Line struct {
 	Log  applog.ID // the author's log; empty for an info line
 	Own  bool      // a message of this chat's own log
 	// Room is where a message was said: empty for the network's public
-	// room (private messages and rooms name theirs).
+	// room, "#NAME" for a line of a private room (the name its creator
+	// gave it).
 	Room string
+	// To is the recipients of a private message (/msg), their names
+	// ", "-separated; empty for any other line. A line with To or Room
+	// is sealed: only its recipients, or the room's members, read it.
+	To   string
 	Text string
 }
 
@@ -38,17 +43,28 @@ const (
 )
 
 // String returns l as the pipe prints it, without a newline:
-// "FROM> TEXT" for a message, "info> TEXT" for an info line.
+// "FROM> TEXT" for a message, "FROM → TO> TEXT" for a private message,
+// "ROOM FROM> TEXT" for a line of a private room, "info> TEXT" for an
+// info line.
 func (l Line) String() string {
 	return string(l.appendPipe(nil))
 }
 
 // appendPipe appends l as String returns it.
 func (l Line) appendPipe(b []byte) []byte {
-	if l.Kind == Info {
+	switch {
+	case l.Kind == Info:
 		b = append(b, "info"...)
-	} else {
+	case l.Room != "":
+		b = append(b, l.Room...)
+		b = append(b, ' ')
 		b = append(b, l.From...)
+	default:
+		b = append(b, l.From...)
+	}
+	if l.To != "" && l.Kind != Info {
+		b = append(b, " → "...)
+		b = append(b, l.To...)
 	}
 	b = append(b, "> "...)
 	return append(b, l.Text...)

@@ -127,5 +127,9 @@ func (c *Chat) Who() []Presence {
 // Status returns the chat's status: the own name, where typed lines go,
 // the network, and how many peers are connected.
 func (c *Chat) Status() Status {
-	return Status{Me: Escape(c.cfg.Me), Private: c.cfg.NetworkKey != nil, Peers: c.presence.connected()}
+	st := Status{Me: Escape(c.cfg.Me), Private: c.cfg.NetworkKey != nil, Peers: c.presence.connected()}
+	if room, ok := c.sealing.where(); ok {
+		st.Room = roomName(room)
+	}
+	return st
 }

@@ -26,10 +26,12 @@ func (c *Chat) print(ctx context.Context) error {
 		// does not hold back the swarm's events (Events must return
 		// quickly).
 		for f.Next() {
-			var l Line
-			l, buf = entryLine(buf, f.Entry(), c.owner, c.nameOf)
-			l.Own = l.Log == own
-			c.show(l)
+			l, ok, b := c.lineOf(buf, f.Entry())
+			buf = b
+			if ok {
+				l.Own = l.Log == own
+				c.show(l)
+			}
 		}
 		if err := errors.Join(f.Err(), c.flush()); err != nil {
 			return err
@@ -83,7 +85,7 @@ func entryLine(buf []byte, e applog.Entry, owner func(name string, author applog
 	b := buf[:0]
 	var text []byte
 	if m, ok := decodeMessage(e.Data); ok {
-		b = AppendEscaped(b, []byte(m.Username), "")
+		b = AppendEscaped(b, []byte(m.Username), " ") // no name has blanks: "a → b" cannot pass for a private line
 		if owner(m.Username, e.Log) != e.Log {
 			b = append(b, '~')
 			b = append(b, e.Log.Short()...)

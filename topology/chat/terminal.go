@@ -35,13 +35,22 @@ func AppendTerminal(b []byte, l Line, colour bool) []byte {
 		b = append(b, sgrDim...)
 		b = l.appendPipe(b)
 		return append(b, sgrReset...)
-	case l.Own:
+	}
+	if l.Room != "" { // a private room's line: the room in the terminal's own colour
+		b = append(b, l.Room...)
+		b = append(b, ' ')
+	}
+	if l.Own {
 		b = append(b, sgrOwn...)
-	default:
+	} else {
 		b = append(b, authorColour(l)...)
 	}
 	b = append(b, l.From...)
 	b = append(b, sgrReset...)
+	if l.To != "" {
+		b = append(b, " → "...)
+		b = append(b, l.To...)
+	}
 	b = append(b, "> "...)
 	return append(b, l.Text...)
 }
