@@ -12,7 +12,7 @@ import (
 // on 127.0.0.1 and headless Chromium, all in a network namespace of their
 // own. The page signs in with the printed address, shows the history
 // (bob's line of markup as text), sends a typed line that bob prints, and
-// shows bob's next line as it arrives.
+// shows bob's next line as it arrives, then a private message each way.
 func TestBrowser(t *testing.T) {
 	chromium, ok := inNetns(t)
 	if !ok {
@@ -46,5 +46,17 @@ func TestBrowser(t *testing.T) {
 	bob.expect("alice> typed in the page")
 	bob.say("live from bob")
 	tb.waitFor(`[...document.querySelectorAll("#lines li.peer .text")].some(e => e.textContent == "live from bob")`, "", nil)
+
+	// A private message each way: shown apart, as the terminal shows it.
+	bob.say("/msg alice for alice only")
+	bob.expect("bob → alice> for alice only")
+	var private []string
+	tb.waitFor(`[...document.querySelectorAll("#lines li.private .text")].some(e => e.textContent == "for alice only")`,
+		`[...document.querySelectorAll("#lines li.private")].map(li => li.className + " " + li.querySelector(".from").textContent + "> " + li.querySelector(".text").textContent)`, &private)
+	if want := []string{"peer private bob → alice> for alice only"}; fmt.Sprint(private) != fmt.Sprint(want) {
+		t.Errorf("private lines shown: %q, want %q", private, want)
+	}
+	tb.typeLine("/msg bob for bob only")
+	bob.expect("alice → bob> for bob only")
 	_ = alice
 }

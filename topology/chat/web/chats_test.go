@@ -13,6 +13,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/names"
+	"scuttle/applog/seal"
 	"scuttle/topology/chat"
 	"scuttle/topology/testkit"
 )
@@ -43,6 +44,10 @@ func startPeerChat(t *testing.T, run func(ctx context.Context, c *chat.Chat) err
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys, err := seal.OpenKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +55,7 @@ func startPeerChat(t *testing.T, run func(ctx context.Context, c *chat.Chat) err
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	p := &peerChat{t: t, name: me, addr: ln.Addr().String(), in: inW, out: make(chan string, 1024)}
-	p.c = chat.New(chat.Config{Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, In: inR, Out: outW, Errs: io.Discard})
+	p.c = chat.New(chat.Config{Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, In: inR, Out: outW, Errs: io.Discard, Keys: keys})
 	go func() {
 		defer close(p.out)
 		sc := bufio.NewScanner(outR)

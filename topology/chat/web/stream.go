@@ -31,7 +31,8 @@ type lineJSON struct {
 	From string    `json:"from,omitempty"`
 	Log  applog.ID `json:"log,omitempty"`
 	Own  bool      `json:"own,omitempty"`
-	Room string    `json:"room,omitempty"`
+	Room string    `json:"room,omitempty"` // "#NAME": a private room's line
+	To   string    `json:"to,omitempty"`   // a private message's recipients
 	Text string    `json:"text"`
 }
 
@@ -67,7 +68,7 @@ func millis(t time.Time) int64 {
 }
 
 func toLine(l chat.Line) lineJSON {
-	return lineJSON{Info: l.Kind == chat.Info, Time: millis(l.Time), From: l.From, Log: l.Log, Own: l.Own, Room: l.Room, Text: l.Text}
+	return lineJSON{Info: l.Kind == chat.Info, Time: millis(l.Time), From: l.From, Log: l.Log, Own: l.Own, Room: l.Room, To: l.To, Text: l.Text}
 }
 
 func (s *Server) state() stateJSON {

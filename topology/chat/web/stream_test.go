@@ -74,6 +74,10 @@ func TestStream(t *testing.T) {
 	}
 	fake.say(chat.Line{Kind: chat.Message, Time: t0.Add(3 * time.Minute), From: "bob", Log: "@bob.ed25519", Text: "live"})
 	expect("line", fmt.Sprintf(`{"time":%d,"from":"bob","log":"@bob.ed25519","text":"live"}`, ms+180000))
+	fake.say(chat.Line{Kind: chat.Message, Time: t0.Add(4 * time.Minute), From: "bob", Log: "@bob.ed25519", To: "alice", Text: "psst"})
+	expect("line", fmt.Sprintf(`{"time":%d,"from":"bob","log":"@bob.ed25519","to":"alice","text":"psst"}`, ms+240000))
+	fake.say(chat.Line{Kind: chat.Message, Time: t0.Add(5 * time.Minute), From: "bob", Log: "@bob.ed25519", Room: "#x", Text: "in x"})
+	expect("line", fmt.Sprintf(`{"time":%d,"from":"bob","log":"@bob.ed25519","room":"#x","text":"in x"}`, ms+300000))
 	fake.setStatus(chat.Status{Me: "alice", Room: "#x", Private: true, Peers: 2})
 	expect("state", fmt.Sprintf(`{"me":"alice","room":"#x","private":true,"peers":2,"who":[{"name":"bob","log":"@bob.ed25519","connected":true,"since":%d}],"names":[{"name":"alice","log":"@alice.ed25519","how":"trusted","own":true}]}`, ms))
 }

@@ -39,8 +39,14 @@ function showLine(l) {
   const list = $("lines");
   const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
   const li = el("li", l.info ? "info" : l.own ? "own" : "peer");
+  // As the terminal shows them: "#ROOM alice> " in a private room,
+  // "alice → bob> " for a private message.
+  if (l.room || l.to) li.classList.add("private");
+  let from = l.info ? "info" : l.from;
+  if (l.room) from = l.room + " " + from;
+  if (l.to) from += " \u2192 " + l.to;
   li.append(el("span", "time", hhmm(l.time)));
-  li.append(el("span", "from", l.info ? "info" : l.from));
+  li.append(el("span", "from", from));
   li.append(el("span", "text", l.text));
   if (l.log) li.title = l.log;
   list.append(li);
