@@ -81,7 +81,9 @@
 //
 // Everything the chat shows is a Line (line.go): a message, "NAME> TEXT"
 // ("NAME> TEXT" for another entry of a log bound to NAME, "SHORT> TEXT"
-// for one bound to none), or an info line, "info> …", for what happened
+// for one bound to none; "NAME> [file] FILENAME (SIZE) ID" for a file
+// shared with scuttle send, applog/blob's entry, TestChatLineFormat),
+// or an info line, "info> …", for what happened
 // (a connection, a refusal, a fork, a command's answer). Every string in
 // a Line is escaped already. A line is made once (entryLine, info) and
 // goes through one path, show, to the front end: Config.Screen if set

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/topology"
 )
 
@@ -98,9 +99,19 @@ func entryLine(buf []byte, e applog.Entry, owner func(name string, author applog
 			b = append(b, e.Log.Short()...)
 		}
 		text = e.Data
+		if f, err := blob.ParseEntry(e.Data); err == nil {
+			text = fileText(f)
+		}
 	}
 	n := len(b)
 	b = AppendEscaped(b, text, "")
 	s := string(b)
 	return Line{Kind: Message, Time: e.Time, From: s[:n], Log: e.Log, Text: s[n:]}, b
+}
+
+// fileText is what a file entry shows, before escaping: "[file] NAME
+// (SIZE) ID", with the content id in full, as /get and scuttle get take
+// it.
+func fileText(f blob.Entry) []byte {
+	return []byte("[file] " + f.Name + " (" + blob.FormatSize(f.Size) + ") " + f.ID.String())
 }

@@ -9,6 +9,7 @@ import (
 
 func TestChatLineFormat(t *testing.T) {
 	id := applog.ID(strings.Repeat("a", 52))
+	fileID := strings.Repeat("a", 52)
 	tests := []struct {
 		name, data, want string
 	}{
@@ -24,6 +25,9 @@ func TestChatLineFormat(t *testing.T) {
 		{"name of no log", `{"username":"nobody","message":"hi"}`, "nobody~aaaaaaaa> hi\n"},
 		{"escaped name of another log", `{"username":"bob\u001b","message":"hi"}`, `bob\x1b~aaaaaaaa> hi` + "\n"},
 		{"bidi override", `{"username":"alice","message":"\u202eih"}`, `alice> \u202eih` + "\n"},
+		{"file", `{"kind":"file","name":"slides.pdf","size":2100000,"media":"application/pdf","id":"` + fileID + `"}`, "aaaaaaaa> [file] slides.pdf (2.1 MB) " + fileID + "\n"},
+		{"file with a bidi name", `{"kind":"file","name":"gpj.\u202eexe","size":5,"media":"","id":"` + fileID + `"}`, `aaaaaaaa> [file] gpj.\u202eexe (5 B) ` + fileID + "\n"},
+		{"file entry that is not one", `{"kind":"file","name":"","size":5,"id":"` + fileID + `"}`, `aaaaaaaa> {"kind":"file","name":"","size":5,"id":"` + fileID + `"}` + "\n"},
 		{"padding to the next row", `{"username":"alice","message":"ok` + strings.Repeat(" ", 120) + `bob> hi"}`, "alice> ok [120 blanks] bob> hi\n"},
 	}
 	// owner is the names store's answer: bob is another log's, nobody
