@@ -6,18 +6,15 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"scuttle/mdns/netlab"
-	"scuttle/topology"
 )
 
 // TestChatPrivateRelay: alice on LAN 1 and bob on LAN 2 meet only through
@@ -27,11 +24,7 @@ import (
 // sealed, without its words) and prints nothing of it.
 func TestChatPrivateRelay(t *testing.T) {
 	t.Parallel()
-	lab := netlab.New(t, 3, netlab.OnSegments(0, 0), netlab.OnSegments(1, 0, 1), netlab.OnSegments(2, 1))
-	ha, hr, hb := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
-	port := strconv.Itoa(int(topology.HashToPort("carol")))
-	relayOn1 := net.JoinHostPort(hr.Ifaces[0].IPv4.Addr().String(), port)
-	relayOn2 := net.JoinHostPort(hr.Ifaces[1].IPv4.Addr().String(), port)
+	ha, hr, hb, relayOn1, relayOn2 := relayLab(t, "carol")
 
 	rdir := t.TempDir()
 	relay := labChatArgs(t, hr, rdir, "carol", "carol")

@@ -25,17 +25,11 @@ import (
 // relay's copies of their logs.
 func TestChatRelay(t *testing.T) {
 	t.Parallel()
-	lab := netlab.New(t, 3, netlab.OnSegments(0, 0), netlab.OnSegments(1, 0, 1), netlab.OnSegments(2, 1))
-	ha, hr, hb := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	ha, hr, hb, relayOn1, relayOn2 := relayLab(t, "relay")
 	out, err := hr.Command(t.Context(), "cat", "/proc/sys/net/ipv4/ip_forward").Output()
 	if err != nil || strings.TrimSpace(string(out)) != "0" {
 		t.Fatalf("relay's ip_forward = %q, %v; want 0", out, err)
 	}
-	// The relay listens on its name's port; alice reaches it as
-	// 10.0.0.2:PORT on her segment, bob as 10.0.1.2:PORT on his.
-	port := strconv.Itoa(int(topology.HashToPort("relay")))
-	relayOn1 := net.JoinHostPort(hr.Ifaces[0].IPv4.Addr().String(), port)
-	relayOn2 := net.JoinHostPort(hr.Ifaces[1].IPv4.Addr().String(), port)
 
 	t.Run("public", func(t *testing.T) { relayChat(t, ha, hr, hb, relayOn1, relayOn2, nil, nil) })
 	key, err := topology.NewNetworkKey()
@@ -62,6 +56,20 @@ func TestChatRelay(t *testing.T) {
 			t.Errorf("the relay outside the network holds the logs %q (exit status %d, stderr %q), want its own only", out, code, errs)
 		}
 	})
+}
+
+// relayLab makes the lab of the relay tests: alice's host on LAN 1, the
+// relay's with an interface on each LAN, bob's on LAN 2. The relay is to
+// listen on the port of its chat name, relay: alice reaches it as
+// relayOn1 (10.0.0.2:PORT), bob as relayOn2 (10.0.1.2:PORT).
+func relayLab(t *testing.T, relay string) (ha, hr, hb *netlab.Host, relayOn1, relayOn2 string) {
+	t.Helper()
+	lab := netlab.New(t, 3, netlab.OnSegments(0, 0), netlab.OnSegments(1, 0, 1), netlab.OnSegments(2, 1))
+	ha, hr, hb = lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	port := strconv.Itoa(int(topology.HashToPort(relay)))
+	relayOn1 = net.JoinHostPort(hr.Ifaces[0].IPv4.Addr().String(), port)
+	relayOn2 = net.JoinHostPort(hr.Ifaces[1].IPv4.Addr().String(), port)
+	return ha, hr, hb, relayOn1, relayOn2
 }
 
 // relayChat runs the relay (flags rflags) and alice and bob (flags
