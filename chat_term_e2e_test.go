@@ -96,7 +96,7 @@ func TestChatTerminal(t *testing.T) {
 	}
 	defer master.Close()
 	defer slave.Close()
-	sfd := ptyFd(t, slave)
+	sfd := testkit.FD(t, slave)
 	if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, &unix.Winsize{Col: 60, Row: 12}); err != nil {
 		t.Fatal(err)
 	}
@@ -234,16 +234,4 @@ func TestChatTerminal(t *testing.T) {
 	}
 	b.expect("info> lost connection to " + alice)
 	b.stop(syscall.SIGTERM)
-}
-
-// ptyFd returns f's descriptor without making it blocking.
-func ptyFd(t *testing.T, f *os.File) int {
-	t.Helper()
-	sc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	sc.Control(func(u uintptr) { n = int(u) })
-	return n
 }

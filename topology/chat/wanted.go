@@ -61,6 +61,12 @@ func (c *Chat) named(id applog.ID) bool {
 	w := &c.want
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.isNamed(id)
+}
+
+// isNamed reports whether id is the key that proved an entry of Peers.
+// Caller holds w.mu.
+func (w *wantedSet) isNamed(id applog.ID) bool {
 	for _, key := range w.named {
 		if key == id {
 			return true
@@ -79,10 +85,8 @@ func (c *Chat) wanted(id applog.ID) bool {
 	w := &c.want
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, key := range w.named {
-		if key == id {
-			return true
-		}
+	if w.isNamed(id) {
+		return true
 	}
 	if w.changed || time.Since(w.built) >= names.Recheck {
 		w.changed, w.built = false, time.Now()

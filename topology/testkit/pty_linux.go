@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,4 +52,17 @@ func cmpErr(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// FD returns f's descriptor without making it blocking, as f.Fd would:
+// for the ioctls of a test on a pty of OpenPTY.
+func FD(t testing.TB, f *os.File) int {
+	t.Helper()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	sc.Control(func(u uintptr) { n = int(u) })
+	return n
 }

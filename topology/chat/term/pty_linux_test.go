@@ -24,23 +24,11 @@ func openPTY(t testing.TB) (master, slave *os.File) {
 	return master, slave
 }
 
-// fd returns f's descriptor without making it blocking (as f.Fd would).
-func fd(t testing.TB, f *os.File) int {
-	t.Helper()
-	sc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	sc.Control(func(u uintptr) { n = int(u) })
-	return n
-}
-
 // TestRawRestore makes a pty raw and restores it: the termios before and
 // after are equal, and raw mode turns off echo, lines and signals.
 func TestRawRestore(t *testing.T) {
 	_, slave := openPTY(t)
-	s := fd(t, slave)
+	s := testkit.FD(t, slave)
 	if !IsTerminal(s) {
 		t.Fatal("IsTerminal(pty) = false")
 	}
@@ -50,7 +38,7 @@ func TestRawRestore(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if IsTerminal(fd(t, r)) {
+	if IsTerminal(testkit.FD(t, r)) {
 		t.Error("IsTerminal(pipe) = true")
 	}
 	if err := unix.IoctlSetWinsize(s, unix.TIOCSWINSZ, &unix.Winsize{Col: 93, Row: 27}); err != nil {
@@ -87,7 +75,7 @@ func TestRawRestore(t *testing.T) {
 // the test ends. What the editor wrote so far has been read.
 func rawPTY(b testing.TB) (master *os.File, e *Editor) {
 	master, slave := openPTY(b)
-	st, err := MakeRaw(fd(b, slave), fd(b, slave))
+	st, err := MakeRaw(testkit.FD(b, slave), testkit.FD(b, slave))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -171,7 +159,7 @@ func BenchmarkPTYPrint(b *testing.B) {
 // no editor, read back from the master.
 func BenchmarkPTYEcho(b *testing.B) {
 	master, slave := openPTY(b)
-	st, err := MakeRaw(fd(b, slave), fd(b, slave))
+	st, err := MakeRaw(testkit.FD(b, slave), testkit.FD(b, slave))
 	if err != nil {
 		b.Fatal(err)
 	}
