@@ -237,6 +237,28 @@ func TestFetchTwoPeers(t *testing.T) {
 	if held, n := r.f.Progress(m.ID()); held != 0 || n != 0 {
 		t.Errorf("Progress after the end: %d, %d, want 0, 0", held, n)
 	}
+	r.f.Get(m.ID()) // held: done at once, nothing asked
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("Get of a file held: %v", err)
+	}
+	if _, ta2 := a.served(); ta2 != ta {
+		t.Errorf("Get of a file held asked for %d blocks", ta2-ta)
+	}
+}
+
+// TestFetchEmpty: an empty file (a manifest, no block) is fetched.
+func TestFetchEmpty(t *testing.T) {
+	testkit.CheckLeaks(t)
+	srv := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, srv.s, nil)
+	r := newFetchRig(t, newBlobs(t), 4)
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	r.f.Get(m.ID())
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), nil)
 }
 
 // TestFetchBadBlock: a peer that sends bad blocks is dropped for the
@@ -669,4 +691,63 @@ func TestFetchRetry(t *testing.T) {
 		t.Fatalf("fetch: %v", err)
 	}
 	checkFile(t, r.store, m.ID(), data)
+}
+
+// onlyManifest serves the manifest of one file, and none of its blocks;
+// each get of a block sends on blocks.
+type onlyManifest struct {
+	m      *blob.Manifest
+	blocks chan int
+}
+
+func (o onlyManifest) Manifest(id blob.ID) (*blob.Manifest, error) {
+	if id != o.m.ID() {
+		return nil, blob.ErrNotFound
+	}
+	return o.m, nil
+}
+
+func (o onlyManifest) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, error) {
+	select {
+	case o.blocks <- i:
+	default:
+	}
+	return nil, blob.ErrIncomplete
+}
+
+// TestFetchLargeManifest: the manifest of a file of more than 8192
+// blocks (2 GiB) does not fit a frame; it is fetched in parts, checked,
+// and the file begun (sparse), after which its blocks are asked for.
+func TestFetchLargeManifest(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const n = 8193
+	enc := []byte("scuttle blob v1\n")
+	enc = binary.LittleEndian.AppendUint64(enc, n*blob.BlockSize)
+	enc = binary.LittleEndian.AppendUint32(enc, blob.BlockSize)
+	enc = append(enc, content(13, n*32)...)
+	m, err := blob.ParseManifest(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) <= blob.BlockSize {
+		t.Fatalf("manifest of %d bytes fits one part", len(enc))
+	}
+	srv := onlyManifest{m: m, blocks: make(chan int, 64)}
+	r := newFetchRig(t, newBlobs(t), 4)
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	r.f.Get(m.ID())
+	select {
+	case <-srv.blocks:
+	case <-time.After(waitTimeout):
+		t.Fatal("no block asked for")
+	}
+	if held, blocks := r.f.Progress(m.ID()); held != 0 || blocks != n {
+		t.Errorf("Progress: %d, %d, want 0, %d", held, blocks, n)
+	}
+	// Not Have: it would re-hash 2 GiB of the sparse file.
+	if fi, err := os.Stat(filepath.Join(r.store.Dir(), m.ID().String()+".part")); err != nil || fi.Size() != m.Size() {
+		t.Errorf("store: %v, want a partial file of %d bytes", err, m.Size())
+	}
+	r.f.Forget(m.ID())
 }
