@@ -139,8 +139,9 @@
 //   - Cannot have a file stored with bytes other than its author's:
 //     every block is checked against the manifest, and the manifest
 //     against the id, before a byte is written; a peer that sends a bad
-//     block is dropped for the file, and the file completes from others
-//     (TestFetchBadBlock). What it can still cost: the blocks it had in
+//     block or a manifest that is not the id's is dropped for the file,
+//     not disconnected, and the file completes from others
+//     (TestFetchBadBlock, TestFetchBadManifest). What it can still cost: the blocks it had in
 //     flight (PerPeer, 1 MiB by default) once per file.
 //   - Cannot stall a fetch by lying "not here" or by not answering: the
 //     block is asked of another peer (TestFetchPartialPeers), and a peer
@@ -270,7 +271,7 @@
 // Each block received is written by Store.WriteBlock, which checks it.
 // A peer whose block or manifest does not check is dropped for that
 // file, not disconnected, and its blocks are asked of others
-// (TestFetchBadBlock). A none for a block marks it missing at that peer
+// (TestFetchBadBlock, TestFetchBadManifest). A none for a block marks it missing at that peer
 // and it is asked of another (TestFetchPartialPeers: two peers holding
 // a half each); a none for the whole file leaves that peer out of the
 // file. A peer that leaves gives its blocks in flight back to be asked

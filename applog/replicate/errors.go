@@ -20,6 +20,7 @@ var (
 	// sends well-formed frames out of order: records before the heads are
 	// complete, records that skip seqs, or an unsigned run longer than
 	// applog.MaxSignedRun records or applog.MaxRunBytes bytes, or interleaved
-	// with another log's records.
+	// with another log's records; more file requests outstanding than
+	// allowed, or an answer to a file request not made.
 	ErrProtocol = errors.New("replicate: protocol violation")
 )

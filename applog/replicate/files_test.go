@@ -487,8 +487,8 @@ func TestFetchV2Peer(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrMalformed) {
 		t.Fatalf("Serve after a get from a version 2 peer: got %v, want ErrMalformed", err)
 	}
-	if srv.manifests != 0 {
-		t.Errorf("%d manifests served to a version 2 peer", srv.manifests)
+	if n := srv.manifestsAsked(); n != 0 {
+		t.Errorf("%d manifests served to a version 2 peer", n)
 	}
 }
 
@@ -750,4 +750,52 @@ func TestFetchLargeManifest(t *testing.T) {
 		t.Errorf("store: %v, want a partial file of %d bytes", err, m.Size())
 	}
 	r.f.Forget(m.ID())
+}
+
+// lyingManifest answers every get of a manifest with the manifest of
+// another file, and serves that file's blocks.
+type lyingManifest struct {
+	*countBlobs
+	other *blob.Manifest
+}
+
+func (l lyingManifest) Manifest(id blob.ID) (*blob.Manifest, error) { return l.other, nil }
+
+// TestFetchBadManifest: a peer that serves a manifest that is not the
+// id's is dropped for the file (no block is asked of it), and the file
+// comes from another peer.
+func TestFetchBadManifest(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(14, 5*blob.BlockSize)
+	liar := lyingManifest{countBlobs: &countBlobs{s: newBlobs(t)}}
+	liar.other = addFile(t, liar.s, content(15, 5*blob.BlockSize))
+	good := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, good.s, data)
+	r := newFetchRig(t, newBlobs(t), 4)
+	liarErr := serveFiles(t, r, liar)
+	r.waitPeers(t, 1) // the liar joins first: it is asked first
+	serveFiles(t, r, good)
+	r.waitPeers(t, 2)
+	r.f.Get(m.ID())
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), data)
+	if _, n := liar.served(); n != 0 {
+		t.Errorf("%d blocks asked of the peer that lied about the manifest", n)
+	}
+	if good.manifestsAsked() == 0 {
+		t.Errorf("the manifest was not asked of the other peer")
+	}
+	select {
+	case err := <-liarErr:
+		t.Fatalf("the liar's session ended: %v", err)
+	default:
+	}
+}
+
+func (c *countBlobs) manifestsAsked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.manifests
 }

@@ -203,6 +203,8 @@ func FuzzServe(f *testing.F) {
 	f.Add(cat(start, wireRecords(x, 1, lx[:7]...), wireRecords(testID("y"), 1, lx[:5]...)))
 	f.Add(cat(start, wireRecordsFlagged(x, 1, true, lx[:3]...)))
 	f.Add(wireHello(0))
+	f.Add(cat(start, wireGet(part{Kind: partBlock, Index: 1}), wireGet(part{Kind: partManifest})))
+	f.Add(cat(start, wireFrame(frameData, append(appendPart(nil, part{Kind: partBlock}), 1))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st := newFake()
 		load(st, map[applog.ID][][]byte{x: lx}, map[applog.ID]int{x: 5})
