@@ -141,8 +141,9 @@
 //     against the id, before a byte is written; a peer that sends a bad
 //     block or a manifest that is not the id's is dropped for the file,
 //     not disconnected, and the file completes from others
-//     (TestFetchBadBlock, TestFetchBadManifest). What it can still cost: the blocks it had in
-//     flight (PerPeer, 1 MiB by default) once per file.
+//     (TestFetchBadBlock, TestFetchBadManifest). What it can still
+//     cost: the blocks it had in flight (PerPeer, 1 MiB by default)
+//     once per file.
 //   - Cannot stall a fetch by lying "not here" or by not answering: the
 //     block is asked of another peer (TestFetchPartialPeers), and a peer
 //     that leaves requests unanswered for two minutes is disconnected
@@ -271,10 +272,10 @@
 // Each block received is written by Store.WriteBlock, which checks it.
 // A peer whose block or manifest does not check is dropped for that
 // file, not disconnected, and its blocks are asked of others
-// (TestFetchBadBlock, TestFetchBadManifest). A none for a block marks it missing at that peer
-// and it is asked of another (TestFetchPartialPeers: two peers holding
-// a half each); a none for the whole file leaves that peer out of the
-// file. A peer that leaves gives its blocks in flight back to be asked
+// (TestFetchBadBlock, TestFetchBadManifest). A none for a block marks
+// it missing at that peer and it is asked of another
+// (TestFetchPartialPeers: two peers holding a half each); a none for
+// the whole file leaves that peer out of the file. A peer that leaves gives its blocks in flight back to be asked
 // of others, and one that leaves its requests unanswered for two
 // minutes is disconnected (TestFetchStalledPeer). A file that no peer
 // can be asked for waits for a peer to join, or for a timer (1 s,
