@@ -230,11 +230,11 @@
 //	             "not here", a reply
 //
 // A data frame holds at most one block and its header (256 KiB plus at
-// most 57 bytes), within MaxFrameSize. A manifest does not fit one frame when the
-// file is large (32 bytes a block: a 16 GiB file's is 2 MiB), so it is
-// served in parts of 256 KiB, asked one after the other; the receiver
-// checks the whole against the id (TestBlockFrameFits,
-// TestDecodeFileFrames).
+// most 57 bytes), within MaxFrameSize. A manifest does not fit one
+// frame when the file is large (32 bytes a block: a 16 GiB file's is 2
+// MiB), so it is served in parts of 256 KiB, asked one after the other;
+// the receiver checks the whole against the id (TestBlockFrameFits,
+// TestDecodeFileFrames, TestFetchLargeManifest).
 //
 // Every get is answered by exactly one data or none frame, in the order
 // asked. A peer may have at most 8 gets outstanding (sent and not yet
@@ -275,9 +275,10 @@
 // (TestFetchBadBlock, TestFetchBadManifest). A none for a block marks
 // it missing at that peer and it is asked of another
 // (TestFetchPartialPeers: two peers holding a half each); a none for
-// the whole file leaves that peer out of the file. A peer that leaves gives its blocks in flight back to be asked
-// of others, and one that leaves its requests unanswered for two
-// minutes is disconnected (TestFetchStalledPeer). A file that no peer
+// the whole file leaves that peer out of the file. A peer that leaves
+// gives its blocks in flight back to be asked of others, and one that
+// leaves its requests unanswered for two minutes is disconnected
+// (TestFetchStalledPeer). A file that no peer
 // can be asked for waits for a peer to join, or for a timer (1 s,
 // doubling to a minute while nothing comes) after which the peers that
 // said none are asked again (TestFetchNobodyHasIt, TestFetchRetry):
