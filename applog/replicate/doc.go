@@ -282,16 +282,20 @@
 // can be asked for waits for a peer to join, or for a timer (1 s,
 // doubling to a minute while nothing comes) after which the peers that
 // said none are asked again (TestFetchNobodyHasIt, TestFetchRetry):
-// nothing spins. At most 4 files are fetched at once, the others wait in
-// the order of Get.
+// nothing spins. At most 4 files are fetched at once (their manifests
+// held, or being re-hashed from the store), the others wait in the order
+// of Get; a file whose manifest no peer has yet takes no place and holds
+// no memory but its id, so files nobody has do not hold back those a
+// peer has (TestFetchManyNobodyHas).
 //
 // Bounds: a serving session holds one block buffer, one manifest and at
 // most 8 queued gets; a fetching one, one frame (a block) being read
 // and written to the store, and PerPeer requests (at most 8). The
 // Fetcher holds, per file fetched (at most 4), its manifest (32 bytes a
-// block), a bitmap of the blocks held and one of those in flight, and
-// per peer one bitmap of the blocks it said none to; per file waiting,
-// its id. Nothing grows with a file's size beyond these: the bytes go
+// block, at most 2 MiB; being fetched, twice that), a bitmap of the
+// blocks held and one of those in flight, and per peer one bitmap of the
+// blocks it said none to; per file waiting, its id and what it knows of
+// each peer (a few words). Nothing grows with a file's size beyond these: the bytes go
 // from the connection to the disk a block at a time.
 //
 // A Fetcher does not look for partial files by itself: the caller asks

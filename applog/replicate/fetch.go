@@ -36,9 +36,11 @@ const DefaultPerPeer = 4
 
 // Bounds and timers of a Fetcher.
 const (
-	// maxActive bounds the files fetched at once, each with its
-	// manifest and bitmaps in memory; the others wait their turn, in the
-	// order of Get.
+	// maxActive bounds the files fetched at once: those whose manifest
+	// (and bitmaps) the fetcher holds, being fetched or being re-hashed
+	// from the store. The others wait their turn, in the order of Get;
+	// those no peer has the manifest of yet wait aside, without memory,
+	// and are not asked for while maxActive files hold the places.
 	maxActive = 4
 	// retryMin and retryMax bound the wait before a file that no peer
 	// could serve is asked for again of the peers that said "not here"
@@ -70,7 +72,8 @@ type Fetcher struct {
 	mu      sync.Mutex
 	files   map[blob.ID]*fetch // wanted: active and waiting
 	waiting []*fetch           // in Get order
-	active  []*fetch           // at most maxActive
+	active  []*fetch           // loaded from the store, in Get order
+	loads   int                // files being loaded
 	peers   []*fetchPeer       // in the order they joined
 	report  []result           // Done calls to make once mu is released
 
@@ -226,7 +229,7 @@ func (f *Fetcher) end(fe *fetch) {
 		return
 	}
 	f.active = slices.DeleteFunc(f.active, func(x *fetch) bool { return x == fe })
-	f.promote()
+	f.promote() // a loading fetch is promoted by its load
 }
 
 // finish ends fe and reports err (nil: complete) to Done.
@@ -243,13 +246,26 @@ func (f *Fetcher) finish(fe *fetch, err error) {
 	f.report = append(f.report, result{fe.id, err})
 }
 
-// promote starts waiting files while fewer than maxActive are active.
+// holding returns the files that hold a place among maxActive: those
+// being loaded, and those whose manifest is being fetched or held.
+func (f *Fetcher) holding() int {
+	n := f.loads
+	for _, fe := range f.active {
+		if fe.state != stateManifest || fe.manFrom != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// promote starts loading waiting files while fewer than maxActive hold
+// a place.
 func (f *Fetcher) promote() {
-	for len(f.active) < maxActive && len(f.waiting) > 0 {
+	for len(f.waiting) > 0 && f.holding() < maxActive {
 		fe := f.waiting[0]
 		f.waiting = f.waiting[1:]
 		fe.state = stateLoading
-		f.active = append(f.active, fe)
+		f.loads++
 		go f.load(fe)
 	}
 }
@@ -264,18 +280,19 @@ func (f *Fetcher) load(fe *fetch) {
 	}
 	f.mu.Lock()
 	defer f.unlock()
+	f.loads--
+	defer f.promote()
 	if fe.gone {
 		return
 	}
+	f.active = append(f.active, fe)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
 		fe.state = stateManifest
 	case err != nil:
 		f.finish(fe, err)
-		return
 	case st.Complete:
 		f.finish(fe, nil)
-		return
 	default:
 		fe.setManifest(m)
 		for i := range st.Blocks {
@@ -356,17 +373,22 @@ func (p *fetchPeer) request(pt part) {
 	}
 }
 
-// schedule hands out requests: for each active file, in order, its
+// schedule loads waiting files if places are free, and hands out
+// requests: for each loaded file, in order, its
 // manifest to one peer, or its missing blocks to every peer with room,
 // up to PerPeer each. A file no peer can be asked for waits for a timer
 // (or a peer that joins).
 func (f *Fetcher) schedule() {
+	f.promote()
 	for _, fe := range f.active {
 		asked := false
 		switch fe.state {
 		case stateManifest:
 			if fe.manFrom != nil {
 				continue
+			}
+			if f.holding() >= maxActive {
+				continue // asked for once a place is free
 			}
 			for _, p := range f.peers {
 				if pf := fe.peers[p]; f.free(p) > 0 && (pf == nil || !pf.dropped && !pf.lacks) {

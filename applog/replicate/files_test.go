@@ -799,3 +799,26 @@ func (c *countBlobs) manifestsAsked() int {
 	defer c.mu.Unlock()
 	return c.manifests
 }
+
+// TestFetchManyNobodyHas: files no peer has do not hold the places of
+// those a peer has: with more of them wanted than files are fetched at
+// once, a file wanted after them is still fetched.
+func TestFetchManyNobodyHas(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(16, 3*blob.BlockSize)
+	srv := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, srv.s, data)
+	r := newFetchRig(t, newBlobs(t), 4)
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	for i := range 2 * maxActive {
+		var id blob.ID
+		id[0], id[1] = 0xee, byte(i)
+		r.f.Get(id)
+	}
+	r.f.Get(m.ID())
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), data)
+}
