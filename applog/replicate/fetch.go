@@ -380,6 +380,7 @@ func (p *fetchPeer) request(pt part) {
 // (or a peer that joins).
 func (f *Fetcher) schedule() {
 	f.promote()
+	held := f.holding()
 	for _, fe := range f.active {
 		asked := false
 		switch fe.state {
@@ -387,7 +388,7 @@ func (f *Fetcher) schedule() {
 			if fe.manFrom != nil {
 				continue
 			}
-			if f.holding() >= maxActive {
+			if held >= maxActive {
 				continue // asked for once a place is free
 			}
 			for _, p := range f.peers {
@@ -395,6 +396,7 @@ func (f *Fetcher) schedule() {
 					fe.manFrom, fe.man = p, nil
 					p.request(part{ID: fe.id, Kind: partManifest})
 					asked = true
+					held++
 					break
 				}
 			}
