@@ -258,7 +258,7 @@
 // (Blobs.ReadBlock checks it against its hash), and keeps the manifest
 // of the file served last. The sender answers one get between two logs'
 // turns of records (about 256 KiB each), so that neither files nor
-// records starve the other.
+// records starve the other (TestFilesAndRecordsInterleave).
 //
 // Fetching, per file: if the store holds part of it, the partial file is
 // re-hashed (Store.Have) and only the blocks missing are asked for

@@ -822,3 +822,50 @@ func TestFetchManyNobodyHas(t *testing.T) {
 	}
 	checkFile(t, r.store, m.ID(), data)
 }
+
+// TestFilesAndRecordsInterleave: a peer catching up on a long log while
+// it fetches a file gets both at once: block frames come between
+// records frames, and records frames between block frames.
+func TestFilesAndRecordsInterleave(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(17, 24*blob.BlockSize)
+	srv := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, srv.s, data)
+	src, dst := newFake(), newFake()
+	x := testID("x")
+	src.appendN(x, 60000, 100) // about 2.7 MB of records
+	r := newFetchRig(t, newBlobs(t), 4)
+	r.f.Get(m.ID())
+	ca, cb := net.Pipe()
+	tap := &tapConn{Conn: cb}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &link{cancel: cancel, errs: [2]chan error{make(chan error, 1), make(chan error, 1)}}
+	go func() { l.errs[0] <- Serve(ctx, ca, src, &Options{Peer: "fetcher", Blobs: srv}) }()
+	go func() { l.errs[1] <- Serve(ctx, tap, dst, &Options{Peer: "server", Fetcher: r.f}) }()
+	t.Cleanup(func() { l.stop(t) })
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	waitEqual(t, dst, src.snapshot(), "the log")
+	checkFile(t, r.store, m.ID(), data)
+
+	tap.mu.Lock()
+	rd := bufio.NewReader(bytes.NewReader(tap.buf.Bytes()))
+	tap.mu.Unlock()
+	var seq []byte // frame types, records and data only
+	for {
+		typ, _, _, err := readFrame(rd, nil)
+		if err != nil {
+			break
+		}
+		if typ == frameRecords || typ == frameData {
+			seq = append(seq, typ)
+		}
+	}
+	firstData, lastData := bytes.IndexByte(seq, frameData), bytes.LastIndexByte(seq, frameData)
+	firstRecs, lastRecs := bytes.IndexByte(seq, frameRecords), bytes.LastIndexByte(seq, frameRecords)
+	t.Logf("%d frames: data from %d to %d, records from %d to %d", len(seq), firstData, lastData, firstRecs, lastRecs)
+	if firstData > lastRecs || firstRecs > lastData {
+		t.Errorf("blocks and records do not interleave: data frames %d to %d, records frames %d to %d", firstData, lastData, firstRecs, lastRecs)
+	}
+}
