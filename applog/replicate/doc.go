@@ -296,7 +296,9 @@
 // blocks held and one of those in flight, and per peer one bitmap of the
 // blocks it said none to; per file waiting, its id and what it knows of
 // each peer (a few words). Nothing grows with a file's size beyond these: the bytes go
-// from the connection to the disk a block at a time.
+// from the connection to the disk a block at a time (TestFetchMemory:
+// the live heap of both sides of a 32 MiB fetch, in one process, grew
+// by 755 kB at most).
 //
 // A Fetcher does not look for partial files by itself: the caller asks
 // for each file it wants (Get), after a restart too, and the fetch

@@ -869,3 +869,64 @@ func TestFilesAndRecordsInterleave(t *testing.T) {
 		t.Errorf("blocks and records do not interleave: data frames %d to %d, records frames %d to %d", firstData, lastData, firstRecs, lastRecs)
 	}
 }
+
+// heapBlobs serves a store's files and records the largest live heap
+// seen at each block served.
+type heapBlobs struct {
+	*blob.Store
+	mu   sync.Mutex
+	peak int64
+}
+
+func (h *heapBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, error) {
+	n := heapInUse()
+	h.mu.Lock()
+	h.peak = max(h.peak, n)
+	h.mu.Unlock()
+	return h.Store.ReadBlock(m, i, buf)
+}
+
+// TestFetchMemory: fetching a 32 MiB file keeps the live heap of both
+// sides (one process here) within a few MiB of what it was before:
+// blocks go from the connection to the disk one at a time.
+func TestFetchMemory(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const size = 32 << 20
+	p := filepath.Join(t.TempDir(), "big")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(f, rand.NewChaCha8([32]byte{18}), size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	srv := &heapBlobs{Store: newBlobs(t)}
+	id, _, err := srv.Add(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newFetchRig(t, newBlobs(t), 4)
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	before := heapInUse()
+	r.f.Get(id)
+	if err := r.waitDone(t, id); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	srv.mu.Lock()
+	grew := srv.peak - before
+	srv.mu.Unlock()
+	t.Logf("live heap: %d kB before, %d kB more at most during the fetch of %d MiB", before>>10, grew>>10, size>>20)
+	if grew > 4<<20 {
+		t.Errorf("live heap grew by %d kB during the fetch, want under 4 MiB", grew>>10)
+	}
+	got, err := r.store.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if m, err := blob.Hash(got); err != nil || m.ID() != id {
+		t.Fatalf("fetched file hashes to %v (%v), want %s", m.ID(), err, id)
+	}
+}
