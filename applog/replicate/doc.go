@@ -238,8 +238,10 @@
 //
 // Every get is answered by exactly one data or none frame, in the order
 // asked. A peer may have at most 8 gets outstanding (sent and not yet
-// answered) on a connection: one more is a protocol violation that
-// closes the connection (TestRequestFlood). A get of a file this side
+// answered) on a connection: one more waiting for its answer to begin
+// is a protocol violation that closes the connection (TestRequestFlood).
+// The get whose answer is being written does not count, as the peer may
+// read the answer and send its next get before the write returns. A get of a file this side
 // does not serve, of a part past the file's end or out of any file's
 // range, or of a block a partial file lacks is answered none, never
 // with an error (TestServeNotHere). A data or none frame that answers

@@ -25,7 +25,9 @@ type Blobs interface {
 }
 
 // queueGet queues a get frame from the peer, to be answered by the
-// sender; more than maxRequests unanswered is a protocol violation.
+// sender; more than maxRequests waiting for their answer to begin is a
+// protocol violation. (The get being answered is not counted: the peer
+// may read its answer and send the next get before the write returns.)
 func (c *session) queueGet(p part) error {
 	c.mu.Lock()
 	if len(c.gets) >= maxRequests {
@@ -80,14 +82,11 @@ func (s *sender) serveOne() (bool, error) {
 		return false, nil
 	}
 	p := c.gets[0]
-	c.mu.Unlock()
-
-	err := s.answer(p)
-
-	c.mu.Lock()
+	// Taken off the queue before it is answered: the peer may get the
+	// answer, and send its next get, before the write returns.
 	c.gets = append(c.gets[:0], c.gets[1:]...)
 	c.mu.Unlock()
-	return true, err
+	return true, s.answer(p)
 }
 
 // answer writes the reply to a get of p.

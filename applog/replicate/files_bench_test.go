@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // BenchmarkFetch fetches a 64 MiB file from one peer (and from two at
-// once) over 127.0.0.1 TCP into a new store each time, and reports its
+// once; perpeer=0 is DefaultPerPeer) over 127.0.0.1 TCP into a new store each time, and reports its
 // rate against two baselines measured in the same run: the same bytes
 // streamed over a plain TCP connection (tcp-MB/s), and written to a new
 // store by Begin and WriteBlock from memory, without network (store-MB/s).
@@ -23,13 +24,14 @@ func BenchmarkFetch(b *testing.B) {
 	for _, s := range srcs {
 		m = addFile(b, s, data)
 	}
-	for _, peers := range []int{1, 2} {
-		b.Run(map[int]string{1: "1peer", 2: "2peers"}[peers], func(b *testing.B) {
+	for _, c := range []struct{ peers, perPeer int }{{1, 0}, {2, 0}, {1, 1}, {1, 2}, {1, 8}} {
+		peers := c.peers
+		b.Run(fmt.Sprintf("peers=%d/perpeer=%d", c.peers, c.perPeer), func(b *testing.B) {
 			var fetch, tcp, store time.Duration
 			for b.Loop() {
 				tcp += baselineTCP(b, size)
 				store += baselineStore(b, m, data)
-				r := newFetchRig(b, newBlobs(b), 0)
+				r := newFetchRig(b, newBlobs(b), c.perPeer)
 				ctx, cancel := context.WithCancel(context.Background())
 				errs := make(chan error, 2*peers)
 				for i := range peers {

@@ -930,3 +930,27 @@ func TestFetchMemory(t *testing.T) {
 		t.Fatalf("fetched file hashes to %v (%v), want %s", m.ID(), err, id)
 	}
 }
+
+// TestFetchPerPeerMax: a fetcher with the largest PerPeer (maxRequests
+// in flight) over TCP is never taken for a flood: the get whose answer
+// is being written does not count, though the fetcher may have read the
+// answer and sent its next get before the write returns.
+func TestFetchPerPeerMax(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(19, 128*blob.BlockSize)
+	srv := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, srv.s, data)
+	r := newFetchRig(t, newBlobs(t), maxRequests)
+	ca, cb := tcpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &link{cancel: cancel, errs: [2]chan error{make(chan error, 1), make(chan error, 1)}}
+	go func() { l.errs[0] <- Serve(ctx, ca, newFake(), &Options{Peer: "fetcher", Blobs: srv}) }()
+	go func() { l.errs[1] <- Serve(ctx, cb, newFake(), &Options{Peer: "server", Fetcher: r.f}) }()
+	t.Cleanup(func() { l.stop(t) })
+	r.waitPeers(t, 1)
+	r.f.Get(m.ID())
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), data)
+}
