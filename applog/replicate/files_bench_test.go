@@ -1,8 +1,11 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,4 +78,90 @@ func baselineStore(b *testing.B, m *blob.Manifest, data []byte) time.Duration {
 		}
 	}
 	return time.Since(start)
+}
+
+// BenchmarkFetchLatency is BenchmarkFetch from one peer over a
+// connection that delays every write by 5 ms each way (a 10 ms round
+// trip, a busy LAN or Wi-Fi), for each PerPeer: what PerPeer buys when
+// the round trip, not the bandwidth, bounds the rate.
+//
+//	go test -p 1 -run '^$' -bench FetchLatency -benchtime 2x ./applog/replicate/
+func BenchmarkFetchLatency(b *testing.B) {
+	const size = 16 << 20
+	src := newBlobs(b)
+	m := addFile(b, src, content(20, size))
+	for _, perPeer := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("perpeer=%d", perPeer), func(b *testing.B) {
+			var fetch time.Duration
+			for b.Loop() {
+				r := newFetchRig(b, newBlobs(b), perPeer)
+				ctx, cancel := context.WithCancel(context.Background())
+				errs := make(chan error, 2)
+				ca, cb := tcpPair(b)
+				da, db := newDelayConn(ca, 5*time.Millisecond), newDelayConn(cb, 5*time.Millisecond)
+				go func() { errs <- Serve(ctx, da, newFake(), &Options{Blobs: src}) }()
+				go func() { errs <- Serve(ctx, db, newFake(), &Options{Fetcher: r.f}) }()
+				r.waitPeers(b, 1)
+				start := time.Now()
+				r.f.Get(m.ID())
+				if err := r.waitDone(b, m.ID()); err != nil {
+					b.Fatal(err)
+				}
+				fetch += time.Since(start)
+				cancel()
+				<-errs
+				<-errs
+			}
+			b.ReportMetric(float64(b.N)*size/1e6/fetch.Seconds(), "MB/s")
+		})
+	}
+}
+
+// delayConn delivers what is written to it d later, in order, without
+// limiting the bandwidth: a link with latency.
+type delayConn struct {
+	net.Conn
+	d    time.Duration
+	ch   chan delayed
+	once sync.Once
+	quit chan struct{} // closed by Close
+	done chan struct{} // closed when the delivering goroutine ends
+}
+
+type delayed struct {
+	at time.Time
+	b  []byte
+}
+
+func newDelayConn(c net.Conn, d time.Duration) *delayConn {
+	dc := &delayConn{Conn: c, d: d, ch: make(chan delayed, 4096), quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(dc.done)
+		for {
+			select {
+			case w := <-dc.ch:
+				time.Sleep(time.Until(w.at))
+				if _, err := dc.Conn.Write(w.b); err != nil {
+					return
+				}
+			case <-dc.quit:
+				return
+			}
+		}
+	}()
+	return dc
+}
+
+func (dc *delayConn) Write(p []byte) (int, error) {
+	select {
+	case dc.ch <- delayed{time.Now().Add(dc.d), bytes.Clone(p)}:
+		return len(p), nil
+	case <-dc.done:
+		return 0, net.ErrClosed
+	}
+}
+
+func (dc *delayConn) Close() error {
+	dc.once.Do(func() { close(dc.quit) })
+	return dc.Conn.Close()
 }
