@@ -25,8 +25,9 @@ type FetcherOptions struct {
 	// Done, if set, is called once per fetch when the file is complete
 	// (err nil) or the fetch gives up (err says why: quota, low space,
 	// a store error). It is not called for a fetch ended by Forget.
-	// Called from the fetcher's goroutines, one at a time, never while
-	// the fetcher holds a lock: it may call the fetcher's methods.
+	// Called from the fetcher's goroutines (a session's receiver, say),
+	// one at a time, never while the fetcher holds a lock: it may call
+	// the fetcher's methods, and should return soon.
 	Done func(id blob.ID, err error)
 }
 
