@@ -288,7 +288,9 @@
 // held, or being re-hashed from the store), the others wait in the order
 // of Get; a file whose manifest no peer has yet takes no place and holds
 // no memory but its id, so files nobody has do not hold back those a
-// peer has (TestFetchManyNobodyHas).
+// peer has (TestFetchManyNobodyHas). Forget ends a fetch (its author
+// was blocked, say): nothing more of it is asked for, and the answers
+// in flight are dropped (TestFetchForget).
 //
 // Bounds: a serving session holds one block buffer, one manifest and at
 // most 8 queued gets; a fetching one, one frame (a block) being read

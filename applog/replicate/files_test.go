@@ -84,6 +84,9 @@ type countBlobs struct {
 	hold chan struct{}
 	// asked, if not nil, gets a value at each call of Manifest.
 	asked chan struct{}
+	// reading, if not nil, gets a value at each call of ReadBlock, if
+	// it has room.
+	reading chan struct{}
 
 	mu        sync.Mutex
 	blocks    map[int]int // block → times served
@@ -101,6 +104,12 @@ func (c *countBlobs) Manifest(id blob.ID) (*blob.Manifest, error) {
 }
 
 func (c *countBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, error) {
+	if c.reading != nil {
+		select {
+		case c.reading <- struct{}{}:
+		default:
+		}
+	}
 	if c.hold != nil {
 		<-c.hold
 	}
@@ -953,4 +962,36 @@ func TestFetchPerPeerMax(t *testing.T) {
 		t.Fatalf("fetch: %v", err)
 	}
 	checkFile(t, r.store, m.ID(), data)
+}
+
+// TestFetchForget: a file forgotten mid-fetch is asked for no more (but
+// the blocks in flight then), and has no Done; the next file is fetched.
+func TestFetchForget(t *testing.T) {
+	testkit.CheckLeaks(t)
+	first, second := content(21, 40*blob.BlockSize), content(22, 3*blob.BlockSize)
+	srv := &countBlobs{s: newBlobs(t), hold: make(chan struct{}), reading: make(chan struct{}, 1)}
+	m1 := addFile(t, srv.s, first)
+	r := newFetchRig(t, newBlobs(t), 4)
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	r.f.Get(m1.ID())
+	select {
+	case <-srv.reading: // the first block is being read: 4 are asked
+	case <-time.After(waitTimeout):
+		t.Fatal("no block asked for")
+	}
+	r.f.Forget(m1.ID())
+	if held, n := r.f.Progress(m1.ID()); held != 0 || n != 0 {
+		t.Errorf("Progress of a forgotten file: %d, %d", held, n)
+	}
+	close(srv.hold)
+	m2 := addFile(t, srv.s, second)
+	r.f.Get(m2.ID())
+	if err := r.waitDone(t, m2.ID()); err != nil { // not m1's
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m2.ID(), second)
+	if _, total := srv.served(); total-m2.Blocks() > 4 {
+		t.Errorf("%d blocks served in all, %d of them the second file's: the forgotten file was asked for more than the 4 in flight", total, m2.Blocks())
+	}
 }
