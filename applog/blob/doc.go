@@ -63,9 +63,10 @@
 // id. Begin starts a file to be fetched: it writes the manifest and
 // creates ID.part. WriteBlock verifies a block against the manifest and
 // writes it at its offset in ID.part, without syncing; the last block
-// syncs the file and renames it ID. Nothing records which blocks are
-// written: after a crash or a restart the first use of a partial file
-// re-hashes its blocks against the manifest (as Syncthing's reuseBlocks
+// syncs the file and renames it ID. Nothing on disk records which
+// blocks are written: a file just begun is known to hold none
+// (TestBeginNoRehash), and after a crash or a restart the first use of a
+// partial file re-hashes its blocks against the manifest (as Syncthing's reuseBlocks
 // does), so the blocks found are exactly those whose bytes reached the
 // disk whole. A kill -9 loses nothing the OS had accepted; a power loss
 // loses the blocks not yet synced, and a torn block is re-fetched
@@ -89,10 +90,10 @@
 // crash between the last write and the rename is finished on first use
 // (TestResumeAllWritten).
 //
-// # For the fetcher to come
+// # For the fetcher
 //
-// The network part (frames, several peers) is not here yet; the store's
-// API is shaped for it. A receiver asks a peer for the manifest of an id
+// The network part (frames, several peers) is applog/replicate's
+// Fetcher, which uses the store as follows. A receiver asks a peer for the manifest of an id
 // and keeps it only if Manifest.Check passes; Begin checks the quota and
 // the floor against its size; Have's bitmap says which blocks to ask
 // for, of whom; each block received goes to WriteBlock, whose
@@ -134,8 +135,8 @@
 //     SHA-256) against the manifest before a byte is written, and the
 //     manifest against the id; a bad block fails with ErrBadBlock naming
 //     the block and both hashes, and the partial file is unchanged
-//     (TestWriteBlockBad). The fetcher to come drops that peer for the
-//     file and asks another.
+//     (TestWriteBlockBad). The fetcher (applog/replicate) drops that
+//     peer for the file and asks another.
 //   - A huge claimed size: a manifest of more than MaxSize is refused by
 //     ParseManifest before anything is allocated, and its length must be
 //     exactly one hash per block (TestManifestRoundTrip,

@@ -325,6 +325,11 @@ func (s *Store) Begin(m *Manifest) error {
 		os.Remove(name)
 		return fmt.Errorf("blob: %w", err)
 	}
+	if m.Size() > 0 {
+		// A new file holds no block: its state is known without
+		// re-hashing the whole (sparse) file at the first WriteBlock.
+		s.keep(id, &partial{m: m, have: make([]uint64, (m.Blocks()+63)/64)})
+	}
 	return osfile.SyncDir(s.dir)
 }
 
@@ -352,10 +357,16 @@ func (s *Store) state(id ID) (*partial, error) {
 	if p.held == m.Blocks() { // written whole before a crash, or by a state forgotten since
 		return nil, s.finish(id)
 	}
+	return s.keep(id, p), nil
+}
+
+// keep keeps p as the state of id, unless one was loaded meanwhile,
+// which it returns; beyond maxLoaded states one is forgotten.
+func (s *Store) keep(id ID, p *partial) *partial {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q := s.loaded[id]; q != nil {
-		return q, nil // loaded meanwhile
+		return q // loaded meanwhile
 	}
 	if len(s.loaded) >= maxLoaded {
 		for k := range s.loaded { // forget one, at random
@@ -364,7 +375,7 @@ func (s *Store) state(id ID) (*partial, error) {
 		}
 	}
 	s.loaded[id] = p
-	return p, nil
+	return p
 }
 
 // rehash reads id.part a block at a time (one buffer) and returns which
