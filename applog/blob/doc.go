@@ -93,8 +93,8 @@
 // # For the fetcher
 //
 // The network part (frames, several peers) is applog/replicate's
-// Fetcher, which uses the store as follows. A receiver asks a peer for the manifest of an id
-// and keeps it only if Manifest.Check passes; Begin checks the quota and
+// Fetcher, which uses the store as follows. A receiver asks a peer for
+// the manifest of an id and keeps it only if Manifest.Check passes; Begin checks the quota and
 // the floor against its size; Have's bitmap says which blocks to ask
 // for, of whom; each block received goes to WriteBlock, whose
 // ErrBadBlock means "drop this peer for this file and ask another". A
