@@ -1,0 +1,226 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"scuttle/applog"
+	"scuttle/applog/blob"
+)
+
+// The files shared in the chat (package blob): /send copies a file into
+// the store and appends its entry, sealed to the room typed lines go to;
+// every file entry shown records its author as a source and, up to
+// Config.FetchMax bytes, starts its fetch; /get starts any other. What
+// the chat showed of files this run (shownFiles) is what /get and the web
+// page's images may ask for.
+
+// maxShownFiles bounds the files the chat remembers having shown: past
+// it, the oldest is forgotten (its /get then says it was not shown).
+const maxShownFiles = 4096
+
+// A shownFile is a file entry the chat showed.
+type shownFile struct {
+	entry  blob.Entry
+	author applog.ID
+}
+
+// shownFiles is the files shown this run, by content id, at most
+// maxShownFiles, the oldest forgotten first.
+type shownFiles struct {
+	mu    sync.Mutex
+	files map[blob.ID]shownFile
+	order []blob.ID // a ring of the ids in files, oldest at next
+	next  int
+}
+
+// add remembers f, written by author; a file shown again keeps its place.
+func (s *shownFiles) add(f blob.Entry, author applog.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		s.files = map[blob.ID]shownFile{}
+	}
+	if _, ok := s.files[f.ID]; ok {
+		s.files[f.ID] = shownFile{f, author}
+		return
+	}
+	if len(s.order) < maxShownFiles {
+		s.order = append(s.order, f.ID)
+	} else {
+		delete(s.files, s.order[s.next])
+		s.order[s.next] = f.ID
+		s.next = (s.next + 1) % maxShownFiles
+	}
+	s.files[f.ID] = shownFile{f, author}
+}
+
+// get returns the file of id, if the chat showed it.
+func (s *shownFiles) get(id blob.ID) (shownFile, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[id]
+	return f, ok
+}
+
+// filesOff reports whether the chat has no store of files, and tells
+// cmd's user in an info line when it has none.
+func (c *Chat) filesOff(cmd string) bool {
+	if c.cfg.Blobs == nil {
+		c.info(cmd + ": files are off in this chat: it has no store of files")
+		return true
+	}
+	return false
+}
+
+func (c *Chat) cmdSend(args []string) {
+	if c.filesOff("/send") {
+		return
+	}
+	path := args[0]
+	room, inRoom := c.sealing.where()
+	if inRoom && !c.sealOn("/send") {
+		return
+	}
+	e, err := c.addFile(path, inRoom)
+	if err != nil {
+		c.info("/send: " + Escape(err.Error()) + ": not sent")
+		return
+	}
+	if !inRoom {
+		c.queue(e.Encode())
+		return
+	}
+	if p := c.roomLine(room, string(e.Encode())); p != nil {
+		c.queue(p)
+	}
+}
+
+// addFile copies the file at path into the store, sealed with a new key
+// if sealed, and returns its entry, the own log recorded as its source.
+func (c *Chat) addFile(path string, sealed bool) (blob.Entry, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return blob.Entry{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return blob.Entry{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	head, err := readHead(path)
+	if err != nil {
+		return blob.Entry{}, err
+	}
+	store := c.cfg.Blobs
+	var e blob.Entry
+	if sealed {
+		e, err = addSealed(store, path, head)
+	} else {
+		var m *blob.Manifest
+		if _, m, err = store.Add(path); err == nil {
+			e = blob.NewEntry(path, m, head)
+		}
+	}
+	if err != nil {
+		return blob.Entry{}, err
+	}
+	addSource(store, e, c.cfg.DB.ID())
+	return e, nil
+}
+
+// readHead returns the first 512 bytes of the file at path, for its
+// media type.
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return head[:n], err
+}
+
+// noteFile takes note of f, a file entry of author's log that l shows:
+// it remembers it (shownFiles), records author as a source of its bytes
+// (and the key of a sealed one), and starts fetching it if it is at most
+// Config.FetchMax bytes and not here. An image the store holds complete
+// is named in l.Image, for the web page to show.
+func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
+	c.files.add(f, author)
+	store := c.cfg.Blobs
+	if store == nil {
+		return
+	}
+	addSource(store, f, author)
+	if c.complete(f.ID) {
+		if inlineImage(f.Media) {
+			l.Image = f.ID.String()
+		}
+		return
+	}
+	if f.Size <= c.cfg.FetchMax {
+		c.fetch(f.ID)
+	}
+}
+
+// complete reports whether the store holds the file id complete. It
+// looks for the complete file's name (blob's doc.go, "Store") instead of
+// asking Have, which would re-hash a partial file on the way of the
+// lines.
+func (c *Chat) complete(id blob.ID) bool {
+	fi, err := os.Lstat(filepath.Join(c.cfg.Blobs.Dir(), id.String()))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// inlineImage reports whether a file of media type media may be shown
+// as an image by the web page: PNG, JPEG, GIF and WebP, never SVG (a
+// document that can hold script) nor anything else.
+func inlineImage(media string) bool {
+	t, _, err := mime.ParseMediaType(media)
+	if err != nil {
+		return false
+	}
+	switch t {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
+
+// fetch starts fetching the file id.
+func (c *Chat) fetch(id blob.ID) {
+	if c.fetcher != nil {
+		c.fetcher.Get(id)
+	}
+}
+
+func (c *Chat) cmdGet(args []string) {
+	if c.filesOff("/get") {
+		return
+	}
+	id, err := blob.ParseID(args[0])
+	if err != nil {
+		c.info("/get: " + Escape(err.Error()))
+		return
+	}
+	f, ok := c.files.get(id)
+	if !ok {
+		c.info(fmt.Sprintf("/get: no file %s was shown in this chat: /get takes the id of a [file] line", id))
+		return
+	}
+	name := Escape(f.entry.Name)
+	if st, err := c.cfg.Blobs.Have(id); err == nil && st.Complete {
+		c.info(fmt.Sprintf("%s is here: scuttle get %s", name, id))
+		return
+	}
+	c.fetch(id)
+	c.info(fmt.Sprintf("fetching %s (%s) from the peers that hold it", name, blob.FormatSize(f.entry.Size)))
+}
