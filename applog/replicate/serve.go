@@ -42,6 +42,15 @@ type Options struct {
 	// Source names the peer in Quota, so that all its connections draw
 	// on one share: the key it proved, say. "" uses Peer.
 	Source string
+
+	// Blobs is what this side serves of the files it holds to a peer
+	// that speaks Version 3; nil: this side serves no file (every
+	// request is answered "not here").
+	Blobs Blobs
+	// Fetcher, if not nil, fetches the files it is asked for from this
+	// peer too, if it speaks Version 3; nil: this side fetches no file.
+	// One Fetcher is shared by all the sessions of a chat.
+	Fetcher *Fetcher
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
