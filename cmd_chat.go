@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/seal"
 	"scuttle/mdns"
@@ -23,6 +24,10 @@ import (
 // peer can make this database hold.
 const defaultMaxLogs = 100_000
 
+// defaultFetchMax is chat --fetch-max: a file up to 16 MiB, a photo or a
+// document, is fetched as soon as its line shows; a larger one on /get.
+const defaultFetchMax = 16 << 20
+
 func chatCmd() *command {
 	return &command{
 		name:    "chat",
@@ -36,6 +41,8 @@ func chatCmd() *command {
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
+			fetchMax := fs.Int64("fetch-max", defaultFetchMax, "fetch each file shared in the chat of up to `N` bytes as soon as its line shows; larger ones on /get ID (0: none by itself)")
+			maxBlob := fs.Int64("max-blob-bytes", 0, "refuse to store a file, sent or fetched, that would take the database's store of files past `N` bytes (0: no quota; the free-space floor applies anyway)")
 			noEdit := fs.Bool("no-edit", false, "on a terminal too, read and print lines as with a pipe: no line editing, no time, no colour")
 			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
@@ -50,7 +57,13 @@ func chatCmd() *command {
 				if *maxLogs < 0 {
 					return usagef("--max-logs %d: not a number of logs", *maxLogs)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr}
+				if *fetchMax < 0 {
+					return usagef("--fetch-max %d: not a number of bytes", *fetchMax)
+				}
+				if *maxBlob < 0 {
+					return usagef("--max-blob-bytes %d: not a number of bytes", *maxBlob)
+				}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr, fetchMax: *fetchMax, maxBlobBytes: *maxBlob}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -88,6 +101,10 @@ type chatOptions struct {
 	maxLogs    int      // applog.Options.MaxLogs
 	noEdit     bool     // never the terminal chat: the pipe's lines even on a terminal
 	web        string   // --web ADDR: also serve the chat to a browser
+	fetchMax   int64    // chat.Config.FetchMax
+	// maxBlobBytes is the quota of the store of files
+	// (blob.Options.MaxBytes); 0: none.
+	maxBlobBytes int64
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -112,6 +129,13 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	defer func() { err = errors.Join(err, db.Close()) }()
 	defer startOutbox(ctx, o.db, db, log.With("pkg", "blob"))() // stops before db closes
 	ns, err := names.Open(o.db, &names.Options{Logger: log.With("pkg", "names")})
+	if err != nil {
+		return err
+	}
+
+	// The store of shared files: the chat sends, serves and fetches
+	// them.
+	blobs, err := blob.Open(o.db, &blob.Options{MaxBytes: o.maxBlobBytes})
 	if err != nil {
 		return err
 	}
@@ -145,6 +169,8 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		Resolver:   chat.Resolver{Conn: md},
 		NetworkKey: o.networkKey,
 		Keys:       kr,
+		Blobs:      blobs,
+		FetchMax:   o.fetchMax,
 		In:         st.stdin,
 		Out:        st.stdout,
 		Errs:       st.stderr,

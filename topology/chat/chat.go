@@ -90,12 +90,12 @@ type Chat struct {
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 
-	presence presenceSet // who is connected, and who was seen (see Who)
-	sealing  *sealing    // private messages and rooms (see private.go)
-	outbox   [][]byte    // entries a command made, to send (see queue)
-	files    shownFiles  // the files shown this run (see files.go)
-	fetcher  fileFetcher // fetches files from the peers; nil without Blobs
-	cmds     []command   // the commands (see commands)
+	presence presenceSet        // who is connected, and who was seen (see Who)
+	sealing  *sealing           // private messages and rooms (see private.go)
+	outbox   [][]byte           // entries a command made, to send (see queue)
+	files    shownFiles         // the files shown this run (see files.go)
+	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
+	cmds     []command          // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
 	started chan struct{}           // closed when Run starts: quit is set
@@ -128,6 +128,12 @@ func New(cfg Config) *Chat {
 	}
 	if cfg.DB != nil {
 		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+	}
+	if cfg.Blobs != nil {
+		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
+			Logger: cfg.Log.With("pkg", "replicate"),
+			Done:   c.fetched,
+		})
 	}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"scuttle/applog/replicate"
 	"sync"
 
 	"scuttle/applog"
@@ -118,7 +119,11 @@ func (c *Chat) addFile(path string, sealed bool) (blob.Entry, error) {
 	store := c.cfg.Blobs
 	var e blob.Entry
 	if sealed {
-		e, err = addSealed(store, path, head)
+		var m *blob.Manifest
+		var key [blob.KeySize]byte
+		if _, m, key, err = store.AddSealed(path); err == nil {
+			e = blob.NewSealedEntry(path, m, key, head)
+		}
 	} else {
 		var m *blob.Manifest
 		if _, m, err = store.Add(path); err == nil {
@@ -160,6 +165,11 @@ func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
 		return
 	}
 	addSource(store, f, author)
+	if f.Sealed() {
+		// Once the store holds something of it (it may not yet: the
+		// fetch sets it again when done), so that scuttle get opens it.
+		store.SetKey(f.ID, f.Key)
+	}
 	if c.complete(f.ID) {
 		if inlineImage(f.Media) {
 			l.Image = f.ID.String()
@@ -202,6 +212,32 @@ func (c *Chat) fetch(id blob.ID) {
 	}
 }
 
+// fetched tells of the end of the fetch of id, complete (err nil) or
+// given up: "NAME complete: scuttle get ID", or "NAME not fetched:
+// ERR". It is the Fetcher's Done.
+func (c *Chat) fetched(id blob.ID, err error) {
+	f, ok := c.files.get(id)
+	name := id.String()
+	if ok {
+		name = Escape(f.entry.Name)
+	}
+	if err != nil {
+		c.info(fmt.Sprintf("%s not fetched: %s", name, Escape(err.Error())))
+		return
+	}
+	l := Line{Kind: Info, Time: c.now(), Text: fmt.Sprintf("%s complete: scuttle get %s", name, id)}
+	if ok && f.entry.Sealed() {
+		if err := c.cfg.Blobs.SetKey(id, f.entry.Key); err != nil {
+			c.cfg.Log.Warn("chat: keeping a sealed file's key", "id", id, "err", err)
+		}
+	}
+	if ok && inlineImage(f.entry.Media) {
+		l.Image = id.String()
+	}
+	c.show(l)
+	c.flush()
+}
+
 func (c *Chat) cmdGet(args []string) {
 	if c.filesOff("/get") {
 		return
@@ -223,4 +259,32 @@ func (c *Chat) cmdGet(args []string) {
 	}
 	c.fetch(id)
 	c.info(fmt.Sprintf("fetching %s (%s) from the peers that hold it", name, blob.FormatSize(f.entry.Size)))
+}
+
+// served returns what the chat's sessions serve of the store's files:
+// nil without a store.
+func (c *Chat) served() replicate.Blobs {
+	if c.cfg.Blobs == nil {
+		return nil
+	}
+	return servedBlobs{c}
+}
+
+// servedBlobs is the store as peers may read it: only whole, verified
+// blocks (blob.Store.ReadBlock) of files whose entries this database
+// holds, of an author it has not blocked.
+type servedBlobs struct{ c *Chat }
+
+func (s servedBlobs) Manifest(id blob.ID) (*blob.Manifest, error) {
+	if !s.c.serves(id) {
+		return nil, fmt.Errorf("%w: %s is not served", blob.ErrNotFound, id)
+	}
+	return s.c.cfg.Blobs.Manifest(id)
+}
+
+func (s servedBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, error) {
+	if !s.c.serves(m.ID()) {
+		return nil, fmt.Errorf("%w: %s is not served", blob.ErrNotFound, m.ID())
+	}
+	return s.c.cfg.Blobs.ReadBlock(m, i, buf)
 }

@@ -1,22 +1,16 @@
 package chat
 
 import (
-	"errors"
-
 	"scuttle/applog"
 	"scuttle/applog/blob"
 )
 
-// What the chat needs of the store beyond what blob has today: sources
-// and sealed files. Stubs until they land in package blob.
+// What the chat asks of the store beyond adding and reading: the
+// sources of each file (the logs whose entries name it), which decide
+// what is served and what a block removes. Stubs until they land in
+// package blob.
 
 func addSource(store *blob.Store, f blob.Entry, author applog.ID) {}
 
-type fileFetcher interface {
-	Get(id blob.ID)
-	Forget(id blob.ID)
-}
-
-func addSealed(store *blob.Store, path string, head []byte) (blob.Entry, error) {
-	return blob.Entry{}, errors.New("files in private rooms are not supported yet")
-}
+// serves reports whether the chat serves file id to peers.
+func (c *Chat) serves(id blob.ID) bool { return true }
