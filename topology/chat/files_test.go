@@ -1,12 +1,18 @@
 package chat
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"scuttle/applog/blob"
 	"scuttle/applog/seal"
+	"scuttle/topology/testkit"
 )
 
 // The files shared in the chat (files.go), chats in this process as in
@@ -93,5 +99,213 @@ func TestUnitChatSend(t *testing.T) {
 	wantEntry := blob.Entry{Name: "notes.txt", Size: 12, Media: "text/plain; charset=utf-8", ID: id}
 	if len(got) != 1 || string(got[0].Encode()) != string(wantEntry.Encode()) {
 		t.Errorf("alice's own log holds the file entries %+v, want one of notes.txt", got)
+	}
+}
+
+// TestUnitChatSendErrors: a /send or /get that cannot be done says why
+// in one info line and sends nothing: no such file, a directory, the
+// store's quota; /get of an id that is not one, and of an id no line
+// showed; /send and /get in a chat without a store. bob, connected,
+// sees nothing but the last line.
+func TestUnitChatSendErrors(t *testing.T) {
+	fn := newFakeNet()
+	a, _ := startFileChat(t, fn, "", &blob.Options{MaxBytes: 10}, 0, "alice", "bob")
+	b := startUnitChat(t, fn, "", "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect("info> direct connection to alice")
+
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.txt")
+	big, bigID := writeFile(t, "big.bin", make([]byte, 11))
+	_, unknown := writeFile(t, "x", []byte("x"))
+	_, statErr := os.Stat(missing)
+	for _, tt := range []struct{ typed, want string }{
+		{"/send " + missing, "info> /send: " + Escape(statErr.Error()) + ": not sent"},
+		{"/send " + dir, "info> /send: " + Escape(dir) + " is not a regular file: not sent"},
+		{"/send " + big, "info> /send: adding " + Escape(big) + ": blob: store quota reached: 0 bytes held and 11 more asked, the quota is 10: not sent"},
+		{"/send", "info> usage: /send PATH..."},
+		{"/get nonsense", "info> /get: " + Escape(blobIDErr("nonsense"))},
+		{"/get " + unknown.String(), "info> /get: no file " + unknown.String() + " was shown in this chat: /get takes the id of a [file] line"},
+		{"/get " + bigID.String(), "info> /get: no file " + bigID.String() + " was shown in this chat: /get takes the id of a [file] line"},
+	} {
+		a.say(tt.typed)
+		a.expectNext(tt.want)
+	}
+	b.say("/send " + big)
+	b.expectNext("info> /send: files are off in this chat: it has no store of files")
+	b.say("/get " + bigID.String())
+	b.expectNext("info> /get: files are off in this chat: it has no store of files")
+	a.say("last")
+	a.expectNext("alice> last")
+	b.expectNext("alice> last") // nothing between: nothing was sent
+	if got := fileEntries(t, a); len(got) != 0 {
+		t.Errorf("alice's own log holds the file entries %+v, want none", got)
+	}
+}
+
+// blobIDErr is blob.ParseID's error for s.
+func blobIDErr(s string) string {
+	_, err := blob.ParseID(s)
+	return err.Error()
+}
+
+// TestUnitChatSendPrivate: alice /sends a file in the private room #r of
+// alice and bob; carol, connected to both, is not a member. alice and
+// bob show "#r alice> [file] NAME (SIZE) ID"; carol shows nothing of it.
+// alice's store holds the file sealed: no byte of its plaintext is in
+// any file of blobs/. bob fetches it by himself (it is small) and reads
+// it with the key of the entry; carol, made to fetch the same blocks,
+// holds them but no key, and cannot read them.
+func TestUnitChatSendPrivate(t *testing.T) {
+	fn := newFakeNet()
+	a, as := startFileChat(t, fn, "", nil, 1<<20, "alice", "bob", "carol")
+	b, bs := startFileChat(t, fn, "", nil, 1<<20, "bob", "alice", "carol")
+	c, cs := startFileChat(t, fn, "", nil, 1<<20, "carol", "alice", "bob")
+	a.expect(publishedLine, "info> direct connection to bob", "info> direct connection to carol")
+	b.expect(publishedLine, "info> direct connection to alice", "info> direct connection to carol")
+	c.expect(publishedLine, "info> direct connection to alice", "info> direct connection to bob")
+	for _, u := range []*unitChat{a, b, c} { // each key entry comes before its log's line
+		u.say("hi from " + u.name)
+	}
+	for _, u := range []*unitChat{a, b, c} {
+		u.expect("alice> hi from alice", "bob> hi from bob", "carol> hi from carol")
+		u.drain()
+	}
+	a.say("/join #r")
+	a.expectNext("info> made #r: your lines go to it, sealed; /invite NAME gives NAME its key")
+	a.say("/invite bob")
+	a.expectNext("info> gave the key of #r to bob: members now alice, bob")
+	b.expectNext("info> #r: members now alice, bob (key from alice)")
+
+	secret := []byte("the secret plans, in a file of their own")
+	p, _ := writeFile(t, "plans.txt", secret)
+	a.say("/send " + p)
+	line := a.expectFile("#r alice> [file] plans.txt (40 B) ")
+	id, err := blob.ParseID(line[len(line)-52:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.expectNext(line)
+	b.expectNext("info> plans.txt complete: scuttle get " + id.String())
+	a.say("/join")
+	a.expectNext("info> your lines go to the public room")
+	a.say("public end")
+	for _, u := range []*unitChat{a, b, c} {
+		u.expect("alice> public end")
+	}
+	checkPlain(t, bs, id, secret)
+
+	// carol fetches the blocks of the id, as a relay may.
+	c.c.fetcher.Get(id)
+	c.expectNext("info> " + id.String() + " complete: scuttle get " + id.String())
+	for _, u := range []*unitChat{a, b, c} {
+		u.stop(fn)
+	}
+	checkNoWords(t, c, "plans")
+	if _, ok, err := cs.Key(id); ok || err != nil {
+		t.Errorf("carol's store keeps a key of the sealed file (%v)", err)
+	}
+	for _, s := range []*blob.Store{as, cs} {
+		des, err := os.ReadDir(s.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, de := range des {
+			data, err := os.ReadFile(filepath.Join(s.Dir(), de.Name()))
+			if err == nil && bytes.Contains(data, secret[:10]) {
+				t.Errorf("%s holds the plaintext", filepath.Join(s.Dir(), de.Name()))
+			}
+		}
+	}
+	f, err := cs.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := blob.CopySealed(io.Discard, f, [blob.KeySize]byte{1}); !errors.Is(err, blob.ErrBadBlock) {
+		t.Errorf("carol opened the sealed file with a key of her own: %v", err)
+	}
+}
+
+// expectFile waits for the next line of output, which must start with
+// prefix and end with a content id, and returns it.
+func (u *unitChat) expectFile(prefix string) string {
+	u.t.Helper()
+	select {
+	case l := <-u.out.lines:
+		u.seen = append(u.seen, l)
+		if !strings.HasPrefix(l, prefix) || len(l) != len(prefix)+52 {
+			u.t.Fatalf("%s printed %q, want %q and an id", u.name, l, prefix)
+		}
+		return l
+	case <-time.After(testkit.ChatWait):
+		u.t.Fatalf("%s printed no line within %v, want %q and an id", u.name, testkit.ChatWait, prefix)
+	}
+	return ""
+}
+
+// checkPlain fails the test unless store holds the file id complete
+// and its content, opened with its key if sealed, is want.
+func checkPlain(t *testing.T, store *blob.Store, id blob.ID, want []byte) {
+	t.Helper()
+	f, err := store.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got bytes.Buffer
+	key, sealed, err := store.Key(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed {
+		_, err = blob.CopySealed(&got, f, key)
+	} else {
+		_, err = blob.Copy(&got, f)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("the file %s holds %q, want %q", id, got.Bytes(), want)
+	}
+}
+
+// TestUnitChatFetch: bob fetches by himself the file alice /sends of up
+// to --fetch-max bytes, and holds the same bytes; one larger he shows
+// but does not fetch until /get, which then tells of its completion.
+func TestUnitChatFetch(t *testing.T) {
+	fn := newFakeNet()
+	a, as := startFileChat(t, fn, "", nil, 0, "alice", "bob")
+	b, bs := startFileChat(t, fn, "", nil, 300<<10, "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+
+	small := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16) // 300 KiB: 2 blocks, at fetch-max
+	large := append(bytes.Clone(small), 'x')                       // one byte more
+	ps, sid := writeFile(t, "small.bin", small)
+	pl, lid := writeFile(t, "large.bin", large)
+	a.say("/send " + ps)
+	a.expectNext("alice> [file] small.bin (307.2 kB) " + sid.String())
+	b.expectNext("alice> [file] small.bin (307.2 kB) " + sid.String())
+	b.expectNext("info> small.bin complete: scuttle get " + sid.String())
+	checkPlain(t, bs, sid, small)
+
+	a.say("/send " + pl)
+	a.expectNext("alice> [file] large.bin (307.2 kB) " + lid.String())
+	b.expectNext("alice> [file] large.bin (307.2 kB) " + lid.String())
+	a.say("between")
+	b.expectNext("alice> between") // no completion before it: not fetched
+	if _, err := bs.Have(lid); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("bob's store holds something of the large file before /get: %v", err)
+	}
+	b.say("/get " + lid.String())
+	b.expectNext("info> fetching large.bin (307.2 kB) from the peers that hold it")
+	b.expectNext("info> large.bin complete: scuttle get " + lid.String())
+	checkPlain(t, bs, lid, large)
+	b.say("/get " + lid.String())
+	b.expectNext("info> large.bin is here: scuttle get " + lid.String())
+	if _, err := as.Have(lid); err != nil {
+		t.Errorf("alice's store: %v", err)
 	}
 }
