@@ -223,6 +223,7 @@ func (c *Chat) cmdBlock(args []string) {
 		return
 	}
 	c.info(fmt.Sprintf("blocked %s%s: its entries are deleted within a second, and it is refused from every peer from now on; scuttle unblock undoes it", name, id))
+	c.dropFiles(id)
 }
 
 func (c *Chat) cmdQuit([]string) { c.quit(nil) }

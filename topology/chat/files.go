@@ -288,3 +288,41 @@ func (s servedBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, err
 	}
 	return s.c.cfg.Blobs.ReadBlock(m, i, buf)
 }
+
+// dropFiles removes from the store the files of author, a log just
+// blocked, that no other log names, and stops fetching them; it says how
+// many in an info line, if any.
+func (c *Chat) dropFiles(author applog.ID) {
+	if c.cfg.Blobs == nil {
+		return
+	}
+	ids, err := removeBy(c.cfg.Blobs, author)
+	c.forget(ids)
+	if err != nil {
+		c.info("removing the blocked log's files: " + Escape(err.Error()))
+	}
+	if len(ids) > 0 {
+		c.info(fmt.Sprintf("removed %d files of %s from the store", len(ids), author))
+	}
+}
+
+// purgeFiles removes from the store the files whose sources are all
+// blocked, and stops fetching them: at the start, and after a block the
+// chat did not make (scuttle block, applied by the database).
+func (c *Chat) purgeFiles() {
+	if c.cfg.Blobs == nil {
+		return
+	}
+	ids, err := purge(c.cfg.Blobs, c.cfg.DB.Blocked)
+	c.forget(ids)
+	if err != nil {
+		c.cfg.Log.Warn("chat: removing the files of blocked logs", "err", err)
+	}
+}
+
+// forget stops fetching ids.
+func (c *Chat) forget(ids []blob.ID) {
+	for _, id := range ids {
+		c.fetcher.Forget(id)
+	}
+}

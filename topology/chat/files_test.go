@@ -282,7 +282,7 @@ func TestUnitChatFetch(t *testing.T) {
 	b.expect(publishedLine, "info> direct connection to alice")
 
 	small := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16) // 300 KiB: 2 blocks, at fetch-max
-	large := append(bytes.Clone(small), 'x')                       // one byte more
+	large := append(bytes.Clone(small), 'x')                      // one byte more
 	ps, sid := writeFile(t, "small.bin", small)
 	pl, lid := writeFile(t, "large.bin", large)
 	a.say("/send " + ps)
@@ -307,5 +307,43 @@ func TestUnitChatFetch(t *testing.T) {
 	b.expectNext("info> large.bin is here: scuttle get " + lid.String())
 	if _, err := as.Have(lid); err != nil {
 		t.Errorf("alice's store: %v", err)
+	}
+}
+
+// TestUnitChatBlockFiles: bob holds the file carol sent (fetched by
+// itself) and the one alice sent; /block carol removes carol's file from
+// his store and leaves alice's; a file named by both is kept.
+func TestUnitChatBlockFiles(t *testing.T) {
+	fn := newFakeNet()
+	a, _ := startFileChat(t, fn, "", nil, 1<<20, "alice", "bob")
+	b, bs := startFileChat(t, fn, "", nil, 1<<20, "bob", "alice", "carol")
+	c, _ := startFileChat(t, fn, "", nil, 1<<20, "carol", "bob")
+	a.expect(publishedLine, "info> direct connection to bob")
+	c.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice", "info> direct connection to carol")
+
+	pc, cid := writeFile(t, "carols.txt", []byte("carol's file"))
+	pa, aid := writeFile(t, "alices.txt", []byte("alice's file"))
+	pboth, both := writeFile(t, "both.txt", []byte("a file of both"))
+	c.say("/send " + pc)
+	b.expect("carol> [file] carols.txt (12 B) "+cid.String(), "info> carols.txt complete: scuttle get "+cid.String())
+	a.say("/send " + pa)
+	b.expect("alice> [file] alices.txt (12 B) "+aid.String(), "info> alices.txt complete: scuttle get "+aid.String())
+	c.say("/send " + pboth)
+	b.expect("carol> [file] both.txt (14 B) "+both.String(), "info> both.txt complete: scuttle get "+both.String())
+	a.say("/send " + pboth)
+	b.expect("alice> [file] both.txt (14 B) " + both.String())
+	b.drain()
+
+	b.say("/block carol")
+	b.expectNext("info> blocked carol "+string(c.db.ID())+": its entries are deleted within a second, and it is refused from every peer from now on; scuttle unblock undoes it",
+		"info> removed 1 files of "+string(c.db.ID())+" from the store")
+	if _, err := bs.Have(cid); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("bob's store holds carol's file after the block: %v", err)
+	}
+	for _, id := range []blob.ID{aid, both} {
+		if st, err := bs.Have(id); err != nil || !st.Complete {
+			t.Errorf("bob's store after the block: %s: %+v, %v; want it complete", id, st, err)
+		}
 	}
 }

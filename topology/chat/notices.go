@@ -17,16 +17,20 @@ type notices struct {
 	forks map[applog.ID]bool // the forked logs told of
 	logs  bool               // the log limit was told of
 	space bool               // the disk was nearly full at the last look
+	// blocked is how many logs were blocked at the last purge of their
+	// files (purgeBlocked); -1 before the first.
+	blocked int
 }
 
 // watchStore prints the store's notices as they come, until ctx ends:
 // its limits (reportLimits) and its forks (reportForks).
 func (c *Chat) watchStore(ctx context.Context) {
-	n := notices{forks: map[applog.ID]bool{}}
+	n := notices{forks: map[applog.ID]bool{}, blocked: -1}
 	for {
 		changed := c.cfg.DB.Changed()
 		c.reportLimits(&n)
 		c.reportForks(&n)
+		c.purgeBlocked(&n)
 		select {
 		case <-changed:
 		case <-time.After(time.Second): // a refusal changes nothing stored
@@ -51,6 +55,22 @@ func (c *Chat) reportLimits(n *notices) {
 			c.info("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
 		}
 	}
+}
+
+// purgeBlocked removes the files of blocked logs (purgeFiles) at the
+// start and whenever the logs blocked change: a block made outside the
+// chat (scuttle block) is applied by the database, which deletes the
+// log's entries; this deletes its files.
+func (c *Chat) purgeBlocked(n *notices) {
+	if c.cfg.Blobs == nil {
+		return
+	}
+	blocked := len(c.cfg.DB.BlockedLogs())
+	if blocked == n.blocked {
+		return
+	}
+	n.blocked = blocked
+	c.purgeFiles()
 }
 
 // reportForks prints, once per log, each fork the store learns of: a
