@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -344,6 +345,56 @@ func TestUnitChatBlockFiles(t *testing.T) {
 	for _, id := range []blob.ID{aid, both} {
 		if st, err := bs.Have(id); err != nil || !st.Complete {
 			t.Errorf("bob's store after the block: %s: %+v, %v; want it complete", id, st, err)
+		}
+	}
+}
+
+// TestUnitChatImage: the images a chat shows may be read back by id
+// (Chat.Image, which the web page's GET /image/{id} serves): a PNG alice
+// /sent shows with Line.Image set, and Image returns "image/png" and its
+// bytes; an SVG, a text file, an id no line showed and an id that is not
+// one are refused with ErrNoImage, and their lines name no image.
+func TestUnitChatImage(t *testing.T) {
+	fn := newFakeNet()
+	a, _ := startFileChat(t, fn, "", nil, 0, "alice")
+	a.expect(publishedLine)
+	lines := make(chan Line, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	subscribe(a.c, ctx, func(l Line) error {
+		if l.Kind == Message {
+			lines <- l
+		}
+		return nil
+	})
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR not really")
+	ppng, pid := writeFile(t, "cat.png", png)
+	psvg, sid := writeFile(t, "cat.svg", []byte("<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"))
+	ptxt, tid := writeFile(t, "cat.txt", []byte("not an image"))
+	_, unshown := writeFile(t, "other.png", []byte("\x89PNG\r\n\x1a\nother"))
+	for _, tt := range []struct {
+		path  string
+		id    blob.ID
+		image string
+	}{{ppng, pid, pid.String()}, {psvg, sid, ""}, {ptxt, tid, ""}} {
+		a.say("/send " + tt.path)
+		l := await(t, lines, "line of "+filepath.Base(tt.path))
+		if l.Image != tt.image || !strings.HasSuffix(l.Text, tt.id.String()) {
+			t.Errorf("%s shows as %q with Image %q, want %q", filepath.Base(tt.path), l.Text, l.Image, tt.image)
+		}
+	}
+	media, r, err := a.c.Image(pid.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if media != "image/png" || err != nil || !bytes.Equal(got, png) {
+		t.Errorf("Image(png): %q, %q, %v; want image/png and the file", media, got, err)
+	}
+	for _, id := range []string{sid.String(), tid.String(), unshown.String(), "nonsense"} {
+		if _, _, err := a.c.Image(id); !errors.Is(err, ErrNoImage) {
+			t.Errorf("Image(%s): %v, want ErrNoImage", id, err)
 		}
 	}
 }
