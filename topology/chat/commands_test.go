@@ -228,7 +228,7 @@ func TestComplete(t *testing.T) {
 		prefix string
 		want   []string
 	}{
-		{"/", []string{"/block", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/trust", "/who"}},
+		{"/", []string{"/block", "/get", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/send", "/trust", "/who"}},
 		{"/he", []string{"/help"}},
 		{"/help", []string{"/help"}},
 		{"/x", nil},
