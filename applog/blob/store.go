@@ -51,6 +51,7 @@ type Store struct {
 	loaded map[ID]*partial
 
 	finishing sync.Mutex // held by finish: one rename per file
+	srcMu     sync.Mutex // held while a sources file is read and replaced
 }
 
 // partial is the state of a partial file: its manifest and which of its

@@ -2,11 +2,13 @@ package replicate
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 )
 
 // Frame types. The numbers are part of the wire format: append only, never
@@ -17,12 +19,16 @@ const (
 	frameHeadsEnd = 3 // empty: the heads are complete
 	frameRecords  = 4 // log id, first seq, (flagged length, record)…
 	frameFork     = 5 // a fork proof (applog.CheckForkProof); Version 2
+	frameGet      = 6 // file id, part (kind, index): a request; Version 3
+	frameData     = 7 // file id, part, [manifest length], bytes: a reply; Version 3
+	frameNone     = 8 // file id, part: "not here", a reply; Version 3
 )
 
 // Version is the protocol version this package speaks, sent in the hello
 // frame. Peers use the lower of the two versions; a peer below 1 is refused.
-// Version 2 adds the fork frame, sent only to a peer that speaks it.
-const Version = 2
+// Version 2 adds the fork frame, sent only to a peer that speaks it;
+// Version 3 the file frames (get, data, none).
+const Version = 3
 
 // Size limits of the wire format.
 const (
@@ -215,4 +221,145 @@ func appendRecord(b, rec []byte, signed bool) []byte {
 	}
 	b = binary.AppendUvarint(b, v)
 	return append(b, rec...)
+}
+
+// Bounds of the file frames (Version 3).
+const (
+	// maxRequests bounds the get frames a peer may have outstanding on
+	// one connection (sent, and not answered yet): one more is a
+	// protocol violation that closes the connection. A Fetcher never
+	// has more than its PerPeer outstanding, which is at most this.
+	maxRequests = 8
+
+	// manifestHeaderLen is the length of a manifest's encoding before
+	// its hashes (see package blob): magic, size and block size.
+	manifestHeaderLen = 16 + 8 + 4
+	// maxManifestLen is the length of the largest manifest: that of a
+	// file of blob.MaxBlocks blocks. It does not fit a frame, so a
+	// manifest is served in parts of blob.BlockSize bytes.
+	maxManifestLen = manifestHeaderLen + blob.MaxBlocks*sha256.Size
+	// maxManifestParts is the number of parts of the largest manifest.
+	maxManifestParts = (maxManifestLen + blob.BlockSize - 1) / blob.BlockSize
+)
+
+// The kinds of part a file frame names.
+const (
+	partManifest = 0 // index: the part of the manifest's encoding
+	partBlock    = 1 // index: the block
+)
+
+// part names what a file frame asks for or carries: part Index of the
+// manifest of file ID, or its block Index.
+type part struct {
+	ID    blob.ID
+	Kind  byte
+	Index uint64
+}
+
+func (p part) String() string {
+	if p.Kind == partManifest {
+		return fmt.Sprintf("manifest part %d of %s", p.Index, p.ID)
+	}
+	return fmt.Sprintf("block %d of %s", p.Index, p.ID)
+}
+
+// valid reports whether p names a part that may exist: a manifest part
+// or a block within the bounds of the largest file.
+func (p part) valid() bool {
+	if p.Kind == partManifest {
+		return p.Index < maxManifestParts
+	}
+	return p.Kind == partBlock && p.Index < blob.MaxBlocks
+}
+
+// appendPart appends the encoding of p, which starts every file frame.
+func appendPart(b []byte, p part) []byte {
+	b = append(b, p.ID[:]...)
+	b = append(b, p.Kind)
+	return binary.AppendUvarint(b, p.Index)
+}
+
+// decodePart decodes the part that starts a file frame's payload and
+// returns the offset after it. The kind must be known; the index may be
+// out of range (a get of one is answered "not here").
+func decodePart(b []byte) (part, int, error) {
+	var p part
+	if len(b) < len(p.ID)+1 {
+		return p, 0, fmt.Errorf("%w: file frame of %d bytes", ErrMalformed, len(b))
+	}
+	copy(p.ID[:], b)
+	p.Kind = b[len(p.ID)]
+	if p.Kind != partManifest && p.Kind != partBlock {
+		return p, 0, fmt.Errorf("%w: file part of kind %d", ErrMalformed, p.Kind)
+	}
+	idx, off, err := uvarint(b, len(p.ID)+1, "file part index")
+	p.Index = idx
+	return p, off, err
+}
+
+// decodeGet decodes a get payload: a part and nothing after it.
+func decodeGet(b []byte) (part, error) {
+	p, off, err := decodePart(b)
+	if err == nil && off != len(b) {
+		err = fmt.Errorf("%w: %d bytes after the %s", ErrMalformed, len(b)-off, p)
+	}
+	return p, err
+}
+
+// The reasons of a none frame.
+const (
+	noneFile = 0 // the file is not served here at all
+	nonePart = 1 // the file is, but not this part (a partial file)
+)
+
+// decodeNone decodes a none payload: a part and the reason, one byte.
+func decodeNone(b []byte) (part, byte, error) {
+	p, off, err := decodePart(b)
+	if err != nil {
+		return p, 0, err
+	}
+	if off != len(b)-1 || b[off] > nonePart {
+		return p, 0, fmt.Errorf("%w: none of the %s without a reason", ErrMalformed, p)
+	}
+	return p, b[off], nil
+}
+
+// data is a decoded data frame. Bytes aliases the frame.
+type data struct {
+	part
+	Total uint64 // manifest parts only: the length of the whole manifest
+	Bytes []byte
+}
+
+// decodeData decodes a data payload: a valid part, for a manifest part
+// the manifest's length (at most maxManifestLen, and past the part's
+// start), then 1 … blob.BlockSize bytes; a manifest part is exactly the
+// bytes of the manifest it covers.
+func decodeData(b []byte) (data, error) {
+	var d data
+	var off int
+	var err error
+	if d.part, off, err = decodePart(b); err != nil {
+		return d, err
+	}
+	if !d.valid() {
+		return d, fmt.Errorf("%w: data of %s, out of range", ErrMalformed, d.part)
+	}
+	if d.Kind == partManifest {
+		if d.Total, off, err = uvarint(b, off, "manifest length"); err != nil {
+			return d, err
+		}
+		start := d.Index * blob.BlockSize
+		if d.Total > maxManifestLen || d.Total <= start {
+			return d, fmt.Errorf("%w: %s of a manifest of %d bytes", ErrMalformed, d.part, d.Total)
+		}
+		if want := min(d.Total-start, blob.BlockSize); uint64(len(b)-off) != want {
+			return d, fmt.Errorf("%w: %s has %d bytes, want %d", ErrMalformed, d.part, len(b)-off, want)
+		}
+	}
+	d.Bytes = b[off:]
+	if len(d.Bytes) == 0 || len(d.Bytes) > blob.BlockSize {
+		return d, fmt.Errorf("%w: %s has %d bytes", ErrMalformed, d.part, len(d.Bytes))
+	}
+	return d, nil
 }

@@ -73,6 +73,9 @@ func (c *session) receive(ctx context.Context) error {
 			phase = live
 			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
+			if c.version >= 3 && c.fetcher != nil {
+				c.fp = c.fetcher.join(c.peer, c.cancel)
+			}
 			close(c.headsDone)
 			if c.watchHead != nil {
 				c.watchHead(watched)
@@ -90,7 +93,39 @@ func (c *session) receive(ctx context.Context) error {
 			if err := c.receiveFork(p); err != nil {
 				return err
 			}
-		case typ >= frameHello && typ <= frameFork:
+		case typ >= frameGet && typ <= frameNone && c.version < 3:
+			return fmt.Errorf("%w: frame type %d in a version %d session", ErrMalformed, typ, c.version)
+		case typ == frameGet && phase == live:
+			pt, err := decodeGet(p)
+			if err != nil {
+				return err
+			}
+			if err := c.queueGet(pt); err != nil {
+				return err
+			}
+		case typ == frameData && phase == live:
+			d, err := decodeData(p)
+			if err != nil {
+				return err
+			}
+			if c.fp == nil {
+				return fmt.Errorf("%w: %s, not asked for", ErrProtocol, d.part)
+			}
+			if err := c.fetcher.data(c.fp, d); err != nil {
+				return err
+			}
+		case typ == frameNone && phase == live:
+			pt, why, err := decodeNone(p)
+			if err != nil {
+				return err
+			}
+			if c.fp == nil {
+				return fmt.Errorf("%w: none of the %s, not asked for", ErrProtocol, pt)
+			}
+			if err := c.fetcher.none(c.fp, pt, why); err != nil {
+				return err
+			}
+		case typ >= frameHello && typ <= frameNone:
 			return fmt.Errorf("%w: frame type %d %s", ErrProtocol, typ, [...]string{
 				expectHello: "before the hello",
 				expectHeads: "before the end of the heads",

@@ -34,6 +34,9 @@ type sender struct {
 	// the last record sent, so that live records of a busy log cost no new
 	// iterator (buffer, file open, index lookup). At most iterCache.
 	iters []cachedIter
+
+	srv  server // answering the peer's get frames
+	gets []part // the fetcher's requests being written
 }
 
 // iterCache bounds the iterators a sender keeps open.
@@ -99,13 +102,21 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+	var fetchReady <-chan struct{}
+	if c.fp != nil {
+		fetchReady = c.fp.ready
+	}
 	for {
 		changed := c.st.Changed()
+		files, err := s.files()
+		if err != nil {
+			return err
+		}
 		sent, err := s.pass()
 		if err != nil {
 			return err
 		}
-		if sent {
+		if sent || files {
 			continue // more may be ready; flush only once nothing is
 		}
 		if err := s.w.Flush(); err != nil {
@@ -113,6 +124,8 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		}
 		select {
 		case <-changed:
+		case <-c.getReady:
+		case <-fetchReady:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
@@ -171,6 +184,31 @@ func (s *sender) frame(typ byte) error {
 	return nil
 }
 
+// files writes the fetcher's requests to the peer, if any, and answers
+// one of the peer's get frames, if any; it reports whether it wrote
+// anything.
+func (s *sender) files() (bool, error) {
+	wrote := false
+	if fp := s.c.fp; fp != nil {
+		s.gets = s.c.fetcher.take(fp, s.gets[:0])
+		for _, p := range s.gets {
+			s.payload = appendPart(s.payload[:0], p)
+			if err := s.frame(frameGet); err != nil {
+				return wrote, err
+			}
+			wrote = true
+		}
+		if wrote {
+			// Requests are small and the peer waits for them.
+			if err := s.w.Flush(); err != nil {
+				return wrote, fmt.Errorf("write: %w", err)
+			}
+		}
+	}
+	served, err := s.serveOne()
+	return wrote || served, err
+}
+
 // pass sends, for each log the peer lacks records of, up to turnBytes of
 // them, and reports whether it sent anything.
 func (s *sender) pass() (bool, error) {
@@ -186,6 +224,13 @@ func (s *sender) pass() (bool, error) {
 	for id, h := range heads {
 		if h <= s.c.peerHas(id) || frozen[id] {
 			continue
+		}
+		if sentAny {
+			// Between two logs' turns, a block: records do not
+			// starve the files, nor the files the records.
+			if _, err := s.files(); err != nil {
+				return sentAny, err
+			}
 		}
 		sent, err := s.sendLog(id)
 		if err != nil {

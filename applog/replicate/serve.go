@@ -81,6 +81,9 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		headsDone: make(chan struct{}),
 		watch:     opts.Watch,
 		watchHead: opts.WatchHead,
+		blobs:     opts.Blobs,
+		fetcher:   opts.Fetcher,
+		getReady:  make(chan struct{}, 1),
 	}
 	c.forker, _ = st.(Forker)
 	if c.log == nil {
@@ -134,6 +137,9 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	cancel(c.send(ctx, dw))
 	wg.Wait()
 	conn.Close()
+	if c.fp != nil {
+		c.fetcher.leave(c.fp)
+	}
 
 	err := context.Cause(ctx)
 	if perr := parent.Err(); perr != nil {
@@ -203,6 +209,15 @@ type session struct {
 	quota       *Quota  // Options.Quota
 	source      *source // the peer's in quota
 	quotaWarned bool    // the quota's refusal was logged; receiver only
+
+	// Files (Version 3).
+	blobs   Blobs      // Options.Blobs
+	fetcher *Fetcher   // Options.Fetcher
+	fp      *fetchPeer // this peer in fetcher; set before headsDone closes
+	// gets are the peer's get frames not answered yet, oldest first: at
+	// most maxRequests. Guarded by mu.
+	gets     []part
+	getReady chan struct{} // a get was queued
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.
