@@ -69,6 +69,20 @@ func (s *shownFiles) get(id blob.ID) (shownFile, bool) {
 	return f, ok
 }
 
+// by returns the ids of the files shown whose author is one that pick
+// picks.
+func (s *shownFiles) by(pick func(applog.ID) bool) []blob.ID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []blob.ID
+	for id, f := range s.files {
+		if pick(f.author) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // filesOff reports whether the chat has no store of files, and tells
 // cmd's user in an info line when it has none.
 func (c *Chat) filesOff(cmd string) bool {
@@ -133,7 +147,7 @@ func (c *Chat) addFile(path string, sealed bool) (blob.Entry, error) {
 	if err != nil {
 		return blob.Entry{}, err
 	}
-	addSource(store, e, c.cfg.DB.ID())
+	c.addSource(e, c.cfg.DB.ID())
 	return e, nil
 }
 
@@ -164,7 +178,7 @@ func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
 	if store == nil {
 		return
 	}
-	addSource(store, f, author)
+	c.addSource(f, author)
 	if f.Sealed() {
 		// Once the store holds something of it (it may not yet: the
 		// fetch sets it again when done), so that scuttle get opens it.
@@ -226,9 +240,12 @@ func (c *Chat) fetched(id blob.ID, err error) {
 		return
 	}
 	l := Line{Kind: Info, Time: c.now(), Text: fmt.Sprintf("%s complete: scuttle get %s", name, id)}
-	if ok && f.entry.Sealed() {
-		if err := c.cfg.Blobs.SetKey(id, f.entry.Key); err != nil {
-			c.cfg.Log.Warn("chat: keeping a sealed file's key", "id", id, "err", err)
+	if ok {
+		c.addSource(f.entry, f.author)
+		if f.entry.Sealed() {
+			if err := c.cfg.Blobs.SetKey(id, f.entry.Key); err != nil {
+				c.cfg.Log.Warn("chat: keeping a sealed file's key", "id", id, "err", err)
+			}
 		}
 	}
 	if ok && inlineImage(f.entry.Media) {
@@ -287,42 +304,4 @@ func (s servedBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, err
 		return nil, fmt.Errorf("%w: %s is not served", blob.ErrNotFound, m.ID())
 	}
 	return s.c.cfg.Blobs.ReadBlock(m, i, buf)
-}
-
-// dropFiles removes from the store the files of author, a log just
-// blocked, that no other log names, and stops fetching them; it says how
-// many in an info line, if any.
-func (c *Chat) dropFiles(author applog.ID) {
-	if c.cfg.Blobs == nil {
-		return
-	}
-	ids, err := removeBy(c.cfg.Blobs, author)
-	c.forget(ids)
-	if err != nil {
-		c.info("removing the blocked log's files: " + Escape(err.Error()))
-	}
-	if len(ids) > 0 {
-		c.info(fmt.Sprintf("removed %d files of %s from the store", len(ids), author))
-	}
-}
-
-// purgeFiles removes from the store the files whose sources are all
-// blocked, and stops fetching them: at the start, and after a block the
-// chat did not make (scuttle block, applied by the database).
-func (c *Chat) purgeFiles() {
-	if c.cfg.Blobs == nil {
-		return
-	}
-	ids, err := purge(c.cfg.Blobs, c.cfg.DB.Blocked)
-	c.forget(ids)
-	if err != nil {
-		c.cfg.Log.Warn("chat: removing the files of blocked logs", "err", err)
-	}
-}
-
-// forget stops fetching ids.
-func (c *Chat) forget(ids []blob.ID) {
-	for _, id := range ids {
-		c.fetcher.Forget(id)
-	}
 }

@@ -338,7 +338,7 @@ func TestUnitChatBlockFiles(t *testing.T) {
 
 	b.say("/block carol")
 	b.expectNext("info> blocked carol "+string(c.db.ID())+": its entries are deleted within a second, and it is refused from every peer from now on; scuttle unblock undoes it",
-		"info> removed 1 files of "+string(c.db.ID())+" from the store")
+		"info> deleted 1 of its files, which no other log named")
 	if _, err := bs.Have(cid); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("bob's store holds carol's file after the block: %v", err)
 	}

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"scuttle/applog"
@@ -17,20 +18,19 @@ type notices struct {
 	forks map[applog.ID]bool // the forked logs told of
 	logs  bool               // the log limit was told of
 	space bool               // the disk was nearly full at the last look
-	// blocked is how many logs were blocked at the last purge of their
-	// files (purgeBlocked); -1 before the first.
-	blocked int
+	// blocked is the logs blocked at the last look (noteBlocked).
+	blocked []applog.ID
 }
 
 // watchStore prints the store's notices as they come, until ctx ends:
 // its limits (reportLimits) and its forks (reportForks).
 func (c *Chat) watchStore(ctx context.Context) {
-	n := notices{forks: map[applog.ID]bool{}, blocked: -1}
+	n := notices{forks: map[applog.ID]bool{}}
 	for {
 		changed := c.cfg.DB.Changed()
 		c.reportLimits(&n)
 		c.reportForks(&n)
-		c.purgeBlocked(&n)
+		c.noteBlocked(&n)
 		select {
 		case <-changed:
 		case <-time.After(time.Second): // a refusal changes nothing stored
@@ -57,20 +57,20 @@ func (c *Chat) reportLimits(n *notices) {
 	}
 }
 
-// purgeBlocked removes the files of blocked logs (purgeFiles) at the
-// start and whenever the logs blocked change: a block made outside the
+// noteBlocked stops the fetches of blocked logs' files (forgetBlocked)
+// whenever the logs blocked change: a block made outside the
 // chat (scuttle block) is applied by the database, which deletes the
-// log's entries; this deletes its files.
-func (c *Chat) purgeBlocked(n *notices) {
+// log's entries, and scuttle chat's outbox loop deletes its files.
+func (c *Chat) noteBlocked(n *notices) {
 	if c.cfg.Blobs == nil {
 		return
 	}
-	blocked := len(c.cfg.DB.BlockedLogs())
-	if blocked == n.blocked {
+	blocked := c.cfg.DB.BlockedLogs()
+	if slices.Equal(blocked, n.blocked) {
 		return
 	}
 	n.blocked = blocked
-	c.purgeFiles()
+	c.forgetBlocked()
 }
 
 // reportForks prints, once per log, each fork the store learns of: a
