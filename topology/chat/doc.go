@@ -264,12 +264,17 @@
 // What the sessions serve is servedBlobs (Options.Blobs): the store's
 // Manifest and ReadBlock, which serve only whole blocks that pass their
 // hash, for the files the chat's policy serves: named by an entry this
-// database holds, of a log it has not blocked. /block removes the files
-// of the blocked log that no other log names, and stops their fetches,
-// saying how many in one line; the files whose sources are all blocked
-// are purged at the start and whenever the number of blocked logs
-// changes (scuttle block, applied by the database within a second)
-// (TestUnitChatBlockFiles).
+// database holds, of a log it has not blocked (blob.Store.Serves over
+// the sources the chat records: a file's author as its entry shows, once
+// the store holds something of the file, and again when its fetch ends).
+// /block deletes the files that the blocked log alone named
+// (Store.RemoveBy) and stops the fetches of its files, saying how many
+// were deleted in one line (TestUnitChatBlockFiles: carol's file goes,
+// alice's stays, and so does one both sent). A block made by scuttle
+// block is applied by the database within a second; scuttle chat's
+// outbox loop then deletes the files only blocked logs named
+// (Store.Purge, also at the start), and the chat stops their fetches
+// when it sees the blocked logs change (noteBlocked).
 //
 // Images: a file line whose entry's media type is PNG, JPEG, GIF or WebP
 // and that the store holds complete carries its id in Line.Image, and so
