@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -396,5 +398,58 @@ func TestUnitChatImage(t *testing.T) {
 		if _, _, err := a.c.Image(id); !errors.Is(err, ErrNoImage) {
 			t.Errorf("Image(%s): %v, want ErrNoImage", id, err)
 		}
+	}
+}
+
+// TestUnitChatFilesScreen: /send and /get typed through Type (the
+// terminal's and the web page's way) do what they do from the pipe: bob,
+// on a Screen, sends an image whose name holds a terminal escape; both
+// print the same line, the name escaped; alice, on the pipe, fetches it
+// by herself, and bob's Screen got the line with Image set.
+func TestUnitChatFilesScreen(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no escape bytes in Windows file names")
+	}
+	fn := newFakeNet()
+	a, as := startFileChat(t, fn, "", nil, 1<<20, "alice", "bob")
+	bdir := t.TempDir()
+	kr, err := seal.OpenKeyring(bdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := blob.Open(bdir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scr *recScreen
+	b := startUnitChatWith(t, fn, nil, func(c *Config) {
+		scr = newRecScreen(c.Out.(*lineWriter))
+		c.Out = failWriter{t}
+		c.Screen = scr
+		c.Keys, c.Blobs = kr, bs
+	}, nil, bdir, "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR not really")
+	p, id := writeFile(t, "a\x1b[2Jb.png", png)
+	b.typeLine("/send " + p)
+	want := `bob> [file] a\x1b[2Jb.png (27 B) ` + id.String()
+	b.expectNext(want)
+	a.expect(want, `info> a\x1b[2Jb.png complete: scuttle get `+id.String())
+	checkPlain(t, as, id, png)
+	b.typeLine("/get " + id.String())
+	b.expectNext(`info> a\x1b[2Jb.png is here: scuttle get ` + id.String())
+
+	var got []Line
+	for _, l := range scr.shown() {
+		if l.Kind == Message && strings.Contains(l.Text, "[file]") {
+			l.Time = time.Time{}
+			got = append(got, l)
+		}
+	}
+	wantLines := []Line{{Kind: Message, From: "bob", Log: b.db.ID(), Own: true, Text: `[file] a\x1b[2Jb.png (27 B) ` + id.String(), Image: id.String()}}
+	if !slices.Equal(got, wantLines) {
+		t.Errorf("bob's screen was shown\n%+v\nwant\n%+v", got, wantLines)
 	}
 }
