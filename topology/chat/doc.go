@@ -359,9 +359,13 @@
 //     WebP files the chat showed, served with their bare type and
 //     nosniff, never SVG or HTML (TestUnitChatImage, web's TestImage);
 //     a relay of a sealed file holds its blocks and cannot read them
-//     (TestUnitChatSendPrivate). A peer can make the chat fetch at most
-//     --fetch-max bytes per file entry it authors without /get, within
-//     the store's quota and the free-space floor.
+//     (TestUnitChatSendPrivate). What a peer can still do: make the
+//     chat fetch, without /get, every file its entries name at or under
+//     --fetch-max bytes, within the store's quota (none by default) and
+//     the free-space floor; and, since an entry's size is its author's
+//     word and the fetcher does not yet check the manifest against the
+//     entry before it begins (blob.Entry.Matches), name a larger file
+//     in an entry that claims a small size, which is then fetched whole.
 //   - Run a command in another user's chat: no. Only typed lines (In,
 //     Type) are commands; an entry is shown, never parsed, so a peer's
 //     "/quit" is a message like any other (TestUnitChatCommands, where
