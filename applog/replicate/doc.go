@@ -81,6 +81,7 @@
 // are checked concurrently (at most 8) and stored in one group commit.
 // Buffers larger than a session keeps between uses (a frame above 128
 // KiB, a run or a batch above 256 KiB) are dropped once used.
+// Files have their own bounds, in the Files section below.
 //
 // # New logs and quotas
 //
@@ -135,6 +136,27 @@
 //     of new logs per key it makes up, at the quota's rate, up to the
 //     Total of all strangers within a run; each such log is stored (see
 //     applog's Limits and blocking for what one costs).
+//   - Cannot have a file stored with bytes other than its author's:
+//     every block is checked against the manifest, and the manifest
+//     against the id, before a byte is written; a peer that sends a bad
+//     block is dropped for the file, and the file completes from others
+//     (TestFetchBadBlock). What it can still cost: the blocks it had in
+//     flight (PerPeer, 1 MiB by default) once per file.
+//   - Cannot stall a fetch by lying "not here" or by not answering: the
+//     block is asked of another peer (TestFetchPartialPeers), and a peer
+//     that leaves requests unanswered for two minutes is disconnected
+//     (TestFetchStalledPeer). A peer that says none to everything costs
+//     one round trip per block it is asked for, and again after each
+//     retry (1 s doubling to a minute).
+//   - Cannot make a session buffer requests: more than 8 gets
+//     outstanding closes the connection (TestRequestFlood); data or none
+//     frames not asked for are a protocol violation (TestUnaskedData).
+//   - Cannot get a file this side does not serve: Options.Blobs decides
+//     (the chat serves only files whose entries it holds, of authors it
+//     has not blocked); a get of anything else is answered none, with
+//     nothing read from the store but the manifest Blobs refuses
+//     (TestServeNotHere). What it can make a serving session do: read
+//     and hash one block per get, at the rate it reads the answers.
 //   - Can make a session verify what it sends: records (one signature
 //     per signed run) and fork proofs (two signatures each, of logs the
 //     store may not hold, which are then forgotten), at the rate its
@@ -180,6 +202,96 @@
 // at version 1 a fork frame is malformed, and none is sent.
 //
 // Version: both sides send the version they speak; the session runs at
-// the lower of the two. This package speaks Version 2 (1 plus the fork
-// frame) and refuses a peer whose hello says 0.
+// the lower of the two. This package speaks Version 3 (2 plus the file
+// frames; 2 is 1 plus the fork frame) and refuses a peer whose hello
+// says 0.
+//
+// # Wire format of files (Version 3)
+//
+// The file frames may come at any point after the heads end, in both
+// directions; in a session below version 3 each of them is malformed,
+// and none is sent: a peer of version 2 is never asked for a file and
+// never served one (TestFetchV2Peer). Each starts with the part it is
+// about:
+//
+//	part      = file id (32 bytes: the SHA-256 of the manifest, see
+//	            package blob), kind (1 byte), index (uvarint)
+//	kind      0: part index of the manifest's encoding, the bytes from
+//	             index×256 KiB, at most 256 KiB of them
+//	          1: block index of the file (256 KiB, the last one less)
+//	type 6 get   part: a request
+//	type 7 data  part, [kind 0: the manifest's length (uvarint, at most
+//	             28 + 32×65,536)], the part's bytes (1 … 256 KiB; a
+//	             manifest part exactly those of the manifest it covers)
+//	type 8 none  part, reason (1 byte; 0: the file is not served here,
+//	             1: it is, but not this part, as of a partial file):
+//	             "not here", a reply
+//
+// A data frame holds at most one block and its header (256 KiB plus at
+// most 57 bytes), within MaxFrameSize. A manifest does not fit one frame when the
+// file is large (32 bytes a block: a 16 GiB file's is 2 MiB), so it is
+// served in parts of 256 KiB, asked one after the other; the receiver
+// checks the whole against the id (TestBlockFrameFits,
+// TestDecodeFileFrames).
+//
+// Every get is answered by exactly one data or none frame, in the order
+// asked. A peer may have at most 8 gets outstanding (sent and not yet
+// answered) on a connection: one more is a protocol violation that
+// closes the connection (TestRequestFlood). A get of a file this side
+// does not serve, of a part past the file's end or out of any file's
+// range, or of a block a partial file lacks is answered none, never
+// with an error (TestServeNotHere). A data or none frame that answers
+// no outstanding get is a protocol violation (TestUnaskedData).
+//
+// # Files
+//
+// A chat shares files as package blob stores them: content-addressed,
+// in blocks of 256 KiB, each checked against its hash. Each session
+// serves what Options.Blobs serves, and one Fetcher (Options.Fetcher),
+// shared by all the sessions of a chat, fetches the files it is asked
+// for (Fetcher.Get) from every connected peer that speaks Version 3.
+//
+// Serving: the session's receiver queues each get (at most 8); its
+// sender answers them one at a time, reading a block into one buffer
+// (Blobs.ReadBlock checks it against its hash), and keeps the manifest
+// of the file served last. The sender answers one get between two logs'
+// turns of records (about 256 KiB each), so that neither files nor
+// records starve the other.
+//
+// Fetching, per file: if the store holds part of it, the partial file is
+// re-hashed (Store.Have) and only the blocks missing are asked for
+// (TestFetchResume); otherwise its manifest is asked of one peer, part
+// by part, checked against the id (Manifest.Check), and the store makes
+// room for the file (Store.Begin, whose quota or free-space refusal ends
+// the fetch, reported to FetcherOptions.Done: TestFetchQuota). Then the
+// missing blocks are asked of every peer at once, at most
+// FetcherOptions.PerPeer in flight from each (4 by default: 1 MiB), the
+// faster peers getting more as their answers come (TestFetchTwoPeers).
+// Each block received is written by Store.WriteBlock, which checks it.
+// A peer whose block or manifest does not check is dropped for that
+// file, not disconnected, and its blocks are asked of others
+// (TestFetchBadBlock). A none for a block marks it missing at that peer
+// and it is asked of another (TestFetchPartialPeers: two peers holding
+// a half each); a none for the whole file leaves that peer out of the
+// file. A peer that leaves gives its blocks in flight back to be asked
+// of others, and one that leaves its requests unanswered for two
+// minutes is disconnected (TestFetchStalledPeer). A file that no peer
+// can be asked for waits for a peer to join, or for a timer (1 s,
+// doubling to a minute while nothing comes) after which the peers that
+// said none are asked again (TestFetchNobodyHasIt, TestFetchRetry):
+// nothing spins. At most 4 files are fetched at once, the others wait in
+// the order of Get.
+//
+// Bounds: a serving session holds one block buffer, one manifest and at
+// most 8 queued gets; a fetching one, one frame (a block) being read
+// and written to the store, and PerPeer requests (at most 8). The
+// Fetcher holds, per file fetched (at most 4), its manifest (32 bytes a
+// block), a bitmap of the blocks held and one of those in flight, and
+// per peer one bitmap of the blocks it said none to; per file waiting,
+// its id. Nothing grows with a file's size beyond these: the bytes go
+// from the connection to the disk a block at a time.
+//
+// A Fetcher does not look for partial files by itself: the caller asks
+// for each file it wants (Get), after a restart too, and the fetch
+// resumes from what the store holds.
 package replicate

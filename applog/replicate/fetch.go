@@ -84,11 +84,11 @@ type result struct {
 
 // The states of a fetch.
 const (
-	waiting  = iota // for a place among the active
-	loading         // the store's partial file is re-hashed
-	manifest        // its manifest is asked of peers
-	beginning       // the store makes room for it
-	blocks          // its missing blocks are asked of peers
+	stateWaiting   = iota // for a place among the active
+	stateLoading          // the store's partial file is re-hashed
+	stateManifest         // its manifest is asked of peers
+	stateBeginning        // the store makes room for it
+	stateBlocks           // its missing blocks are asked of peers
 )
 
 // fetch is one wanted file.
@@ -130,9 +130,9 @@ type fetchPeer struct {
 	// the store: they hold its places until checked, so that a peer
 	// whose block turns out bad is asked for no more.
 	writing int
-	stall  *time.Timer
-	moved  time.Time // last reply, or first request after none outstanding
-	left   bool
+	stall   *time.Timer
+	moved   time.Time // last reply, or first request after none outstanding
+	left    bool
 }
 
 // NewFetcher returns a Fetcher that writes the files it fetches to store.
@@ -221,7 +221,7 @@ func (f *Fetcher) end(fe *fetch) {
 		fe.retry.Stop()
 	}
 	delete(f.files, fe.id)
-	if fe.state == waiting {
+	if fe.state == stateWaiting {
 		f.waiting = slices.DeleteFunc(f.waiting, func(x *fetch) bool { return x == fe })
 		return
 	}
@@ -248,7 +248,7 @@ func (f *Fetcher) promote() {
 	for len(f.active) < maxActive && len(f.waiting) > 0 {
 		fe := f.waiting[0]
 		f.waiting = f.waiting[1:]
-		fe.state = loading
+		fe.state = stateLoading
 		f.active = append(f.active, fe)
 		go f.load(fe)
 	}
@@ -269,7 +269,7 @@ func (f *Fetcher) load(fe *fetch) {
 	}
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		fe.state = manifest
+		fe.state = stateManifest
 	case err != nil:
 		f.finish(fe, err)
 		return
@@ -283,7 +283,7 @@ func (f *Fetcher) load(fe *fetch) {
 				fe.setHave(i)
 			}
 		}
-		fe.state = blocks
+		fe.state = stateBlocks
 	}
 	f.schedule()
 }
@@ -364,7 +364,7 @@ func (f *Fetcher) schedule() {
 	for _, fe := range f.active {
 		asked := false
 		switch fe.state {
-		case manifest:
+		case stateManifest:
 			if fe.manFrom != nil {
 				continue
 			}
@@ -376,7 +376,7 @@ func (f *Fetcher) schedule() {
 					break
 				}
 			}
-		case blocks:
+		case stateBlocks:
 			for _, p := range f.peers {
 				pf := fe.peers[p]
 				if pf != nil && (pf.dropped || pf.lacks) {
@@ -566,7 +566,7 @@ func (f *Fetcher) data(p *fetchPeer, d data) error {
 	}
 	if d.Kind == partManifest {
 		f.manifestPart(fe, p, d)
-	} else if fe.state == blocks && d.Index < uint64(fe.m.Blocks()) {
+	} else if fe.state == stateBlocks && d.Index < uint64(fe.m.Blocks()) {
 		f.block(fe, p, int(d.Index), d.Bytes)
 	}
 	f.schedule()
@@ -577,7 +577,7 @@ func (f *Fetcher) data(p *fetchPeer, d data) error {
 // manifest is whole and checks against the id, the store makes room for
 // the file. A manifest that does not check drops p for the file.
 func (f *Fetcher) manifestPart(fe *fetch, p *fetchPeer, d data) {
-	if fe.state != manifest || fe.manFrom != p {
+	if fe.state != stateManifest || fe.manFrom != p {
 		return
 	}
 	if d.Index == 0 {
@@ -600,7 +600,7 @@ func (f *Fetcher) manifestPart(fe *fetch, p *fetchPeer, d data) {
 		f.drop(fe, p, err)
 		return
 	}
-	fe.state, fe.man, fe.manFrom = beginning, nil, nil
+	fe.state, fe.man, fe.manFrom = stateBeginning, nil, nil
 	f.mu.Unlock()
 	err = f.store.Begin(m)
 	f.mu.Lock()
@@ -613,7 +613,7 @@ func (f *Fetcher) manifestPart(fe *fetch, p *fetchPeer, d data) {
 	}
 	f.log.Debug("file begun", "file", fe.id, "size", m.Size(), "from", p.name)
 	fe.setManifest(m)
-	fe.state = blocks
+	fe.state = stateBlocks
 	if m.Blocks() == 0 {
 		f.finish(fe, nil)
 	}

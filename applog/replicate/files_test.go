@@ -80,6 +80,10 @@ func addPartial(t testing.TB, s *blob.Store, data []byte, keep func(i int) bool)
 type countBlobs struct {
 	s   *blob.Store
 	bad bool
+	// hold, if not nil, makes ReadBlock wait until it is closed.
+	hold chan struct{}
+	// asked, if not nil, gets a value at each call of Manifest.
+	asked chan struct{}
 
 	mu        sync.Mutex
 	blocks    map[int]int // block → times served
@@ -90,10 +94,16 @@ func (c *countBlobs) Manifest(id blob.ID) (*blob.Manifest, error) {
 	c.mu.Lock()
 	c.manifests++
 	c.mu.Unlock()
+	if c.asked != nil {
+		c.asked <- struct{}{}
+	}
 	return c.s.Manifest(id)
 }
 
 func (c *countBlobs) ReadBlock(m *blob.Manifest, i int, buf []byte) ([]byte, error) {
+	if c.hold != nil {
+		<-c.hold
+	}
 	b, err := c.s.ReadBlock(m, i, buf)
 	if err != nil {
 		return nil, err
@@ -605,4 +615,58 @@ func TestBlockFrameFits(t *testing.T) {
 	if enc, _ := m.MarshalBinary(); len(enc) != manifestHeaderLen {
 		t.Errorf("manifest header of %d bytes, want %d", len(enc), manifestHeaderLen)
 	}
+}
+
+// TestFetchStalledPeer: a peer that leaves its requests unanswered is
+// disconnected after the stall timeout, and the blocks it held in flight
+// are asked of the other peer: the file completes.
+func TestFetchStalledPeer(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(11, 12*blob.BlockSize)
+	stuck, good := &countBlobs{s: newBlobs(t), hold: make(chan struct{})}, &countBlobs{s: newBlobs(t)}
+	defer close(stuck.hold) // before the sessions are stopped
+	m := addFile(t, stuck.s, data)
+	addFile(t, good.s, data)
+	r := newFetchRig(t, newBlobs(t), 4)
+	r.f.stall = 100 * time.Millisecond
+	serveFiles(t, r, stuck)
+	serveFiles(t, r, good)
+	r.waitPeers(t, 2)
+	r.f.Get(m.ID())
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), data)
+	if d, _ := good.served(); d != m.Blocks() {
+		t.Errorf("the good peer served %d blocks, want all %d", d, m.Blocks())
+	}
+	r.waitPeers(t, 1) // the stuck peer was disconnected
+}
+
+// TestFetchRetry: a peer that said "not here" is asked again after the
+// retry timer, and serves the file it got meanwhile.
+func TestFetchRetry(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(12, 2*blob.BlockSize+1)
+	asked := make(chan struct{}, 100)
+	srv := &countBlobs{s: newBlobs(t), asked: asked}
+	m, err := blob.Hash(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newFetchRig(t, newBlobs(t), 4)
+	r.f.retryMin = 20 * time.Millisecond
+	serveFiles(t, r, srv)
+	r.waitPeers(t, 1)
+	r.f.Get(m.ID())
+	select {
+	case <-asked:
+	case <-time.After(waitTimeout):
+		t.Fatal("manifest not asked for")
+	}
+	addFile(t, srv.s, data)
+	if err := r.waitDone(t, m.ID()); err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, r.store, m.ID(), data)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 )
 
 func TestReadFrame(t *testing.T) {
@@ -100,6 +101,12 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(appendFrameHeader(nil, frameRecords, MaxFrameSize))
 	f.Add([]byte{0})
 	f.Add(bytes.Repeat([]byte{0xff}, 12))
+	var fid blob.ID
+	fid[0] = 7
+	f.Add(cat(wireGet(part{ID: fid, Kind: partBlock, Index: 3}), wireGet(part{ID: fid, Kind: partManifest})))
+	f.Add(wireFrame(frameData, append(binary.AppendUvarint(appendPart(nil, part{ID: fid, Kind: partManifest}), 40), make([]byte, 40)...)))
+	f.Add(wireFrame(frameData, append(appendPart(nil, part{ID: fid, Kind: partBlock, Index: 9}), "block"...)))
+	f.Add(wireFrame(frameNone, append(appendPart(nil, part{ID: fid, Kind: partBlock, Index: 9}), nonePart)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bufio.NewReader(bytes.NewReader(data))
 		var buf []byte
@@ -129,6 +136,32 @@ func FuzzReadFrame(f *testing.F) {
 						t.Fatalf("heads %v do not round-trip: %v", hs, err)
 					}
 				}
+			case frameGet:
+				if pt, err := decodeGet(p); err == nil {
+					if pt2, err := decodeGet(appendPart(nil, pt)); err != nil || pt2 != pt {
+						t.Fatalf("get of %s does not round-trip: %v", pt, err)
+					}
+				}
+			case frameNone:
+				if pt, why, err := decodeNone(p); err == nil {
+					if pt2, why2, err := decodeNone(append(appendPart(nil, pt), why)); err != nil || pt2 != pt || why2 != why {
+						t.Fatalf("none of %s does not round-trip: %v", pt, err)
+					}
+				}
+			case frameData:
+				if d, err := decodeData(p); err == nil {
+					if len(d.Bytes) == 0 || len(d.Bytes) > blob.BlockSize || !d.valid() {
+						t.Fatalf("data of %s with %d bytes accepted", d.part, len(d.Bytes))
+					}
+					pl := appendPart(nil, d.part)
+					if d.Kind == partManifest {
+						pl = binary.AppendUvarint(pl, d.Total)
+					}
+					d2, err := decodeData(append(pl, d.Bytes...))
+					if err != nil || d2.part != d.part || d2.Total != d.Total || !bytes.Equal(d2.Bytes, d.Bytes) {
+						t.Fatalf("data of %s does not round-trip: %v", d.part, err)
+					}
+				}
 			case frameRecords:
 				if decodeRecords(p, &rs) == nil {
 					pl := appendID(nil, rs.ID)
@@ -145,4 +178,44 @@ func FuzzReadFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeFileFrames(t *testing.T) {
+	var id blob.ID
+	id[31] = 9
+	blk := part{ID: id, Kind: partBlock, Index: 5}
+	man := part{ID: id, Kind: partManifest, Index: 1}
+	manData := func(total uint64, n int) []byte {
+		return append(binary.AppendUvarint(appendPart(nil, man), total), make([]byte, n)...)
+	}
+	tests := []struct {
+		name    string
+		payload []byte
+		decode  func([]byte) error
+		err     error
+	}{
+		{"get", appendPart(nil, blk), func(b []byte) error { _, err := decodeGet(b); return err }, nil},
+		{"get short", appendPart(nil, blk)[:32], func(b []byte) error { _, err := decodeGet(b); return err }, ErrMalformed},
+		{"get kind 2", append(id[:], 2, 0), func(b []byte) error { _, err := decodeGet(b); return err }, ErrMalformed},
+		{"get trailing", append(appendPart(nil, blk), 0), func(b []byte) error { _, err := decodeGet(b); return err }, ErrMalformed},
+		{"get index out of range", appendPart(nil, part{ID: id, Kind: partBlock, Index: 1 << 60}), func(b []byte) error { _, err := decodeGet(b); return err }, nil},
+		{"none", append(appendPart(nil, blk), nonePart), func(b []byte) error { _, _, err := decodeNone(b); return err }, nil},
+		{"none no reason", appendPart(nil, blk), func(b []byte) error { _, _, err := decodeNone(b); return err }, ErrMalformed},
+		{"none reason 2", append(appendPart(nil, blk), 2), func(b []byte) error { _, _, err := decodeNone(b); return err }, ErrMalformed},
+		{"block", append(appendPart(nil, blk), make([]byte, blob.BlockSize)...), func(b []byte) error { _, err := decodeData(b); return err }, nil},
+		{"block too long", append(appendPart(nil, blk), make([]byte, blob.BlockSize+1)...), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+		{"block empty", appendPart(nil, blk), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+		{"block out of range", append(appendPart(nil, part{ID: id, Kind: partBlock, Index: blob.MaxBlocks}), 1), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+		{"manifest part", manData(blob.BlockSize+100, 100), func(b []byte) error { _, err := decodeData(b); return err }, nil},
+		{"manifest part short", manData(blob.BlockSize+100, 99), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+		{"manifest part past the end", manData(blob.BlockSize, 1), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+		{"manifest too large", manData(maxManifestLen+1, blob.BlockSize), func(b []byte) error { _, err := decodeData(b); return err }, ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.decode(tc.payload); !errors.Is(err, tc.err) {
+				t.Fatalf("got %v, want %v", err, tc.err)
+			}
+		})
+	}
 }
