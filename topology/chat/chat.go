@@ -116,6 +116,9 @@ func New(cfg Config) *Chat {
 	}
 	if cfg.DB != nil {
 		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+		if c.quota != nil {
+			c.quota.Refusing = c.quotaRefusing
+		}
 	}
 	return c
 }
