@@ -128,6 +128,9 @@ func New(cfg Config) *Chat {
 	}
 	if cfg.DB != nil {
 		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+		if c.quota != nil {
+			c.quota.Refusing = c.quotaRefusing
+		}
 	}
 	if cfg.Blobs != nil {
 		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
