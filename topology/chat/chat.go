@@ -94,6 +94,7 @@ type Chat struct {
 	sealing  *sealing           // private messages and rooms (see private.go)
 	outbox   [][]byte           // entries a command made, to send (see queue)
 	files    shownFiles         // the files shown this run (see files.go)
+	fetching fetchSet           // the fetches started and not ended
 	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
 	cmds     []command          // the commands (see commands)
 

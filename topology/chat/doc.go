@@ -256,7 +256,10 @@
 // file's key (Store.SetKey), and, if the file is at most Config.FetchMax
 // bytes (chat --fetch-max, default 16 MiB) and not complete here, asks
 // the fetcher for it (replicate.Fetcher.Get: one Fetcher shared by every
-// session, Options.Fetcher). A larger file waits for /get ID, which
+// session, Options.Fetcher). At most 256 such fetches the chat started by
+// itself run at once, so that a long history of files or a flood of
+// entries queues no more; a file shown past that is fetched on /get, or
+// when a later run shows it (TestAutoFetchBounded). A larger file waits for /get ID, which
 // takes only the id of a line the chat showed this run ("/get: no file
 // ID was shown in this chat"), and says "fetching NAME (SIZE) from the
 // peers that hold it" or "NAME is here: scuttle get ID". A fetch ends in

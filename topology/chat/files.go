@@ -191,7 +191,7 @@ func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
 		return
 	}
 	if f.Size <= c.cfg.FetchMax {
-		c.fetch(f.ID)
+		c.fetch(f.ID, true)
 	}
 }
 
@@ -219,17 +219,73 @@ func inlineImage(media string) bool {
 	return false
 }
 
-// fetch starts fetching the file id.
-func (c *Chat) fetch(id blob.ID) {
-	if c.fetcher != nil {
-		c.fetcher.Get(id)
+// maxAutoFetches bounds the fetches the chat started by itself
+// (noteFile) that have not ended: a history of many small files, or a
+// peer's flood of file entries, queues no more in the fetcher. A file
+// shown past it is fetched on /get, or when a later run shows it again.
+const maxAutoFetches = 256
+
+// fetchSet is the fetches started and not ended (Done, or Forget).
+type fetchSet struct {
+	mu   sync.Mutex
+	ids  map[blob.ID]bool // true: started by the chat itself
+	auto int              // how many are true
+}
+
+// start notes the fetch of id, and reports whether it may be started:
+// not if the chat starts it by itself (auto) and maxAutoFetches such
+// fetches run already.
+func (s *fetchSet) start(id blob.ID, auto bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[blob.ID]bool{}
 	}
+	if was, ok := s.ids[id]; ok {
+		if was && !auto { // /get of a fetch started by itself: the user's now
+			s.ids[id] = false
+			s.auto--
+		}
+		return true
+	}
+	if auto && s.auto >= maxAutoFetches {
+		return false
+	}
+	s.ids[id] = auto
+	if auto {
+		s.auto++
+	}
+	return true
+}
+
+// end forgets the fetch of id.
+func (s *fetchSet) end(id blob.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if auto, ok := s.ids[id]; ok {
+		delete(s.ids, id)
+		if auto {
+			s.auto--
+		}
+	}
+}
+
+// fetch starts fetching the file id, unless it is started by the chat
+// itself (auto) and maxAutoFetches such fetches run already; it reports
+// whether it did.
+func (c *Chat) fetch(id blob.ID, auto bool) bool {
+	if c.fetcher == nil || !c.fetching.start(id, auto) {
+		return false
+	}
+	c.fetcher.Get(id)
+	return true
 }
 
 // fetched tells of the end of the fetch of id, complete (err nil) or
 // given up: "NAME complete: scuttle get ID", or "NAME not fetched:
 // ERR". It is the Fetcher's Done.
 func (c *Chat) fetched(id blob.ID, err error) {
+	c.fetching.end(id)
 	f, ok := c.files.get(id)
 	name := id.String()
 	if ok {
@@ -274,7 +330,7 @@ func (c *Chat) cmdGet(args []string) {
 		c.info(fmt.Sprintf("%s is here: scuttle get %s", name, id))
 		return
 	}
-	c.fetch(id)
+	c.fetch(id, false)
 	c.info(fmt.Sprintf("fetching %s (%s) from the peers that hold it", name, blob.FormatSize(f.entry.Size)))
 }
 

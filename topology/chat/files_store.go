@@ -58,6 +58,7 @@ func (c *Chat) forgetBlocked() {
 		return
 	}
 	for _, id := range c.files.by(c.cfg.DB.Blocked) {
-		c.fetcher.Forget(id)
+		c.fetcher.Forget(id) // Done is not called: end it here
+		c.fetching.end(id)
 	}
 }
