@@ -288,7 +288,7 @@
 // under the line, read through Chat.Image, which hands out only such a
 // file the chat showed, with its bare media type (not the author's
 // text), opened with its key if sealed, never an SVG nor any other type
-// (TestUnitChatImage; topology/chat/web's TestImage).
+// (TestUnitChatImage, TestUnitChatImageSealed; topology/chat/web's TestImage).
 //
 // # Service (service.go)
 //

@@ -453,3 +453,36 @@ func TestUnitChatFilesScreen(t *testing.T) {
 		t.Errorf("bob's screen was shown\n%+v\nwant\n%+v", got, wantLines)
 	}
 }
+
+// TestUnitChatImageSealed: an image /sent in a private room is held
+// sealed, and Chat.Image hands it out opened with the key of its entry.
+func TestUnitChatImageSealed(t *testing.T) {
+	fn := newFakeNet()
+	a, as := startFileChat(t, fn, "", nil, 0, "alice")
+	a.expect(publishedLine)
+	a.say("/join #r")
+	a.expectNext("info> made #r: your lines go to it, sealed; /invite NAME gives NAME its key")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR sealed")
+	p, plainID := writeFile(t, "s.png", png)
+	a.say("/send " + p)
+	line := a.expectFile("#r alice> [file] s.png (23 B) ")
+	id, err := blob.ParseID(line[len(line)-52:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == plainID {
+		t.Fatal("the file is held as it is, not sealed")
+	}
+	if _, sealed, err := as.Key(id); !sealed || err != nil {
+		t.Errorf("the store keeps no key of the sealed file (%v)", err)
+	}
+	media, r, err := a.c.Image(id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if media != "image/png" || err != nil || !bytes.Equal(got, png) {
+		t.Errorf("Image of the sealed png: %q, %q, %v; want image/png and the file", media, got, err)
+	}
+}
