@@ -42,7 +42,7 @@ func chatCmd() *command {
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
 			fetchMax := fs.Int64("fetch-max", defaultFetchMax, "fetch each file shared in the chat of up to `N` bytes as soon as its line shows; larger ones on /get ID (0: none by itself)")
-			maxBlob := fs.Int64("max-blob-bytes", 0, "refuse to store a file, sent or fetched, that would take the database's store of files past `N` bytes (0: no quota; the free-space floor applies anyway)")
+			blobOpts := blobFlags(fs) // --max-blob-bytes, as scuttle send
 			noEdit := fs.Bool("no-edit", false, "on a terminal too, read and print lines as with a pipe: no line editing, no time, no colour")
 			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
@@ -60,10 +60,10 @@ func chatCmd() *command {
 				if *fetchMax < 0 {
 					return usagef("--fetch-max %d: not a number of bytes", *fetchMax)
 				}
-				if *maxBlob < 0 {
-					return usagef("--max-blob-bytes %d: not a number of bytes", *maxBlob)
+				if blobOpts.MaxBytes < 0 {
+					return usagef("--max-blob-bytes %d: want 0 (no quota) or more", blobOpts.MaxBytes)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr, fetchMax: *fetchMax, maxBlobBytes: *maxBlob}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr, fetchMax: *fetchMax, blobs: *blobOpts}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -93,18 +93,16 @@ func chatCmd() *command {
 type chatOptions struct {
 	me         string
 	peers      []string
-	db         string   // database directory
-	iface      []string // mDNS interfaces
-	listen     string   // TCP address to listen on
-	networkKey []byte   // nil: the public default network
-	discover   bool     // also connect to every chat browsing finds in the network
-	maxLogs    int      // applog.Options.MaxLogs
-	noEdit     bool     // never the terminal chat: the pipe's lines even on a terminal
-	web        string   // --web ADDR: also serve the chat to a browser
-	fetchMax   int64    // chat.Config.FetchMax
-	// maxBlobBytes is the quota of the store of files
-	// (blob.Options.MaxBytes); 0: none.
-	maxBlobBytes int64
+	db         string       // database directory
+	iface      []string     // mDNS interfaces
+	listen     string       // TCP address to listen on
+	networkKey []byte       // nil: the public default network
+	discover   bool         // also connect to every chat browsing finds in the network
+	maxLogs    int          // applog.Options.MaxLogs
+	noEdit     bool         // never the terminal chat: the pipe's lines even on a terminal
+	web        string       // --web ADDR: also serve the chat to a browser
+	fetchMax   int64        // chat.Config.FetchMax
+	blobs      blob.Options // the store of files' (--max-blob-bytes)
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -135,7 +133,7 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 
 	// The store of shared files: the chat sends, serves and fetches
 	// them.
-	blobs, err := blob.Open(o.db, &blob.Options{MaxBytes: o.maxBlobBytes})
+	blobs, err := blob.Open(o.db, &o.blobs)
 	if err != nil {
 		return err
 	}
