@@ -125,7 +125,6 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err // names the lock holder's pid when another scuttle has the database
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
-	defer startOutbox(ctx, o.db, db, log.With("pkg", "blob"))() // stops before db closes
 	ns, err := names.Open(o.db, &names.Options{Logger: log.With("pkg", "names")})
 	if err != nil {
 		return err
@@ -137,6 +136,9 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	// One Store for the chat and its outbox: two would each keep their
+	// own view of a file's sources.
+	defer startOutbox(ctx, blobs, db, log.With("pkg", "blob"))() // stops before db closes
 
 	// The encryption keys, under the database's writer lock: the chat
 	// publishes the newest, and opens what is sealed to any.

@@ -279,7 +279,7 @@ func filesCmd() *command {
 // list.
 const outboxEvery = time.Second
 
-// startOutbox keeps the store of files of the database in dir while a
+// startOutbox keeps store, the store of files of the database, while a
 // chat, whose writer is db, runs: now and then every outboxEvery until
 // stop, it appends the file entries that scuttle send queued
 // (blob.Store.Drain) to the own log, recording the own log as their
@@ -288,12 +288,7 @@ const outboxEvery = time.Second
 // blocked logs named (blob.Store.Purge), as scuttle block does when no
 // chat runs. stop returns once the goroutine has: call it before closing
 // db.
-func startOutbox(ctx context.Context, dir string, db *applog.DB, log *slog.Logger) (stop func()) {
-	store, err := blob.Open(dir, nil)
-	if err != nil {
-		log.Warn("file store not opened: files sent meanwhile wait for the next chat", "err", err)
-		return func() {}
-	}
+func startOutbox(ctx context.Context, store *blob.Store, db *applog.DB, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -134,7 +134,11 @@ func TestBlockRemovesFiles(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling a file another process wrote
 	}
-	stop := startOutbox(context.Background(), bobDB, w, slog.New(slog.DiscardHandler)) // one round
+	store, err := blob.Open(bobDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startOutbox(context.Background(), store, w, slog.New(slog.DiscardHandler)) // one round
 	stop()
 	if got, want := listed(t, bobDB), ids(own.ID(), shared); !slices.Equal(got, want) {
 		t.Errorf("files after the chat's round: %v, want %v", got, want)

@@ -196,7 +196,11 @@ func TestSendWhileChatRuns(t *testing.T) {
 		t.Fatalf("sources before the chat drained: %v, want none (only the writer records them)", got)
 	}
 	// One round of the chat's loop: it drains before it looks at ctx.
-	stop := startOutbox(context.Background(), dbDir, w, slog.New(slog.DiscardHandler))
+	store, err := blob.Open(dbDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startOutbox(context.Background(), store, w, slog.New(slog.DiscardHandler))
 	stop()
 	e, err := w.Get(w.ID(), 1)
 	if err != nil {
