@@ -3,8 +3,10 @@ package blob
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -222,6 +224,40 @@ func TestSealedEntry(t *testing.T) {
 	big := `{"kind":"file","name":"a","size":17179869184,"id":"` + id.String() + `","key":"` + idEncoding.EncodeToString(key[:]) + `"}`
 	if _, err := ParseEntry([]byte(big)); !errors.Is(err, ErrBadEntry) {
 		t.Errorf("a sealed entry of MaxSize bytes: %v, want ErrBadEntry (past MaxSealedSize)", err)
+	}
+}
+
+// TestSealedMemory: sealing streams: AddSealed and CopySealed of 32 MiB
+// each allocate less than 2 MiB (their two block buffers, the cipher,
+// the manifest), whatever the file's size.
+func TestSealedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 32 MiB")
+	}
+	s := newStore(t, nil)
+	src := writeSource(t, gen(54, 32<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	id, _, key, err := s.AddSealed(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("AddSealed of 32 MiB allocated %d bytes, want under 2 MiB", got)
+	}
+	f, err := s.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	runtime.ReadMemStats(&before)
+	if _, err := CopySealed(io.Discard, f, key); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("CopySealed of 32 MiB allocated %d bytes, want under 2 MiB", got)
 	}
 }
 
