@@ -149,7 +149,12 @@
 // The manifest and the id are over the ciphertext, with the sealed
 // prefix; the ciphertext is at most MaxSize, the plaintext MaxSealedSize
 // (65,536 × 16 bytes less). The quota and the floor count the
-// ciphertext (TestSealedRefusals).
+// ciphertext (TestSealedRefusals). Sealing streams as Add does, with one
+// more block buffer (TestSealedMemory). AES-GCM is one more pass over
+// every byte beside SHA-256: with a 64 MiB file, AddSealed ran at 0.79× the speed of
+// Add and CopySealed at 0.49× that of Copy (medians of 3, 212 against
+// 270 MB/s and 222 against 450 MB/s, 2 shared CPUs; go test -run X
+// -bench 'BenchmarkAdd$' -benchtime 5x -count 3).
 //
 // The key travels in the file's entry ("key", see "Log entry"), which
 // the chat seals (applog/seal) for the room or the persons; the store
