@@ -161,7 +161,10 @@
 // keeps it as ID.key, written by AddSealed and by SetKey, which the chat
 // calls when it opens the sealed entry of a file the store holds.
 // scuttle get opens the file with it (CopySealed), and without it exits
-// 1 saying the file is sealed and its key is not here. A receiver checks
+// 1 saying the file is sealed and its key is not here; OpenSealed gives
+// a reader of the content, for whoever shows it (the web interface). A
+// block that does not open stops both before any byte of it is given
+// out. A receiver checks
 // the manifest against the entry (Entry.Matches: sealed alike, and the
 // content's size, Manifest.PlainSize) before Begin.
 //

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestSealedRoundTrip: AddSealed stores ciphertext cut in blocks where
@@ -56,6 +57,14 @@ func TestSealedRoundTrip(t *testing.T) {
 		if err != nil || got.ID() != id || !bytes.Equal(out.Bytes(), data) {
 			t.Errorf("%d bytes: CopySealed = %v, same id %v, %d bytes back, identical %v", n, err, got != nil && got.ID() == id, out.Len(), bytes.Equal(out.Bytes(), data))
 		}
+		r, err := s.OpenSealed(id, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := iotest.TestReader(r, data); err != nil {
+			t.Errorf("%d bytes: OpenSealed: %v", n, err)
+		}
+		r.Close()
 	}
 }
 
@@ -127,6 +136,23 @@ func TestSealedTampered(t *testing.T) {
 	swap := bytes.Clone(ct)
 	copy(swap[:BlockSize], ct[BlockSize:2*BlockSize])
 	copy(swap[BlockSize:], ct[:BlockSize])
+	// In the store: OpenSealed gives the blocks before the bad one, then
+	// the error.
+	f, err := os.OpenFile(s.path(id, ""), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{ct[BlockSize+100] ^ 1}, BlockSize+100)
+	f.Close()
+	r, err := s.OpenSealed(id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if !errors.Is(err, ErrBadBlock) || !bytes.Equal(got, data[:sealChunk]) {
+		t.Errorf("OpenSealed of a file with block 1 changed: %d bytes, %v; want block 0's content and ErrBadBlock", len(got), err)
+	}
 	for _, tc := range []struct {
 		name    string
 		ct      []byte
