@@ -239,7 +239,8 @@
 //   - A local user who can write to the database directory: blobs/ is
 //     0700 and its files 0600, ID.src and ID.key too (TestSources,
 //     TestSealedRoundTrip), and no symbolic link is followed
-//     (TestSymlinks); applog's own checks of the directory apply.
+//     (TestSymlinks, TestSidecarSymlinks); applog's own checks of the
+//     directory apply.
 //   - A network member, or a relay, who holds or fetches every block of
 //     a sealed file but cannot open its entry: it holds ciphertext only,
 //     and learns the file's size to within 16 bytes a block, when it was
