@@ -169,6 +169,9 @@ func TestSendGetFiles(t *testing.T) {
 	if _, stderr, code := runInProcess(t, nil, "", "send", "--db", db, "--max-blob-bytes", "1000", src); code != 1 || !strings.Contains(stderr, "quota") {
 		t.Errorf("send past the quota: exit %d, stderr %q", code, stderr)
 	}
+	if _, stderr, code := runInProcess(t, nil, "", "send", "--db", db, "--max-blob-bytes", "-1", src); code != 2 || !strings.Contains(stderr, "--max-blob-bytes -1: want 0 (no quota) or more") {
+		t.Errorf("send with a negative quota: exit %d, stderr %q; want 2", code, stderr)
+	}
 }
 
 // TestSendWhileChatRuns: while another writer (a chat) holds the

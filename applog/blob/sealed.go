@@ -107,6 +107,54 @@ func sealCopy(w io.Writer, r io.Reader, key *[KeySize]byte) (*Manifest, error) {
 	}
 }
 
+// opener opens a sealed file's ciphertext a block at a time, reading
+// one byte ahead to know which block is the last (a buffer of a block
+// and one of a chunk).
+type opener struct {
+	r     io.Reader
+	aead  cipher.AEAD
+	ct    []byte // BlockSize+1: a block and the next byte
+	n     int    // bytes in ct
+	pt    []byte
+	i     int // the next block
+	err   error
+	nonce [12]byte
+	aad   [len(sealedMagic) + 1]byte
+}
+
+func newOpener(r io.Reader, key *[KeySize]byte) *opener {
+	return &opener{r: r, aead: newAEAD(key), ct: make([]byte, BlockSize+1), pt: make([]byte, 0, sealChunk)}
+}
+
+// next returns the ciphertext and the plaintext of the next block, valid
+// until the next call, and whether it is the last; it is not to be
+// called after the last. A block that does not open (changed, moved, the
+// wrong key), or a file cut short or run long, is an error matching
+// ErrBadBlock.
+func (o *opener) next() (ct, pt []byte, last bool, err error) {
+	if o.i == 0 {
+		o.n, o.err = io.ReadFull(o.r, o.ct)
+	} else {
+		o.ct[0] = o.ct[BlockSize]
+		o.n, o.err = io.ReadFull(o.r, o.ct[1:])
+		o.n++
+	}
+	if o.err != nil && o.err != io.EOF && o.err != io.ErrUnexpectedEOF {
+		return nil, nil, false, o.err
+	}
+	if o.i == MaxBlocks {
+		return nil, nil, false, fmt.Errorf("%w: a sealed file of more than %d blocks", ErrBadBlock, MaxBlocks)
+	}
+	last = o.n <= BlockSize
+	ct = o.ct[:min(o.n, BlockSize)]
+	pt, err = o.aead.Open(o.pt[:0], sealNonce(&o.nonce, o.i), ct, sealAAD(&o.aad, last))
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%w: block %d of a sealed file does not open with its key: tampered with, cut short or the wrong key", ErrBadBlock, o.i)
+	}
+	o.i++
+	return ct, pt, last, nil
+}
+
 // CopySealed copies the sealed file r holds (its ciphertext, as the
 // store holds it) to w, opened with key, a block at a time (two buffers
 // of a block), and returns the manifest of the ciphertext, whose id the
@@ -116,38 +164,62 @@ func sealCopy(w io.Writer, r io.Reader, key *[KeySize]byte) (*Manifest, error) {
 // written before it is the plaintext of the blocks before it, each
 // authenticated.
 func CopySealed(w io.Writer, r io.Reader, key [KeySize]byte) (*Manifest, error) {
-	aead := newAEAD(&key)
-	ct := make([]byte, BlockSize+1)
-	pt := make([]byte, 0, sealChunk)
+	o := newOpener(r, &key)
 	h := hashing{bs: BlockSize}
-	var nonce [12]byte
-	var aad [len(sealedMagic) + 1]byte
-	n, err := io.ReadFull(r, ct)
-	for i := 0; ; i++ {
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	for {
+		ct, pt, last, err := o.next()
+		if err != nil {
 			return nil, err
 		}
-		if i == MaxBlocks {
-			return nil, fmt.Errorf("%w: a sealed file of more than %d blocks", ErrBadBlock, MaxBlocks)
-		}
-		last := n <= BlockSize
-		b := ct[:min(n, BlockSize)]
-		h.block(b)
-		pt, err = aead.Open(pt[:0], sealNonce(&nonce, i), b, sealAAD(&aad, last))
-		if err != nil {
-			return nil, fmt.Errorf("%w: block %d of a sealed file does not open with its key: tampered with, cut short or the wrong key", ErrBadBlock, i)
-		}
+		h.block(ct)
 		if _, err := w.Write(pt); err != nil {
 			return nil, err
 		}
 		if last {
 			return &Manifest{size: h.size, hashes: h.hashes, sealed: true}, nil
 		}
-		ct[0] = ct[BlockSize]
-		n, err = io.ReadFull(r, ct[1:])
-		n++
 	}
 }
+
+// OpenSealed opens the complete sealed file id for reading its content
+// with key (Key returns the one the store keeps): the reader opens a
+// block at a time (two buffers of a block), and fails with an error
+// matching ErrBadBlock at a block that does not open; it never returns
+// a byte of a block that did not. A file whose blocks are not all here
+// fails with ErrIncomplete, as Open.
+func (s *Store) OpenSealed(id ID, key [KeySize]byte) (io.ReadCloser, error) {
+	f, err := s.Open(id)
+	if err != nil {
+		return nil, err
+	}
+	return &sealedReader{f: f, o: newOpener(f, &key)}, nil
+}
+
+// sealedReader is what OpenSealed returns.
+type sealedReader struct {
+	f   *os.File
+	o   *opener
+	pt  []byte // what is left of the last block opened
+	err error  // once set, what Read returns when pt is empty: io.EOF after the last block
+}
+
+func (r *sealedReader) Read(p []byte) (int, error) {
+	for len(r.pt) == 0 && r.err == nil {
+		_, pt, last, err := r.o.next()
+		r.pt, r.err = pt, err
+		if last {
+			r.err = io.EOF
+		}
+	}
+	if len(r.pt) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.pt)
+	r.pt = r.pt[n:]
+	return n, nil
+}
+
+func (r *sealedReader) Close() error { return r.f.Close() }
 
 // AddSealed is Add for a file to be sealed: it makes a fresh random key,
 // seals the file at path with it as it copies it in (so the store never

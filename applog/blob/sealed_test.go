@@ -3,10 +3,13 @@ package blob
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestSealedRoundTrip: AddSealed stores ciphertext cut in blocks where
@@ -54,6 +57,14 @@ func TestSealedRoundTrip(t *testing.T) {
 		if err != nil || got.ID() != id || !bytes.Equal(out.Bytes(), data) {
 			t.Errorf("%d bytes: CopySealed = %v, same id %v, %d bytes back, identical %v", n, err, got != nil && got.ID() == id, out.Len(), bytes.Equal(out.Bytes(), data))
 		}
+		r, err := s.OpenSealed(id, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := iotest.TestReader(r, data); err != nil {
+			t.Errorf("%d bytes: OpenSealed: %v", n, err)
+		}
+		r.Close()
 	}
 }
 
@@ -125,6 +136,23 @@ func TestSealedTampered(t *testing.T) {
 	swap := bytes.Clone(ct)
 	copy(swap[:BlockSize], ct[BlockSize:2*BlockSize])
 	copy(swap[BlockSize:], ct[:BlockSize])
+	// In the store: OpenSealed gives the blocks before the bad one, then
+	// the error.
+	f, err := os.OpenFile(s.path(id, ""), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{ct[BlockSize+100] ^ 1}, BlockSize+100)
+	f.Close()
+	r, err := s.OpenSealed(id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if !errors.Is(err, ErrBadBlock) || !bytes.Equal(got, data[:sealChunk]) {
+		t.Errorf("OpenSealed of a file with block 1 changed: %d bytes, %v; want block 0's content and ErrBadBlock", len(got), err)
+	}
 	for _, tc := range []struct {
 		name    string
 		ct      []byte
@@ -222,6 +250,40 @@ func TestSealedEntry(t *testing.T) {
 	big := `{"kind":"file","name":"a","size":17179869184,"id":"` + id.String() + `","key":"` + idEncoding.EncodeToString(key[:]) + `"}`
 	if _, err := ParseEntry([]byte(big)); !errors.Is(err, ErrBadEntry) {
 		t.Errorf("a sealed entry of MaxSize bytes: %v, want ErrBadEntry (past MaxSealedSize)", err)
+	}
+}
+
+// TestSealedMemory: sealing streams: AddSealed and CopySealed of 32 MiB
+// each allocate less than 2 MiB (their two block buffers, the cipher,
+// the manifest), whatever the file's size.
+func TestSealedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 32 MiB")
+	}
+	s := newStore(t, nil)
+	src := writeSource(t, gen(54, 32<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	id, _, key, err := s.AddSealed(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("AddSealed of 32 MiB allocated %d bytes, want under 2 MiB", got)
+	}
+	f, err := s.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	runtime.ReadMemStats(&before)
+	if _, err := CopySealed(io.Discard, f, key); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("CopySealed of 32 MiB allocated %d bytes, want under 2 MiB", got)
 	}
 }
 

@@ -268,3 +268,40 @@ func FuzzParseSources(f *testing.F) {
 		}
 	})
 }
+
+// TestSidecarSymlinks: a symbolic link planted at id.src or id.key is
+// not followed: reading through it fails with ErrSymlink, and AddSource
+// and SetKey replace the link, leaving its target as it was.
+func TestSidecarSymlinks(t *testing.T) {
+	s := newStore(t, nil)
+	id, _, err := s.Add(writeSource(t, gen(60, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := writeSource(t, []byte(sourcesMagic))
+	for _, ext := range []string{sourcesExt, keyExt} {
+		if err := os.Symlink(target, s.path(id, ext)); err != nil {
+			t.Skipf("cannot make a symbolic link: %v", err)
+		}
+	}
+	if _, err := s.Sources(id); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Sources through a link = %v, want ErrSymlink", err)
+	}
+	if _, _, err := s.Key(id); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Key through a link = %v, want ErrSymlink", err)
+	}
+	if err := s.AddSource(id, logID(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetKey(id, [KeySize]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != sourcesMagic {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	for _, ext := range []string{sourcesExt, keyExt} {
+		if fi, err := os.Lstat(s.path(id, ext)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("id%s after the write: %v, %v; want a regular file", ext, fi.Mode(), err)
+		}
+	}
+}
