@@ -63,6 +63,32 @@ func OnSegments(host int, segments ...int) Option {
 	}
 }
 
+// MaxHosts is the most hosts a lab can have: host i's IPv4 address is
+// 10.0.s.(i+1) in a /24, whose last address (.255) is its broadcast.
+const MaxHosts = 254
+
+// maxSegments is the most segments a lab can have: segment s is 10.0.s.0/24.
+const maxSegments = 256
+
+// check says why a lab of n hosts cannot have the plan of c, or nil: an
+// address of the plan would not fit its byte, and two hosts would share it.
+func (c *config) check(n int) error {
+	if n < 0 || n > MaxHosts {
+		return fmt.Errorf("netlab: %d hosts; a lab has 0 to %d (one /24 per segment)", n, MaxHosts)
+	}
+	for h, segs := range c.segments {
+		if h < 0 || h >= n {
+			return fmt.Errorf("netlab: OnSegments names host %d of a lab of %d", h, n)
+		}
+		for _, s := range segs {
+			if s < 0 || s >= maxSegments {
+				return fmt.Errorf("netlab: host %d on segment %d; segments are 0 to %d (10.0.s.0/24)", h, s, maxSegments-1)
+			}
+		}
+	}
+	return nil
+}
+
 // Available returns why labs cannot be built here, or nil.
 func Available() error {
 	if os.Geteuid() != 0 {
@@ -74,17 +100,21 @@ func Available() error {
 	return nil
 }
 
-// New builds a lab of n hosts, each on segment 0 unless an OnSegments
-// option says otherwise. It skips the test if Available says no, and deletes
-// the lab when the test ends.
+// New builds a lab of n hosts (at most MaxHosts), each on segment 0
+// unless an OnSegments option says otherwise. It fails the test if the
+// address plan cannot hold the lab, skips it if Available says no, and
+// deletes the lab when the test ends.
 func New(t testing.TB, n int, opts ...Option) *Lab {
 	t.Helper()
-	if err := Available(); err != nil {
-		t.Skip(err)
-	}
 	cfg := config{segments: make(map[int][]int)}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := cfg.check(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := Available(); err != nil {
+		t.Skip(err)
 	}
 	var tb [4]byte
 	rand.Read(tb[:])
