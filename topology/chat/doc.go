@@ -265,7 +265,10 @@
 // peers that hold it" or "NAME is here: scuttle get ID". A fetch ends in
 // one info line, "NAME complete: scuttle get ID" or "NAME not fetched:
 // WHY" (TestUnitChatFetch: a file at fetch-max fetched by itself, the
-// bytes identical; one byte more not fetched until /get).
+// bytes identical; one byte more not fetched until /get). A file the
+// store holds part of (a fetch of an earlier run, cut short by a crash
+// or a restart) is fetched again as soon as its line shows, whatever its
+// size, from the blocks on disk (TestUnitChatFetchResumes).
 //
 // What the sessions serve is servedBlobs (Options.Blobs): the store's
 // Manifest and ReadBlock, which serve only whole blocks that pass their

@@ -190,7 +190,13 @@ func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
 		}
 		return
 	}
-	if f.Size <= c.cfg.FetchMax {
+	switch {
+	case c.partial(f.ID):
+		// A fetch of an earlier run, cut short (a crash, a restart):
+		// asked for then, by the user or by itself, it resumes from the
+		// blocks on disk, whatever its size.
+		c.fetch(f.ID, false)
+	case f.Size <= c.cfg.FetchMax:
 		c.fetch(f.ID, true)
 	}
 }
@@ -201,6 +207,14 @@ func (c *Chat) noteFile(l *Line, f blob.Entry, author applog.ID) {
 // lines.
 func (c *Chat) complete(id blob.ID) bool {
 	fi, err := os.Lstat(filepath.Join(c.cfg.Blobs.Dir(), id.String()))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// partial reports whether the store holds part of the file id: a fetch
+// begun and not finished. It looks for the partial file's name, as
+// complete does.
+func (c *Chat) partial(id blob.ID) bool {
+	fi, err := os.Lstat(filepath.Join(c.cfg.Blobs.Dir(), id.String()+".part"))
 	return err == nil && fi.Mode().IsRegular()
 }
 

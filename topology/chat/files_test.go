@@ -486,3 +486,47 @@ func TestUnitChatImageSealed(t *testing.T) {
 		t.Errorf("Image of the sealed png: %q, %q, %v; want image/png and the file", media, got, err)
 	}
 }
+
+// TestUnitChatFetchResumes: a fetch cut short (bob stopped with one of
+// the file's three blocks on disk) carries on when bob's chat starts
+// again and shows the file's line from its history: larger than
+// --fetch-max, it is fetched without a new /get, from the blocks on
+// disk. Before, the partial file stayed partial until the user typed
+// /get again.
+func TestUnitChatFetchResumes(t *testing.T) {
+	fn := newFakeNet()
+	a, _ := startFileChat(t, fn, "", nil, 0, "alice", "bob")
+	bdir := t.TempDir()
+	b, bs := startFileChat(t, fn, bdir, nil, 0, "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+
+	data := bytes.Repeat([]byte("resume me "), 600<<10/10) // 600 KiB: 3 blocks
+	p, id := writeFile(t, "big.bin", data)
+	a.say("/send " + p)
+	line := "alice> [file] big.bin (614.4 kB) " + id.String()
+	a.expectNext(line)
+	b.expectNext(line)
+	b.stop(fn)
+
+	// What a fetch stopped after its first block leaves on disk.
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := blob.Hash(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bs.Begin(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := bs.WriteBlock(id, 0, data[:blob.BlockSize]); err != nil {
+		t.Fatal(err)
+	}
+
+	b, bs = startFileChat(t, fn, bdir, nil, 0, "bob", "alice")
+	b.expect(line, "info> direct connection to alice", "info> big.bin complete: scuttle get "+id.String())
+	checkPlain(t, bs, id, data)
+}
