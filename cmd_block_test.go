@@ -47,7 +47,7 @@ func TestBlockCommands(t *testing.T) {
 	copyAll()
 
 	out := mustScuttle(t, dir, "", "block", "--db", bobDB, alice)
-	if want := "blocked " + alice + ": its entries are deleted and it is refused from every peer\n"; out != want {
+	if want := "blocked " + alice + ": its entries and 0 files only it shared are deleted, and it is refused from every peer\n"; out != want {
 		t.Errorf("block: %q, want %q", out, want)
 	}
 	logs := mustScuttle(t, dir, "", "logs", "--db", bobDB)
@@ -78,7 +78,7 @@ func TestBlockCommands(t *testing.T) {
 	}
 	defer w.Close()
 	out = mustScuttle(t, dir, "", "block", "--db", bobDB, alice)
-	if want := "blocked " + alice + ": the running chat refuses it from now on, no longer shows or forwards it, and deletes its entries from disk within a second\n"; out != want {
+	if want := "blocked " + alice + ": the running chat refuses it from now on, no longer shows or forwards it, and deletes its entries from disk within a second and the files only it shared within two\n"; out != want {
 		t.Errorf("block while locked: %q, want %q", out, want)
 	}
 	deadline := time.Now().Add(time.Second)

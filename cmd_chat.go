@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/seal"
 	"scuttle/mdns"
@@ -23,6 +24,10 @@ import (
 // peer can make this database hold.
 const defaultMaxLogs = 100_000
 
+// defaultFetchMax is chat --fetch-max: a file up to 16 MiB, a photo or a
+// document, is fetched as soon as its line shows; a larger one on /get.
+const defaultFetchMax = 16 << 20
+
 func chatCmd() *command {
 	return &command{
 		name:    "chat",
@@ -36,6 +41,8 @@ func chatCmd() *command {
 			network := fs.String("network", "", "join the private network of `key` (from scuttle network; environment: SCUTTLE_NETWORK); default: the public one")
 			networkFile := fs.String("network-file", "", networkFileUsage)
 			maxLogs := fs.Int("max-logs", defaultMaxLogs, "refuse the records of new logs once the database holds `n` logs, but never those of the peers named, trusted or met directly (0: no limit)")
+			fetchMax := fs.Int64("fetch-max", defaultFetchMax, "fetch each file shared in the chat of up to `N` bytes as soon as its line shows; larger ones on /get ID (0: none by itself)")
+			blobOpts := blobFlags(fs) // --max-blob-bytes, as scuttle send
 			noEdit := fs.Bool("no-edit", false, "on a terminal too, read and print lines as with a pipe: no line editing, no time, no colour")
 			webAddr := fs.String("web", "", webUsage)
 			discover := fs.Bool("discover", false, "also connect to every chat that multicast DNS finds in this network, and to new ones as they appear; without a network key that is everyone on the public default network of the LAN")
@@ -50,7 +57,13 @@ func chatCmd() *command {
 				if *maxLogs < 0 {
 					return usagef("--max-logs %d: not a number of logs", *maxLogs)
 				}
-				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr}
+				if *fetchMax < 0 {
+					return usagef("--fetch-max %d: not a number of bytes", *fetchMax)
+				}
+				if blobOpts.MaxBytes < 0 {
+					return usagef("--max-blob-bytes %d: want 0 (no quota) or more", blobOpts.MaxBytes)
+				}
+				o := chatOptions{me: args[0], peers: args[1:], db: *db, iface: splitList(*iface), discover: *discover, maxLogs: *maxLogs, noEdit: *noEdit, web: *webAddr, fetchMax: *fetchMax, blobs: *blobOpts}
 				if o.db == "" {
 					o.db = o.me + ".db"
 				}
@@ -80,14 +93,16 @@ func chatCmd() *command {
 type chatOptions struct {
 	me         string
 	peers      []string
-	db         string   // database directory
-	iface      []string // mDNS interfaces
-	listen     string   // TCP address to listen on
-	networkKey []byte   // nil: the public default network
-	discover   bool     // also connect to every chat browsing finds in the network
-	maxLogs    int      // applog.Options.MaxLogs
-	noEdit     bool     // never the terminal chat: the pipe's lines even on a terminal
-	web        string   // --web ADDR: also serve the chat to a browser
+	db         string       // database directory
+	iface      []string     // mDNS interfaces
+	listen     string       // TCP address to listen on
+	networkKey []byte       // nil: the public default network
+	discover   bool         // also connect to every chat browsing finds in the network
+	maxLogs    int          // applog.Options.MaxLogs
+	noEdit     bool         // never the terminal chat: the pipe's lines even on a terminal
+	web        string       // --web ADDR: also serve the chat to a browser
+	fetchMax   int64        // chat.Config.FetchMax
+	blobs      blob.Options // the store of files' (--max-blob-bytes)
 }
 
 // runChat runs the chat o describes with the process's resources: the
@@ -110,11 +125,20 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		return err // names the lock holder's pid when another scuttle has the database
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
-	defer startOutbox(ctx, o.db, db, log.With("pkg", "blob"))() // stops before db closes
 	ns, err := names.Open(o.db, &names.Options{Logger: log.With("pkg", "names")})
 	if err != nil {
 		return err
 	}
+
+	// The store of shared files: the chat sends, serves and fetches
+	// them.
+	blobs, err := blob.Open(o.db, &o.blobs)
+	if err != nil {
+		return err
+	}
+	// One Store for the chat and its outbox: two would each keep their
+	// own view of a file's sources.
+	defer startOutbox(ctx, blobs, db, log.With("pkg", "blob"))() // stops before db closes
 
 	// The encryption keys, under the database's writer lock: the chat
 	// publishes the newest, and opens what is sealed to any.
@@ -145,6 +169,8 @@ func runChat(ctx context.Context, st *state, o chatOptions) (err error) {
 		Resolver:   chat.Resolver{Conn: md},
 		NetworkKey: o.networkKey,
 		Keys:       kr,
+		Blobs:      blobs,
+		FetchMax:   o.fetchMax,
 		In:         st.stdin,
 		Out:        st.stdout,
 		Errs:       st.stderr,

@@ -210,6 +210,8 @@ func TestChatUsage(t *testing.T) {
 		{[]string{"chat"}, "scuttle chat: missing ME, the name to chat as"},
 		{[]string{"chat", "a.b"}, `scuttle chat: mdns: bad name "a.b": '.' at offset 1: a name is one DNS label, with no dots, spaces, control characters or backslashes`},
 		{[]string{"chat", "--port", "70000", "alice"}, "scuttle chat: --port 70000: not a TCP port"},
+		{[]string{"chat", "--fetch-max", "-1", "alice"}, "scuttle chat: --fetch-max -1: not a number of bytes"},
+		{[]string{"chat", "--max-blob-bytes", "-1", "alice"}, "scuttle chat: --max-blob-bytes -1: want 0 (no quota) or more"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -29,10 +30,13 @@ func sendCmd() *command {
 		summary: "share the file at PATH: copy it into the database's store and add its entry to the own log (a running chat appends it within a second)",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
-			quota := fs.Int64("max-blob-bytes", 0, "refuse a file that would take the store past `N` bytes (0: no quota)")
+			opts := blobFlags(fs)
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return usagef("takes one PATH, got %d arguments", len(args))
+				}
+				if opts.MaxBytes < 0 {
+					return usagef("--max-blob-bytes %d: want 0 (no quota) or more", opts.MaxBytes)
 				}
 				// The writer if no chat holds the database; it also
 				// makes a database that is not there yet.
@@ -43,7 +47,7 @@ func sendCmd() *command {
 				if w != nil {
 					defer w.Close()
 				}
-				store, err := blob.Open(*db, &blob.Options{MaxBytes: *quota})
+				store, err := blob.Open(*db, opts)
 				if err != nil {
 					return err
 				}
@@ -64,7 +68,7 @@ func sendCmd() *command {
 					_, err = fmt.Fprintf(st.stdout, "queued %s: the running chat adds it to the own log within a second\n", what)
 					return err
 				}
-				if _, err := store.Drain(func(b []byte) error { _, err := w.Append(b); return err }); err != nil {
+				if _, err := store.Drain(appendEntry(store, w, st.log)); err != nil {
 					return err
 				}
 				if err := w.Close(); err != nil {
@@ -74,6 +78,37 @@ func sendCmd() *command {
 				return err
 			}
 		},
+	}
+}
+
+// blobFlags defines the flags of a database's file store on fs, and
+// returns the options they set, for blob.Open: --max-blob-bytes (the
+// quota). The free-space floor applies whatever they say. send and chat
+// take them; a caller refuses a negative quota.
+func blobFlags(fs *flag.FlagSet) *blob.Options {
+	o := new(blob.Options)
+	fs.Int64Var(&o.MaxBytes, "max-blob-bytes", 0, "refuse a file that would take the store of files past `N` bytes (0: no quota)")
+	return o
+}
+
+// appendEntry returns what Drain calls with each queued file entry: it
+// appends the entry to the own log, which db (the writer) holds, and
+// records the own log as a source of the file (blob.Store.AddSource),
+// so that peers are served it. Only the writer records sources, so send
+// queues and the writer records.
+func appendEntry(store *blob.Store, db *applog.DB, log *slog.Logger) func([]byte) error {
+	return func(b []byte) error {
+		if _, err := db.Append(b); err != nil {
+			return err
+		}
+		e, err := blob.ParseEntry(b) // Drain passes only entries that parse
+		if err == nil {
+			err = store.AddSource(e.ID, db.ID())
+		}
+		if err != nil && !errors.Is(err, blob.ErrNotFound) { // not found: removed meanwhile
+			log.Warn("recording the own log as a source of a sent file", "err", err)
+		}
+		return nil
 	}
 }
 
@@ -97,7 +132,7 @@ func getCmd() *command {
 	return &command{
 		name:    "get",
 		args:    "ID",
-		summary: "write the file of content id ID from the database's store to standard output, or to FILE with -o; exit 1 if it is not all here, saying how much is",
+		summary: "write the file of content id ID from the database's store to standard output, or to FILE with -o; exit 1 if it is not all here, saying how much is, or if it is sealed and its key is not here",
 		setup: func(fs *flag.FlagSet, st *state) func(context.Context, []string) error {
 			db := st.dbFlag(fs, defaultDB)
 			out := fs.String("o", "", "write to `FILE` instead of standard output")
@@ -118,6 +153,10 @@ func getCmd() *command {
 					return err
 				}
 				defer f.Close()
+				copyOut, err := fileCopier(store, id)
+				if err != nil {
+					return err
+				}
 				w, dst := st.stdout, (*os.File)(nil)
 				if *out != "" {
 					if dst, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666); err != nil {
@@ -127,7 +166,7 @@ func getCmd() *command {
 				}
 				// The copy is hashed as it goes: a file damaged on disk is
 				// reported, not passed on as the one asked for.
-				m, err := blob.Copy(w, f)
+				m, err := copyOut(w, f)
 				if err == nil && m.ID() != id {
 					err = fmt.Errorf("the stored file %s is damaged: its content hashes to %s", id, m.ID())
 				}
@@ -139,12 +178,38 @@ func getCmd() *command {
 						os.Remove(*out)
 						return err
 					}
-					_, err = fmt.Fprintf(st.stdout, "wrote %s: %d bytes of %s\n", chat.Escape(*out), m.Size(), id)
+					_, err = fmt.Fprintf(st.stdout, "wrote %s: %d bytes of %s\n", chat.Escape(*out), m.PlainSize(), id)
 				}
 				return err
 			}
 		},
 	}
+}
+
+// errNoKey is the error of get for a sealed file whose key the store
+// does not hold.
+var errNoKey = errors.New("is sealed and its key is not here: only the chats of those it was sent to learn it, from its entry")
+
+// fileCopier returns how get writes out the stored file id: blob.Copy,
+// or for a sealed file blob.CopySealed with the key the store keeps;
+// both hash what they read, for the id. A sealed file whose key is not
+// here is an error, before anything is written.
+func fileCopier(store *blob.Store, id blob.ID) (func(io.Writer, io.Reader) (*blob.Manifest, error), error) {
+	m, err := store.Manifest(id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Sealed() {
+		return blob.Copy, nil
+	}
+	key, ok, err := store.Key(id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s %w", id, errNoKey)
+	}
+	return func(w io.Writer, r io.Reader) (*blob.Manifest, error) { return blob.CopySealed(w, r, key) }, nil
 }
 
 // openStore opens the store of the database in dir, which must exist;
@@ -210,28 +275,40 @@ func filesCmd() *command {
 }
 
 // outboxEvery is how often a chat appends the entries scuttle send
-// queued while it held the database.
+// queued while it held the database, and looks for a change of the block
+// list.
 const outboxEvery = time.Second
 
-// startOutbox appends, now and then every outboxEvery until stop, the
-// file entries that scuttle send queued in the store of the database in
-// dir (blob.Store.Drain) to the own log, which db, the chat's writer,
-// holds. stop returns once the goroutine has: call it before closing db.
-func startOutbox(ctx context.Context, dir string, db *applog.DB, log *slog.Logger) (stop func()) {
-	store, err := blob.Open(dir, nil)
-	if err != nil {
-		log.Warn("file store not opened: files sent meanwhile wait for the next chat", "err", err)
-		return func() {}
-	}
+// startOutbox keeps store, the store of files of the database, while a
+// chat, whose writer is db, runs: now and then every outboxEvery until
+// stop, it appends the file entries that scuttle send queued
+// (blob.Store.Drain) to the own log, recording the own log as their
+// source, and, when the block list has changed since it last looked
+// (and at the start, if it is not empty), deletes the files that only
+// blocked logs named (blob.Store.Purge), as scuttle block does when no
+// chat runs. stop returns once the goroutine has: call it before closing
+// db.
+func startOutbox(ctx context.Context, store *blob.Store, db *applog.DB, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(outboxEvery)
 		defer t.Stop()
+		var blocked []applog.ID // as last purged
 		for {
-			if _, err := store.Drain(func(b []byte) error { _, err := db.Append(b); return err }); err != nil {
+			if _, err := store.Drain(appendEntry(store, db, log)); err != nil {
 				log.Warn("appending a sent file's entry", "err", err)
+			}
+			if now := db.BlockedLogs(); !slices.Equal(now, blocked) {
+				n, err := store.Purge(db.Blocked)
+				if err != nil {
+					log.Warn("deleting the files of blocked logs", "err", err)
+				}
+				if n > 0 {
+					log.Info("deleted the files only blocked logs named", "files", n)
+				}
+				blocked = now
 			}
 			select {
 			case <-ctx.Done():

@@ -27,6 +27,32 @@ func fileData(n int) []byte {
 	return b[:n]
 }
 
+// sourcesOf returns the logs the store of the database in dir records as
+// naming the file id.
+func sourcesOf(t *testing.T, dir string, id blob.ID) []applog.ID {
+	t.Helper()
+	s, err := blob.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Sources(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// ownID returns the own log of the database in dir.
+func ownID(t *testing.T, dir string) applog.ID {
+	t.Helper()
+	db, err := applog.Open(dir, &applog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return db.ID()
+}
+
 // ownEntries returns the entries of the own log of the database in dir.
 func ownEntries(t *testing.T, dir string) []string {
 	t.Helper()
@@ -67,6 +93,9 @@ func TestSendGetFiles(t *testing.T) {
 	want := `{"kind":"file","name":"slides.pdf","size":525288,"media":"application/pdf","id":"` + id + `"}`
 	if got := ownEntries(t, db); len(got) != 1 || got[0] != want {
 		t.Fatalf("own log holds %q, want the one entry %s", got, want)
+	}
+	if got := sourcesOf(t, db, m.ID()); len(got) != 1 || got[0] != ownID(t, db) {
+		t.Errorf("sources of the sent file: %v, want the own log", got)
 	}
 
 	outFile := filepath.Join(dir, "copy.pdf")
@@ -140,6 +169,9 @@ func TestSendGetFiles(t *testing.T) {
 	if _, stderr, code := runInProcess(t, nil, "", "send", "--db", db, "--max-blob-bytes", "1000", src); code != 1 || !strings.Contains(stderr, "quota") {
 		t.Errorf("send past the quota: exit %d, stderr %q", code, stderr)
 	}
+	if _, stderr, code := runInProcess(t, nil, "", "send", "--db", db, "--max-blob-bytes", "-1", src); code != 2 || !strings.Contains(stderr, "--max-blob-bytes -1: want 0 (no quota) or more") {
+		t.Errorf("send with a negative quota: exit %d, stderr %q; want 2", code, stderr)
+	}
 }
 
 // TestSendWhileChatRuns: while another writer (a chat) holds the
@@ -163,8 +195,15 @@ func TestSendWhileChatRuns(t *testing.T) {
 	if n := w.Head(w.ID()); n != 0 {
 		t.Fatalf("own log has %d entries before the chat drained", n)
 	}
+	if got := sourcesOf(t, dbDir, m.ID()); len(got) != 0 {
+		t.Fatalf("sources before the chat drained: %v, want none (only the writer records them)", got)
+	}
 	// One round of the chat's loop: it drains before it looks at ctx.
-	stop := startOutbox(context.Background(), dbDir, w, slog.New(slog.DiscardHandler))
+	store, err := blob.Open(dbDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startOutbox(context.Background(), store, w, slog.New(slog.DiscardHandler))
 	stop()
 	e, err := w.Get(w.ID(), 1)
 	if err != nil {
@@ -176,6 +215,9 @@ func TestSendWhileChatRuns(t *testing.T) {
 	}
 	if n := w.Head(w.ID()); n != 1 {
 		t.Errorf("own log has %d entries, want 1", n)
+	}
+	if got := sourcesOf(t, dbDir, m.ID()); len(got) != 1 || got[0] != w.ID() {
+		t.Errorf("sources after the chat drained: %v, want the own log", got)
 	}
 }
 

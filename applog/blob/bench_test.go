@@ -3,6 +3,7 @@ package blob
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +32,72 @@ func BenchmarkBlockSize(b *testing.B) {
 					b.Fatal(err)
 				}
 				f.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkAdd adds a 64 MiB file to a store, plain (Add) and sealed
+// (AddSealed, AES-256-GCM on top of the hashing), and copies it out
+// (Copy, CopySealed): the cost of sealing, as a ratio of the two.
+func BenchmarkAdd(b *testing.B) {
+	const total = 64 << 20
+	src := filepath.Join(b.TempDir(), "src")
+	if err := os.WriteFile(src, gen(0, total), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for _, sealed := range []bool{false, true} {
+		name := "plain"
+		if sealed {
+			name = "sealed"
+		}
+		b.Run("in="+name, func(b *testing.B) {
+			b.SetBytes(total)
+			for b.Loop() {
+				s, err := Open(b.TempDir(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sealed {
+					_, _, _, err = s.AddSealed(src)
+				} else {
+					_, _, err = s.Add(src)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("out="+name, func(b *testing.B) {
+			s, err := Open(b.TempDir(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var id ID
+			var key [KeySize]byte
+			if sealed {
+				id, _, key, err = s.AddSealed(src)
+			} else {
+				id, _, err = s.Add(src)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(total)
+			for b.Loop() {
+				f, err := s.Open(id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sealed {
+					_, err = CopySealed(io.Discard, f, key)
+				} else {
+					_, err = Copy(io.Discard, f)
+				}
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -40,18 +40,37 @@ var (
 // are printed (Line), and Name is never used as a path.
 type Entry struct {
 	Name  string // the file's base name at its author's
-	Size  int64  // bytes, as the manifest of ID says
+	Size  int64  // bytes of content (Manifest.PlainSize of ID)
 	Media string // media type, e.g. "application/pdf" (MediaType)
 	ID    ID     // the content id
+	// Key is a sealed file's key (AddSealed), zero for a file that is
+	// not sealed. An entry with a key belongs inside a sealed payload
+	// (applog/seal): whoever reads the entry can read the file.
+	Key [KeySize]byte
 }
 
-// entryJSON is an Entry's encoding, in this field order.
+// Sealed reports whether the entry names a sealed file: one with a key.
+func (e Entry) Sealed() bool { return e.Key != [KeySize]byte{} }
+
+// Matches returns an error unless m, the manifest of e.ID, agrees with
+// e: sealed as e is, and of e.Size bytes of content. A fetcher checks it
+// once it has the manifest, before Begin.
+func (e Entry) Matches(m *Manifest) error {
+	if m.Sealed() != e.Sealed() || m.PlainSize() != e.Size {
+		return fmt.Errorf("%w: the entry of %s says %d bytes, sealed %v; its manifest %d, sealed %v", ErrBadEntry, e.ID, e.Size, e.Sealed(), m.PlainSize(), m.Sealed())
+	}
+	return nil
+}
+
+// entryJSON is an Entry's encoding, in this field order; "key" only
+// when set.
 type entryJSON struct {
 	Kind  string `json:"kind"`
 	Name  string `json:"name"`
 	Size  int64  `json:"size"`
 	Media string `json:"media"`
 	ID    ID     `json:"id"`
+	Key   string `json:"key,omitempty"`
 }
 
 // NewEntry returns the entry of the file of manifest m, named name (its
@@ -60,6 +79,16 @@ type entryJSON struct {
 func NewEntry(name string, m *Manifest, head []byte) Entry {
 	name = filepath.Base(name)
 	return Entry{Name: name, Size: m.Size(), Media: MediaType(name, head), ID: m.ID()}
+}
+
+// NewSealedEntry returns the entry of the sealed file of manifest m (as
+// AddSealed returns it) and key, named name (its base name is kept),
+// whose first bytes of content are head: its Size is the content's,
+// m.PlainSize.
+func NewSealedEntry(name string, m *Manifest, key [KeySize]byte, head []byte) Entry {
+	e := NewEntry(name, m, head)
+	e.Size, e.Key = m.PlainSize(), key
+	return e
 }
 
 // MediaType returns the media type of a file named name whose first bytes
@@ -73,13 +102,18 @@ func MediaType(name string, head []byte) string {
 }
 
 // Encode returns the entry as a log entry: one JSON object,
-// {"kind":"file","name":…,"size":…,"media":…,"id":…}, with <, > and &
+// {"kind":"file","name":…,"size":…,"media":…,"id":…}, and "key":… last
+// for a sealed file (52 characters of base32, as an id), with <, > and &
 // as themselves and no trailing newline.
 func (e Entry) Encode() []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.Encode(entryJSON{entryKind, e.Name, e.Size, e.Media, e.ID}) // cannot fail
+	j := entryJSON{entryKind, e.Name, e.Size, e.Media, e.ID, ""}
+	if e.Sealed() {
+		j.Key = idEncoding.EncodeToString(e.Key[:])
+	}
+	enc.Encode(j) // cannot fail
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
@@ -87,8 +121,10 @@ func (e Entry) Encode() []byte {
 // is not "file" (a chat line) fails with ErrNotEntry; a file entry
 // longer than MaxEntryLen, with a name empty, longer than MaxNameLen or
 // not UTF-8, a media type longer than MaxMediaLen, a size out of 0 to
-// MaxSize, or a bad id, fails with ErrBadEntry. Unknown fields are
-// ignored, so later versions may add some.
+// MaxSize, a bad id, or a key that is present but not 52 characters of
+// base32 of 32 bytes not all zero (a sealed file's size is then at most
+// MaxSealedSize), fails with ErrBadEntry. Unknown fields are ignored, so
+// later versions may add some.
 func ParseEntry(b []byte) (Entry, error) {
 	if len(b) > MaxEntryLen {
 		var k struct{ Kind string }
@@ -98,11 +134,12 @@ func ParseEntry(b []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBadEntry, len(b), MaxEntryLen)
 	}
 	var j struct {
-		Kind  string `json:"kind"`
-		Name  string `json:"name"`
-		Size  int64  `json:"size"`
-		Media string `json:"media"`
-		ID    string `json:"id"`
+		Kind  string  `json:"kind"`
+		Name  string  `json:"name"`
+		Size  int64   `json:"size"`
+		Media string  `json:"media"`
+		ID    string  `json:"id"`
+		Key   *string `json:"key"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", ErrNotEntry, err)
@@ -122,7 +159,20 @@ func ParseEntry(b []byte) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", ErrBadEntry, err)
 	}
-	return Entry{Name: j.Name, Size: j.Size, Media: j.Media, ID: id}, nil
+	e := Entry{Name: j.Name, Size: j.Size, Media: j.Media, ID: id}
+	if j.Key != nil {
+		k, err := ParseID(*j.Key) // the same text as an id's
+		switch {
+		case err != nil:
+			return Entry{}, fmt.Errorf("%w: key of %d characters, want %d of base32", ErrBadEntry, len(*j.Key), idLen)
+		case k == ID{}:
+			return Entry{}, fmt.Errorf("%w: a zero key", ErrBadEntry)
+		case j.Size > MaxSealedSize:
+			return Entry{}, fmt.Errorf("%w: size %d of a sealed file, want 0 to %d", ErrBadEntry, j.Size, int64(MaxSealedSize))
+		}
+		e.Key = k
+	}
+	return e, nil
 }
 
 // Line returns what a receiver prints of the entry, written by author:

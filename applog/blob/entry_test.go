@@ -94,12 +94,14 @@ func FuzzParseEntry(f *testing.F) {
 	f.Add(NewEntry("a.txt", m, nil).Encode())
 	f.Add([]byte(`{"username":"alice","message":"hi"}`))
 	f.Add([]byte(`{"kind":"file","name":"\u001b]0;x\u0007","size":0,"media":"","id":"` + m.ID().String() + `"}`))
+	f.Add(NewSealedEntry("b.txt", m, [KeySize]byte{7}, nil).Encode())
+	f.Add([]byte(`{"kind":"file","name":"a","size":1,"id":"` + m.ID().String() + `","key":"` + ID{}.String() + `"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := ParseEntry(b)
 		if err != nil {
 			return
 		}
-		if e.Name == "" || len(e.Name) > MaxNameLen || len(e.Media) > MaxMediaLen || e.Size < 0 || e.Size > MaxSize {
+		if e.Name == "" || len(e.Name) > MaxNameLen || len(e.Media) > MaxMediaLen || e.Size < 0 || e.Size > MaxSize || e.Sealed() && e.Size > MaxSealedSize {
 			t.Fatalf("out of bounds: %+v", e)
 		}
 		back, err := ParseEntry(e.Encode())

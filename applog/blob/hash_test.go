@@ -175,6 +175,9 @@ func FuzzParseManifest(f *testing.F) {
 		m, _ := Hash(bytes.NewReader(gen(1, n)))
 		b, _ := m.MarshalBinary()
 		f.Add(b)
+		m.sealed = true
+		b, _ = m.MarshalBinary()
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseManifest(b)

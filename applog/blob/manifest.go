@@ -27,6 +27,11 @@ const (
 // scuttle hashes starts with.
 const manifestMagic = "scuttle blob v1\n"
 
+// sealedMagic opens the manifest of a sealed file (see sealed.go): its
+// blocks are AES-256-GCM ciphertext. It has the length of manifestMagic,
+// and the id hashes it, so whether a file is sealed is part of its id.
+const sealedMagic = "scuttle blob s1\n"
+
 // headerLen is the length of a manifest before its hashes: the magic,
 // the size (u64) and the block size (u32).
 const headerLen = len(manifestMagic) + 8 + 4
@@ -42,6 +47,20 @@ var ErrBadManifest = errors.New("blob: bad manifest")
 type Manifest struct {
 	size   int64
 	hashes []byte // 32 bytes a block
+	sealed bool   // the blocks are a sealed file's ciphertext (sealedMagic)
+}
+
+// Sealed reports whether the manifest is of a sealed file: its blocks
+// are ciphertext, read with the file's key (CopySealed).
+func (m *Manifest) Sealed() bool { return m.sealed }
+
+// PlainSize returns the size of the file's content: Size for a file
+// that is not sealed, else Size less the 16-byte tag of each block.
+func (m *Manifest) PlainSize() int64 {
+	if !m.sealed {
+		return m.size
+	}
+	return m.size - int64(m.Blocks())*sealOverhead
 }
 
 // Size returns the file's size in bytes.
@@ -89,6 +108,9 @@ func (m *Manifest) MarshalBinary() ([]byte, error) {
 func (m *Manifest) writeTo(w io.Writer, bs int) {
 	var hdr [headerLen]byte
 	copy(hdr[:], manifestMagic)
+	if m.sealed {
+		copy(hdr[:], sealedMagic)
+	}
 	binary.LittleEndian.PutUint64(hdr[len(manifestMagic):], uint64(m.size))
 	binary.LittleEndian.PutUint32(hdr[len(manifestMagic)+8:], uint32(bs))
 	w.Write(hdr[:])
@@ -99,12 +121,22 @@ func (m *Manifest) writeTo(w io.Writer, bs int) {
 func blocksFor(size int64, bs int) int64 { return (size + int64(bs) - 1) / int64(bs) }
 
 // ParseManifest parses a manifest's encoding, from anyone: it checks the
-// magic, that the block size is BlockSize, that the size is at most
-// MaxSize, and that exactly one hash per block follows, before it
-// allocates anything. It does not check what the hashes are: Check
-// compares the manifest with the id it was asked for.
+// magic (of a plain or a sealed file), that the block size is
+// BlockSize, that the size is at most MaxSize, and that exactly one hash
+// per block follows, before it allocates anything; a sealed file has at
+// least one block and each block holds at least its 16-byte tag. It does
+// not check what the hashes are: Check compares the manifest with the id
+// it was asked for.
 func ParseManifest(b []byte) (*Manifest, error) {
-	if len(b) < headerLen || string(b[:len(manifestMagic)]) != manifestMagic {
+	if len(b) < headerLen {
+		return nil, fmt.Errorf("%w: no header (%d bytes)", ErrBadManifest, len(b))
+	}
+	var sealed bool
+	switch string(b[:len(manifestMagic)]) {
+	case manifestMagic:
+	case sealedMagic:
+		sealed = true
+	default:
 		return nil, fmt.Errorf("%w: no header (%d bytes)", ErrBadManifest, len(b))
 	}
 	size := binary.LittleEndian.Uint64(b[len(manifestMagic):])
@@ -119,7 +151,10 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if got := int64(len(b) - headerLen); got != n*sha256.Size {
 		return nil, fmt.Errorf("%w: %d bytes of hashes for %d blocks of a %d-byte file, want %d", ErrBadManifest, got, n, size, n*sha256.Size)
 	}
-	return &Manifest{size: int64(size), hashes: bytes.Clone(b[headerLen:])}, nil
+	if sealed && (n == 0 || int64(size)-(n-1)*BlockSize < sealOverhead) {
+		return nil, fmt.Errorf("%w: a sealed file of %d bytes: its last block holds no tag", ErrBadManifest, size)
+	}
+	return &Manifest{size: int64(size), hashes: bytes.Clone(b[headerLen:]), sealed: sealed}, nil
 }
 
 // ErrWrongManifest is matched by the error of Check for a manifest that

@@ -51,6 +51,7 @@ type Store struct {
 	loaded map[ID]*partial
 
 	finishing sync.Mutex // held by finish: one rename per file
+	srcMu     sync.Mutex // held while a sources file is read and replaced
 }
 
 // partial is the state of a partial file: its manifest and which of its
@@ -134,6 +135,12 @@ func (s *Store) path(id ID, ext string) string { return filepath.Join(s.dir, id.
 // free-space floor are checked against the file's size before anything
 // is copied.
 func (s *Store) Add(path string) (ID, *Manifest, error) {
+	return s.add(path, nil)
+}
+
+// add is Add, and AddSealed with key: the file is then sealed with key
+// as it is copied (sealCopy), and its key is kept as id.key.
+func (s *Store) add(path string, key *[KeySize]byte) (ID, *Manifest, error) {
 	src, err := os.Open(path)
 	if err != nil {
 		return ID{}, nil, fmt.Errorf("blob: %w", err)
@@ -146,10 +153,17 @@ func (s *Store) Add(path string) (ID, *Manifest, error) {
 	if !fi.Mode().IsRegular() {
 		return ID{}, nil, fmt.Errorf("blob: %s is not a regular file", path)
 	}
-	if fi.Size() > MaxSize {
-		return ID{}, nil, fmt.Errorf("%w: %s has %d bytes, the limit is %d", ErrTooLarge, path, fi.Size(), int64(MaxSize))
+	size, limit := fi.Size(), int64(MaxSize)
+	if key != nil {
+		limit = MaxSealedSize
 	}
-	if err := s.reserve(fi.Size()); err != nil {
+	if size > limit {
+		return ID{}, nil, fmt.Errorf("%w: %s has %d bytes, the limit is %d", ErrTooLarge, path, size, limit)
+	}
+	if key != nil {
+		size = sealedSize(size)
+	}
+	if err := s.reserve(size); err != nil {
 		return ID{}, nil, fmt.Errorf("adding %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(s.dir, tmpPrefix+"*")
@@ -157,7 +171,12 @@ func (s *Store) Add(path string) (ID, *Manifest, error) {
 		return ID{}, nil, fmt.Errorf("blob: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // fails once renamed
-	m, err := copyHashing(tmp, src, make([]byte, BlockSize), MaxSize)
+	var m *Manifest
+	if key == nil {
+		m, err = copyHashing(tmp, src, make([]byte, BlockSize), MaxSize)
+	} else {
+		m, err = sealCopy(tmp, src, key)
+	}
 	if err == nil {
 		err = osfile.Fdatasync(tmp)
 	}
@@ -170,6 +189,11 @@ func (s *Store) Add(path string) (ID, *Manifest, error) {
 	id := m.ID()
 	if err := s.writeManifest(id, m); err != nil {
 		return ID{}, nil, err
+	}
+	if key != nil {
+		if err := s.SetKey(id, *key); err != nil {
+			return ID{}, nil, err
+		}
 	}
 	if fi, err := os.Lstat(s.path(id, "")); err == nil && fi.Mode().IsRegular() {
 		return id, m, nil // held already; the copy is removed
@@ -185,9 +209,13 @@ func (s *Store) Add(path string) (ID, *Manifest, error) {
 	return id, m, nil
 }
 
+// The extensions of a file's names in the store beside the complete
+// file's, which is its id alone.
 const (
-	partExt     = ".part"
-	manifestExt = ".man"
+	partExt     = ".part" // the partial file
+	manifestExt = ".man"  // its manifest
+	sourcesExt  = ".src"  // the logs whose entries name it (sources.go)
+	keyExt      = ".key"  // a sealed file's key (sealed.go)
 )
 
 // writeManifest stores m as id.man, atomically and durably, unless it is
@@ -579,12 +607,13 @@ func (s *Store) Open(id ID) (*os.File, error) {
 	return nil, fmt.Errorf("%w: %s: %d of %d blocks here (%d of %d bytes)", ErrIncomplete, id, st.Held, st.Blocks, st.HeldBytes(), st.Size)
 }
 
-// Remove deletes everything the store holds of id. It fails with
+// Remove deletes everything the store holds of id: the file, complete
+// or partial, its manifest, its sources and its key. It fails with
 // ErrNotFound if that is nothing.
 func (s *Store) Remove(id ID) error {
 	s.forget(id)
 	found := false
-	for _, ext := range []string{"", partExt, manifestExt} {
+	for _, ext := range []string{"", partExt, manifestExt, sourcesExt, keyExt} {
 		err := os.Remove(s.path(id, ext))
 		switch {
 		case err == nil:

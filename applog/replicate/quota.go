@@ -41,6 +41,12 @@ type Quota struct {
 	// store's wanted logs, applog's SetWanted); nil wants none. It is
 	// asked only about logs the store does not hold.
 	Wanted func(applog.ID) bool
+	// Refusing, if not nil, is called with a source's name the first
+	// time a new log of it is refused, so that the user hears of it
+	// once, not once per log: again only after the source was pushed
+	// out (see maxSources). It is called from the refusing session's
+	// receiving goroutine, without the Quota's lock, and must not block.
+	Refusing func(source string)
 
 	mu      sync.Mutex
 	total   int
@@ -70,11 +76,13 @@ func NewQuota(maxLogs int, wanted func(applog.ID) bool) *Quota {
 
 // source is what a Quota knows of one source.
 type source struct {
+	name     string    // as given to join
 	taken    int       // new logs brought in
 	tokens   float64   // of the rate bound, as of at
 	at       time.Time // when tokens was last brought up to date
 	sessions int       // sessions running now
 	last     time.Time // last admission or session start
+	told     bool      // Refusing was called for it
 }
 
 // maxSources bounds the sources a Quota keeps (about 100 bytes each).
@@ -93,7 +101,7 @@ func (q *Quota) join(src string) *source {
 		if len(q.sources) >= maxSources {
 			q.pushOut()
 		}
-		s = &source{tokens: float64(q.Burst), at: now}
+		s = &source{name: src, tokens: float64(q.Burst), at: now}
 		q.sources[src] = s
 	}
 	s.sessions++
@@ -129,6 +137,16 @@ func (q *Quota) admit(s *source, id applog.ID) bool {
 	if q.Wanted != nil && q.Wanted(id) {
 		return true
 	}
+	ok, tell := q.count(s)
+	if tell {
+		q.Refusing(s.name)
+	}
+	return ok
+}
+
+// count is admit's bookkeeping, under the lock: whether s may bring in
+// one more new log, and whether Refusing is to hear of its refusal.
+func (q *Quota) count(s *source) (ok, tell bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock()
@@ -138,7 +156,9 @@ func (q *Quota) admit(s *source, id applog.ID) bool {
 	}
 	if (q.PerSource > 0 && s.taken >= q.PerSource) || (q.Total > 0 && q.total >= q.Total) || (q.Every > 0 && s.tokens < 1) {
 		q.refused++
-		return false
+		tell = q.Refusing != nil && !s.told
+		s.told = true
+		return false, tell
 	}
 	if q.Every > 0 {
 		s.tokens--
@@ -146,7 +166,7 @@ func (q *Quota) admit(s *source, id applog.ID) bool {
 	s.taken++
 	q.total++
 	s.last = now
-	return true
+	return true, false
 }
 
 // Refused returns how many times a new log was refused for the quota.

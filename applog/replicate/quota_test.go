@@ -135,3 +135,24 @@ func TestQuotaSources(t *testing.T) {
 		t.Errorf("a source with a session got a second log past its share of 1 after other sources came and went")
 	}
 }
+
+// TestQuotaRefusing: Refusing hears of each source once, at its first
+// refusal, however many of its logs are refused after, and not of a
+// source that stays within its share.
+func TestQuotaRefusing(t *testing.T) {
+	var told []string
+	q := &Quota{PerSource: 2, Refusing: func(src string) { told = append(told, src) }}
+	a, b := q.join("a"), q.join("b")
+	for i := range 10 {
+		q.admit(a, testID(fmt.Sprint("a ", i)))
+	}
+	q.admit(b, testID("b 0"))
+	q.admit(b, testID("b 1"))
+	if want := []string{"a"}; fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Errorf("Refusing heard of %q, want %q", told, want)
+	}
+	q.admit(b, testID("b 2"))
+	if want := []string{"a", "b"}; fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Errorf("after b's third log, Refusing heard of %q, want %q", told, want)
+	}
+}

@@ -16,7 +16,41 @@
 // and the host's first interface carries the route to 224.0.0.0/4, so a
 // program that sends multicast without choosing an interface (drill)
 // works. Bridges have multicast snooping off: every multicast reaches
-// every port.
+// every port. A /24 a segment bounds a lab to MaxHosts (254) hosts and 256
+// segments; New fails the test beyond them (TestCheck), rather than give
+// two hosts one address.
+//
+// Each host knows the others of its segments as permanent neighbours
+// (ARP and NDP entries), its interface on segment s having the MAC
+// address 02:73:63:s:00:(i+1). The kernel keeps the neighbours of every
+// namespace in one table a family, which drops packets once it holds
+// gc_thresh3 (1,024 by default) learnt entries: a lab of 33 hosts
+// talking all to all needs more, and other labs of the machine share the
+// table. Permanent entries do not count (Linux 4.19 and later), so a
+// lab's hosts always reach each other (TestLab64).
+//
+// # Size and cost
+//
+// A lab of 64 hosts (TestLab64, which opens a TCP connection from every
+// host to every other over IPv4 and IPv6 link-local, 8,064 at once) took
+// 0.9 to 1.4 s to build and 0.25 to 0.35 s to delete on a 2-CPU machine
+// shared with other work (Linux 6.18, iproute2 6.1): three processes a
+// host (ip netns add, and one ip -batch in the bridge's namespace and
+// one in the host's). While it stood, the kernel's slab memory grew by
+// 17 to 22 MB (about 300 KB a host), and came back within 5 s of the
+// deletion, which the kernel completes asynchronously. No other limit of
+// the kernel is near at that size: a bridge takes 1,024 ports, and each
+// namespace has its own sysctls.
+//
+// # Counters
+//
+// Host.Counters reads what a host has sent on its lan interfaces (bytes
+// and frames), the multicast part of it, and its established TCP
+// connections, from the kernel's counters of its namespace, for tests that
+// measure what a protocol costs on the wire (TestCounters). A veth
+// offloads TCP segmentation, so a bulk transfer counts the headers of
+// frames of up to 64 KB, fewer than a 1500-byte wire would carry; a small
+// message is one frame either way.
 //
 // Namespace names start with "sc-" and a random tag, so labs of tests
 // running in parallel never meet. New registers a t.Cleanup that deletes

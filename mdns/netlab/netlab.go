@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -41,11 +42,12 @@ type Host struct {
 
 // An Iface is one interface of a host, on one segment.
 type Iface struct {
-	Name    string       // inside the host: "lan0", "lan1"…
-	Segment int          // which segment (bridge) it is on
-	IPv4    netip.Prefix // 10.0.Segment.(host+1)/24
-	IPv6    netip.Addr   // fe80::(Segment+1):(host+1), link-local, no zone
-	port    string       // the bridge-side end of the veth, in the bridge namespace
+	Name    string           // inside the host: "lan0", "lan1"…
+	Segment int              // which segment (bridge) it is on
+	IPv4    netip.Prefix     // 10.0.Segment.(host+1)/24
+	IPv6    netip.Addr       // fe80::(Segment+1):(host+1), link-local, no zone
+	MAC     net.HardwareAddr // 02:73:63:Segment:00:(host+1), locally administered
+	port    string           // the bridge-side end of the veth, in the bridge namespace
 }
 
 // An Option changes the lab New builds.
@@ -63,6 +65,32 @@ func OnSegments(host int, segments ...int) Option {
 	}
 }
 
+// MaxHosts is the most hosts a lab can have: host i's IPv4 address is
+// 10.0.s.(i+1) in a /24, whose last address (.255) is its broadcast.
+const MaxHosts = 254
+
+// maxSegments is the most segments a lab can have: segment s is 10.0.s.0/24.
+const maxSegments = 256
+
+// check says why a lab of n hosts cannot have the plan of c, or nil: an
+// address of the plan would not fit its byte, and two hosts would share it.
+func (c *config) check(n int) error {
+	if n < 0 || n > MaxHosts {
+		return fmt.Errorf("netlab: %d hosts; a lab has 0 to %d (one /24 per segment)", n, MaxHosts)
+	}
+	for h, segs := range c.segments {
+		if h < 0 || h >= n {
+			return fmt.Errorf("netlab: OnSegments names host %d of a lab of %d", h, n)
+		}
+		for _, s := range segs {
+			if s < 0 || s >= maxSegments {
+				return fmt.Errorf("netlab: host %d on segment %d; segments are 0 to %d (10.0.s.0/24)", h, s, maxSegments-1)
+			}
+		}
+	}
+	return nil
+}
+
 // Available returns why labs cannot be built here, or nil.
 func Available() error {
 	if os.Geteuid() != 0 {
@@ -74,28 +102,33 @@ func Available() error {
 	return nil
 }
 
-// New builds a lab of n hosts, each on segment 0 unless an OnSegments
-// option says otherwise. It skips the test if Available says no, and deletes
-// the lab when the test ends.
+// New builds a lab of n hosts (at most MaxHosts), each on segment 0
+// unless an OnSegments option says otherwise. It fails the test if the
+// address plan cannot hold the lab, skips it if Available says no, and
+// deletes the lab when the test ends.
 func New(t testing.TB, n int, opts ...Option) *Lab {
 	t.Helper()
-	if err := Available(); err != nil {
-		t.Skip(err)
-	}
 	cfg := config{segments: make(map[int][]int)}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := cfg.check(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := Available(); err != nil {
+		t.Skip(err)
 	}
 	var tb [4]byte
 	rand.Read(tb[:])
 	l := &Lab{tag: "sc-" + hex.EncodeToString(tb[:])}
 	l.bridgeNS = l.tag + "-br"
 
-	b := &builder{t: t, lab: l, segments: map[int]bool{}}
+	b := &builder{t: t, lab: l, segments: map[int]bool{}, onSegment: map[int][]int{}}
 	t.Cleanup(b.deleteAll)
 	b.addNS(l.bridgeNS)
 	b.ip("-n", l.bridgeNS, "link", "set", "lo", "up")
-	for i := 0; i < n; i++ {
+	plan := make([][]int, n)
+	for i := range plan {
 		segs, ok := cfg.segments[i]
 		if !ok {
 			segs = []int{0}
@@ -103,6 +136,12 @@ func New(t testing.TB, n int, opts ...Option) *Lab {
 		if len(segs) == 0 {
 			t.Fatalf("netlab: host %d on no segment", i)
 		}
+		plan[i] = segs
+		for _, s := range segs {
+			b.onSegment[s] = append(b.onSegment[s], i)
+		}
+	}
+	for i, segs := range plan {
 		l.Hosts = append(l.Hosts, b.addHost(i, segs))
 	}
 	return l
@@ -111,10 +150,11 @@ func New(t testing.TB, n int, opts ...Option) *Lab {
 // A builder makes a lab's namespaces, bridges and links, and remembers
 // the namespaces it made so that deleteAll can remove them.
 type builder struct {
-	t        testing.TB
-	lab      *Lab
-	made     []string     // namespaces made, in order
-	segments map[int]bool // the segments whose bridge exists
+	t         testing.TB
+	lab       *Lab
+	made      []string      // namespaces made, in order
+	segments  map[int]bool  // the segments whose bridge exists
+	onSegment map[int][]int // segment → the hosts on it
 }
 
 // deleteAll deletes the namespaces made, last first: with them go their
@@ -148,6 +188,18 @@ func (b *builder) ip(args ...string) {
 	}
 }
 
+// batch runs the ip commands cmds (each without the leading "ip") in
+// namespace ns, all through one ip process, and fails the test at the
+// first that fails: a host costs two processes, not one per command.
+func (b *builder) batch(ns string, cmds []string) {
+	b.t.Helper()
+	cmd := exec.Command("ip", "-n", ns, "-batch", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.t.Fatalf("netlab: ip -n %s -batch: %v: %s\ncommands:\n%s", ns, err, out, strings.Join(cmds, "\n"))
+	}
+}
+
 // segment makes segment s's bridge, once, with multicast snooping off.
 func (b *builder) segment(s int) {
 	if b.segments[s] {
@@ -160,50 +212,67 @@ func (b *builder) segment(s int) {
 }
 
 // addHost makes host i's namespace with one interface on each segment
-// of segs, and the multicast route on the first.
+// of segs, each knowing the other hosts of its segment as permanent
+// neighbours, and the multicast route on the first.
 func (b *builder) addHost(i int, segs []int) *Host {
 	b.t.Helper()
 	h := &Host{Name: fmt.Sprintf("h%d", i), NS: fmt.Sprintf("%s-h%d", b.lab.tag, i), lab: b.lab}
 	b.addNS(h.NS)
-	b.ip("-n", h.NS, "link", "set", "lo", "up")
 	// Keep IPv6 addresses across a cut link, like a cable pull.
-	sysctl(b.t, h.NS, "net.ipv6.conf.all.keep_addr_on_down=1")
-	sysctl(b.t, h.NS, "net.ipv6.conf.default.keep_addr_on_down=1")
-	for j, s := range segs {
-		h.Ifaces = append(h.Ifaces, b.addIface(h, i, j, s))
+	if err := h.Do(func() error {
+		for _, f := range []string{"all", "default"} {
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+f+"/keep_addr_on_down", []byte("1"), 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.t.Logf("netlab: keep_addr_on_down in %s: %v", h.NS, err)
 	}
-	b.ip("-n", h.NS, "route", "add", "224.0.0.0/4", "dev", "lan0")
+	var bridge []string
+	inside := []string{"link set lo up"}
+	for j, s := range segs {
+		b.segment(s)
+		ifc := newIface(i, j, s)
+		bridge = append(bridge,
+			fmt.Sprintf("link add %s type veth peer name %s netns %s", ifc.port, ifc.Name, h.NS),
+			fmt.Sprintf("link set %s master br%d", ifc.port, s),
+			fmt.Sprintf("link set %s up", ifc.port))
+		inside = append(inside,
+			fmt.Sprintf("link set %s address %s addrgenmode none", ifc.Name, ifc.MAC),
+			fmt.Sprintf("addr add %s dev %s", ifc.IPv4, ifc.Name),
+			fmt.Sprintf("addr add %s/64 dev %s nodad", ifc.IPv6, ifc.Name))
+		for _, k := range b.onSegment[s] {
+			if k == i {
+				continue
+			}
+			// k's interface on s is on the same bridge, whichever
+			// of k's interfaces it is; its addresses depend on s and k
+			// only.
+			other := newIface(k, 0, s)
+			inside = append(inside,
+				fmt.Sprintf("neigh add %s lladdr %s dev %s nud permanent", other.IPv4.Addr(), other.MAC, ifc.Name),
+				fmt.Sprintf("neigh add %s lladdr %s dev %s nud permanent", other.IPv6, other.MAC, ifc.Name))
+		}
+		inside = append(inside, fmt.Sprintf("link set %s up", ifc.Name))
+		h.Ifaces = append(h.Ifaces, ifc)
+	}
+	inside = append(inside, "route add 224.0.0.0/4 dev lan0")
+	b.batch(b.lab.bridgeNS, bridge)
+	b.batch(h.NS, inside)
 	return h
 }
 
-// addIface makes host i's j-th interface, on segment s: a veth pair
-// whose other end is a port of the segment's bridge, with the addresses
-// the package doc gives.
-func (b *builder) addIface(h *Host, i, j, s int) Iface {
-	b.t.Helper()
-	b.segment(s)
-	ifc := Iface{
+// newIface returns host i's j-th interface, on segment s, with the
+// addresses the package doc gives.
+func newIface(i, j, s int) Iface {
+	return Iface{
 		Name:    fmt.Sprintf("lan%d", j),
 		Segment: s,
 		IPv4:    netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(s), byte(i + 1)}), 24),
 		IPv6:    netip.MustParseAddr(fmt.Sprintf("fe80::%x:%x", s+1, i+1)),
+		MAC:     net.HardwareAddr{0x02, 0x73, 0x63, byte(s), 0, byte(i + 1)},
 		port:    fmt.Sprintf("p%dx%d", i, j),
-	}
-	br := b.lab.bridgeNS
-	b.ip("-n", br, "link", "add", ifc.port, "type", "veth", "peer", "name", ifc.Name, "netns", h.NS)
-	b.ip("-n", br, "link", "set", ifc.port, "master", fmt.Sprintf("br%d", s))
-	b.ip("-n", br, "link", "set", ifc.port, "up")
-	b.ip("-n", h.NS, "link", "set", ifc.Name, "addrgenmode", "none")
-	b.ip("-n", h.NS, "addr", "add", ifc.IPv4.String(), "dev", ifc.Name)
-	b.ip("-n", h.NS, "addr", "add", ifc.IPv6.String()+"/64", "dev", ifc.Name, "nodad")
-	b.ip("-n", h.NS, "link", "set", ifc.Name, "up")
-	return ifc
-}
-
-func sysctl(t testing.TB, ns, kv string) {
-	t.Helper()
-	if out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", kv).CombinedOutput(); err != nil {
-		t.Logf("netlab: sysctl %s in %s: %v: %s", kv, ns, err, out)
 	}
 }
 

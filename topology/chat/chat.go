@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/replicate"
 	"scuttle/applog/seal"
@@ -52,7 +53,16 @@ type Config struct {
 	// to them, and has /msg and the room commands. Without it, sealed
 	// entries show nothing and those commands say they are off.
 	Keys *seal.Keyring
-	Log  *slog.Logger // diagnostics
+	// Blobs, if set, is the database's store of shared files
+	// (blob.Open of its directory): the chat has /send and /get, serves
+	// the files to peers and fetches those it shows. Without it, file
+	// entries show as lines and nothing more.
+	Blobs *blob.Store
+	// FetchMax is the size up to which a file is fetched as soon as its
+	// entry shows (chat --fetch-max); larger ones wait for /get. 0
+	// fetches none by itself.
+	FetchMax int64
+	Log      *slog.Logger // diagnostics
 
 	// Advertise, if set, runs while the swarm does and makes the chat
 	// known (scuttle chat: Advertise over multicast DNS), telling what
@@ -80,10 +90,13 @@ type Chat struct {
 
 	dialled chan topology.Event // to Discover (see toDiscovery); nil without it
 
-	presence presenceSet // who is connected, and who was seen (see Who)
-	sealing  *sealing    // private messages and rooms (see private.go)
-	outbox   [][]byte    // entries a command made, to send (see queue)
-	cmds     []command   // the commands (see commands)
+	presence presenceSet        // who is connected, and who was seen (see Who)
+	sealing  *sealing           // private messages and rooms (see private.go)
+	outbox   [][]byte           // entries a command made, to send (see queue)
+	files    shownFiles         // the files shown this run (see files.go)
+	fetching fetchSet           // the fetches started and not ended
+	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
+	cmds     []command          // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
 	started chan struct{}           // closed when Run starts: quit is set
@@ -116,6 +129,15 @@ func New(cfg Config) *Chat {
 	}
 	if cfg.DB != nil {
 		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
+		if c.quota != nil {
+			c.quota.Refusing = c.quotaRefusing
+		}
+	}
+	if cfg.Blobs != nil {
+		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
+			Logger: cfg.Log.With("pkg", "replicate"),
+			Done:   c.fetched,
+		})
 	}
 	return c
 }

@@ -44,6 +44,8 @@ func commands() []command {
 		{"kick", "NAME", "give the room you are in a new key, without NAME: NAME reads nothing written after", (*Chat).cmdKick},
 		{"leave", "", "stop showing the room you are in, for this run, and go back to the public room", (*Chat).cmdLeave},
 		{"rooms", "", "the private rooms you hold a key of, and their members", (*Chat).cmdRooms},
+		{"send", "PATH...", "share the file at PATH where your lines go (the public room, or the room you are in, sealed); it shows as [file] NAME (SIZE) ID", (*Chat).cmdSend},
+		{"get", "ID", "fetch the file of content id ID from the peers that hold it; scuttle get ID writes it out", (*Chat).cmdGet},
 		{"quit", "", "send the lines typed before, and end the chat", (*Chat).cmdQuit},
 	}
 }
@@ -221,6 +223,7 @@ func (c *Chat) cmdBlock(args []string) {
 		return
 	}
 	c.info(fmt.Sprintf("blocked %s%s: its entries are deleted within a second, and it is refused from every peer from now on; scuttle unblock undoes it", name, id))
+	c.dropFiles(id)
 }
 
 func (c *Chat) cmdQuit([]string) { c.quit(nil) }

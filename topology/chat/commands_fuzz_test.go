@@ -15,7 +15,7 @@ import (
 // line's; a command not in the table, or with other arguments than it
 // takes, prints exactly one info line, escaped; no line panics.
 func FuzzCommand(f *testing.F) {
-	for _, s := range []string{"hello", "/help", "//help", "/", "//", "/trust bob ID", "/trust\tbob  x ", "/\x1b[2J", "/who am i", " /x", "/names\u2028x", "/block \xff"} {
+	for _, s := range []string{"hello", "/help", "//help", "/", "//", "/trust bob ID", "/trust\tbob  x ", "/\x1b[2J", "/who am i", " /x", "/names\u2028x", "/block \xff", "/send", "/send /no/such file", "/get", "/get x y", "/get " + strings.Repeat("a", 52)} {
 		f.Add(s)
 	}
 	db := newTestDB(f)

@@ -58,6 +58,8 @@ var wantHelp = []string{
 	"info> /kick NAME: give the room you are in a new key, without NAME: NAME reads nothing written after",
 	"info> /leave: stop showing the room you are in, for this run, and go back to the public room",
 	"info> /rooms: the private rooms you hold a key of, and their members",
+	"info> /send PATH...: share the file at PATH where your lines go (the public room, or the room you are in, sealed); it shows as [file] NAME (SIZE) ID",
+	"info> /get ID: fetch the file of content id ID from the peers that hold it; scuttle get ID writes it out",
 	"info> /quit: send the lines typed before, and end the chat",
 	"info> //TEXT: send a line that starts with /",
 }
@@ -226,7 +228,7 @@ func TestComplete(t *testing.T) {
 		prefix string
 		want   []string
 	}{
-		{"/", []string{"/block", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/trust", "/who"}},
+		{"/", []string{"/block", "/get", "/help", "/invite", "/join", "/kick", "/leave", "/msg", "/names", "/quit", "/rooms", "/send", "/trust", "/who"}},
 		{"/he", []string{"/help"}},
 		{"/help", []string{"/help"}},
 		{"/x", nil},

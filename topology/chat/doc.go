@@ -25,7 +25,8 @@
 // (applog/seal: a private message, a room's key, a room line) and a key
 // entry (an encryption key published) start with a NUL and are told
 // apart before anything else (lineOf); any other entry (not JSON, or no
-// username) is shown as its bytes. Files will be a further meaning.
+// username) is shown as its bytes. A file entry (applog/blob's Entry:
+// {"kind":"file",…}) shows as "[file] NAME (SIZE) ID" (see Files).
 //
 // # Session (chat.go, session.go, names.go, reserved.go, notices.go)
 //
@@ -52,7 +53,10 @@
 // all such peers together at most half of it; a named peer's
 // connections draw on no quota (TestUnitChatFloodNamedPeer: a stranger
 // takes its share of 2 at a limit of 64, and no more, while the 6 new
-// logs a named peer relays are all taken). A name claimed
+// logs a named peer relays are all taken). The first time the quota
+// skips a peer's logs, the chat says so in one info line, once per peer
+// and run: "skipping new logs relayed by NAME: past the share of a peer
+// nobody named (2 of --max-logs 64); …" (the same test). A name claimed
 // only in entries makes no log wanted.
 //
 // Names are trusted on first use (applog/names): the first key that
@@ -123,6 +127,8 @@
 //	/kick NAME       rotate that room's key, without NAME
 //	/leave           stop showing that room for this run
 //	/rooms           the rooms whose key the chat holds, and their members
+//	/send PATH       share a file where typed lines go (sealed in a room)
+//	/get ID          fetch the file of a [file] line
 //	/quit            send what was typed before, and end the chat
 //
 // A command answers in info lines and is never sent; "//TEXT" sends
@@ -224,6 +230,69 @@
 // -count 5 ./topology/chat); across netlab hosts through a relay, 3.4–4.6
 // ms against 2.8–3.7 ms (go test -v -run TestChatPrivateRelay .).
 //
+// # Files (files.go, files_store.go, images.go)
+//
+// With Config.Blobs (scuttle chat gives it the database's store,
+// DIR/blobs, with --max-blob-bytes as its quota), the chat shares files
+// as applog/blob stores them and applog/replicate moves them. /send PATH
+// copies the file into the store (Store.Add, which checks the quota and
+// the free-space floor first), records the own log as a source of it,
+// and appends one file entry, as a typed line is appended; the line is
+// the one every receiver prints, "alice> [file] notes.txt (12 B) ID",
+// the id in full (TestUnitChatSend: the exact line on both chats, one
+// entry in the own log, the file complete in the store). In a private
+// room the file is sealed as it is copied in (Store.AddSealed, a fresh
+// key per file), and the entry, with the key, is sealed as a room line:
+// "#r alice> [file] plans.txt (40 B) ID" on the members' chats, nothing
+// on anyone else's (TestUnitChatSendPrivate). Whatever cannot be sent
+// (no such file, not a regular file, the quota, the floor) is one info
+// line, "/send: WHY: not sent", and nothing is appended
+// (TestUnitChatSendErrors). A sealed message whose text is a file entry
+// shows as a file too: its author is proven as for any sealed line.
+//
+// Every file entry the chat shows (the history at the start, then each
+// new one) is noted (noteFile): the chat remembers it for the run (the
+// last 4096), records its author as a source of the file, keeps a sealed
+// file's key (Store.SetKey), and, if the file is at most Config.FetchMax
+// bytes (chat --fetch-max, default 16 MiB) and not complete here, asks
+// the fetcher for it (replicate.Fetcher.Get: one Fetcher shared by every
+// session, Options.Fetcher). At most 256 such fetches the chat started by
+// itself run at once, so that a long history of files or a flood of
+// entries queues no more; a file shown past that is fetched on /get, or
+// when a later run shows it (TestAutoFetchBounded). A larger file waits for /get ID, which
+// takes only the id of a line the chat showed this run ("/get: no file
+// ID was shown in this chat"), and says "fetching NAME (SIZE) from the
+// peers that hold it" or "NAME is here: scuttle get ID". A fetch ends in
+// one info line, "NAME complete: scuttle get ID" or "NAME not fetched:
+// WHY" (TestUnitChatFetch: a file at fetch-max fetched by itself, the
+// bytes identical; one byte more not fetched until /get). A file the
+// store holds part of (a fetch of an earlier run, cut short by a crash
+// or a restart) is fetched again as soon as its line shows, whatever its
+// size, from the blocks on disk (TestUnitChatFetchResumes).
+//
+// What the sessions serve is servedBlobs (Options.Blobs): the store's
+// Manifest and ReadBlock, which serve only whole blocks that pass their
+// hash, for the files the chat's policy serves: named by an entry this
+// database holds, of a log it has not blocked (blob.Store.Serves over
+// the sources the chat records: a file's author as its entry shows, once
+// the store holds something of the file, and again when its fetch ends).
+// /block deletes the files that the blocked log alone named
+// (Store.RemoveBy) and stops the fetches of its files, saying how many
+// were deleted in one line (TestUnitChatBlockFiles: carol's file goes,
+// alice's stays, and so does one both sent). A block made by scuttle
+// block is applied by the database within a second; scuttle chat's
+// outbox loop then deletes the files only blocked logs named
+// (Store.Purge, also at the start), and the chat stops their fetches
+// when it sees the blocked logs change (noteBlocked).
+//
+// Images: a file line whose entry's media type is PNG, JPEG, GIF or WebP
+// and that the store holds complete carries its id in Line.Image, and so
+// does the info line of its fetch's completion; the web page shows it
+// under the line, read through Chat.Image, which hands out only such a
+// file the chat showed, with its bare media type (not the author's
+// text), opened with its key if sealed, never an SVG nor any other type
+// (TestUnitChatImage, TestUnitChatImageSealed; topology/chat/web's TestImage).
+//
 // # Service (service.go)
 //
 // Each chat advertises the DNS-SD service NAME._scuttle._tcp.local with
@@ -290,6 +359,22 @@
 //     on its screen: no; it stores and forwards it and prints nothing
 //     (TestUnitChatPrivateMessage, TestUnitChatRooms; applog/seal's
 //     threat model for what the bytes tell).
+//   - Make the chat serve, keep or show what it should not through a
+//     file entry: a file's bytes are served only as whole verified
+//     blocks, for an entry this database holds of a log not blocked,
+//     and a blocked log's files are removed (TestUnitChatBlockFiles);
+//     a file entry's name and media type are the author's word and show
+//     escaped; the web page shows as an image only PNG, JPEG, GIF and
+//     WebP files the chat showed, served with their bare type and
+//     nosniff, never SVG or HTML (TestUnitChatImage, web's TestImage);
+//     a relay of a sealed file holds its blocks and cannot read them
+//     (TestUnitChatSendPrivate). What a peer can still do: make the
+//     chat fetch, without /get, every file its entries name at or under
+//     --fetch-max bytes, within the store's quota (none by default) and
+//     the free-space floor; and, since an entry's size is its author's
+//     word and the fetcher does not yet check the manifest against the
+//     entry before it begins (blob.Entry.Matches), name a larger file
+//     in an entry that claims a small size, which is then fetched whole.
 //   - Run a command in another user's chat: no. Only typed lines (In,
 //     Type) are commands; an entry is shown, never parsed, so a peer's
 //     "/quit" is a message like any other (TestUnitChatCommands, where

@@ -32,6 +32,12 @@ type Line struct {
 	// is sealed: only its recipients, or the room's members, read it.
 	To   string
 	Text string
+	// Image is the content id of the file a "[file]" line shows, or a
+	// fetch's completion line tells of, when it is an image (PNG, JPEG,
+	// GIF or WebP by its entry's media type) that the store holds
+	// complete: the web page shows it under the line (Chat.Image). Empty
+	// for any other line.
+	Image string
 }
 
 // A LineKind tells what a Line is.

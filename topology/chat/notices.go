@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"scuttle/applog"
@@ -17,6 +18,8 @@ type notices struct {
 	forks map[applog.ID]bool // the forked logs told of
 	logs  bool               // the log limit was told of
 	space bool               // the disk was nearly full at the last look
+	// blocked is the logs blocked at the last look (noteBlocked).
+	blocked []applog.ID
 }
 
 // watchStore prints the store's notices as they come, until ctx ends:
@@ -27,6 +30,7 @@ func (c *Chat) watchStore(ctx context.Context) {
 		changed := c.cfg.DB.Changed()
 		c.reportLimits(&n)
 		c.reportForks(&n)
+		c.noteBlocked(&n)
 		select {
 		case <-changed:
 		case <-time.After(time.Second): // a refusal changes nothing stored
@@ -51,6 +55,22 @@ func (c *Chat) reportLimits(n *notices) {
 			c.info("the disk is nearly full: peers' entries are refused until there is space again; yours are still stored")
 		}
 	}
+}
+
+// noteBlocked stops the fetches of blocked logs' files (forgetBlocked)
+// whenever the logs blocked change: a block made outside the
+// chat (scuttle block) is applied by the database, which deletes the
+// log's entries, and scuttle chat's outbox loop deletes its files.
+func (c *Chat) noteBlocked(n *notices) {
+	if c.cfg.Blobs == nil {
+		return
+	}
+	blocked := c.cfg.DB.BlockedLogs()
+	if slices.Equal(blocked, n.blocked) {
+		return
+	}
+	n.blocked = blocked
+	c.forgetBlocked()
 }
 
 // reportForks prints, once per log, each fork the store learns of: a

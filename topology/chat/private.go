@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/applog/seal"
 )
 
@@ -165,7 +166,10 @@ func (c *Chat) lineOf(buf []byte, e applog.Entry) (Line, bool, []byte) {
 		l, ok := c.openEntry(e, s.identities())
 		return l, ok, buf
 	}
-	l, buf := entryLine(buf, e, c.owner, c.nameOf)
+	l, f, buf := entryFileLine(buf, e, c.owner, c.nameOf)
+	if f != nil {
+		c.noteFile(&l, *f, e.Log)
+	}
 	return l, true, buf
 }
 
@@ -272,7 +276,13 @@ func (c *Chat) learnRoom(author applog.ID, m *seal.Message) {
 // name bound to the author's log, as for a plain entry: a sealed entry
 // names no one.
 func (c *Chat) privateLine(e applog.Entry, m *seal.Message) Line {
-	l := Line{Kind: Message, Time: e.Time, From: c.logName(e.Log), Log: e.Log, Text: Escape(string(m.Text))}
+	l := Line{Kind: Message, Time: e.Time, From: c.logName(e.Log), Log: e.Log}
+	if f, err := blob.ParseEntry(m.Text); err == nil {
+		l.Text = Escape(string(fileText(f)))
+		c.noteFile(&l, f, e.Log)
+	} else {
+		l.Text = Escape(string(m.Text))
+	}
 	if m.Room != nil {
 		l.Room = roomName(m.Room)
 	} else {

@@ -83,6 +83,14 @@ func (c *Chat) event(e topology.Event) {
 // (nameOf; SHORT if none). Own is left false. It escapes into buf, which
 // it returns for the next line: From and Text are one string.
 func entryLine(buf []byte, e applog.Entry, owner func(name string, author applog.ID) applog.ID, nameOf func(applog.ID) string) (Line, []byte) {
+	l, _, b := entryFileLine(buf, e, owner, nameOf)
+	return l, b
+}
+
+// entryFileLine is entryLine, and also returns the file entry e is, if
+// it is one.
+func entryFileLine(buf []byte, e applog.Entry, owner func(name string, author applog.ID) applog.ID, nameOf func(applog.ID) string) (Line, *blob.Entry, []byte) {
+	var file *blob.Entry
 	b := buf[:0]
 	var text []byte
 	if m, ok := decodeMessage(e.Data); ok {
@@ -100,13 +108,13 @@ func entryLine(buf []byte, e applog.Entry, owner func(name string, author applog
 		}
 		text = e.Data
 		if f, err := blob.ParseEntry(e.Data); err == nil {
-			text = fileText(f)
+			text, file = fileText(f), &f
 		}
 	}
 	n := len(b)
 	b = AppendEscaped(b, text, "")
 	s := string(b)
-	return Line{Kind: Message, Time: e.Time, From: s[:n], Log: e.Log, Text: s[n:]}, b
+	return Line{Kind: Message, Time: e.Time, From: s[:n], Log: e.Log, Text: s[n:]}, file, b
 }
 
 // fileText is what a file entry shows, before escaping: "[file] NAME

@@ -47,6 +47,8 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				WatchHead: func(head uint64) { c.own.peerHead(claim, string(id), head) },
 				Quota:     quota,
 				Source:    string(id),
+				Blobs:     c.served(),
+				Fetcher:   c.fetcher,
 			})
 		},
 		Events: c.event,

@@ -117,6 +117,9 @@ func TestUnitChatFloodNamedPeer(t *testing.T) {
 			t.Fatalf("bob holds %d of the stranger's logs after 30s, want %d", held(), share)
 		}
 	}
+	// The user hears why, once, however many of its logs are skipped.
+	const skipping = "info> skipping new logs relayed by mallory: past the share of a peer nobody named (2 of --max-logs 64); naming it on the command line lifts that"
+	b.await(skipping)
 
 	a := startUnitChat(t, fn, "", "alice", "bob")
 	a.say("hello")
@@ -152,6 +155,10 @@ func TestUnitChatFloodNamedPeer(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("bob holds %d of the %d logs alice relays after 30s, want all", n, len(relayed))
 		}
+	}
+	b.drain()
+	if n := b.count(skipping); n != 1 {
+		t.Errorf("bob printed the quota's line %d times, want once", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -106,4 +107,14 @@ func (c *Chat) noteTrusted() {
 	c.want.mu.Lock()
 	defer c.want.mu.Unlock()
 	c.want.changed = true
+}
+
+// quotaRefusing tells the user, once per peer and run, that the quota
+// skips the new logs a peer nobody named relays (replicate's
+// Quota.Refusing; source is the peer's log ID, as the session gives
+// it): without it, a chat missing a stranger's relayed lines says
+// nothing of why.
+func (c *Chat) quotaRefusing(source string) {
+	c.info(fmt.Sprintf("skipping new logs relayed by %s: past the share of a peer nobody named (%d of --max-logs %d); naming it on the command line lifts that",
+		Escape(c.peerName("", applog.ID(source))), c.quota.PerSource, c.cfg.DB.MaxLogs()))
 }

@@ -3,7 +3,13 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	pngenc "image/png"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 )
@@ -58,5 +64,37 @@ func TestBrowser(t *testing.T) {
 	}
 	tb.typeLine("/msg bob for bob only")
 	bob.expect("alice → bob> for bob only")
-	_ = alice
+
+	// An image bob sends shows under the line of its fetch's completion,
+	// decoded (so served with its type, within the page's CSP); an SVG
+	// shows as a line alone.
+	dir := t.TempDir()
+	pngPath, svgPath := filepath.Join(dir, "dot.png"), filepath.Join(dir, "dot.svg")
+	var png bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	img.Set(1, 1, color.RGBA{200, 0, 0, 255})
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pngPath, png.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(svgPath, []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="3" height="2"><script>document.title="owned"</script></svg>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bob.say("/send " + svgPath)
+	alice.expect("info> dot.svg complete: scuttle get ")
+	bob.say("/send " + pngPath)
+	alice.expect("info> dot.png complete: scuttle get ")
+	var images []string
+	tb.waitFor(`[...document.querySelectorAll("#lines img.image")].some(e => e.complete && e.naturalWidth > 0)`,
+		`[...document.querySelectorAll("#lines img.image")].map(e => e.closest("li").querySelector(".text").textContent.split(":")[0] + " " + e.naturalWidth + "x" + e.naturalHeight)`, &images)
+	if want := []string{"dot.png complete 3x2"}; fmt.Sprint(images) != fmt.Sprint(want) {
+		t.Errorf("images shown: %q, want %q", images, want)
+	}
+	var title string
+	tb.waitFor(`true`, `document.title`, &title)
+	if title != "alice · scuttle chat" {
+		t.Errorf("title %q after the SVG", title)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/seal"
 	"scuttle/topology/chat"
@@ -48,6 +49,10 @@ func startPeerChat(t *testing.T, run func(ctx context.Context, c *chat.Chat) err
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := blob.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +60,8 @@ func startPeerChat(t *testing.T, run func(ctx context.Context, c *chat.Chat) err
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	p := &peerChat{t: t, name: me, addr: ln.Addr().String(), in: inW, out: make(chan string, 1024)}
-	p.c = chat.New(chat.Config{Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, In: inR, Out: outW, Errs: io.Discard, Keys: keys})
+	p.c = chat.New(chat.Config{Me: me, Peers: peers, DB: db, Names: ns, Listener: ln, In: inR, Out: outW, Errs: io.Discard, Keys: keys,
+		Blobs: blobs, FetchMax: 1 << 20})
 	go func() {
 		defer close(p.out)
 		sc := bufio.NewScanner(outR)

@@ -31,6 +31,10 @@
 //	GET  /worker.js  the shared worker
 //	GET  /events     Server-Sent Events: reset, state, then each line
 //	POST /type       one typed line, the body (at most MaxBody bytes): 204
+//	GET  /image/{id} an image file a line shows (chat.Line.Image): the
+//	                 bytes with their type (image/png, jpeg, gif or webp
+//	                 only) and nosniff; 404 for any id the chat does not
+//	                 hand out (Chat.Image)
 //
 // Every request passes, in this order: the security headers (set on every
 // answer, errors too), the Host check (421), the origin check (403), the
@@ -94,7 +98,11 @@
 //     every answer (TestGuards).
 //
 // A peer of the chat cannot run script in the page: its strings are
-// escaped by the chat and inserted as text only; app.js and worker.js
+// escaped by the chat and inserted as text only; the one URL the page
+// makes is an image's, /image/ and a content id it checks first, and the
+// server serves under it only PNG, JPEG, GIF and WebP files the chat
+// showed, with their type and nosniff, never SVG or HTML (TestImage,
+// TestAssets); app.js and worker.js
 // use no markup-making call and the Content-Security-Policy allows no
 // inline script, no other origin (TestAssets; TestBrowser and
 // TestBrowserFake show lines of markup and check that they are text).

@@ -29,6 +29,7 @@ func TestGuards(t *testing.T) {
 		{"GET", "/worker.js", ""},
 		{"GET", "/events", ""},
 		{"POST", "/type", "hi"},
+		{"GET", "/image/png", ""},
 	}
 	for _, r := range routes {
 		ok := http.StatusOK

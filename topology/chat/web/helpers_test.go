@@ -249,3 +249,18 @@ func mustAddr(t testing.TB, s string) net.Addr {
 	t.Helper()
 	return net.TCPAddrFromAddrPort(mustAddrPort(t, s))
 }
+
+// fakeImages are the images of every fakeChat, by id: a PNG, and an SVG
+// that a chat should never hand out, to check the server refuses it.
+var fakeImages = map[string][2]string{
+	"png": {"image/png", "\x89PNG\r\n\x1a\nfake"},
+	"svg": {"image/svg+xml", "<svg><script>alert(1)</script></svg>"},
+}
+
+func (f *fakeChat) Image(id string) (string, io.ReadCloser, error) {
+	im, ok := fakeImages[id]
+	if !ok {
+		return "", nil, chat.ErrNoImage
+	}
+	return im[0], io.NopCloser(strings.NewReader(im[1])), nil
+}

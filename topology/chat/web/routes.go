@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"scuttle/topology/chat"
 )
 
 // The routes, behind the guards (see handler):
@@ -16,6 +18,8 @@ import (
 //	GET  /worker.js  the shared worker that holds one stream for every tab
 //	GET  /events     the stream of lines and state (stream.go)
 //	POST /type       a typed line, the body (text/plain, UTF-8)
+//	GET  /image/{id} an image the chat showed (chat.Line.Image), if the
+//	                 Chat has images (Images)
 
 //go:embed static
 var static embed.FS
@@ -42,7 +46,42 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	mux.HandleFunc("GET /events", s.events)
 	mux.HandleFunc("POST /type", s.typeLine)
+	if im, ok := s.cfg.Chat.(Images); ok {
+		mux.HandleFunc("GET /image/{id}", func(w http.ResponseWriter, r *http.Request) { serveImage(w, r, im) })
+	}
 	return mux
+}
+
+// Images is what a Chat may also do: hand out the images its lines name
+// (chat.Line.Image), as *chat.Chat does (Chat.Image).
+type Images interface {
+	// Image returns the media type and the content of image id, or an
+	// error if it is not one the chat showed and holds.
+	Image(id string) (media string, content io.ReadCloser, err error)
+}
+
+var _ Images = (*chat.Chat)(nil)
+
+// imageTypes are the media types an image is served as: what browsers
+// show as pictures, and nothing that can hold script (no SVG).
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// serveImage answers GET /image/{id}: the image, with its type and
+// nosniff (set by the guards), or 404.
+func serveImage(w http.ResponseWriter, r *http.Request, im Images) {
+	media, content, err := im.Image(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "web: no such image", http.StatusNotFound)
+		return
+	}
+	defer content.Close()
+	if !imageTypes[media] {
+		http.Error(w, "web: not an image shown inline", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", media)
+	w.Header().Set("Content-Disposition", "inline")
+	io.Copy(w, content) // a failure mid-way cuts the response: the browser shows a broken image
 }
 
 // typeLine hands the body, one line, to the chat as if typed there: 204

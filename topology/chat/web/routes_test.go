@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -66,8 +67,16 @@ func TestType(t *testing.T) {
 // them can turn a peer's string into markup or code, or needs what the
 // Content-Security-Policy forbids (inline script or style, another
 // origin).
+//
+// The one URL the page makes is an image's, from a content id it checks
+// first (imageSrc): that statement, and nothing else, may set a src.
 func TestAssets(t *testing.T) {
 	ts := serve(t, Config{Chat: newFakeChat()})
+	const imageSrc = `if (l.image && /^[a-z2-7]{52}$/.test(l.image)) {` + "\n" +
+		`    // An image the chat holds complete: a content id, from this server` + "\n" +
+		`    // only (CSP img-src 'self'), the one URL the page makes.` + "\n" +
+		`    const img = el("img", "image");` + "\n" +
+		`    img.src = "/image/" + l.image;`
 	forbidden := regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|Function\(|setAttribute|\.src\s*=|\.href\s*=|https?://|//[a-z0-9.-]+\.[a-z]{2,}/|<script>|\sstyle=|\son[a-z]+=|@import|url\(`)
 	for _, a := range assets {
 		path := strings.TrimPrefix(strings.TrimSuffix(a.route, "{$}"), "GET ")
@@ -80,8 +89,43 @@ func TestAssets(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != a.ctype || len(b) == 0 {
 			t.Errorf("%s: %d %q, %d bytes", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
 		}
+		if path == "/app.js" {
+			if bytes.Count(b, []byte(imageSrc)) != 1 {
+				t.Errorf("/app.js: the image's src is not set as checked")
+			}
+			b = bytes.Replace(b, []byte(imageSrc), nil, 1)
+		}
 		if m := forbidden.Find(b); m != nil {
 			t.Errorf("%s contains %q", path, m)
+		}
+	}
+}
+
+// TestImage checks GET /image/{id}: an image the chat hands out is
+// served with its type and nosniff; an id the chat refuses, and an image
+// of a type that can hold script (SVG) even if the chat handed it out,
+// are 404 and nothing of them is sent.
+func TestImage(t *testing.T) {
+	ts := serve(t, Config{Chat: newFakeChat()})
+	for _, r := range []struct {
+		id, ctype, body string
+		want            int
+	}{
+		{"png", "image/png", fakeImages["png"][1], 200},
+		{"svg", "text/plain; charset=utf-8", "web: not an image shown inline\n", 404},
+		{"nosuch", "text/plain; charset=utf-8", "web: no such image\n", 404},
+		{"..%2Fapp.js", "text/plain; charset=utf-8", "web: no such image\n", 404},
+	} {
+		resp, err := ts.client.Do(ts.request(t, "GET", "/image/"+r.id, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != r.want || string(b) != r.body || resp.Header.Get("Content-Type") != r.ctype ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %q %q nosniff %q, want %d %q %q", r.id, resp.StatusCode, resp.Header.Get("Content-Type"), b,
+				resp.Header.Get("X-Content-Type-Options"), r.want, r.ctype, r.body)
 		}
 	}
 }

@@ -34,6 +34,9 @@ type lineJSON struct {
 	Room string    `json:"room,omitempty"` // "#NAME": a private room's line
 	To   string    `json:"to,omitempty"`   // a private message's recipients
 	Text string    `json:"text"`
+	// Image is the content id of an image shown under the line, read
+	// from GET /image/{id}.
+	Image string `json:"image,omitempty"`
 }
 
 // stateJSON is what the page shows beside the lines.
@@ -68,7 +71,7 @@ func millis(t time.Time) int64 {
 }
 
 func toLine(l chat.Line) lineJSON {
-	return lineJSON{Info: l.Kind == chat.Info, Time: millis(l.Time), From: l.From, Log: l.Log, Own: l.Own, Room: l.Room, To: l.To, Text: l.Text}
+	return lineJSON{Info: l.Kind == chat.Info, Time: millis(l.Time), From: l.From, Log: l.Log, Own: l.Own, Room: l.Room, To: l.To, Text: l.Text, Image: l.Image}
 }
 
 func (s *Server) state() stateJSON {

@@ -48,6 +48,14 @@ function showLine(l) {
   li.append(el("span", "time", hhmm(l.time)));
   li.append(el("span", "from", from));
   li.append(el("span", "text", l.text));
+  if (l.image && /^[a-z2-7]{52}$/.test(l.image)) {
+    // An image the chat holds complete: a content id, from this server
+    // only (CSP img-src 'self'), the one URL the page makes.
+    const img = el("img", "image");
+    img.src = "/image/" + l.image;
+    img.alt = l.text;
+    li.append(img);
+  }
   if (l.log) li.title = l.log;
   list.append(li);
   while (list.childElementCount > maxShown) list.firstElementChild.remove();
