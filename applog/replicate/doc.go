@@ -265,9 +265,11 @@
 // Fetching, per file: if the store holds part of it, the partial file is
 // re-hashed (Store.Have) and only the blocks missing are asked for
 // (TestFetchResume); otherwise its manifest is asked of one peer, part
-// by part, checked against the id (Manifest.Check), and the store makes
-// room for the file (Store.Begin, whose quota or free-space refusal ends
-// the fetch, reported to FetcherOptions.Done: TestFetchQuota). Then the
+// by part, checked against the id (Manifest.Check) and by the caller
+// (FetcherOptions.Check: against what an entry said of the file), and
+// the store makes room for the file (Store.Begin, whose quota or
+// free-space refusal ends the fetch, reported to FetcherOptions.Done:
+// TestFetchQuota; FetcherOptions.Begun hears of it: TestFetchCheck). Then the
 // missing blocks are asked of every peer at once, at most
 // FetcherOptions.PerPeer in flight from each (4 by default: 1 MiB), the
 // faster peers getting more as their answers come (TestFetchTwoPeers).

@@ -29,6 +29,22 @@ type FetcherOptions struct {
 	// one at a time, never while the fetcher holds a lock: it may call
 	// the fetcher's methods, and should return soon.
 	Done func(id blob.ID, err error)
+	// Check, if set, is called with a file's manifest once it checks
+	// against the id, before the store makes room for the file; an
+	// error ends the fetch (reported to Done). The caller refuses there
+	// a manifest that disagrees with what it was told of the file: an
+	// entry that claims a small size, say, for the id of a large file,
+	// which would otherwise be fetched whole where only small files are
+	// fetched without asking (blob.Entry.Matches). It is called from
+	// the receiving goroutine of the session the manifest came on,
+	// without the fetcher's lock; calls for different files may run at
+	// once.
+	Check func(id blob.ID, m *blob.Manifest) error
+	// Begun, if set, is called once the store holds the file's manifest
+	// and partial file (Store.Begin), before any block is asked for: the
+	// caller may then record what the store needs to serve the blocks as
+	// they come (blob.Store.AddSource). Called as Check is.
+	Begun func(id blob.ID)
 }
 
 // DefaultPerPeer is the PerPeer of zero FetcherOptions: 4 blocks, 1 MiB
@@ -66,6 +82,8 @@ const (
 type Fetcher struct {
 	store   *blob.Store
 	done    func(blob.ID, error)
+	check   func(blob.ID, *blob.Manifest) error
+	begun   func(blob.ID)
 	log     *slog.Logger
 	perPeer int
 	// retryMin, retryMax and stall are the timers' durations; tests
@@ -157,6 +175,7 @@ func NewFetcher(store *blob.Store, opts *FetcherOptions) *Fetcher {
 	}
 	if opts != nil {
 		f.done, f.log = opts.Done, opts.Logger
+		f.check, f.begun = opts.Check, opts.Begun
 		if opts.PerPeer > 0 {
 			f.perPeer = min(opts.PerPeer, maxRequests)
 		}
@@ -632,7 +651,15 @@ func (f *Fetcher) manifestPart(fe *fetch, p *fetchPeer, d data) {
 	}
 	fe.state, fe.man, fe.manFrom = stateBeginning, nil, nil
 	f.mu.Unlock()
-	err = f.store.Begin(m)
+	if f.check != nil {
+		err = f.check(fe.id, m)
+	}
+	if err == nil {
+		err = f.store.Begin(m)
+	}
+	if err == nil && f.begun != nil {
+		f.begun(fe.id)
+	}
 	f.mu.Lock()
 	if fe.gone {
 		return

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -993,5 +995,61 @@ func TestFetchForget(t *testing.T) {
 	checkFile(t, r.store, m2.ID(), second)
 	if _, total := srv.served(); total-m2.Blocks() > 4 {
 		t.Errorf("%d blocks served in all, %d of them the second file's: the forgotten file was asked for more than the 4 in flight", total, m2.Blocks())
+	}
+}
+
+// TestFetchCheck: FetcherOptions.Check sees the manifest before the
+// store makes room for the file: an error ends the fetch with nothing
+// begun and no block served (a file larger than its entry said); with
+// no error, Begun follows once the store holds the partial file, before
+// any block comes.
+func TestFetchCheck(t *testing.T) {
+	testkit.CheckLeaks(t)
+	data := content(7, 3*blob.BlockSize)
+	srv := &countBlobs{s: newBlobs(t)}
+	m := addFile(t, srv.s, data)
+	errTooLarge := errors.New("larger than its entry says")
+	for _, refuse := range []bool{true, false} {
+		t.Run(fmt.Sprint("refuse ", refuse), func(t *testing.T) {
+			store := newBlobs(t)
+			r := newFetchRig(t, store, 4)
+			var checked []int64
+			var begun []blob.Status
+			r.f.check = func(id blob.ID, got *blob.Manifest) error {
+				checked = append(checked, got.Size())
+				if refuse {
+					return errTooLarge
+				}
+				return nil
+			}
+			r.f.begun = func(id blob.ID) {
+				st, err := store.Have(id)
+				if err != nil {
+					t.Errorf("Begun: the store holds nothing of the file: %v", err)
+				}
+				begun = append(begun, st)
+			}
+			serveFiles(t, r, srv)
+			r.waitPeers(t, 1)
+			_, before := srv.served()
+			r.f.Get(m.ID())
+			err := r.waitDone(t, m.ID())
+			_, after := srv.served()
+			if want := []int64{m.Size()}; !slices.Equal(checked, want) {
+				t.Errorf("Check saw sizes %v, want %v", checked, want)
+			}
+			if refuse {
+				if !errors.Is(err, errTooLarge) || len(begun) != 0 || after != before {
+					t.Errorf("refused: Done(%v), Begun %d times, %d blocks served; want Check's error, none, none", err, len(begun), after-before)
+				}
+				if _, err := store.Have(m.ID()); !errors.Is(err, blob.ErrNotFound) {
+					t.Errorf("refused: the store holds the file: %v", err)
+				}
+				return
+			}
+			if err != nil || len(begun) != 1 || begun[0].HeldBytes() != 0 {
+				t.Errorf("accepted: Done(%v), Begun %d times (%v); want nil, once with no block held", err, len(begun), begun)
+			}
+		})
 	}
 }

@@ -137,6 +137,8 @@ func New(cfg Config) *Chat {
 		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
 			Logger: cfg.Log.With("pkg", "replicate"),
 			Done:   c.fetched,
+			Check:  c.checkManifest,
+			Begun:  c.begun,
 		})
 	}
 	return c

@@ -275,7 +275,9 @@
 // hash, for the files the chat's policy serves: named by an entry this
 // database holds, of a log it has not blocked (blob.Store.Serves over
 // the sources the chat records: a file's author as its entry shows, once
-// the store holds something of the file, and again when its fetch ends).
+// the store holds something of the file, as soon as its fetch has begun
+// (FetcherOptions.Begun), so that its blocks are served on as they come,
+// and again when its fetch ends).
 // /block deletes the files that the blocked log alone named
 // (Store.RemoveBy) and stops the fetches of its files, saying how many
 // were deleted in one line (TestUnitChatBlockFiles: carol's file goes,
@@ -371,10 +373,12 @@
 //     (TestUnitChatSendPrivate). What a peer can still do: make the
 //     chat fetch, without /get, every file its entries name at or under
 //     --fetch-max bytes, within the store's quota (none by default) and
-//     the free-space floor; and, since an entry's size is its author's
-//     word and the fetcher does not yet check the manifest against the
-//     entry before it begins (blob.Entry.Matches), name a larger file
-//     in an entry that claims a small size, which is then fetched whole.
+//     the free-space floor. An entry that claims a small size for the
+//     id of a larger file gets nothing fetched: the fetcher checks the
+//     manifest against the entry the chat showed before the store makes
+//     room for the file (FetcherOptions.Check, blob.Entry.Matches;
+//     TestUnitChatFetchLyingEntry: "tiny.txt not fetched: … says 10
+//     bytes …; its manifest 614400").
 //   - Run a command in another user's chat: no. Only typed lines (In,
 //     Type) are commands; an entry is shown, never parsed, so a peer's
 //     "/quit" is a message like any other (TestUnitChatCommands, where

@@ -295,6 +295,35 @@ func (c *Chat) fetch(id blob.ID, auto bool) bool {
 	return true
 }
 
+// checkManifest refuses the manifest of a file that disagrees with the
+// entry the chat showed of it (blob.Entry.Matches): an entry that claims
+// a few bytes for the id of a large file would otherwise have it
+// fetched whole under --fetch-max. It is the Fetcher's Check.
+func (c *Chat) checkManifest(id blob.ID, m *blob.Manifest) error {
+	f, ok := c.files.get(id)
+	if !ok {
+		return fmt.Errorf("no line of this run names %s", id)
+	}
+	return f.entry.Matches(m)
+}
+
+// begun records the author of a file whose fetch has begun as its
+// source, and a sealed one's key, so that its blocks are served to
+// others as they come, not only once it is complete. It is the
+// Fetcher's Begun.
+func (c *Chat) begun(id blob.ID) {
+	f, ok := c.files.get(id)
+	if !ok {
+		return
+	}
+	c.addSource(f.entry, f.author)
+	if f.entry.Sealed() {
+		if err := c.cfg.Blobs.SetKey(id, f.entry.Key); err != nil {
+			c.cfg.Log.Warn("chat: keeping a sealed file's key", "id", id, "err", err)
+		}
+	}
+}
+
 // fetched tells of the end of the fetch of id, complete (err nil) or
 // given up: "NAME complete: scuttle get ID", or "NAME not fetched:
 // ERR". It is the Fetcher's Done.

@@ -198,15 +198,22 @@ func TestUnitChatSendPrivate(t *testing.T) {
 	}
 	checkPlain(t, bs, id, secret)
 
-	// carol fetches the blocks of the id, as a relay may.
+	// carol fetches the blocks of the id, as a relay may: told of the
+	// file (its id, and that it is sealed and of 40 bytes, which the
+	// chat checks the manifest against), not of its key.
+	c.c.files.add(blob.Entry{Name: id.String(), Size: int64(len(secret)), ID: id, Key: [blob.KeySize]byte{1}}, a.db.ID())
 	c.c.fetcher.Get(id)
 	c.expectNext("info> " + id.String() + " complete: scuttle get " + id.String())
 	for _, u := range []*unitChat{a, b, c} {
 		u.stop(fn)
 	}
 	checkNoWords(t, c, "plans")
-	if _, ok, err := cs.Key(id); ok || err != nil {
-		t.Errorf("carol's store keeps a key of the sealed file (%v)", err)
+	realKey, _, err := bs.Key(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok, err := cs.Key(id); err != nil || (ok && k == realKey) {
+		t.Errorf("carol's store keeps the key of the sealed file (%v)", err)
 	}
 	for _, s := range []*blob.Store{as, cs} {
 		des, err := os.ReadDir(s.Dir())
@@ -529,4 +536,33 @@ func TestUnitChatFetchResumes(t *testing.T) {
 	b, bs = startFileChat(t, fn, bdir, nil, 0, "bob", "alice")
 	b.expect(line, "info> direct connection to alice", "info> big.bin complete: scuttle get "+id.String())
 	checkPlain(t, bs, id, data)
+}
+
+// TestUnitChatFetchLyingEntry: an entry that claims 10 bytes for the id
+// of a 600 KiB file is not fetched by itself under a --fetch-max of 300
+// KiB: the manifest disagrees with the entry, and the fetch ends before
+// the store makes room for it. Before, the whole file was fetched.
+func TestUnitChatFetchLyingEntry(t *testing.T) {
+	fn := newFakeNet()
+	a, as := startFileChat(t, fn, "", nil, 0, "alice", "bob")
+	b, bs := startFileChat(t, fn, "", nil, 300<<10, "bob", "alice")
+	a.expect(publishedLine, "info> direct connection to bob")
+	b.expect(publishedLine, "info> direct connection to alice")
+
+	p, id := writeFile(t, "big.bin", bytes.Repeat([]byte("large "), 600<<10/6))
+	if _, _, err := as.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.AddSource(id, a.db.ID()); err != nil {
+		t.Fatal(err)
+	}
+	lie := `{"kind":"file","name":"tiny.txt","size":10,"media":"text/plain","id":"` + id.String() + `"}`
+	if _, err := a.db.Append([]byte(lie)); err != nil {
+		t.Fatal(err)
+	}
+	b.expectNext("alice> [file] tiny.txt (10 B) " + id.String())
+	b.expectNext("info> tiny.txt not fetched: blob: bad file entry: the entry of " + id.String() + " says 10 bytes, sealed false; its manifest 614400, sealed false")
+	if _, err := bs.Have(id); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("bob's store holds something of the file: %v", err)
+	}
 }
