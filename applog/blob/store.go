@@ -226,25 +226,7 @@ func (s *Store) writeManifest(id ID, m *Manifest) error {
 		return nil
 	}
 	b, _ := m.MarshalBinary()
-	tmp, err := os.CreateTemp(s.dir, tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("blob: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = osfile.Fdatasync(tmp)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = osfile.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		return fmt.Errorf("blob: writing the manifest of %s: %w", id, err)
-	}
-	return osfile.SyncDir(s.dir)
+	return s.writeSmall(p, b) // its error names the path, id.man
 }
 
 // Manifest returns the manifest of a file the store holds, complete or
