@@ -1,0 +1,458 @@
+package ebt
+
+import (
+	"slices"
+	"time"
+)
+
+// Peer names a neighbour: one connection (the caller's key for it, such
+// as the peer's log id).
+type Peer string
+
+// Log names a log (an applog.ID's text).
+type Log string
+
+// Kind is what a Msg asks the caller to send.
+type Kind uint8
+
+const (
+	// Push: send the entries of Log from seq From through Through, in
+	// order, to To.
+	Push Kind = iota + 1
+	// Notes: send the batch Notes to To.
+	Notes
+)
+
+// Note says "I hold Log up to Seq" and whether the sender wants the
+// receiver to push Log's entries to it eagerly (Eager) or only to note
+// them (lazy). A note with Eager set where it was clear before is a graft,
+// one with Eager clear where it was set a prune.
+type Note struct {
+	Log   Log
+	Seq   uint64
+	Eager bool
+}
+
+// Msg is one thing a Machine asks its caller to send.
+type Msg struct {
+	To    Peer
+	Kind  Kind
+	Log   Log    // Push
+	From  uint64 // Push: first seq
+	Thru  uint64 // Push: last seq
+	Notes []Note // Notes
+}
+
+// Machine is one peer's replication state for every log and neighbour:
+// which neighbour pushes each log to it (its sources), which neighbours
+// it pushes each log to, and what each neighbour holds as far as it
+// knows. It does no I/O and reads no clock: every event carries the time,
+// and every method appends what to send to out and returns it. A Machine
+// is not safe for concurrent use; its zero value is not usable (New).
+type Machine struct {
+	p     Params
+	logs  map[Log]*logState
+	links map[Peer]*link
+	order []Peer // connected neighbours, sorted: iteration is deterministic
+
+	dirty   []Log // logs whose head rose since the last Tick
+	waiting []Log // logs some neighbour holds further than this peer
+}
+
+// logState is this peer's state of one log: a few integers.
+type logState struct {
+	have      uint64    // highest seq held
+	sources   int       // neighbours asked to push it eagerly
+	noters    int       // neighbours with state for it (kept while have == 0)
+	waitSince time.Time // when it fell behind a noter; zero: not waiting
+	isDirty   bool
+	isWaiting bool
+}
+
+// link is the state of one neighbour.
+type link struct {
+	rtt    time.Duration
+	logs   map[Log]*linkLog
+	unheld int // logs not held when their state was made
+}
+
+// linkLog is the state of one log on one neighbour: two integers and two
+// flags.
+type linkLog struct {
+	known uint64 // highest seq the neighbour holds as far as we know
+	noted uint64 // highest seq we noted to it
+	push  bool   // it asked us to push this log eagerly
+	pull  bool   // we asked it to push this log eagerly
+}
+
+// New returns a Machine with parameters p, or p's error.
+func New(p Params) (*Machine, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Machine{
+		p:     p.withDefaults(),
+		logs:  make(map[Log]*logState),
+		links: make(map[Peer]*link),
+	}, nil
+}
+
+// Head returns the highest seq of log l this peer holds (0: none).
+func (m *Machine) Head(l Log) uint64 {
+	if ls := m.logs[l]; ls != nil {
+		return ls.have
+	}
+	return 0
+}
+
+// Sources returns the neighbours this peer asked to push log l eagerly,
+// in order.
+func (m *Machine) Sources(l Log) []Peer {
+	var ps []Peer
+	for _, p := range m.order {
+		if ll := m.links[p].logs[l]; ll != nil && ll.pull {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Neighbours returns the connected neighbours, in order.
+func (m *Machine) Neighbours() []Peer { return slices.Clone(m.order) }
+
+// SetRTT records the round-trip time to neighbour n: among neighbours
+// that hold as much of a log, a graft asks the nearest.
+func (m *Machine) SetRTT(n Peer, d time.Duration) {
+	if ln := m.links[n]; ln != nil {
+		ln.rtt = d
+	}
+}
+
+// Connect adds neighbour n and returns out with its first batch of notes
+// (the heads): one note per log held, eager for the logs no other
+// neighbour pushes to this peer yet, lazy for the rest. Connecting a
+// neighbour already connected resets its state.
+func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
+	out = m.Disconnect(out, now, n)
+	ln := &link{logs: make(map[Log]*linkLog)}
+	m.links[n] = ln
+	i, _ := slices.BinarySearch(m.order, n)
+	m.order = slices.Insert(m.order, i, n)
+	var notes []Note
+	for l, ls := range m.logs {
+		if ls.have == 0 {
+			continue
+		}
+		ll := &linkLog{noted: ls.have}
+		if ls.sources == 0 {
+			ll.pull = true
+			ls.sources++
+		}
+		ls.noters++
+		ln.logs[l] = ll
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull})
+	}
+	if len(notes) == 0 {
+		return out
+	}
+	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	return append(out, Msg{To: n, Kind: Notes, Notes: notes})
+}
+
+// Disconnect removes neighbour n. For each log n pushed to this peer
+// alone, it asks another neighbour (the one known to hold most of it,
+// then the nearest) to push it instead, and returns out with those
+// grafts.
+func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
+	ln := m.links[n]
+	if ln == nil {
+		return out
+	}
+	delete(m.links, n)
+	if i, ok := slices.BinarySearch(m.order, n); ok {
+		m.order = slices.Delete(m.order, i, i+1)
+	}
+	var orphans []Log
+	for l, ll := range ln.logs {
+		ls := m.logs[l]
+		ls.noters--
+		if ll.pull {
+			ls.sources--
+			if ls.sources == 0 && ls.have > 0 {
+				orphans = append(orphans, l)
+			}
+		}
+		if ls.have == 0 && ls.noters == 0 {
+			m.dropLog(l)
+		}
+	}
+	slices.SortFunc(orphans, cmpLog)
+	grafts := make(map[Peer][]Note)
+	for _, l := range orphans {
+		if p, ok := m.best(l, false); ok {
+			grafts[p] = append(grafts[p], m.graft(p, l))
+		}
+	}
+	for _, p := range m.order {
+		if notes := grafts[p]; len(notes) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+		}
+	}
+	return out
+}
+
+// Append records that this peer now holds log l up to seq by other means
+// than a neighbour's push (its own append, or an older peer's connection)
+// and returns out with the pushes to the neighbours eager for it.
+func (m *Machine) Append(out []Msg, now time.Time, l Log, seq uint64) []Msg {
+	ls := m.log(l)
+	if seq <= ls.have {
+		return out
+	}
+	ls.have = seq
+	m.progress(now, l, ls)
+	return m.forward(out, "", l, ls)
+}
+
+// Received records that neighbour from pushed entry seq of log l, and
+// returns out with what to send: the pushes to the neighbours eager for
+// l, or, if this peer held seq already and another neighbour pushes l
+// too, a prune to from. It reports whether the entry was new (the one
+// after the head); an entry past the head is a gap and changes nothing
+// (replicate ends such a session). The caller calls it once the entry is
+// stored.
+func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint64) ([]Msg, bool) {
+	ln := m.links[from]
+	if ln == nil || seq == 0 {
+		return out, false
+	}
+	ls := m.log(l)
+	ll := m.linkLog(ln, l, ls)
+	if ll == nil {
+		return out, false
+	}
+	ll.known = max(ll.known, seq)
+	switch {
+	case seq <= ls.have:
+		if ll.pull && ls.sources > 1 {
+			ll.pull = false
+			ls.sources--
+			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{{Log: l, Seq: ls.have}}})
+		}
+		return out, false
+	case seq > ls.have+1:
+		return out, false
+	}
+	ls.have = seq
+	m.progress(now, l, ls)
+	return m.forward(out, from, l, ls), true
+}
+
+// ReceivedNotes records neighbour from's batch of notes and returns out
+// with the pushes they ask for (a graft of a log this peer holds further).
+func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Note) []Msg {
+	ln := m.links[from]
+	if ln == nil {
+		return out
+	}
+	for _, nt := range notes {
+		ls := m.logs[nt.Log]
+		if ls == nil && ln.unheld >= m.p.MaxUnheld {
+			continue
+		}
+		ls = m.log(nt.Log)
+		ll := m.linkLog(ln, nt.Log, ls)
+		if ll == nil {
+			if ls.have == 0 && ls.noters == 0 {
+				m.dropLog(nt.Log)
+			}
+			continue
+		}
+		ll.known = max(ll.known, nt.Seq)
+		ll.push = nt.Eager
+		if ll.push && ll.known < ls.have {
+			out = append(out, Msg{To: from, Kind: Push, Log: nt.Log, From: ll.known + 1, Thru: ls.have})
+			ll.known = ls.have
+		}
+		if ll.known > ls.have && !ls.isWaiting {
+			ls.isWaiting = true
+			ls.waitSince = now
+			m.waiting = append(m.waiting, nt.Log)
+		}
+	}
+	return out
+}
+
+// Tick is called every NoteInterval. It returns out with the grafts due
+// (a log behind a noter for SwitchTime, or at once if no neighbour pushes
+// it) and, per neighbour, one batch of notes of the logs whose head rose
+// since the last tick, leaving out the neighbours that push the log to
+// this peer, that it pushes the log to, or that hold the head already.
+func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
+	batch := make(map[Peer][]Note)
+	keep := m.waiting[:0]
+	for _, l := range m.waiting {
+		ls := m.logs[l]
+		if ls == nil {
+			continue
+		}
+		p, ok := m.best(l, true)
+		if !ok {
+			ls.isWaiting = false
+			continue
+		}
+		keep = append(keep, l)
+		if ls.sources > 0 && now.Sub(ls.waitSince) < m.p.SwitchTime {
+			continue
+		}
+		ls.waitSince = now
+		if p, ok = m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
+			batch[p] = append(batch[p], m.graft(p, l))
+		}
+	}
+	m.waiting = keep
+	for _, l := range m.dirty {
+		ls := m.logs[l]
+		if ls == nil {
+			continue
+		}
+		ls.isDirty = false
+		for _, p := range m.order {
+			ln := m.links[p]
+			ll := m.linkLog(ln, l, ls)
+			if ll == nil || ll.push || ll.known >= ls.have || ll.noted >= ls.have {
+				continue
+			}
+			ll.noted = ls.have
+			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull})
+		}
+	}
+	m.dirty = m.dirty[:0]
+	for _, p := range m.order {
+		if notes := batch[p]; len(notes) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+		}
+	}
+	return out
+}
+
+// Forget drops every state of log l (a log the store blocked): it is
+// neither noted nor pushed from then on, until it is held again.
+func (m *Machine) Forget(l Log) {
+	for _, ln := range m.links {
+		delete(ln.logs, l)
+	}
+	m.dropLog(l)
+}
+
+// log returns l's state, made if new.
+func (m *Machine) log(l Log) *logState {
+	ls := m.logs[l]
+	if ls == nil {
+		ls = &logState{}
+		m.logs[l] = ls
+	}
+	return ls
+}
+
+func (m *Machine) dropLog(l Log) {
+	delete(m.logs, l)
+	m.dirty = slices.DeleteFunc(m.dirty, func(d Log) bool { return d == l })
+	m.waiting = slices.DeleteFunc(m.waiting, func(d Log) bool { return d == l })
+}
+
+// linkLog returns log l's state on link ln, made if new, or nil if l is
+// not held and ln has MaxUnheld such logs already.
+func (m *Machine) linkLog(ln *link, l Log, ls *logState) *linkLog {
+	ll := ln.logs[l]
+	if ll != nil {
+		return ll
+	}
+	if ls.have == 0 {
+		if ln.unheld >= m.p.MaxUnheld {
+			return nil
+		}
+		ln.unheld++
+	}
+	ll = &linkLog{}
+	ln.logs[l] = ll
+	ls.noters++
+	return ll
+}
+
+// progress marks l dirty (to be noted at the next tick) and restarts its
+// switch timer: an eager neighbour that delivers is not stalled.
+func (m *Machine) progress(now time.Time, l Log, ls *logState) {
+	if !ls.isDirty {
+		ls.isDirty = true
+		m.dirty = append(m.dirty, l)
+	}
+	if ls.isWaiting {
+		ls.waitSince = now
+	}
+}
+
+// forward pushes l's new entries to each neighbour but from that asked
+// for them eagerly; the others get a note at the next tick.
+func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
+	for _, p := range m.order {
+		if p == from {
+			continue
+		}
+		ll := m.links[p].logs[l]
+		if ll == nil || !ll.push || ll.known >= ls.have {
+			continue
+		}
+		out = append(out, Msg{To: p, Kind: Push, Log: l, From: ll.known + 1, Thru: ls.have})
+		ll.known = ls.have
+	}
+	return out
+}
+
+// best returns the neighbour to graft for l: the one known to hold most
+// of it, then the nearest, then the first in order; with anyPeer false,
+// only one not pulled from already.
+func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
+	ls := m.logs[l]
+	var (
+		bp    Peer
+		bk    uint64
+		brtt  time.Duration
+		found bool
+	)
+	for _, p := range m.order {
+		ln := m.links[p]
+		ll := ln.logs[l]
+		if ll == nil || (!anyPeer && ll.pull) {
+			continue
+		}
+		if anyPeer && ll.known <= ls.have {
+			continue
+		}
+		if !found || ll.known > bk || (ll.known == bk && ln.rtt < brtt) {
+			bp, bk, brtt, found = p, ll.known, ln.rtt, true
+		}
+	}
+	return bp, found
+}
+
+// graft marks p as a source of l and returns the note that asks it.
+func (m *Machine) graft(p Peer, l Log) Note {
+	ls := m.logs[l]
+	ll := m.links[p].logs[l]
+	if !ll.pull {
+		ll.pull = true
+		ls.sources++
+	}
+	return Note{Log: l, Seq: ls.have, Eager: true}
+}
+
+func cmpLog(a, b Log) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
