@@ -1,0 +1,44 @@
+package overlay
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSimQuarterLeaves: a room of 200 peers joining over 10s forms one
+// connected overlay with no active set above MaxActive; when a quarter
+// of the peers leave at once, the rest is one connected overlay again
+// within 10s, degrees still bounded.
+func TestSimQuarterLeaves(t *testing.T) {
+	for _, n := range []int{16, 50, 200} {
+		s := newSim(t, 1, Params{})
+		for i := 0; i < n; i++ {
+			s.at(time.Duration(i)*10*time.Second/time.Duration(n), func() { s.join(n) })
+		}
+		s.runUntil(30 * time.Second)
+		if c := s.components(); c != 1 {
+			t.Errorf("%d peers: %d components after joining, want 1", n, c)
+		}
+		maxA, mean, maxC := s.degrees()
+		t.Logf("%d peers joined: max active %d, mean connections %.2f, max connections %d, %d messages", n, maxA, mean, maxC, s.msgs)
+		if maxA > 10 {
+			t.Errorf("max active %d, want <= 10", maxA)
+		}
+		for _, i := range s.r.Perm(n)[:n/4] {
+			s.leave(i)
+		}
+		// Before any repair: the links left hold the rest together.
+		if c := s.components(); c != 1 {
+			t.Errorf("%d peers: %d components right after a quarter left, want 1", n, c)
+		}
+		s.runUntil(40 * time.Second)
+		if c := s.components(); c != 1 {
+			t.Errorf("%d peers: %d components 10s after a quarter left, want 1", n, c)
+		}
+		maxA, mean, maxC = s.degrees()
+		t.Logf("%d peers, a quarter gone: max active %d, mean connections %.2f, max connections %d", n, maxA, mean, maxC)
+		if maxA > 10 {
+			t.Errorf("max active %d, want <= 10", maxA)
+		}
+	}
+}
