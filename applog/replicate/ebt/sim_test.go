@@ -3,8 +3,11 @@ package ebt
 import (
 	"container/heap"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -53,11 +56,14 @@ type simNode struct {
 	up      bool
 	stalled bool           // forwards no entry (an eager peer that stalls)
 	hops    map[Log][]int8 // hops[l][seq]: hops the entry took to reach this peer
+	adj     map[int]bool   // connected peers
 }
 
 // sim is one simulated room.
 type sim struct {
 	t      testing.TB
+	seed   uint64
+	slow   float64
 	r      *rand.Rand
 	p      Params
 	now    time.Duration
@@ -70,9 +76,11 @@ type sim struct {
 	lastAt map[Log][]time.Duration // lastAt[l][seq]: when the last peer got it
 	heads  map[Log]uint64          // author's head
 
-	measuring bool
-	st        simStats
-	out       []Msg
+	ov          *simOverlay // nil: connections as the test makes them
+	measuring   bool
+	measureFrom time.Duration
+	st          simStats
+	out         []Msg
 }
 
 // simStats are the counts of a run (of its measured part).
@@ -84,37 +92,58 @@ type simStats struct {
 	maxHops    int
 }
 
-func newSim(t testing.TB, seed uint64, n int, p Params) *sim {
+// newSim returns a room of n peers, none connected, where a fraction
+// slow of the pairs have a slow link.
+func newSim(t testing.TB, seed uint64, n int, p Params, slow float64) *sim {
 	s := &sim{
-		t: t, r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), p: p.withDefaults(),
+		t: t, seed: seed, slow: slow,
+		r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), p: p.withDefaults(),
 		conns: make(map[[2]int]*simConn),
 		born:  make(map[Log][]time.Duration), reach: make(map[Log][]int),
 		lastAt: make(map[Log][]time.Duration), heads: make(map[Log]uint64),
 	}
 	for i := 0; i < n; i++ {
-		m, err := New(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.nodes = append(s.nodes, &simNode{m: m, up: true, hops: make(map[Log][]int8)})
-		phase := time.Duration(s.r.Int64N(int64(s.p.NoteInterval)))
-		s.every(phase, s.p.NoteInterval, func() bool {
-			nd := s.nodes[i]
-			if nd.up {
-				s.send(i, nd.m.Tick(s.out[:0], epoch.Add(s.now)))
-			}
-			return true
-		})
+		s.addNode()
 	}
 	return s
+}
+
+// addNode adds a peer, up and connected to none, and returns its index.
+func (s *sim) addNode() int {
+	m, err := New(s.p)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	i := len(s.nodes)
+	s.nodes = append(s.nodes, &simNode{m: m, up: true, hops: make(map[Log][]int8), adj: make(map[int]bool)})
+	phase := time.Duration(s.r.Int64N(int64(s.p.NoteInterval)))
+	s.every(phase, s.p.NoteInterval, func() bool {
+		nd := s.nodes[i]
+		if nd.up {
+			s.send(i, nd.m.Tick(s.out[:0], epoch.Add(s.now)))
+		}
+		return nd.up
+	})
+	return i
+}
+
+// latency is the one-way latency of the pair a, b: 1 to 5ms, or for a
+// fraction slow of the pairs 50 to 200ms.
+func (s *sim) latency(a, b int) time.Duration {
+	h := fnv.New64a()
+	fmt.Fprint(h, s.seed, min(a, b), max(a, b))
+	x := h.Sum64()
+	if float64(x%1000) < s.slow*1000 {
+		return 50*time.Millisecond + time.Duration(x>>10)%(150*time.Millisecond)
+	}
+	return time.Millisecond + time.Duration(x>>10)%(4*time.Millisecond)
 }
 
 func simPeer(i int) Peer { return Peer(fmt.Sprintf("p%04d", i)) }
 func simLog(i int) Log   { return Log(fmt.Sprintf("L%04d", i)) }
 
 func simIndex(p Peer) int {
-	var i int
-	fmt.Sscanf(string(p), "p%d", &i)
+	i, _ := strconv.Atoi(string(p[1:]))
 	return i
 }
 
@@ -152,13 +181,18 @@ func key(a, b int) ([2]int, int) {
 	return [2]int{b, a}, 1
 }
 
-// connect connects peers a and b with one-way latency lat.
-func (s *sim) connect(a, b int, lat time.Duration) {
+// connect connects peers a and b.
+func (s *sim) connect(a, b int) {
 	k, _ := key(a, b)
+	if a == b || !s.nodes[a].up || !s.nodes[b].up {
+		return
+	}
 	if c := s.conns[k]; c != nil && c.up {
 		return
 	}
+	lat := s.latency(a, b)
 	s.conns[k] = &simConn{lat: lat, up: true}
+	s.nodes[a].adj[b], s.nodes[b].adj[a] = true, true
 	now := epoch.Add(s.now)
 	s.send(a, s.nodes[a].m.Connect(s.out[:0], now, simPeer(b)))
 	s.send(b, s.nodes[b].m.Connect(s.out[:0], now, simPeer(a)))
@@ -176,6 +210,8 @@ func (s *sim) disconnect(a, b int) {
 	}
 	c.up = false
 	delete(s.conns, k)
+	delete(s.nodes[a].adj, b)
+	delete(s.nodes[b].adj, a)
 	now := epoch.Add(s.now)
 	if s.nodes[a].up {
 		s.send(a, s.nodes[a].m.Disconnect(s.out[:0], now, simPeer(b)))
@@ -188,22 +224,22 @@ func (s *sim) disconnect(a, b int) {
 // leave takes peer i out of the room: every connection of it ends.
 func (s *sim) leave(i int) {
 	s.nodes[i].up = false
-	var others []int
-	for k := range s.conns {
-		if k[0] == i || k[1] == i {
-			others = append(others, k[0]+k[1]-i)
-		}
-	}
-	slices.Sort(others)
-	for _, j := range others {
+	for _, j := range s.neighbours(i) {
 		s.disconnect(i, j)
+	}
+	if s.ov != nil {
+		s.ov.leave(i)
 	}
 }
 
-func (s *sim) connected(a, b int) bool {
-	k, _ := key(a, b)
-	c := s.conns[k]
-	return c != nil && c.up
+// neighbours returns the peers connected to i, sorted.
+func (s *sim) neighbours(i int) []int {
+	var js []int
+	for j := range s.nodes[i].adj {
+		js = append(js, j)
+	}
+	slices.Sort(js)
+	return js
 }
 
 // send delivers msgs from peer from after each connection's latency.
@@ -285,7 +321,7 @@ func (s *sim) reached(l Log, seq uint64) {
 
 // appendAt makes peer i append the next entry of its log.
 func (s *sim) appendEntry(i int) {
-	if !s.nodes[i].up {
+	if !s.nodes[i].up || s.nodes[i].stalled {
 		return
 	}
 	l := simLog(i)
@@ -300,66 +336,74 @@ func (s *sim) appendEntry(i int) {
 	s.send(i, s.nodes[i].m.Append(s.out[:0], epoch.Add(s.now), l, seq))
 }
 
-// check fails t unless every peer up holds every entry of every log,
-// and returns the slowest time from an append to the last peer up.
-func (s *sim) check() (slowest time.Duration) {
+// check fails t unless every peer up holds every entry that any peer up
+// holds, and every entry of every author up; it returns the time from
+// append to the last peer up, at the median and at most, of the entries
+// appended since measuring began.
+func (s *sim) check() (p50, slowest time.Duration) {
 	s.t.Helper()
-	up := 0
-	for _, nd := range s.nodes {
-		if nd.up {
-			up++
-		}
-	}
 	missing := 0
-	for l, head := range s.heads {
+	var took []time.Duration
+	for _, l := range slices.Sorted(maps.Keys(s.heads)) {
+		want := uint64(0)
+		for _, nd := range s.nodes {
+			if nd.up {
+				want = max(want, nd.m.Head(l))
+			}
+		}
+		if author := s.nodes[simIndex(Peer("p"+string(l[1:])))]; author.up && want != s.heads[l] {
+			s.t.Errorf("author of %s up holds %d, want %d", l, want, s.heads[l])
+		}
 		for i, nd := range s.nodes {
-			if nd.up && nd.m.Head(l) != head {
+			if nd.up && nd.m.Head(l) != want {
 				if missing < 5 {
-					s.t.Errorf("peer %d holds %s up to %d, want %d", i, l, nd.m.Head(l), head)
+					s.t.Errorf("peer %d holds %s up to %d, want %d", i, l, nd.m.Head(l), want)
 				}
 				missing++
 			}
 		}
-		for seq := uint64(1); seq <= head; seq++ {
-			slowest = max(slowest, s.lastAt[l][seq]-s.born[l][seq])
+		for seq := uint64(1); seq <= want; seq++ {
+			if s.born[l][seq] >= s.measureFrom {
+				took = append(took, s.lastAt[l][seq]-s.born[l][seq])
+			}
 		}
 	}
 	if missing > 0 {
 		s.t.Errorf("%d (peer, log) pairs behind", missing)
 	}
-	return slowest
+	if len(took) == 0 {
+		return 0, 0
+	}
+	slices.Sort(took)
+	return took[len(took)/2], took[len(took)-1]
 }
 
-// randomGraph connects each peer to deg others at random (about deg
-// on average, each link both ways), with latencies of 1 to 5ms and, for
-// a fraction slow of the links, 50 to 200ms.
-func (s *sim) randomGraph(deg int, slow float64) {
+// measure starts counting: the figures are of what happens from now.
+func (s *sim) measure() {
+	s.measuring = true
+	s.measureFrom = s.now
+	s.st = simStats{}
+}
+
+// randomGraph connects each peer to about deg others at random (a ring,
+// so that the graph is connected, and random links).
+func (s *sim) randomGraph(deg int) {
 	n := len(s.nodes)
 	for i := 0; i < n; i++ {
-		// A ring first, so that the graph is connected.
-		s.connect(i, (i+1)%n, s.latency(slow))
+		s.connect(i, (i+1)%n)
 		for k := 0; k < deg/2-1; k++ {
-			j := s.r.IntN(n)
-			if j != i {
-				s.connect(i, j, s.latency(slow))
-			}
+			s.connect(i, s.r.IntN(n))
 		}
 	}
 }
 
-func (s *sim) fullMesh(slow float64) {
+// fullMesh connects every pair: the named peers of `chat alice bob …`.
+func (s *sim) fullMesh() {
 	for i := range s.nodes {
 		for j := i + 1; j < len(s.nodes); j++ {
-			s.connect(i, j, s.latency(slow))
+			s.connect(i, j)
 		}
 	}
-}
-
-func (s *sim) latency(slow float64) time.Duration {
-	if s.r.Float64() < slow {
-		return 50*time.Millisecond + time.Duration(s.r.Int64N(int64(150*time.Millisecond)))
-	}
-	return time.Millisecond + time.Duration(s.r.Int64N(int64(4*time.Millisecond)))
 }
 
 // chatter makes every peer up append one entry, at random times within
