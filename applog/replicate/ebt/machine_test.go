@@ -1,0 +1,251 @@
+package ebt
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func newMachine(t *testing.T, p Params) *Machine {
+	t.Helper()
+	m, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func at(ms int) time.Time { return epoch.Add(time.Duration(ms) * time.Millisecond) }
+
+func wantMsgs(t *testing.T, what string, got, want []Msg) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func notes(to Peer, ns ...Note) Msg { return Msg{To: to, Kind: Notes, Notes: ns} }
+
+func push(to Peer, l Log, from, thru uint64) Msg {
+	return Msg{To: to, Kind: Push, Log: l, From: from, Thru: thru}
+}
+
+// TestConnectHeads: a new neighbour's first notes are the heads, eager
+// for the logs no neighbour pushes yet and lazy for the rest, so that a
+// second connection does not double what the first brings.
+func TestConnectHeads(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "a", 3)
+	m.Append(nil, at(0), "b", 1)
+	wantMsgs(t, "first connection", m.Connect(nil, at(1), "x"),
+		[]Msg{notes("x", Note{"a", 3, true}, Note{"b", 1, true})})
+	wantMsgs(t, "second connection", m.Connect(nil, at(1), "y"),
+		[]Msg{notes("y", Note{"a", 3, false}, Note{"b", 1, false})})
+	// x asks for a eagerly from seq 1: it gets 2 and 3 pushed.
+	wantMsgs(t, "graft from x", m.ReceivedNotes(nil, at(2), "x", []Note{{"a", 1, true}}),
+		[]Msg{push("x", "a", 2, 3)})
+	// Nothing rose: the tick notes nothing.
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+}
+
+// TestDuplicatePrunes: an entry received a second time, from a second
+// source, asks that source to go lazy; the last source is never pruned.
+func TestDuplicatePrunes(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Connect(nil, at(0), "x")
+	m.Connect(nil, at(0), "y")
+	// Both neighbours hold l at 1 and are asked for it.
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 1, false}})
+	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false}})
+	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true})})
+	// y too, after a switch time without progress.
+	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x", "y"}) {
+		t.Fatalf("sources %v, want [x y]", got)
+	}
+	out, isNew := m.Received(nil, at(701), "x", "l", 1)
+	if !isNew || len(out) != 0 {
+		t.Fatalf("first copy: new %v, out %+v; want new, nothing to send", isNew, out)
+	}
+	out, isNew = m.Received(nil, at(702), "y", "l", 1)
+	if isNew {
+		t.Fatal("second copy reported new")
+	}
+	wantMsgs(t, "duplicate", out, []Msg{notes("y", Note{"l", 1, false})})
+	// x delivers 2, y's 2 was on its way: a duplicate from the last
+	// source left (x, once y is pruned) prunes nothing.
+	m.Received(nil, at(703), "y", "l", 2)
+	out, _ = m.Received(nil, at(704), "x", "l", 2)
+	wantMsgs(t, "duplicate from the last source", out, nil)
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x"}) {
+		t.Errorf("sources %v, want [x]", got)
+	}
+}
+
+// TestGraftAfterSwitchTime: a lazy neighbour's note of an entry the
+// eager one has not delivered makes this peer graft it after SwitchTime,
+// not before; progress restarts the wait.
+func TestGraftAfterSwitchTime(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 1)
+	m.Connect(nil, at(0), "x") // eager for l
+	m.Connect(nil, at(0), "y") // lazy
+	m.ReceivedNotes(nil, at(10), "y", []Note{{"l", 3, false}})
+	wantMsgs(t, "tick before switch time", m.Tick(nil, at(100)), nil)
+	m.Received(nil, at(300), "x", "l", 2) // progress: the wait restarts
+	wantMsgs(t, "tick 500ms after the note", m.Tick(nil, at(600)), nil)
+	wantMsgs(t, "tick 500ms after progress", m.Tick(nil, at(800)), []Msg{notes("y", Note{"l", 2, true})})
+	// The other side of a graft: y pushes what this peer lacks.
+	y := newMachine(t, Params{})
+	y.Append(nil, at(0), "l", 3)
+	y.Connect(nil, at(0), "me")
+	wantMsgs(t, "graft received", y.ReceivedNotes(nil, at(801), "me", []Note{{"l", 2, true}}),
+		[]Msg{push("me", "l", 3, 3)})
+	wantMsgs(t, "then live", y.Append(nil, at(802), "l", 4), []Msg{push("me", "l", 4, 4)})
+}
+
+// TestNotesBatched: a head that rises is noted once per tick, in one
+// batch per neighbour, to the neighbours that neither push it to this
+// peer, nor are pushed to, nor hold it already.
+func TestNotesBatched(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "a", 1)
+	m.Append(nil, at(0), "b", 1)
+	for _, p := range []Peer{"w", "x", "y", "z"} {
+		m.Connect(nil, at(0), p)
+	}
+	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true}, {"b", 1, false}}) // w wants a pushed
+	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 5, false}, {"b", 1, false}}) // x is ahead on a
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false}, {"b", 1, false}})
+	// z has said nothing: it holds neither as far as this peer knows.
+	out := m.Append(nil, at(2), "a", 2)
+	out = m.Append(out, at(3), "a", 3)
+	out = m.Append(out, at(4), "b", 2)
+	wantMsgs(t, "appends", out, []Msg{push("w", "a", 2, 2), push("w", "a", 3, 3)})
+	// w is pushed a, and is this peer's source of both logs (the first
+	// connection): its note of b says so. x holds a further already (it
+	// is grafted only after SwitchTime: w, a source, may yet deliver).
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
+		notes("w", Note{"b", 2, true}),
+		notes("x", Note{"b", 2, false}),
+		notes("y", Note{"a", 3, false}, Note{"b", 2, false}),
+		notes("z", Note{"a", 3, false}, Note{"b", 2, false}),
+	})
+	wantMsgs(t, "nothing rose since", m.Tick(nil, at(200)), nil)
+	wantMsgs(t, "switch time after x's note", m.Tick(nil, at(600)), []Msg{notes("x", Note{"a", 3, true})})
+}
+
+// TestDisconnectGrafts: when the only source of a log leaves, the
+// neighbour known to hold most of it is grafted at once, not after
+// SwitchTime.
+func TestDisconnectGrafts(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 2)
+	m.Connect(nil, at(0), "x") // source of l
+	m.Connect(nil, at(0), "y")
+	m.Connect(nil, at(0), "z")
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 2, false}})
+	m.ReceivedNotes(nil, at(1), "z", []Note{{"l", 1, false}})
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(2), "x"), []Msg{notes("y", Note{"l", 2, true})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"y"}) {
+		t.Errorf("sources %v, want [y]", got)
+	}
+	wantMsgs(t, "a lazy neighbour leaves", m.Disconnect(nil, at(3), "z"), nil)
+}
+
+// TestLyingNotes: a neighbour that notes seqs it does not hold, and
+// pushes nothing, costs one graft per log and no more; the honest
+// source keeps pushing, and a log's entries still arrive.
+func TestLyingNotes(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 1)
+	m.Connect(nil, at(0), "honest")
+	m.Connect(nil, at(0), "liar")
+	m.ReceivedNotes(nil, at(1), "liar", []Note{{"l", 1 << 40, false}})
+	wantMsgs(t, "before switch time", m.Tick(nil, at(100)), nil)
+	wantMsgs(t, "one graft", m.Tick(nil, at(600)), []Msg{notes("liar", Note{"l", 1, true})})
+	for ms := 700; ms <= 5000; ms += 100 {
+		if out := m.Tick(nil, at(ms)); len(out) != 0 {
+			t.Fatalf("tick at %dms sent %+v, want nothing", ms, out)
+		}
+	}
+	if _, isNew := m.Received(nil, at(5001), "honest", "l", 2); !isNew {
+		t.Error("honest source's entry not taken")
+	}
+	// A liar's note never makes this peer note or push to it: it is
+	// "ahead".
+	m.Connect(nil, at(5002), "x")
+	wantMsgs(t, "x asks", m.ReceivedNotes(nil, at(5003), "x", []Note{{"l", 0, true}}), []Msg{push("x", "l", 1, 2)})
+	out, _ := m.Received(nil, at(5004), "honest", "l", 3)
+	wantMsgs(t, "forward", out, []Msg{push("x", "l", 3, 3)})
+	wantMsgs(t, "tick", m.Tick(nil, at(5100)), nil)
+}
+
+// TestUnheldBound: a neighbour that notes made-up logs makes this peer
+// track at most MaxUnheld of them, and nothing once it is gone.
+func TestUnheldBound(t *testing.T) {
+	m := newMachine(t, Params{MaxUnheld: 16})
+	m.Connect(nil, at(0), "x")
+	var ns []Note
+	for i := range 1000 {
+		ns = append(ns, Note{Log: Log(fmt.Sprint("made-up-", i)), Seq: 1})
+	}
+	m.ReceivedNotes(nil, at(1), "x", ns)
+	if got := len(m.logs); got != 16 {
+		t.Errorf("tracking %d logs, want 16", got)
+	}
+	if got := len(m.links["x"].logs); got != 16 {
+		t.Errorf("tracking %d logs of x, want 16", got)
+	}
+	// Grafts go out for those 16 (nothing pushes them yet).
+	if out := m.Tick(nil, at(100)); len(out) != 1 || len(out[0].Notes) != 16 {
+		t.Errorf("tick: %+v, want one batch of 16 grafts", out)
+	}
+	m.Disconnect(nil, at(200), "x")
+	if len(m.logs) != 0 || len(m.waiting) != 0 || len(m.dirty) != 0 {
+		t.Errorf("after x left: %d logs, %d waiting, %d dirty; want none", len(m.logs), len(m.waiting), len(m.dirty))
+	}
+}
+
+// TestForget: a forgotten (blocked) log is neither noted nor pushed.
+func TestForget(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Connect(nil, at(0), "x")
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 0, true}})
+	wantMsgs(t, "append", m.Append(nil, at(1), "l", 1), []Msg{push("x", "l", 1, 1)})
+	m.Append(nil, at(2), "l", 2)
+	m.Forget("l")
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+	if h := m.Head("l"); h != 0 {
+		t.Errorf("head %d after Forget, want 0", h)
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Params
+		ok   bool
+	}{
+		{"zero", Params{}, true},
+		{"fast", Params{NoteInterval: time.Millisecond, SwitchTime: time.Millisecond, MaxUnheld: 1}, true},
+		{"interval too short", Params{NoteInterval: time.Microsecond}, false},
+		{"interval too long", Params{NoteInterval: time.Minute}, false},
+		{"switch below interval", Params{NoteInterval: time.Second, SwitchTime: 10 * time.Millisecond}, false},
+		{"switch too long", Params{SwitchTime: time.Hour}, false},
+		{"unheld negative", Params{MaxUnheld: -1}, false},
+		{"unheld too many", Params{MaxUnheld: 1<<16 + 1}, false},
+	} {
+		err := tc.p.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+		if _, err2 := New(tc.p); (err2 == nil) != tc.ok {
+			t.Errorf("%s: New error %v, want ok %v", tc.name, err2, tc.ok)
+		}
+	}
+}
