@@ -118,7 +118,7 @@ func TestNotesBatched(t *testing.T) {
 	for _, p := range []Peer{"w", "x", "y", "z"} {
 		m.Connect(nil, at(0), p)
 	}
-	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true}, {"b", 1, false}}) // w wants a pushed
+	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true}, {"b", 1, false}})  // w wants a pushed
 	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 5, false}, {"b", 1, false}}) // x is ahead on a
 	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false}, {"b", 1, false}})
 	// z has said nothing: it holds neither as far as this peer knows.
