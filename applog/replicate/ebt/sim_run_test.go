@@ -76,6 +76,10 @@ func runRoom(t testing.TB, c roomConfig) roomResult {
 			i := s.addNode()
 			if ov != nil {
 				ov.start(i)
+				continue
+			}
+			for j := range i {
+				s.connect(i, j) // named by all, and naming all
 			}
 		}
 		s.runUntil(16 * time.Second)
