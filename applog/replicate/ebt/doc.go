@@ -105,7 +105,10 @@
 // the other's last note of it is eager, starting at that note's seq plus
 // one. A note of a numbered log costs about 4 bytes, against about 200
 // for a record. A ref past the numbers given, or numbers past MaxLogs
-// per direction, is a malformed frame. A peer at Version 2 or older gets
+// per direction, is a malformed frame. Encoder and Decoder are this
+// payload's codec (TestNotesWire: its exact bytes); a malformed payload
+// is an error wrapping ErrNotes, never a panic (TestNotesMalformed,
+// FuzzDecodeNotes), and a Decoder numbers at most MaxRefs logs. A peer at Version 2 or older gets
 // today's behaviour on its connection: the caller pushes it every log it
 // lacks and calls Append for what it inserts from it.
 //
