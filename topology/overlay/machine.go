@@ -69,7 +69,6 @@ type Machine struct {
 
 	pending      Peer // a neighbour request or join on its way
 	pendingUntil time.Time
-	pendingJoin  bool
 	lastEvict    time.Time
 	nextShuffle  time.Time
 }
@@ -189,11 +188,9 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	if m.pending == "" && m.count() < m.Target() && len(m.passive) > 0 {
 		p := m.pick()
 		m.pending, m.pendingUntil = p.id, now.Add(m.p.ReplyTimeout)
-		if len(m.active) == 0 {
-			m.pendingJoin = true
+		if m.count() == 0 {
 			out = append(out, Msg{To: p.id, Kind: Join})
 		} else {
-			m.pendingJoin = false
 			// High priority (the receiver evicts a peer to make room, at
 			// most one per EvictInterval) for a peer with less than half
 			// its target: a late joiner in a room whose sets are full.
@@ -216,7 +213,11 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 	}
 	switch msg.Kind {
 	case Join:
-		if m.find(from) == nil && !m.admit(now) {
+		if m.find(from) != nil {
+			// Already active: no second walk.
+			return append(out, Msg{To: from, Kind: NeighborReply, Accept: true})
+		}
+		if !m.admit(now) {
 			m.addPassive(from, 0)
 			return append(out, Msg{To: from, Kind: Disconnect})
 		}

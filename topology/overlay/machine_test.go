@@ -190,3 +190,20 @@ func TestRepair(t *testing.T) {
 		t.Errorf("passive %v, want [far]", got)
 	}
 }
+
+// TestJoinOnce: a join from a peer already active starts no second walk.
+func TestJoinOnce(t *testing.T) {
+	m := newMachine(t, Params{}, "me")
+	m.SetRoomSize(100)
+	for _, p := range []Peer{"a", "b", "c"} {
+		m.Receive(nil, at(0), p, Msg{Kind: Neighbor})
+	}
+	out := m.Receive(nil, at(1), "j", Msg{Kind: Join})
+	if len(out) != 4 { // accept, and a walk to each of a, b, c
+		t.Fatalf("first join: %+v, want a reply and 3 forward joins", out)
+	}
+	out = m.Receive(nil, at(2), "j", Msg{Kind: Join})
+	if want := []Msg{{To: "j", Kind: NeighborReply, Accept: true}}; !reflect.DeepEqual(out, want) {
+		t.Errorf("second join: %+v, want %+v", out, want)
+	}
+}
