@@ -3,6 +3,8 @@ package overlay
 import (
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // TestSimQuarterLeaves: rooms of 16, 50 and 200 peers joining over 10s
@@ -43,5 +45,34 @@ func TestSimQuarterLeaves(t *testing.T) {
 		if maxA > 10 {
 			t.Errorf("max active %d, want <= 10", maxA)
 		}
+	}
+}
+
+// TestSimFigures prints the overlay's figures at 200 and 1,000 peers
+// with SCUTTLE_FIGURES=1:
+//
+//	SCUTTLE_FIGURES=1 go test -run TestSimFigures -v ./topology/overlay/
+func TestSimFigures(t *testing.T) {
+	testkit.Figures(t)
+	for _, n := range []int{200, 1000} {
+		s := newSim(t, 5, Params{})
+		for i := 0; i < n; i++ {
+			s.at(time.Duration(i)*10*time.Second/time.Duration(n), func() { s.join(n) })
+		}
+		s.runUntil(30 * time.Second)
+		c1 := s.components()
+		maxA, mean, maxC := s.degrees()
+		msgs := s.msgs
+		s.runUntil(60 * time.Second)
+		steady := float64(s.msgs-msgs) / 30 / float64(n)
+		for _, i := range s.r.Perm(n)[:n/4] {
+			s.leave(i)
+		}
+		c2 := s.components()
+		s.runUntil(70 * time.Second)
+		c3 := s.components()
+		maxA2, mean2, maxC2 := s.degrees()
+		t.Logf("%d peers: components %d after joining, %d right after a quarter left, %d 10s later; active max %d, connections max %d mean %.2f (after the leave: %d, %d, %.2f); %.2f overlay messages per peer per second in steady state",
+			n, c1, c2, c3, maxA, maxC, mean, maxA2, maxC2, mean2, steady)
 	}
 }
