@@ -63,7 +63,10 @@
 // # Memory
 //
 // Per log held: a head, two counters, a time and two flags. Per
-// neighbour and log it tracks: two integers and two flags. Of the logs a
+// neighbour and log it tracks: two integers and two flags. Measured with
+// 52-character ids, about 200 bytes per log (its id included) and 66 per
+// log and neighbour (TestMemory): 10 neighbours and 100,000 logs cost
+// about 86 MB, against replicate's 100 bytes per log and session today. Of the logs a
 // peer does not hold, it tracks those the neighbours' notes name, at most
 // Params.MaxUnheld per neighbour, forgotten when the neighbour
 // disconnects (TestUnheldBound). The logs to note at the next tick and
