@@ -73,16 +73,17 @@ type logState struct {
 type link struct {
 	rtt    time.Duration
 	logs   map[Log]*linkLog
-	unheld int // logs not held when their state was made
+	unheld int // logs with state here that this peer does not hold
 }
 
 // linkLog is the state of one log on one neighbour: two integers and two
 // flags.
 type linkLog struct {
-	known uint64 // highest seq the neighbour holds as far as we know
-	noted uint64 // highest seq we noted to it
-	push  bool   // it asked us to push this log eagerly
-	pull  bool   // we asked it to push this log eagerly
+	known  uint64 // highest seq the neighbour holds as far as we know
+	noted  uint64 // highest seq we noted to it
+	push   bool   // it asked us to push this log eagerly
+	pull   bool   // we asked it to push this log eagerly
+	unheld bool   // counted in link.unheld: this peer does not hold the log
 }
 
 // New returns a Machine with parameters p, or p's error.
@@ -209,6 +210,9 @@ func (m *Machine) Append(out []Msg, now time.Time, l Log, seq uint64) []Msg {
 	if seq <= ls.have {
 		return out
 	}
+	if ls.have == 0 {
+		m.nowHeld(l)
+	}
 	ls.have = seq
 	m.progress(now, l, ls)
 	return m.forward(out, "", l, ls)
@@ -242,6 +246,9 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		return out, false
 	case seq > ls.have+1:
 		return out, false
+	}
+	if ls.have == 0 {
+		m.nowHeld(l)
 	}
 	ls.have = seq
 	m.progress(now, l, ls)
@@ -339,10 +346,22 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 // Forget drops every state of log l (a log the store blocked): it is
 // neither noted nor pushed from then on, until it is held again.
 func (m *Machine) Forget(l Log) {
+	m.nowHeld(l)
 	for _, ln := range m.links {
 		delete(ln.logs, l)
 	}
 	m.dropLog(l)
+}
+
+// nowHeld takes log l out of each link's count of logs not held: this
+// peer holds it now (or forgets it).
+func (m *Machine) nowHeld(l Log) {
+	for _, ln := range m.links {
+		if ll := ln.logs[l]; ll != nil && ll.unheld {
+			ll.unheld = false
+			ln.unheld--
+		}
+	}
 }
 
 // log returns l's state, made if new.
@@ -374,7 +393,7 @@ func (m *Machine) linkLog(ln *link, l Log, ls *logState) *linkLog {
 		}
 		ln.unheld++
 	}
-	ll = &linkLog{}
+	ll = &linkLog{unheld: ls.have == 0}
 	ln.logs[l] = ll
 	ls.noters++
 	return ll

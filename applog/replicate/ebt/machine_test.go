@@ -249,3 +249,26 @@ func TestParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestUnheldCountsOnlyUnheld: MaxUnheld bounds the logs a neighbour
+// names that this peer does not hold now; those it came to hold do not
+// count, so a long connection keeps learning new logs.
+func TestUnheldCountsOnlyUnheld(t *testing.T) {
+	m := newMachine(t, Params{MaxUnheld: 4})
+	m.Connect(nil, at(0), "x")
+	for round := range 3 {
+		var ns []Note
+		for i := range 4 {
+			ns = append(ns, Note{Log: Log(fmt.Sprint("l", round, i)), Seq: 1})
+		}
+		m.ReceivedNotes(nil, at(round*1000), "x", ns)
+		for _, nt := range ns {
+			if _, isNew := m.Received(nil, at(round*1000+1), "x", nt.Log, 1); !isNew {
+				t.Fatalf("round %d: %s not taken", round, nt.Log)
+			}
+		}
+	}
+	if got := len(m.logs); got != 12 {
+		t.Errorf("holding %d logs, want 12", got)
+	}
+}
