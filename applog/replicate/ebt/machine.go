@@ -231,20 +231,24 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		return out, false
 	}
 	ls := m.log(l)
+	// ll is nil for a log not held past MaxUnheld: the entry still
+	// counts, and the link's state of it starts once it is held.
 	ll := m.linkLog(ln, l, ls)
-	if ll == nil {
-		return out, false
+	if ll != nil {
+		ll.known = max(ll.known, seq)
 	}
-	ll.known = max(ll.known, seq)
 	switch {
 	case seq <= ls.have:
-		if ll.pull && ls.sources > 1 {
+		if ll != nil && ll.pull && ls.sources > 1 {
 			ll.pull = false
 			ls.sources--
 			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{{Log: l, Seq: ls.have}}})
 		}
 		return out, false
 	case seq > ls.have+1:
+		if ls.have == 0 && ls.noters == 0 {
+			m.dropLog(l)
+		}
 		return out, false
 	}
 	if ls.have == 0 {

@@ -205,6 +205,15 @@ func TestUnheldBound(t *testing.T) {
 	if out := m.Tick(nil, at(100)); len(out) != 1 || len(out[0].Notes) != 16 {
 		t.Errorf("tick: %+v, want one batch of 16 grafts", out)
 	}
+	// An entry pushed unasked of a log past the bound still counts; a
+	// gap leaves nothing behind.
+	if _, isNew := m.Received(nil, at(150), "x", "made-up-999", 1); !isNew {
+		t.Error("entry 1 of a log past MaxUnheld not taken")
+	}
+	if _, isNew := m.Received(nil, at(150), "x", "made-up-998", 2); isNew || m.logs["made-up-998"] != nil {
+		t.Error("gap of a log past MaxUnheld taken or remembered")
+	}
+	m.Forget("made-up-999")
 	m.Disconnect(nil, at(200), "x")
 	if len(m.logs) != 0 || len(m.waiting) != 0 || len(m.dirty) != 0 {
 		t.Errorf("after x left: %d logs, %d waiting, %d dirty; want none", len(m.logs), len(m.waiting), len(m.dirty))
