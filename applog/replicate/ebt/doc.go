@@ -53,6 +53,13 @@
 //     hop (TestSimStalled: a tenth of 200 peers never push; every entry
 //     reaches every peer, the slowest within 5 switch times).
 //
+//   - Resend. A peer that dropped a neighbour's notes of logs it does
+//     not hold (past MaxUnheld) sends it a Resend once it holds most of
+//     what it took; the neighbour notes again every log it holds that the
+//     peer has not said it holds, at most once per 4 SwitchTimes
+//     (TestResend). So a peer joining a room of more logs than MaxUnheld
+//     gets them all, also those of authors gone (TestSimLateJoin).
+//
 // A gap (an entry past the head plus one) changes nothing: replicate's
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
@@ -93,7 +100,7 @@
 // (applog/replicate) would carry the machine at Version 3, with one new
 // frame type, and its records frames (type 4) unchanged as the pushes:
 //
-//	type 6 notes   { ref, note } …   (at least one)
+//	type 6 notes   { ref, note } …   (none: a Resend)
 //	       ref     = uvarint: 0, then an id (a log not numbered yet on
 //	                 this direction of the connection: it takes the next
 //	                 number, 1, 2, …), or n >= 1 (the log numbered n)
@@ -103,7 +110,7 @@
 // source kept), 0 for lazy (a prune); it is SSB EBT's receive flag
 // (v3.js packs seq << 1 | !rx; the bit here is the opposite). There is
 // no other request frame: a prune or a graft is a note whose bit
-// changed. At Version 3 the heads (type 2) are sent as a notes frame
+// changed, and a notes frame with no note is a Resend. At Version 3 the heads (type 2) are sent as a notes frame
 // before the heads end; a peer sends records frames of a log only while
 // the other's last note of it is eager, starting at that note's seq plus
 // one. A note of a numbered log costs about 4 bytes, against about 200
@@ -131,6 +138,8 @@
 //   - Notes seqs lower than it holds, eagerly: it is pushed what it
 //     claims to lack, as replicate's heads do today, read from the store
 //     at the connection's pace.
+//   - Sends Resends: answered at most once per 4 SwitchTimes, each
+//     answer at most one note per log held (about 4 bytes each).
 //   - Pushes duplicates: each is pruned once (one note back); a pruned
 //     neighbour's entries are still taken, never as a source.
 //

@@ -21,6 +21,10 @@ const (
 	Push Kind = iota + 1
 	// Notes: send the batch Notes to To.
 	Notes
+	// Resend: ask To to note again every log it holds that this peer
+	// has not said it holds (this peer dropped notes past MaxUnheld, and
+	// has room again).
+	Resend
 )
 
 // Note says "I hold Log up to Seq" and whether the sender wants the
@@ -74,6 +78,10 @@ type link struct {
 	rtt    time.Duration
 	logs   map[Log]*linkLog
 	unheld int // logs with state here that this peer does not hold
+
+	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
+	resendDue  bool      // it asked for a Resend not answered yet
+	lastResend time.Time // when its last Resend was answered
 }
 
 // linkLog is the state of one log on one neighbour: two integers and two
@@ -269,11 +277,13 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	for _, nt := range notes {
 		ls := m.logs[nt.Log]
 		if ls == nil && ln.unheld >= m.p.MaxUnheld {
+			ln.overflow = true
 			continue
 		}
 		ls = m.log(nt.Log)
 		ll := m.linkLog(ln, nt.Log, ls)
 		if ll == nil {
+			ln.overflow = true
 			if ls.have == 0 && ls.noters == 0 {
 				m.dropLog(nt.Log)
 			}
@@ -294,11 +304,56 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	return out
 }
 
+// resendSwitchTimes: a neighbour's Resend is answered at most once per
+// this many SwitchTimes.
+const resendSwitchTimes = 4
+
+// ReceivedResend answers neighbour from's Resend: it returns out with
+// one batch noting every log this peer holds that from has not said it
+// holds. It answers at most once per 4 SwitchTimes per neighbour: a
+// Resend sooner is answered at the first Tick after that.
+func (m *Machine) ReceivedResend(out []Msg, now time.Time, from Peer) []Msg {
+	ln := m.links[from]
+	if ln == nil {
+		return out
+	}
+	ln.resendDue = true
+	return m.resend(out, now, from, ln)
+}
+
+// resend answers a Resend of neighbour p if one is due and allowed now.
+func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
+	if !ln.resendDue || (!ln.lastResend.IsZero() && now.Sub(ln.lastResend) < resendSwitchTimes*m.p.SwitchTime) {
+		return out
+	}
+	ln.resendDue = false
+	ln.lastResend = now
+	var notes []Note
+	for l, ls := range m.logs {
+		if ls.have == 0 {
+			continue
+		}
+		ll := m.linkLog(ln, l, ls)
+		if ll.known > 0 || ll.push {
+			continue
+		}
+		ll.noted = ls.have
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull})
+	}
+	if len(notes) == 0 {
+		return out
+	}
+	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	return append(out, Msg{To: p, Kind: Notes, Notes: notes})
+}
+
 // Tick is called every NoteInterval. It returns out with the grafts due
 // (a log behind a noter for SwitchTime, or at once if no neighbour pushes
-// it) and, per neighbour, one batch of notes of the logs whose head rose
-// since the last tick, leaving out the neighbours that push the log to
-// this peer, that it pushes the log to, or that hold the head already.
+// it), per neighbour one batch of notes of the logs whose head rose since
+// the last tick, leaving out the neighbours that push the log to this
+// peer, that it pushes the log to, or that hold the head already, and a
+// Resend to each neighbour whose notes were dropped once the logs not
+// held from it are below half of MaxUnheld.
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	batch := make(map[Peer][]Note)
 	keep := m.waiting[:0]
@@ -343,6 +398,12 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		if notes := batch[p]; len(notes) > 0 {
 			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
 		}
+		ln := m.links[p]
+		if ln.overflow && ln.unheld < m.p.MaxUnheld/2 {
+			ln.overflow = false
+			out = append(out, Msg{To: p, Kind: Resend})
+		}
+		out = m.resend(out, now, p, ln)
 	}
 	return out
 }

@@ -281,3 +281,49 @@ func TestUnheldCountsOnlyUnheld(t *testing.T) {
 		t.Errorf("holding %d logs, want 12", got)
 	}
 }
+
+// TestResend: a peer that dropped a neighbour's notes past MaxUnheld
+// asks for them again (Resend) once it holds what it took, and the
+// neighbour notes again the logs this peer never said it holds, at most
+// once per 4 SwitchTimes (a Resend sooner is answered then).
+func TestResend(t *testing.T) {
+	a := newMachine(t, Params{})
+	b := newMachine(t, Params{MaxUnheld: 4})
+	for i := range 10 {
+		a.Append(nil, at(0), Log(fmt.Sprint("l", i)), 1)
+	}
+	heads := a.Connect(nil, at(0), "b")
+	b.Connect(nil, at(0), "a")
+	b.ReceivedNotes(nil, at(1), "a", heads[0].Notes)
+	grafts := b.Tick(nil, at(100))
+	if len(grafts) != 1 || len(grafts[0].Notes) != 4 {
+		t.Fatalf("grafts %+v, want 4", grafts)
+	}
+	pushes := a.ReceivedNotes(nil, at(101), "b", grafts[0].Notes)
+	for _, p := range pushes {
+		b.Received(nil, at(102), "a", p.Log, p.Thru)
+	}
+	if out := b.Tick(nil, at(200)); !reflect.DeepEqual(out, []Msg{{To: "a", Kind: Resend}}) {
+		t.Fatalf("tick after taking the 4: %+v, want a Resend", out)
+	}
+	out := a.ReceivedResend(nil, at(201), "b")
+	want := []Msg{notes("b", Note{"l4", 1, true}, Note{"l5", 1, true}, Note{"l6", 1, true},
+		Note{"l7", 1, true}, Note{"l8", 1, true}, Note{"l9", 1, true})}
+	wantMsgs(t, "resend", out, want)
+	b.ReceivedNotes(nil, at(202), "a", out[0].Notes)
+	if got := len(b.logs); got != 8 {
+		t.Errorf("b tracks %d logs, want 8", got)
+	}
+	// b takes l4 … l7, and asks again: a answers 4 SwitchTimes after
+	// its first answer.
+	pushes = a.ReceivedNotes(nil, at(300), "b", b.Tick(nil, at(300))[0].Notes)
+	for _, p := range pushes {
+		b.Received(nil, at(301), "a", p.Log, p.Thru)
+	}
+	if out := b.Tick(nil, at(400)); !reflect.DeepEqual(out, []Msg{{To: "a", Kind: Resend}}) {
+		t.Fatalf("second Resend: %+v", out)
+	}
+	wantMsgs(t, "a Resend too soon", a.ReceivedResend(nil, at(401), "b"), nil)
+	wantMsgs(t, "tick before 4 SwitchTimes", a.Tick(nil, at(2200)), nil)
+	wantMsgs(t, "tick after", a.Tick(nil, at(2201)), []Msg{notes("b", Note{"l8", 1, true}, Note{"l9", 1, true})})
+}

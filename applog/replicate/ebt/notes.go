@@ -8,7 +8,7 @@ import (
 
 // The notes frame's payload (doc.go, Wire mapping):
 //
-//	{ ref, note } …   (at least one)
+//	{ ref, note } …   (none: a Resend)
 //	ref   = uvarint: 0 then id (uvarint length 1 … MaxIDLen, then the
 //	        log id's text), which takes the next number; or n >= 1
 //	note  = uvarint: seq << 1 | eager
@@ -34,13 +34,10 @@ type Encoder struct {
 	refs    map[Log]uint64
 }
 
-// Append appends the payload of notes to dst. A note of a log past
-// MaxRefs numbered logs, or with an id longer than MaxIDLen or empty, is
-// an error, and nothing is appended.
+// Append appends the payload of notes to dst (nothing for no notes: a
+// Resend). A note of a log past MaxRefs numbered logs, or with an id
+// longer than MaxIDLen or empty, is an error, and nothing is appended.
 func (e *Encoder) Append(dst []byte, notes []Note) ([]byte, error) {
-	if len(notes) == 0 {
-		return dst, fmt.Errorf("ebt: no notes to encode")
-	}
 	if e.refs == nil {
 		e.refs = make(map[Log]uint64)
 	}
@@ -93,19 +90,17 @@ type Decoder struct {
 	seen    map[Log]bool
 }
 
-// Decode appends the notes of payload to notes. A malformed payload (a
+// Decode appends the notes of payload to notes; an empty payload, no
+// note, is a Resend. A malformed payload (a
 // truncated or overlong uvarint, an id of length 0 or past MaxIDLen, a
 // ref to a number not given, a log numbered twice, more than MaxRefs
-// logs numbered, a seq past 2^62, no note) is an error wrapping ErrNotes,
+// logs numbered, a seq past 2^62) is an error wrapping ErrNotes,
 // after which the connection is to be closed; the logs it numbered
 // before the error stay numbered.
 func (d *Decoder) Decode(notes []Note, payload []byte) ([]Note, error) {
 	limit := d.MaxRefs
 	if limit <= 0 {
 		limit = DefaultMaxRefs
-	}
-	if len(payload) == 0 {
-		return notes, fmt.Errorf("%w: empty", ErrNotes)
 	}
 	for off := 0; off < len(payload); {
 		ref, n := binary.Uvarint(payload[off:])

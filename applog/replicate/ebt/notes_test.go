@@ -44,7 +44,6 @@ func TestNotesMalformed(t *testing.T) {
 		name    string
 		payload []byte
 	}{
-		{"empty", nil},
 		{"ref not given", []byte{1, 2}},
 		{"truncated ref", []byte{0x80}},
 		{"id length 0", []byte{0, 0, 2}},
@@ -58,6 +57,10 @@ func TestNotesMalformed(t *testing.T) {
 		if _, err := d.Decode(nil, tc.payload); !errors.Is(err, ErrNotes) {
 			t.Errorf("%s: error %v, want ErrNotes", tc.name, err)
 		}
+	}
+	var d0 Decoder
+	if notes, err := d0.Decode(nil, nil); err != nil || len(notes) != 0 {
+		t.Errorf("empty payload (a Resend): %+v, %v; want no note, no error", notes, err)
 	}
 	d := Decoder{MaxRefs: 2}
 	if _, err := d.Decode(nil, []byte{0, 1, 'a', 2, 0, 1, 'b', 2, 0, 1, 'c', 2}); !errors.Is(err, ErrNotes) {

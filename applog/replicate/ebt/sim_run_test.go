@@ -18,6 +18,7 @@ type roomConfig struct {
 	stalled int     // peers that never push (eager peers that stall)
 	leave   int     // peers that leave at once, mid-chatter
 	join    int     // peers that join after they left
+	p       Params
 }
 
 // roomResult are a scenario's figures, of its measured part: the second
@@ -48,7 +49,7 @@ func (r roomResult) String() string {
 // appends a third line. Every entry held by a peer up must reach every
 // peer up (check).
 func runRoom(t testing.TB, c roomConfig) roomResult {
-	s := newSim(t, c.seed, c.peers, Params{}, c.slow)
+	s := newSim(t, c.seed, c.peers, c.p, c.slow)
 	var ov *simOverlay
 	if c.mesh {
 		s.fullMesh()
@@ -136,6 +137,15 @@ func TestSimStalled(t *testing.T) {
 	if limit := 5 * (DefaultSwitchTime + 2*DefaultNoteInterval + 400*time.Millisecond); r.slow > limit {
 		t.Errorf("slowest entry took %v, want <= %v", r.slow, limit)
 	}
+}
+
+// TestSimLateJoin: peers that join a room holding more logs than
+// MaxUnheld (here 16, of 60 logs), some of whose authors have left,
+// still get every log: they ask their neighbours to note again (Resend)
+// once they hold what they took.
+func TestSimLateJoin(t *testing.T) {
+	r := runRoom(t, roomConfig{seed: 5, peers: 60, slow: 0.1, leave: 10, join: 10, p: Params{MaxUnheld: 16}})
+	t.Log(r)
 }
 
 // TestSimNamedMesh: 40 named peers, all connected to all (chat alice bob

@@ -279,6 +279,8 @@ func (s *sim) deliver(from, to int, msg Msg) {
 	switch msg.Kind {
 	case Notes:
 		s.send(to, nd.m.ReceivedNotes(s.out[:0], now, simPeer(from), msg.Notes))
+	case Resend:
+		s.send(to, nd.m.ReceivedResend(s.out[:0], now, simPeer(from)))
 	case Push:
 		for seq := msg.From; seq <= msg.Thru; seq++ {
 			out, isNew := nd.m.Received(s.out[:0], now, simPeer(from), msg.Log, seq)
