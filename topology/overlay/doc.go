@@ -105,6 +105,11 @@
 //   - Floods joins or high-priority requests: it takes at most one place
 //     in a full active set per EvictInterval, whoever it is
 //     (TestEvictionRate); named peers are never evicted (TestNamedApart).
+//     Each join admitted starts at most MaxActive walks of ActiveWalk
+//     steps (60 messages in the room); a join from a peer already active
+//     starts none (TestJoinOnce). What it can still cost: with made-up
+//     ids, one place per EvictInterval at each peer it reaches, and the
+//     walks of each.
 //   - Forwards joins or shuffles without being active: ignored
 //     (TestStrangerWalks).
 //   - Sends shuffles of made-up peers: at most
