@@ -36,10 +36,20 @@ func (r roomResult) copiesPerDelivery() float64 {
 	return float64(r.st.copies) / float64(r.st.deliveries)
 }
 
+// bytesRatio estimates the bytes sent per delivery against the 2-host
+// cost, assuming a delivered line costs 420 bytes on the wire (issue
+// 22's 2-host measurement), a note 4 bytes (a numbered log, a seq of
+// up to 2^13), and a batch of notes 30 bytes more (its frame and TLS
+// record).
+func (r roomResult) bytesRatio() float64 {
+	const line, note, batch = 420, 4, 30
+	return float64(r.st.copies*line+r.st.notes*note+r.st.noteMsgs*batch) / float64(r.st.deliveries*line)
+}
+
 func (r roomResult) String() string {
-	return fmt.Sprintf("copies per delivery %.3f (%d/%d), notes per delivery %.2f (%d batches), max hops %d, reach p50 %v max %v, connections max %d mean %.2f",
+	return fmt.Sprintf("copies per delivery %.3f (%d/%d), notes per delivery %.2f (%d batches), about %.2fx the 2-host bytes, max hops %d, reach p50 %v max %v, connections max %d mean %.2f",
 		r.copiesPerDelivery(), r.st.copies, r.st.deliveries, float64(r.st.notes)/float64(r.st.deliveries), r.st.noteMsgs,
-		r.st.maxHops, r.p50.Round(time.Millisecond), r.slow.Round(time.Millisecond), r.maxDeg, r.meanDeg)
+		r.bytesRatio(), r.st.maxHops, r.p50.Round(time.Millisecond), r.slow.Round(time.Millisecond), r.maxDeg, r.meanDeg)
 }
 
 // runRoom runs c: the peers come in over 5s (all at once for a mesh),
