@@ -20,14 +20,22 @@
 // the neighbour holds as far as it knows (raised by the neighbour's
 // notes, by what it pushed, and by what was pushed to it; never lowered
 // within a connection), the highest seq it noted to the neighbour, and
-// two flags: whether the neighbour asked for the log eagerly (push), and
-// whether this peer asked it (pull: the neighbour is a source). The
-// rules:
+// flags: what the neighbour asked of this peer for the log (push it,
+// note it, or be quiet), and what this peer asked of the neighbour (pull:
+// it is a source; watch: it notes the log here; hushed: it is quiet about
+// it). The rules:
 //
 //   - Heads. On Connect, the peer notes every log it holds, asking for
-//     it eagerly if no neighbour is a source of it yet, lazily otherwise:
-//     a second connection does not double what the first brings
-//     (TestConnectHeads).
+//     it eagerly if no neighbour is a source of it yet, lazily if it has
+//     fewer than Watchers watchers, else to be quiet: a second connection
+//     does not double what the first brings (TestConnectHeads).
+//   - Watchers. Besides its sources, a peer has each log noted to it by
+//     Watchers neighbours (3); it hushes the others, and a neighbour that
+//     notes a log unasked becomes a watcher or is hushed, once. A watcher
+//     that leaves, or is grafted, is replaced at once by the nearest
+//     hushed neighbour (TestWatchers). So the notes a peer receives per
+//     entry are bounded by Watchers, whatever its connections: a full
+//     mesh of named peers is cheap too (TestSimNamedMesh).
 //   - Push. A new entry (appended, or received from a source) is pushed
 //     at once to each neighbour that asked for the log eagerly and does
 //     not hold it (TestNotesBatched, TestGraftAfterSwitchTime); a graft
@@ -40,9 +48,10 @@
 //     at most 1.3 copies per delivery, 1.00 measured).
 //   - Notes. At each Tick, each log whose head rose since the last is
 //     noted, one batch per neighbour, to each neighbour that is neither
-//     pushed the log, nor known to hold the head already, nor was noted
-//     that seq before (TestNotesBatched). Notes are therefore never sent
-//     for a log the neighbour is at, as far as this peer knows.
+//     pushed the log, nor quiet about it, nor known to hold the head
+//     already, nor was noted that seq before (TestNotesBatched,
+//     TestWatchers). Notes are therefore never sent for a log the
+//     neighbour is at, as far as this peer knows.
 //   - Graft. A log behind what a neighbour noted is grafted from the
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it
@@ -63,9 +72,8 @@
 // A gap (an entry past the head plus one) changes nothing: replicate's
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
-// too (TestSimNamedMesh: 40 peers, 1.00), though its notes grow with the
-// mesh (about 22 per delivery at 40 peers, against about 4.5 over the
-// overlay's at most 10 connections; Figures below).
+// too (TestSimNamedMesh: 40 peers, 1.00), and about 4.5 notes (about 22
+// before watchers were bounded; 3.8 over the overlay; Figures below).
 //
 // # Figures
 //
@@ -110,6 +118,7 @@
 //	NoteInterval  100ms    1ms … 10s
 //	SwitchTime    500ms    NoteInterval … 1m
 //	MaxUnheld     1024     1 … 65536
+//	Watchers      3        1 … 64
 //
 // A zero field takes its default; New refuses parameters out of bounds
 // (TestParamsValidate).
@@ -124,13 +133,16 @@
 //	       ref     = uvarint: 0, then an id (a log not numbered yet on
 //	                 this direction of the connection: it takes the next
 //	                 number, 1, 2, …), or n >= 1 (the log numbered n)
-//	       note    = uvarint: seq << 1 | eager
+//	       note    = uvarint: seq << 2 | want
+//	       want    = 0 lazy (note it to me), 1 eager (push it to me),
+//	                 2 quiet (neither); 3 is malformed
 //
-// eager is 1 for a log the sender wants pushed to it (a graft, or a
-// source kept), 0 for lazy (a prune); it is SSB EBT's receive flag
-// (v3.js packs seq << 1 | !rx; the bit here is the opposite). There is
-// no other request frame: a prune or a graft is a note whose bit
-// changed, and a notes frame with no note is a Resend. At Version 3 the heads (type 2) are sent as a notes frame
+// want is 1 for a log the sender wants pushed to it (a graft, or a
+// source kept), 0 for lazy (a watcher, or a prune), 2 for quiet; eager
+// is SSB EBT's receive flag (v3.js packs seq << 1 | !rx), and quiet its
+// "do not replicate" note (-1). There is no other request frame: a prune,
+// a graft or a hush is a note whose want changed, and a notes frame with
+// no note is a Resend. At Version 3 the heads (type 2) are sent as a notes frame
 // before the heads end; a peer sends records frames of a log only while
 // the other's last note of it is eager, starting at that note's seq plus
 // one. A note of a numbered log costs about 4 bytes, against about 200
@@ -151,8 +163,14 @@
 //     nothing is delayed while one is connected, and no more grafts go to
 //     it (TestLyingNotes). This peer neither notes nor pushes that log to
 //     it again on this connection.
-//   - Never pushes when eager (stalls): the other neighbours' notes make
-//     this peer graft one of them after SwitchTime (TestSimStalled).
+//   - Never pushes when eager (stalls): the watchers' notes make this
+//     peer graft one of them after SwitchTime (TestSimStalled).
+//   - Never notes as a watcher: an entry its sources do not deliver is
+//     then missed until another watcher notes it, or the next entry of
+//     the log, or a reconnection's heads; it takes all of a log's
+//     sources and watchers (1 + Watchers neighbours) failing together.
+//   - Asks to be quiet, or asks for everything eagerly: it only changes
+//     what this peer sends it.
 //   - Notes made-up logs: at most MaxUnheld tracked for it, each a graft
 //     that yields nothing (TestUnheldBound).
 //   - Notes seqs lower than it holds, eagerly: it is pushed what it

@@ -27,14 +27,17 @@ const (
 	Resend
 )
 
-// Note says "I hold Log up to Seq" and whether the sender wants the
-// receiver to push Log's entries to it eagerly (Eager) or only to note
-// them (lazy). A note with Eager set where it was clear before is a graft,
-// one with Eager clear where it was set a prune.
+// Note says "I hold Log up to Seq" and what the sender wants of the
+// receiver for Log: its entries pushed eagerly (Eager), only notes of
+// them (lazy: neither flag), or neither (Quiet: the sender has enough
+// neighbours noting Log to it). A note with Eager set where it was clear
+// before is a graft, one with Eager clear where it was set a prune.
+// Quiet is ignored with Eager set.
 type Note struct {
 	Log   Log
 	Seq   uint64
 	Eager bool
+	Quiet bool
 }
 
 // Msg is one thing a Machine asks its caller to send.
@@ -67,6 +70,7 @@ type Machine struct {
 type logState struct {
 	have      uint64    // highest seq held
 	sources   int       // neighbours asked to push it eagerly
+	watchers  int       // neighbours asked to note it (lazy, not quiet)
 	noters    int       // neighbours with state for it (kept while have == 0)
 	waitSince time.Time // when it fell behind a noter; zero: not waiting
 	isDirty   bool
@@ -90,7 +94,10 @@ type linkLog struct {
 	known  uint64 // highest seq the neighbour holds as far as we know
 	noted  uint64 // highest seq we noted to it
 	push   bool   // it asked us to push this log eagerly
+	quiet  bool   // it asked us not to note this log
 	pull   bool   // we asked it to push this log eagerly
+	watch  bool   // we count it among the log's watchers: it notes to us
+	hushed bool   // we asked it to be quiet
 	unheld bool   // counted in link.unheld: this peer does not hold the log
 }
 
@@ -153,13 +160,19 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 			continue
 		}
 		ll := &linkLog{noted: ls.have}
-		if ls.sources == 0 {
+		switch {
+		case ls.sources == 0:
 			ll.pull = true
 			ls.sources++
+		case ls.watchers < m.p.Watchers:
+			ll.watch = true
+			ls.watchers++
+		default:
+			ll.hushed = true
 		}
 		ls.noters++
 		ln.logs[l] = ll
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull})
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 	}
 	if len(notes) == 0 {
 		return out
@@ -181,7 +194,7 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 	if i, ok := slices.BinarySearch(m.order, n); ok {
 		m.order = slices.Delete(m.order, i, i+1)
 	}
-	var orphans []Log
+	var orphans, unwatched []Log
 	for l, ll := range ln.logs {
 		ls := m.logs[l]
 		ls.noters--
@@ -191,16 +204,26 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 				orphans = append(orphans, l)
 			}
 		}
+		if ll.watch {
+			ls.watchers--
+			if ls.have > 0 {
+				unwatched = append(unwatched, l)
+			}
+		}
 		if ls.have == 0 && ls.noters == 0 {
 			m.dropLog(l)
 		}
 	}
 	slices.SortFunc(orphans, cmpLog)
+	slices.SortFunc(unwatched, cmpLog)
 	grafts := make(map[Peer][]Note)
 	for _, l := range orphans {
 		if p, ok := m.best(l, false); ok {
-			grafts[p] = append(grafts[p], m.graft(p, l))
+			m.graft(grafts, p, l)
 		}
+	}
+	for _, l := range unwatched {
+		m.rewatch(grafts, l)
 	}
 	for _, p := range m.order {
 		if notes := grafts[p]; len(notes) > 0 {
@@ -250,7 +273,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		if ll != nil && ll.pull && ls.sources > 1 {
 			ll.pull = false
 			ls.sources--
-			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{{Log: l, Seq: ls.have}}})
+			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{m.lazyOrQuiet(l, ls, ll)}})
 		}
 		return out, false
 	case seq > ls.have+1:
@@ -274,6 +297,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	if ln == nil {
 		return out
 	}
+	var quiets []Note
 	for _, nt := range notes {
 		ls := m.logs[nt.Log]
 		if ls == nil && ln.unheld >= m.p.MaxUnheld {
@@ -291,6 +315,24 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		}
 		ll.known = max(ll.known, nt.Seq)
 		ll.push = nt.Eager
+		wasQuiet := ll.quiet
+		ll.quiet = nt.Quiet && !nt.Eager
+		if wasQuiet && !ll.push && !ll.quiet {
+			// Made a watcher (one left): note it the head at the next
+			// tick if it is behind.
+			ll.noted = min(ll.noted, nt.Seq)
+			if nt.Seq < ls.have && !ls.isDirty {
+				ls.isDirty = true
+				m.dirty = append(m.dirty, nt.Log)
+			}
+		}
+		if !ll.pull && !ll.watch && !ll.hushed {
+			// A neighbour noting a log unasked: one more watcher, or told
+			// to be quiet (once).
+			if n := m.lazyOrQuiet(nt.Log, ls, ll); n.Quiet {
+				quiets = append(quiets, n)
+			}
+		}
 		if ll.push && ll.known < ls.have {
 			out = append(out, Msg{To: from, Kind: Push, Log: nt.Log, From: ll.known + 1, Thru: ls.have})
 			ll.known = ls.have
@@ -300,6 +342,9 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 			ls.waitSince = now
 			m.waiting = append(m.waiting, nt.Log)
 		}
+	}
+	if len(quiets) > 0 {
+		out = append(out, Msg{To: from, Kind: Notes, Notes: quiets})
 	}
 	return out
 }
@@ -334,11 +379,11 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 			continue
 		}
 		ll := m.linkLog(ln, l, ls)
-		if ll.known > 0 || ll.push {
+		if ll.known > 0 || ll.push || ll.quiet {
 			continue
 		}
 		ll.noted = ls.have
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull})
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 	}
 	if len(notes) == 0 {
 		return out
@@ -373,7 +418,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		}
 		ls.waitSince = now
 		if p, ok = m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
-			batch[p] = append(batch[p], m.graft(p, l))
+			m.graft(batch, p, l)
 		}
 	}
 	m.waiting = keep
@@ -386,11 +431,11 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		for _, p := range m.order {
 			ln := m.links[p]
 			ll := m.linkLog(ln, l, ls)
-			if ll == nil || ll.push || ll.known >= ls.have || ll.noted >= ls.have {
+			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
 			ll.noted = ls.have
-			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull})
+			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 		}
 	}
 	m.dirty = m.dirty[:0]
@@ -520,15 +565,66 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 	return bp, found
 }
 
-// graft marks p as a source of l and returns the note that asks it.
-func (m *Machine) graft(p Peer, l Log) Note {
+// graft marks p as a source of l and adds the note that asks it to
+// batch; if p was a watcher, another takes its place (rewatch).
+func (m *Machine) graft(batch map[Peer][]Note, p Peer, l Log) {
 	ls := m.logs[l]
 	ll := m.links[p].logs[l]
 	if !ll.pull {
 		ll.pull = true
 		ls.sources++
 	}
-	return Note{Log: l, Seq: ls.have, Eager: true}
+	ll.hushed = false
+	batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: true})
+	if ll.watch {
+		ll.watch = false
+		ls.watchers--
+		m.rewatch(batch, l)
+	}
+}
+
+// rewatch asks the nearest neighbour hushed about l to note it again,
+// if l has fewer than Watchers watchers, adding the note to batch.
+func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
+	ls := m.logs[l]
+	if ls.watchers >= m.p.Watchers {
+		return
+	}
+	if p, ok := m.nearestHushed(l); ok {
+		ll := m.links[p].logs[l]
+		ll.hushed, ll.watch = false, true
+		ls.watchers++
+		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have})
+	}
+}
+
+// lazyOrQuiet makes ll, a neighbour neither source nor watcher of l, a
+// watcher if l has fewer than Watchers, else hushed, and returns the
+// note that tells it so.
+func (m *Machine) lazyOrQuiet(l Log, ls *logState, ll *linkLog) Note {
+	if ls.watchers < m.p.Watchers {
+		ll.watch, ll.hushed = true, false
+		ls.watchers++
+		return Note{Log: l, Seq: ls.have}
+	}
+	ll.hushed = true
+	return Note{Log: l, Seq: ls.have, Quiet: true}
+}
+
+// nearestHushed returns the nearest neighbour asked to be quiet about l.
+func (m *Machine) nearestHushed(l Log) (Peer, bool) {
+	var (
+		bp    Peer
+		brtt  time.Duration
+		found bool
+	)
+	for _, p := range m.order {
+		ln := m.links[p]
+		if ll := ln.logs[l]; ll != nil && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
+			bp, brtt, found = p, ln.rtt, true
+		}
+	}
+	return bp, found
 }
 
 func cmpLog(a, b Log) int {

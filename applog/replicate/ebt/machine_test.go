@@ -42,11 +42,11 @@ func TestConnectHeads(t *testing.T) {
 	m.Append(nil, at(0), "a", 3)
 	m.Append(nil, at(0), "b", 1)
 	wantMsgs(t, "first connection", m.Connect(nil, at(1), "x"),
-		[]Msg{notes("x", Note{"a", 3, true}, Note{"b", 1, true})})
+		[]Msg{notes("x", Note{"a", 3, true, false}, Note{"b", 1, true, false})})
 	wantMsgs(t, "second connection", m.Connect(nil, at(1), "y"),
-		[]Msg{notes("y", Note{"a", 3, false}, Note{"b", 1, false})})
+		[]Msg{notes("y", Note{"a", 3, false, false}, Note{"b", 1, false, false})})
 	// x asks for a eagerly from seq 1: it gets 2 and 3 pushed.
-	wantMsgs(t, "graft from x", m.ReceivedNotes(nil, at(2), "x", []Note{{"a", 1, true}}),
+	wantMsgs(t, "graft from x", m.ReceivedNotes(nil, at(2), "x", []Note{{"a", 1, true, false}}),
 		[]Msg{push("x", "a", 2, 3)})
 	// Nothing rose: the tick notes nothing.
 	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
@@ -59,11 +59,11 @@ func TestDuplicatePrunes(t *testing.T) {
 	m.Connect(nil, at(0), "x")
 	m.Connect(nil, at(0), "y")
 	// Both neighbours hold l at 1 and are asked for it.
-	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 1, false}})
-	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false}})
-	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true})})
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 1, false, false}})
+	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true, false})})
 	// y too, after a switch time without progress.
-	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true})})
+	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true, false})})
 	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x", "y"}) {
 		t.Fatalf("sources %v, want [x y]", got)
 	}
@@ -75,7 +75,7 @@ func TestDuplicatePrunes(t *testing.T) {
 	if isNew {
 		t.Fatal("second copy reported new")
 	}
-	wantMsgs(t, "duplicate", out, []Msg{notes("y", Note{"l", 1, false})})
+	wantMsgs(t, "duplicate", out, []Msg{notes("y", Note{"l", 1, false, false})})
 	// x delivers 2, y's 2 was on its way: a duplicate from the last
 	// source left (x, once y is pruned) prunes nothing.
 	m.Received(nil, at(703), "y", "l", 2)
@@ -94,16 +94,16 @@ func TestGraftAfterSwitchTime(t *testing.T) {
 	m.Append(nil, at(0), "l", 1)
 	m.Connect(nil, at(0), "x") // eager for l
 	m.Connect(nil, at(0), "y") // lazy
-	m.ReceivedNotes(nil, at(10), "y", []Note{{"l", 3, false}})
+	m.ReceivedNotes(nil, at(10), "y", []Note{{"l", 3, false, false}})
 	wantMsgs(t, "tick before switch time", m.Tick(nil, at(100)), nil)
 	m.Received(nil, at(300), "x", "l", 2) // progress: the wait restarts
 	wantMsgs(t, "tick 500ms after the note", m.Tick(nil, at(600)), nil)
-	wantMsgs(t, "tick 500ms after progress", m.Tick(nil, at(800)), []Msg{notes("y", Note{"l", 2, true})})
+	wantMsgs(t, "tick 500ms after progress", m.Tick(nil, at(800)), []Msg{notes("y", Note{"l", 2, true, false})})
 	// The other side of a graft: y pushes what this peer lacks.
 	y := newMachine(t, Params{})
 	y.Append(nil, at(0), "l", 3)
 	y.Connect(nil, at(0), "me")
-	wantMsgs(t, "graft received", y.ReceivedNotes(nil, at(801), "me", []Note{{"l", 2, true}}),
+	wantMsgs(t, "graft received", y.ReceivedNotes(nil, at(801), "me", []Note{{"l", 2, true, false}}),
 		[]Msg{push("me", "l", 3, 3)})
 	wantMsgs(t, "then live", y.Append(nil, at(802), "l", 4), []Msg{push("me", "l", 4, 4)})
 }
@@ -118,9 +118,9 @@ func TestNotesBatched(t *testing.T) {
 	for _, p := range []Peer{"w", "x", "y", "z"} {
 		m.Connect(nil, at(0), p)
 	}
-	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true}, {"b", 1, false}})  // w wants a pushed
-	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 5, false}, {"b", 1, false}}) // x is ahead on a
-	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false}, {"b", 1, false}})
+	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true, false}, {"b", 1, false, false}})  // w wants a pushed
+	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 5, false, false}, {"b", 1, false, false}}) // x is ahead on a
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false, false}, {"b", 1, false, false}})
 	// z has said nothing: it holds neither as far as this peer knows.
 	out := m.Append(nil, at(2), "a", 2)
 	out = m.Append(out, at(3), "a", 3)
@@ -130,13 +130,13 @@ func TestNotesBatched(t *testing.T) {
 	// connection): its note of b says so. x holds a further already (it
 	// is grafted only after SwitchTime: w, a source, may yet deliver).
 	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
-		notes("w", Note{"b", 2, true}),
-		notes("x", Note{"b", 2, false}),
-		notes("y", Note{"a", 3, false}, Note{"b", 2, false}),
-		notes("z", Note{"a", 3, false}, Note{"b", 2, false}),
+		notes("w", Note{"b", 2, true, false}),
+		notes("x", Note{"b", 2, false, false}),
+		notes("y", Note{"a", 3, false, false}, Note{"b", 2, false, false}),
+		notes("z", Note{"a", 3, false, false}, Note{"b", 2, false, false}),
 	})
 	wantMsgs(t, "nothing rose since", m.Tick(nil, at(200)), nil)
-	wantMsgs(t, "switch time after x's note", m.Tick(nil, at(600)), []Msg{notes("x", Note{"a", 3, true})})
+	wantMsgs(t, "switch time after x's note", m.Tick(nil, at(600)), []Msg{notes("x", Note{"a", 3, true, false})})
 }
 
 // TestDisconnectGrafts: when the only source of a log leaves, the
@@ -148,9 +148,9 @@ func TestDisconnectGrafts(t *testing.T) {
 	m.Connect(nil, at(0), "x") // source of l
 	m.Connect(nil, at(0), "y")
 	m.Connect(nil, at(0), "z")
-	m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 2, false}})
-	m.ReceivedNotes(nil, at(1), "z", []Note{{"l", 1, false}})
-	wantMsgs(t, "source leaves", m.Disconnect(nil, at(2), "x"), []Msg{notes("y", Note{"l", 2, true})})
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 2, false, false}})
+	m.ReceivedNotes(nil, at(1), "z", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(2), "x"), []Msg{notes("y", Note{"l", 2, true, false})})
 	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"y"}) {
 		t.Errorf("sources %v, want [y]", got)
 	}
@@ -165,9 +165,9 @@ func TestLyingNotes(t *testing.T) {
 	m.Append(nil, at(0), "l", 1)
 	m.Connect(nil, at(0), "honest")
 	m.Connect(nil, at(0), "liar")
-	m.ReceivedNotes(nil, at(1), "liar", []Note{{"l", 1 << 40, false}})
+	m.ReceivedNotes(nil, at(1), "liar", []Note{{"l", 1 << 40, false, false}})
 	wantMsgs(t, "before switch time", m.Tick(nil, at(100)), nil)
-	wantMsgs(t, "one graft", m.Tick(nil, at(600)), []Msg{notes("liar", Note{"l", 1, true})})
+	wantMsgs(t, "one graft", m.Tick(nil, at(600)), []Msg{notes("liar", Note{"l", 1, true, false})})
 	for ms := 700; ms <= 5000; ms += 100 {
 		if out := m.Tick(nil, at(ms)); len(out) != 0 {
 			t.Fatalf("tick at %dms sent %+v, want nothing", ms, out)
@@ -179,7 +179,7 @@ func TestLyingNotes(t *testing.T) {
 	// A liar's note never makes this peer note or push to it: it is
 	// "ahead".
 	m.Connect(nil, at(5002), "x")
-	wantMsgs(t, "x asks", m.ReceivedNotes(nil, at(5003), "x", []Note{{"l", 0, true}}), []Msg{push("x", "l", 1, 2)})
+	wantMsgs(t, "x asks", m.ReceivedNotes(nil, at(5003), "x", []Note{{"l", 0, true, false}}), []Msg{push("x", "l", 1, 2)})
 	out, _ := m.Received(nil, at(5004), "honest", "l", 3)
 	wantMsgs(t, "forward", out, []Msg{push("x", "l", 3, 3)})
 	wantMsgs(t, "tick", m.Tick(nil, at(5100)), nil)
@@ -224,7 +224,7 @@ func TestUnheldBound(t *testing.T) {
 func TestForget(t *testing.T) {
 	m := newMachine(t, Params{})
 	m.Connect(nil, at(0), "x")
-	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 0, true}})
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 0, true, false}})
 	wantMsgs(t, "append", m.Append(nil, at(1), "l", 1), []Msg{push("x", "l", 1, 1)})
 	m.Append(nil, at(2), "l", 2)
 	m.Forget("l")
@@ -307,8 +307,8 @@ func TestResend(t *testing.T) {
 		t.Fatalf("tick after taking the 4: %+v, want a Resend", out)
 	}
 	out := a.ReceivedResend(nil, at(201), "b")
-	want := []Msg{notes("b", Note{"l4", 1, true}, Note{"l5", 1, true}, Note{"l6", 1, true},
-		Note{"l7", 1, true}, Note{"l8", 1, true}, Note{"l9", 1, true})}
+	want := []Msg{notes("b", Note{"l4", 1, true, false}, Note{"l5", 1, true, false}, Note{"l6", 1, true, false},
+		Note{"l7", 1, true, false}, Note{"l8", 1, true, false}, Note{"l9", 1, true, false})}
 	wantMsgs(t, "resend", out, want)
 	b.ReceivedNotes(nil, at(202), "a", out[0].Notes)
 	if got := len(b.logs); got != 8 {
@@ -325,5 +325,48 @@ func TestResend(t *testing.T) {
 	}
 	wantMsgs(t, "a Resend too soon", a.ReceivedResend(nil, at(401), "b"), nil)
 	wantMsgs(t, "tick before 4 SwitchTimes", a.Tick(nil, at(2200)), nil)
-	wantMsgs(t, "tick after", a.Tick(nil, at(2201)), []Msg{notes("b", Note{"l8", 1, true}, Note{"l9", 1, true})})
+	wantMsgs(t, "tick after", a.Tick(nil, at(2201)), []Msg{notes("b", Note{"l8", 1, true, false}, Note{"l9", 1, true, false})})
+}
+
+// TestWatchers: besides its sources, a peer asks Watchers neighbours to
+// note a log and the others to be quiet; a quiet neighbour is not noted;
+// a neighbour that notes unasked is hushed once; a watcher that leaves
+// or is grafted is replaced by the nearest hushed neighbour.
+func TestWatchers(t *testing.T) {
+	m := newMachine(t, Params{Watchers: 1})
+	m.Append(nil, at(0), "l", 1)
+	wantMsgs(t, "source", m.Connect(nil, at(0), "a"), []Msg{notes("a", Note{"l", 1, true, false})})
+	wantMsgs(t, "watcher", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, false, false})})
+	wantMsgs(t, "hushed", m.Connect(nil, at(0), "c"), []Msg{notes("c", Note{"l", 1, false, true})})
+	wantMsgs(t, "hushed", m.Connect(nil, at(0), "d"), []Msg{notes("d", Note{"l", 1, false, true})})
+	m.SetRTT("c", 9*time.Millisecond)
+	m.SetRTT("d", 2*time.Millisecond)
+	// b and c are lazy towards this peer, d asked it to be quiet.
+	for _, p := range []Peer{"a", "b", "c"} {
+		m.ReceivedNotes(nil, at(1), p, []Note{{"l", 1, false, false}})
+	}
+	m.ReceivedNotes(nil, at(1), "d", []Note{{"l", 1, false, true}})
+	m.Append(nil, at(2), "l", 2)
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
+		notes("a", Note{"l", 2, true, false}),
+		notes("b", Note{"l", 2, false, false}),
+		notes("c", Note{"l", 2, false, true}),
+	})
+	// New neighbours (hushed about l by the heads) note a new log k
+	// unasked: the first watches it, the second is hushed, once.
+	m.Connect(nil, at(200), "e")
+	m.Connect(nil, at(200), "f")
+	m.SetRTT("e", 50*time.Millisecond)
+	m.SetRTT("f", 50*time.Millisecond)
+	wantMsgs(t, "first to note k", m.ReceivedNotes(nil, at(201), "e", []Note{{"k", 5, false, false}}), nil)
+	wantMsgs(t, "second to note k", m.ReceivedNotes(nil, at(202), "f", []Note{{"k", 5, false, false}}),
+		[]Msg{notes("f", Note{"k", 0, false, true})})
+	wantMsgs(t, "again", m.ReceivedNotes(nil, at(203), "f", []Note{{"k", 6, false, false}}), nil)
+	// The watcher leaves: the nearest hushed (d, 2ms) watches.
+	wantMsgs(t, "watcher leaves", m.Disconnect(nil, at(300), "b"), []Msg{notes("d", Note{"l", 2, false, false})})
+	// The source leaves: d, the watcher, is grafted, and c watches.
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(400), "a"), []Msg{
+		notes("c", Note{"l", 2, false, false}),
+		notes("d", Note{"l", 2, true, false}),
+	})
 }

@@ -11,7 +11,7 @@ import (
 //	{ ref, note } …   (none: a Resend)
 //	ref   = uvarint: 0 then id (uvarint length 1 … MaxIDLen, then the
 //	        log id's text), which takes the next number; or n >= 1
-//	note  = uvarint: seq << 1 | eager
+//	note  = uvarint: seq << 2 | want (0 lazy, 1 eager, 2 quiet)
 
 // MaxIDLen bounds a log id's length in a notes frame, as replicate's
 // MaxIDLen does.
@@ -48,7 +48,7 @@ func (e *Encoder) Append(dst []byte, notes []Note) ([]byte, error) {
 	n0, start := len(e.refs), len(dst)
 	var added []Log
 	for _, nt := range notes {
-		if len(nt.Log) == 0 || len(nt.Log) > MaxIDLen || nt.Seq > 1<<62 {
+		if len(nt.Log) == 0 || len(nt.Log) > MaxIDLen || nt.Seq >= 1<<62 {
 			e.undo(added)
 			return dst[:start], fmt.Errorf("ebt: cannot encode note of %q at %d", nt.Log, nt.Seq)
 		}
@@ -65,9 +65,12 @@ func (e *Encoder) Append(dst []byte, notes []Note) ([]byte, error) {
 			dst = binary.AppendUvarint(dst, uint64(len(nt.Log)))
 			dst = append(dst, nt.Log...)
 		}
-		v := nt.Seq << 1
-		if nt.Eager {
+		v := nt.Seq << 2
+		switch {
+		case nt.Eager:
 			v |= 1
+		case nt.Quiet:
+			v |= 2
 		}
 		dst = binary.AppendUvarint(dst, v)
 	}
@@ -94,7 +97,7 @@ type Decoder struct {
 // note, is a Resend. A malformed payload (a
 // truncated or overlong uvarint, an id of length 0 or past MaxIDLen, a
 // ref to a number not given, a log numbered twice, more than MaxRefs
-// logs numbered, a seq past 2^62) is an error wrapping ErrNotes,
+// logs numbered, a want of 3) is an error wrapping ErrNotes,
 // after which the connection is to be closed; the logs it numbered
 // before the error stay numbered.
 func (d *Decoder) Decode(notes []Note, payload []byte) ([]Note, error) {
@@ -135,11 +138,11 @@ func (d *Decoder) Decode(notes []Note, payload []byte) ([]Note, error) {
 			l = d.logs[ref-1]
 		}
 		v, n := binary.Uvarint(payload[off:])
-		if n <= 0 || v>>1 > 1<<62 {
+		if n <= 0 || v&3 == 3 {
 			return notes, fmt.Errorf("%w: bad note of %q at offset %d", ErrNotes, l, off)
 		}
 		off += n
-		notes = append(notes, Note{Log: l, Seq: v >> 1, Eager: v&1 == 1})
+		notes = append(notes, Note{Log: l, Seq: v >> 2, Eager: v&3 == 1, Quiet: v&3 == 2})
 	}
 	return notes, nil
 }

@@ -13,25 +13,32 @@ import (
 func TestNotesWire(t *testing.T) {
 	var e Encoder
 	var d Decoder
-	b, err := e.Append(nil, []Note{{"ab", 5, true}, {"c", 0, false}})
+	b, err := e.Append(nil, []Note{{"ab", 5, true, false}, {"c", 0, false, false}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []byte{0, 2, 'a', 'b', 5<<1 | 1, 0, 1, 'c', 0}
+	want := []byte{0, 2, 'a', 'b', 5<<2 | 1, 0, 1, 'c', 0}
 	if !bytes.Equal(b, want) {
 		t.Errorf("first batch % x, want % x", b, want)
 	}
 	got, err := d.Decode(nil, b)
-	if err != nil || !reflect.DeepEqual(got, []Note{{"ab", 5, true}, {"c", 0, false}}) {
+	if err != nil || !reflect.DeepEqual(got, []Note{{"ab", 5, true, false}, {"c", 0, false, false}}) {
 		t.Errorf("decoded %+v, %v", got, err)
 	}
-	b, _ = e.Append(nil, []Note{{"c", 300, true}, {"ab", 6, false}})
-	want = []byte{2, 0xd9, 0x04, 1, 12}
+	b, _ = e.Append(nil, []Note{{"c", 300, true, false}, {"ab", 6, false, false}})
+	want = []byte{2, 0xb1, 0x09, 1, 6 << 2}
 	if !bytes.Equal(b, want) {
 		t.Errorf("second batch % x, want % x", b, want)
 	}
 	got, err = d.Decode(nil, b)
-	if err != nil || !reflect.DeepEqual(got, []Note{{"c", 300, true}, {"ab", 6, false}}) {
+	if err != nil || !reflect.DeepEqual(got, []Note{{"c", 300, true, false}, {"ab", 6, false, false}}) {
+		t.Errorf("decoded %+v, %v", got, err)
+	}
+	b, _ = e.Append(nil, []Note{{"c", 7, false, true}})
+	if want = []byte{2, 7<<2 | 2}; !bytes.Equal(b, want) {
+		t.Errorf("quiet % x, want % x", b, want)
+	}
+	if got, err = d.Decode(nil, b); err != nil || !reflect.DeepEqual(got, []Note{{"c", 7, false, true}}) {
 		t.Errorf("decoded %+v, %v", got, err)
 	}
 }
@@ -51,6 +58,7 @@ func TestNotesMalformed(t *testing.T) {
 		{"id truncated", []byte{0, 5, 'a'}},
 		{"note missing", []byte{0, 1, 'a'}},
 		{"note overlong", append([]byte{0, 1, 'a'}, bytes.Repeat([]byte{0xff}, 11)...)},
+		{"want 3", []byte{0, 1, 'a', 3}},
 		{"numbered twice", []byte{0, 1, 'a', 2, 0, 1, 'a', 2}},
 	} {
 		var d Decoder
@@ -67,10 +75,10 @@ func TestNotesMalformed(t *testing.T) {
 		t.Errorf("third log past MaxRefs 2: %v, want ErrNotes", err)
 	}
 	e := Encoder{MaxRefs: 1}
-	if b, err := e.Append([]byte("x"), []Note{{"a", 1, false}, {"b", 1, false}}); err == nil || string(b) != "x" {
+	if b, err := e.Append([]byte("x"), []Note{{"a", 1, false, false}, {"b", 1, false, false}}); err == nil || string(b) != "x" {
 		t.Errorf("encoder past MaxRefs: %q, %v; want an error and nothing appended", b, err)
 	}
-	if b, err := e.Append(nil, []Note{{"b", 1, false}}); err != nil || len(b) == 0 {
+	if b, err := e.Append(nil, []Note{{"b", 1, false, false}}); err != nil || len(b) == 0 {
 		t.Errorf("encoder after a failed batch: %q, %v; want b numbered as 1", b, err)
 	}
 }

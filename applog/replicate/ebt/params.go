@@ -24,6 +24,13 @@ type Params struct {
 	// that it tracks from the neighbour's notes (logs it may want);
 	// notes for further ones are dropped. Default 1024; 1 … 65536.
 	MaxUnheld int
+
+	// Watchers is how many neighbours, besides the sources, this peer
+	// asks to note each log it holds; it asks the others to be quiet
+	// about it. An entry the sources do not deliver is missed only if
+	// every watcher fails too (a watcher that leaves is replaced at
+	// once). Default 3; 1 … 64.
+	Watchers int
 }
 
 // Default values of Params' fields.
@@ -31,6 +38,7 @@ const (
 	DefaultNoteInterval = 100 * time.Millisecond
 	DefaultSwitchTime   = 500 * time.Millisecond
 	DefaultMaxUnheld    = 1024
+	DefaultWatchers     = 3
 )
 
 // withDefaults returns p with zero fields replaced by their defaults.
@@ -43,6 +51,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.MaxUnheld == 0 {
 		p.MaxUnheld = DefaultMaxUnheld
+	}
+	if p.Watchers == 0 {
+		p.Watchers = DefaultWatchers
 	}
 	return p
 }
@@ -58,6 +69,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("ebt: SwitchTime %v not within NoteInterval (%v) … 1m", p.SwitchTime, p.NoteInterval)
 	case p.MaxUnheld < 1 || p.MaxUnheld > 1<<16:
 		return fmt.Errorf("ebt: MaxUnheld %d not within 1 … 65536", p.MaxUnheld)
+	case p.Watchers < 1 || p.Watchers > 64:
+		return fmt.Errorf("ebt: Watchers %d not within 1 … 64", p.Watchers)
 	}
 	return nil
 }
