@@ -146,8 +146,9 @@ func (m *Machine) SetRTT(n Peer, d time.Duration) {
 
 // Connect adds neighbour n and returns out with its first batch of notes
 // (the heads): one note per log held, eager for the logs no other
-// neighbour pushes to this peer yet, lazy for the rest. Connecting a
-// neighbour already connected resets its state.
+// neighbour pushes to this peer yet, lazy for those with fewer than
+// Watchers watchers, quiet for the rest. Connecting a neighbour already
+// connected resets its state.
 func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	out = m.Disconnect(out, now, n)
 	ln := &link{logs: make(map[Log]*linkLog)}
@@ -183,8 +184,9 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 
 // Disconnect removes neighbour n. For each log n pushed to this peer
 // alone, it asks another neighbour (the one known to hold most of it,
-// then the nearest) to push it instead, and returns out with those
-// grafts.
+// then the nearest) to push it instead; for each log n watched, it asks
+// the nearest hushed neighbour to watch it; and it returns out with
+// those notes.
 func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 	ln := m.links[n]
 	if ln == nil {
