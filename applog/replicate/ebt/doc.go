@@ -73,27 +73,28 @@
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
 // too (TestSimNamedMesh: 40 peers, 1.00), and about 4.5 notes (about 22
-// before watchers were bounded; 3.8 over the overlay; Figures below).
+// at 40 peers and 114 at 200 before watchers were bounded; 3.7 over the
+// overlay; Figures below).
 //
 // # Figures
 //
 // From the simulator (SCUTTLE_FIGURES=1 go test -run TestSimFigures -v
 // ./applog/replicate/ebt/; a tenth of the links 50 to 200ms, the rest 1
-// to 5ms; the second round of lines, once the trees have formed):
+// to 5ms; the second round of lines, once the trees have formed; bytes
+// estimated against the 2-host cost, with a line of 420 bytes, a note of
+// 4 and 30 per batch of notes):
 //
-//	room                         copies/delivery  notes/delivery  max hops  reach p50, max  connections
-//	200, overlay                 1.003            4.40            7         120ms, 618ms    max 10, mean 9.60
-//	1000, overlay                1.003            4.45            10        200ms, 1.13s    max 10, mean 9.71
-//	200, a quarter leave, 20 in  1.031            5.82            13        591ms, 797ms    max 10, mean 9.48
-//	1000, a quarter leave, 100   1.052            5.96            21        626ms, 1.19s    max 10, mean 9.70
-//	200, 20 stalled              1.005            4.38            9         152ms, 1.04s    max 10, mean 9.58
-//	50, named full mesh          1.000            27.7            2         7ms, 101ms      49
-//	200, named full mesh         1.000            113.6           3         74ms, 106ms     199
+//	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
+//	200, overlay                  1.002            3.72            1.14x  7         120ms, 618ms    max 10, mean 9.60
+//	1000, overlay                 1.003            3.76            1.07x  10        199ms, 1.22s    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.031            5.93            1.19x  16        608ms, 1.34s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.051            6.25            1.15x  21        658ms, 1.79s    max 10, mean 9.70
+//	200, 20 stalled               1.005            3.76            1.15x  9         152ms, 760ms    max 10, mean 9.58
+//	50, named full mesh           1.000            4.49            1.34x  2         7ms, 101ms      49
+//	200, named full mesh          1.000            4.44            1.33x  3         74ms, 106ms     199
 //
-// Notes grow with a peer's connections (about half of them per
-// delivery): about 4 bytes each, cheap over the overlay; in a large
-// named mesh they are the cost to lower next (a bound on the lazy
-// neighbours noted per log, with Resend as the backstop).
+// In the meshes, each note is its own batch (lines come slower than the
+// 100ms ticks), so the 30 bytes of a batch are most of the excess.
 //
 // # Memory
 //
