@@ -1,0 +1,640 @@
+package ebt
+
+import (
+	"slices"
+	"time"
+)
+
+// Peer names a neighbour: one connection (the caller's key for it, such
+// as the peer's log id).
+type Peer string
+
+// Log names a log (an applog.ID's text).
+type Log string
+
+// Kind is what a Msg asks the caller to send.
+type Kind uint8
+
+const (
+	// Push: send the entries of Log from seq From through Through, in
+	// order, to To.
+	Push Kind = iota + 1
+	// Notes: send the batch Notes to To.
+	Notes
+	// Resend: ask To to note again every log it holds that this peer
+	// has not said it holds (this peer dropped notes past MaxUnheld, and
+	// has room again).
+	Resend
+)
+
+// Note says "I hold Log up to Seq" and what the sender wants of the
+// receiver for Log: its entries pushed eagerly (Eager), only notes of
+// them (lazy: neither flag), or neither (Quiet: the sender has enough
+// neighbours noting Log to it). A note with Eager set where it was clear
+// before is a graft, one with Eager clear where it was set a prune.
+// Quiet is ignored with Eager set.
+type Note struct {
+	Log   Log
+	Seq   uint64
+	Eager bool
+	Quiet bool
+}
+
+// Msg is one thing a Machine asks its caller to send.
+type Msg struct {
+	To    Peer
+	Kind  Kind
+	Log   Log    // Push
+	From  uint64 // Push: first seq
+	Thru  uint64 // Push: last seq
+	Notes []Note // Notes
+}
+
+// Machine is one peer's replication state for every log and neighbour:
+// which neighbour pushes each log to it (its sources), which neighbours
+// it pushes each log to, and what each neighbour holds as far as it
+// knows. It does no I/O and reads no clock: every event carries the time,
+// and every method appends what to send to out and returns it. A Machine
+// is not safe for concurrent use; its zero value is not usable (New).
+type Machine struct {
+	p     Params
+	logs  map[Log]*logState
+	links map[Peer]*link
+	order []Peer // connected neighbours, sorted: iteration is deterministic
+
+	dirty   []Log // logs whose head rose since the last Tick
+	waiting []Log // logs some neighbour holds further than this peer
+}
+
+// logState is this peer's state of one log: a few integers.
+type logState struct {
+	have      uint64    // highest seq held
+	sources   int       // neighbours asked to push it eagerly
+	watchers  int       // neighbours asked to note it (lazy, not quiet)
+	noters    int       // neighbours with state for it (kept while have == 0)
+	waitSince time.Time // when it fell behind a noter; zero: not waiting
+	isDirty   bool
+	isWaiting bool
+}
+
+// link is the state of one neighbour.
+type link struct {
+	rtt    time.Duration
+	logs   map[Log]*linkLog
+	unheld int // logs with state here that this peer does not hold
+
+	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
+	resendDue  bool      // it asked for a Resend not answered yet
+	lastResend time.Time // when its last Resend was answered
+}
+
+// linkLog is the state of one log on one neighbour: two integers and two
+// flags.
+type linkLog struct {
+	known  uint64 // highest seq the neighbour holds as far as we know
+	noted  uint64 // highest seq we noted to it
+	push   bool   // it asked us to push this log eagerly
+	quiet  bool   // it asked us not to note this log
+	pull   bool   // we asked it to push this log eagerly
+	watch  bool   // we count it among the log's watchers: it notes to us
+	hushed bool   // we asked it to be quiet
+	unheld bool   // counted in link.unheld: this peer does not hold the log
+}
+
+// New returns a Machine with parameters p, or p's error.
+func New(p Params) (*Machine, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Machine{
+		p:     p.withDefaults(),
+		logs:  make(map[Log]*logState),
+		links: make(map[Peer]*link),
+	}, nil
+}
+
+// Head returns the highest seq of log l this peer holds (0: none).
+func (m *Machine) Head(l Log) uint64 {
+	if ls := m.logs[l]; ls != nil {
+		return ls.have
+	}
+	return 0
+}
+
+// Sources returns the neighbours this peer asked to push log l eagerly,
+// in order.
+func (m *Machine) Sources(l Log) []Peer {
+	var ps []Peer
+	for _, p := range m.order {
+		if ll := m.links[p].logs[l]; ll != nil && ll.pull {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Neighbours returns the connected neighbours, in order.
+func (m *Machine) Neighbours() []Peer { return slices.Clone(m.order) }
+
+// SetRTT records the round-trip time to neighbour n: among neighbours
+// that hold as much of a log, a graft asks the nearest.
+func (m *Machine) SetRTT(n Peer, d time.Duration) {
+	if ln := m.links[n]; ln != nil {
+		ln.rtt = d
+	}
+}
+
+// Connect adds neighbour n and returns out with its first batch of notes
+// (the heads): one note per log held, eager for the logs no other
+// neighbour pushes to this peer yet, lazy for those with fewer than
+// Watchers watchers, quiet for the rest. Connecting a neighbour already
+// connected resets its state.
+func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
+	out = m.Disconnect(out, now, n)
+	ln := &link{logs: make(map[Log]*linkLog)}
+	m.links[n] = ln
+	i, _ := slices.BinarySearch(m.order, n)
+	m.order = slices.Insert(m.order, i, n)
+	var notes []Note
+	for l, ls := range m.logs {
+		if ls.have == 0 {
+			continue
+		}
+		ll := &linkLog{noted: ls.have}
+		switch {
+		case ls.sources == 0:
+			ll.pull = true
+			ls.sources++
+		case ls.watchers < m.p.Watchers:
+			ll.watch = true
+			ls.watchers++
+		default:
+			ll.hushed = true
+		}
+		ls.noters++
+		ln.logs[l] = ll
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+	}
+	if len(notes) == 0 {
+		return out
+	}
+	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	return append(out, Msg{To: n, Kind: Notes, Notes: notes})
+}
+
+// Disconnect removes neighbour n. For each log n pushed to this peer
+// alone, it asks another neighbour (the one known to hold most of it,
+// then the nearest) to push it instead; for each log n watched, it asks
+// the nearest hushed neighbour to watch it; and it returns out with
+// those notes.
+func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
+	ln := m.links[n]
+	if ln == nil {
+		return out
+	}
+	delete(m.links, n)
+	if i, ok := slices.BinarySearch(m.order, n); ok {
+		m.order = slices.Delete(m.order, i, i+1)
+	}
+	var orphans, unwatched []Log
+	for l, ll := range ln.logs {
+		ls := m.logs[l]
+		ls.noters--
+		if ll.pull {
+			ls.sources--
+			if ls.sources == 0 && ls.have > 0 {
+				orphans = append(orphans, l)
+			}
+		}
+		if ll.watch {
+			ls.watchers--
+			if ls.have > 0 {
+				unwatched = append(unwatched, l)
+			}
+		}
+		if ls.have == 0 && ls.noters == 0 {
+			m.dropLog(l)
+		}
+	}
+	slices.SortFunc(orphans, cmpLog)
+	slices.SortFunc(unwatched, cmpLog)
+	grafts := make(map[Peer][]Note)
+	for _, l := range orphans {
+		if p, ok := m.best(l, false); ok {
+			m.graft(grafts, p, l)
+		}
+	}
+	for _, l := range unwatched {
+		m.rewatch(grafts, l)
+	}
+	for _, p := range m.order {
+		if notes := grafts[p]; len(notes) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+		}
+	}
+	return out
+}
+
+// Append records that this peer now holds log l up to seq by other means
+// than a neighbour's push (its own append, or an older peer's connection)
+// and returns out with the pushes to the neighbours eager for it.
+func (m *Machine) Append(out []Msg, now time.Time, l Log, seq uint64) []Msg {
+	ls := m.log(l)
+	if seq <= ls.have {
+		return out
+	}
+	if ls.have == 0 {
+		m.nowHeld(l)
+	}
+	ls.have = seq
+	m.progress(now, l, ls)
+	return m.forward(out, "", l, ls)
+}
+
+// Received records that neighbour from pushed entry seq of log l, and
+// returns out with what to send: the pushes to the neighbours eager for
+// l, or, if this peer held seq already and another neighbour pushes l
+// too, a prune to from. It reports whether the entry was new (the one
+// after the head); an entry past the head is a gap and changes nothing
+// (replicate ends such a session). The caller calls it once the entry is
+// stored.
+func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint64) ([]Msg, bool) {
+	ln := m.links[from]
+	if ln == nil || seq == 0 {
+		return out, false
+	}
+	ls := m.log(l)
+	// ll is nil for a log not held past MaxUnheld: the entry still
+	// counts, and the link's state of it starts once it is held.
+	ll := m.linkLog(ln, l, ls)
+	if ll != nil {
+		ll.known = max(ll.known, seq)
+	}
+	switch {
+	case seq <= ls.have:
+		if ll != nil && ll.pull && ls.sources > 1 {
+			ll.pull = false
+			ls.sources--
+			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{m.lazyOrQuiet(l, ls, ll)}})
+		}
+		return out, false
+	case seq > ls.have+1:
+		if ls.have == 0 && ls.noters == 0 {
+			m.dropLog(l)
+		}
+		return out, false
+	}
+	if ls.have == 0 {
+		m.nowHeld(l)
+	}
+	ls.have = seq
+	m.progress(now, l, ls)
+	return m.forward(out, from, l, ls), true
+}
+
+// ReceivedNotes records neighbour from's batch of notes and returns out
+// with the pushes they ask for (a graft of a log this peer holds further).
+func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Note) []Msg {
+	ln := m.links[from]
+	if ln == nil {
+		return out
+	}
+	var quiets []Note
+	for _, nt := range notes {
+		ls := m.logs[nt.Log]
+		if ls == nil && ln.unheld >= m.p.MaxUnheld {
+			ln.overflow = true
+			continue
+		}
+		ls = m.log(nt.Log)
+		ll := m.linkLog(ln, nt.Log, ls)
+		if ll == nil {
+			ln.overflow = true
+			if ls.have == 0 && ls.noters == 0 {
+				m.dropLog(nt.Log)
+			}
+			continue
+		}
+		ll.known = max(ll.known, nt.Seq)
+		ll.push = nt.Eager
+		wasQuiet := ll.quiet
+		ll.quiet = nt.Quiet && !nt.Eager
+		if wasQuiet && !ll.push && !ll.quiet {
+			// Made a watcher (one left): note it the head at the next
+			// tick if it is behind.
+			ll.noted = min(ll.noted, nt.Seq)
+			if nt.Seq < ls.have && !ls.isDirty {
+				ls.isDirty = true
+				m.dirty = append(m.dirty, nt.Log)
+			}
+		}
+		if !ll.pull && !ll.watch && !ll.hushed {
+			// A neighbour noting a log unasked: one more watcher, or told
+			// to be quiet (once).
+			if n := m.lazyOrQuiet(nt.Log, ls, ll); n.Quiet {
+				quiets = append(quiets, n)
+			}
+		}
+		if ll.push && ll.known < ls.have {
+			out = append(out, Msg{To: from, Kind: Push, Log: nt.Log, From: ll.known + 1, Thru: ls.have})
+			ll.known = ls.have
+		}
+		if ll.known > ls.have && !ls.isWaiting {
+			ls.isWaiting = true
+			ls.waitSince = now
+			m.waiting = append(m.waiting, nt.Log)
+		}
+	}
+	if len(quiets) > 0 {
+		out = append(out, Msg{To: from, Kind: Notes, Notes: quiets})
+	}
+	return out
+}
+
+// resendSwitchTimes: a neighbour's Resend is answered at most once per
+// this many SwitchTimes.
+const resendSwitchTimes = 4
+
+// ReceivedResend answers neighbour from's Resend: it returns out with
+// one batch noting every log this peer holds that from has not said it
+// holds. It answers at most once per 4 SwitchTimes per neighbour: a
+// Resend sooner is answered at the first Tick after that.
+func (m *Machine) ReceivedResend(out []Msg, now time.Time, from Peer) []Msg {
+	ln := m.links[from]
+	if ln == nil {
+		return out
+	}
+	ln.resendDue = true
+	return m.resend(out, now, from, ln)
+}
+
+// resend answers a Resend of neighbour p if one is due and allowed now.
+func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
+	if !ln.resendDue || (!ln.lastResend.IsZero() && now.Sub(ln.lastResend) < resendSwitchTimes*m.p.SwitchTime) {
+		return out
+	}
+	ln.resendDue = false
+	ln.lastResend = now
+	var notes []Note
+	for l, ls := range m.logs {
+		if ls.have == 0 {
+			continue
+		}
+		ll := m.linkLog(ln, l, ls)
+		if ll.known > 0 || ll.push || ll.quiet {
+			continue
+		}
+		ll.noted = ls.have
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+	}
+	if len(notes) == 0 {
+		return out
+	}
+	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	return append(out, Msg{To: p, Kind: Notes, Notes: notes})
+}
+
+// Tick is called every NoteInterval. It returns out with the grafts due
+// (a log behind a noter for SwitchTime, or at once if no neighbour pushes
+// it), per neighbour one batch of notes of the logs whose head rose since
+// the last tick, leaving out the neighbours that push the log to this
+// peer, that it pushes the log to, or that hold the head already, and a
+// Resend to each neighbour whose notes were dropped once the logs not
+// held from it are below half of MaxUnheld.
+func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
+	batch := make(map[Peer][]Note)
+	keep := m.waiting[:0]
+	for _, l := range m.waiting {
+		ls := m.logs[l]
+		if ls == nil {
+			continue
+		}
+		p, ok := m.best(l, true)
+		if !ok {
+			ls.isWaiting = false
+			continue
+		}
+		keep = append(keep, l)
+		if ls.sources > 0 && now.Sub(ls.waitSince) < m.p.SwitchTime {
+			continue
+		}
+		ls.waitSince = now
+		if p, ok = m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
+			m.graft(batch, p, l)
+		}
+	}
+	m.waiting = keep
+	for _, l := range m.dirty {
+		ls := m.logs[l]
+		if ls == nil {
+			continue
+		}
+		ls.isDirty = false
+		for _, p := range m.order {
+			ln := m.links[p]
+			ll := m.linkLog(ln, l, ls)
+			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
+				continue
+			}
+			ll.noted = ls.have
+			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+		}
+	}
+	m.dirty = m.dirty[:0]
+	for _, p := range m.order {
+		if notes := batch[p]; len(notes) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+		}
+		ln := m.links[p]
+		if ln.overflow && ln.unheld < m.p.MaxUnheld/2 {
+			ln.overflow = false
+			out = append(out, Msg{To: p, Kind: Resend})
+		}
+		out = m.resend(out, now, p, ln)
+	}
+	return out
+}
+
+// Forget drops every state of log l (a log the store blocked): it is
+// neither noted nor pushed from then on, until it is held again.
+func (m *Machine) Forget(l Log) {
+	m.nowHeld(l)
+	for _, ln := range m.links {
+		delete(ln.logs, l)
+	}
+	m.dropLog(l)
+}
+
+// nowHeld takes log l out of each link's count of logs not held: this
+// peer holds it now (or forgets it).
+func (m *Machine) nowHeld(l Log) {
+	for _, ln := range m.links {
+		if ll := ln.logs[l]; ll != nil && ll.unheld {
+			ll.unheld = false
+			ln.unheld--
+		}
+	}
+}
+
+// log returns l's state, made if new.
+func (m *Machine) log(l Log) *logState {
+	ls := m.logs[l]
+	if ls == nil {
+		ls = &logState{}
+		m.logs[l] = ls
+	}
+	return ls
+}
+
+func (m *Machine) dropLog(l Log) {
+	delete(m.logs, l)
+	m.dirty = slices.DeleteFunc(m.dirty, func(d Log) bool { return d == l })
+	m.waiting = slices.DeleteFunc(m.waiting, func(d Log) bool { return d == l })
+}
+
+// linkLog returns log l's state on link ln, made if new, or nil if l is
+// not held and ln has MaxUnheld such logs already.
+func (m *Machine) linkLog(ln *link, l Log, ls *logState) *linkLog {
+	ll := ln.logs[l]
+	if ll != nil {
+		return ll
+	}
+	if ls.have == 0 {
+		if ln.unheld >= m.p.MaxUnheld {
+			return nil
+		}
+		ln.unheld++
+	}
+	ll = &linkLog{unheld: ls.have == 0}
+	ln.logs[l] = ll
+	ls.noters++
+	return ll
+}
+
+// progress marks l dirty (to be noted at the next tick) and restarts its
+// switch timer: an eager neighbour that delivers is not stalled.
+func (m *Machine) progress(now time.Time, l Log, ls *logState) {
+	if !ls.isDirty {
+		ls.isDirty = true
+		m.dirty = append(m.dirty, l)
+	}
+	if ls.isWaiting {
+		ls.waitSince = now
+	}
+}
+
+// forward pushes l's new entries to each neighbour but from that asked
+// for them eagerly; the others get a note at the next tick.
+func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
+	for _, p := range m.order {
+		if p == from {
+			continue
+		}
+		ll := m.links[p].logs[l]
+		if ll == nil || !ll.push || ll.known >= ls.have {
+			continue
+		}
+		out = append(out, Msg{To: p, Kind: Push, Log: l, From: ll.known + 1, Thru: ls.have})
+		ll.known = ls.have
+	}
+	return out
+}
+
+// best returns the neighbour to graft for l: the one known to hold most
+// of it, then the nearest, then the first in order; with anyPeer false,
+// only one not pulled from already.
+func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
+	ls := m.logs[l]
+	var (
+		bp    Peer
+		bk    uint64
+		brtt  time.Duration
+		found bool
+	)
+	for _, p := range m.order {
+		ln := m.links[p]
+		ll := ln.logs[l]
+		if ll == nil || (!anyPeer && ll.pull) {
+			continue
+		}
+		if anyPeer && ll.known <= ls.have {
+			continue
+		}
+		if !found || ll.known > bk || (ll.known == bk && ln.rtt < brtt) {
+			bp, bk, brtt, found = p, ll.known, ln.rtt, true
+		}
+	}
+	return bp, found
+}
+
+// graft marks p as a source of l and adds the note that asks it to
+// batch; if p was a watcher, another takes its place (rewatch).
+func (m *Machine) graft(batch map[Peer][]Note, p Peer, l Log) {
+	ls := m.logs[l]
+	ll := m.links[p].logs[l]
+	if !ll.pull {
+		ll.pull = true
+		ls.sources++
+	}
+	ll.hushed = false
+	batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: true})
+	if ll.watch {
+		ll.watch = false
+		ls.watchers--
+		m.rewatch(batch, l)
+	}
+}
+
+// rewatch asks the nearest neighbour hushed about l to note it again,
+// if l has fewer than Watchers watchers, adding the note to batch.
+func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
+	ls := m.logs[l]
+	if ls.watchers >= m.p.Watchers {
+		return
+	}
+	if p, ok := m.nearestHushed(l); ok {
+		ll := m.links[p].logs[l]
+		ll.hushed, ll.watch = false, true
+		ls.watchers++
+		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have})
+	}
+}
+
+// lazyOrQuiet makes ll, a neighbour neither source nor watcher of l, a
+// watcher if l has fewer than Watchers, else hushed, and returns the
+// note that tells it so.
+func (m *Machine) lazyOrQuiet(l Log, ls *logState, ll *linkLog) Note {
+	if ls.watchers < m.p.Watchers {
+		ll.watch, ll.hushed = true, false
+		ls.watchers++
+		return Note{Log: l, Seq: ls.have}
+	}
+	ll.hushed = true
+	return Note{Log: l, Seq: ls.have, Quiet: true}
+}
+
+// nearestHushed returns the nearest neighbour asked to be quiet about l.
+func (m *Machine) nearestHushed(l Log) (Peer, bool) {
+	var (
+		bp    Peer
+		brtt  time.Duration
+		found bool
+	)
+	for _, p := range m.order {
+		ln := m.links[p]
+		if ll := ln.logs[l]; ll != nil && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
+			bp, brtt, found = p, ln.rtt, true
+		}
+	}
+	return bp, found
+}
+
+func cmpLog(a, b Log) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

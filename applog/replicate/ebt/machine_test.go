@@ -1,0 +1,372 @@
+package ebt
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func newMachine(t *testing.T, p Params) *Machine {
+	t.Helper()
+	m, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func at(ms int) time.Time { return epoch.Add(time.Duration(ms) * time.Millisecond) }
+
+func wantMsgs(t *testing.T, what string, got, want []Msg) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func notes(to Peer, ns ...Note) Msg { return Msg{To: to, Kind: Notes, Notes: ns} }
+
+func push(to Peer, l Log, from, thru uint64) Msg {
+	return Msg{To: to, Kind: Push, Log: l, From: from, Thru: thru}
+}
+
+// TestConnectHeads: a new neighbour's first notes are the heads, eager
+// for the logs no neighbour pushes yet and lazy for the rest, so that a
+// second connection does not double what the first brings.
+func TestConnectHeads(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "a", 3)
+	m.Append(nil, at(0), "b", 1)
+	wantMsgs(t, "first connection", m.Connect(nil, at(1), "x"),
+		[]Msg{notes("x", Note{"a", 3, true, false}, Note{"b", 1, true, false})})
+	wantMsgs(t, "second connection", m.Connect(nil, at(1), "y"),
+		[]Msg{notes("y", Note{"a", 3, false, false}, Note{"b", 1, false, false})})
+	// x asks for a eagerly from seq 1: it gets 2 and 3 pushed.
+	wantMsgs(t, "graft from x", m.ReceivedNotes(nil, at(2), "x", []Note{{"a", 1, true, false}}),
+		[]Msg{push("x", "a", 2, 3)})
+	// Nothing rose: the tick notes nothing.
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+}
+
+// TestDuplicatePrunes: an entry received a second time, from a second
+// source, asks that source to go lazy; the last source is never pruned.
+func TestDuplicatePrunes(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Connect(nil, at(0), "x")
+	m.Connect(nil, at(0), "y")
+	// Both neighbours hold l at 1 and are asked for it.
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 1, false, false}})
+	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true, false})})
+	// y too, after a switch time without progress.
+	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true, false})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x", "y"}) {
+		t.Fatalf("sources %v, want [x y]", got)
+	}
+	out, isNew := m.Received(nil, at(701), "x", "l", 1)
+	if !isNew || len(out) != 0 {
+		t.Fatalf("first copy: new %v, out %+v; want new, nothing to send", isNew, out)
+	}
+	out, isNew = m.Received(nil, at(702), "y", "l", 1)
+	if isNew {
+		t.Fatal("second copy reported new")
+	}
+	wantMsgs(t, "duplicate", out, []Msg{notes("y", Note{"l", 1, false, false})})
+	// x delivers 2, y's 2 was on its way: a duplicate from the last
+	// source left (x, once y is pruned) prunes nothing.
+	m.Received(nil, at(703), "y", "l", 2)
+	out, _ = m.Received(nil, at(704), "x", "l", 2)
+	wantMsgs(t, "duplicate from the last source", out, nil)
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x"}) {
+		t.Errorf("sources %v, want [x]", got)
+	}
+}
+
+// TestGraftAfterSwitchTime: a lazy neighbour's note of an entry the
+// eager one has not delivered makes this peer graft it after SwitchTime,
+// not before; progress restarts the wait.
+func TestGraftAfterSwitchTime(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 1)
+	m.Connect(nil, at(0), "x") // eager for l
+	m.Connect(nil, at(0), "y") // lazy
+	m.ReceivedNotes(nil, at(10), "y", []Note{{"l", 3, false, false}})
+	wantMsgs(t, "tick before switch time", m.Tick(nil, at(100)), nil)
+	m.Received(nil, at(300), "x", "l", 2) // progress: the wait restarts
+	wantMsgs(t, "tick 500ms after the note", m.Tick(nil, at(600)), nil)
+	wantMsgs(t, "tick 500ms after progress", m.Tick(nil, at(800)), []Msg{notes("y", Note{"l", 2, true, false})})
+	// The other side of a graft: y pushes what this peer lacks.
+	y := newMachine(t, Params{})
+	y.Append(nil, at(0), "l", 3)
+	y.Connect(nil, at(0), "me")
+	wantMsgs(t, "graft received", y.ReceivedNotes(nil, at(801), "me", []Note{{"l", 2, true, false}}),
+		[]Msg{push("me", "l", 3, 3)})
+	wantMsgs(t, "then live", y.Append(nil, at(802), "l", 4), []Msg{push("me", "l", 4, 4)})
+}
+
+// TestNotesBatched: a head that rises is noted once per tick, in one
+// batch per neighbour, to the neighbours that neither push it to this
+// peer, nor are pushed to, nor hold it already.
+func TestNotesBatched(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "a", 1)
+	m.Append(nil, at(0), "b", 1)
+	for _, p := range []Peer{"w", "x", "y", "z"} {
+		m.Connect(nil, at(0), p)
+	}
+	m.ReceivedNotes(nil, at(1), "w", []Note{{"a", 1, true, false}, {"b", 1, false, false}})  // w wants a pushed
+	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 5, false, false}, {"b", 1, false, false}}) // x is ahead on a
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false, false}, {"b", 1, false, false}})
+	// z has said nothing: it holds neither as far as this peer knows.
+	out := m.Append(nil, at(2), "a", 2)
+	out = m.Append(out, at(3), "a", 3)
+	out = m.Append(out, at(4), "b", 2)
+	wantMsgs(t, "appends", out, []Msg{push("w", "a", 2, 2), push("w", "a", 3, 3)})
+	// w is pushed a, and is this peer's source of both logs (the first
+	// connection): its note of b says so. x holds a further already (it
+	// is grafted only after SwitchTime: w, a source, may yet deliver).
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
+		notes("w", Note{"b", 2, true, false}),
+		notes("x", Note{"b", 2, false, false}),
+		notes("y", Note{"a", 3, false, false}, Note{"b", 2, false, false}),
+		notes("z", Note{"a", 3, false, false}, Note{"b", 2, false, false}),
+	})
+	wantMsgs(t, "nothing rose since", m.Tick(nil, at(200)), nil)
+	wantMsgs(t, "switch time after x's note", m.Tick(nil, at(600)), []Msg{notes("x", Note{"a", 3, true, false})})
+}
+
+// TestDisconnectGrafts: when the only source of a log leaves, the
+// neighbour known to hold most of it is grafted at once, not after
+// SwitchTime.
+func TestDisconnectGrafts(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 2)
+	m.Connect(nil, at(0), "x") // source of l
+	m.Connect(nil, at(0), "y")
+	m.Connect(nil, at(0), "z")
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 2, false, false}})
+	m.ReceivedNotes(nil, at(1), "z", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(2), "x"), []Msg{notes("y", Note{"l", 2, true, false})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"y"}) {
+		t.Errorf("sources %v, want [y]", got)
+	}
+	wantMsgs(t, "a lazy neighbour leaves", m.Disconnect(nil, at(3), "z"), nil)
+}
+
+// TestLyingNotes: a neighbour that notes seqs it does not hold, and
+// pushes nothing, costs one graft per log and no more; the honest
+// source keeps pushing, and a log's entries still arrive.
+func TestLyingNotes(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 1)
+	m.Connect(nil, at(0), "honest")
+	m.Connect(nil, at(0), "liar")
+	m.ReceivedNotes(nil, at(1), "liar", []Note{{"l", 1 << 40, false, false}})
+	wantMsgs(t, "before switch time", m.Tick(nil, at(100)), nil)
+	wantMsgs(t, "one graft", m.Tick(nil, at(600)), []Msg{notes("liar", Note{"l", 1, true, false})})
+	for ms := 700; ms <= 5000; ms += 100 {
+		if out := m.Tick(nil, at(ms)); len(out) != 0 {
+			t.Fatalf("tick at %dms sent %+v, want nothing", ms, out)
+		}
+	}
+	if _, isNew := m.Received(nil, at(5001), "honest", "l", 2); !isNew {
+		t.Error("honest source's entry not taken")
+	}
+	// A liar's note never makes this peer note or push to it: it is
+	// "ahead".
+	m.Connect(nil, at(5002), "x")
+	wantMsgs(t, "x asks", m.ReceivedNotes(nil, at(5003), "x", []Note{{"l", 0, true, false}}), []Msg{push("x", "l", 1, 2)})
+	out, _ := m.Received(nil, at(5004), "honest", "l", 3)
+	wantMsgs(t, "forward", out, []Msg{push("x", "l", 3, 3)})
+	wantMsgs(t, "tick", m.Tick(nil, at(5100)), nil)
+}
+
+// TestUnheldBound: a neighbour that notes made-up logs makes this peer
+// track at most MaxUnheld of them, and nothing once it is gone.
+func TestUnheldBound(t *testing.T) {
+	m := newMachine(t, Params{MaxUnheld: 16})
+	m.Connect(nil, at(0), "x")
+	var ns []Note
+	for i := range 1000 {
+		ns = append(ns, Note{Log: Log(fmt.Sprint("made-up-", i)), Seq: 1})
+	}
+	m.ReceivedNotes(nil, at(1), "x", ns)
+	if got := len(m.logs); got != 16 {
+		t.Errorf("tracking %d logs, want 16", got)
+	}
+	if got := len(m.links["x"].logs); got != 16 {
+		t.Errorf("tracking %d logs of x, want 16", got)
+	}
+	// Grafts go out for those 16 (nothing pushes them yet).
+	if out := m.Tick(nil, at(100)); len(out) != 1 || len(out[0].Notes) != 16 {
+		t.Errorf("tick: %+v, want one batch of 16 grafts", out)
+	}
+	// An entry pushed unasked of a log past the bound still counts; a
+	// gap leaves nothing behind.
+	if _, isNew := m.Received(nil, at(150), "x", "made-up-999", 1); !isNew {
+		t.Error("entry 1 of a log past MaxUnheld not taken")
+	}
+	if _, isNew := m.Received(nil, at(150), "x", "made-up-998", 2); isNew || m.logs["made-up-998"] != nil {
+		t.Error("gap of a log past MaxUnheld taken or remembered")
+	}
+	m.Forget("made-up-999")
+	m.Disconnect(nil, at(200), "x")
+	if len(m.logs) != 0 || len(m.waiting) != 0 || len(m.dirty) != 0 {
+		t.Errorf("after x left: %d logs, %d waiting, %d dirty; want none", len(m.logs), len(m.waiting), len(m.dirty))
+	}
+}
+
+// TestForget: a forgotten (blocked) log is neither noted nor pushed.
+func TestForget(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Connect(nil, at(0), "x")
+	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 0, true, false}})
+	wantMsgs(t, "append", m.Append(nil, at(1), "l", 1), []Msg{push("x", "l", 1, 1)})
+	m.Append(nil, at(2), "l", 2)
+	m.Forget("l")
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+	if h := m.Head("l"); h != 0 {
+		t.Errorf("head %d after Forget, want 0", h)
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Params
+		ok   bool
+	}{
+		{"zero", Params{}, true},
+		{"fast", Params{NoteInterval: time.Millisecond, SwitchTime: time.Millisecond, MaxUnheld: 1}, true},
+		{"interval too short", Params{NoteInterval: time.Microsecond}, false},
+		{"interval too long", Params{NoteInterval: time.Minute}, false},
+		{"switch below interval", Params{NoteInterval: time.Second, SwitchTime: 10 * time.Millisecond}, false},
+		{"switch too long", Params{SwitchTime: time.Hour}, false},
+		{"unheld negative", Params{MaxUnheld: -1}, false},
+		{"unheld too many", Params{MaxUnheld: 1<<16 + 1}, false},
+	} {
+		err := tc.p.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+		if _, err2 := New(tc.p); (err2 == nil) != tc.ok {
+			t.Errorf("%s: New error %v, want ok %v", tc.name, err2, tc.ok)
+		}
+	}
+}
+
+// TestUnheldCountsOnlyUnheld: MaxUnheld bounds the logs a neighbour
+// names that this peer does not hold now; those it came to hold do not
+// count, so a long connection keeps learning new logs.
+func TestUnheldCountsOnlyUnheld(t *testing.T) {
+	m := newMachine(t, Params{MaxUnheld: 4})
+	m.Connect(nil, at(0), "x")
+	for round := range 3 {
+		var ns []Note
+		for i := range 4 {
+			ns = append(ns, Note{Log: Log(fmt.Sprint("l", round, i)), Seq: 1})
+		}
+		m.ReceivedNotes(nil, at(round*1000), "x", ns)
+		for _, nt := range ns {
+			if _, isNew := m.Received(nil, at(round*1000+1), "x", nt.Log, 1); !isNew {
+				t.Fatalf("round %d: %s not taken", round, nt.Log)
+			}
+		}
+	}
+	if got := len(m.logs); got != 12 {
+		t.Errorf("holding %d logs, want 12", got)
+	}
+}
+
+// TestResend: a peer that dropped a neighbour's notes past MaxUnheld
+// asks for them again (Resend) once it holds what it took, and the
+// neighbour notes again the logs this peer never said it holds, at most
+// once per 4 SwitchTimes (a Resend sooner is answered then).
+func TestResend(t *testing.T) {
+	a := newMachine(t, Params{})
+	b := newMachine(t, Params{MaxUnheld: 4})
+	for i := range 10 {
+		a.Append(nil, at(0), Log(fmt.Sprint("l", i)), 1)
+	}
+	heads := a.Connect(nil, at(0), "b")
+	b.Connect(nil, at(0), "a")
+	b.ReceivedNotes(nil, at(1), "a", heads[0].Notes)
+	grafts := b.Tick(nil, at(100))
+	if len(grafts) != 1 || len(grafts[0].Notes) != 4 {
+		t.Fatalf("grafts %+v, want 4", grafts)
+	}
+	pushes := a.ReceivedNotes(nil, at(101), "b", grafts[0].Notes)
+	for _, p := range pushes {
+		b.Received(nil, at(102), "a", p.Log, p.Thru)
+	}
+	if out := b.Tick(nil, at(200)); !reflect.DeepEqual(out, []Msg{{To: "a", Kind: Resend}}) {
+		t.Fatalf("tick after taking the 4: %+v, want a Resend", out)
+	}
+	out := a.ReceivedResend(nil, at(201), "b")
+	want := []Msg{notes("b", Note{"l4", 1, true, false}, Note{"l5", 1, true, false}, Note{"l6", 1, true, false},
+		Note{"l7", 1, true, false}, Note{"l8", 1, true, false}, Note{"l9", 1, true, false})}
+	wantMsgs(t, "resend", out, want)
+	b.ReceivedNotes(nil, at(202), "a", out[0].Notes)
+	if got := len(b.logs); got != 8 {
+		t.Errorf("b tracks %d logs, want 8", got)
+	}
+	// b takes l4 … l7, and asks again: a answers 4 SwitchTimes after
+	// its first answer.
+	pushes = a.ReceivedNotes(nil, at(300), "b", b.Tick(nil, at(300))[0].Notes)
+	for _, p := range pushes {
+		b.Received(nil, at(301), "a", p.Log, p.Thru)
+	}
+	if out := b.Tick(nil, at(400)); !reflect.DeepEqual(out, []Msg{{To: "a", Kind: Resend}}) {
+		t.Fatalf("second Resend: %+v", out)
+	}
+	wantMsgs(t, "a Resend too soon", a.ReceivedResend(nil, at(401), "b"), nil)
+	wantMsgs(t, "tick before 4 SwitchTimes", a.Tick(nil, at(2200)), nil)
+	wantMsgs(t, "tick after", a.Tick(nil, at(2201)), []Msg{notes("b", Note{"l8", 1, true, false}, Note{"l9", 1, true, false})})
+}
+
+// TestWatchers: besides its sources, a peer asks Watchers neighbours to
+// note a log and the others to be quiet; a quiet neighbour is not noted;
+// a neighbour that notes unasked is hushed once; a watcher that leaves
+// or is grafted is replaced by the nearest hushed neighbour.
+func TestWatchers(t *testing.T) {
+	m := newMachine(t, Params{Watchers: 1})
+	m.Append(nil, at(0), "l", 1)
+	wantMsgs(t, "source", m.Connect(nil, at(0), "a"), []Msg{notes("a", Note{"l", 1, true, false})})
+	wantMsgs(t, "watcher", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, false, false})})
+	wantMsgs(t, "hushed", m.Connect(nil, at(0), "c"), []Msg{notes("c", Note{"l", 1, false, true})})
+	wantMsgs(t, "hushed", m.Connect(nil, at(0), "d"), []Msg{notes("d", Note{"l", 1, false, true})})
+	m.SetRTT("c", 9*time.Millisecond)
+	m.SetRTT("d", 2*time.Millisecond)
+	// b and c are lazy towards this peer, d asked it to be quiet.
+	for _, p := range []Peer{"a", "b", "c"} {
+		m.ReceivedNotes(nil, at(1), p, []Note{{"l", 1, false, false}})
+	}
+	m.ReceivedNotes(nil, at(1), "d", []Note{{"l", 1, false, true}})
+	m.Append(nil, at(2), "l", 2)
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
+		notes("a", Note{"l", 2, true, false}),
+		notes("b", Note{"l", 2, false, false}),
+		notes("c", Note{"l", 2, false, true}),
+	})
+	// New neighbours (hushed about l by the heads) note a new log k
+	// unasked: the first watches it, the second is hushed, once.
+	m.Connect(nil, at(200), "e")
+	m.Connect(nil, at(200), "f")
+	m.SetRTT("e", 50*time.Millisecond)
+	m.SetRTT("f", 50*time.Millisecond)
+	wantMsgs(t, "first to note k", m.ReceivedNotes(nil, at(201), "e", []Note{{"k", 5, false, false}}), nil)
+	wantMsgs(t, "second to note k", m.ReceivedNotes(nil, at(202), "f", []Note{{"k", 5, false, false}}),
+		[]Msg{notes("f", Note{"k", 0, false, true})})
+	wantMsgs(t, "again", m.ReceivedNotes(nil, at(203), "f", []Note{{"k", 6, false, false}}), nil)
+	// The watcher leaves: the nearest hushed (d, 2ms) watches.
+	wantMsgs(t, "watcher leaves", m.Disconnect(nil, at(300), "b"), []Msg{notes("d", Note{"l", 2, false, false})})
+	// The source leaves: d, the watcher, is grafted, and c watches.
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(400), "a"), []Msg{
+		notes("c", Note{"l", 2, false, false}),
+		notes("d", Note{"l", 2, true, false}),
+	})
+}

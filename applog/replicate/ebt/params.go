@@ -1,0 +1,76 @@
+package ebt
+
+import (
+	"fmt"
+	"time"
+)
+
+// Params are a Machine's parameters. The zero value selects every
+// default; Validate states the bounds.
+type Params struct {
+	// NoteInterval is how often the caller calls Tick: notes are batched
+	// between two ticks, and a graft waits for a tick. Default 100ms;
+	// 1ms … 10s.
+	NoteInterval time.Duration
+
+	// SwitchTime is how long a log may stay behind what a neighbour
+	// noted, while some neighbour is eager for it, before another
+	// neighbour is asked to be eager (a graft). It bounds the delay an
+	// eager neighbour that stalls or leaves adds. Default 500ms;
+	// NoteInterval … 1m.
+	SwitchTime time.Duration
+
+	// MaxUnheld bounds, per neighbour, the logs this peer does not hold
+	// that it tracks from the neighbour's notes (logs it may want);
+	// notes for further ones are dropped. Default 1024; 1 … 65536.
+	MaxUnheld int
+
+	// Watchers is how many neighbours, besides the sources, this peer
+	// asks to note each log it holds; it asks the others to be quiet
+	// about it. An entry the sources do not deliver is missed only if
+	// every watcher fails too (a watcher that leaves is replaced at
+	// once). Default 3; 1 … 64.
+	Watchers int
+}
+
+// Default values of Params' fields.
+const (
+	DefaultNoteInterval = 100 * time.Millisecond
+	DefaultSwitchTime   = 500 * time.Millisecond
+	DefaultMaxUnheld    = 1024
+	DefaultWatchers     = 3
+)
+
+// withDefaults returns p with zero fields replaced by their defaults.
+func (p Params) withDefaults() Params {
+	if p.NoteInterval == 0 {
+		p.NoteInterval = DefaultNoteInterval
+	}
+	if p.SwitchTime == 0 {
+		p.SwitchTime = DefaultSwitchTime
+	}
+	if p.MaxUnheld == 0 {
+		p.MaxUnheld = DefaultMaxUnheld
+	}
+	if p.Watchers == 0 {
+		p.Watchers = DefaultWatchers
+	}
+	return p
+}
+
+// Validate reports whether p, once zero fields are given their
+// defaults, is within the bounds its fields state.
+func (p Params) Validate() error {
+	p = p.withDefaults()
+	switch {
+	case p.NoteInterval < time.Millisecond || p.NoteInterval > 10*time.Second:
+		return fmt.Errorf("ebt: NoteInterval %v not within 1ms … 10s", p.NoteInterval)
+	case p.SwitchTime < p.NoteInterval || p.SwitchTime > time.Minute:
+		return fmt.Errorf("ebt: SwitchTime %v not within NoteInterval (%v) … 1m", p.SwitchTime, p.NoteInterval)
+	case p.MaxUnheld < 1 || p.MaxUnheld > 1<<16:
+		return fmt.Errorf("ebt: MaxUnheld %d not within 1 … 65536", p.MaxUnheld)
+	case p.Watchers < 1 || p.Watchers > 64:
+		return fmt.Errorf("ebt: Watchers %d not within 1 … 64", p.Watchers)
+	}
+	return nil
+}
