@@ -73,22 +73,22 @@
 // # Wire mapping (intended)
 //
 // Nothing here is on the wire yet. The messages would be frames of the
-// replication protocol at Version 3 (applog/replicate's framing and
+// replication protocol at Version 4 (applog/replicate's framing and
 // numbers, after ebt's notes frame), on the connection to an active peer,
 // or, for a peer not active (a Neighbor to a passive peer, a
 // ShuffleReply to a shuffle's origin, a Join), on a connection made for
 // it: the handshake as usual, one frame, closed unless the answer makes
 // the peer active.
 //
-//	type 7  join           empty
-//	type 8  forward join   peer, ttl (1 byte, <= ActiveWalk)
-//	type 9  neighbor       flags (1 byte: bit 0 high priority)
-//	type 10 neighbor reply flags (1 byte: bit 0 accepted)
-//	type 11 disconnect     empty
-//	type 12 shuffle        peer (the origin), ttl (1 byte), count
+//	type 10 join           empty
+//	type 11 forward join   peer, ttl (1 byte, <= ActiveWalk)
+//	type 12 neighbor       flags (1 byte: bit 0 high priority)
+//	type 13 neighbor reply flags (1 byte: bit 0 accepted)
+//	type 14 disconnect     empty
+//	type 15 shuffle        peer (the origin), ttl (1 byte), count
 //	                       (uvarint, <= ShuffleActive+ShufflePassive+1),
 //	                       { peer } …
-//	type 13 shuffle reply  count (uvarint, same bound), { peer } …
+//	type 16 shuffle reply  count (uvarint, same bound), { peer } …
 //	peer    = id (a log id, as replicate writes it), address (uvarint
 //	          length <= 64, then host:port text)
 //

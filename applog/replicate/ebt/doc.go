@@ -127,10 +127,11 @@
 // # Wire mapping (intended)
 //
 // Nothing here is on the wire yet. The replication protocol
-// (applog/replicate) would carry the machine at Version 3, with one new
-// frame type, and its records frames (type 4) unchanged as the pushes:
+// (applog/replicate) would carry the machine at Version 4 (Version 3
+// took frame types 6 to 8 for files), with one new frame type, and its
+// records frames (type 4) unchanged as the pushes:
 //
-//	type 6 notes   { ref, note } …   (none: a Resend)
+//	type 9 notes   { ref, note } …   (none: a Resend)
 //	       ref     = uvarint: 0, then an id (a log not numbered yet on
 //	                 this direction of the connection: it takes the next
 //	                 number, 1, 2, …), or n >= 1 (the log numbered n)
@@ -143,8 +144,8 @@
 // is SSB EBT's receive flag (v3.js packs seq << 1 | !rx), and quiet its
 // "do not replicate" note (-1). There is no other request frame: a prune,
 // a graft or a hush is a note whose want changed, and a notes frame with
-// no note is a Resend. At Version 3 the heads (type 2) are sent as a notes frame
-// before the heads end; a peer sends records frames of a log only while
+// no note is a Resend. At Version 4 the heads (type 2) are sent as a
+// notes frame before the heads end; a peer sends records frames of a log only while
 // the other's last note of it is eager, starting at that note's seq plus
 // one. A note of a numbered log costs about 4 bytes, against about 200
 // for a record. A ref past the numbers given, or numbers past MaxLogs
