@@ -25,13 +25,15 @@ import (
 // TestRoomFigures measures the cost of a room, issue 22's figures: N
 // chats on N netlab hosts (one bridge, as one Wi-Fi), either each naming
 // all the others (mode named: "scuttle chat hI h0 h1 …") or none, with
-// --discover (mode discover: multicast DNS inside the lab only). Once the
+// --discover (mode discover: "scuttle chat --discover hI"). Every chat
+// runs in its host's namespace, whose one interface is on the lab's
+// bridge, so its multicast DNS never leaves the lab. Once the
 // room is up, K lines are typed one at a time at random hosts (a seeded
 // choice, the same in every run), each once every running chat has
 // printed the one before. For that phase it reports
 //
 //   - bytes per delivery: the bytes all hosts sent on the lab's segments
-//     (Ethernet frames: TCP, TLS, multicast DNS, ARP…), divided by the
+//     (Ethernet frames: TCP, TLS, multicast DNS…), divided by the
 //     lines printed by chats other than the one typing it: K×(N−1)
 //     when no chat fails. "×2" is the ratio to the 2-host room of the
 //     same mode in the same run, whose cost has no forwarding in it;
@@ -69,8 +71,11 @@ import (
 //	SCUTTLE_ROOM_LINES=20 SCUTTLE_ROOM_KILL=1 \
 //	go test -run '^TestRoomFigures$' -v -timeout 2h .
 //
-// SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone. The
-// defaults are the values above. The table comes last in the log.
+// SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone;
+// SCUTTLE_ROOM_SEED (default 22) changes the typists and victims. The
+// defaults are the values above. The table comes last in the log; "up
+// in" is the time from the first chat's start to every chat printing
+// every other's first line.
 func TestRoomFigures(t *testing.T) {
 	testkit.Figures(t)
 	cfg := roomConfigFromEnv(t)
