@@ -238,11 +238,11 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	res.up = time.Since(start)
 	r.waitQuiet(t, 2*time.Second, upWait)
 	for _, h := range lab.Hosts {
-		c, err := h.Counters()
+		n, err := h.Established()
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.conns = append(res.conns, c.Established)
+		res.conns = append(res.conns, n)
 	}
 	slices.Sort(res.conns)
 
