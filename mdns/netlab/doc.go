@@ -49,10 +49,10 @@
 // its established TCP connections, from the kernel's figures for its
 // namespace, for tests that measure what a protocol costs on the wire
 // (TestCounters). Counters is cheap; Established makes the kernel walk
-// the connections of every namespace, up to tens of milliseconds a host. A veth
-// offloads TCP segmentation, so a bulk transfer counts the headers of
-// frames of up to 64 KB, fewer than a 1500-byte wire would carry; a small
-// message is one frame either way.
+// the connections of every namespace, up to tens of milliseconds a
+// host. A veth offloads TCP segmentation, so a bulk transfer counts the
+// headers of frames of up to 64 KB, fewer than a 1500-byte wire would
+// carry; a small message is one frame either way.
 //
 // Namespace names start with "sc-" and a random tag, so labs of tests
 // running in parallel never meet. New registers a t.Cleanup that deletes
