@@ -25,18 +25,23 @@ import (
 // TestRoomFigures measures the cost of a room, issue 22's figures: N
 // chats on N netlab hosts (one bridge, as one Wi-Fi), either each naming
 // all the others (mode named: "scuttle chat hI h0 h1 …") or none, with
-// --discover (mode discover: multicast DNS inside the lab only). Once the
+// --discover (mode discover: "scuttle chat --discover hI"). Every chat
+// runs in its host's namespace, whose one interface is on the lab's
+// bridge, so its multicast DNS never leaves the lab. Once the
 // room is up, K lines are typed one at a time at random hosts (a seeded
 // choice, the same in every run), each once every running chat has
 // printed the one before. For that phase it reports
 //
 //   - bytes per delivery: the bytes all hosts sent on the lab's segments
-//     (Ethernet frames: TCP, TLS, multicast DNS, ARP…), divided by the
+//     (Ethernet frames: TCP, TLS, multicast DNS…), divided by the
 //     lines printed by chats other than the one typing it: K×(N−1)
 //     when no chat fails. "×2" is the ratio to the 2-host room of the
 //     same mode in the same run, whose cost has no forwarding in it;
 //     "mcast" the multicast share of the bytes (the kernel's IP
 //     counters);
+//   - idle: the share of those bytes the room would have sent in the
+//     phase's time with nobody typing (connection attempts, multicast
+//     DNS, keep-alives), from the rate of a 2 s window before the phase;
 //   - connections per chat: the established TCP connections in each
 //     host's namespace once the room is up, min/median/max;
 //   - latency: for each line, the time from its typing to its printing
@@ -66,8 +71,11 @@ import (
 //	SCUTTLE_ROOM_LINES=20 SCUTTLE_ROOM_KILL=1 \
 //	go test -run '^TestRoomFigures$' -v -timeout 2h .
 //
-// SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone. The
-// defaults are the values above. The table comes last in the log.
+// SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone;
+// SCUTTLE_ROOM_SEED (default 22) changes the typists and victims. The
+// defaults are the values above. The table comes last in the log; "up
+// in" is the time from the first chat's start to every chat printing
+// every other's first line.
 func TestRoomFigures(t *testing.T) {
 	testkit.Figures(t)
 	cfg := roomConfigFromEnv(t)
@@ -171,6 +179,8 @@ type roomResult struct {
 	mcast       uint64        // of which multicast (IP octets)
 	conns       []int         // established TCP connections per host, room up, sorted
 	latency     []time.Duration
+	idleBytes   uint64        // sent by all hosts in idleWindow before the phase, nobody typing
+	phase       time.Duration // how long the phase took
 	cpu         time.Duration // user+system time of all chats in the phase
 	killed      int
 	allPrinted  bool // every running chat printed every line
@@ -228,17 +238,26 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	res.up = time.Since(start)
 	r.waitQuiet(t, 2*time.Second, upWait)
 	for _, h := range lab.Hosts {
-		c, err := h.Counters()
+		n, err := h.Established()
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.conns = append(res.conns, c.Established)
+		res.conns = append(res.conns, n)
 	}
 	slices.Sort(res.conns)
+
+	// What the room sends with nobody typing (connection attempts,
+	// multicast DNS, keep-alives), over a window: a rate to set against
+	// the phase's, not a wait for an event.
+	idle0 := labCounters(t, lab)
+	window := time.NewTimer(idleWindow)
+	<-window.C
+	res.idleBytes = sent(idle0, labCounters(t, lab))
 
 	// The phase.
 	before := labCounters(t, lab)
 	cpu0 := r.cpu(t)
+	phase := time.Now()
 	for k := range run.lines {
 		if run.kill && k == run.lines/2 {
 			victims := rng.Perm(run.n)[:run.n/4]
@@ -262,17 +281,30 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	}
 	res.settleLimit = !waitUnicastStill(t, lab, 250*time.Millisecond, 5*time.Second)
 	after := labCounters(t, lab)
+	res.phase = time.Since(phase)
 	res.cpu = r.cpu(t) - cpu0
+	res.bytes = sent(before, after)
 	for i := range lab.Hosts {
-		d := after[i].Sub(before[i])
-		res.bytes += d.TxBytes
-		res.mcast += d.McastOctets
+		res.mcast += after[i].Sub(before[i]).McastOctets
 	}
 	res.deliveries, res.allPrinted = r.deliveries()
 	if !res.allPrinted {
 		t.Errorf("a running chat did not print every line")
 	}
 	return res
+}
+
+// idleWindow is how long runRoom measures the room sending with nobody
+// typing.
+const idleWindow = 2 * time.Second
+
+// sent returns the bytes all hosts sent between two readings.
+func sent(before, after []netlab.Counters) uint64 {
+	var s uint64
+	for i := range after {
+		s += after[i].Sub(before[i]).TxBytes
+	}
+	return s
 }
 
 // labCounters reads the counters of every host of lab.
@@ -338,7 +370,7 @@ type roomChat struct {
 	stdin     io.WriteCloser
 	done      chan struct{} // closed when the process has ended and its output is read
 	killed    bool
-	cpuAtKill time.Duration // its CPU time, read just before it was killed
+	cpuAtKill time.Duration   // its CPU time, read just before it was killed
 	connected map[string]bool // from its info lines
 	tail      []string        // its last lines, for failure messages
 	stderr    *tailWriter
@@ -675,8 +707,9 @@ func (r roomResult) row(base *roomResult) string {
 	if r.settleLimit {
 		settle = " (still sending after 5 s)"
 	}
-	return fmt.Sprintf("| %s | %d | %d | %.0f%s | %s | %.0f%% | %d / %d / %d | %v | %v | %.1f ms | %v | %s |",
-		mode, r.n, r.deliveries, per, settle, ratio, 100*float64(r.mcast)/float64(max(r.bytes, 1)),
+	idle := float64(r.idleBytes) / idleWindow.Seconds() * r.phase.Seconds() / float64(max(r.bytes, 1))
+	return fmt.Sprintf("| %s | %d | %d | %.0f%s | %s | %.0f%% | %.0f%% | %d / %d / %d | %v | %v | %.1f ms | %v | %s |",
+		mode, r.n, r.deliveries, per, settle, ratio, 100*float64(r.mcast)/float64(max(r.bytes, 1)), 100*idle,
 		r.conns[0], r.conns[len(r.conns)/2], r.conns[len(r.conns)-1],
 		q(0.5), q(0.99), float64(r.cpu.Microseconds())/1000/float64(max(r.deliveries, 1)), r.up.Round(100*time.Millisecond), kill)
 }
@@ -684,8 +717,8 @@ func (r roomResult) row(base *roomResult) string {
 // roomTable formats the results as a Markdown table.
 func roomTable(rs []roomResult) string {
 	var b strings.Builder
-	b.WriteString("| mode | hosts | deliveries | bytes/delivery | ×2 | mcast | conns/chat min/med/max | p50 | p99 | CPU/delivery | up in | kill |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| mode | hosts | deliveries | bytes/delivery | ×2 | mcast | idle | conns/chat min/med/max | p50 | p99 | CPU/delivery | up in | kill |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		var base *roomResult
 		for i := range rs {

@@ -7,8 +7,8 @@
 // never attached to any interface of the root namespace. Each host is a
 // namespace with loopback up and one veth interface per segment it is on
 // (segment 0 unless OnSegments says otherwise), named lan0, lan1… inside
-// the host; the other end of each veth is a
-// port of the segment's bridge. On segment s, host i (both from 0) gets
+// the host; the other end of each veth is a port of the segment's
+// bridge. On segment s, host i (both from 0) gets
 //
 //	IPv4        10.0.s.(i+1)/24
 //	IPv6        fe80::(s+1):(i+1)/64, link-local, without duplicate detection
@@ -29,6 +29,22 @@
 // table. Permanent entries do not count (Linux 4.19 and later), so a
 // lab's hosts always reach each other (TestLab64).
 //
+// Namespace names start with "sc-" and a random tag, so labs of tests
+// running in parallel never meet. New registers a t.Cleanup that deletes
+// every namespace of the lab, which removes its interfaces and bridges,
+// whether the test passed or not.
+//
+// Creating namespaces needs root and the ip command (iproute2): New skips
+// the test, saying which is missing, without them.
+//
+// Host.StartLines runs a program in a host and lets a test wait for a
+// line of its output; Host.StartAvahi runs avahi-daemon (with a private
+// D-Bus bus, if asked) in a host, for interoperation tests, and skips
+// when it is not installed.
+//
+// It exists on Linux only (the files other than this one build only
+// there), so the tests that use it carry a //go:build linux line too.
+//
 // # Size and cost
 //
 // A lab of 64 hosts (TestLab64, which opens a TCP connection from every
@@ -45,26 +61,12 @@
 // # Counters
 //
 // Host.Counters reads what a host has sent on its lan interfaces (bytes
-// and frames), the multicast part of it, and its established TCP
-// connections, from the kernel's counters of its namespace, for tests that
-// measure what a protocol costs on the wire (TestCounters). A veth
-// offloads TCP segmentation, so a bulk transfer counts the headers of
-// frames of up to 64 KB, fewer than a 1500-byte wire would carry; a small
-// message is one frame either way.
-//
-// Namespace names start with "sc-" and a random tag, so labs of tests
-// running in parallel never meet. New registers a t.Cleanup that deletes
-// every namespace of the lab, which removes its interfaces and bridges,
-// whether the test passed or not.
-//
-// Creating namespaces needs root and the ip command (iproute2): New skips
-// the test, saying which is missing, without them.
-//
-// Host.StartLines runs a program in a host and lets a test wait for a
-// line of its output; Host.StartAvahi runs avahi-daemon (with a private
-// D-Bus bus, if asked) in a host, for interoperation tests, and skips
-// when it is not installed.
-//
-// It exists on Linux only (the files other than this one build only
-// there), so the tests that use it carry a //go:build linux line too.
+// and frames) and the multicast part of it, and Host.Established counts
+// its established TCP connections, from the kernel's figures for its
+// namespace, for tests that measure what a protocol costs on the wire
+// (TestCounters). Counters is cheap; Established makes the kernel walk
+// the connections of every namespace, up to tens of milliseconds a
+// host. A veth offloads TCP segmentation, so a bulk transfer counts the
+// headers of frames of up to 64 KB, fewer than a 1500-byte wire would
+// carry; a small message is one frame either way.
 package netlab

@@ -169,9 +169,9 @@ func TestCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := counters(t, l)
-	for i, name := range []string{"h0", "h1"} {
-		if got := after[i].Established; got != 1 {
-			t.Errorf("%s: %d established connections, want 1", name, got)
+	for _, h := range l.Hosts {
+		if got, err := h.Established(); err != nil || got != 1 {
+			t.Errorf("%s: %d established connections, %v; want 1", h.Name, got, err)
 		}
 	}
 	// The payload, plus 66 bytes of headers (Ethernet, IP, TCP with
