@@ -48,6 +48,20 @@ type Manifest struct {
 	size   int64
 	hashes []byte // 32 bytes a block
 	sealed bool   // the blocks are a sealed file's ciphertext (sealedMagic)
+	id     ID     // the SHA-256 of the encoding, hashed once (newManifest)
+}
+
+// newManifest returns the manifest of a file of size bytes whose blocks
+// hash to hashes, its id hashed once: a manifest is never changed, and
+// its id is asked for each block served or written, which would
+// otherwise hash the whole encoding (32 bytes a block of the file) each
+// time.
+func newManifest(size int64, hashes []byte, sealed bool) *Manifest {
+	m := &Manifest{size: size, hashes: hashes, sealed: sealed}
+	h := sha256.New()
+	m.writeTo(h, BlockSize)
+	m.id = ID(h.Sum(nil))
+	return m
 }
 
 // Sealed reports whether the manifest is of a sealed file: its blocks
@@ -86,11 +100,7 @@ func (m *Manifest) BlockLen(i int) int {
 
 // ID returns the file's content id: the SHA-256 of the manifest's
 // encoding.
-func (m *Manifest) ID() ID {
-	h := sha256.New()
-	m.writeTo(h, BlockSize)
-	return ID(h.Sum(nil))
-}
+func (m *Manifest) ID() ID { return m.id }
 
 // AppendBinary appends the manifest's encoding (see doc.go) to b.
 func (m *Manifest) AppendBinary(b []byte) ([]byte, error) {
@@ -154,7 +164,7 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if sealed && (n == 0 || int64(size)-(n-1)*BlockSize < sealOverhead) {
 		return nil, fmt.Errorf("%w: a sealed file of %d bytes: its last block holds no tag", ErrBadManifest, size)
 	}
-	return &Manifest{size: int64(size), hashes: bytes.Clone(b[headerLen:]), sealed: sealed}, nil
+	return newManifest(int64(size), bytes.Clone(b[headerLen:]), sealed), nil
 }
 
 // ErrWrongManifest is matched by the error of Check for a manifest that
@@ -203,7 +213,7 @@ func copyHashing(w io.Writer, r io.Reader, buf []byte, max int64) (*Manifest, er
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return &Manifest{size: h.size, hashes: h.hashes}, nil
+			return newManifest(h.size, h.hashes, false), nil
 		}
 		if err != nil {
 			return nil, err

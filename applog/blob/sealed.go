@@ -99,7 +99,7 @@ func sealCopy(w io.Writer, r io.Reader, key *[KeySize]byte) (*Manifest, error) {
 			return nil, err
 		}
 		if last {
-			return &Manifest{size: h.size, hashes: h.hashes, sealed: true}, nil
+			return newManifest(h.size, h.hashes, true), nil
 		}
 		pt[0] = pt[sealChunk]
 		n, err = io.ReadFull(r, pt[1:])
@@ -176,7 +176,7 @@ func CopySealed(w io.Writer, r io.Reader, key [KeySize]byte) (*Manifest, error) 
 			return nil, err
 		}
 		if last {
-			return &Manifest{size: h.size, hashes: h.hashes, sealed: true}, nil
+			return newManifest(h.size, h.hashes, true), nil
 		}
 	}
 }
