@@ -357,7 +357,9 @@ func TestTreeBlocked(t *testing.T) {
 	b.mu.Lock()
 	b.blocked = map[applog.ID]bool{ida: true}
 	b.mu.Unlock()
-	b.notify()
+	b.fakeStore.mu.Lock()
+	b.fakeStore.notify()
+	b.fakeStore.mu.Unlock()
 	waitForgot(t, trees[1], ida, "b's tree")
 	serve(b, c, trees[1], trees[2])
 	a.appendN(ida, 2, 0)
@@ -518,3 +520,42 @@ func FuzzServeTree(f *testing.F) {
 }
 
 var _ io.Reader = (*countConn)(nil)
+
+// TestTreeLyingNotes: a raw peer tells b, in its heads, that it holds
+// a's log to seq 100 and never pushes it. b keeps getting a's entries
+// from a, as they come: the lie costs at most a graft that yields
+// nothing, never a lost or held-back entry.
+func TestTreeLyingNotes(t *testing.T) {
+	testkit.CheckLeaks(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	a, b := newFake(), newFake()
+	ida := testID("a")
+	a.appendN(ida, 3, 0)
+	ta, _ := NewTree(treeParams)
+	tb, _ := NewTree(treeParams)
+	ca, cb := net.Pipe()
+	wg.Go(func() { Serve(ctx, ca, a, &Options{Tree: ta}) })
+	wg.Go(func() { Serve(ctx, cb, b, &Options{Tree: tb}) })
+	waitUntil(t, b, "b to get a's log", func() bool { return b.Head(ida) == 3 })
+
+	liar, lb := net.Pipe()
+	wg.Go(func() { Serve(ctx, lb, b, &Options{Tree: tb}) })
+	wg.Go(func() { io.Copy(io.Discard, liar) })
+	var enc ebt.Encoder
+	lie, _ := enc.Append(nil, []ebt.Note{{Log: ebt.Log(ida), Seq: 100}})
+	if _, err := liar.Write(cat(wireHello(4), wireFrame(frameNotes, lie), wireHeadsEnd())); err != nil {
+		t.Fatal(err)
+	}
+	defer liar.Close()
+	for k := uint64(4); k <= 8; k++ {
+		start := time.Now()
+		a.appendN(ida, 1, 0)
+		waitUntil(t, b, fmt.Sprint("entry ", k, " at b"), func() bool { return b.Head(ida) == k })
+		if took := time.Since(start); took > treeParams.SwitchTime+2*time.Second {
+			t.Errorf("entry %d took %v", k, took)
+		}
+	}
+}
