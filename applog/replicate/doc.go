@@ -59,7 +59,8 @@
 //     otherwise (the own appends, a Version 3 session's inserts) the
 //     Tree tells the machine (Append) when the store changes; a log the
 //     store no longer offers (blocked) or keeps forked is forgotten
-//     (Forget): neither noted nor pushed (TestTreeBlocked, TestTreeFork).
+//     (Forget) then, or within a second: neither noted nor pushed
+//     (TestTreeBlocked, TestTreeFork).
 //   - A graft of a log the store does not hold is checked against the
 //     session's Quota first: refused, the log is forgotten and the graft
 //     not sent; admitted, its records are not counted twice.

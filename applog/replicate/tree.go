@@ -97,27 +97,46 @@ func (t *Tree) loop(st Store, stop, done chan struct{}) {
 	defer close(done)
 	tk := time.NewTicker(t.p.NoteInterval)
 	defer tk.Stop()
+	var synced time.Time
 	for {
 		changed := st.Changed()
 		select {
 		case <-stop:
 			return
 		case <-changed:
-			t.sync(st, false)
-		case <-tk.C:
-			t.sync(st, true)
+			synced = time.Now()
+			t.sync(st, true, false)
+		case now := <-tk.C:
+			// The heads are read when the store grows; a block or a
+			// fork, which need not make it grow, is seen within
+			// resyncEvery.
+			heads := now.Sub(synced) >= resyncEvery
+			if heads {
+				synced = now
+			}
+			t.sync(st, heads, true)
 		}
 	}
 }
 
-// sync tells the machine of the store's heads, and ticks it if tick.
-func (t *Tree) sync(st Store, tick bool) {
-	heads := st.Heads()
+// resyncEvery is how often the Tree reads the store's heads without a
+// change of the store: a log blocked or forked is forgotten within it.
+const resyncEvery = time.Second
+
+// sync tells the machine of the store's heads if heads, and ticks it if
+// tick.
+func (t *Tree) sync(st Store, heads, tick bool) {
+	var hs map[applog.ID]uint64
+	if heads {
+		hs = st.Heads()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
 	t.out = t.out[:0]
-	t.syncLocked(now, heads)
+	if heads {
+		t.syncLocked(now, hs)
+	}
 	if tick {
 		t.out = t.m.Tick(t.out, now)
 	}
