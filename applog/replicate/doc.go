@@ -63,7 +63,9 @@
 //     (TestTreeBlocked, TestTreeFork).
 //   - A graft of a log the store does not hold is checked against the
 //     session's Quota first: refused, the log is forgotten and the graft
-//     not sent; admitted, its records are not counted twice.
+//     not sent; admitted, its records are not counted twice
+//     (TestTreeQuota: a stranger noting 50 made-up logs brings in its
+//     share of 8, 42 refused).
 //   - A peer at Version 3 or below never reaches the machine: its
 //     session pushes every log it lacks, as before (TestTreeV3Peer).
 //

@@ -559,3 +559,54 @@ func TestTreeLyingNotes(t *testing.T) {
 		}
 	}
 }
+
+// waitPoll waits until cond holds, looking every tick of treeParams, up
+// to waitTimeout: for states that change without an event.
+func waitPoll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timeout waiting for %s", what)
+		}
+		time.Sleep(treeParams.NoteInterval)
+	}
+}
+
+// TestTreeQuota is TestQuotaFlood at Version 4: the stranger's 50
+// made-up logs come as notes, and bob takes only the 8 of its share;
+// the 42 others are refused (when bob would graft them), and bob holds 8.
+func TestTreeQuota(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const perSource = 8
+	stranger := newFloodStore(t, 50)
+	bob, err := applog.Open(t.TempDir(), &applog.Options{MaxLogs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bob.Close() })
+	q := &Quota{PerSource: perSource}
+	held := func() int {
+		n := 0
+		for id := range stranger.heads {
+			if bob.Head(id) != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	ts, _ := NewTree(treeParams)
+	tb, _ := NewTree(treeParams)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	ca, cb := net.Pipe()
+	wg.Go(func() { Serve(ctx, ca, stranger, &Options{Tree: ts}) })
+	wg.Go(func() { Serve(ctx, cb, FromDB(bob), &Options{Tree: tb, Quota: q, Source: "stranger key"}) })
+	waitPoll(t, "the stranger's logs refused", func() bool { return q.Refused() >= len(stranger.heads)-perSource })
+	waitUntil(t, FromDB(bob), "the stranger's share at bob", func() bool { return held() >= perSource })
+	if n, r := held(), q.Refused(); n != perSource || r != len(stranger.heads)-perSource {
+		t.Errorf("bob holds %d of the stranger's logs and refused %d; want %d and %d", n, r, perSource, len(stranger.heads)-perSource)
+	}
+}
