@@ -244,7 +244,8 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 // dispatch hands t.out to the sessions: a push marks the log eager on
 // the session (its sender sends what the peer lacks), notes and Resends
 // are queued for its sender. A graft of a log the store does not hold
-// is first checked against the session's Quota: refused, the log is
+// is first checked against the store (a log it refuses or keeps forked
+// is never grafted) and the session's Quota: refused, the log is
 // forgotten and the graft not sent.
 func (t *Tree) dispatch() {
 	for i := 0; i < len(t.out); i++ {
@@ -263,7 +264,7 @@ func (t *Tree) dispatch() {
 		case ebt.Notes:
 			c.mu.Lock()
 			for _, nt := range msg.Notes {
-				if nt.Eager && t.held[applog.ID(nt.Log)] == 0 && !c.grant(applog.ID(nt.Log)) {
+				if nt.Eager && t.held[applog.ID(nt.Log)] == 0 && (t.refuses(applog.ID(nt.Log)) || !c.grant(applog.ID(nt.Log))) {
 					c.mu.Unlock()
 					t.forget(applog.ID(nt.Log))
 					c.mu.Lock()
@@ -289,6 +290,16 @@ func (t *Tree) dispatch() {
 	}
 	clear(t.out)
 	t.out = t.out[:0]
+}
+
+// refuses reports whether the store refuses log id (blocked, say) or
+// keeps it forked: it is never grafted.
+func (t *Tree) refuses(id applog.ID) bool {
+	if r, ok := t.st.(Refuser); ok && r.Refuses(id) {
+		return true
+	}
+	fk, ok := t.st.(Forker)
+	return ok && fk.Forked(id) > 0
 }
 
 // grant reports whether the peer may bring in new log id, which this side
