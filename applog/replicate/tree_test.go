@@ -610,3 +610,59 @@ func TestTreeQuota(t *testing.T) {
 		t.Errorf("bob holds %d of the stranger's logs and refused %d; want %d and %d", n, r, perSource, len(stranger.heads)-perSource)
 	}
 }
+
+// TestMadeUpNotesMemory is TestMadeUpHeadsMemory at Version 4: a peer
+// whose heads are notes of 65,535 made-up logs. The machine tracks at
+// most MaxUnheld (1024) of them; the notes' numbering (ebt's Decoder)
+// keeps every id the peer numbered for the connection, and all of it is
+// released when the peer leaves.
+func TestMadeUpNotesMemory(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const maxSessionHeap = 12 << 20 // the numbering: about 140 bytes an id
+	st := newFake()
+	st.appendN(testID("own"), 3, 1)
+	tr, _ := NewTree(treeParams)
+	before := heapInUse()
+
+	vc, pc := net.Pipe()
+	defer pc.Close()
+	advertised := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Serve(context.Background(), vc, st, &Options{Tree: tr, WatchHead: func(uint64) { close(advertised) }})
+	}()
+	go io.Copy(io.Discard, pc)
+	pc.Write(wireHello(Version))
+	var enc ebt.Encoder
+	var notes []ebt.Note
+	for i := range MaxLogs - 1 {
+		notes = append(notes, ebt.Note{Log: ebt.Log(testID(fmt.Sprint("made up ", i))), Seq: uint64(i + 1)})
+		if len(notes) == notesPerFrame || i == MaxLogs-2 {
+			p, err := enc.Append(nil, notes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc.Write(wireFrame(frameNotes, p))
+			notes = notes[:0]
+		}
+	}
+	pc.Write(wireHeadsEnd())
+	select {
+	case <-advertised:
+	case <-time.After(waitTimeout):
+		t.Fatal("the session did not take the peer's heads")
+	}
+	notes, enc = nil, ebt.Encoder{}
+	grown := heapInUse() - before
+	t.Logf("figure: a session with a peer noting %d made-up logs holds %d bytes", MaxLogs-1, grown)
+	if grown > maxSessionHeap {
+		t.Errorf("a session with a peer noting %d made-up logs holds %d bytes, want at most %d", MaxLogs-1, grown, maxSessionHeap)
+	}
+	pc.Close()
+	if err := <-errc; err == nil {
+		t.Fatal("Serve: got nil, want the peer's close")
+	}
+	if grown := heapInUse() - before; grown > 64<<10 {
+		t.Errorf("after the peer left, %d bytes are still held", grown)
+	}
+}
