@@ -23,10 +23,66 @@
 // than before (a peer restored from a backup, or that lost its disk, gets
 // what it lacks again, its own log included; cf. ssb-ebt issue #59).
 //
-// Peers do not tell each other what they received from third parties, so
-// where three peers are also connected directly, a record may reach one of
-// them over two connections at about the same time; the receiver skips the
-// second copy. That costs bandwidth, never correctness.
+// At Version 3 and below, peers do not tell each other what they
+// received from third parties, so where three peers are also connected
+// directly, a record may reach one of them over two connections at about
+// the same time; the receiver skips the second copy. That costs
+// bandwidth, never correctness: in a full mesh of N peers each record
+// crosses every link, N−1 copies per delivery. Version 4 removes that
+// cost (Broadcast trees, below).
+//
+// # Broadcast trees (Version 4)
+//
+// A side given a Tree (Options.Tree, one per store, shared by all its
+// sessions as a chat does) says Version 4; the other sessions say 3. On
+// a connection where both say 4, the session joins the Tree, which owns
+// one ebt.Machine (package ebt: its model, parameters and bounds) guarded
+// by one mutex, and ticks it every NoteInterval (100ms) from one
+// goroutine that runs while any session is joined. Per log, this side
+// then asks one neighbour to push it eagerly (its source) and the others
+// only to note it, (log, seq) in a notes frame, or to be quiet; a
+// duplicate record prunes its sender to lazy; a log a neighbour noted
+// further than held is grafted from it at the next tick if no neighbour
+// pushes it, else after SwitchTime (500ms) without progress. The rules
+// mapped onto sessions:
+//
+//   - The heads are a notes frame (the machine's Connect), sent once the
+//     peer's hello is read, before the heads end.
+//   - Records of a log are sent only while the peer's last note of it was
+//     eager (and the machine pushed to it since), from what the peer
+//     holds as far as the session knows (its notes, records either way,
+//     never lowered): records are still read from the store, never
+//     queued, and never sent back to the peer they came from.
+//   - Runs this side stores tell the machine (Received, with the run's
+//     first seq, then its last); a records frame that brings nothing new
+//     is a duplicate it hears of (and prunes). What the store gets
+//     otherwise (the own appends, a Version 3 session's inserts) the
+//     Tree tells the machine (Append) when the store changes; a log the
+//     store no longer offers (blocked) or keeps forked is forgotten
+//     (Forget) then, or within a second: neither noted nor pushed
+//     (TestTreeBlocked, TestTreeFork).
+//   - A graft of a log the store does not hold is checked against the
+//     session's Quota first: refused, the log is forgotten and the graft
+//     not sent; admitted, its records are not counted twice
+//     (TestTreeQuota: a stranger noting 50 made-up logs brings in its
+//     share of 8, 42 refused).
+//   - A peer at Version 3 or below never reaches the machine: its
+//     session pushes every log it lacks, as before (TestTreeV3Peer).
+//
+// In a full mesh of 3 and of 8 peers over net.Pipe, once two rounds of
+// lines formed the trees, each peer receives each entry once: 1.00
+// records per delivery, against N−1 at Version 3 (TestTreeRoom). A
+// source that stalls delays the next entry by about SwitchTime
+// (TestTreeStalledSource: 60 to 70ms with a SwitchTime of 50ms), one
+// that leaves is replaced at once (TestTreeSourceLeaves).
+//
+// Bounds per session beside Version 3's: the notes queued for the peer,
+// at most one per log the machine tracks (a later note of a log
+// replaces the earlier); the logs the peer is eager for, at most one per
+// log the store holds; the logs the Quota granted it; and the Encoder's
+// and Decoder's numbering, at most MaxLogs logs each way. Per Tree: the
+// machine (package ebt, Memory) and the head it was told of each log
+// held.
 //
 // Receiving: records are accumulated per log until a record the sender
 // marks signed, then handed to Store.Insert, which verifies seq, hash chain
@@ -159,6 +215,21 @@
 //     nothing read from the store but the manifest Blobs refuses
 //     (TestServeNotHere). What it can make a serving session do: read
 //     and hash one block per get, at the rate it reads the answers.
+//   - At Version 4, cannot hold back an entry by lying in its notes
+//     (noting seqs it does not hold): it is grafted once per SwitchTime
+//     and yields nothing while the other sources keep pushing
+//     (TestTreeLyingNotes); nor by never pushing while eager: the
+//     watchers' notes make this side graft another after SwitchTime
+//     (TestTreeStalledSource). A notes frame that is malformed, names a
+//     log id that is not valid, or comes in a session below Version 4,
+//     and a heads frame at Version 4, close the connection
+//     (TestTreeMalformedNotes, FuzzServeTree). Notes of made-up logs
+//     cost at most ebt's MaxUnheld (1024) tracked logs per session,
+//     but the notes' numbering (ebt's Decoder) keeps every id the peer
+//     numbered, at most MaxLogs, for the connection: a peer noting
+//     65,535 made-up logs makes its session hold 9.9 MB until it leaves,
+//     against 350 kB for as many heads at Version 3
+//     (TestMadeUpNotesMemory), times the connections a Swarm admits.
 //   - Can make a session verify what it sends: records (one signature
 //     per signed run) and fork proofs (two signatures each, of logs the
 //     store may not hold, which are then forgotten), at the rate its
@@ -203,10 +274,22 @@
 // Fork frames may come at any point after the heads end; in a session
 // at version 1 a fork frame is malformed, and none is sent.
 //
+//	type 9 notes      package ebt's notes payload: { ref, note } …, none
+//	                  for a Resend (ebt's Wire mapping); Version 4 only
+//
+// At Version 4 the heads are sent as notes frames (at most 800 notes
+// each) between the hello and the heads end, and a heads frame is a
+// protocol error; notes frames may come at any point after the hello.
+// Records frames of a log follow only the receiver's eager note of it.
+// In a session below Version 4 a notes frame is malformed, and none is
+// sent.
+//
 // Version: both sides send the version they speak; the session runs at
-// the lower of the two. This package speaks Version 3 (2 plus the file
-// frames; 2 is 1 plus the fork frame) and refuses a peer whose hello
-// says 0.
+// the lower of the two. This package speaks Version 4 with a Tree (3
+// plus the notes frame; 3 is 2 plus the file frames; 2 is 1 plus the
+// fork frame), Version 3 without one, and refuses a peer whose hello
+// says 0. With a Tree, a side sends its heads only once it has read the
+// peer's hello (both send the hello at once).
 //
 // # Wire format of files (Version 3)
 //

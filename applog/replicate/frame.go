@@ -22,13 +22,19 @@ const (
 	frameGet      = 6 // file id, part (kind, index): a request; Version 3
 	frameData     = 7 // file id, part, [manifest length], bytes: a reply; Version 3
 	frameNone     = 8 // file id, part: "not here", a reply; Version 3
+	frameNotes    = 9 // { ref, note } … (package ebt's payload); Version 4
 )
 
 // Version is the protocol version this package speaks, sent in the hello
 // frame. Peers use the lower of the two versions; a peer below 1 is refused.
 // Version 2 adds the fork frame, sent only to a peer that speaks it;
-// Version 3 the file frames (get, data, none).
-const Version = 3
+// Version 3 the file frames (get, data, none); Version 4 the notes
+// frame and broadcast trees, spoken only by a side with Options.Tree
+// (without one, a side says 3).
+const Version = 4
+
+// versionNoTree is the version a side without a Tree says.
+const versionNoTree = 3
 
 // Size limits of the wire format.
 const (

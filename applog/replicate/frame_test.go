@@ -11,6 +11,7 @@ import (
 
 	"scuttle/applog"
 	"scuttle/applog/blob"
+	"scuttle/applog/replicate/ebt"
 )
 
 func TestReadFrame(t *testing.T) {
@@ -107,10 +108,16 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(wireFrame(frameData, append(binary.AppendUvarint(appendPart(nil, part{ID: fid, Kind: partManifest}), 40), make([]byte, 40)...)))
 	f.Add(wireFrame(frameData, append(appendPart(nil, part{ID: fid, Kind: partBlock, Index: 9}), "block"...)))
 	f.Add(wireFrame(frameNone, append(appendPart(nil, part{ID: fid, Kind: partBlock, Index: 9}), nonePart)))
+	var enc ebt.Encoder
+	np, _ := enc.Append(nil, []ebt.Note{{Log: ebt.Log(x), Seq: 3, Eager: true}, {Log: ebt.Log(testID("y")), Seq: 7, Quiet: true}})
+	np2, _ := enc.Append(nil, []ebt.Note{{Log: ebt.Log(x), Seq: 4}})
+	f.Add(cat(wireHello(4), wireFrame(frameNotes, np), wireHeadsEnd(), wireFrame(frameNotes, np2), wireFrame(frameNotes, nil)))
+	f.Add(wireFrame(frameNotes, []byte{0, 1, 'a', 3}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bufio.NewReader(bytes.NewReader(data))
 		var buf []byte
 		var rs records
+		var dec ebt.Decoder
 		for range 100 {
 			typ, p, nbuf, err := readFrame(r, buf)
 			buf = nbuf
@@ -135,6 +142,12 @@ func FuzzReadFrame(f *testing.F) {
 					if err != nil || decodeHeads(p2, func(h head) error { hs2 = append(hs2, h); return nil }) != nil || !slices.Equal(hs, hs2) {
 						t.Fatalf("heads %v do not round-trip: %v", hs, err)
 					}
+				}
+			case frameNotes:
+				// The notes of one direction: a Decoder across the
+				// frames, as a session keeps one.
+				if _, err := dec.Decode(nil, p); err != nil && !errors.Is(err, ebt.ErrNotes) {
+					t.Fatalf("notes: unexpected error %v", err)
 				}
 			case frameGet:
 				if pt, err := decodeGet(p); err == nil {

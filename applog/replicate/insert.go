@@ -204,6 +204,16 @@ func (c *session) insertLoop() {
 // or refuses the log (so that the receiver skips it from now on).
 func (c *session) stored(b *batch) {
 	in := &c.insert
+	if c.key != "" {
+		// The tree hears of what was stored before the log leaves
+		// held (the tree's sync leaves alone the logs in held).
+		for _, r := range b.runs {
+			last := r.first + uint64(r.hi-r.lo) - 1
+			if head := c.st.Head(r.id); head >= r.first {
+				c.tree.received(c, r.id, r.first, min(head, last))
+			}
+		}
+	}
 	for i, r := range b.runs {
 		if i > 0 && b.runs[i-1].id == r.id {
 			continue

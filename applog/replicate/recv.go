@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"scuttle/applog"
+	"scuttle/applog/replicate/ebt"
 )
 
 // The receiver's phases: what frame it expects next.
@@ -38,6 +39,7 @@ func (c *session) receive(ctx context.Context) error {
 		rs    records
 		t     tail
 		hin   headsIn
+		notes []ebt.Note
 	)
 	for {
 		typ, p, nbuf, err := readFrame(r, buf)
@@ -57,11 +59,26 @@ func (c *session) receive(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if min(v, Version) < 1 {
-				return fmt.Errorf("%w: peer speaks version %d, we speak %d", ErrVersion, v, Version)
+			mine := c.myVersion()
+			if min(v, mine) < 1 {
+				return fmt.Errorf("%w: peer speaks version %d, we speak %d", ErrVersion, v, mine)
 			}
-			c.version = min(v, Version)
+			c.version = min(v, mine)
+			if c.version >= 4 {
+				c.tree.join(c)
+			}
+			close(c.helloDone)
 			phase = expectHeads
+		case typ == frameHeads && phase == expectHeads && c.version >= 4:
+			return fmt.Errorf("%w: heads frame in a version %d session (heads are notes)", ErrProtocol, c.version)
+		case typ == frameNotes && phase != expectHello && c.version < 4:
+			return fmt.Errorf("%w: frame type %d in a version %d session", ErrMalformed, typ, c.version)
+		case typ == frameNotes && phase != expectHello:
+			if notes, err = c.decodeNotes(notes[:0], p); err != nil {
+				return err
+			}
+			c.tree.notes(c, notes)
+			clear(notes)
 		case typ == frameHeads && phase == expectHeads:
 			if err := c.takeHeads(p, &hin); err != nil {
 				return err
@@ -125,7 +142,7 @@ func (c *session) receive(ctx context.Context) error {
 			if err := c.fetcher.none(c.fp, pt, why); err != nil {
 				return err
 			}
-		case typ >= frameHello && typ <= frameNone:
+		case typ >= frameHello && typ <= frameNotes:
 			return fmt.Errorf("%w: frame type %d %s", ErrProtocol, typ, [...]string{
 				expectHello: "before the hello",
 				expectHeads: "before the end of the heads",
@@ -192,6 +209,14 @@ func (c *session) receiveRecords(t *tail, rs *records) error {
 		// by the peer while it got them from us or a third peer too), but
 		// must not skip any.
 		have := max(c.st.Head(rs.ID), c.insert.queued(rs.ID))
+		if last := rs.First + uint64(len(rs.Recs)) - 1; c.key != "" && last <= have {
+			// Every record held already: the tree hears of the
+			// duplicate (and prunes the peer if another pushes the
+			// log too).
+			c.raise(rs.ID, last)
+			c.tree.received(c, rs.ID, last, 0)
+			return nil
+		}
 		if rs.First > have+1 {
 			return fmt.Errorf("%w: log %s: got seq %d, hold %d: gap", ErrProtocol, rs.ID, rs.First, have)
 		}
@@ -246,7 +271,10 @@ func (c *session) admit(id applog.ID) bool {
 	if c.quota == nil || id == c.watch || c.st.Head(id) > 0 || c.insert.queued(id) > 0 {
 		return true
 	}
-	if c.quota.admit(c.source, id) {
+	c.mu.Lock()
+	granted := c.granted[id] // admitted when this side grafted it
+	c.mu.Unlock()
+	if granted || c.quota.admit(c.source, id) {
 		return true
 	}
 	if !c.quotaWarned {
@@ -254,4 +282,28 @@ func (c *session) admit(id applog.ID) bool {
 		c.log.Info("quota reached: records of new logs from this peer are skipped", "log", id)
 	}
 	return false
+}
+
+// myVersion is the version this side says: Version with a Tree, else
+// the highest without broadcast trees.
+func (c *session) myVersion() uint64 {
+	if c.tree == nil {
+		return versionNoTree
+	}
+	return Version
+}
+
+// decodeNotes decodes a notes payload into notes: a malformed one, or a
+// note of a log whose id is not valid, is an error wrapping ErrMalformed.
+func (c *session) decodeNotes(notes []ebt.Note, p []byte) ([]ebt.Note, error) {
+	notes, err := c.dec.Decode(notes, p)
+	if err != nil {
+		return notes, fmt.Errorf("%w: notes: %w", ErrMalformed, err)
+	}
+	for _, nt := range notes {
+		if _, err := applog.ParseID(string(nt.Log)); err != nil {
+			return notes, fmt.Errorf("%w: note: %w", ErrMalformed, err)
+		}
+	}
+	return notes, nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"scuttle/applog"
+	"scuttle/applog/replicate/ebt"
 )
 
 // turnBytes is how many record bytes the sender sends of one log before it
@@ -37,6 +38,9 @@ type sender struct {
 
 	srv  server // answering the peer's get frames
 	gets []part // the fetcher's requests being written
+
+	enc   ebt.Encoder // notes to the peer (Version 4)
+	notes []ebt.Note
 }
 
 // iterCache bounds the iterators a sender keeps open.
@@ -94,6 +98,24 @@ func (s *sender) closeIters() {
 func (c *session) send(ctx context.Context, w io.Writer) error {
 	s := &sender{c: c, w: bufio.NewWriterSize(w, 64<<10)}
 	defer s.closeIters()
+	s.enc.MaxRefs = MaxLogs
+	s.payload = binary.AppendUvarint(s.payload[:0], c.myVersion())
+	if err := s.frame(frameHello); err != nil {
+		return err
+	}
+	if c.tree != nil {
+		// The heads are notes if the peer speaks Version 4 too: wait
+		// for its hello (it sends it at once too). Without a Tree the
+		// version is at most 3 whatever the peer says.
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		select {
+		case <-c.helloDone:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
 	if err := s.sendHeads(); err != nil {
 		return err
 	}
@@ -108,6 +130,10 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 	}
 	for {
 		changed := c.st.Changed()
+		noted, err := s.sendNotes()
+		if err != nil {
+			return err
+		}
 		files, err := s.files()
 		if err != nil {
 			return err
@@ -116,7 +142,7 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if sent || files {
+		if sent || files || noted {
 			continue // more may be ready; flush only once nothing is
 		}
 		if err := s.w.Flush(); err != nil {
@@ -126,17 +152,28 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		case <-changed:
 		case <-c.getReady:
 		case <-fetchReady:
+		case <-c.notesReady:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
 	}
 }
 
-// sendHeads writes the hello frame, the store's heads and the end of heads.
+// sendHeads writes the store's heads and the end of heads: at Version 4
+// as notes (the tree's first notes to the peer), before as heads frames.
 func (s *sender) sendHeads() error {
-	s.payload = binary.AppendUvarint(s.payload[:0], Version)
-	if err := s.frame(frameHello); err != nil {
-		return err
+	if s.c.tree != nil && s.c.version >= 4 { // version is set: helloDone was awaited
+		if _, err := s.sendNotes(); err != nil {
+			return err
+		}
+		s.payload = s.payload[:0]
+		if err := s.frame(frameHeadsEnd); err != nil {
+			return err
+		}
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		return nil
 	}
 	heads := s.c.st.Heads()
 	ids := make([]applog.ID, 0, len(heads))
@@ -222,7 +259,7 @@ func (s *sender) pass() (bool, error) {
 	heads := s.c.st.Heads()
 	sentAny := false
 	for id, h := range heads {
-		if h <= s.c.peerHas(id) || frozen[id] {
+		if h <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
 			continue
 		}
 		if sentAny {
@@ -318,4 +355,39 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 		}
 	}
 	return sent, nil
+}
+
+// notesPerFrame bounds the notes of one notes frame: each is at most 77
+// bytes (a new log's ref and id, and the note), so a frame stays under
+// frameTarget plus one note.
+const notesPerFrame = 800
+
+// sendNotes writes the notes the tree queued for the peer, and a Resend
+// (a notes frame without notes) if one is queued; it reports whether it
+// wrote anything.
+func (s *sender) sendNotes() (bool, error) {
+	if s.c.tree == nil || s.c.version < 4 {
+		return false, nil
+	}
+	notes, resend := s.c.takeNotes(s.notes[:0])
+	s.notes = notes
+	defer clear(s.notes)
+	for len(notes) > 0 {
+		n := min(len(notes), notesPerFrame)
+		var err error
+		if s.payload, err = s.enc.Append(s.payload[:0], notes[:n]); err != nil {
+			return true, err
+		}
+		if err := s.frame(frameNotes); err != nil {
+			return true, err
+		}
+		notes = notes[n:]
+	}
+	if resend {
+		s.payload = s.payload[:0]
+		if err := s.frame(frameNotes); err != nil {
+			return true, err
+		}
+	}
+	return len(s.notes) > 0 || resend, nil
 }

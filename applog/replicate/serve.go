@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/applog/replicate/ebt"
 )
 
 // Options configure Serve. The zero value (or nil) works.
@@ -51,6 +52,14 @@ type Options struct {
 	// peer too, if it speaks Version 3; nil: this side fetches no file.
 	// One Fetcher is shared by all the sessions of a chat.
 	Fetcher *Fetcher
+
+	// Tree, if not nil, makes this side speak Version 4: with a peer
+	// that speaks it too, each log is pushed eagerly on one connection
+	// and only noted on the others (see Broadcast trees in the package
+	// documentation). One Tree is shared by all the sessions of a
+	// store; nil: this side speaks Version 3 and pushes every peer what
+	// it lacks.
+	Tree *Tree
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
@@ -84,8 +93,17 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		blobs:     opts.Blobs,
 		fetcher:   opts.Fetcher,
 		getReady:  make(chan struct{}, 1),
+		tree:      opts.Tree,
+		helloDone: make(chan struct{}),
 	}
 	c.forker, _ = st.(Forker)
+	if c.tree != nil {
+		c.eager = make(map[applog.ID]bool)
+		c.noteAt = make(map[ebt.Log]int)
+		c.notesReady = make(chan struct{}, 1)
+		c.granted = make(map[applog.ID]bool)
+		c.dec.MaxRefs = MaxLogs
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +155,9 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	cancel(c.send(ctx, dw))
 	wg.Wait()
 	conn.Close()
+	if c.key != "" {
+		c.tree.leave(c)
+	}
 	if c.fp != nil {
 		c.fetcher.leave(c.fp)
 	}
@@ -218,6 +239,26 @@ type session struct {
 	// most maxRequests. Guarded by mu.
 	gets     []part
 	getReady chan struct{} // a get was queued
+
+	// Broadcast trees (Version 4).
+	tree      *Tree         // Options.Tree
+	helloDone chan struct{} // closed when the peer's hello is read
+	key       ebt.Peer      // the session in tree; set before helloDone closes at Version 4
+	// eager holds the logs the peer's last note asked for eagerly and
+	// that the tree pushed to it since: records of a log are sent only
+	// while it is here. At most one entry per log the store holds.
+	// Guarded by mu.
+	eager map[applog.ID]bool
+	// outNotes are the notes queued for the peer, at most one per log
+	// (noteAt indexes them), and outResend a Resend queued. Guarded by mu.
+	outNotes   []ebt.Note
+	noteAt     map[ebt.Log]int
+	outResend  bool
+	notesReady chan struct{} // notes were queued
+	// granted holds the new logs the Quota admitted from the peer when
+	// this side grafted them: counted once. Guarded by mu.
+	granted map[applog.ID]bool
+	dec     ebt.Decoder // the peer's notes; receiver only
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.

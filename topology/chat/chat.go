@@ -13,6 +13,7 @@ import (
 	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/replicate"
+	"scuttle/applog/replicate/ebt"
 	"scuttle/applog/seal"
 	"scuttle/topology"
 )
@@ -96,6 +97,7 @@ type Chat struct {
 	files    shownFiles         // the files shown this run (see files.go)
 	fetching fetchSet           // the fetches started and not ended
 	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
+	tree     *replicate.Tree    // the broadcast tree of every session (Version 4)
 	cmds     []command          // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
@@ -133,6 +135,8 @@ func New(cfg Config) *Chat {
 			c.quota.Refusing = c.quotaRefusing
 		}
 	}
+	// The zero Params are valid: NewTree cannot fail with them.
+	c.tree, _ = replicate.NewTree(ebt.Params{})
 	if cfg.Blobs != nil {
 		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
 			Logger: cfg.Log.With("pkg", "replicate"),

@@ -124,10 +124,10 @@
 // A zero field takes its default; New refuses parameters out of bounds
 // (TestParamsValidate).
 //
-// # Wire mapping (intended)
+// # Wire mapping
 //
-// Nothing here is on the wire yet. The replication protocol
-// (applog/replicate) would carry the machine at Version 4 (Version 3
+// The replication protocol (applog/replicate, Tree) carries the machine
+// at Version 4 (Version 3
 // took frame types 6 to 8 for files), with one new frame type, and its
 // records frames (type 4) unchanged as the pushes:
 //
@@ -152,8 +152,8 @@
 // per direction, is a malformed frame. Encoder and Decoder are this
 // payload's codec (TestNotesWire: its exact bytes); a malformed payload
 // is an error wrapping ErrNotes, never a panic (TestNotesMalformed,
-// FuzzDecodeNotes), and a Decoder numbers at most MaxRefs logs. A peer at Version 2 or older gets
-// today's behaviour on its connection: the caller pushes it every log it
+// FuzzDecodeNotes), and a Decoder numbers at most MaxRefs logs. A peer at Version 3 or older gets
+// the full push on its connection: the caller pushes it every log it
 // lacks and calls Append for what it inserts from it.
 //
 // # Threat model

@@ -1,0 +1,340 @@
+package replicate
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"scuttle/applog"
+	"scuttle/applog/replicate/ebt"
+)
+
+// A Tree shares one epidemic broadcast tree (package ebt) among the
+// sessions of one store, such as a chat's: on the connections that speak
+// Version 4, each log is pushed to this side by one peer (or a few,
+// while the tree forms) and only noted by the others, so that each
+// record crosses the network about once (see the package documentation,
+// Broadcast trees). Create one per store with NewTree and give it to
+// every session's Options; a Tree holds no goroutine while no session
+// uses it. The sessions of one Tree must serve the same Store.
+type Tree struct {
+	p ebt.Params
+
+	mu       sync.Mutex
+	m        *ebt.Machine
+	st       Store
+	sessions map[ebt.Peer]*session
+	next     uint64
+	// held is what the machine holds of each log: the logs it was told
+	// of by Append or Received and not forgotten since. At most one
+	// entry per log the store holds.
+	held map[applog.ID]uint64
+	out  []ebt.Msg
+
+	stop chan struct{} // closed to stop the running loop
+	done chan struct{} // closed when it stopped
+}
+
+// NewTree returns a Tree with parameters p (the zero value: the
+// defaults), or p's error.
+func NewTree(p ebt.Params) (*Tree, error) {
+	m, err := ebt.New(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.NoteInterval == 0 {
+		p.NoteInterval = ebt.DefaultNoteInterval
+	}
+	return &Tree{p: p, m: m, sessions: make(map[ebt.Peer]*session), held: make(map[applog.ID]uint64)}, nil
+}
+
+// join adds session c, whose peer said Version 4, and queues its first
+// notes (the heads). It starts the tree's loop if c is the first.
+func (t *Tree) join(c *session) {
+	heads := c.st.Heads()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st = c.st
+	t.next++
+	c.key = ebt.Peer(strconv.FormatUint(t.next, 10))
+	t.sessions[c.key] = c
+	now := time.Now()
+	t.syncLocked(now, heads)
+	t.out = t.m.Connect(t.out[:0], now, c.key)
+	t.dispatch()
+	if len(t.sessions) == 1 {
+		t.stop, t.done = make(chan struct{}), make(chan struct{})
+		go t.loop(t.st, t.stop, t.done)
+	}
+}
+
+// leave removes session c: the logs it pushed are grafted from others.
+// It stops the loop if c was the last, and waits for it.
+func (t *Tree) leave(c *session) {
+	t.mu.Lock()
+	if t.sessions[c.key] != c {
+		t.mu.Unlock()
+		return
+	}
+	delete(t.sessions, c.key)
+	t.out = t.m.Disconnect(t.out[:0], time.Now(), c.key)
+	t.dispatch()
+	var done chan struct{}
+	if len(t.sessions) == 0 {
+		close(t.stop)
+		done = t.done
+	}
+	t.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// loop ticks the machine every NoteInterval, and tells it of what the
+// store got other than from a Version 4 session (the own appends, a
+// Version 3 session's inserts) as soon as the store changes.
+func (t *Tree) loop(st Store, stop, done chan struct{}) {
+	defer close(done)
+	tk := time.NewTicker(t.p.NoteInterval)
+	defer tk.Stop()
+	var synced time.Time
+	for {
+		changed := st.Changed()
+		select {
+		case <-stop:
+			return
+		case <-changed:
+			synced = time.Now()
+			t.sync(st, true, false)
+		case now := <-tk.C:
+			// The heads are read when the store grows; a block or a
+			// fork, which need not make it grow, is seen within
+			// resyncEvery.
+			heads := now.Sub(synced) >= resyncEvery
+			if heads {
+				synced = now
+			}
+			t.sync(st, heads, true)
+		}
+	}
+}
+
+// resyncEvery is how often the Tree reads the store's heads without a
+// change of the store: a log blocked or forked is forgotten within it.
+const resyncEvery = time.Second
+
+// sync tells the machine of the store's heads if heads, and ticks it if
+// tick.
+func (t *Tree) sync(st Store, heads, tick bool) {
+	var hs map[applog.ID]uint64
+	if heads {
+		hs = st.Heads()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.out = t.out[:0]
+	if heads {
+		t.syncLocked(now, hs)
+	}
+	if tick {
+		t.out = t.m.Tick(t.out, now)
+	}
+	t.dispatch()
+}
+
+// syncLocked appends to the machine the logs the store holds further
+// than the machine knows, but those a Version 4 session is inserting
+// (Received tells of them), and forgets the logs the store no longer
+// offers (blocked) or keeps forked.
+func (t *Tree) syncLocked(now time.Time, heads map[applog.ID]uint64) {
+	var forked map[applog.ID]bool
+	if fk, ok := t.st.(Forker); ok {
+		if fs := fk.Forks(); len(fs) > 0 {
+			forked = make(map[applog.ID]bool, len(fs))
+			for _, f := range fs {
+				forked[f.Log] = true
+			}
+		}
+	}
+	for id, h := range heads {
+		if h <= t.held[id] || forked[id] || t.inserting(id) {
+			continue
+		}
+		t.held[id] = h
+		t.out = t.m.Append(t.out, now, ebt.Log(id), h)
+	}
+	for id := range t.held {
+		if _, ok := heads[id]; !ok || forked[id] {
+			t.forget(id)
+		}
+	}
+}
+
+// inserting reports whether a session has records of log id on their way
+// to the store.
+func (t *Tree) inserting(id applog.ID) bool {
+	for _, c := range t.sessions {
+		if c.insert.queued(id) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// forget drops log id from the machine: it is neither noted nor pushed
+// until the store offers it again.
+func (t *Tree) forget(id applog.ID) {
+	delete(t.held, id)
+	t.m.Forget(ebt.Log(id))
+	for _, c := range t.sessions {
+		c.mu.Lock()
+		delete(c.eager, id)
+		c.mu.Unlock()
+	}
+}
+
+// received tells the machine that session c's peer pushed seqs first …
+// last of log id, now stored (last < first: none stored, first was held
+// already: a duplicate).
+func (t *Tree) received(c *session, id applog.ID, first, last uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sessions[c.key] != c {
+		return
+	}
+	now := time.Now()
+	t.out, _ = t.m.Received(t.out[:0], now, c.key, ebt.Log(id), first)
+	if last > t.held[id] {
+		t.held[id] = last
+		t.out = t.m.Append(t.out, now, ebt.Log(id), last)
+	}
+	t.dispatch()
+}
+
+// notes hands the machine the notes session c's peer sent (none: a
+// Resend).
+func (t *Tree) notes(c *session, notes []ebt.Note) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sessions[c.key] != c {
+		return
+	}
+	now := time.Now()
+	if len(notes) == 0 {
+		t.out = t.m.ReceivedResend(t.out[:0], now, c.key)
+		t.dispatch()
+		return
+	}
+	c.mu.Lock()
+	for _, nt := range notes {
+		id := applog.ID(nt.Log)
+		if !nt.Eager {
+			delete(c.eager, id) // records only while its last note is eager
+		}
+		if _, ok := c.has[id]; ok || t.held[id] > 0 || id == c.watch {
+			c.has[id] = max(c.has[id], nt.Seq)
+		}
+	}
+	c.mu.Unlock()
+	t.out = t.m.ReceivedNotes(t.out[:0], now, c.key, notes)
+	t.dispatch()
+}
+
+// dispatch hands t.out to the sessions: a push marks the log eager on
+// the session (its sender sends what the peer lacks), notes and Resends
+// are queued for its sender. A graft of a log the store does not hold
+// is first checked against the store (a log it refuses or keeps forked
+// is never grafted) and the session's Quota: refused, the log is
+// forgotten and the graft not sent.
+func (t *Tree) dispatch() {
+	for i := 0; i < len(t.out); i++ {
+		msg := t.out[i]
+		c := t.sessions[msg.To]
+		if c == nil {
+			continue
+		}
+		switch msg.Kind {
+		case ebt.Push:
+			id := applog.ID(msg.Log)
+			c.mu.Lock()
+			c.eager[id] = true
+			c.has[id] = max(c.has[id], msg.From-1)
+			c.mu.Unlock()
+		case ebt.Notes:
+			c.mu.Lock()
+			for _, nt := range msg.Notes {
+				if nt.Eager && t.held[applog.ID(nt.Log)] == 0 && (t.refuses(applog.ID(nt.Log)) || !c.grant(applog.ID(nt.Log))) {
+					c.mu.Unlock()
+					t.forget(applog.ID(nt.Log))
+					c.mu.Lock()
+					continue
+				}
+				if j, ok := c.noteAt[nt.Log]; ok {
+					c.outNotes[j] = nt
+				} else {
+					c.noteAt[nt.Log] = len(c.outNotes)
+					c.outNotes = append(c.outNotes, nt)
+				}
+			}
+			c.mu.Unlock()
+		case ebt.Resend:
+			c.mu.Lock()
+			c.outResend = true
+			c.mu.Unlock()
+		}
+		select {
+		case c.notesReady <- struct{}{}:
+		default:
+		}
+	}
+	clear(t.out)
+	t.out = t.out[:0]
+}
+
+// refuses reports whether the store refuses log id (blocked, say) or
+// keeps it forked: it is never grafted.
+func (t *Tree) refuses(id applog.ID) bool {
+	if r, ok := t.st.(Refuser); ok && r.Refuses(id) {
+		return true
+	}
+	fk, ok := t.st.(Forker)
+	return ok && fk.Forked(id) > 0
+}
+
+// grant reports whether the peer may bring in new log id, which this side
+// is about to graft from it: always without a Quota or for a log granted
+// already; else if the Quota admits it, counted once. Called with c.mu
+// held.
+func (c *session) grant(id applog.ID) bool {
+	if c.quota == nil || c.granted[id] || id == c.watch {
+		return true
+	}
+	if !c.quota.admit(c.source, id) {
+		return false
+	}
+	c.granted[id] = true
+	return true
+}
+
+// takeNotes returns the notes queued for the peer, and whether a Resend
+// is, emptying the queue.
+func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dst = append(dst, c.outNotes...)
+	clear(c.outNotes)
+	c.outNotes = c.outNotes[:0]
+	clear(c.noteAt)
+	r := c.outResend
+	c.outResend = false
+	return dst, r
+}
+
+// isEager reports whether the peer's last note of log id asked for it
+// eagerly (and this side had something to push since).
+func (c *session) isEager(id applog.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.eager[id]
+}
