@@ -49,7 +49,6 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				Source:    string(id),
 				Blobs:     c.served(),
 				Fetcher:   c.fetcher,
-				Tree:      c.tree,
 			})
 		},
 		Events: c.event,
