@@ -80,7 +80,8 @@
 // at most one per log the machine tracks (a later note of a log
 // replaces the earlier); the logs the peer is eager for, at most one per
 // log the store holds; the logs the Quota granted it; and the Encoder's
-// and Decoder's numbering, at most MaxLogs logs each way. Per Tree: the
+// and Decoder's numbering, a window of at most ebt.DefaultMaxRefs (1024)
+// logs each way, past which a note names its log by id. Per Tree: the
 // machine (package ebt, Memory) and the head it was told of each log
 // held.
 //
@@ -225,9 +226,9 @@
 //     and a heads frame at Version 4, close the connection
 //     (TestTreeMalformedNotes, FuzzServeTree). Notes of made-up logs
 //     cost at most ebt's MaxUnheld (1024) tracked logs per session,
-//     but the notes' numbering (ebt's Decoder) keeps every id the peer
-//     numbered, at most MaxLogs, for the connection: a peer noting
-//     65,535 made-up logs makes its session hold 9.9 MB until it leaves,
+//     and the notes' numbering (ebt's Decoder) keeps at most its window
+//     of 1024 ids: a peer noting 65,535 made-up logs makes its session
+//     hold about 1.0 MB until it leaves (9.9 MB before the window),
 //     against 350 kB for as many heads at Version 3
 //     (TestMadeUpNotesMemory), times the connections a Swarm admits.
 //   - Can make a session verify what it sends: records (one signature

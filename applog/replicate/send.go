@@ -98,7 +98,6 @@ func (s *sender) closeIters() {
 func (c *session) send(ctx context.Context, w io.Writer) error {
 	s := &sender{c: c, w: bufio.NewWriterSize(w, 64<<10)}
 	defer s.closeIters()
-	s.enc.MaxRefs = MaxLogs
 	s.payload = binary.AppendUvarint(s.payload[:0], c.myVersion())
 	if err := s.frame(frameHello); err != nil {
 		return err

@@ -102,7 +102,6 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		c.noteAt = make(map[ebt.Log]int)
 		c.notesReady = make(chan struct{}, 1)
 		c.granted = make(map[applog.ID]bool)
-		c.dec.MaxRefs = MaxLogs
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -613,12 +613,13 @@ func TestTreeQuota(t *testing.T) {
 
 // TestMadeUpNotesMemory is TestMadeUpHeadsMemory at Version 4: a peer
 // whose heads are notes of 65,535 made-up logs. The machine tracks at
-// most MaxUnheld (1024) of them; the notes' numbering (ebt's Decoder)
-// keeps every id the peer numbered for the connection, and all of it is
-// released when the peer leaves.
+// most MaxUnheld (1024) of them, and the notes' numbering (ebt's
+// Decoder) at most its window of DefaultMaxRefs (1024) ids; all of it
+// is released when the peer leaves. Before the window, the numbering
+// kept every id the peer named: 9.9 MB.
 func TestMadeUpNotesMemory(t *testing.T) {
 	testkit.CheckLeaks(t)
-	const maxSessionHeap = 12 << 20 // the numbering: about 140 bytes an id
+	const maxSessionHeap = 2 << 20 // measured about 1.0 MB: the machine's 1024 tracked logs, the window, buffers
 	st := newFake()
 	st.appendN(testID("own"), 3, 1)
 	tr, _ := NewTree(treeParams)

@@ -13,6 +13,7 @@ import (
 	"scuttle/applog/blob"
 	"scuttle/applog/names"
 	"scuttle/applog/replicate"
+	"scuttle/applog/replicate/ebt"
 	"scuttle/applog/seal"
 	"scuttle/topology"
 )
@@ -96,6 +97,7 @@ type Chat struct {
 	files    shownFiles         // the files shown this run (see files.go)
 	fetching fetchSet           // the fetches started and not ended
 	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
+	tree     *replicate.Tree    // the broadcast tree of every session (Version 4)
 	cmds     []command          // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
@@ -133,13 +135,8 @@ func New(cfg Config) *Chat {
 			c.quota.Refusing = c.quotaRefusing
 		}
 	}
-	// No broadcast tree yet (replicate.Options.Tree), so the sessions
-	// speak Version 3, each pushing every line: at Version 4 a stranger
-	// that numbers 65,535 made-up logs in its notes makes its session
-	// hold about 9.9 MB (replicate's TestMadeUpNotesMemory), against
-	// about 350 kB for the same heads at Version 3, and a connection's
-	// cost is to stay bounded (issue 19). The tree comes on once the
-	// notes' numbering is bounded as the heads are.
+	// The zero Params are valid: NewTree cannot fail with them.
+	c.tree, _ = replicate.NewTree(ebt.Params{})
 	if cfg.Blobs != nil {
 		c.fetcher = replicate.NewFetcher(cfg.Blobs, &replicate.FetcherOptions{
 			Logger: cfg.Log.With("pkg", "replicate"),

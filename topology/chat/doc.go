@@ -32,10 +32,9 @@
 //
 // Run binds the own name to the own log, starts the swarm (its key is the
 // own log's, so a peer's proven identity is its log ID; each connection
-// replicates the store: at protocol Version 3, each pushing every line
-// the peer lacks; the broadcast tree of Version 4, which would carry each
-// line over the chat's links about once, is not turned on yet, see New),
-// the printing of the feed and the watch on the
+// replicates the store, all of them sharing one replicate.Tree, so that
+// with peers of protocol Version 4 each line crosses the chat's links
+// about once), the printing of the feed and the watch on the
 // store, and appends each typed line to the own log, lines typed at once
 // in one durable batch. Before an append it waits until the own log holds
 // what connected peers advertised of it, so a restored backup continues

@@ -49,6 +49,7 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				Source:    string(id),
 				Blobs:     c.served(),
 				Fetcher:   c.fetcher,
+				Tree:      c.tree,
 			})
 		},
 		Events: c.event,

@@ -148,11 +148,14 @@
 // notes frame before the heads end; a peer sends records frames of a log only while
 // the other's last note of it is eager, starting at that note's seq plus
 // one. A note of a numbered log costs about 4 bytes, against about 200
-// for a record. A ref past the numbers given, or numbers past MaxLogs
-// per direction, is a malformed frame. Encoder and Decoder are this
+// for a record. The numbers are a window: the first DefaultMaxRefs
+// (1024) logs named on a direction take numbers, and every later one is
+// named by its id each time (about 53 bytes), so a Decoder keeps at most
+// that many ids whatever a peer names (TestNotesMalformed). A ref past
+// the numbers given is a malformed frame. Encoder and Decoder are this
 // payload's codec (TestNotesWire: its exact bytes); a malformed payload
 // is an error wrapping ErrNotes, never a panic (TestNotesMalformed,
-// FuzzDecodeNotes), and a Decoder numbers at most MaxRefs logs. A peer at Version 3 or older gets
+// FuzzDecodeNotes). A peer at Version 3 or older gets
 // the full push on its connection: the caller pushes it every log it
 // lacks and calls Append for what it inserts from it.
 //

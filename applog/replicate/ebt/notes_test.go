@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,16 +71,23 @@ func TestNotesMalformed(t *testing.T) {
 	if notes, err := d0.Decode(nil, nil); err != nil || len(notes) != 0 {
 		t.Errorf("empty payload (a Resend): %+v, %v; want no note, no error", notes, err)
 	}
+	// Past MaxRefs, a log takes no number: it is named by its id each
+	// time, and a ref to a number past the window is malformed.
 	d := Decoder{MaxRefs: 2}
-	if _, err := d.Decode(nil, []byte{0, 1, 'a', 2, 0, 1, 'b', 2, 0, 1, 'c', 2}); !errors.Is(err, ErrNotes) {
-		t.Errorf("third log past MaxRefs 2: %v, want ErrNotes", err)
+	notes, err := d.Decode(nil, []byte{0, 1, 'a', 2, 0, 1, 'b', 2, 0, 1, 'c', 2, 0, 1, 'c', 6})
+	if want := []Note{{"a", 0, false, true}, {"b", 0, false, true}, {"c", 0, false, true}, {"c", 1, false, true}}; err != nil || !slices.Equal(notes, want) {
+		t.Errorf("logs past MaxRefs 2: %+v, %v; want %+v", notes, err, want)
+	}
+	if len(d.logs) != 2 || len(d.seen) != 2 {
+		t.Errorf("the decoder keeps %d ids and %d seen, want 2 and 2", len(d.logs), len(d.seen))
+	}
+	if _, err := d.Decode(nil, []byte{3, 2}); !errors.Is(err, ErrNotes) {
+		t.Errorf("ref 3 past the window of 2: %v, want ErrNotes", err)
 	}
 	e := Encoder{MaxRefs: 1}
-	if b, err := e.Append([]byte("x"), []Note{{"a", 1, false, false}, {"b", 1, false, false}}); err == nil || string(b) != "x" {
-		t.Errorf("encoder past MaxRefs: %q, %v; want an error and nothing appended", b, err)
-	}
-	if b, err := e.Append(nil, []Note{{"b", 1, false, false}}); err != nil || len(b) == 0 {
-		t.Errorf("encoder after a failed batch: %q, %v; want b numbered as 1", b, err)
+	b, err := e.Append(nil, []Note{{"a", 1, false, false}, {"b", 1, false, false}, {"a", 2, false, false}, {"b", 2, false, false}})
+	if want := []byte{0, 1, 'a', 4, 0, 1, 'b', 4, 1, 8, 0, 1, 'b', 8}; err != nil || !bytes.Equal(b, want) {
+		t.Errorf("encoder past MaxRefs 1: %v, %v; want %v: a numbered, b by its id each time", b, err, want)
 	}
 }
 
