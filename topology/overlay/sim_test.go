@@ -1,13 +1,14 @@
 package overlay
 
 import (
-	"container/heap"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // This file is a seeded discrete-event simulator of a room running the
@@ -20,27 +21,6 @@ import (
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-type simEvent struct {
-	at  time.Duration
-	seq uint64
-	fn  func()
-}
-
-type simQueue []*simEvent
-
-func (q simQueue) Len() int { return len(q) }
-func (q simQueue) Less(i, j int) bool {
-	return q[i].at < q[j].at || (q[i].at == q[j].at && q[i].seq < q[j].seq)
-}
-func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
-func (q *simQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
 type simNode struct {
 	m  *Machine
 	up bool
@@ -51,9 +31,7 @@ type sim struct {
 	seed  uint64
 	r     *rand.Rand
 	p     Params
-	now   time.Duration
-	seq   uint64
-	q     simQueue
+	ev    testkit.Events // the clock, and the events due
 	nodes []*simNode
 	msgs  int
 }
@@ -72,19 +50,9 @@ func newSim(t testing.TB, seed uint64, p Params) *sim {
 	return &sim{t: t, seed: seed, r: rand.New(rand.NewPCG(seed, 1)), p: p}
 }
 
-func (s *sim) at(d time.Duration, fn func()) {
-	s.seq++
-	heap.Push(&s.q, &simEvent{at: s.now + d, seq: s.seq, fn: fn})
-}
+func (s *sim) at(d time.Duration, fn func()) { s.ev.After(d, fn) }
 
-func (s *sim) runUntil(end time.Duration) {
-	for s.q.Len() > 0 && s.q[0].at <= end {
-		e := heap.Pop(&s.q).(*simEvent)
-		s.now = e.at
-		e.fn()
-	}
-	s.now = end
-}
+func (s *sim) runUntil(end time.Duration) { s.ev.RunUntil(end) }
 
 // latency is the one-way latency of the pair a, b: 1 to 5ms, or for one
 // pair in ten 50 to 200ms (a slow link).
@@ -124,7 +92,7 @@ func (s *sim) join(room int) int {
 		if !s.nodes[i].up {
 			return
 		}
-		s.send(i, s.nodes[i].m.Tick(nil, epoch.Add(s.now)))
+		s.send(i, s.nodes[i].m.Tick(nil, epoch.Add(s.ev.Now())))
 		s.at(simTick, tick)
 	}
 	s.at(phase, tick)
@@ -164,7 +132,7 @@ func (s *sim) send(from int, msgs []Msg) {
 				})
 				return
 			}
-			s.send(to, s.nodes[to].m.Receive(nil, epoch.Add(s.now), simPeer(from), msg))
+			s.send(to, s.nodes[to].m.Receive(nil, epoch.Add(s.ev.Now()), simPeer(from), msg))
 		})
 	}
 }

@@ -32,6 +32,13 @@
 // writes and shows the rows of text that result, so a test asserts what
 // a user sees rather than the bytes that draw it.
 //
+// # Simulators
+//
+// Events is the clock and event queue of the seeded simulators (ebt's
+// rooms, the overlay's): functions run at simulated times, in the order
+// of their times and then of their scheduling, so a run is a function of
+// its seed (TestEvents).
+//
 // The package builds on every operating system; netlab, which exists on
 // Linux only, composes with it through Command's CommandFunc.
 package testkit

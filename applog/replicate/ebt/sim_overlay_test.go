@@ -56,7 +56,7 @@ func (o *simOverlay) start(i int) {
 		if !s.nodes[i].up {
 			return false
 		}
-		o.send(i, m.Tick(nil, epoch.Add(s.now)))
+		o.send(i, m.Tick(nil, epoch.Add(s.ev.Now())))
 		o.reconcile(i)
 		return true
 	})
@@ -81,7 +81,7 @@ func (o *simOverlay) send(from int, msgs []overlay.Msg) {
 				})
 				return
 			}
-			o.send(to, o.ms[to].Receive(nil, epoch.Add(s.now), ovPeer(from), msg))
+			o.send(to, o.ms[to].Receive(nil, epoch.Add(s.ev.Now()), ovPeer(from), msg))
 			o.reconcile(to)
 			o.reconcile(from)
 		})

@@ -96,7 +96,7 @@ func runRoom(t testing.TB, c roomConfig) roomResult {
 		s.runUntil(16 * time.Second)
 		s.chatter(2 * time.Second)
 	}
-	s.runUntil(s.now + 8*time.Second)
+	s.runUntil(s.ev.Now() + 8*time.Second)
 	var r roomResult
 	r.p50, r.slow = s.check()
 	r.st = s.st

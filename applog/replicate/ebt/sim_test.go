@@ -1,7 +1,6 @@
 package ebt
 
 import (
-	"container/heap"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"scuttle/topology/testkit"
 )
 
 // This file is a seeded discrete-event simulator of a room of peers, each
@@ -21,27 +22,6 @@ import (
 
 // epoch is simulated time zero.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-type simEvent struct {
-	at  time.Duration
-	seq uint64
-	fn  func()
-}
-
-type simQueue []*simEvent
-
-func (q simQueue) Len() int { return len(q) }
-func (q simQueue) Less(i, j int) bool {
-	return q[i].at < q[j].at || (q[i].at == q[j].at && q[i].seq < q[j].seq)
-}
-func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x any)   { *q = append(*q, x.(*simEvent)) }
-func (q *simQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
 
 // simConn is one connection: its latency, and the time of the last
 // delivery each way, so that messages arrive in the order sent (TCP).
@@ -67,9 +47,7 @@ type sim struct {
 	slow   float64
 	r      *rand.Rand
 	p      Params
-	now    time.Duration
-	seq    uint64
-	q      simQueue
+	ev     testkit.Events // the clock, and the events due
 	nodes  []*simNode
 	conns  map[[2]int]*simConn
 	born   map[Log][]time.Duration // born[l][seq]: when the author appended it
@@ -116,12 +94,12 @@ func (s *sim) addNode() int {
 		s.t.Fatal(err)
 	}
 	i := len(s.nodes)
-	s.nodes = append(s.nodes, &simNode{m: m, up: true, hops: make(map[Log][]int8), adj: make(map[int]bool), joined: s.now})
+	s.nodes = append(s.nodes, &simNode{m: m, up: true, hops: make(map[Log][]int8), adj: make(map[int]bool), joined: s.ev.Now()})
 	phase := time.Duration(s.r.Int64N(int64(s.p.NoteInterval)))
 	s.every(phase, s.p.NoteInterval, func() bool {
 		nd := s.nodes[i]
 		if nd.up {
-			s.send(i, nd.m.Tick(s.out[:0], epoch.Add(s.now)))
+			s.send(i, nd.m.Tick(s.out[:0], epoch.Add(s.ev.Now())))
 		}
 		return nd.up
 	})
@@ -148,10 +126,7 @@ func simIndex(p Peer) int {
 	return i
 }
 
-func (s *sim) at(d time.Duration, fn func()) {
-	s.seq++
-	heap.Push(&s.q, &simEvent{at: s.now + d, seq: s.seq, fn: fn})
-}
+func (s *sim) at(d time.Duration, fn func()) { s.ev.After(d, fn) }
 
 // every runs fn after first, then every period while it returns true
 // and events other than ticks remain.
@@ -166,14 +141,7 @@ func (s *sim) every(first, period time.Duration, fn func() bool) {
 }
 
 // run runs events until none but ticks are due before the horizon.
-func (s *sim) runUntil(end time.Duration) {
-	for s.q.Len() > 0 && s.q[0].at <= end {
-		e := heap.Pop(&s.q).(*simEvent)
-		s.now = e.at
-		e.fn()
-	}
-	s.now = end
-}
+func (s *sim) runUntil(end time.Duration) { s.ev.RunUntil(end) }
 
 func key(a, b int) ([2]int, int) {
 	if a < b {
@@ -194,7 +162,7 @@ func (s *sim) connect(a, b int) {
 	lat := s.latency(a, b)
 	s.conns[k] = &simConn{lat: lat, up: true}
 	s.nodes[a].adj[b], s.nodes[b].adj[a] = true, true
-	now := epoch.Add(s.now)
+	now := epoch.Add(s.ev.Now())
 	s.send(a, s.nodes[a].m.Connect(s.out[:0], now, simPeer(b)))
 	s.send(b, s.nodes[b].m.Connect(s.out[:0], now, simPeer(a)))
 	s.nodes[a].m.SetRTT(simPeer(b), 2*lat)
@@ -213,7 +181,7 @@ func (s *sim) disconnect(a, b int) {
 	delete(s.conns, k)
 	delete(s.nodes[a].adj, b)
 	delete(s.nodes[b].adj, a)
-	now := epoch.Add(s.now)
+	now := epoch.Add(s.ev.Now())
 	if s.nodes[a].up {
 		s.send(a, s.nodes[a].m.Disconnect(s.out[:0], now, simPeer(b)))
 	}
@@ -255,7 +223,7 @@ func (s *sim) send(from int, msgs []Msg) {
 		if c == nil || !c.up {
 			continue
 		}
-		at := max(s.now+c.lat, c.last[dir])
+		at := max(s.ev.Now()+c.lat, c.last[dir])
 		c.last[dir] = at
 		if msg.Kind == Notes {
 			msg.Notes = append([]Note(nil), msg.Notes...)
@@ -264,7 +232,7 @@ func (s *sim) send(from int, msgs []Msg) {
 				s.st.noteMsgs++
 			}
 		}
-		s.at(at-s.now, func() {
+		s.at(at-s.ev.Now(), func() {
 			if c2 := s.conns[k]; c2 != c || !c.up {
 				return
 			}
@@ -275,7 +243,7 @@ func (s *sim) send(from int, msgs []Msg) {
 
 func (s *sim) deliver(from, to int, msg Msg) {
 	nd := s.nodes[to]
-	now := epoch.Add(s.now)
+	now := epoch.Add(s.ev.Now())
 	switch msg.Kind {
 	case Notes:
 		s.send(to, nd.m.ReceivedNotes(s.out[:0], now, simPeer(from), msg.Notes))
@@ -321,7 +289,7 @@ func (nd *simNode) setHop(l Log, seq uint64, hop int8) {
 
 func (s *sim) reached(l Log, seq uint64) {
 	s.reach[l][seq]++
-	s.lastAt[l][seq] = s.now
+	s.lastAt[l][seq] = s.ev.Now()
 }
 
 // appendAt makes peer i append the next entry of its log.
@@ -335,10 +303,10 @@ func (s *sim) appendEntry(i int) {
 	if len(s.born[l]) == 0 {
 		s.born[l], s.reach[l], s.lastAt[l] = []time.Duration{0}, []int{0}, []time.Duration{0}
 	}
-	s.born[l] = append(s.born[l], s.now)
+	s.born[l] = append(s.born[l], s.ev.Now())
 	s.reach[l] = append(s.reach[l], 1)
-	s.lastAt[l] = append(s.lastAt[l], s.now)
-	s.send(i, s.nodes[i].m.Append(s.out[:0], epoch.Add(s.now), l, seq))
+	s.lastAt[l] = append(s.lastAt[l], s.ev.Now())
+	s.send(i, s.nodes[i].m.Append(s.out[:0], epoch.Add(s.ev.Now()), l, seq))
 }
 
 // check fails t unless every peer up holds every entry that any peer up
@@ -386,7 +354,7 @@ func (s *sim) check() (p50, slowest time.Duration) {
 // measure starts counting: the figures are of what happens from now.
 func (s *sim) measure() {
 	s.measuring = true
-	s.measureFrom = s.now
+	s.measureFrom = s.ev.Now()
 	s.st = simStats{}
 }
 
