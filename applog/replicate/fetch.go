@@ -343,8 +343,6 @@ func (fe *fetch) setHave(i int) {
 	}
 }
 
-func bit(b []uint64, i int) bool { return b != nil && b[i/64]&(1<<(i%64)) != 0 }
-
 func setBit(b []uint64, i int, v bool) {
 	if v {
 		b[i/64] |= 1 << (i % 64)

@@ -145,7 +145,9 @@ func (s *sim) graph() map[int][]int {
 		if !nd.up {
 			continue
 		}
-		g[i] = g[i]
+		if _, ok := g[i]; !ok {
+			g[i] = nil // a peer up with no link counts as a component
+		}
 		for _, p := range nd.m.Active() {
 			j := simIndex(p)
 			if s.nodes[j].up {

@@ -409,8 +409,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		if ls == nil {
 			continue
 		}
-		p, ok := m.best(l, true)
-		if !ok {
+		if _, ok := m.best(l, true); !ok {
 			ls.isWaiting = false
 			continue
 		}
@@ -419,7 +418,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		ls.waitSince = now
-		if p, ok = m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
+		if p, ok := m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
 			m.graft(batch, p, l)
 		}
 	}

@@ -358,18 +358,6 @@ func (s *sim) measure() {
 	s.st = simStats{}
 }
 
-// randomGraph connects each peer to about deg others at random (a ring,
-// so that the graph is connected, and random links).
-func (s *sim) randomGraph(deg int) {
-	n := len(s.nodes)
-	for i := 0; i < n; i++ {
-		s.connect(i, (i+1)%n)
-		for k := 0; k < deg/2-1; k++ {
-			s.connect(i, s.r.IntN(n))
-		}
-	}
-}
-
 // fullMesh connects every pair: the named peers of `chat alice bob …`.
 func (s *sim) fullMesh() {
 	for i := range s.nodes {
