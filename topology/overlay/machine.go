@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -338,7 +339,7 @@ func (m *Machine) nearWanted() bool {
 }
 
 func (m *Machine) find(p Peer) *activePeer {
-	i, ok := slices.BinarySearchFunc(m.active, p, func(a activePeer, p Peer) int { return cmpPeer(a.id, p) })
+	i, ok := slices.BinarySearchFunc(m.active, p, func(a activePeer, p Peer) int { return cmp.Compare(a.id, p) })
 	if !ok {
 		return nil
 	}
@@ -346,7 +347,7 @@ func (m *Machine) find(p Peer) *activePeer {
 }
 
 func (m *Machine) insertActive(a activePeer) {
-	i, _ := slices.BinarySearchFunc(m.active, a.id, func(a activePeer, p Peer) int { return cmpPeer(a.id, p) })
+	i, _ := slices.BinarySearchFunc(m.active, a.id, func(a activePeer, p Peer) int { return cmp.Compare(a.id, p) })
 	m.active = slices.Insert(m.active, i, a)
 }
 
@@ -474,14 +475,4 @@ func (m *Machine) integrate(peers []Peer) {
 	for _, p := range peers {
 		m.addPassive(p, 0)
 	}
-}
-
-func cmpPeer(a, b Peer) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

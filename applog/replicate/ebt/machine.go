@@ -1,6 +1,7 @@
 package ebt
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -178,7 +179,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	if len(notes) == 0 {
 		return out
 	}
-	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
 	return append(out, Msg{To: n, Kind: Notes, Notes: notes})
 }
 
@@ -216,8 +217,8 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 			m.dropLog(l)
 		}
 	}
-	slices.SortFunc(orphans, cmpLog)
-	slices.SortFunc(unwatched, cmpLog)
+	slices.Sort(orphans)
+	slices.Sort(unwatched)
 	grafts := make(map[Peer][]Note)
 	for _, l := range orphans {
 		if p, ok := m.best(l, false); ok {
@@ -390,7 +391,7 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 	if len(notes) == 0 {
 		return out
 	}
-	slices.SortFunc(notes, func(a, b Note) int { return cmpLog(a.Log, b.Log) })
+	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
 	return append(out, Msg{To: p, Kind: Notes, Notes: notes})
 }
 
@@ -626,14 +627,4 @@ func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 		}
 	}
 	return bp, found
-}
-
-func cmpLog(a, b Log) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
