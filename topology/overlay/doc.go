@@ -97,7 +97,7 @@
 // malformed (TestWireMalformed, FuzzDecodeMsg), and the caller closes
 // the connection. Validate keeps a shuffle within MaxWirePeers
 // (ShuffleActive+ShufflePassive+1 <= 16), so a message is at most
-// MaxMsgSize (2,215) bytes.
+// MaxMsgSize (2,213) bytes.
 //
 // An address learned from a shuffle is dialled only as one of the
 // passive peers, one at a time, and the connection kept only if its
