@@ -167,6 +167,7 @@ func (c *Chat) Run(ctx context.Context) error {
 	swarm := c.newSwarm()
 	if c.cfg.Discover != nil {
 		c.member = newMember(c.cfg.DB.ID(), swarm, c.named, c.cfg.Log.With("pkg", "membership"), rand.Uint64())
+		c.member.show = c.memberShow
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)

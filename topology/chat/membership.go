@@ -62,6 +62,13 @@ type member struct {
 	pend   map[overlay.Peer][][]byte      // messages waiting for a session
 	active map[overlay.Peer]bool          // the machine's active set, as last seen
 	out    []overlay.Msg                  // scratch
+	shown  map[overlay.Peer]string        // the peers shown connected, and the name they claimed
+
+	// show, if set, tells the user that a peer became connected (up) or
+	// no longer is: a peer of the active set with a session, not the
+	// sessions of a message or two. It is called with mu held and must
+	// not call the member.
+	show func(id applog.ID, claimed string, up bool)
 }
 
 // address is an entry of the member's address book.
@@ -80,6 +87,7 @@ type memberDial struct {
 // memberConn is one session's side of the membership.
 type memberConn struct {
 	peer   overlay.Peer
+	name   string // the chat name the peer claims
 	addr   string // host:port of the peer as this connection shows it; "" if unknown
 	out    chan []byte
 	cancel context.CancelFunc
@@ -97,7 +105,7 @@ func newMember(me applog.ID, sw peerDialer, named func(applog.ID) bool, log *slo
 	return &member{sw: sw, named: named, log: log, clock: time.Now, m: m, me: overlay.Peer(me),
 		book: map[overlay.Peer]*address{}, byName: map[string]overlay.Peer{},
 		conns: map[overlay.Peer][]*memberConn{}, added: map[overlay.Peer]*memberDial{},
-		pend: map[overlay.Peer][][]byte{}, active: map[overlay.Peer]bool{}}
+		pend: map[overlay.Peer][][]byte{}, active: map[overlay.Peer]bool{}, shown: map[overlay.Peer]string{}}
 }
 
 // run ticks the machine every memberTick until ctx ends.
@@ -169,10 +177,11 @@ func (mb *member) forget(p overlay.Peer) {
 }
 
 // session returns the membership of a new session with the peer id,
-// whose remote address is remote (nil if unknown) and which says it
-// listens on listen (its hello's address); cancel ends the session.
-func (mb *member) session(id applog.ID, remote net.Addr, listen string, cancel context.CancelFunc) (*memberConn, *replicate.Membership) {
-	c := &memberConn{peer: overlay.Peer(id), out: make(chan []byte, maxMemberOut), cancel: cancel}
+// which claims the chat name name, whose remote address is remote (nil
+// if unknown) and which says it listens on listen (its hello's
+// address); cancel ends the session.
+func (mb *member) session(id applog.ID, name string, remote net.Addr, listen string, cancel context.CancelFunc) (*memberConn, *replicate.Membership) {
+	c := &memberConn{peer: overlay.Peer(id), name: name, out: make(chan []byte, maxMemberOut), cancel: cancel}
 	c.addr = peerAddr(remote, listen)
 	return c, &replicate.Membership{
 		Up:  func() { mb.up(c) },
@@ -357,6 +366,26 @@ func (mb *member) apply(out []overlay.Msg) {
 				// Not redialled: RemovePeer closes the dialled one too.
 				mb.sw.RemovePeer(d.spec)
 				delete(mb.added, p)
+			}
+		}
+	}
+	for p := range active {
+		if _, ok := mb.shown[p]; ok || mb.named(applog.ID(p)) {
+			continue
+		}
+		if cs := mb.conns[p]; len(cs) > 0 {
+			name := cs[len(cs)-1].name
+			mb.shown[p] = name
+			if mb.show != nil {
+				mb.show(applog.ID(p), name, true)
+			}
+		}
+	}
+	for p, name := range mb.shown {
+		if !active[p] || len(mb.conns[p]) == 0 {
+			delete(mb.shown, p)
+			if mb.show != nil {
+				mb.show(applog.ID(p), name, false)
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				ctx, cancel = context.WithCancel(ctx)
 				defer cancel()
 				var mc *memberConn
-				mc, member = c.member.session(id, conn.RemoteAddr(), conn.Peer.Addr, cancel)
+				mc, member = c.member.session(id, conn.Peer.Name, conn.RemoteAddr(), conn.Peer.Addr, cancel)
 				defer c.member.ended(mc)
 			}
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
