@@ -467,15 +467,3 @@ func (mb *member) addrOf(p overlay.Peer) string {
 	}
 	return ""
 }
-
-// connected returns the peers with a session at Version 5, sorted.
-func (mb *member) connected() []overlay.Peer {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	var ps []overlay.Peer
-	for p := range mb.conns {
-		ps = append(ps, p)
-	}
-	slices.Sort(ps)
-	return ps
-}
