@@ -292,7 +292,7 @@
 // Membership frames may come at any point after the hello, each handed
 // to Membership.In; one in a session below Version 5, one longer than
 // MaxMembershipSize, or one In refuses is malformed and closes the
-// connection (TestMembershipMalformed). None is sent to a peer below
+// connection (TestMembershipMalformed, FuzzServeMember). None is sent to a peer below
 // Version 5, which replicates as before (TestMembershipV4Peer). The
 // session holds no queue of them: the caller's Out channel is read
 // when the sender is free, each payload written and flushed at once

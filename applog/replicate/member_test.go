@@ -125,3 +125,35 @@ func TestMembershipMalformed(t *testing.T) {
 		})
 	}
 }
+
+// FuzzServeMember is FuzzServeTree for a session with Membership
+// (Version 5): a peer's arbitrary bytes, membership frames included,
+// end the session with an error, never a panic or a hang; In gets only
+// payloads within MaxMembershipSize, after the hello.
+func FuzzServeMember(f *testing.F) {
+	start := cat(wireHello(5), wireHeadsEnd())
+	f.Add(cat(start, wireFrame(frameMember, []byte{1})))
+	f.Add(cat(wireHello(5), wireFrame(frameMember, []byte{3, 1}), wireHeadsEnd()))
+	f.Add(cat(start, wireFrame(frameMember, []byte{0})))
+	f.Add(cat(wireHello(4), wireFrame(frameMember, []byte{1})))
+	f.Add(wireFrame(frameMember, []byte{1}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, _ := NewTree(treeParams)
+		hello := false
+		m := &Membership{
+			Up: func() { hello = true },
+			In: func(p []byte) error {
+				if !hello || len(p) > MaxMembershipSize {
+					t.Fatalf("In got %d bytes, hello read %v", len(p), hello)
+				}
+				if len(p) > 0 && p[0] == 0 {
+					return errors.New("kind 0")
+				}
+				return nil
+			},
+		}
+		if err := Serve(context.Background(), byteConn{bytes.NewReader(data)}, newFake(), &Options{Tree: tr, Membership: m}); err == nil {
+			t.Fatal("Serve returned nil")
+		}
+	})
+}
