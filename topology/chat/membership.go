@@ -191,15 +191,16 @@ func (mb *member) session(id applog.ID, name string, remote net.Addr, listen str
 }
 
 // peerAddr is the host:port a peer may be dialled at: the IP its
-// connection comes from and the port it says it listens on.
+// connection comes from and the port it says it listens on; "" for a
+// link-local IP.
 func peerAddr(remote net.Addr, listen string) string {
 	ta, ok := remote.(*net.TCPAddr)
 	if !ok {
 		return ""
 	}
 	ip, ok := netip.AddrFromSlice(ta.IP)
-	if !ok {
-		return ""
+	if !ok || ip.Unmap().IsLinkLocalUnicast() {
+		return "" // a link-local address means nothing without its zone
 	}
 	_, port, err := net.SplitHostPort(listen)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"scuttle/applog"
+	"scuttle/mdns"
 	"scuttle/topology/overlay"
 )
 
@@ -481,4 +482,31 @@ func TestMemberStranger(t *testing.T) {
 		t.Errorf("%d peers dialled at once, want at most %d", d.max, maxMemberDials+m.m.Target()+1)
 	}
 	t.Logf("book %d, most dials at once %d", book, d.max)
+}
+
+// TestPeerAddr: the address learned from a connection is the IP it
+// comes from and the port its hello says, none for a link-local IP;
+// and DNS-SD's
+// is its first address without a zone.
+func TestPeerAddr(t *testing.T) {
+	for _, tc := range []struct {
+		remote net.Addr
+		listen string
+		want   string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "[::]:4242", "10.0.0.7:4242"},
+		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 51000, Zone: "eth0"}, "[::]:4242", ""},
+		{&net.TCPAddr{IP: net.ParseIP("fd00::7"), Port: 51000}, "[::]:4242", "[fd00::7]:4242"},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "no port", ""},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "[::]:0", ""},
+		{nil, "[::]:4242", ""},
+	} {
+		if got := peerAddr(tc.remote, tc.listen); got != tc.want {
+			t.Errorf("peerAddr(%v, %q) = %q, want %q", tc.remote, tc.listen, got, tc.want)
+		}
+	}
+	e := mdns.ServiceEntry{Addrs: []string{"fe80::1%eth0", "10.0.0.9", "fd00::9"}, Port: 4000}
+	if got := entryAddr(e); got != "10.0.0.9:4000" {
+		t.Errorf("entryAddr = %q, want 10.0.0.9:4000", got)
+	}
 }
