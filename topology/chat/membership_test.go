@@ -510,3 +510,10 @@ func TestPeerAddr(t *testing.T) {
 		t.Errorf("entryAddr = %q, want 10.0.0.9:4000", got)
 	}
 }
+
+// TestMemberParams: the chat's machine parameters are valid.
+func TestMemberParams(t *testing.T) {
+	if err := memberParams.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
