@@ -23,8 +23,8 @@ import (
 // connections (replicate's membership frame, Version 5). The member
 // carries out what the machine says: a peer entering the active set is
 // dialled, one leaving is closed, a message for a peer with no
-// connection opens one for it, closed after ReplyTimeout unless the
-// peer became active. The peers the user named are the machine's named
+// connection opens one for it, closed a second after its last message
+// (memberLinger) unless the peer became active. The peers the user named are the machine's named
 // peers: always connected, by the swarm, as without --discover.
 
 // Bounds of the membership.
@@ -38,12 +38,12 @@ const (
 	memberLinger    = time.Second            // a connection no longer needed lives this long after its last message
 )
 
-// memberParams are the machine's parameters: the defaults, but a
+// memberParams returns the machine's parameters: the defaults, but a
 // shuffle a minute rather than every 10 s. On a LAN, DNS-SD tells every
 // chat of every other, so shuffles add little, and each one's reply
 // opens a connection to its origin: a TLS handshake and the heads of
 // every log both ways, about 5 a second in a room of 64 at 10 s.
-var memberParams = overlay.Params{ShuffleInterval: time.Minute}
+func memberParams() overlay.Params { return overlay.Params{ShuffleInterval: time.Minute} }
 
 // peerDialer is the part of topology.Swarm the member drives.
 type peerDialer interface {
@@ -108,7 +108,7 @@ func newMember(me applog.ID, sw peerDialer, named func(applog.ID) bool, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m, _ := overlay.New(memberParams, overlay.Peer(me), seed) // valid: TestMemberParams
+	m, _ := overlay.New(memberParams(), overlay.Peer(me), seed) // valid: TestMemberParams
 	return &member{sw: sw, named: named, log: log, clock: time.Now, m: m, me: overlay.Peer(me),
 		book: map[overlay.Peer]*address{}, byName: map[string]overlay.Peer{},
 		conns: map[overlay.Peer][]*memberConn{}, added: map[overlay.Peer]*memberDial{},

@@ -513,7 +513,7 @@ func TestPeerAddr(t *testing.T) {
 
 // TestMemberParams: the chat's machine parameters are valid.
 func TestMemberParams(t *testing.T) {
-	if err := memberParams.Validate(); err != nil {
+	if err := memberParams().Validate(); err != nil {
 		t.Fatal(err)
 	}
 }
