@@ -36,9 +36,10 @@ type Config struct {
 	// NetworkKey is the private network's 32-byte key; nil means the
 	// public default network.
 	NetworkKey []byte
-	// Discover, if set, runs while the swarm does and adds each peer it
-	// finds (NAME or HOST:PORT), removes each that left or failed (chat
-	// --discover: Discoverer).
+	// Discover, if set, runs while the swarm does and tells the chat of
+	// each peer it finds, and of each that left or failed (chat
+	// --discover: Discoverer); the chat's membership connects a bounded
+	// number of them (membership.go).
 	Discover func(ctx context.Context, d Discovering)
 	In       io.Reader // typed lines
 	Out      io.Writer // the pipe: each line the chat shows, as Line.String and "\n"
