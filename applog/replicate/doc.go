@@ -285,9 +285,23 @@
 // In a session below Version 4 a notes frame is malformed, and none is
 // sent.
 //
+//	type 10 membership  an opaque payload of at most MaxMembershipSize
+//	                    (4 KiB) bytes, the caller's (Options.Membership:
+//	                    the chat's topology/overlay messages); Version 5 only
+//
+// Membership frames may come at any point after the hello, each handed
+// to Membership.In; one in a session below Version 5, one longer than
+// MaxMembershipSize, or one In refuses is malformed and closes the
+// connection (TestMembershipMalformed, FuzzServeMember). None is sent to a peer below
+// Version 5, which replicates as before (TestMembershipV4Peer). The
+// session holds no queue of them: the caller's Out channel is read
+// when the sender is free, each payload written and flushed at once
+// (TestMembership).
+//
 // Version: both sides send the version they speak; the session runs at
-// the lower of the two. This package speaks Version 4 with a Tree (3
-// plus the notes frame; 3 is 2 plus the file frames; 2 is 1 plus the
+// the lower of the two. This package speaks Version 5 with a Tree and
+// Membership (4 plus the membership frame), Version 4 with a Tree only
+// (3 plus the notes frame; 3 is 2 plus the file frames; 2 is 1 plus the
 // fork frame), Version 3 without one, and refuses a peer whose hello
 // says 0. With a Tree, a side sends its heads only once it has read the
 // peer's hello (both send the hello at once).

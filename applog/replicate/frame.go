@@ -14,15 +14,16 @@ import (
 // Frame types. The numbers are part of the wire format: append only, never
 // renumber or reuse one.
 const (
-	frameHello    = 1 // version
-	frameHeads    = 2 // (log id, head)…
-	frameHeadsEnd = 3 // empty: the heads are complete
-	frameRecords  = 4 // log id, first seq, (flagged length, record)…
-	frameFork     = 5 // a fork proof (applog.CheckForkProof); Version 2
-	frameGet      = 6 // file id, part (kind, index): a request; Version 3
-	frameData     = 7 // file id, part, [manifest length], bytes: a reply; Version 3
-	frameNone     = 8 // file id, part: "not here", a reply; Version 3
-	frameNotes    = 9 // { ref, note } … (package ebt's payload); Version 4
+	frameHello    = 1  // version
+	frameHeads    = 2  // (log id, head)…
+	frameHeadsEnd = 3  // empty: the heads are complete
+	frameRecords  = 4  // log id, first seq, (flagged length, record)…
+	frameFork     = 5  // a fork proof (applog.CheckForkProof); Version 2
+	frameGet      = 6  // file id, part (kind, index): a request; Version 3
+	frameData     = 7  // file id, part, [manifest length], bytes: a reply; Version 3
+	frameNone     = 8  // file id, part: "not here", a reply; Version 3
+	frameNotes    = 9  // { ref, note } … (package ebt's payload); Version 4
+	frameMember   = 10 // opaque membership payload (Options.Membership); Version 5
 )
 
 // Version is the protocol version this package speaks, sent in the hello
@@ -30,11 +31,18 @@ const (
 // Version 2 adds the fork frame, sent only to a peer that speaks it;
 // Version 3 the file frames (get, data, none); Version 4 the notes
 // frame and broadcast trees, spoken only by a side with Options.Tree
-// (without one, a side says 3).
-const Version = 4
+// (without one, a side says 3); Version 5 the membership frame, spoken
+// only by a side with a Tree and Options.Membership (without it, 4).
+const Version = 5
 
-// versionNoTree is the version a side without a Tree says.
-const versionNoTree = 3
+// Versions a side says without some of Options' fields.
+const (
+	versionNoTree       = 3 // without a Tree
+	versionNoMembership = 4 // with a Tree, without Membership
+)
+
+// MaxMembershipSize bounds a membership frame's payload (Version 5).
+const MaxMembershipSize = 4 << 10
 
 // Size limits of the wire format.
 const (

@@ -67,6 +67,9 @@ func (c *session) receive(ctx context.Context) error {
 			if c.version >= 4 {
 				c.tree.join(c)
 			}
+			if c.version >= 5 && c.member.Up != nil {
+				c.member.Up()
+			}
 			close(c.helloDone)
 			phase = expectHeads
 		case typ == frameHeads && phase == expectHeads && c.version >= 4:
@@ -79,6 +82,18 @@ func (c *session) receive(ctx context.Context) error {
 			}
 			c.tree.notes(c, notes)
 			clear(notes)
+		case typ == frameMember && phase != expectHello && c.version < 5:
+			return fmt.Errorf("%w: frame type %d in a version %d session", ErrMalformed, typ, c.version)
+		case typ == frameMember && phase != expectHello:
+			if len(p) > MaxMembershipSize {
+				return fmt.Errorf("%w: membership frame of %d bytes, limit %d", ErrMalformed, len(p), MaxMembershipSize)
+			}
+			if c.member.In == nil {
+				break
+			}
+			if err := c.member.In(p); err != nil {
+				return fmt.Errorf("%w: membership frame: %w", ErrMalformed, err)
+			}
 		case typ == frameHeads && phase == expectHeads:
 			if err := c.takeHeads(p, &hin); err != nil {
 				return err
@@ -142,7 +157,7 @@ func (c *session) receive(ctx context.Context) error {
 			if err := c.fetcher.none(c.fp, pt, why); err != nil {
 				return err
 			}
-		case typ >= frameHello && typ <= frameNotes:
+		case typ >= frameHello && typ <= frameMember:
 			return fmt.Errorf("%w: frame type %d %s", ErrProtocol, typ, [...]string{
 				expectHello: "before the hello",
 				expectHeads: "before the end of the heads",
@@ -284,11 +299,14 @@ func (c *session) admit(id applog.ID) bool {
 	return false
 }
 
-// myVersion is the version this side says: Version with a Tree, else
-// the highest without broadcast trees.
+// myVersion is the version this side says: Version with a Tree and
+// Membership, else the highest without what it lacks.
 func (c *session) myVersion() uint64 {
-	if c.tree == nil {
+	switch {
+	case c.tree == nil:
 		return versionNoTree
+	case c.member == nil:
+		return versionNoMembership
 	}
 	return Version
 }

@@ -127,6 +127,10 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 	if c.fp != nil {
 		fetchReady = c.fp.ready
 	}
+	var memberOut <-chan []byte
+	if c.version >= 5 {
+		memberOut = c.member.Out
+	}
 	for {
 		changed := c.st.Changed()
 		noted, err := s.sendNotes()
@@ -152,10 +156,30 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		case <-c.getReady:
 		case <-fetchReady:
 		case <-c.notesReady:
+		case p := <-memberOut:
+			if err := s.member(p); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// member writes a membership frame of payload p and flushes it: the
+// messages are small and their answers awaited.
+func (s *sender) member(p []byte) error {
+	if len(p) > MaxMembershipSize {
+		return fmt.Errorf("membership payload of %d bytes, limit %d", len(p), MaxMembershipSize)
+	}
+	s.payload = append(s.payload[:0], p...)
+	if err := s.frame(frameMember); err != nil {
+		return err
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
 }
 
 // sendHeads writes the store's heads and the end of heads: at Version 4

@@ -60,6 +60,27 @@ type Options struct {
 	// store; nil: this side speaks Version 3 and pushes every peer what
 	// it lacks.
 	Tree *Tree
+
+	// Membership, if not nil and with a Tree, makes this side speak
+	// Version 5: with a peer that speaks it too, the session carries the
+	// caller's membership messages (topology/overlay's), each an opaque
+	// membership frame of at most MaxMembershipSize bytes.
+	Membership *Membership
+}
+
+// Membership is the caller's side of a session's membership frames
+// (Version 5). Its functions are called from the session's goroutines.
+type Membership struct {
+	// Up is called once, when the peer's hello makes the session
+	// Version 5, before any In; not at all in a session below it.
+	Up func()
+	// Out carries the payloads to send, each at most MaxMembershipSize
+	// bytes (a longer one ends the session); the session reads it only
+	// once Up was called and its heads are sent. The caller bounds it.
+	Out <-chan []byte
+	// In is handed each membership frame's payload, which it must not
+	// keep; its error closes the connection as a malformed frame.
+	In func(payload []byte) error
 }
 
 // defaultWriteTimeout is the WriteTimeout of zero Options.
@@ -95,6 +116,9 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		getReady:  make(chan struct{}, 1),
 		tree:      opts.Tree,
 		helloDone: make(chan struct{}),
+	}
+	if opts.Tree != nil && opts.Membership != nil {
+		c.member = opts.Membership
 	}
 	c.forker, _ = st.(Forker)
 	if c.tree != nil {
@@ -258,6 +282,8 @@ type session struct {
 	// this side grafted them: counted once. Guarded by mu.
 	granted map[applog.ID]bool
 	dec     ebt.Decoder // the peer's notes; receiver only
+
+	member *Membership // Options.Membership, with a Tree; nil: below Version 5
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -35,9 +36,10 @@ type Config struct {
 	// NetworkKey is the private network's 32-byte key; nil means the
 	// public default network.
 	NetworkKey []byte
-	// Discover, if set, runs while the swarm does and adds each peer it
-	// finds (NAME or HOST:PORT), removes each that left or failed (chat
-	// --discover: Discoverer).
+	// Discover, if set, runs while the swarm does and tells the chat of
+	// each peer it finds, and of each that left or failed (chat
+	// --discover: Discoverer); the chat's membership connects a bounded
+	// number of them (membership.go).
 	Discover func(ctx context.Context, d Discovering)
 	In       io.Reader // typed lines
 	Out      io.Writer // the pipe: each line the chat shows, as Line.String and "\n"
@@ -98,6 +100,7 @@ type Chat struct {
 	fetching fetchSet           // the fetches started and not ended
 	fetcher  *replicate.Fetcher // fetches files from the peers; nil without Blobs
 	tree     *replicate.Tree    // the broadcast tree of every session (Version 4)
+	member   *member            // the bounded membership (see membership.go); nil without Discover
 	cmds     []command          // the commands (see commands)
 
 	typed   chan string             // the lines of Type, to send
@@ -163,6 +166,10 @@ func (c *Chat) Run(ctx context.Context) error {
 	c.cfg.DB.SetWanted(c.wanted)
 	defer c.cfg.DB.SetWanted(nil)
 	swarm := c.newSwarm()
+	if c.cfg.Discover != nil {
+		c.member = newMember(c.cfg.DB.ID(), swarm, c.named, c.cfg.Log.With("pkg", "membership"), rand.Uint64())
+		c.member.show = c.memberShow
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	var wg sync.WaitGroup
@@ -204,6 +211,10 @@ func (c *Chat) start(ctx context.Context, cancel context.CancelCauseFunc, wg *sy
 	}
 	if c.cfg.Discover != nil {
 		d := Discovering{Add: swarm.AddPeer, Remove: swarm.RemovePeer, Info: c.info, Dialled: c.dialled}
+		if c.member != nil {
+			d.Found, d.Remove = c.member.found, c.member.lost
+			wg.Go(func() { c.member.run(ctx) })
+		}
 		wg.Go(func() { c.cfg.Discover(ctx, d) })
 	}
 	wg.Go(func() {

@@ -37,6 +37,10 @@ type Discovering struct {
 	Add    func(peer string) error // swarm.AddPeer
 	Remove func(peer string)       // swarm.RemovePeer
 	Info   func(line string)       // prints one escaped info line
+	// Found, if set, is told of each instance instead of Add, with its
+	// log id and an address (host:port, or ""): the membership, which
+	// dials a bounded number of them (see membership.go).
+	Found func(peer string, id applog.ID, addr string)
 	// Dialled carries the Connected and Unreachable events of the
 	// connections the chat dialled; when it is full, events are dropped.
 	Dialled <-chan topology.Event
@@ -157,14 +161,27 @@ func (ds *discovery) place(key string, e mdns.ServiceEntry) {
 		return
 	}
 	delete(ds.waiting, key)
-	if err := ds.d.Add(e.Instance); err != nil {
+	id, _ := TXTValue(e.TXT, "id")
+	if ds.d.Found != nil {
+		ds.d.Found(e.Instance, applog.ID(id), entryAddr(e))
+	} else if err := ds.d.Add(e.Instance); err != nil {
 		ds.log.Debug("discover: not dialled", "peer", e.Instance, "err", err)
 		return
 	}
-	id, _ := TXTValue(e.TXT, "id")
 	ds.table[key] = &dialled{e: e, id: applog.ID(id)}
 	ds.unproven[e.Source]++
 	ds.log.Debug("discover: found", "peer", e.Instance, "addrs", e.Addrs, "port", e.Port, "source", e.Source)
+}
+
+// entryAddr is the host:port of e's first address that needs no zone
+// (IPv4 first), or "".
+func entryAddr(e mdns.ServiceEntry) string {
+	for _, a := range e.Addrs {
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" && e.Port != 0 {
+			return netip.AddrPortFrom(ip, e.Port).String()
+		}
+	}
+	return ""
 }
 
 // event takes a Connected or Unreachable event of a dialled peer: an

@@ -304,11 +304,56 @@
 // peers dial it at its port and browsers (scuttle peers, chat --discover)
 // find it. A name another host holds does not end the chat: it runs
 // without it, says so once, and claims it again later (Advertise). Chat
-// --discover dials what the browse finds, at most 256 at once and 8
+// --discover takes what the browse finds, at most 256 at once and 8
 // unproven per source address, keeping those that prove the key their
-// TXT id= advertises (discover.go). A NAME that resolves to an address
-// where no scuttle answers is redialled up to a minute apart, and said
-// once (unreachable).
+// TXT id= advertises when dialled (discover.go). A NAME that resolves
+// to an address where no scuttle answers is redialled up to a minute
+// apart, and said once (unreachable).
+//
+// # Membership (membership.go)
+//
+// With --discover, the chat does not dial every chat it finds: a
+// member drives a topology/overlay Machine (HyParView-like: an active
+// set of about log2(N)+1 peers for a room of N, at most 10, and a
+// passive set of at most 30 to repair it from). The chats DNS-SD finds
+// are its passive peers (the room's size is how many it found), the
+// peers the user named its named peers, connected by the swarm as
+// without --discover. Its messages are replicate's membership frames
+// (Version 5; topology/overlay's wire format), one goroutine ticks it
+// every 250ms, and the member carries out what it says: a peer entering
+// the active set is dialled (by its DNS-SD NAME, or the host:port a
+// peer told), one leaving is closed; a message for a peer with no
+// connection opens one (handshake, the frame), and a connection that
+// is neither active nor named, in either direction, is closed a second
+// (memberLinger) after its last message. A dial that brings no session
+// at Version 5 within 5 s is given up and the peer leaves the machine
+// (TestMemberDialFails). The user is told "direct connection to" and
+// "lost connection to" for the peers of the active set only. Replication
+// runs over whatever connections there are, so entries cross the
+// overlay's links: in a room of 16 (TestMemberRoom, 20 seeds, a fake
+// swarm; TestRoomDiscoverBounded in the root package, 16 netlab hosts)
+// each chat keeps 5 or 6 connections instead of 15, every line reaches
+// every chat, and when a quarter leave the rest stay joined. Measured
+// on netlab (TestRoomFigures, mode discover, 20 lines, against the
+// chat that dialled every chat found, in the same session): at 64
+// hosts 7 to 8 connections per chat (40 to 62 before), 894 bytes per
+// delivery, 2.6 times the 2-host room's (2,219 and 6.4 before), p50
+// 651ms and p99 1.2s (741ms and 2.9s; 2 CPUs for 64 chats), 6.2ms of
+// CPU per delivery (15.1ms); at 16 hosts 5 to 6 connections (15),
+// 1.7 times (2.0), p50 18ms, but p99 580ms against 75ms: a line that
+// waits for ebt's graft (SwitchTime) where the full mesh had the
+// author one hop from everyone. With a quarter killed at 64 hosts,
+// every running chat printed every line.
+//
+// The machine takes the overlay's defaults but shuffles once a minute,
+// not every 10 s: DNS-SD already tells every chat of every other, and
+// each shuffle's reply opens a connection to its origin (a TLS handshake
+// and the heads of every log both ways), which at 10 s made a room of
+// 64 send 2.3 times the bytes per delivery (TestRoomFigures).
+//
+// A peer at Version 4 (an older scuttle) is never made active by a
+// chat with --discover: its dial brings no membership session, and it
+// is given up after 5 s. Its own dials are served as before.
 //
 // # Threat notes
 //
@@ -400,6 +445,29 @@
 //
 // Emoji sequences joined by U+200D, and variation selectors, print with
 // the joiners escaped: the price of showing every invisible character.
+//   - Take over a --discover chat's connections with the membership
+//     protocol: no. A frame that does not decode, names a peer by
+//     anything but a log id, or is longer than 4 KiB closes the
+//     connection (TestMemberMalformed; overlay's TestWireMalformed and
+//     FuzzDecodeMsg; replicate's TestMembershipMalformed). Joins and
+//     high-priority requests take at most one place of a full active
+//     set per second, named peers are never evicted (overlay's
+//     TestEvictionRate, TestNamedApart), and a connection the machine
+//     does not make active is closed a second after its last message,
+//     while a named peer's never is (TestMemberStranger). Shuffles of
+//     made-up peers fill at most the passive set (30) and 256 places of
+//     learned addresses in the address book (DNS-SD's are never
+//     evicted), each an IP literal and port (no name is looked up for a
+//     peer's word), and make the chat dial at most 16 peers it does
+//     not hold active at once, each for at most 5 s (TestMemberStranger:
+//     1,600 made-up peers, a book of 256 and 16 dials at once). The
+//     queues are bounded: 32 messages per connection, dropped past it,
+//     and 8 per peer waiting for its connection. What a stranger can
+//     still cost: with a join, one place of the active set per second;
+//     as an active peer, a passive set mostly made up, which slows
+//     repair by one failed dial (5 s) per made-up peer tried, while DNS-SD
+//     keeps adding real peers; and dials from this chat, 16 at a time,
+//     to IP:ports of its choosing, each a TCP connect and a TLS hello.
 //   - Keep a named peer's log out by filling --max-logs: no. The logs
 //     of peers the user named and of bound names are taken whatever the
 //     limit says (TestUnitChatFloodNamedPeer). A stranger that connects

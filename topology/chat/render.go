@@ -66,12 +66,33 @@ func (c *Chat) event(e topology.Event) {
 	if name == "" {
 		name = e.Addr.String()
 	}
+	if c.member != nil && !c.named(id) {
+		// The membership shows the peers of its active set (memberShow),
+		// not every connection a message or two takes.
+		c.cfg.Log.Debug("connection", "event", e.Kind.String(), "peer", name, "err", e.Err)
+		return
+	}
 	c.info(what + " " + Escape(name))
 	if c.presence.note(e.Kind, id, Escape(name), c.now()) {
 		c.setStatus()
 	}
 	if e.Err != nil {
 		c.cfg.Log.Debug("connection ended", "peer", name, "err", e.Err)
+	}
+}
+
+// memberShow shows that the membership's active set gained (up) or
+// lost the peer id, which claims the chat name claimed, as event shows
+// a connection's start and end without it.
+func (c *Chat) memberShow(id applog.ID, claimed string, up bool) {
+	kind, what := topology.Connected, "direct connection to"
+	if !up {
+		kind, what = topology.Disconnected, "lost connection to"
+	}
+	name := c.peerName(claimed, id)
+	c.info(what + " " + Escape(name))
+	if c.presence.note(kind, id, Escape(name), c.now()) {
+		c.setStatus()
 	}
 }
 

@@ -40,16 +40,27 @@ func (c *Chat) newSwarm() *topology.Swarm {
 			if c.named(id) {
 				quota = nil // the user's word: its logs share no stranger's quota
 			}
+			var member *replicate.Membership
+			if c.member != nil {
+				// The member ends a session it no longer needs.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				var mc *memberConn
+				mc, member = c.member.session(id, conn.Peer.Name, conn.RemoteAddr(), conn.Peer.Addr, cancel)
+				defer c.member.ended(mc)
+			}
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
-				Logger:    log.With("pkg", "replicate"),
-				Peer:      conn.Peer.Name,
-				Watch:     db.ID(),
-				WatchHead: func(head uint64) { c.own.peerHead(claim, string(id), head) },
-				Quota:     quota,
-				Source:    string(id),
-				Blobs:     c.served(),
-				Fetcher:   c.fetcher,
-				Tree:      c.tree,
+				Logger:     log.With("pkg", "replicate"),
+				Peer:       conn.Peer.Name,
+				Watch:      db.ID(),
+				WatchHead:  func(head uint64) { c.own.peerHead(claim, string(id), head) },
+				Quota:      quota,
+				Source:     string(id),
+				Blobs:      c.served(),
+				Fetcher:    c.fetcher,
+				Tree:       c.tree,
+				Membership: member,
 			})
 		},
 		Events: c.event,

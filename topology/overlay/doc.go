@@ -70,32 +70,39 @@
 // Memory is bounded by them: MaxActive plus the named peers, MaxPassive,
 // and one request on its way.
 //
-// # Wire mapping (intended)
+// # Wire format
 //
-// Nothing here is on the wire yet. The messages would be frames of the
-// replication protocol at Version 4 (applog/replicate's framing and
-// numbers, after ebt's notes frame), on the connection to an active peer,
-// or, for a peer not active (a Neighbor to a passive peer, a
-// ShuffleReply to a shuffle's origin, a Join), on a connection made for
-// it: the handshake as usual, one frame, closed unless the answer makes
-// the peer active.
+// A message is one membership frame of the replication protocol
+// (applog/replicate's frame 10, at Version 5), on the connection to an
+// active peer or, for a peer not active (a Neighbor to a passive peer,
+// a ShuffleReply to a shuffle's origin, a Join), on a connection made
+// for it: the handshake as usual, the frame, closed unless the answer
+// makes the peer active. AppendMsg and DecodeMsg encode one:
 //
-//	type 10 join           empty
-//	type 11 forward join   peer, ttl (1 byte, <= ActiveWalk)
-//	type 12 neighbor       flags (1 byte: bit 0 high priority)
-//	type 13 neighbor reply flags (1 byte: bit 0 accepted)
-//	type 14 disconnect     empty
-//	type 15 shuffle        peer (the origin), ttl (1 byte), count
-//	                       (uvarint, <= ShuffleActive+ShufflePassive+1),
-//	                       { peer } …
-//	type 16 shuffle reply  count (uvarint, same bound), { peer } …
-//	peer    = id (a log id, as replicate writes it), address (uvarint
-//	          length <= 64, then host:port text)
+//	msg     = kind (1 byte, the Kind's number), then by kind:
+//	1 join           empty
+//	2 forward join   peer, ttl (1 byte, <= MaxTTL)
+//	3 neighbor       flags (1 byte: 0, or 1 high priority)
+//	4 neighbor reply flags (1 byte: 0, or 1 accepted)
+//	5 disconnect     empty
+//	6 shuffle        peer (the origin), ttl (1 byte, <= MaxTTL),
+//	                 count (uvarint, <= MaxWirePeers), { peer } …
+//	7 shuffle reply  count (uvarint, <= MaxWirePeers), { peer } …
+//	peer    = id (uvarint length 1 … MaxIDLen (64), then the id's text:
+//	          the chat's log id), address (uvarint length 0 … MaxAddrLen
+//	          (64), then host:port text; empty: none known)
+//
+// Uvarints are minimal; a count, ttl, flag or length past its bound, an
+// unknown kind, a truncated message and bytes after its end are
+// malformed (TestWireMalformed, FuzzDecodeMsg), and the caller closes
+// the connection. Validate keeps a shuffle within MaxWirePeers
+// (ShuffleActive+ShufflePassive+1 <= 16), so a message is at most
+// MaxMsgSize (2,213) bytes.
 //
 // An address learned from a shuffle is dialled only as one of the
 // passive peers, one at a time, and the connection kept only if its
 // handshake proves the id (topology's proof); DNS-SD's addresses come
-// first. A count or ttl past its bound is a malformed frame.
+// first.
 //
 // # Threat model
 //

@@ -45,6 +45,8 @@ func TestParamsValidate(t *testing.T) {
 		{"shuffle more active than the bound", Params{MaxActive: 4, ShuffleActive: 5}, false},
 		{"reply timeout too short", Params{ReplyTimeout: time.Millisecond}, false},
 		{"extra 5", Params{Extra: 5}, false},
+		{"a shuffle of 16 peers", Params{ShuffleActive: 10, ShufflePassive: 5}, true},
+		{"a shuffle of 17 peers, past the wire's bound", Params{ShuffleActive: 10, ShufflePassive: 6}, false},
 	} {
 		err := tc.p.Validate()
 		if (err == nil) != tc.ok {

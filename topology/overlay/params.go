@@ -138,5 +138,8 @@ func (p Params) Validate() error {
 			return err
 		}
 	}
+	if n := p.ShuffleActive + p.ShufflePassive + 1; n > MaxWirePeers {
+		return fmt.Errorf("overlay: a shuffle of %d peers (ShuffleActive+ShufflePassive+1), at most %d on the wire", n, MaxWirePeers)
+	}
 	return nil
 }
