@@ -90,6 +90,9 @@ func (c *session) receive(ctx context.Context) error {
 			phase = live
 			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
+			if c.base != nil {
+				c.base.register(c) // has becomes exceptions
+			}
 			if c.version >= 3 && c.fetcher != nil {
 				c.fp = c.fetcher.join(c.peer, c.cancel)
 			}
@@ -180,9 +183,7 @@ func (c *session) takeHeads(p []byte, in *headsIn) error {
 				return nil
 			}
 		}
-		c.mu.Lock()
-		c.has[h.ID] = h.Head // as advertised, even if lower than before
-		c.mu.Unlock()
+		c.advertise(h.ID, h.Head) // as advertised, even if lower than before
 		return nil
 	})
 }

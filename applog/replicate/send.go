@@ -256,9 +256,12 @@ func (s *sender) pass() (bool, error) {
 		return false, err
 	}
 	heads := s.c.st.Heads()
+	if s.c.base != nil {
+		s.c.base.sync(heads)
+	}
 	sentAny := false
-	for id, h := range heads {
-		if h <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
+	for _, id := range s.c.lacking(heads) {
+		if heads[id] <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
 			continue
 		}
 		if sentAny {
@@ -370,7 +373,12 @@ func (s *sender) sendNotes() (bool, error) {
 	}
 	notes, resend := s.c.takeNotes(s.notes[:0])
 	s.notes = notes
-	defer clear(s.notes)
+	defer func() {
+		clear(s.notes)
+		if cap(s.notes) > maxKeptNotes {
+			s.notes = nil // the heads' notes go once sent
+		}
+	}()
 	for len(notes) > 0 {
 		n := min(len(notes), notesPerFrame)
 		var err error

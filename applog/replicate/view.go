@@ -1,0 +1,200 @@
+package replicate
+
+import (
+	"sync"
+
+	"scuttle/applog"
+)
+
+// This file keeps, per session, what the peer holds of each log as far as
+// the session knows (the peer's view), and shares among the sessions of
+// one store what they would otherwise each copy: the store's heads.
+//
+// Without a Tree, a session keeps the peer's head of every log it tracks
+// (c.has), about 100 bytes a log. With one, the sessions of the store
+// share the store's heads as last read (base), and each session keeps
+// only its exceptions: the logs where the peer is known to hold other
+// than base says. A peer that holds what the store holds, as peers that
+// are caught up do, costs its session nothing per log.
+
+// base is the store's heads as the sessions of one store last read them,
+// shared by them (one per Tree), and each session's exceptions to it.
+//
+// The invariant: for every registered session c and every log id, the
+// peer holds at least c.has[id] if id is in c.has, else at least
+// heads[id]. When the store's head of a log grows from old to new, each
+// session that had no exception for it gets one (old): so the peer's
+// view never rises but by what the peer was sent or sent.
+type base struct {
+	mu       sync.Mutex
+	heads    map[applog.ID]uint64
+	sessions map[*session]struct{} // registered: their has holds exceptions
+}
+
+func newBase() *base {
+	return &base{heads: make(map[applog.ID]uint64), sessions: make(map[*session]struct{})}
+}
+
+// register turns c.has from the peer's heads (default 0: the peer's heads
+// as advertised, in full) into exceptions to b.heads, and registers c.
+// Every log b holds that c.has lacks is one the peer does not hold: an
+// exception of 0.
+func (b *base) register(c *session) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	exc := make(map[applog.ID]uint64)
+	for id, v := range c.has {
+		if v != b.heads[id] {
+			exc[id] = v
+		}
+	}
+	for id := range b.heads {
+		if _, ok := c.has[id]; !ok {
+			exc[id] = 0
+		}
+	}
+	c.has = exc
+	c.registered = true
+	b.sessions[c] = struct{}{}
+}
+
+// leave forgets c.
+func (b *base) leave(c *session) {
+	b.mu.Lock()
+	delete(b.sessions, c)
+	b.mu.Unlock()
+}
+
+// sync raises b.heads to heads, the store's as just read, giving each
+// registered session without an exception for a log that grew one (the
+// head before), and dropping the exceptions that now equal base. A head
+// lower than base's (a read older than another session's, or a log
+// blocked since) leaves base as it is: the peer holds at least that.
+func (b *base) sync(heads map[applog.ID]uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, h := range heads {
+		old := b.heads[id]
+		if h <= old {
+			continue
+		}
+		for c := range b.sessions {
+			v, ok := c.has[id]
+			switch {
+			case !ok:
+				c.has[id] = old
+			case v == h:
+				delete(c.has, id)
+			}
+		}
+		b.heads[id] = h
+	}
+}
+
+// lock locks what guards c.has: the base's mutex if c has a base (its
+// exceptions change when the base does), else c.mu.
+func (c *session) lockHas() {
+	if c.base != nil {
+		c.base.mu.Lock()
+	} else {
+		c.mu.Lock()
+	}
+}
+
+func (c *session) unlockHas() {
+	if c.base != nil {
+		c.base.mu.Unlock()
+	} else {
+		c.mu.Unlock()
+	}
+}
+
+// hasLocked returns the highest seq of log id the peer is known to hold,
+// and whether this side tracks the peer's view of it. Called with
+// lockHas.
+func (c *session) hasLocked(id applog.ID) (uint64, bool) {
+	if v, ok := c.has[id]; ok {
+		return v, true
+	}
+	if c.registered {
+		h, ok := c.base.heads[id]
+		return h, ok
+	}
+	return 0, false
+}
+
+// setLocked records that the peer holds log id up to seq: an exception
+// if it differs from base. Called with lockHas.
+func (c *session) setLocked(id applog.ID, seq uint64) {
+	if c.registered && c.base.heads[id] == seq {
+		delete(c.has, id)
+		return
+	}
+	c.has[id] = seq
+}
+
+// peerHas returns the highest seq of log id the peer is known to hold.
+func (c *session) peerHas(id applog.ID) uint64 {
+	c.lockHas()
+	defer c.unlockHas()
+	v, _ := c.hasLocked(id)
+	return v
+}
+
+// raise records that the peer holds log id up to seq at least.
+func (c *session) raise(id applog.ID, seq uint64) {
+	c.lockHas()
+	if v, _ := c.hasLocked(id); seq > v {
+		c.setLocked(id, seq)
+	}
+	c.unlockHas()
+}
+
+// raiseKnown is raise for a log whose peer's view this side tracks
+// already; it starts no new one.
+func (c *session) raiseKnown(id applog.ID, seq uint64) {
+	c.lockHas()
+	if v, ok := c.hasLocked(id); ok && seq > v {
+		c.setLocked(id, seq)
+	}
+	c.unlockHas()
+}
+
+// advertise records the head the peer advertised of log id, even if
+// lower than before.
+func (c *session) advertise(id applog.ID, head uint64) {
+	c.lockHas()
+	c.setLocked(id, head)
+	c.unlockHas()
+}
+
+// lacking returns the logs of heads the peer is not known to hold up to
+// their head: with a registered base synced to heads, only exceptions
+// can be.
+func (c *session) lacking(heads map[applog.ID]uint64) []applog.ID {
+	c.lockHas()
+	defer c.unlockHas()
+	var ids []applog.ID
+	if c.registered {
+		for id, v := range c.has {
+			if heads[id] > v {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	for id, h := range heads {
+		if h > c.has[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// exceptions returns how many logs c keeps the peer's head of: all it
+// tracks without a base, those that differ from it with one.
+func (c *session) exceptions() int {
+	c.lockHas()
+	defer c.unlockHas()
+	return len(c.has)
+}
