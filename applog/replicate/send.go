@@ -255,13 +255,16 @@ func (s *sender) pass() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	heads := s.c.st.Heads()
+	var heads map[applog.ID]uint64
 	if s.c.base != nil {
-		s.c.base.sync(heads)
+		s.c.base.refresh(s.c.st) // the store's heads, shared
+	} else {
+		heads = s.c.st.Heads()
 	}
 	sentAny := false
-	for _, id := range s.c.lacking(heads) {
-		if heads[id] <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
+	for _, h := range s.c.lacking(heads) {
+		id := h.ID
+		if h.Head <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
 			continue
 		}
 		if sentAny {

@@ -17,8 +17,9 @@ import (
 // than base says. A peer that holds what the store holds, as peers that
 // are caught up do, costs its session nothing per log.
 
-// base is the store's heads as the sessions of one store last read them,
-// shared by them (one per Tree), and each session's exceptions to it.
+// base is the store's heads as last read, read once per change of the
+// store for all its sessions and shared by them (one per Tree), and each
+// session's exceptions to it.
 //
 // The invariant: for every registered session c and every log id, the
 // peer holds at least c.has[id] if id is in c.has, else at least
@@ -28,6 +29,7 @@ import (
 type base struct {
 	mu       sync.Mutex
 	heads    map[applog.ID]uint64
+	changed  <-chan struct{}       // the store's Changed as of the last read of heads
 	sessions map[*session]struct{} // registered: their has holds exceptions
 }
 
@@ -65,29 +67,59 @@ func (b *base) leave(c *session) {
 	b.mu.Unlock()
 }
 
-// sync raises b.heads to heads, the store's as just read, giving each
-// registered session without an exception for a log that grew one (the
-// head before), and dropping the exceptions that now equal base. A head
-// lower than base's (a read older than another session's, or a log
-// blocked since) leaves base as it is: the peer holds at least that.
-func (b *base) sync(heads map[applog.ID]uint64) {
+// refresh reads the store's heads into b if the store changed since b
+// last read them, or if b never did: once per change for all the
+// sessions of the store, instead of a copy of the heads per session.
+func (b *base) refresh(st Store) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		select {
+		case <-b.changed:
+		default:
+			return
+		}
+	}
+	b.changed = st.Changed() // before Heads: a change after it closes it
+	b.syncLocked(st.Heads())
+}
+
+// syncLocked sets b.heads to heads, the store's as just read, giving each
+// registered session without an exception for a log that grew one (the
+// head before), and dropping the exceptions that now equal base. A log
+// lower than before, or no longer offered (blocked), is lowered: the
+// peer holds at least the lower head too (if the log comes back, it may
+// be sent some of it again, which it skips). Called with b.mu held, in
+// the order the heads were read.
+func (b *base) syncLocked(heads map[applog.ID]uint64) {
 	for id, h := range heads {
 		old := b.heads[id]
-		if h <= old {
+		if h == old {
 			continue
 		}
 		for c := range b.sessions {
 			v, ok := c.has[id]
 			switch {
-			case !ok:
+			case !ok && h > old:
 				c.has[id] = old
-			case v == h:
+			case ok && v == h:
 				delete(c.has, id)
 			}
 		}
 		b.heads[id] = h
+	}
+	if len(b.heads) > len(heads) {
+		for id := range b.heads {
+			if _, ok := heads[id]; ok {
+				continue
+			}
+			delete(b.heads, id)
+			for c := range b.sessions {
+				if v, ok := c.has[id]; ok && v == 0 {
+					delete(c.has, id)
+				}
+			}
+		}
 	}
 }
 
@@ -168,27 +200,27 @@ func (c *session) advertise(id applog.ID, head uint64) {
 	c.unlockHas()
 }
 
-// lacking returns the logs of heads the peer is not known to hold up to
-// their head: with a registered base synced to heads, only exceptions
-// can be.
-func (c *session) lacking(heads map[applog.ID]uint64) []applog.ID {
+// lacking returns the logs the peer is not known to hold up to their
+// head, with their head: of heads, or with a registered base of base's
+// heads, where only the exceptions can be (the caller refreshed base).
+func (c *session) lacking(heads map[applog.ID]uint64) []head {
 	c.lockHas()
 	defer c.unlockHas()
-	var ids []applog.ID
+	var hs []head
 	if c.registered {
 		for id, v := range c.has {
-			if heads[id] > v {
-				ids = append(ids, id)
+			if h := c.base.heads[id]; h > v {
+				hs = append(hs, head{id, h})
 			}
 		}
-		return ids
+		return hs
 	}
 	for id, h := range heads {
 		if h > c.has[id] {
-			ids = append(ids, id)
+			hs = append(hs, head{id, h})
 		}
 	}
-	return ids
+	return hs
 }
 
 // exceptions returns how many logs c keeps the peer's head of: all it
