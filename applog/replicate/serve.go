@@ -218,6 +218,7 @@ type session struct {
 	has        map[applog.ID]uint64
 	base       *base // the Tree's, shared by the store's sessions; nil without a Tree
 	registered bool  // has holds exceptions to base; guarded by base.mu
+	hasPeak    int   // the most entries has held since it was last made; guarded as has
 
 	forker Forker // st, if it keeps forks
 	// forkSeen holds the forked logs of the store whose proof the peer

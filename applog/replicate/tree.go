@@ -240,7 +240,7 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 	for _, nt := range notes {
 		id := applog.ID(nt.Log)
 		if v, ok := c.hasLocked(id); (ok || t.held[id] > 0 || id == c.watch) && nt.Seq > v {
-			c.setLocked(id, nt.Seq)
+			c.adviseLocked(id, nt.Seq)
 		}
 	}
 	c.unlockHas()

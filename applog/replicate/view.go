@@ -45,8 +45,16 @@ func (b *base) register(c *session) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	exc := make(map[applog.ID]uint64)
+	ahead := 0
 	for id, v := range c.has {
-		if v != b.heads[id] {
+		switch h := b.heads[id]; {
+		case v == h:
+		case v < h || id == c.watch:
+			exc[id] = v
+		case ahead < maxAhead:
+			// Advertised further than the store holds: the peer is
+			// believed, within a window.
+			ahead++
 			exc[id] = v
 		}
 	}
@@ -55,7 +63,7 @@ func (b *base) register(c *session) {
 			exc[id] = 0
 		}
 	}
-	c.has = exc
+	c.has, c.hasPeak = exc, len(exc)
 	c.registered = true
 	b.sessions[c] = struct{}{}
 }
@@ -102,6 +110,7 @@ func (b *base) syncLocked(heads map[applog.ID]uint64) {
 			switch {
 			case !ok && h > old:
 				c.has[id] = old
+				c.grew()
 			case ok && v == h:
 				delete(c.has, id)
 			}
@@ -163,6 +172,45 @@ func (c *session) setLocked(id applog.ID, seq uint64) {
 		return
 	}
 	c.has[id] = seq
+	c.grew()
+}
+
+// grew records the size of c.has after an exception was added.
+func (c *session) grew() {
+	c.hasPeak = max(c.hasPeak, len(c.has))
+}
+
+// shrink gives back the room of exceptions gone: a map keeps its
+// buckets when entries are deleted, so once the exceptions are a
+// quarter of what they were (a peer caught up), they are copied into a
+// map of their size. Called with lockHas, registered.
+func (c *session) shrink() {
+	if c.hasPeak <= maxAhead || len(c.has) >= c.hasPeak/4 {
+		return
+	}
+	m := make(map[applog.ID]uint64, len(c.has))
+	for id, v := range c.has {
+		m[id] = v
+	}
+	c.has, c.hasPeak = m, len(m)
+}
+
+// maxAhead bounds the logs a session believes its peer's word of, where
+// the peer says it holds more than the store does: heads and notes
+// past the store's. Past it, the session takes the store's head as the
+// peer's, which is lower: at worst the peer is sent records it holds,
+// and skips them. A peer that advertises every log ahead costs its
+// session no more than one that advertises 1024.
+const maxAhead = 1024
+
+// adviseLocked is setLocked for what the peer says it holds (a note),
+// within maxAhead once registered. Called with lockHas.
+func (c *session) adviseLocked(id applog.ID, seq uint64) {
+	if c.registered && seq > c.base.heads[id] && id != c.watch && len(c.has) >= maxAhead {
+		delete(c.has, id) // base: lower than seq, which the peer holds
+		return
+	}
+	c.setLocked(id, seq)
 }
 
 // peerHas returns the highest seq of log id the peer is known to hold.
@@ -208,6 +256,7 @@ func (c *session) lacking(heads map[applog.ID]uint64) []head {
 	defer c.unlockHas()
 	var hs []head
 	if c.registered {
+		c.shrink()
 		for id, v := range c.has {
 			if h := c.base.heads[id]; h > v {
 				hs = append(hs, head{id, h})
