@@ -162,3 +162,77 @@ func TestConnectionMemory(t *testing.T) {
 		})
 	}
 }
+
+// treePairs connects pairs sessions between a and b, each side with its
+// Tree (Version 4), waits until every session has the peer's heads and
+// keeps no exception to its store's heads (the stores hold the same
+// logs), and returns the live heap grown then.
+func treePairs(t *testing.T, a, b *fakeStore, ta, tb *Tree, pairs int) int64 {
+	t.Helper()
+	before := heapInUse()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg, heads sync.WaitGroup
+	for range pairs {
+		ca, cb := net.Pipe()
+		for _, end := range []struct {
+			conn net.Conn
+			st   Store
+			tr   *Tree
+		}{{ca, a, ta}, {cb, b, tb}} {
+			heads.Add(1)
+			wg.Go(func() {
+				Serve(ctx, end.conn, end.st, &Options{Tree: end.tr, WriteTimeout: -1, WatchHead: func(uint64) { heads.Done() }})
+			})
+		}
+	}
+	heads.Wait()
+	deadline := time.Now().Add(waitTimeout)
+	for _, tr := range []*Tree{ta, tb} {
+		for n := -1; n != 0; time.Sleep(time.Millisecond) {
+			n = 0
+			tr.base.mu.Lock()
+			for c := range tr.base.sessions {
+				n += len(c.has)
+			}
+			if len(tr.base.sessions) != pairs {
+				n = -1
+			}
+			tr.base.mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatalf("the sessions keep %d exceptions to the store's heads, want none", n)
+			}
+		}
+	}
+	grown := heapInUse() - before
+	cancel()
+	wg.Wait()
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	return grown
+}
+
+// TestConnectionMemoryTree: at Version 4 a session still costs about 100
+// bytes per log the store holds: the ebt machine's state of each log on
+// its link (package ebt, TestMemory) and the logs its peer is eager for,
+// each of them at most one per log. Measured per session between two
+// stores of the same logs, as TestConnectionMemory does; this test
+// keeps that cost from growing (about 250 bytes a log before the
+// session's peer heads became exceptions).
+func TestConnectionMemoryTree(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const maxPerLog = 150
+	n := 20000
+	if testing.Short() {
+		n = 5000
+	}
+	a, b := manyLogs(n)
+	ta, _ := NewTree(treeParams)
+	tb, _ := NewTree(treeParams)
+	treePairs(t, a, b, ta, tb, 1) // what the Trees keep per store
+	const pairs = 4
+	per := treePairs(t, a, b, ta, tb, pairs) / (2 * pairs)
+	t.Logf("store of %d logs at Version 4: %d bytes per session, %d per log", n, per, per/int64(n))
+	if per > int64(maxPerLog*n) {
+		t.Errorf("store of %d logs at Version 4: %d bytes per session, want at most %d per log", n, per, maxPerLog)
+	}
+}

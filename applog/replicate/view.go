@@ -44,6 +44,7 @@ func newBase() *base {
 func (b *base) register(c *session) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.refreshLocked(c.st) // the heads the peer's are compared with
 	exc := make(map[applog.ID]uint64)
 	ahead := 0
 	for id, v := range c.has {
@@ -81,6 +82,10 @@ func (b *base) leave(c *session) {
 func (b *base) refresh(st Store) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.refreshLocked(st)
+}
+
+func (b *base) refreshLocked(st Store) {
 	if b.changed != nil {
 		select {
 		case <-b.changed:
