@@ -216,8 +216,8 @@ func treePairs(t *testing.T, a, b *fakeStore, ta, tb *Tree, pairs int) int64 {
 // its link (package ebt, TestMemory) and the logs its peer is eager for,
 // each of them at most one per log. Measured per session between two
 // stores of the same logs, as TestConnectionMemory does; this test
-// keeps that cost from growing (about 250 bytes a log before the
-// session's peer heads became exceptions).
+// keeps that cost from growing (about 350 bytes a log before the
+// sessions shared the store's heads, measured at the end of the heads).
 func TestConnectionMemoryTree(t *testing.T) {
 	testkit.CheckLeaks(t)
 	const maxPerLog = 150
