@@ -54,7 +54,7 @@ func NewTree(p ebt.Params) (*Tree, error) {
 // join adds session c, whose peer said Version 4, and queues its first
 // notes (the heads). It starts the tree's loop if c is the first.
 func (t *Tree) join(c *session) {
-	heads := c.st.Heads()
+	heads := t.base.read(c.st)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st = c.st
@@ -131,7 +131,7 @@ const resyncEvery = time.Second
 func (t *Tree) sync(st Store, heads, tick bool) {
 	var hs map[applog.ID]uint64
 	if heads {
-		hs = st.Heads()
+		hs = t.base.read(st) // the sessions' shared heads too
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

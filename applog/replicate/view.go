@@ -93,8 +93,22 @@ func (b *base) refreshLocked(st Store) {
 			return
 		}
 	}
+	b.readLocked(st)
+}
+
+// read reads the store's heads into b, changed or not (a block need not
+// change the store: the Tree reads them every second), and returns them.
+func (b *base) read(st Store) map[applog.ID]uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.readLocked(st)
+}
+
+func (b *base) readLocked(st Store) map[applog.ID]uint64 {
 	b.changed = st.Changed() // before Heads: a change after it closes it
-	b.syncLocked(st.Heads())
+	heads := st.Heads()
+	b.syncLocked(heads)
+	return heads
 }
 
 // syncLocked sets b.heads to heads, the store's as just read, giving each
