@@ -290,11 +290,3 @@ func (c *session) lacking(heads map[applog.ID]uint64) []head {
 	}
 	return hs
 }
-
-// exceptions returns how many logs c keeps the peer's head of: all it
-// tracks without a base, those that differ from it with one.
-func (c *session) exceptions() int {
-	c.lockHas()
-	defer c.unlockHas()
-	return len(c.has)
-}
