@@ -151,7 +151,7 @@ func (b *base) syncLocked(heads map[applog.ID]uint64) {
 	}
 }
 
-// lock locks what guards c.has: the base's mutex if c has a base (its
+// lockHas locks what guards c.has: the base's mutex if c has a base (its
 // exceptions change when the base does), else c.mu.
 func (c *session) lockHas() {
 	if c.base != nil {
@@ -161,6 +161,7 @@ func (c *session) lockHas() {
 	}
 }
 
+// unlockHas unlocks what lockHas locked.
 func (c *session) unlockHas() {
 	if c.base != nil {
 		c.base.mu.Unlock()
