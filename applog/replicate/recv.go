@@ -105,6 +105,9 @@ func (c *session) receive(ctx context.Context) error {
 			phase = live
 			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
+			if c.base != nil {
+				c.base.register(c) // has becomes exceptions
+			}
 			if c.version >= 3 && c.fetcher != nil {
 				c.fp = c.fetcher.join(c.peer, c.cancel)
 			}
@@ -172,22 +175,38 @@ func (c *session) receive(ctx context.Context) error {
 // headsIn is what the receiver keeps while the peer's heads come.
 type headsIn struct {
 	n     int                  // heads read
-	held  map[applog.ID]uint64 // the store's logs, as of the first heads frame
-	other int                  // heads read of logs not in held
+	held  map[applog.ID]uint64 // without a base: the store's logs, as of the first heads frame
+	other int                  // heads read of logs not held
+}
+
+// holds reports whether the store holds log id: as base says if c has
+// one, else as in.held does.
+func (in *headsIn) holds(c *session, id applog.ID) bool {
+	if c.base == nil {
+		_, ok := in.held[id]
+		return ok
+	}
+	c.base.mu.Lock()
+	defer c.base.mu.Unlock()
+	_, ok := c.base.heads[id]
+	return ok
 }
 
 // takeHeads records the heads of one heads frame in c.has: those of the
 // logs the store holds and of the watched log, and of at most
 // maxOtherHeads others. More than MaxLogs heads in all is an error.
 func (c *session) takeHeads(p []byte, in *headsIn) error {
-	if in.held == nil {
+	switch {
+	case c.base != nil && in.n == 0:
+		c.base.refresh(c.st) // held: the store's heads, shared
+	case c.base == nil && in.held == nil:
 		in.held = c.st.Heads()
 	}
 	return decodeHeads(p, func(h head) error {
 		if in.n++; in.n > MaxLogs {
 			return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
 		}
-		if _, ok := in.held[h.ID]; !ok && h.ID != c.watch {
+		if !in.holds(c, h.ID) && h.ID != c.watch {
 			// A log this side lacks: the peer sends it if it is real.
 			// Kept only within a small window, so that made-up heads
 			// cost nothing.
@@ -195,9 +214,7 @@ func (c *session) takeHeads(p []byte, in *headsIn) error {
 				return nil
 			}
 		}
-		c.mu.Lock()
-		c.has[h.ID] = h.Head // as advertised, even if lower than before
-		c.mu.Unlock()
+		c.advertise(h.ID, h.Head) // as advertised, even if lower than before
 		return nil
 	})
 }

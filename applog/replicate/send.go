@@ -279,10 +279,16 @@ func (s *sender) pass() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	heads := s.c.st.Heads()
+	var heads map[applog.ID]uint64
+	if s.c.base != nil {
+		s.c.base.refresh(s.c.st) // the store's heads, shared
+	} else {
+		heads = s.c.st.Heads()
+	}
 	sentAny := false
-	for id, h := range heads {
-		if h <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
+	for _, h := range s.c.lacking(heads) {
+		id := h.ID
+		if h.Head <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
 			continue
 		}
 		if sentAny {
@@ -394,7 +400,12 @@ func (s *sender) sendNotes() (bool, error) {
 	}
 	notes, resend := s.c.takeNotes(s.notes[:0])
 	s.notes = notes
-	defer clear(s.notes)
+	defer func() {
+		clear(s.notes)
+		if cap(s.notes) > maxKeptNotes {
+			s.notes = nil // the heads' notes go once sent
+		}
+	}()
 	for len(notes) > 0 {
 		n := min(len(notes), notesPerFrame)
 		var err error

@@ -122,6 +122,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	}
 	c.forker, _ = st.(Forker)
 	if c.tree != nil {
+		c.base = c.tree.base
 		c.eager = make(map[applog.ID]bool)
 		c.noteAt = make(map[ebt.Log]int)
 		c.notesReady = make(chan struct{}, 1)
@@ -181,6 +182,9 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	if c.key != "" {
 		c.tree.leave(c)
 	}
+	if c.base != nil {
+		c.base.leave(c)
+	}
 	if c.fp != nil {
 		c.fetcher.leave(c.fp)
 	}
@@ -232,8 +236,13 @@ type session struct {
 	// advertised of the logs the store held then (and of the watched
 	// log), of at most maxOtherHeads others, raised by every record sent
 	// and received. A made-up peer naming logs nobody holds adds at
-	// most maxOtherHeads entries.
-	has map[applog.ID]uint64
+	// most maxOtherHeads entries. With a base, once registered, it holds
+	// only the exceptions to base (view.go). Use peerHas, raise and the
+	// like: it is guarded by base.mu if base, else by mu.
+	has        map[applog.ID]uint64
+	base       *base // the Tree's, shared by the store's sessions; nil without a Tree
+	registered bool  // has holds exceptions to base; guarded by base.mu
+	hasPeak    int   // the most entries has held since it was last made; guarded as has
 
 	forker Forker // st, if it keeps forks
 	// forkSeen holds the forked logs of the store whose proof the peer
@@ -284,32 +293,6 @@ type session struct {
 	dec     ebt.Decoder // the peer's notes; receiver only
 
 	member *Membership // Options.Membership, with a Tree; nil: below Version 5
-}
-
-// peerHas returns the highest seq of log id the peer is known to hold.
-func (c *session) peerHas(id applog.ID) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.has[id]
-}
-
-// raise records that the peer holds log id up to seq at least.
-func (c *session) raise(id applog.ID, seq uint64) {
-	c.mu.Lock()
-	if seq > c.has[id] {
-		c.has[id] = seq
-	}
-	c.mu.Unlock()
-}
-
-// raiseKnown is raise for a log whose peer's view this side tracks
-// already; it starts no new one.
-func (c *session) raiseKnown(id applog.ID, seq uint64) {
-	c.mu.Lock()
-	if h, ok := c.has[id]; ok && seq > h {
-		c.has[id] = seq
-	}
-	c.mu.Unlock()
 }
 
 // deadlineWriter sets a write deadline before each write, so that a peer

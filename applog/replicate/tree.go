@@ -30,6 +30,9 @@ type Tree struct {
 	// entry per log the store holds.
 	held map[applog.ID]uint64
 	out  []ebt.Msg
+	// base is the store's heads shared by the sessions, each of which
+	// keeps only what its peer holds other than base (view.go).
+	base *base
 
 	stop chan struct{} // closed to stop the running loop
 	done chan struct{} // closed when it stopped
@@ -45,13 +48,13 @@ func NewTree(p ebt.Params) (*Tree, error) {
 	if p.NoteInterval == 0 {
 		p.NoteInterval = ebt.DefaultNoteInterval
 	}
-	return &Tree{p: p, m: m, sessions: make(map[ebt.Peer]*session), held: make(map[applog.ID]uint64)}, nil
+	return &Tree{p: p, m: m, sessions: make(map[ebt.Peer]*session), held: make(map[applog.ID]uint64), base: newBase()}, nil
 }
 
 // join adds session c, whose peer said Version 4, and queues its first
 // notes (the heads). It starts the tree's loop if c is the first.
 func (t *Tree) join(c *session) {
-	heads := c.st.Heads()
+	heads := t.base.read(c.st)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st = c.st
@@ -128,7 +131,7 @@ const resyncEvery = time.Second
 func (t *Tree) sync(st Store, heads, tick bool) {
 	var hs map[applog.ID]uint64
 	if heads {
-		hs = st.Heads()
+		hs = t.base.read(st) // the sessions' shared heads too
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -228,15 +231,19 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 	}
 	c.mu.Lock()
 	for _, nt := range notes {
-		id := applog.ID(nt.Log)
 		if !nt.Eager {
-			delete(c.eager, id) // records only while its last note is eager
-		}
-		if _, ok := c.has[id]; ok || t.held[id] > 0 || id == c.watch {
-			c.has[id] = max(c.has[id], nt.Seq)
+			delete(c.eager, applog.ID(nt.Log)) // records only while its last note is eager
 		}
 	}
 	c.mu.Unlock()
+	c.lockHas()
+	for _, nt := range notes {
+		id := applog.ID(nt.Log)
+		if v, ok := c.hasLocked(id); (ok || t.held[id] > 0 || id == c.watch) && nt.Seq > v {
+			c.adviseLocked(id, nt.Seq)
+		}
+	}
+	c.unlockHas()
 	t.out = t.m.ReceivedNotes(t.out[:0], now, c.key, notes)
 	t.dispatch()
 }
@@ -259,8 +266,8 @@ func (t *Tree) dispatch() {
 			id := applog.ID(msg.Log)
 			c.mu.Lock()
 			c.eager[id] = true
-			c.has[id] = max(c.has[id], msg.From-1)
 			c.mu.Unlock()
+			c.raise(id, msg.From-1)
 		case ebt.Notes:
 			c.mu.Lock()
 			for _, nt := range msg.Notes {
@@ -317,15 +324,25 @@ func (c *session) grant(id applog.ID) bool {
 	return true
 }
 
+// maxKeptNotes bounds the notes a session's queue keeps room for
+// between uses: a longer queue is dropped once taken.
+const maxKeptNotes = notesPerFrame
+
 // takeNotes returns the notes queued for the peer, and whether a Resend
 // is, emptying the queue.
 func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	dst = append(dst, c.outNotes...)
-	clear(c.outNotes)
-	c.outNotes = c.outNotes[:0]
-	clear(c.noteAt)
+	if cap(c.outNotes) > maxKeptNotes {
+		// A queue as long as the heads (a Connect, a Resend) goes
+		// with them: a map keeps its buckets when cleared.
+		c.outNotes, c.noteAt = nil, make(map[ebt.Log]int)
+	} else {
+		clear(c.outNotes)
+		c.outNotes = c.outNotes[:0]
+		clear(c.noteAt)
+	}
 	r := c.outResend
 	c.outResend = false
 	return dst, r
