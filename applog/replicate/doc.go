@@ -288,7 +288,7 @@
 //	                  none or one for chat entries); Version 2 only
 //
 // Each side sends, in order: one hello; zero or more heads frames (at most
-// MaxLogs logs in all); one heads end; then records frames for the rest of
+// MaxLogs logs in all, beyond the logs the receiver holds); one heads end; then records frames for the rest of
 // the connection. The records of a records frame are consecutive seqs of
 // one log, starting at first seq; a record is exactly what
 // applog.Iter.Record returns (self-delimiting, with seq, time, previous

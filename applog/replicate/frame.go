@@ -55,7 +55,8 @@ const (
 	MaxIDLen = 64
 
 	// MaxLogs bounds how many logs' heads a peer may advertise on one
-	// connection, and so the memory the advertisement takes.
+	// connection beyond the logs the store holds, and so the work and
+	// memory its advertisement takes.
 	MaxLogs = 1 << 16
 
 	// maxOtherHeads bounds the advertised heads a session keeps of logs

@@ -175,6 +175,7 @@ func (c *session) receive(ctx context.Context) error {
 // headsIn is what the receiver keeps while the peer's heads come.
 type headsIn struct {
 	n     int                  // heads read
+	limit int                  // heads allowed: the logs held as they began, plus MaxLogs; 0 before
 	held  map[applog.ID]uint64 // without a base: the store's logs, as of the first heads frame
 	other int                  // heads read of logs not held
 }
@@ -194,17 +195,25 @@ func (in *headsIn) holds(c *session, id applog.ID) bool {
 
 // takeHeads records the heads of one heads frame in c.has: those of the
 // logs the store holds and of the watched log, and of at most
-// maxOtherHeads others. More than MaxLogs heads in all is an error.
+// maxOtherHeads others. More heads in all than the store held when they
+// began, plus MaxLogs, is an error: a peer holding what this store holds
+// may hold more logs than MaxLogs (a chat's --max-logs is 100,000).
 func (c *session) takeHeads(p []byte, in *headsIn) error {
-	switch {
-	case c.base != nil && in.n == 0:
-		c.base.refresh(c.st) // held: the store's heads, shared
-	case c.base == nil && in.held == nil:
-		in.held = c.st.Heads()
+	if in.limit == 0 {
+		switch {
+		case c.base != nil:
+			c.base.refresh(c.st) // held: the store's heads, shared
+			c.base.mu.Lock()
+			in.limit = len(c.base.heads) + MaxLogs
+			c.base.mu.Unlock()
+		default:
+			in.held = c.st.Heads()
+			in.limit = len(in.held) + MaxLogs
+		}
 	}
 	return decodeHeads(p, func(h head) error {
-		if in.n++; in.n > MaxLogs {
-			return fmt.Errorf("%w: peer advertises more than %d logs", ErrProtocol, MaxLogs)
+		if in.n++; in.n > in.limit {
+			return fmt.Errorf("%w: peer advertises more than %d logs (the %d this side holds, plus %d)", ErrProtocol, in.limit, in.limit-MaxLogs, MaxLogs)
 		}
 		if !in.holds(c, h.ID) && h.ID != c.watch {
 			// A log this side lacks: the peer sends it if it is real.
