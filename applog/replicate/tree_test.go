@@ -29,7 +29,9 @@ type meshPeer struct {
 	tree  *Tree
 	id    applog.ID // its own log
 	recs  atomic.Int64
-	notes atomic.Int64 // notes frames received
+	notes atomic.Int64  // notes frames received
+	noted chan struct{} // closed at the first notes frame received
+	once  sync.Once
 }
 
 // countConn counts, for its peer, the records and notes frames it reads.
@@ -69,6 +71,7 @@ func (c *countConn) Read(b []byte) (int, error) {
 			}
 		case frameNotes:
 			c.p.notes.Add(1)
+			c.p.once.Do(func() { close(c.p.noted) })
 		}
 		c.buf = c.buf[k+int(l):]
 	}
@@ -91,7 +94,7 @@ func newRoom(t testing.TB, n int, v3 ...int) *room {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &room{t: t, ctx: ctx, ends: make(map[[2]int]*countConn), errs: make(chan error, n*n)}
 	for i := range n {
-		p := &meshPeer{name: fmt.Sprintf("p%d", i), st: newFake(), id: testID(fmt.Sprintf("peer %d", i))}
+		p := &meshPeer{name: fmt.Sprintf("p%d", i), st: newFake(), id: testID(fmt.Sprintf("peer %d", i)), noted: make(chan struct{})}
 		isV3 := false
 		for _, j := range v3 {
 			isV3 = isV3 || i == j
@@ -290,13 +293,17 @@ func TestTreeV3Peer(t *testing.T) {
 	for k := uint64(2); k <= 4; k++ {
 		r.round(k, fmt.Sprint("round ", k))
 	}
+	// The Version 3 peer pushes every record to both others: the rounds
+	// may be over before a notes frame between them was read.
+	for _, p := range r.peers[:2] {
+		select {
+		case <-p.noted:
+		case <-time.After(waitTimeout):
+			t.Errorf("%s received no notes frame within %v", p.name, waitTimeout)
+		}
+	}
 	if n := r.peers[2].notes.Load(); n != 0 {
 		t.Errorf("the Version 3 peer received %d notes frames", n)
-	}
-	for _, p := range r.peers[:2] {
-		if p.notes.Load() == 0 {
-			t.Errorf("%s received no notes frame", p.name)
-		}
 	}
 	select {
 	case err := <-r.errs:
