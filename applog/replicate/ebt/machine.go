@@ -2,6 +2,7 @@ package ebt
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 )
@@ -76,12 +77,20 @@ type logState struct {
 	waitSince time.Time // when it fell behind a noter; zero: not waiting
 	isDirty   bool
 	isWaiting bool
+	// fresh: held since the last Tick, which gives each link an entry
+	// for it; until then a link without one has no state of it (not
+	// the idle state).
+	fresh bool
 }
 
 // link is the state of one neighbour.
 type link struct {
-	rtt    time.Duration
+	rtt time.Duration
+	// logs holds the logs whose state on this link differs from the
+	// default (see idle): a log this peer holds and has no entry here
+	// is idle on it, and costs it nothing.
 	logs   map[Log]*linkLog
+	peak   int // len(logs) at its largest since the map was last made
 	unheld int // logs with state here that this peer does not hold
 
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
@@ -100,6 +109,24 @@ type linkLog struct {
 	watch  bool   // we count it among the log's watchers: it notes to us
 	hushed bool   // we asked it to be quiet
 	unheld bool   // counted in link.unheld: this peer does not hold the log
+}
+
+// idle returns the state of a log this peer holds up to have on a link
+// that has no entry for it: it asked the neighbour to be quiet about the
+// log (hushed), the neighbour asked the same (quiet), and the neighbour
+// holds the head, noted to it. A connection after the log's sources and
+// watchers, between peers that hold the same, has this state for each
+// log until its head rises.
+func idle(have uint64) linkLog {
+	return linkLog{known: have, noted: have, quiet: true, hushed: true}
+}
+
+// isIdle reports whether ll is the idle state of a log held up to have.
+// Its noted is not compared: once the neighbour holds the head, noted
+// counts for nothing until the head rises (Tick notes a log only to a
+// neighbour below the head, and then both below it).
+func (ll *linkLog) isIdle(have uint64) bool {
+	return have > 0 && ll.known == have && ll.quiet && ll.hushed && !ll.push && !ll.pull && !ll.watch && !ll.unheld
 }
 
 // New returns a Machine with parameters p, or p's error.
@@ -127,7 +154,7 @@ func (m *Machine) Head(l Log) uint64 {
 func (m *Machine) Sources(l Log) []Peer {
 	var ps []Peer
 	for _, p := range m.order {
-		if ll := m.links[p].logs[l]; ll != nil && ll.pull {
+		if ll, ok := m.view(m.links[p], l); ok && ll.pull {
 			ps = append(ps, p)
 		}
 	}
@@ -174,6 +201,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		ls.noters++
 		ln.logs[l] = ll
+		ln.peak = max(ln.peak, len(ln.logs))
 		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 	}
 	if len(notes) == 0 {
@@ -244,9 +272,7 @@ func (m *Machine) Append(out []Msg, now time.Time, l Log, seq uint64) []Msg {
 	if seq <= ls.have {
 		return out
 	}
-	if ls.have == 0 {
-		m.nowHeld(l)
-	}
+	m.raise(l, ls)
 	ls.have = seq
 	m.progress(now, l, ls)
 	return m.forward(out, "", l, ls)
@@ -278,6 +304,9 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 			ls.sources--
 			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{m.lazyOrQuiet(l, ls, ll)}})
 		}
+		if ll != nil {
+			m.tidy(ln, l, ls, ll)
+		}
 		return out, false
 	case seq > ls.have+1:
 		if ls.have == 0 && ls.noters == 0 {
@@ -285,12 +314,14 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		}
 		return out, false
 	}
-	if ls.have == 0 {
-		m.nowHeld(l)
-	}
+	m.raise(l, ls)
 	ls.have = seq
 	m.progress(now, l, ls)
-	return m.forward(out, from, l, ls), true
+	out = m.forward(out, from, l, ls)
+	if ll != nil {
+		m.tidy(ln, l, ls, ll)
+	}
+	return out, true
 }
 
 // ReceivedNotes records neighbour from's batch of notes and returns out
@@ -345,6 +376,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 			ls.waitSince = now
 			m.waiting = append(m.waiting, nt.Log)
 		}
+		m.tidy(ln, nt.Log, ls, ll)
 	}
 	if len(quiets) > 0 {
 		out = append(out, Msg{To: from, Kind: Notes, Notes: quiets})
@@ -381,10 +413,10 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 		if ls.have == 0 {
 			continue
 		}
-		ll := m.linkLog(ln, l, ls)
-		if ll.known > 0 || ll.push || ll.quiet {
+		if v, _ := m.view(ln, l); v.known > 0 || v.push || v.quiet {
 			continue
 		}
+		ll := m.linkLog(ln, l, ls)
 		ll.noted = ls.have
 		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 	}
@@ -419,7 +451,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		ls.waitSince = now
-		if p, ok := m.best(l, false); ok && m.links[p].logs[l].known > ls.have {
+		if p, ok := m.best(l, false); ok && m.known(p, l) > ls.have {
 			m.graft(batch, p, l)
 		}
 	}
@@ -432,12 +464,20 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		ls.isDirty = false
 		for _, p := range m.order {
 			ln := m.links[p]
+			if v, ok := m.view(ln, l); ok && (v.push || v.quiet || v.known >= ls.have || v.noted >= ls.have) {
+				continue
+			}
 			ll := m.linkLog(ln, l, ls)
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
 			ll.noted = ls.have
 			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+		}
+	}
+	for _, l := range m.dirty {
+		if ls := m.logs[l]; ls != nil {
+			ls.fresh = false
 		}
 	}
 	m.dirty = m.dirty[:0]
@@ -499,16 +539,82 @@ func (m *Machine) linkLog(ln *link, l Log, ls *logState) *linkLog {
 	if ll != nil {
 		return ll
 	}
-	if ls.have == 0 {
+	switch {
+	case ls.have == 0:
 		if ln.unheld >= m.p.MaxUnheld {
 			return nil
 		}
 		ln.unheld++
+		ll = &linkLog{unheld: true}
+	case ls.fresh:
+		ll = &linkLog{}
+	default:
+		v := idle(ls.have)
+		ll = &v
 	}
-	ll = &linkLog{unheld: ls.have == 0}
 	ln.logs[l] = ll
+	ln.peak = max(ln.peak, len(ln.logs))
 	ls.noters++
 	return ll
+}
+
+// view returns log l's state on link ln: its entry, or the idle state of
+// a log held (but fresh) without one; false if ln has no state of l.
+func (m *Machine) view(ln *link, l Log) (linkLog, bool) {
+	if ll := ln.logs[l]; ll != nil {
+		return *ll, true
+	}
+	if ls := m.logs[l]; ls != nil && ls.have > 0 && !ls.fresh {
+		return idle(ls.have), true
+	}
+	return linkLog{}, false
+}
+
+// known returns the highest seq of l neighbour p holds as far as this
+// peer knows.
+func (m *Machine) known(p Peer, l Log) uint64 {
+	v, _ := m.view(m.links[p], l)
+	return v.known
+}
+
+// tidy drops ll, log l's entry on link ln, if it is the idle state: a
+// link keeps only the logs that differ from it. A map that held four
+// times as many entries, and at least minShrink, is made anew, as is one
+// left empty that held more than 8 (a map keeps its buckets when
+// entries go).
+func (m *Machine) tidy(ln *link, l Log, ls *logState, ll *linkLog) {
+	if ls.fresh || !ll.isIdle(ls.have) {
+		return
+	}
+	delete(ln.logs, l)
+	ls.noters--
+	if n := len(ln.logs); (ln.peak >= minShrink && n <= ln.peak/4) || (n == 0 && ln.peak > 8) {
+		logs := make(map[Log]*linkLog, len(ln.logs))
+		maps.Copy(logs, ln.logs)
+		ln.logs, ln.peak = logs, len(logs)
+	}
+}
+
+// minShrink is the fewest entries a link's map held for it to be made
+// anew once it holds a quarter of them.
+const minShrink = 256
+
+// raise is called before log l's head rises: each link without an entry
+// for it gets one with the state it had (the idle state at the old head;
+// none, if this peer did not hold l, which is then fresh until the next
+// Tick, and held from each link's count of logs not held).
+func (m *Machine) raise(l Log, ls *logState) {
+	if ls.have == 0 {
+		m.nowHeld(l)
+		ls.fresh = true
+		return
+	}
+	if ls.fresh {
+		return
+	}
+	for _, p := range m.order {
+		m.linkLog(m.links[p], l, ls)
+	}
 }
 
 // progress marks l dirty (to be noted at the next tick) and restarts its
@@ -553,8 +659,8 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 	)
 	for _, p := range m.order {
 		ln := m.links[p]
-		ll := ln.logs[l]
-		if ll == nil || (!anyPeer && ll.pull) {
+		ll, ok := m.view(ln, l)
+		if !ok || (!anyPeer && ll.pull) {
 			continue
 		}
 		if anyPeer && ll.known <= ls.have {
@@ -571,7 +677,7 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 // batch; if p was a watcher, another takes its place (rewatch).
 func (m *Machine) graft(batch map[Peer][]Note, p Peer, l Log) {
 	ls := m.logs[l]
-	ll := m.links[p].logs[l]
+	ll := m.linkLog(m.links[p], l, ls)
 	if !ll.pull {
 		ll.pull = true
 		ls.sources++
@@ -593,7 +699,7 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 		return
 	}
 	if p, ok := m.nearestHushed(l); ok {
-		ll := m.links[p].logs[l]
+		ll := m.linkLog(m.links[p], l, ls)
 		ll.hushed, ll.watch = false, true
 		ls.watchers++
 		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have})
@@ -622,7 +728,7 @@ func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 	)
 	for _, p := range m.order {
 		ln := m.links[p]
-		if ll := ln.logs[l]; ll != nil && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
+		if ll, ok := m.view(ln, l); ok && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
 			bp, brtt, found = p, ln.rtt, true
 		}
 	}

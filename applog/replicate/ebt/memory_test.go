@@ -49,3 +49,75 @@ func TestMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(m)
 }
+
+// idleNeighbourHeap returns the live heap a neighbour costs a peer that
+// holds logs one-entry logs, once it is connected and noted each log
+// quiet at the head this peer holds (a peer that holds the same and
+// asked this one to be quiet about each): measured over 8 such
+// neighbours connected after 1 + Watchers others, which take each log's
+// roles (its source and watchers).
+func idleNeighbourHeap(t *testing.T, logs int) int64 {
+	t.Helper()
+	m := newMachine(t, Params{})
+	names := make([]Log, logs)
+	ns := make([]Note, logs)
+	for i := range names {
+		names[i] = Log(fmt.Sprintf("%052d", i)) // an applog.ID's length
+		ns[i] = Note{Log: names[i], Seq: 1, Quiet: true}
+		m.Append(nil, at(0), names[i], 1)
+	}
+	m.Tick(nil, at(100))
+	connect := func(name string) {
+		p := Peer(name)
+		m.Connect(nil, at(200), p)
+		m.ReceivedNotes(nil, at(201), p, ns)
+	}
+	for i := range 1 + DefaultWatchers {
+		connect(fmt.Sprint("role ", i))
+	}
+	const idle = 8
+	before := liveHeap()
+	for i := range idle {
+		connect(fmt.Sprint("idle ", i))
+	}
+	m.Tick(nil, at(300))
+	grown := liveHeap() - before
+	for i := range idle {
+		ln := m.links[Peer(fmt.Sprint("idle ", i))]
+		if len(ln.logs) != 0 {
+			t.Fatalf("%d logs: idle neighbour %d keeps %d entries, want none", logs, i, len(ln.logs))
+		}
+	}
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(ns)
+	return grown / idle
+}
+
+// liveHeap returns the live heap after a collection.
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// TestIdleMemory: a neighbour that holds what this peer holds and
+// asked it to be quiet about each log, and is neither source nor
+// watcher of any, keeps no state of any log once its first notes are
+// in: it costs at most 2 KiB of heap whether the peer holds 10,000 or
+// 60,000 logs, and the two differ by at most 1 KiB (measured: about 300
+// and 150 bytes; about 70 bytes per log and neighbour before, 4 MB a
+// neighbour at 60,000 logs).
+func TestIdleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates about 40 MB")
+	}
+	small, large := idleNeighbourHeap(t, 10000), idleNeighbourHeap(t, 60000)
+	t.Logf("an idle neighbour costs %d bytes with 10,000 logs held, %d with 60,000", small, large)
+	if small > 2<<10 || large > 2<<10 {
+		t.Errorf("an idle neighbour costs %d bytes with 10,000 logs, %d with 60,000; want at most %d", small, large, 2<<10)
+	}
+	if d := large - small; d > 1<<10 {
+		t.Errorf("an idle neighbour costs %d bytes more with 60,000 logs than with 10,000, want at most %d", d, 1<<10)
+	}
+}
