@@ -161,6 +161,17 @@ func (m *Machine) Sources(l Log) []Peer {
 	return ps
 }
 
+// Kept returns how many logs this peer keeps state of for neighbour n
+// other than the idle state (it asked n to be quiet about the log, n
+// asked the same, and n holds the head): a log idle on n costs it
+// nothing, the others a few dozen bytes each.
+func (m *Machine) Kept(n Peer) int {
+	if ln := m.links[n]; ln != nil {
+		return len(ln.logs)
+	}
+	return 0
+}
+
 // Neighbours returns the connected neighbours, in order.
 func (m *Machine) Neighbours() []Peer { return slices.Clone(m.order) }
 
