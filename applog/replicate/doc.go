@@ -94,8 +94,11 @@
 // log the store holds; the logs the Quota granted it; and the Encoder's
 // and Decoder's numbering, a window of at most ebt.DefaultMaxRefs (1024)
 // logs each way, past which a note names its log by id; and the ebt
-// machine's state of each log on the session's link (package ebt,
-// TestMemory: about 70 bytes a log held). Per Tree: the machine
+// machine's state of the logs on the session's link whose state differs
+// from the idle one (package ebt, Memory: a log the peer holds too,
+// about which each side asked the other to be quiet, costs the link
+// nothing; one in which the link has a role, about 70 bytes). Per
+// Tree: the machine
 // (package ebt, Memory), the head it was told of each log held, and the
 // store's heads the sessions share.
 //
@@ -201,9 +204,15 @@
 //     still cost: while a peer lacks logs, an entry of about 100 bytes
 //     per log it lacks, each gone once the log was sent, which is as fast
 //     as the peer reads (a peer that stops reading is dropped after
-//     Options.WriteTimeout); at Version 4 the ebt machine's state of
-//     each log held on its link, about 90 bytes a log
-//     (TestConnectionMemoryTree); without a Tree, an entry of about 100
+//     Options.WriteTimeout); at Version 4, the ebt machine's state of
+//     the logs in which its link has a role (each log's source and
+//     watchers, 1 + Watchers links of a Tree in all, and the links that
+//     ask it eagerly or for notes), about 100 bytes a log with the
+//     logs the peer is eager for: a session with no role in any log
+//     holds at most 1 MiB (measured: about 470 kB, its buffers) whether
+//     the store holds 10,000 or 60,000 logs, about 100 bytes per log
+//     held before (TestConnectionMemoryTree, ebt's TestIdleMemory);
+//     without a Tree, an entry of about 100
 //     bytes per log the store holds, which the store pays about 3 KB for
 //     itself (applog's Limits and blocking). And while it sends, up to
 //     one frame, one unsigned run of applog.MaxRunBytes and three batches
