@@ -107,9 +107,11 @@
 // of the neighbour's heads yet), and each is dropped as the neighbour's
 // first notes show it idle; an entry is made again when the state starts
 // to differ (a note, a push, a graft, a head rising: the neighbour that
-// holds the old head is then behind). A neighbour that holds what this
-// peer holds and has no role in any log's tree keeps no entry once its
-// first notes are in, and costs about 300 bytes whether the peer holds
+// holds the old head is then behind, and its entry stays until it notes
+// the new one, which a quiet neighbour does not: a log that grows costs
+// each connection an entry for as long as it lasts). A neighbour that
+// holds what this peer holds and has no role in any log's tree keeps no
+// entry once its first notes are in, and costs about 300 bytes whether the peer holds
 // 10,000 or 60,000 logs (TestIdleMemory; about 70 bytes per log before,
 // 4 MB a neighbour at 60,000 logs). Each log has 1 + Watchers neighbours
 // with a role in it (its sources and watchers) and as many that ask it
