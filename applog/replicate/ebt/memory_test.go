@@ -73,17 +73,17 @@ func idleNeighbourHeap(t *testing.T, logs int) int64 {
 		m.ReceivedNotes(nil, at(201), p, ns)
 	}
 	for i := range 1 + DefaultWatchers {
-		connect(fmt.Sprint("role ", i))
+		connect(fmt.Sprint("a", i))
 	}
 	const idle = 8
 	before := liveHeap()
 	for i := range idle {
-		connect(fmt.Sprint("idle ", i))
+		connect(fmt.Sprint("b", i))
 	}
 	m.Tick(nil, at(300))
 	grown := liveHeap() - before
 	for i := range idle {
-		ln := m.links[Peer(fmt.Sprint("idle ", i))]
+		ln := m.links[Peer(fmt.Sprint("b", i))]
 		if len(ln.logs) != 0 {
 			t.Fatalf("%d logs: idle neighbour %d keeps %d entries, want none", logs, i, len(ln.logs))
 		}
