@@ -209,7 +209,7 @@
 //     watchers, 1 + Watchers links of a Tree in all, and the links that
 //     ask it eagerly or for notes), about 100 bytes a log with the
 //     logs the peer is eager for: a session with no role in any log
-//     holds at most 1 MiB (measured: about 470 kB, its buffers) whether
+//     holds at most 1 MiB (measured: about 475 kB) whether
 //     the store holds 10,000 or 60,000 logs, about 100 bytes per log
 //     held before (TestConnectionMemoryTree, ebt's TestIdleMemory);
 //     without a Tree, an entry of about 100
