@@ -84,13 +84,19 @@ type link struct {
 	logs   map[Log]*linkLog
 	unheld int // logs with state here that this peer does not hold
 
+	// pending are the logs whose new head waits to be noted to it
+	// (NoteDelay), each at most once; due is when the first of them is
+	// to go (zero: none waits).
+	pending []Log
+	due     time.Time
+
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
 	resendDue  bool      // it asked for a Resend not answered yet
 	lastResend time.Time // when its last Resend was answered
 }
 
-// linkLog is the state of one log on one neighbour: two integers and two
-// flags.
+// linkLog is the state of one log on one neighbour: two integers and a
+// few flags.
 type linkLog struct {
 	known  uint64 // highest seq the neighbour holds as far as we know
 	noted  uint64 // highest seq we noted to it
@@ -100,6 +106,7 @@ type linkLog struct {
 	watch  bool   // we count it among the log's watchers: it notes to us
 	hushed bool   // we asked it to be quiet
 	unheld bool   // counted in link.unheld: this peer does not hold the log
+	pend   bool   // in link.pending
 }
 
 // New returns a Machine with parameters p, or p's error.
@@ -436,16 +443,31 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
+			if m.p.NoteDelay > 0 && ll.known > 0 {
+				// On the log's tree already: this note is a backup, and
+				// waits for the others to it.
+				if !ll.pend {
+					ll.pend = true
+					ln.pending = append(ln.pending, l)
+				}
+				if ln.due.IsZero() {
+					ln.due = now.Add(m.p.NoteDelay)
+				}
+				continue
+			}
 			ll.noted = ls.have
 			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 		}
 	}
 	m.dirty = m.dirty[:0]
 	for _, p := range m.order {
+		ln := m.links[p]
+		if len(ln.pending) > 0 && (len(batch[p]) > 0 || !now.Before(ln.due)) {
+			batch[p] = m.flushPending(batch[p], ln)
+		}
 		if notes := batch[p]; len(notes) > 0 {
 			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
 		}
-		ln := m.links[p]
 		if ln.overflow && ln.unheld < m.p.MaxUnheld/2 {
 			ln.overflow = false
 			out = append(out, Msg{To: p, Kind: Resend})
@@ -536,8 +558,36 @@ func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
 		}
 		out = append(out, Msg{To: p, Kind: Push, Log: l, From: ll.known + 1, Thru: ls.have})
 		ll.known = ls.have
+		if ln := m.links[p]; len(ln.pending) > 0 {
+			// The push goes now: the notes waiting go with it.
+			if notes := m.flushPending(nil, ln); len(notes) > 0 {
+				out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+			}
+		}
 	}
 	return out
+}
+
+// flushPending appends to notes the notes waiting for link ln (NoteDelay)
+// that are still news to it, with the heads held now, and empties its
+// list.
+func (m *Machine) flushPending(notes []Note, ln *link) []Note {
+	for _, l := range ln.pending {
+		ll, ls := ln.logs[l], m.logs[l]
+		if ll == nil || ls == nil || !ll.pend {
+			continue
+		}
+		ll.pend = false
+		if ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
+			continue
+		}
+		ll.noted = ls.have
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+	}
+	clear(ln.pending)
+	ln.pending = ln.pending[:0]
+	ln.due = time.Time{}
+	return notes
 }
 
 // best returns the neighbour to graft for l: the one known to hold most
