@@ -164,6 +164,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	i, _ := slices.BinarySearch(m.order, n)
 	m.order = slices.Insert(m.order, i, n)
 	var notes []Note
+	hushes := make(map[Peer][]Note)
 	for l, ls := range m.logs {
 		if ls.have == 0 {
 			continue
@@ -178,6 +179,11 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 			ls.watchers++
 		default:
 			ll.hushed = true
+			if w, ok := m.worstWatcher(l, n); ok {
+				// n is preferred: it watches, w is hushed.
+				m.hush(hushes, w, l, ls)
+				ll.watch, ll.hushed = true, false
+			}
 		}
 		ls.noters++
 		ln.logs[l] = ll
@@ -187,7 +193,14 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		return out
 	}
 	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
-	return append(out, Msg{To: n, Kind: Notes, Notes: notes})
+	out = append(out, Msg{To: n, Kind: Notes, Notes: notes})
+	for _, p := range m.order {
+		if hs := hushes[p]; len(hs) > 0 {
+			slices.SortFunc(hs, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
+			out = append(out, Msg{To: p, Kind: Notes, Notes: hs})
+		}
+	}
+	return out
 }
 
 // Disconnect removes neighbour n. For each log n pushed to this peer
@@ -283,7 +296,9 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		if ll != nil && ll.pull && ls.sources > 1 {
 			ll.pull = false
 			ls.sources--
-			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{m.lazyOrQuiet(l, ls, ll)}})
+			var n Note
+			out, n = m.lazyOrQuiet(out, from, l, ls, ll)
+			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{n}})
 		}
 		return out, false
 	case seq > ls.have+1:
@@ -339,7 +354,8 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		if !ll.pull && !ll.watch && !ll.hushed {
 			// A neighbour noting a log unasked: one more watcher, or told
 			// to be quiet (once).
-			if n := m.lazyOrQuiet(nt.Log, ls, ll); n.Quiet {
+			var n Note
+			if out, n = m.lazyOrQuiet(out, from, nt.Log, ls, ll); n.Quiet {
 				quiets = append(quiets, n)
 			}
 		}
@@ -443,9 +459,10 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
-			if m.p.NoteDelay > 0 && ll.known > 0 {
-				// On the log's tree already: this note is a backup, and
-				// waits for the others to it.
+			if m.p.NoteDelay > 0 && (ll.known > 0 || ll.noted > 0) {
+				// It holds part of the log, or was noted it before:
+				// this note is not how it learns of the log, and waits
+				// for the others to it.
 				if !ll.pend {
 					ll.pend = true
 					ln.pending = append(ln.pending, l)
@@ -650,30 +667,78 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 	}
 }
 
-// lazyOrQuiet makes ll, a neighbour neither source nor watcher of l, a
-// watcher if l has fewer than Watchers, else hushed, and returns the
-// note that tells it so.
-func (m *Machine) lazyOrQuiet(l Log, ls *logState, ll *linkLog) Note {
+// lazyOrQuiet makes ll, neighbour p's state of l, p being neither
+// source nor watcher of l, a watcher if l has fewer than Watchers, or if
+// p is preferred to one of them (which is hushed: its note is appended
+// to out), else hushed; it returns out and the note that tells p so.
+func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) ([]Msg, Note) {
 	if ls.watchers < m.p.Watchers {
 		ll.watch, ll.hushed = true, false
 		ls.watchers++
-		return Note{Log: l, Seq: ls.have}
+		return out, Note{Log: l, Seq: ls.have}
+	}
+	if w, ok := m.worstWatcher(l, p); ok {
+		hushes := make(map[Peer][]Note, 1)
+		m.hush(hushes, w, l, ls)
+		out = append(out, Msg{To: w, Kind: Notes, Notes: hushes[w]})
+		ll.watch, ll.hushed = true, false
+		return out, Note{Log: l, Seq: ls.have}
 	}
 	ll.hushed = true
-	return Note{Log: l, Seq: ls.have, Quiet: true}
+	return out, Note{Log: l, Seq: ls.have, Quiet: true}
 }
 
-// nearestHushed returns the nearest neighbour asked to be quiet about l.
+// prefer reports whether neighbour a is preferred to b as a watcher: the
+// nearer (SetRTT), then the shorter name, then the first in order. Each
+// peer thus asks the same few neighbours to watch every log it holds, so
+// that the notes to it come from few neighbours, several logs in one
+// batch, rather than from a different few for each log.
+func (m *Machine) prefer(a, b Peer) bool {
+	if ra, rb := m.links[a].rtt, m.links[b].rtt; ra != rb {
+		return ra < rb
+	}
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// worstWatcher returns the watcher of l least preferred, if p is
+// preferred to it.
+func (m *Machine) worstWatcher(l Log, p Peer) (Peer, bool) {
+	var (
+		w     Peer
+		found bool
+	)
+	for _, q := range m.order {
+		if ll := m.links[q].logs[l]; ll != nil && ll.watch && q != p && (!found || m.prefer(w, q)) {
+			w, found = q, true
+		}
+	}
+	if !found || !m.prefer(p, w) {
+		return "", false
+	}
+	return w, true
+}
+
+// hush makes w, a watcher of l, hushed instead, and adds the note that
+// tells it so to batch; the caller makes another the watcher.
+func (m *Machine) hush(batch map[Peer][]Note, w Peer, l Log, ls *logState) {
+	ll := m.links[w].logs[l]
+	ll.watch, ll.hushed = false, true
+	batch[w] = append(batch[w], Note{Log: l, Seq: ls.have, Quiet: true})
+}
+
+// nearestHushed returns the neighbour asked to be quiet about l that is
+// preferred to the others (prefer).
 func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 	var (
 		bp    Peer
-		brtt  time.Duration
 		found bool
 	)
 	for _, p := range m.order {
-		ln := m.links[p]
-		if ll := ln.logs[l]; ll != nil && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
-			bp, brtt, found = p, ln.rtt, true
+		if ll := m.links[p].logs[l]; ll != nil && ll.hushed && !ll.pull && (!found || m.prefer(p, bp)) {
+			bp, found = p, true
 		}
 	}
 	return bp, found
