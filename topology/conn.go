@@ -186,6 +186,7 @@ func (s *Swarm) decide(pc *peerConn, authErr error) (registered bool, other *pee
 	s.seq++
 	pc.seq = s.seq
 	s.conns[pc.key] = pc
+	s.paceKeepAlives(pc)
 	s.mu.Unlock()
 	_, err = tc.Write(appendVerdict(nil, verdictAccept, pc.seq))
 	return true, old, err
@@ -225,6 +226,7 @@ func (s *Swarm) follow(pc *peerConn, authErr error) (registered bool, other *pee
 	}
 	pc.seq = seq
 	s.conns[pc.key] = pc
+	s.paceKeepAlives(pc)
 	return true, old, nil
 }
 
@@ -262,6 +264,7 @@ func (s *Swarm) unregister(pc *peerConn) {
 	s.mu.Lock()
 	if s.conns[pc.key] == pc {
 		delete(s.conns, pc.key)
+		s.paceKeepAlives(nil)
 	}
 	s.mu.Unlock()
 }

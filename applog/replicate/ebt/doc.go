@@ -35,7 +35,13 @@
 //     that leaves, or is grafted, is replaced at once by the nearest
 //     hushed neighbour (TestWatchers). So the notes a peer receives per
 //     entry are bounded by Watchers, whatever its connections: a full
-//     mesh of named peers is cheap too (TestSimNamedMesh).
+//     mesh of named peers is cheap too (TestSimNamedMesh). The watchers
+//     are the same few neighbours for every log: the nearest, then the
+//     first by name (shorter, then lower); one preferred to a watcher
+//     that connects or notes the log takes the watcher's place, and the
+//     watcher is hushed (TestWatchersPreferred). So the notes to a peer
+//     come from about Watchers neighbours, several logs in a batch,
+//     rather than from a different few for each log.
 //   - Push. A new entry (appended, or received from a source) is pushed
 //     at once to each neighbour that asked for the log eagerly and does
 //     not hold it (TestNotesBatched, TestGraftAfterSwitchTime); a graft
@@ -51,11 +57,20 @@
 //     pushed the log, nor quiet about it, nor known to hold the head
 //     already, nor was noted that seq before (TestNotesBatched,
 //     TestWatchers). Notes are therefore never sent for a log the
-//     neighbour is at, as far as this peer knows.
+//     neighbour is at, as far as this peer knows. A note to a neighbour
+//     that holds part of the log, or was noted it before, waits up to
+//     NoteDelay (1s) with the others to that neighbour, and goes at once
+//     with any other message to it (a note not delayed, a push, a
+//     graft); a head it says it holds meanwhile is not noted
+//     (TestNoteDelay). At chat rates a note was otherwise a packet of
+//     its own, and its acknowledgement another, for each neighbour and
+//     line; the first note of a log to a neighbour is not delayed, since
+//     it may be how the neighbour learns of the log.
 //   - Graft. A log behind what a neighbour noted is grafted from the
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it
 //     has made no progress for SwitchTime (TestGraftAfterSwitchTime).
+//     A note delayed (NoteDelay) adds its delay to that.
 //     When the last source of a log disconnects, the next is grafted at
 //     once (TestDisconnectGrafts). An eager neighbour that stalls thus
 //     delays a log by at most SwitchTime plus a tick and a round trip per
@@ -120,6 +135,7 @@
 //	SwitchTime    500ms    NoteInterval … 1m
 //	MaxUnheld     1024     1 … 65536
 //	Watchers      3        1 … 64
+//	NoteDelay     1s       NoteInterval … 1m, or negative: none
 //
 // A zero field takes its default; New refuses parameters out of bounds
 // (TestParamsValidate).
