@@ -104,7 +104,7 @@
 // a swarm sends about one probe every 2 s at most, where a chat
 // connected to all of a room of 64 sent about 25 a second, more bytes
 // than its lines; a vanished peer is then noticed within that idle time
-// plus 15 s (TestKeepAliveIdle, TestKeepAlivePaced).
+// plus 15 s (TestKeepAliveIdle, TestKeepAlivePaced, TestKeepAliveMesh).
 //
 // # Handshake
 //

@@ -13,7 +13,8 @@ import (
 // with the connections registered (keepAliveIdle): a swarm sends at most
 // about one probe every keepAlivePace, whatever its connections, and a
 // peer that vanished is noticed within that idle time plus 15 s (the
-// probes), rather than 20 s (TestKeepAliveIdle, TestKeepAlivePaced).
+// probes), rather than 20 s (TestKeepAliveIdle, TestKeepAlivePaced,
+// TestKeepAliveMesh).
 
 // keepAlivePace is, per connection registered, how long a connection
 // stays idle before the kernel probes it: with n connections, about one
@@ -41,23 +42,20 @@ func (s *Swarm) paceKeepAlives(pc *peerConn) {
 	idle := keepAliveIdle(len(s.conns))
 	if idle == s.keepIdle {
 		if pc != nil {
-			setKeepAlive(pc.conn.Conn, idle)
+			setKeepAlive(pc.nc, idle)
 		}
 		return
 	}
 	s.keepIdle = idle
 	for _, c := range s.conns {
-		setKeepAlive(c.conn.Conn, idle)
+		setKeepAlive(c.nc, idle)
 	}
 }
 
-// setKeepAlive sets the keep-alive idle time of c, a TLS connection over
-// TCP or a TCP connection (any other, such as a test's pipe, is left
-// alone), keeping keepAlive's probes.
+// setKeepAlive sets the keep-alive idle time of c, if it is a TCP
+// connection (any other, such as a test's pipe, is left alone), keeping
+// keepAlive's probes.
 func setKeepAlive(c net.Conn, idle time.Duration) {
-	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
-		c = tc.NetConn()
-	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		cfg := keepAlive
 		cfg.Idle = idle
