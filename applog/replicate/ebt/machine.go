@@ -459,10 +459,12 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
-			if m.p.NoteDelay > 0 && (ll.known > 0 || ll.noted > 0) {
-				// It holds part of the log, or was noted it before:
-				// this note is not how it learns of the log, and waits
-				// for the others to it.
+			if m.p.NoteDelay > 0 && ll.known > 0 {
+				// It said it holds part of the log: this note is not how
+				// it learns of the log, and waits for the others to it.
+				// (Not to one that was only noted the log before: it may
+				// hold none, or lack a source that pushes it, and a
+				// note is then how it gets the next entry.)
 				if !ll.pend {
 					ll.pend = true
 					ln.pending = append(ln.pending, l)

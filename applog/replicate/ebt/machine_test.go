@@ -173,12 +173,11 @@ func TestWatchersPreferred(t *testing.T) {
 	})
 }
 
-// TestNoteDelay: a note to a neighbour that holds part of the log, or
-// was noted it before, waits NoteDelay, with the others to it, and goes
-// at once with any other message to it (a note not delayed, a push); a
-// head the neighbour says it holds meanwhile is not noted. The first
-// note of a log to a neighbour is not delayed: it may be how the
-// neighbour learns of the log.
+// TestNoteDelay: a note to a neighbour that holds part of the log waits
+// NoteDelay, with the others to it, and goes at once with any other
+// message to it (a note not delayed, a push); a head the neighbour says
+// it holds meanwhile is not noted. A note to a neighbour that holds
+// nothing of the log is not delayed.
 func TestNoteDelay(t *testing.T) {
 	m := newMachine(t, Params{})
 	m.Append(nil, at(0), "a", 1)
@@ -187,37 +186,32 @@ func TestNoteDelay(t *testing.T) {
 		m.Connect(nil, at(0), p) // x is the source of both, y and z watch
 	}
 	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 1, false, false}, {"b", 1, false, false}})
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false, false}})
+	// z has said nothing: it holds neither as far as this peer knows.
 	m.Append(nil, at(2), "a", 2)
 	m.Append(nil, at(3), "b", 2)
-	m.Append(nil, at(4), "c", 1)
-	// c is new to all: its notes go now, and those of a and b with them.
+	// y's note of b and z's go now; y's of a goes with them; x's wait.
 	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
-		notes("x", Note{"c", 1, false, false}, Note{"a", 2, true, false}, Note{"b", 2, true, false}),
-		notes("y", Note{"c", 1, false, false}, Note{"a", 2, false, false}, Note{"b", 2, false, false}),
-		notes("z", Note{"c", 1, false, false}, Note{"a", 2, false, false}, Note{"b", 2, false, false}),
+		notes("y", Note{"b", 2, false, false}, Note{"a", 2, false, false}),
+		notes("z", Note{"a", 2, false, false}, Note{"b", 2, false, false}),
 	})
-	m.Append(nil, at(200), "a", 3)
-	wantMsgs(t, "a rose", m.Tick(nil, at(300)), nil)
-	// x says it holds a's head: it is not noted it.
-	wantMsgs(t, "x's note", m.ReceivedNotes(nil, at(500), "x", []Note{{"a", 3, false, false}}), nil)
-	wantMsgs(t, "before NoteDelay", m.Tick(nil, at(1299)), nil)
-	wantMsgs(t, "NoteDelay", m.Tick(nil, at(1300)), []Msg{
-		notes("y", Note{"a", 3, false, false}),
-		notes("z", Note{"a", 3, false, false}),
+	// x says it holds a's head: only b is left to note to it.
+	wantMsgs(t, "x's note", m.ReceivedNotes(nil, at(500), "x", []Note{{"a", 2, false, false}}), nil)
+	wantMsgs(t, "before NoteDelay", m.Tick(nil, at(1000)), nil)
+	wantMsgs(t, "NoteDelay", m.Tick(nil, at(1100)), []Msg{notes("x", Note{"b", 2, true, false})})
+	wantMsgs(t, "nothing waits", m.Tick(nil, at(2200)), nil)
+	// b rises; x's note waits, and goes with the push of a x asks for.
+	m.Append(nil, at(2201), "b", 3)
+	m.Tick(nil, at(2300))
+	wantMsgs(t, "x grafts a", m.ReceivedNotes(nil, at(2301), "x", []Note{{"a", 2, true, false}}), nil)
+	wantMsgs(t, "append a", m.Append(nil, at(2302), "a", 3), []Msg{
+		push("x", "a", 3, 3),
+		notes("x", Note{"b", 3, true, false}),
 	})
-	// c rises; x's note waits, and goes with the push of b x asks for.
-	m.Append(nil, at(1350), "c", 2)
-	wantMsgs(t, "c rose", m.Tick(nil, at(1400)), nil)
-	wantMsgs(t, "x grafts b", m.ReceivedNotes(nil, at(1401), "x", []Note{{"b", 2, true, false}}), nil)
-	wantMsgs(t, "append b", m.Append(nil, at(1402), "b", 3), []Msg{
-		push("x", "b", 3, 3),
-		notes("x", Note{"c", 2, false, false}),
-	})
-	wantMsgs(t, "NoteDelay after c rose", m.Tick(nil, at(2400)), []Msg{
-		notes("y", Note{"c", 2, false, false}, Note{"b", 3, false, false}),
-		notes("z", Note{"c", 2, false, false}, Note{"b", 3, false, false}),
-	})
-	wantMsgs(t, "nothing waits", m.Tick(nil, at(3400)), nil)
+	// a rose: z, which holds nothing of it, is noted at once, y after
+	// NoteDelay; x was pushed it.
+	wantMsgs(t, "tick after the push", m.Tick(nil, at(2400)), []Msg{notes("z", Note{"a", 3, false, false})})
+	wantMsgs(t, "NoteDelay after the push", m.Tick(nil, at(3400)), []Msg{notes("y", Note{"a", 3, false, false})})
 }
 
 // TestDisconnectGrafts: when the only source of a log leaves, the

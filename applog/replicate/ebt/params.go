@@ -33,8 +33,9 @@ type Params struct {
 	Watchers int
 
 	// NoteDelay is how long a note of a new head may wait for a
-	// neighbour that holds part of the log already (it is on the log's
-	// tree: its source pushes, and this note is only its backup): the
+	// neighbour known to hold part of the log already (it said so, or
+	// was pushed it: it is on the log's tree, and this note is likely
+	// only its backup): the
 	// notes waiting for one neighbour go together, in one batch, once
 	// the first has waited NoteDelay, or at once with any other message
 	// to it (a push, a graft, a prune), and a note of a head the
