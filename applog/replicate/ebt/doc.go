@@ -59,16 +59,17 @@
 //     TestWatchers). Notes are therefore never sent for a log the
 //     neighbour is at, as far as this peer knows. A note to a neighbour
 //     known to hold part of the log (it said so, or was pushed it) waits
-//     up to NoteDelay (1s) with the others to that neighbour, and goes
-//     at once with any other message to it (a note not delayed, a push,
-//     a graft); a head it says it holds meanwhile is not noted
-//     (TestNoteDelay). At chat rates a note was otherwise a packet of
-//     its own, and its acknowledgement another, for each neighbour and
-//     line. A note to a neighbour not known to hold any of the log is
-//     not delayed: it may be how the neighbour learns of the log, or,
-//     lacking a source that pushes it, gets its next entry (delaying
-//     those too made the slowest entry of TestSimRoom 1.45s instead of
-//     0.63s).
+//     up to NoteDelay (1s) for the others to that neighbour, one to a
+//     neighbour not known to hold any a quarter of that at most (it may
+//     lack a source that pushes it, and the note is how it gets the
+//     entry); the notes waiting for a neighbour go together at the first
+//     due, and at once with any other message to it (a push, a graft); a
+//     head it says it holds meanwhile is not noted (TestNoteDelay). At
+//     chat rates a note was otherwise a packet of its own, and its
+//     acknowledgement another, for each neighbour and line. (Delaying
+//     the notes to a neighbour not known to hold the log by NoteDelay
+//     too made the slowest entry of TestSimRoom 1.45s; 0.72s now, 0.63s
+//     without delays.)
 //   - Graft. A log behind what a neighbour noted is grafted from the
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it

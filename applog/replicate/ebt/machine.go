@@ -459,18 +459,23 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
-			if m.p.NoteDelay > 0 && ll.known > 0 {
-				// It said it holds part of the log: this note is not how
-				// it learns of the log, and waits for the others to it.
-				// (Not to one that was only noted the log before: it may
-				// hold none, or lack a source that pushes it, and a
-				// note is then how it gets the next entry.)
+			if m.p.NoteDelay > 0 {
+				// It said it holds part of the log (or was pushed it):
+				// this note is likely a backup, and waits NoteDelay for
+				// the others to it. Else it may hold none, or lack a
+				// source that pushes it, and this note is how it gets
+				// the entry: it waits a quarter of that at most, and
+				// takes those waiting along.
+				due := now.Add(m.p.NoteDelay / 4)
+				if ll.known > 0 {
+					due = now.Add(m.p.NoteDelay)
+				}
 				if !ll.pend {
 					ll.pend = true
 					ln.pending = append(ln.pending, l)
 				}
-				if ln.due.IsZero() {
-					ln.due = now.Add(m.p.NoteDelay)
+				if ln.due.IsZero() || due.Before(ln.due) {
+					ln.due = due
 				}
 				continue
 			}

@@ -173,11 +173,11 @@ func TestWatchersPreferred(t *testing.T) {
 	})
 }
 
-// TestNoteDelay: a note to a neighbour that holds part of the log waits
-// NoteDelay, with the others to it, and goes at once with any other
-// message to it (a note not delayed, a push); a head the neighbour says
-// it holds meanwhile is not noted. A note to a neighbour that holds
-// nothing of the log is not delayed.
+// TestNoteDelay: a note to a neighbour known to hold part of the log
+// waits NoteDelay, one to a neighbour not known to hold any a quarter of
+// it; the notes waiting for a neighbour go together, at the first due,
+// and at once with any other message to it (a push); a head the
+// neighbour says it holds meanwhile is not noted.
 func TestNoteDelay(t *testing.T) {
 	m := newMachine(t, Params{})
 	m.Append(nil, at(0), "a", 1)
@@ -190,28 +190,33 @@ func TestNoteDelay(t *testing.T) {
 	// z has said nothing: it holds neither as far as this peer knows.
 	m.Append(nil, at(2), "a", 2)
 	m.Append(nil, at(3), "b", 2)
-	// y's note of b and z's go now; y's of a goes with them; x's wait.
-	wantMsgs(t, "tick", m.Tick(nil, at(100)), []Msg{
-		notes("y", Note{"b", 2, false, false}, Note{"a", 2, false, false}),
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+	// y's note of b and z's wait a quarter of NoteDelay; y's of a goes
+	// with them; x's wait NoteDelay.
+	wantMsgs(t, "quarter", m.Tick(nil, at(350)), []Msg{
+		notes("y", Note{"a", 2, false, false}, Note{"b", 2, false, false}),
 		notes("z", Note{"a", 2, false, false}, Note{"b", 2, false, false}),
 	})
 	// x says it holds a's head: only b is left to note to it.
 	wantMsgs(t, "x's note", m.ReceivedNotes(nil, at(500), "x", []Note{{"a", 2, false, false}}), nil)
-	wantMsgs(t, "before NoteDelay", m.Tick(nil, at(1000)), nil)
+	wantMsgs(t, "before NoteDelay", m.Tick(nil, at(1099)), nil)
 	wantMsgs(t, "NoteDelay", m.Tick(nil, at(1100)), []Msg{notes("x", Note{"b", 2, true, false})})
 	wantMsgs(t, "nothing waits", m.Tick(nil, at(2200)), nil)
 	// b rises; x's note waits, and goes with the push of a x asks for.
 	m.Append(nil, at(2201), "b", 3)
-	m.Tick(nil, at(2300))
+	wantMsgs(t, "b rose", m.Tick(nil, at(2300)), nil)
 	wantMsgs(t, "x grafts a", m.ReceivedNotes(nil, at(2301), "x", []Note{{"a", 2, true, false}}), nil)
 	wantMsgs(t, "append a", m.Append(nil, at(2302), "a", 3), []Msg{
 		push("x", "a", 3, 3),
 		notes("x", Note{"b", 3, true, false}),
 	})
-	// a rose: z, which holds nothing of it, is noted at once, y after
-	// NoteDelay; x was pushed it.
-	wantMsgs(t, "tick after the push", m.Tick(nil, at(2400)), []Msg{notes("z", Note{"a", 3, false, false})})
-	wantMsgs(t, "NoteDelay after the push", m.Tick(nil, at(3400)), []Msg{notes("y", Note{"a", 3, false, false})})
+	// a rose too: its notes to y and z go with those of b, at b's due.
+	wantMsgs(t, "a rose", m.Tick(nil, at(2400)), nil)
+	wantMsgs(t, "quarter after b rose", m.Tick(nil, at(2550)), []Msg{
+		notes("y", Note{"b", 3, false, false}, Note{"a", 3, false, false}),
+		notes("z", Note{"b", 3, false, false}, Note{"a", 3, false, false}),
+	})
+	wantMsgs(t, "nothing waits after", m.Tick(nil, at(3600)), nil)
 }
 
 // TestDisconnectGrafts: when the only source of a log leaves, the

@@ -34,18 +34,17 @@ type Params struct {
 
 	// NoteDelay is how long a note of a new head may wait for a
 	// neighbour known to hold part of the log already (it said so, or
-	// was pushed it: it is on the log's tree, and this note is likely
-	// only its backup): the
-	// notes waiting for one neighbour go together, in one batch, once
-	// the first has waited NoteDelay, or at once with any other message
-	// to it (a push, a graft, a prune), and a note of a head the
-	// neighbour has meanwhile said it holds is not sent. At chat rates
-	// each note is otherwise a packet of its own, and its
-	// acknowledgement another. A note to a neighbour that holds nothing
-	// of the log is not delayed: it may be how the neighbour learns of
-	// the log. It adds at most NoteDelay to the time an eager neighbour
-	// that stalls delays a log. Default 1s (or NoteInterval, if longer);
-	// NoteInterval … 1m, or negative: no delay.
+	// was pushed it: the note is likely only its backup), and four
+	// times how long one may wait for a neighbour not known to hold any
+	// (the note may be how it gets the entry): the notes waiting for
+	// one neighbour go together, in one batch, at the first one's due,
+	// or at once with any other message to it (a push, a graft, a
+	// prune), and a note of a head the neighbour has meanwhile said it
+	// holds is not sent. At chat rates each note is otherwise a packet
+	// of its own, and its acknowledgement another. It adds at most
+	// NoteDelay to the time an eager neighbour that stalls delays a
+	// log. Default 1s (or NoteInterval, if longer); NoteInterval … 1m,
+	// or negative: no delay.
 	NoteDelay time.Duration
 }
 
