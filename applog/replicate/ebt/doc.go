@@ -80,7 +80,8 @@
 //     delays a log by at most SwitchTime plus a tick and a round trip per
 //     hop (TestSimStalled: a tenth of 200 peers never push; every entry
 //     reaches every peer, the slowest within 3.3s, three times SwitchTime
-//     plus two ticks and 400ms; 0.6s to 1.1s measured).
+//     plus two ticks and 400ms; 0.8s to 1.8s measured, notes waiting
+//     NoteDelay included).
 //   - Resend. A peer that dropped a neighbour's notes of logs it does
 //     not hold (past MaxUnheld) sends it a Resend once it holds most of
 //     what it took; the neighbour notes again every log it holds that the
@@ -91,9 +92,10 @@
 // A gap (an entry past the head plus one) changes nothing: replicate's
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
-// too (TestSimNamedMesh: 40 peers, 1.00), and about 4.5 notes (about 22
-// at 40 peers and 114 at 200 before watchers were bounded; 3.7 over the
-// overlay; Figures below).
+// too (TestSimNamedMesh: 40 peers, 1.00), and about 3.4 notes (about 22
+// at 40 peers and 114 at 200 before watchers were bounded, 4.5 before
+// they were the same for every log; 3.2 over the overlay; Figures
+// below).
 //
 // # Figures
 //
@@ -104,16 +106,19 @@
 // 4 and 30 per batch of notes):
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
-//	200, overlay                  1.002            3.72            1.14x  7         120ms, 618ms    max 10, mean 9.60
-//	1000, overlay                 1.003            3.76            1.07x  10        199ms, 1.22s    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.031            5.93            1.19x  16        608ms, 1.34s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.051            6.25            1.15x  21        658ms, 1.79s    max 10, mean 9.70
-//	200, 20 stalled               1.005            3.76            1.15x  9         152ms, 760ms    max 10, mean 9.58
-//	50, named full mesh           1.000            4.49            1.34x  2         7ms, 101ms      49
-//	200, named full mesh          1.000            4.44            1.33x  3         74ms, 106ms     199
+//	200, overlay                  1.002            3.21            1.12x  8         149ms, 666ms    max 10, mean 9.60
+//	1000, overlay                 1.003            3.22            1.10x  11        188ms, 1.78s    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.034            7.29            1.19x  17        651ms, 1.47s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.051            7.73            1.19x  26        710ms, 2.88s    max 10, mean 9.70
+//	200, 20 stalled               1.003            3.13            1.12x  10        154ms, 820ms    max 10, mean 9.58
+//	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
+//	200, named full mesh          MESH200
 //
-// In the meshes, each note is its own batch (lines come slower than the
-// 100ms ticks), so the 30 bytes of a batch are most of the excess.
+// Notes wait for each other (NoteDelay) and come from the same few
+// watchers, so that several go in one batch: in the 50-mesh 2.4 notes a
+// batch, where each was its own batch before (1.34x the 2-host bytes
+// then). The price is in the reach: the slowest entry of the 1000-room
+// took 1.22s, and 1.79s with churn, when notes went at once.
 //
 // # Memory
 //

@@ -165,6 +165,15 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	m.order = slices.Insert(m.order, i, n)
 	var notes []Note
 	hushes := make(map[Peer][]Note)
+	// n takes a watcher's place only if it is preferred to some
+	// neighbour: most new neighbours are not, and skip the search.
+	preferred := false
+	for _, p := range m.order {
+		if p != n && m.prefer(n, p) {
+			preferred = true
+			break
+		}
+	}
 	for l, ls := range m.logs {
 		if ls.have == 0 {
 			continue
@@ -179,7 +188,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 			ls.watchers++
 		default:
 			ll.hushed = true
-			if w, ok := m.worstWatcher(l, n); ok {
+			if w, ok := m.worstWatcher(l, n); preferred && ok {
 				// n is preferred: it watches, w is hushed.
 				m.hush(hushes, w, l, ls)
 				ll.watch, ll.hushed = true, false
@@ -696,12 +705,13 @@ func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll *linkLo
 }
 
 // prefer reports whether neighbour a is preferred to b as a watcher: the
-// nearer (SetRTT), then the shorter name, then the first in order. Each
+// nearer (SetRTT, where both were measured), then the shorter name, then
+// the first in order. Each
 // peer thus asks the same few neighbours to watch every log it holds, so
 // that the notes to it come from few neighbours, several logs in one
 // batch, rather than from a different few for each log.
 func (m *Machine) prefer(a, b Peer) bool {
-	if ra, rb := m.links[a].rtt, m.links[b].rtt; ra != rb {
+	if ra, rb := m.links[a].rtt, m.links[b].rtt; ra > 0 && rb > 0 && ra != rb {
 		return ra < rb
 	}
 	if len(a) != len(b) {

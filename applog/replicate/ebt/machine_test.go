@@ -164,11 +164,12 @@ func TestWatchersPreferred(t *testing.T) {
 	m.SetRTT("a", 5*time.Millisecond)
 	m.SetRTT("aa", time.Millisecond)
 	m.SetRTT("c", 5*time.Millisecond)
-	// (aa, hushed about k, is not heard on it; a new neighbour, its
-	// distance not measured yet, is the nearest.)
+	// (aa, hushed about k, is not heard on it.) A new neighbour, its
+	// distance not measured yet, goes by its name.
 	wantMsgs(t, "hushed notes k", m.ReceivedNotes(nil, at(4), "aa", []Note{{"k", 6, false, false}}), nil)
-	wantMsgs(t, "nearer connects", m.Connect(nil, at(5), "z"), []Msg{
-		notes("z", Note{"l", 1, false, false}),
+	wantMsgs(t, "new neighbour", m.Connect(nil, at(5), "z"), []Msg{notes("z", Note{"l", 1, false, true})})
+	wantMsgs(t, "new, first by name", m.Connect(nil, at(5), "0"), []Msg{
+		notes("0", Note{"l", 1, false, false}),
 		notes("a", Note{"l", 1, false, true}),
 	})
 }
