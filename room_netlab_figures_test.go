@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -72,7 +73,9 @@ import (
 //	go test -run '^TestRoomFigures$' -v -timeout 2h .
 //
 // SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone;
-// SCUTTLE_ROOM_SEED (default 22) changes the typists and victims. The
+// SCUTTLE_ROOM_SEED (default 22) changes the typists and victims;
+// SCUTTLE_ROOM_PCAP=DIR captures the phase's frame headers on the lab's
+// bridge into DIR (tcpdump), to tell what its bytes are. The
 // defaults are the values above. The table comes last in the log; "up
 // in" is the time from the first chat's start to every chat printing
 // every other's first line.
@@ -255,6 +258,7 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	res.idleBytes = sent(idle0, labCounters(t, lab))
 
 	// The phase.
+	stopCapture := captureBridge(t, lab, run)
 	before := labCounters(t, lab)
 	cpu0 := r.cpu(t)
 	phase := time.Now()
@@ -281,6 +285,7 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	}
 	res.settleLimit = !waitUnicastStill(t, lab, 250*time.Millisecond, 5*time.Second)
 	after := labCounters(t, lab)
+	stopCapture()
 	res.phase = time.Since(phase)
 	res.cpu = r.cpu(t) - cpu0
 	res.bytes = sent(before, after)
@@ -292,6 +297,60 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 		t.Errorf("a running chat did not print every line")
 	}
 	return res
+}
+
+// captureBridge, if SCUTTLE_ROOM_PCAP names a directory, captures the
+// headers of every frame on the lab's bridge (tcpdump, 128 bytes of
+// each) into room-MODE-N.pcap there until the returned function is
+// called: what the bytes of the phase are (records, notes, TCP
+// acknowledgements and keep-alives, multicast DNS) is read from it
+// afterwards, as with tcpdump -r.
+func captureBridge(t *testing.T, lab *netlab.Lab, run roomRun) func() {
+	t.Helper()
+	dir := os.Getenv("SCUTTLE_ROOM_PCAP")
+	if dir == "" {
+		return func() {}
+	}
+	file := filepath.Join(dir, fmt.Sprintf("room-%s-%d.pcap", run.mode, run.n))
+	cmd := exec.Command("ip", "netns", "exec", lab.Namespaces()[0], "tcpdump", "--immediate-mode", "-i", "br0", "-s", "128", "-U", "-w", file)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("tcpdump: %v", err)
+	}
+	// tcpdump says "listening on" once it captures, and its counts
+	// when it ends.
+	var said tailWriter
+	said.max = 4 << 10
+	listening, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		sc := bufio.NewScanner(stderr)
+		for first := true; sc.Scan(); {
+			said.Write(append(sc.Bytes(), '\n'))
+			if first && strings.Contains(sc.Text(), "listening on") {
+				first = false
+				close(listening)
+			}
+		}
+	}()
+	select {
+	case <-listening:
+	case <-ended:
+		cmd.Wait()
+		t.Fatalf("tcpdump ended: %s", said.String())
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("tcpdump did not start within 10s: %s", said.String())
+	}
+	return func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		<-ended
+		cmd.Wait()
+		t.Logf("captured the phase in %s: %s", file, strings.Join(strings.Fields(said.String()), " "))
+	}
 }
 
 // idleWindow is how long runRoom measures the room sending with nobody

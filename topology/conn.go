@@ -29,6 +29,7 @@ type Conn struct {
 // settling which connection of its pair is kept.
 type peerConn struct {
 	conn   *Conn
+	nc     net.Conn                // the connection under conn's TLS: its keep-alives are paced
 	key    string                  // string(conn.Peer.Key): the registry key
 	id     connID                  // the same at both ends of the connection
 	cancel context.CancelCauseFunc // ends the connection's context
@@ -78,6 +79,7 @@ func (s *Swarm) connect(ctx context.Context, nc net.Conn, ci ConnInfo, t *target
 	if err == nil {
 		pc = &peerConn{
 			conn:   &Conn{Conn: sec.tc, Peer: peer, Dialed: ci.Dialed, Target: ci.Target},
+			nc:     nc,
 			key:    string(peer.Key),
 			id:     sec.id,
 			cancel: cancel,
@@ -186,6 +188,7 @@ func (s *Swarm) decide(pc *peerConn, authErr error) (registered bool, other *pee
 	s.seq++
 	pc.seq = s.seq
 	s.conns[pc.key] = pc
+	s.paceKeepAlives(pc)
 	s.mu.Unlock()
 	_, err = tc.Write(appendVerdict(nil, verdictAccept, pc.seq))
 	return true, old, err
@@ -225,6 +228,7 @@ func (s *Swarm) follow(pc *peerConn, authErr error) (registered bool, other *pee
 	}
 	pc.seq = seq
 	s.conns[pc.key] = pc
+	s.paceKeepAlives(pc)
 	return true, old, nil
 }
 
@@ -262,6 +266,7 @@ func (s *Swarm) unregister(pc *peerConn) {
 	s.mu.Lock()
 	if s.conns[pc.key] == pc {
 		delete(s.conns, pc.key)
+		s.paceKeepAlives(nil)
 	}
 	s.mu.Unlock()
 }

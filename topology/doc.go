@@ -98,7 +98,13 @@
 // changed address) replaces its old connection as soon as it connects
 // again (TestReturningPeer); TCP keep-alive on the default dialer and
 // listener (5 s idle, 3 probes 5 s apart) ends a dead connection within
-// about 20 s when the peer does not come back.
+// about 20 s when the peer does not come back. Once registered, a
+// connection's idle time grows with the connections the swarm holds, 2 s
+// each rounded up to a power of two seconds (16 s for 8, 128 s for 63):
+// a swarm sends about one probe every 2 s at most, where a chat
+// connected to all of a room of 64 sent about 25 a second, more bytes
+// than its lines; a vanished peer is then noticed within that idle time
+// plus 15 s (TestKeepAliveIdle, TestKeepAlivePaced, TestKeepAliveMesh).
 //
 // # Handshake
 //

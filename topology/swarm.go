@@ -32,7 +32,9 @@ const (
 
 // keepAlive makes the kernel notice a peer that vanished without closing
 // (a crashed machine, a changed address) within about 20 s, so that the
-// connection slot of that peer frees up for its next connection.
+// connection slot of that peer frees up for its next connection; once a
+// connection is registered, its idle time grows with the connections
+// the swarm holds (paceKeepAlives).
 var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
 
 // A Resolver looks up the addresses of a host name. *net.Resolver
@@ -142,6 +144,7 @@ type Swarm struct {
 	done     chan struct{}                 // closed when Run has returned
 	conns    map[string]*peerConn          // by string(remote key); guarded by mu
 	inflight map[string][]*peerConn        // follower: reported, verdict not yet read; guarded by mu
+	keepIdle time.Duration                 // the registered connections' keep-alive idle time (paceKeepAlives); guarded by mu
 	seq      uint64                        // last verdict sequence given; guarded by mu
 	runCtx   context.Context               // Run's context, for AddPeer; guarded by mu
 	waiting  bool                          // Run waits for its goroutines: no AddPeer; guarded by mu

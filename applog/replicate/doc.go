@@ -52,7 +52,9 @@
 // by one mutex, and ticks it every NoteInterval (100ms) from one
 // goroutine that runs while any session is joined. Per log, this side
 // then asks one neighbour to push it eagerly (its source) and the others
-// only to note it, (log, seq) in a notes frame, or to be quiet; a
+// only to note it, (log, seq) in a notes frame (the notes to one peer
+// wait up to a second for each other and for a records frame to it:
+// ebt.Params.NoteDelay), or to be quiet; a
 // duplicate record prunes its sender to lazy; a log a neighbour noted
 // further than held is grafted from it at the next tick if no neighbour
 // pushes it, else after SwitchTime (500ms) without progress. The rules

@@ -35,7 +35,13 @@
 //     that leaves, or is grafted, is replaced at once by the nearest
 //     hushed neighbour (TestWatchers). So the notes a peer receives per
 //     entry are bounded by Watchers, whatever its connections: a full
-//     mesh of named peers is cheap too (TestSimNamedMesh).
+//     mesh of named peers is cheap too (TestSimNamedMesh). The watchers
+//     are the same few neighbours for every log: the nearest, then the
+//     first by name (shorter, then lower); one preferred to a watcher
+//     that connects or notes the log takes the watcher's place, and the
+//     watcher is hushed (TestWatchersPreferred). So the notes to a peer
+//     come from about Watchers neighbours, several logs in a batch,
+//     rather than from a different few for each log.
 //   - Push. A new entry (appended, or received from a source) is pushed
 //     at once to each neighbour that asked for the log eagerly and does
 //     not hold it (TestNotesBatched, TestGraftAfterSwitchTime); a graft
@@ -51,17 +57,31 @@
 //     pushed the log, nor quiet about it, nor known to hold the head
 //     already, nor was noted that seq before (TestNotesBatched,
 //     TestWatchers). Notes are therefore never sent for a log the
-//     neighbour is at, as far as this peer knows.
+//     neighbour is at, as far as this peer knows. A note to a neighbour
+//     known to hold part of the log (it said so, or was pushed it) waits
+//     up to NoteDelay (1s) for the others to that neighbour, one to a
+//     neighbour not known to hold any a quarter of that at most (it may
+//     lack a source that pushes it, and the note is how it gets the
+//     entry); the notes waiting for a neighbour go together at the first
+//     due, and at once with any other message to it (a push, a graft); a
+//     head it says it holds meanwhile is not noted (TestNoteDelay). At
+//     chat rates a note was otherwise a packet of its own, and its
+//     acknowledgement another, for each neighbour and line. (Delaying
+//     the notes to a neighbour not known to hold the log by NoteDelay
+//     too made the slowest entry of TestSimRoom 1.45s; 0.72s now, 0.63s
+//     without delays.)
 //   - Graft. A log behind what a neighbour noted is grafted from the
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it
 //     has made no progress for SwitchTime (TestGraftAfterSwitchTime).
+//     A note delayed (NoteDelay) adds its delay to that.
 //     When the last source of a log disconnects, the next is grafted at
 //     once (TestDisconnectGrafts). An eager neighbour that stalls thus
 //     delays a log by at most SwitchTime plus a tick and a round trip per
 //     hop (TestSimStalled: a tenth of 200 peers never push; every entry
 //     reaches every peer, the slowest within 3.3s, three times SwitchTime
-//     plus two ticks and 400ms; 0.6s to 1.1s measured).
+//     plus two ticks and 400ms; 0.8s to 1.8s measured, notes waiting
+//     NoteDelay included).
 //   - Resend. A peer that dropped a neighbour's notes of logs it does
 //     not hold (past MaxUnheld) sends it a Resend once it holds most of
 //     what it took; the neighbour notes again every log it holds that the
@@ -72,9 +92,10 @@
 // A gap (an entry past the head plus one) changes nothing: replicate's
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
-// too (TestSimNamedMesh: 40 peers, 1.00), and about 4.5 notes (about 22
-// at 40 peers and 114 at 200 before watchers were bounded; 3.7 over the
-// overlay; Figures below).
+// too (TestSimNamedMesh: 40 peers, 1.00), and about 3.4 notes (about 22
+// at 40 peers and 114 at 200 before watchers were bounded, 4.5 before
+// they were the same for every log; 3.2 over the overlay; Figures
+// below).
 //
 // # Figures
 //
@@ -85,16 +106,20 @@
 // 4 and 30 per batch of notes):
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
-//	200, overlay                  1.002            3.72            1.14x  7         120ms, 618ms    max 10, mean 9.60
-//	1000, overlay                 1.003            3.76            1.07x  10        199ms, 1.22s    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.031            5.93            1.19x  16        608ms, 1.34s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.051            6.25            1.15x  21        658ms, 1.79s    max 10, mean 9.70
-//	200, 20 stalled               1.005            3.76            1.15x  9         152ms, 760ms    max 10, mean 9.58
-//	50, named full mesh           1.000            4.49            1.34x  2         7ms, 101ms      49
-//	200, named full mesh          1.000            4.44            1.33x  3         74ms, 106ms     199
+//	200, overlay                  1.002            3.20            1.13x  8         149ms, 669ms    max 10, mean 9.60
+//	1000, overlay                 1.003            3.20            1.10x  11        188ms, 1.61s    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.036            6.21            1.19x  16        649ms, 2.19s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.052            6.57            1.18x  21        704ms, 3.43s    max 10, mean 9.70
+//	200, 20 stalled               1.003            3.10            1.12x  10        154ms, 819ms    max 10, mean 9.58
+//	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
+//	200, named full mesh          (not measured again: its simulation, 200 peers in one process, takes over 10 minutes now)
 //
-// In the meshes, each note is its own batch (lines come slower than the
-// 100ms ticks), so the 30 bytes of a batch are most of the excess.
+// Notes wait for each other (NoteDelay) and come from the same few
+// watchers, so that several go in one batch: in the 50-mesh 2.4 notes a
+// batch, where each was its own batch before (1.34x the 2-host bytes
+// then). The price is in the reach: the slowest entry of the 1000-room
+// took 1.22s, and 1.79s with churn (1.34s in the 200-room), when notes
+// went at once.
 //
 // # Memory
 //
@@ -136,6 +161,7 @@
 //	SwitchTime    500ms    NoteInterval … 1m
 //	MaxUnheld     1024     1 … 65536
 //	Watchers      3        1 … 64
+//	NoteDelay     1s       NoteInterval … 1m, or negative: none
 //
 // A zero field takes its default; New refuses parameters out of bounds
 // (TestParamsValidate).

@@ -93,13 +93,19 @@ type link struct {
 	peak   int // len(logs) at its largest since the map was last made
 	unheld int // logs with state here that this peer does not hold
 
+	// pending are the logs whose new head waits to be noted to it
+	// (NoteDelay), each at most once; due is when the first of them is
+	// to go (zero: none waits).
+	pending []Log
+	due     time.Time
+
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
 	resendDue  bool      // it asked for a Resend not answered yet
 	lastResend time.Time // when its last Resend was answered
 }
 
-// linkLog is the state of one log on one neighbour: two integers and two
-// flags.
+// linkLog is the state of one log on one neighbour: two integers and a
+// few flags.
 type linkLog struct {
 	known  uint64 // highest seq the neighbour holds as far as we know
 	noted  uint64 // highest seq we noted to it
@@ -109,6 +115,7 @@ type linkLog struct {
 	watch  bool   // we count it among the log's watchers: it notes to us
 	hushed bool   // we asked it to be quiet
 	unheld bool   // counted in link.unheld: this peer does not hold the log
+	pend   bool   // in link.pending
 }
 
 // idle returns the state of a log this peer holds up to have on a link
@@ -126,7 +133,7 @@ func idle(have uint64) linkLog {
 // counts for nothing until the head rises (Tick notes a log only to a
 // neighbour below the head, and then both below it).
 func (ll *linkLog) isIdle(have uint64) bool {
-	return have > 0 && ll.known == have && ll.quiet && ll.hushed && !ll.push && !ll.pull && !ll.watch && !ll.unheld
+	return have > 0 && ll.known == have && ll.quiet && ll.hushed && !ll.push && !ll.pull && !ll.watch && !ll.unheld && !ll.pend
 }
 
 // New returns a Machine with parameters p, or p's error.
@@ -195,6 +202,16 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	i, _ := slices.BinarySearch(m.order, n)
 	m.order = slices.Insert(m.order, i, n)
 	var notes []Note
+	hushes := make(map[Peer][]Note)
+	// n takes a watcher's place only if it is preferred to some
+	// neighbour: most new neighbours are not, and skip the search.
+	preferred := false
+	for _, p := range m.order {
+		if p != n && m.prefer(n, p) {
+			preferred = true
+			break
+		}
+	}
 	for l, ls := range m.logs {
 		if ls.have == 0 {
 			continue
@@ -209,6 +226,11 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 			ls.watchers++
 		default:
 			ll.hushed = true
+			if w, ok := m.worstWatcher(l, n); preferred && ok {
+				// n is preferred: it watches, w is hushed.
+				m.hush(hushes, w, l, ls)
+				ll.watch, ll.hushed = true, false
+			}
 		}
 		ls.noters++
 		ln.logs[l] = ll
@@ -219,7 +241,14 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		return out
 	}
 	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
-	return append(out, Msg{To: n, Kind: Notes, Notes: notes})
+	out = append(out, Msg{To: n, Kind: Notes, Notes: notes})
+	for _, p := range m.order {
+		if hs := hushes[p]; len(hs) > 0 {
+			slices.SortFunc(hs, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
+			out = append(out, Msg{To: p, Kind: Notes, Notes: hs})
+		}
+	}
+	return out
 }
 
 // Disconnect removes neighbour n. For each log n pushed to this peer
@@ -313,7 +342,9 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		if ll != nil && ll.pull && ls.sources > 1 {
 			ll.pull = false
 			ls.sources--
-			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{m.lazyOrQuiet(l, ls, ll)}})
+			var n Note
+			out, n = m.lazyOrQuiet(out, from, l, ls, ll)
+			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{n}})
 		}
 		if ll != nil {
 			m.tidy(ln, l, ls, ll)
@@ -374,7 +405,8 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		if !ll.pull && !ll.watch && !ll.hushed {
 			// A neighbour noting a log unasked: one more watcher, or told
 			// to be quiet (once).
-			if n := m.lazyOrQuiet(nt.Log, ls, ll); n.Quiet {
+			var n Note
+			if out, n = m.lazyOrQuiet(out, from, nt.Log, ls, ll); n.Quiet {
 				quiets = append(quiets, n)
 			}
 		}
@@ -482,6 +514,26 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
 				continue
 			}
+			if m.p.NoteDelay > 0 {
+				// It said it holds part of the log (or was pushed it):
+				// this note is likely a backup, and waits NoteDelay for
+				// the others to it. Else it may hold none, or lack a
+				// source that pushes it, and this note is how it gets
+				// the entry: it waits a quarter of that at most, and
+				// takes those waiting along.
+				due := now.Add(m.p.NoteDelay / 4)
+				if ll.known > 0 {
+					due = now.Add(m.p.NoteDelay)
+				}
+				if !ll.pend {
+					ll.pend = true
+					ln.pending = append(ln.pending, l)
+				}
+				if ln.due.IsZero() || due.Before(ln.due) {
+					ln.due = due
+				}
+				continue
+			}
 			ll.noted = ls.have
 			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
 		}
@@ -493,10 +545,13 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	}
 	m.dirty = m.dirty[:0]
 	for _, p := range m.order {
+		ln := m.links[p]
+		if len(ln.pending) > 0 && (len(batch[p]) > 0 || !now.Before(ln.due)) {
+			batch[p] = m.flushPending(batch[p], ln)
+		}
 		if notes := batch[p]; len(notes) > 0 {
 			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
 		}
-		ln := m.links[p]
 		if ln.overflow && ln.unheld < m.p.MaxUnheld/2 {
 			ln.overflow = false
 			out = append(out, Msg{To: p, Kind: Resend})
@@ -647,14 +702,43 @@ func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
 		if p == from {
 			continue
 		}
-		ll := m.links[p].logs[l]
+		ll := m.links[p].logs[l] // a log it is eager for is not idle on it
 		if ll == nil || !ll.push || ll.known >= ls.have {
 			continue
 		}
 		out = append(out, Msg{To: p, Kind: Push, Log: l, From: ll.known + 1, Thru: ls.have})
 		ll.known = ls.have
+		if ln := m.links[p]; len(ln.pending) > 0 {
+			// The push goes now: the notes waiting go with it.
+			if notes := m.flushPending(nil, ln); len(notes) > 0 {
+				out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
+			}
+		}
 	}
 	return out
+}
+
+// flushPending appends to notes the notes waiting for link ln (NoteDelay)
+// that are still news to it, with the heads held now, and empties its
+// list.
+func (m *Machine) flushPending(notes []Note, ln *link) []Note {
+	for _, l := range ln.pending {
+		ll, ls := ln.logs[l], m.logs[l]
+		if ll == nil || ls == nil || !ll.pend {
+			continue
+		}
+		ll.pend = false
+		if ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
+			m.tidy(ln, l, ls, ll)
+			continue
+		}
+		ll.noted = ls.have
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+	}
+	clear(ln.pending)
+	ln.pending = ln.pending[:0]
+	ln.due = time.Time{}
+	return notes
 }
 
 // best returns the neighbour to graft for l: the one known to hold most
@@ -717,30 +801,79 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 	}
 }
 
-// lazyOrQuiet makes ll, a neighbour neither source nor watcher of l, a
-// watcher if l has fewer than Watchers, else hushed, and returns the
-// note that tells it so.
-func (m *Machine) lazyOrQuiet(l Log, ls *logState, ll *linkLog) Note {
+// lazyOrQuiet makes ll, neighbour p's state of l, p being neither
+// source nor watcher of l, a watcher if l has fewer than Watchers, or if
+// p is preferred to one of them (which is hushed: its note is appended
+// to out), else hushed; it returns out and the note that tells p so.
+func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) ([]Msg, Note) {
 	if ls.watchers < m.p.Watchers {
 		ll.watch, ll.hushed = true, false
 		ls.watchers++
-		return Note{Log: l, Seq: ls.have}
+		return out, Note{Log: l, Seq: ls.have}
+	}
+	if w, ok := m.worstWatcher(l, p); ok {
+		hushes := make(map[Peer][]Note, 1)
+		m.hush(hushes, w, l, ls)
+		out = append(out, Msg{To: w, Kind: Notes, Notes: hushes[w]})
+		ll.watch, ll.hushed = true, false
+		return out, Note{Log: l, Seq: ls.have}
 	}
 	ll.hushed = true
-	return Note{Log: l, Seq: ls.have, Quiet: true}
+	return out, Note{Log: l, Seq: ls.have, Quiet: true}
 }
 
-// nearestHushed returns the nearest neighbour asked to be quiet about l.
+// prefer reports whether neighbour a is preferred to b as a watcher: the
+// nearer (SetRTT, where both were measured), then the shorter name, then
+// the first in order. Each
+// peer thus asks the same few neighbours to watch every log it holds, so
+// that the notes to it come from few neighbours, several logs in one
+// batch, rather than from a different few for each log.
+func (m *Machine) prefer(a, b Peer) bool {
+	if ra, rb := m.links[a].rtt, m.links[b].rtt; ra > 0 && rb > 0 && ra != rb {
+		return ra < rb
+	}
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// worstWatcher returns the watcher of l least preferred, if p is
+// preferred to it.
+func (m *Machine) worstWatcher(l Log, p Peer) (Peer, bool) {
+	var (
+		w     Peer
+		found bool
+	)
+	for _, q := range m.order {
+		if ll, ok := m.view(m.links[q], l); ok && ll.watch && q != p && (!found || m.prefer(w, q)) {
+			w, found = q, true
+		}
+	}
+	if !found || !m.prefer(p, w) {
+		return "", false
+	}
+	return w, true
+}
+
+// hush makes w, a watcher of l, hushed instead, and adds the note that
+// tells it so to batch; the caller makes another the watcher.
+func (m *Machine) hush(batch map[Peer][]Note, w Peer, l Log, ls *logState) {
+	ll := m.linkLog(m.links[w], l, ls)
+	ll.watch, ll.hushed = false, true
+	batch[w] = append(batch[w], Note{Log: l, Seq: ls.have, Quiet: true})
+}
+
+// nearestHushed returns the neighbour asked to be quiet about l that is
+// preferred to the others (prefer).
 func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 	var (
 		bp    Peer
-		brtt  time.Duration
 		found bool
 	)
 	for _, p := range m.order {
-		ln := m.links[p]
-		if ll, ok := m.view(ln, l); ok && ll.hushed && !ll.pull && (!found || ln.rtt < brtt) {
-			bp, brtt, found = p, ln.rtt, true
+		if ll, ok := m.view(m.links[p], l); ok && ll.hushed && !ll.pull && (!found || m.prefer(p, bp)) {
+			bp, found = p, true
 		}
 	}
 	return bp, found

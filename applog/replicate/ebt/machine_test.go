@@ -112,7 +112,7 @@ func TestGraftAfterSwitchTime(t *testing.T) {
 // batch per neighbour, to the neighbours that neither push it to this
 // peer, nor are pushed to, nor hold it already.
 func TestNotesBatched(t *testing.T) {
-	m := newMachine(t, Params{})
+	m := newMachine(t, Params{NoteDelay: -1})
 	m.Append(nil, at(0), "a", 1)
 	m.Append(nil, at(0), "b", 1)
 	for _, p := range []Peer{"w", "x", "y", "z"} {
@@ -137,6 +137,87 @@ func TestNotesBatched(t *testing.T) {
 	})
 	wantMsgs(t, "nothing rose since", m.Tick(nil, at(200)), nil)
 	wantMsgs(t, "switch time after x's note", m.Tick(nil, at(600)), []Msg{notes("x", Note{"a", 3, true, false})})
+}
+
+// TestWatchersPreferred: a peer asks the same neighbours to watch every
+// log, the nearest, then the first by name (shorter, then lower): one
+// preferred to a watcher takes its place, and the watcher is hushed. The
+// notes to a peer thus come from few neighbours, several logs a batch.
+func TestWatchersPreferred(t *testing.T) {
+	m := newMachine(t, Params{Watchers: 1, NoteDelay: -1})
+	m.Append(nil, at(0), "l", 1)
+	wantMsgs(t, "source", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, true, false})})
+	wantMsgs(t, "watcher", m.Connect(nil, at(0), "c"), []Msg{notes("c", Note{"l", 1, false, false})})
+	wantMsgs(t, "preferred", m.Connect(nil, at(0), "a"), []Msg{
+		notes("a", Note{"l", 1, false, false}),
+		notes("c", Note{"l", 1, false, true}),
+	})
+	wantMsgs(t, "longer name", m.Connect(nil, at(0), "aa"), []Msg{notes("aa", Note{"l", 1, false, true})})
+	// A log noted unasked: the first to note it watches, until one
+	// preferred notes it too.
+	wantMsgs(t, "first to note k", m.ReceivedNotes(nil, at(1), "c", []Note{{"k", 5, false, false}}), nil)
+	wantMsgs(t, "preferred notes k", m.ReceivedNotes(nil, at(2), "a", []Note{{"k", 5, false, false}}),
+		[]Msg{notes("c", Note{"k", 0, false, true})})
+	wantMsgs(t, "not preferred", m.ReceivedNotes(nil, at(3), "aa", []Note{{"k", 5, false, false}}),
+		[]Msg{notes("aa", Note{"k", 0, false, true})})
+	// The nearer is preferred, whatever its name.
+	m.SetRTT("a", 5*time.Millisecond)
+	m.SetRTT("aa", time.Millisecond)
+	m.SetRTT("c", 5*time.Millisecond)
+	// (aa, hushed about k, is not heard on it.) A new neighbour, its
+	// distance not measured yet, goes by its name.
+	wantMsgs(t, "hushed notes k", m.ReceivedNotes(nil, at(4), "aa", []Note{{"k", 6, false, false}}), nil)
+	wantMsgs(t, "new neighbour", m.Connect(nil, at(5), "z"), []Msg{notes("z", Note{"l", 1, false, true})})
+	wantMsgs(t, "new, first by name", m.Connect(nil, at(5), "0"), []Msg{
+		notes("0", Note{"l", 1, false, false}),
+		notes("a", Note{"l", 1, false, true}),
+	})
+}
+
+// TestNoteDelay: a note to a neighbour known to hold part of the log
+// waits NoteDelay, one to a neighbour not known to hold any a quarter of
+// it; the notes waiting for a neighbour go together, at the first due,
+// and at once with any other message to it (a push); a head the
+// neighbour says it holds meanwhile is not noted.
+func TestNoteDelay(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "a", 1)
+	m.Append(nil, at(0), "b", 1)
+	for _, p := range []Peer{"x", "y", "z"} {
+		m.Connect(nil, at(0), p) // x is the source of both, y and z watch
+	}
+	m.ReceivedNotes(nil, at(1), "x", []Note{{"a", 1, false, false}, {"b", 1, false, false}})
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"a", 1, false, false}})
+	// z has said nothing: it holds neither as far as this peer knows.
+	m.Append(nil, at(2), "a", 2)
+	m.Append(nil, at(3), "b", 2)
+	wantMsgs(t, "tick", m.Tick(nil, at(100)), nil)
+	// y's note of b and z's wait a quarter of NoteDelay; y's of a goes
+	// with them; x's wait NoteDelay.
+	wantMsgs(t, "quarter", m.Tick(nil, at(350)), []Msg{
+		notes("y", Note{"a", 2, false, false}, Note{"b", 2, false, false}),
+		notes("z", Note{"a", 2, false, false}, Note{"b", 2, false, false}),
+	})
+	// x says it holds a's head: only b is left to note to it.
+	wantMsgs(t, "x's note", m.ReceivedNotes(nil, at(500), "x", []Note{{"a", 2, false, false}}), nil)
+	wantMsgs(t, "before NoteDelay", m.Tick(nil, at(1099)), nil)
+	wantMsgs(t, "NoteDelay", m.Tick(nil, at(1100)), []Msg{notes("x", Note{"b", 2, true, false})})
+	wantMsgs(t, "nothing waits", m.Tick(nil, at(2200)), nil)
+	// b rises; x's note waits, and goes with the push of a x asks for.
+	m.Append(nil, at(2201), "b", 3)
+	wantMsgs(t, "b rose", m.Tick(nil, at(2300)), nil)
+	wantMsgs(t, "x grafts a", m.ReceivedNotes(nil, at(2301), "x", []Note{{"a", 2, true, false}}), nil)
+	wantMsgs(t, "append a", m.Append(nil, at(2302), "a", 3), []Msg{
+		push("x", "a", 3, 3),
+		notes("x", Note{"b", 3, true, false}),
+	})
+	// a rose too: its notes to y and z go with those of b, at b's due.
+	wantMsgs(t, "a rose", m.Tick(nil, at(2400)), nil)
+	wantMsgs(t, "quarter after b rose", m.Tick(nil, at(2550)), []Msg{
+		notes("y", Note{"b", 3, false, false}, Note{"a", 3, false, false}),
+		notes("z", Note{"b", 3, false, false}, Note{"a", 3, false, false}),
+	})
+	wantMsgs(t, "nothing waits after", m.Tick(nil, at(3600)), nil)
 }
 
 // TestDisconnectGrafts: when the only source of a log leaves, the
@@ -245,6 +326,10 @@ func TestParamsValidate(t *testing.T) {
 		{"interval too short", Params{NoteInterval: time.Microsecond}, false},
 		{"interval too long", Params{NoteInterval: time.Minute}, false},
 		{"switch below interval", Params{NoteInterval: time.Second, SwitchTime: 10 * time.Millisecond}, false},
+		{"slow ticks, default delay", Params{NoteInterval: 5 * time.Second, SwitchTime: 5 * time.Second}, true},
+		{"no delay", Params{NoteDelay: -1}, true},
+		{"delay below interval", Params{NoteDelay: 10 * time.Millisecond}, false},
+		{"delay too long", Params{NoteDelay: 2 * time.Minute}, false},
 		{"switch too long", Params{SwitchTime: time.Hour}, false},
 		{"unheld negative", Params{MaxUnheld: -1}, false},
 		{"unheld too many", Params{MaxUnheld: 1<<16 + 1}, false},
@@ -333,7 +418,7 @@ func TestResend(t *testing.T) {
 // a neighbour that notes unasked is hushed once; a watcher that leaves
 // or is grafted is replaced by the nearest hushed neighbour.
 func TestWatchers(t *testing.T) {
-	m := newMachine(t, Params{Watchers: 1})
+	m := newMachine(t, Params{Watchers: 1, NoteDelay: -1})
 	m.Append(nil, at(0), "l", 1)
 	wantMsgs(t, "source", m.Connect(nil, at(0), "a"), []Msg{notes("a", Note{"l", 1, true, false})})
 	wantMsgs(t, "watcher", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, false, false})})

@@ -31,6 +31,21 @@ type Params struct {
 	// every watcher fails too (a watcher that leaves is replaced at
 	// once). Default 3; 1 … 64.
 	Watchers int
+
+	// NoteDelay is how long a note of a new head may wait for a
+	// neighbour known to hold part of the log already (it said so, or
+	// was pushed it: the note is likely only its backup), and four
+	// times how long one may wait for a neighbour not known to hold any
+	// (the note may be how it gets the entry): the notes waiting for
+	// one neighbour go together, in one batch, at the first one's due,
+	// or at once with any other message to it (a push, a graft, a
+	// prune), and a note of a head the neighbour has meanwhile said it
+	// holds is not sent. At chat rates each note is otherwise a packet
+	// of its own, and its acknowledgement another. It adds at most
+	// NoteDelay to the time an eager neighbour that stalls delays a
+	// log. Default 1s (or NoteInterval, if longer); NoteInterval … 1m,
+	// or negative: no delay.
+	NoteDelay time.Duration
 }
 
 // Default values of Params' fields.
@@ -39,6 +54,7 @@ const (
 	DefaultSwitchTime   = 500 * time.Millisecond
 	DefaultMaxUnheld    = 1024
 	DefaultWatchers     = 3
+	DefaultNoteDelay    = time.Second
 )
 
 // withDefaults returns p with zero fields replaced by their defaults.
@@ -54,6 +70,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.Watchers == 0 {
 		p.Watchers = DefaultWatchers
+	}
+	if p.NoteDelay == 0 {
+		p.NoteDelay = max(DefaultNoteDelay, p.NoteInterval)
 	}
 	return p
 }
@@ -71,6 +90,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("ebt: MaxUnheld %d not within 1 … 65536", p.MaxUnheld)
 	case p.Watchers < 1 || p.Watchers > 64:
 		return fmt.Errorf("ebt: Watchers %d not within 1 … 64", p.Watchers)
+	case p.NoteDelay > 0 && (p.NoteDelay < p.NoteInterval || p.NoteDelay > time.Minute):
+		return fmt.Errorf("ebt: NoteDelay %v not within NoteInterval (%v) … 1m, nor negative", p.NoteDelay, p.NoteInterval)
 	}
 	return nil
 }
