@@ -17,7 +17,16 @@ type simOverlay struct {
 	ms   []*overlay.Machine // by peer index; nil for a peer without
 	room int
 	msgs int // overlay messages sent
+	// carry: an overlay message opens a replication connection between
+	// peers not connected, closed once neither wants it and its last
+	// message is lingerFor old, as chat's membership does.
+	carry bool
+	last  map[[2]int]time.Duration // when a pair's last message went
 }
+
+// lingerFor is how long a connection opened for overlay messages lives
+// after its last one (chat's memberLinger).
+const lingerFor = time.Second
 
 const simOverlayTick = 250 * time.Millisecond
 
@@ -68,6 +77,14 @@ func (o *simOverlay) send(from int, msgs []overlay.Msg) {
 		to := simIndex(Peer(msg.To))
 		lat := s.latency(from, to)
 		o.msgs++
+		if o.carry && s.nodes[to].up {
+			if o.last == nil {
+				o.last = make(map[[2]int]time.Duration)
+			}
+			k, _ := key(from, to)
+			o.last[k] = s.ev.Now()
+			s.connect(from, to)
+		}
 		s.at(lat, func() {
 			if !s.nodes[from].up {
 				return
@@ -117,6 +134,10 @@ func (o *simOverlay) reconcile(i int) {
 		s.connect(i, simIndex(Peer(p)))
 	}
 	for _, j := range s.neighbours(i) {
+		k, _ := key(i, j)
+		if at, ok := o.last[k]; ok && s.ev.Now()-at < lingerFor {
+			continue
+		}
 		if !slices.Contains(act, ovPeer(j)) && !slices.Contains(o.ms[j].Active(), ovPeer(i)) {
 			s.disconnect(i, j)
 		}
