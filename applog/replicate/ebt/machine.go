@@ -253,7 +253,8 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 
 // Disconnect removes neighbour n. For each log n pushed to this peer
 // alone, it asks another neighbour (the one known to hold most of it,
-// then the nearest) to push it instead; for each log n watched, it asks
+// then the nearest, among those that did not ask this peer to push it)
+// to push it instead; for each log n watched, it asks
 // the nearest hushed neighbour to watch it; and it returns out with
 // those notes.
 func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
@@ -289,7 +290,7 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 	slices.Sort(unwatched)
 	grafts := make(map[Peer][]Note)
 	for _, l := range orphans {
-		if p, ok := m.best(l, false); ok {
+		if p, ok := m.upstream(l); ok {
 			m.graft(grafts, p, l)
 		}
 	}
@@ -766,6 +767,34 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 		}
 	}
 	return bp, found
+}
+
+// upstream returns the neighbour to graft for l, which lost its last
+// source: best, but not one that asked this peer to push l (it is
+// downstream: it gets l from this peer, and grafting it would make a
+// cycle that pushes nothing, each waiting on the other until a note and
+// SwitchTime later), unless every candidate did.
+func (m *Machine) upstream(l Log) (Peer, bool) {
+	var (
+		bp    Peer
+		bk    uint64
+		brtt  time.Duration
+		found bool
+	)
+	for _, p := range m.order {
+		ln := m.links[p]
+		ll, ok := m.view(ln, l)
+		if !ok || ll.pull || ll.push {
+			continue
+		}
+		if !found || ll.known > bk || (ll.known == bk && ln.rtt < brtt) {
+			bp, bk, brtt, found = p, ll.known, ln.rtt, true
+		}
+	}
+	if !found {
+		return m.best(l, false)
+	}
+	return bp, true
 }
 
 // graft marks p as a source of l and adds the note that asks it to

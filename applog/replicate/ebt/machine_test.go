@@ -238,6 +238,30 @@ func TestDisconnectGrafts(t *testing.T) {
 	wantMsgs(t, "a lazy neighbour leaves", m.Disconnect(nil, at(3), "z"), nil)
 }
 
+// TestDisconnectGraftsUpstream: a peer whose last source of a log
+// leaves does not graft a neighbour that asked it to push the log (a
+// peer it pushes to, which gets the log from it): that would make a
+// cycle of two sources that pushes no new entry, until notes and a
+// switch time later. It grafts another that holds as much.
+func TestDisconnectGraftsUpstream(t *testing.T) {
+	m := newMachine(t, Params{})
+	m.Append(nil, at(0), "l", 2)
+	m.Connect(nil, at(0), "x") // source of l
+	m.Connect(nil, at(0), "w") // pushed l by this peer
+	m.Connect(nil, at(0), "y")
+	m.SetRTT("w", time.Millisecond) // nearer than y: best would pick it
+	m.SetRTT("y", 10*time.Millisecond)
+	m.ReceivedNotes(nil, at(1), "w", []Note{{"l", 2, true, false}})
+	m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 2, false, false}})
+	wantMsgs(t, "source leaves", m.Disconnect(nil, at(2), "x"), []Msg{notes("y", Note{"l", 2, true, false})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"y"}) {
+		t.Errorf("sources %v, want [y]", got)
+	}
+	// With none but the downstream neighbour left, it is grafted: a
+	// source that may be a cycle beats none.
+	wantMsgs(t, "second source leaves", m.Disconnect(nil, at(3), "y"), []Msg{notes("w", Note{"l", 2, true, false})})
+}
+
 // TestLyingNotes: a neighbour that notes seqs it does not hold, and
 // pushes nothing, costs one graft per log and no more; the honest
 // source keeps pushing, and a log's entries still arrive.

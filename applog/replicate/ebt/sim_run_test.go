@@ -158,6 +158,54 @@ func TestSimLateJoin(t *testing.T) {
 	t.Log(r)
 }
 
+// TestSimLingerReach: 32 and 64 peers over the overlay, its messages
+// carried on replication connections that open for them and close a
+// second after the last (chat's membership), the logs written once
+// before, then 20 lines one at a time: half the lines reach every peer
+// within 50ms (at most 8 hops of at most 5ms each, and the pushes'
+// queueing), not by a graft after a note (250ms and more). A peer
+// whose source closed used to graft one it pushes to, a cycle that
+// pushes nothing: p50 830ms.
+func TestSimLingerReach(t *testing.T) {
+	for _, n := range []int{32, 64} {
+		r := runLinger(t, 1, n)
+		t.Logf("%d peers: %v", n, r)
+		if r.p50 > 50*time.Millisecond {
+			t.Errorf("%d peers: p50 %v, want <= 50ms", n, r.p50)
+		}
+		if cpd := r.copiesPerDelivery(); cpd > 1.1 {
+			t.Errorf("%d peers: copies per delivery %.3f, want <= 1.1", n, cpd)
+		}
+	}
+}
+
+// runLinger runs n peers over the overlay with lingering connections
+// (simOverlay.carry) and a shuffle a minute, as chat --discover: each
+// appends a line within 2s, then 34s later 20 of them append one more,
+// 2s apart; those 20 are measured.
+func runLinger(t testing.TB, seed uint64, n int) roomResult {
+	s := newSim(t, seed, n, Params{}, 0)
+	ov := s.withOverlay(overlay.Params{ShuffleInterval: time.Minute}, n)
+	ov.carry = true
+	for i := 0; i < n; i++ {
+		s.at(time.Duration(i)*5*time.Second/time.Duration(n), func() { ov.start(i) })
+	}
+	s.runUntil(6 * time.Second)
+	s.chatter(2 * time.Second)
+	s.runUntil(40 * time.Second)
+	s.measure()
+	for k, i := range s.r.Perm(n)[:min(n, 20)] {
+		s.at(time.Duration(k)*2*time.Second, func() { s.appendEntry(i) })
+	}
+	s.runUntil(s.ev.Now() + 50*time.Second)
+	var r roomResult
+	r.p50, r.slow = s.check()
+	r.st = s.st
+	r.maxDeg, r.meanDeg = s.degrees()
+	r.ovMsgs = ov.msgs
+	return r
+}
+
 // TestSimNamedMesh: 40 named peers, all connected to all (chat alice bob
 // carol …): each receives each entry about once.
 func TestSimNamedMesh(t *testing.T) {
