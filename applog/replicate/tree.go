@@ -1,7 +1,7 @@
 package replicate
 
 import (
-	"strconv"
+	"fmt"
 	"sync"
 	"time"
 
@@ -59,7 +59,11 @@ func (t *Tree) join(c *session) {
 	defer t.mu.Unlock()
 	t.st = c.st
 	t.next++
-	c.key = ebt.Peer(strconv.FormatUint(t.next, 10))
+	// Keys sort as the sessions joined: where neighbours hold as much of
+	// a log (and no distance is measured), the machine grafts and
+	// prefers the first in order, the oldest connection, not one made
+	// for a message or two and closed a second later.
+	c.key = ebt.Peer(fmt.Sprintf("%020d", t.next))
 	t.sessions[c.key] = c
 	now := time.Now()
 	t.syncLocked(now, heads)
