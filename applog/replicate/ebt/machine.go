@@ -744,29 +744,14 @@ func (m *Machine) flushPending(notes []Note, ln *link) []Note {
 
 // best returns the neighbour to graft for l: the one known to hold most
 // of it, then the nearest, then the first in order; with anyPeer false,
-// only one not pulled from already.
+// only one not pulled from already, else only one known to hold more
+// than this peer.
 func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
-	ls := m.logs[l]
-	var (
-		bp    Peer
-		bk    uint64
-		brtt  time.Duration
-		found bool
-	)
-	for _, p := range m.order {
-		ln := m.links[p]
-		ll, ok := m.view(ln, l)
-		if !ok || (!anyPeer && ll.pull) {
-			continue
-		}
-		if anyPeer && ll.known <= ls.have {
-			continue
-		}
-		if !found || ll.known > bk || (ll.known == bk && ln.rtt < brtt) {
-			bp, bk, brtt, found = p, ll.known, ln.rtt, true
-		}
+	if anyPeer {
+		have := m.logs[l].have
+		return m.bestOf(l, func(ll linkLog) bool { return ll.known > have })
 	}
-	return bp, found
+	return m.bestOf(l, func(ll linkLog) bool { return !ll.pull })
 }
 
 // upstream returns the neighbour to graft for l, which lost its last
@@ -775,6 +760,16 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 // cycle that pushes nothing, each waiting on the other until a note and
 // SwitchTime later), unless every candidate did.
 func (m *Machine) upstream(l Log) (Peer, bool) {
+	if p, ok := m.bestOf(l, func(ll linkLog) bool { return !ll.pull && !ll.push }); ok {
+		return p, true
+	}
+	return m.best(l, false)
+}
+
+// bestOf returns, of the neighbours with state for l that ok accepts,
+// the one known to hold most of l, then the nearest, then the first in
+// order.
+func (m *Machine) bestOf(l Log, ok func(linkLog) bool) (Peer, bool) {
 	var (
 		bp    Peer
 		bk    uint64
@@ -783,18 +778,15 @@ func (m *Machine) upstream(l Log) (Peer, bool) {
 	)
 	for _, p := range m.order {
 		ln := m.links[p]
-		ll, ok := m.view(ln, l)
-		if !ok || ll.pull || ll.push {
+		ll, has := m.view(ln, l)
+		if !has || !ok(ll) {
 			continue
 		}
 		if !found || ll.known > bk || (ll.known == bk && ln.rtt < brtt) {
 			bp, bk, brtt, found = p, ll.known, ln.rtt, true
 		}
 	}
-	if !found {
-		return m.best(l, false)
-	}
-	return bp, true
+	return bp, found
 }
 
 // graft marks p as a source of l and adds the note that asks it to
