@@ -189,15 +189,21 @@ func (s *sender) sendHeads() error {
 		if _, err := s.sendNotes(); err != nil {
 			return err
 		}
-		s.payload = s.payload[:0]
-		if err := s.frame(frameHeadsEnd); err != nil {
-			return err
-		}
-		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		return nil
+	} else if err := s.sendHeadFrames(); err != nil {
+		return err
 	}
+	s.payload = s.payload[:0]
+	if err := s.frame(frameHeadsEnd); err != nil {
+		return err
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// sendHeadFrames writes the store's heads as heads frames, sorted by id.
+func (s *sender) sendHeadFrames() error {
 	heads := s.c.st.Heads()
 	ids := make([]applog.ID, 0, len(heads))
 	for id, h := range heads {
@@ -218,16 +224,7 @@ func (s *sender) sendHeads() error {
 		}
 	}
 	if len(s.payload) > 0 {
-		if err := s.frame(frameHeads); err != nil {
-			return err
-		}
-	}
-	s.payload = s.payload[:0]
-	if err := s.frame(frameHeadsEnd); err != nil {
-		return err
-	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return s.frame(frameHeads)
 	}
 	return nil
 }

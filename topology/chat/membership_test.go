@@ -495,7 +495,7 @@ func TestPeerAddr(t *testing.T) {
 		want   string
 	}{
 		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "[::]:4242", "10.0.0.7:4242"},
-		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 51000, Zone: "eth0"}, "[::]:4242", ""},
+		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 51000, Zone: "lab0"}, "[::]:4242", ""},
 		{&net.TCPAddr{IP: net.ParseIP("fd00::7"), Port: 51000}, "[::]:4242", "[fd00::7]:4242"},
 		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "no port", ""},
 		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 51000}, "[::]:0", ""},
@@ -505,7 +505,7 @@ func TestPeerAddr(t *testing.T) {
 			t.Errorf("peerAddr(%v, %q) = %q, want %q", tc.remote, tc.listen, got, tc.want)
 		}
 	}
-	e := mdns.ServiceEntry{Addrs: []string{"fe80::1%eth0", "10.0.0.9", "fd00::9"}, Port: 4000}
+	e := mdns.ServiceEntry{Addrs: []string{"fe80::1%lab0", "10.0.0.9", "fd00::9"}, Port: 4000}
 	if got := entryAddr(e); got != "10.0.0.9:4000" {
 		t.Errorf("entryAddr = %q, want 10.0.0.9:4000", got)
 	}
