@@ -34,7 +34,8 @@ type Conn struct {
 	names     map[string]*registration
 	services  map[string]*serviceReg // by lower-case instance FQDN (service.go)
 	cache     cache
-	svcCache  svcCache // DNS-SD records seen (svccache.go)
+	svcCache  svcCache                 // DNS-SD records seen (svccache.go)
+	dups      map[questionKey]dupEntry // questions asked by others and us (dupquestion.go)
 	sent      sentSet
 	lastMcast map[mcastKey]time.Time
 	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
@@ -136,6 +137,7 @@ func newConn(log *slog.Logger, conns []packetConn, ifnames map[int]string, addrs
 		services:  make(map[string]*serviceReg),
 		cache:     newCache(t.flushGrace),
 		svcCache:  newSvcCache(),
+		dups:      make(map[questionKey]dupEntry),
 		sent:      newSentSet(t.sentMemory),
 		lastMcast: make(map[mcastKey]time.Time),
 		pending:   make(map[mcastKey]bool),

@@ -51,6 +51,13 @@ func (r svcRecord) refreshAt() time.Time {
 	return r.added.Add(r.expires.Sub(r.added) * 4 / 5)
 }
 
+// halfLeft reports whether r has more than half its TTL left at now, so
+// that a querier lists it as a known answer (RFC 6762 §7.1).
+func (r svcRecord) halfLeft(now time.Time) bool {
+	left := r.expires.Sub(now)
+	return left > 0 && left >= r.expires.Sub(r.added)/2
+}
+
 // wantType records in the cache that a caller (Browse, LookupService)
 // wants the records of typeFQ, and returns the func that ends that
 // interest, after which they are dropped if no one else wants them. It
