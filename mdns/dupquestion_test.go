@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -260,4 +261,92 @@ func TestDuplicateQuestionRoom(t *testing.T) {
 			t.Errorf("QM PTR queries: %v, %d of them from h0; want %v, all from h0", qm, len(first), want)
 		}
 	})
+}
+
+// TestDuplicateInstanceQuestion: the questions of an instance's records
+// (queryInstance) are weighed one by one. Another host asking for
+// alice's SRV and TXT records over IPv4 leaves bob's IPv4 query with
+// the address questions only; asking for those too leaves nothing to
+// send there; a query holding a known answer to a question (bob lists
+// none) does not count for that question.
+func TestDuplicateInstanceQuestion(t *testing.T) {
+	inst, host := "alice."+scuttleFQ, "alice.local."
+	q := func(name string, typ dnsmessage.Type) outQuestion {
+		return outQuestion{name: mustName(name), qtype: typ}
+	}
+	srv, txt := q(inst, dnsmessage.TypeSRV), q(inst, dnsmessage.TypeTXT)
+	a, aaaa := q(host, dnsmessage.TypeA), q(host, dnsmessage.TypeAAAA)
+	srvKnown := outRecord{rtype: dnsmessage.TypeSRV, name: mustName(inst), target: mustName(host), port: 4242, ttl: 120}
+	tests := []struct {
+		name   string
+		qs     []outQuestion
+		known  []outRecord
+		v4, v6 string // bob's questions on each family, "" for no packet
+	}{
+		{name: "SRV and TXT", qs: []outQuestion{srv, txt}, v4: "A AAAA", v6: "SRV TXT A AAAA"},
+		{name: "all four", qs: []outQuestion{srv, txt, a, aaaa}, v4: "", v6: "SRV TXT A AAAA"},
+		{name: "TXT with a known SRV", qs: []outQuestion{srv, txt}, known: []outRecord{srvKnown}, v4: "SRV A AAAA", v6: "SRV TXT A AAAA"},
+		{name: "another instance", qs: []outQuestion{q("carol."+scuttleFQ, dnsmessage.TypeSRV)}, v4: "SRV TXT A AAAA", v6: "SRV TXT A AAAA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &hub{}
+				bob := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
+				unwant, err := bob.wantType(scuttleFQ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unwant()
+				now := time.Now()
+				in := svcInstance{fq: inst, label: "alice", hasSRV: true,
+					ptr: svcRecord{added: now, expires: now.Add(4500 * time.Second), owner: scuttleFQ, target: inst},
+					srv: svcRecord{added: now, expires: now.Add(120 * time.Second), owner: inst, target: host, port: 4242}}
+				bob.mu.Lock()
+				bob.svcCache.ptrs[ptrKey{scuttleFQ, inst}] = in.ptr
+				bob.svcCache.srvs[inst] = in.srv
+				bob.mu.Unlock()
+
+				cl := h.host(iface("lan0", 0, 9)).client(t, false, Port)
+				cl.send(query(t, dnsmessage.Header{}, tt.qs, tt.known), groupV4)
+				synctest.Wait()
+				h.reset()
+				bob.queryInstance(in, false, time.Second)
+				synctest.Wait()
+				got := map[bool]string{}
+				for _, p := range h.packets(func(p hubPacket, m message) bool { return !m.header.Response }) {
+					m, _ := parseMessage(p.data)
+					var types []string
+					for _, q := range m.questions {
+						types = append(types, strings.TrimPrefix(q.qtype.String(), "Type"))
+					}
+					got[p.src.Addr().Is6()] = strings.Join(types, " ")
+				}
+				if got[false] != tt.v4 || got[true] != tt.v6 {
+					t.Errorf("bob asked %q over IPv4 and %q over IPv6, want %q and %q", got[false], got[true], tt.v4, tt.v6)
+				}
+			})
+		})
+	}
+}
+
+// TestAllAnswers: a query's known answers count as complete only when
+// every record its header counts was read.
+func TestAllAnswers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		msg  []byte
+		want bool
+	}{
+		{"no known answers", cat(hdr(0, 0, 1, 0, 0, 0), qPTR), true},
+		{"one known answer", cat(hdr(0, 0, 1, 1, 0, 0), qPTR, rrPTR), true},
+		{"one of two", cat(hdr(0, 0, 1, 2, 0, 0), qPTR, rrPTR), false},
+		{"a record of a type not read", cat(hdr(0, 0, 1, 2, 0, 0), qPTR, rrPTR, scuttleType, u16(47), u16(1), u32(4500), u16(0)), false},
+		{"a bad question", cat(hdr(0, 0, 1, 0, 0, 0), []byte{0xc0, 0xff}), false},
+	} {
+		m, err := parseMessage(tt.msg)
+		if err != nil || m.allAnswers != tt.want {
+			t.Errorf("%s: allAnswers %v, err %v; want %v", tt.name, m.allAnswers, err, tt.want)
+		}
+	}
 }
