@@ -93,8 +93,10 @@ func (b *backoff) asked(now time.Time) {
 // after 1 s, 2 s, 4 s… up to an hour, listing the instances it knows as
 // known answers (RFC 6762 §5.2, §7.1); new instances announce
 // themselves meanwhile. It asks for an instance's SRV, TXT and address
-// records when they are missing or reach 80% of their TTL. Services
-// registered on this Conn are not reported.
+// records when they are missing or reach 80% of their TTL. A question
+// another host has just asked, drawing the same answers, is left out
+// and counted as asked (§7.3). Services registered on this Conn are not
+// reported.
 func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry)) error {
 	typeFQ, wire, err := serviceType(typ)
 	if err != nil {
