@@ -93,7 +93,8 @@ func (b *backoff) asked(now time.Time) {
 // after 1 s, 2 s, 4 s… up to an hour, listing the instances it knows as
 // known answers (RFC 6762 §5.2, §7.1); new instances announce
 // themselves meanwhile. It asks for an instance's SRV, TXT and address
-// records when they are missing or reach 80% of their TTL. A question
+// records when they are missing or reach 80% of their TTL (plus a
+// random part of 2%, so that hosts do not all ask at once). A question
 // another host has just asked, drawing the same answers, is left out
 // and counted as asked (§7.3). Services registered on this Conn are not
 // reported.
@@ -195,10 +196,11 @@ func (b *browseState) step(insts []svcInstance, now time.Time) time.Time {
 		b.interval = min(2*b.interval, maxBrowseInterval)
 		wake = minTime(wake, b.nextPTR)
 	case refreshPTR && now.Sub(b.lastPTR) >= time.Second:
-		// A PTR record at 80% of its TTL: ask again, out of the
-		// doubling series. The known answers leave out every
-		// record that old (§7.1), so one query refreshes all of
-		// them, and others falling due within a second wait.
+		// A PTR record at 80% of its TTL (plus up to 2%): ask
+		// again, out of the doubling series. The known answers
+		// leave out every record that old (§7.1), so one query
+		// refreshes all of them, and others falling due within a
+		// second wait.
 		b.c.queryPTR(b.wire, b.typeFQ, false, dupWindow(now.Sub(b.lastPTR)))
 		b.lastPTR = now
 	}

@@ -180,13 +180,18 @@
 //     with the QU bit, then after 1 s, 2 s, 4 s… up to an hour, with the
 //     instances known for at least half their TTL as known answers
 //     (RFC 6762 §5.2, §7.1), and again when a PTR record reaches 80% of
-//     its TTL, leaving out a query another host just sent (§7.3, above); it asks for an instance's SRV, TXT and address records
-//     when they are missing or reach 80% of their TTL (1 s, 2 s, 4 s…
-//     apart), and reports each instance once its SRV record and an
-//     address are known, each change, and its leaving (goodbye plus one
-//     second, or expiry). Only the records of types being browsed or
-//     looked up are cached, at most 1024 per kind, and at most 64
-//     instances from one source address (ServiceEntry.Source).
+//     its TTL plus a random part of 2% (§5.2, so that the hosts that
+//     cached it from one answer do not all ask at once: the first to
+//     ask draws a multicast answer that refreshes the others' copies,
+//     TestBrowse, TestDuplicateQuestionRoom), leaving out a question
+//     another host just asked (§7.3, above); it asks for an instance's
+//     SRV, TXT and address records when they are missing or reach 80%
+//     (plus up to 2%) of their TTL (1 s, 2 s, 4 s… apart), and reports
+//     each instance once its SRV record and an address are known, each
+//     change, and its leaving (goodbye plus one second, or expiry).
+//     Only the records of types being browsed or looked up are cached,
+//     at most 1024 per kind, and at most 64 instances from one source
+//     address (ServiceEntry.Source).
 //
 // # RFC 6763: not implemented, and why
 //

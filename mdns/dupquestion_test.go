@@ -220,6 +220,7 @@ func TestDuplicateQuestionBound(t *testing.T) {
 // second round on the first asks and the others leave their query out:
 // one QM query per round and family (at 1, 3, 7, 15, 31 and 63 s)
 // instead of eight. Each first query, with the QU bit, still goes.
+// Then the instances' records are refreshed with one query each.
 func TestDuplicateQuestionRoom(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 8
@@ -259,6 +260,44 @@ func TestDuplicateQuestionRoom(t *testing.T) {
 		first := ptrQueries(h, addrs[:2], false)
 		if want := slices.Repeat([]string{"v4", "v6"}, 6); !slices.Equal(qm, want) || !slices.Equal(first, want) {
 			t.Errorf("QM PTR queries: %v, %d of them from h0; want %v, all from h0", qm, len(first), want)
+		}
+
+		// Every chat multicasts its records at once (as answers to a
+		// query that knows none would), so each cache holds them from
+		// the same moment. At 80–82% of their TTL of 120 s (§5.2),
+		// each instance's SRV and address records are asked for by
+		// the chat whose random part of 2% comes first; the answer,
+		// multicast, refreshes them at the others, which then need not
+		// ask: one query per instance and family, not seven.
+		for _, c := range conns {
+			c.mu.Lock()
+			var regs []*serviceReg
+			for _, r := range c.services {
+				regs = append(regs, r)
+			}
+			c.mu.Unlock()
+			for _, r := range regs {
+				c.announceService(r, false)
+			}
+		}
+		synctest.Wait()
+		h.reset()
+		time.Sleep(120 * time.Second)
+		synctest.Wait()
+		asked := map[string]int{}
+		for _, p := range h.packets(func(p hubPacket, m message) bool {
+			return !m.header.Response && len(m.questions) > 0 && m.questions[0].qtype == dnsmessage.TypeSRV
+		}) {
+			m, _ := parseMessage(p.data)
+			asked[fmt.Sprintf("%s %v", m.questions[0].name, p.src.Addr().Is6())]++
+		}
+		if len(asked) != 2*n {
+			t.Errorf("SRV queries for %d instances and families, want %d: %v", len(asked), 2*n, asked)
+		}
+		for k, c := range asked {
+			if c != 1 {
+				t.Errorf("%d SRV queries for %s, want 1", c, k)
+			}
 		}
 	})
 }
