@@ -236,8 +236,8 @@
 //     first due time an hour after it last went, and on the interfaces
 //     and families the stranger does not use as usual
 //     (TestDuplicateQuestionBound). Flooding questions fills at most
-//     the 1024 places that remember them, which only turns the
-//     optimization off for new questions.
+//     the 1024 places that remember them (TestDupQuestionsBounded),
+//     which only turns the optimization off for new questions.
 //   - It cannot grow this package's memory past its caps: 4096 address
 //     records, 1024 of each kind of service record, 1024 questions
 //     remembered for §7.3, 9000-octet packets (FuzzHandlePacket).

@@ -131,10 +131,16 @@ func (c *Conn) wouldList(q question, known []record, now time.Time) bool {
 
 // putDup stores e as k's entry. When the map is full it first drops the
 // entries of no more use, neither seen nor sent within
-// maxBrowseInterval; if none is, e is not stored, and k's question is
-// sent as if suppression did not exist. The caller holds c.mu.
+// maxBrowseInterval, looking at most once a second (a flood of new
+// questions costs one walk of the map a second, not one each); if
+// none is dropped, e is not stored, and k's question is sent as if
+// suppression did not exist. The caller holds c.mu.
 func (c *Conn) putDup(k questionKey, e dupEntry, now time.Time) {
 	if _, ok := c.dups[k]; !ok && len(c.dups) >= maxDupQuestions {
+		if now.Sub(c.dupsPruned) < time.Second {
+			return
+		}
+		c.dupsPruned = now
 		for k, old := range c.dups {
 			if now.Sub(old.seen) >= maxBrowseInterval && now.Sub(old.sent) >= maxBrowseInterval {
 				delete(c.dups, k)

@@ -389,3 +389,32 @@ func TestAllAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestDupQuestionsBounded: the questions remembered for §7.3 stay at
+// maxDupQuestions however many are asked; entries neither seen nor sent
+// for maxBrowseInterval make room for new ones, the map being walked
+// for them at most once a second.
+func TestDupQuestionsBounded(t *testing.T) {
+	c := &Conn{dups: make(map[questionKey]dupEntry)}
+	key := func(i int) questionKey {
+		return questionKey{name: fmt.Sprintf("h%d.local.", i), qtype: dnsmessage.TypeA, ifindex: 1}
+	}
+	now := time.Unix(1000, 0)
+	for i := range 2 * maxDupQuestions {
+		c.putDup(key(i), dupEntry{seen: now}, now)
+	}
+	if len(c.dups) != maxDupQuestions {
+		t.Fatalf("%d questions remembered, want %d", len(c.dups), maxDupQuestions)
+	}
+	later := now.Add(maxBrowseInterval)
+	c.dupsPruned = later.Add(-500 * time.Millisecond)
+	c.putDup(key(-1), dupEntry{seen: later}, later)
+	if _, ok := c.dups[key(-1)]; ok || len(c.dups) != maxDupQuestions {
+		t.Errorf("half a second after a walk: %d remembered, the new one %v; want %d, not it", len(c.dups), ok, maxDupQuestions)
+	}
+	later = later.Add(500 * time.Millisecond)
+	c.putDup(key(-1), dupEntry{seen: later}, later)
+	if _, ok := c.dups[key(-1)]; !ok || len(c.dups) != 1 {
+		t.Errorf("a second after a walk: %d remembered, the new one %v; want only it", len(c.dups), ok)
+	}
+}
