@@ -101,7 +101,8 @@
 //     started together then send one PTR query per round, not one each
 //     (TestDuplicateQuestion, TestDuplicateInstanceQuestion,
 //     TestDuplicateQuestionOwn, TestDuplicateQuestionRoom: eight
-//     browsers, 6 QM queries per family in 64 s instead of 48).
+//     browsers, 6 QM queries per family in 64 s instead of 48;
+//     TestBrowseRoomFigures measures 32 netlab hosts).
 //   - §8.1 probing (three queries 250 ms apart after a random wait of up
 //     to 250 ms), §8.2 simultaneous-probe tie-break (the loser waits one
 //     second and probes again; after three losses it gives up), §8.3
