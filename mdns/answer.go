@@ -31,6 +31,7 @@ func (c *Conn) handleQuery(pc packetConn, m message, src netip.AddrPort, dst net
 	if !own && !legacy {
 		c.checkProbes(m, ifindex)
 		c.checkServiceProbes(m)
+		c.noteDuplicates(pc, m, ifindex) // dupquestion.go
 	}
 	if !own {
 		c.answerServices(pc, m, src, dst, ifindex) // serviceanswer.go

@@ -93,8 +93,11 @@ func (b *backoff) asked(now time.Time) {
 // after 1 s, 2 s, 4 s… up to an hour, listing the instances it knows as
 // known answers (RFC 6762 §5.2, §7.1); new instances announce
 // themselves meanwhile. It asks for an instance's SRV, TXT and address
-// records when they are missing or reach 80% of their TTL. Services
-// registered on this Conn are not reported.
+// records when they are missing or reach 80% of their TTL (plus a
+// random part of 2%, so that hosts do not all ask at once). A question
+// another host has just asked, drawing the same answers, is left out
+// and counted as asked (§7.3). Services registered on this Conn are not
+// reported.
 func (c *Conn) Browse(ctx context.Context, typ string, found func(ServiceEntry)) error {
 	typeFQ, wire, err := serviceType(typ)
 	if err != nil {
@@ -185,17 +188,20 @@ func (b *browseState) step(insts []svcInstance, now time.Time) time.Time {
 	}
 	switch {
 	case !now.Before(b.nextPTR):
-		b.c.queryPTR(b.wire, b.typeFQ, b.first)
+		// Sent, or left out because another host asked the same
+		// (dupquestion.go): either way the series moves on.
+		b.c.queryPTR(b.wire, b.typeFQ, b.first, dupWindow(now.Sub(b.lastPTR)))
 		b.first, b.lastPTR = false, now
 		b.nextPTR = now.Add(b.interval)
 		b.interval = min(2*b.interval, maxBrowseInterval)
 		wake = minTime(wake, b.nextPTR)
 	case refreshPTR && now.Sub(b.lastPTR) >= time.Second:
-		// A PTR record at 80% of its TTL: ask again, out of the
-		// doubling series. The known answers leave out every
-		// record that old (§7.1), so one query refreshes all of
-		// them, and others falling due within a second wait.
-		b.c.queryPTR(b.wire, b.typeFQ, false)
+		// A PTR record at 80% of its TTL (plus up to 2%): ask
+		// again, out of the doubling series. The known answers
+		// leave out every record that old (§7.1), so one query
+		// refreshes all of them, and others falling due within a
+		// second wait.
+		b.c.queryPTR(b.wire, b.typeFQ, false, dupWindow(now.Sub(b.lastPTR)))
 		b.lastPTR = now
 	}
 	return wake
@@ -215,7 +221,7 @@ func (b *browseState) resolve(in svcInstance, now time.Time) (wake time.Time, re
 	if fresh {
 		*bo = backoff{} // the next refresh starts at 1 s
 	} else if bo.due(now) {
-		b.c.queryInstance(in, false)
+		b.c.queryInstance(in, false, dupWindow(bo.gap))
 		refreshPTR = !now.Before(in.ptr.refreshAt())
 		bo.asked(now)
 	}
@@ -236,19 +242,17 @@ func (b *browseState) report(in svcInstance) {
 
 // queryPTR multicasts a question for typ's PTR records on every
 // interface and family, with the instances known for at least half
-// their TTL as known answers (§7.1).
-func (c *Conn) queryPTR(typ dnsmessage.Name, typeFQ string, unicast bool) {
+// their TTL as known answers (§7.1); a QM question is left out where
+// another host asked it within window (§7.3, dupquestion.go).
+func (c *Conn) queryPTR(typ dnsmessage.Name, typeFQ string, unicast bool, window time.Duration) {
 	now := time.Now()
 	var known []outRecord
 	c.mu.Lock()
 	for k, r := range c.svcCache.ptrs {
-		if k.typeFQ != typeFQ || len(known) == maxPerSection {
+		if k.typeFQ != typeFQ || len(known) == maxPerSection || !r.halfLeft(now) {
 			continue
 		}
 		left := r.expires.Sub(now)
-		if left <= 0 || left < r.expires.Sub(r.added)/2 {
-			continue
-		}
 		n, err := dnsmessage.NewName(r.target)
 		if err != nil {
 			continue
@@ -257,12 +261,13 @@ func (c *Conn) queryPTR(typ dnsmessage.Name, typeFQ string, unicast bool) {
 	}
 	c.mu.Unlock()
 	qs := []outQuestion{{name: typ, qtype: dnsmessage.TypePTR, unicast: unicast}}
-	c.multicastQuery(qs, known, nil)
+	c.multicastQuery(qs, known, nil, window)
 }
 
 // queryInstance asks for an instance's SRV and TXT records and, once
-// the SRV record names its host, the host's addresses.
-func (c *Conn) queryInstance(in svcInstance, unicast bool) {
+// the SRV record names its host, the host's addresses; QM questions
+// another host asked within window are left out (§7.3).
+func (c *Conn) queryInstance(in svcInstance, unicast bool, window time.Duration) {
 	n, err := dnsmessage.NewName(in.ptr.target)
 	if err != nil {
 		return
@@ -276,21 +281,39 @@ func (c *Conn) queryInstance(in svcInstance, unicast bool) {
 			qs = append(qs, outQuestion{name: h, qtype: dnsmessage.TypeA, unicast: unicast}, outQuestion{name: h, qtype: dnsmessage.TypeAAAA, unicast: unicast})
 		}
 	}
-	c.multicastQuery(qs, nil, nil)
+	c.multicastQuery(qs, nil, nil, window)
 }
 
 // multicastQuery sends one query, of questions qs with known answers
 // known (§7.1) and authority records auth (a probe's, §8.2), to the group
-// on every interface and family.
-func (c *Conn) multicastQuery(qs []outQuestion, known, auth []outRecord) {
+// on every interface and family. With a positive window, it leaves out
+// on each interface and family the QM questions that another host asked
+// there within window and their known answers (§7.3, dupquestion.go),
+// and sends nothing there if none is left.
+func (c *Conn) multicastQuery(qs []outQuestion, known, auth []outRecord, window time.Duration) {
 	b, err := buildMessage(nil, dnsmessage.Header{}, qs, known, auth, nil)
 	if err != nil {
 		c.log.Debug("mdns: build query", "err", err)
 		return
 	}
+	now := time.Now()
 	for _, pc := range c.conns {
+		v6 := pc.group().Addr().Is6()
 		for ifindex := range c.ifnames {
-			c.send(pc, b, pc.group(), ifindex)
+			out := b
+			if window > 0 {
+				keep := c.unsuppressed(qs, ifindex, v6, now, window)
+				if len(keep) == 0 {
+					continue
+				}
+				if len(keep) < len(qs) {
+					if out, err = buildMessage(nil, dnsmessage.Header{}, keep, knownFor(keep, known), auth, nil); err != nil {
+						c.log.Debug("mdns: build query", "err", err)
+						continue
+					}
+				}
+			}
+			c.send(pc, out, pc.group(), ifindex)
 		}
 	}
 }
@@ -347,7 +370,7 @@ func (c *Conn) LookupService(ctx context.Context, instance, typ string) (Service
 			return c.entry(in, typ), nil
 		}
 		if b.due(now) {
-			c.queryInstance(in, first)
+			c.queryInstance(in, first, dupWindow(b.gap))
 			first = false
 			b.asked(now)
 		}

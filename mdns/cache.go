@@ -20,6 +20,15 @@ type cacheEntry struct {
 	expires time.Time
 	added   time.Time // when last received
 	ifindex int       // where it arrived: the zone of a link-local address
+	// jitter is a random part of 2% of the TTL, added to the refresh
+	// point (svccache.go's refreshJitter).
+	jitter time.Duration
+}
+
+// refreshAt is when a querier interested in the record asks for it
+// again (RFC 6762 §5.2): at 80% of its TTL, plus its jitter.
+func (e cacheEntry) refreshAt() time.Time {
+	return e.added.Add(e.expires.Sub(e.added)*4/5 + e.jitter)
 }
 
 // cache is not safe for concurrent use; Conn guards it with its mutex.
@@ -82,10 +91,12 @@ func (c *cache) update(recs []record, ifindex int, now time.Time) {
 		if _, ok := c.entries[k]; !ok && len(c.entries) >= maxCacheEntries {
 			c.evict(now)
 		}
+		ttl := time.Duration(r.ttl) * time.Second
 		c.entries[k] = cacheEntry{
-			expires: now.Add(time.Duration(r.ttl) * time.Second),
+			expires: now.Add(ttl),
 			added:   now,
 			ifindex: ifindex,
+			jitter:  refreshJitter(ttl),
 		}
 		added = true
 	}

@@ -29,18 +29,20 @@ type Conn struct {
 	once    sync.Once
 	wg      sync.WaitGroup // read loops, announcers, deferred answers
 
-	mu        sync.Mutex
-	closed    bool // set under mu before wg.Wait: no more wg.Add
-	names     map[string]*registration
-	services  map[string]*serviceReg // by lower-case instance FQDN (service.go)
-	cache     cache
-	svcCache  svcCache // DNS-SD records seen (svccache.go)
-	sent      sentSet
-	lastMcast map[mcastKey]time.Time
-	pending   map[mcastKey]bool // a deferred multicast answer is scheduled
-	timers    map[*time.Timer]bool
-	addrCache map[int]addrCacheEntry   // by ifindex; 0 is the whole host
-	stats     map[statsKey]*IfaceStats // stats.go
+	mu         sync.Mutex
+	closed     bool // set under mu before wg.Wait: no more wg.Add
+	names      map[string]*registration
+	services   map[string]*serviceReg // by lower-case instance FQDN (service.go)
+	cache      cache
+	svcCache   svcCache                 // DNS-SD records seen (svccache.go)
+	dups       map[questionKey]dupEntry // questions asked by others and us (dupquestion.go)
+	dupsPruned time.Time                // when dups was last walked for entries of no more use
+	sent       sentSet
+	lastMcast  map[mcastKey]time.Time
+	pending    map[mcastKey]bool // a deferred multicast answer is scheduled
+	timers     map[*time.Timer]bool
+	addrCache  map[int]addrCacheEntry   // by ifindex; 0 is the whole host
+	stats      map[statsKey]*IfaceStats // stats.go
 }
 
 // timing holds every interval the Conn waits or remembers for; tests
@@ -136,6 +138,7 @@ func newConn(log *slog.Logger, conns []packetConn, ifnames map[int]string, addrs
 		services:  make(map[string]*serviceReg),
 		cache:     newCache(t.flushGrace),
 		svcCache:  newSvcCache(),
+		dups:      make(map[questionKey]dupEntry),
 		sent:      newSentSet(t.sentMemory),
 		lastMcast: make(map[mcastKey]time.Time),
 		pending:   make(map[mcastKey]bool),

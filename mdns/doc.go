@@ -56,7 +56,9 @@
 // only questions and A, AAAA, PTR, SRV and TXT records of class IN (at
 // most 64 per section, 64 strings per TXT record); a malformed record
 // ends the reading of its section but not what was read before it. Messages
-// over 9000 octets are dropped (§17). Answers are built with
+// over 9000 octets are dropped (§17). A query's known answers count as
+// its whole list (§7.3) only when every record the header counts was
+// read (TestAllAnswers). Answers are built with
 // dnsmessage.Builder, name compression on.
 //
 // # RFC 6762: implemented
@@ -86,6 +88,21 @@
 //     TTL 10 and no cache-flush bit.
 //   - §7.1 known-answer suppression for answers the querier holds with at
 //     least half the TTL left.
+//   - §7.3 duplicate question suppression, for the queries of Browse and
+//     LookupService (dupquestion.go): when another host multicast a QM
+//     question this Conn is about to ask, on the same interface and
+//     family, within half the gap since this Conn last asked it (at
+//     least a second), in a query without the TC bit whose known answers
+//     were all read and hold no record of the question that this Conn
+//     would not list itself (in its cache with half its TTL left, §7.1)
+//     or does not own (its own instances, never in its cache), this Conn
+//     leaves the question out there and counts it as asked: the other
+//     query draws the same answers, by multicast. Browsers of a room
+//     started together then send one PTR query per round, not one each
+//     (TestDuplicateQuestion, TestDuplicateInstanceQuestion,
+//     TestDuplicateQuestionOwn, TestDuplicateQuestionRoom: eight
+//     browsers, 6 QM queries per family in 64 s instead of 48;
+//     TestBrowseRoomFigures measures 32 netlab hosts).
 //   - §8.1 probing (three queries 250 ms apart after a random wait of up
 //     to 250 ms), §8.2 simultaneous-probe tie-break (the loser waits one
 //     second and probes again; after three losses it gives up), §8.3
@@ -115,8 +132,12 @@
 //     the querier's retries are cheap.
 //   - §7.2 multipacket known-answer lists (TC bit): a query's own known
 //     answers are honoured; continuation packets are not awaited.
-//   - §7.3 duplicate question suppression and §7.4 duplicate answer
-//     suppression: optimizations for busy networks, not correctness.
+//   - §7.4 duplicate answer suppression: each DNS-SD record and host
+//     name here has one responder, the host that owns it, so no other
+//     responder multicasts the same record; and in a running room the
+//     browsers' known answers leave nothing to answer.
+//   - §7.3 for LookupHost and probes: a lookup's questions are seldom
+//     asked by several hosts at once, and probes must go (§8.1).
 //   - §9 after a name is established, an answer from another host with
 //     other addresses is logged and answered with our own records; the
 //     name is not given up nor probed again. One response that names
@@ -160,13 +181,18 @@
 //     with the QU bit, then after 1 s, 2 s, 4 s… up to an hour, with the
 //     instances known for at least half their TTL as known answers
 //     (RFC 6762 §5.2, §7.1), and again when a PTR record reaches 80% of
-//     its TTL; it asks for an instance's SRV, TXT and address records
-//     when they are missing or reach 80% of their TTL (1 s, 2 s, 4 s…
-//     apart), and reports each instance once its SRV record and an
-//     address are known, each change, and its leaving (goodbye plus one
-//     second, or expiry). Only the records of types being browsed or
-//     looked up are cached, at most 1024 per kind, and at most 64
-//     instances from one source address (ServiceEntry.Source).
+//     its TTL plus a random part of 2% (§5.2, so that the hosts that
+//     cached it from one answer do not all ask at once: the first to
+//     ask draws a multicast answer that refreshes the others' copies,
+//     TestBrowse, TestDuplicateQuestionRoom), leaving out a question
+//     another host just asked (§7.3, above); it asks for an instance's
+//     SRV, TXT and address records when they are missing or reach 80%
+//     (plus up to 2%) of their TTL (1 s, 2 s, 4 s… apart), and reports
+//     each instance once its SRV record and an address are known, each
+//     change, and its leaving (goodbye plus one second, or expiry).
+//     Only the records of types being browsed or looked up are cached,
+//     at most 1024 per kind, and at most 64 instances from one source
+//     address (ServiceEntry.Source).
 //
 // # RFC 6763: not implemented, and why
 //
@@ -200,7 +226,20 @@
 //     answers loses its place (TestDiscoverFlood in topology/chat). A
 //     stranger that sends from many addresses still costs the chat
 //     one dial per made-up instance in turn, 8 per address at a time.
+//   - It can make a browser leave out its queries (§7.3) by asking the
+//     same questions just before, with no known answer this host lacks.
+//     That costs nothing a stranger cannot do already: its query draws
+//     every answer ours would, multicast to this host too, and a
+//     stranger can as well answer with forged records or take a name.
+//     Suppression only postpones: a question is left out on an
+//     interface and family only while this Conn sent it there less than
+//     maxBrowseInterval (an hour) before, so it goes at least at the
+//     first due time an hour after it last went, and on the interfaces
+//     and families the stranger does not use as usual
+//     (TestDuplicateQuestionBound). Flooding questions fills at most
+//     the 1024 places that remember them (TestDupQuestionsBounded),
+//     which only turns the optimization off for new questions.
 //   - It cannot grow this package's memory past its caps: 4096 address
-//     records, 1024 of each kind of service record, 9000-octet packets
-//     (FuzzHandlePacket).
+//     records, 1024 of each kind of service record, 1024 questions
+//     remembered for §7.3, 9000-octet packets (FuzzHandlePacket).
 package mdns

@@ -48,7 +48,9 @@ func (s *sinkConn) take() [][]byte {
 }
 
 // FuzzHandlePacket feeds arbitrary datagrams to a Conn that owns
-// alice.local and the service instance alice._scuttle._tcp.local. It
+// alice.local and the service instance alice._scuttle._tcp.local and
+// browses _scuttle._tcp (so queries for it are weighed as duplicates of
+// its own, dupquestion.go, and responses cached). It
 // must never panic, and may only reply to a well-formed query (OPCODE
 // and RCODE zero) asking for alice.local's addresses or for the
 // service's records, or to a response from port 5353 claiming
@@ -75,6 +77,8 @@ func FuzzHandlePacket(f *testing.F) {
 	c.services["alice._scuttle._tcp.local."] = &serviceReg{fq: "alice._scuttle._tcp.local.", typeFQ: "_scuttle._tcp.local.",
 		instance: mustName("alice._scuttle._tcp.local."), typ: mustName("_scuttle._tcp.local."), host: alice, port: 4242,
 		txt: []string{"id=abc"}, established: true, conflict: make(chan *ConflictError, 1), lost: make(chan struct{}, 1)}
+
+	c.svcCache.want("_scuttle._tcp.local.", 1)
 
 	f.Fuzz(func(t *testing.T, data []byte, port5353 bool) {
 		src := netip.MustParseAddrPort("10.0.0.9:40000")

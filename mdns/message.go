@@ -63,9 +63,13 @@ func (r record) isAddr() bool { return r.addr.IsValid() }
 
 // message is what the Conn uses of a received message.
 type message struct {
-	header      dnsmessage.Header
-	questions   []question
-	answers     []record
+	header    dnsmessage.Header
+	questions []question
+	answers   []record
+	// allAnswers is set when every record the header counts in the
+	// answer section was read into answers: a query's whole list of
+	// known answers (RFC 6762 §7.3 needs it).
+	allAnswers  bool
 	authorities []record
 	additionals []record
 }
@@ -80,6 +84,7 @@ func parseMessage(b []byte) (message, error) {
 		return m, err
 	}
 	m.header = h
+	anCount := int(b[6])<<8 | int(b[7]) // Start read the 12-octet header
 	for {
 		q, err := p.Question()
 		if errors.Is(err, dnsmessage.ErrSectionDone) {
@@ -110,9 +115,12 @@ func parseMessage(b []byte) (message, error) {
 		{p.AuthorityHeader, p.SkipAuthority, &m.authorities},
 		{p.AdditionalHeader, p.SkipAdditional, &m.additionals},
 	}
-	for _, s := range sections {
+	for i, s := range sections {
 		if !readRecords(&p, s.head, s.skip, s.out) {
 			return m, nil
+		}
+		if i == 0 {
+			m.allAnswers = len(m.answers) == anCount
 		}
 	}
 	return m, nil
@@ -230,6 +238,17 @@ type outRecord struct {
 	target dnsmessage.Name // PTR, SRV
 	port   uint16          // SRV
 	txt    []string        // TXT
+}
+
+// typ returns r's type.
+func (r outRecord) typ() dnsmessage.Type {
+	switch {
+	case r.rtype != 0:
+		return r.rtype
+	case r.addr.Is4():
+		return dnsmessage.TypeA
+	}
+	return dnsmessage.TypeAAAA
 }
 
 // addrRecords returns one record per address in addrs.

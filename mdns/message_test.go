@@ -32,7 +32,10 @@ func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-const flagQR = 0x8400 // response, authoritative
+const (
+	flagQR = 0x8400 // response, authoritative
+	flagTC = 0x0200 // truncated: more known answers follow (RFC 6762 §7.2)
+)
 
 var (
 	aliceName = wireName("alice", "local")
@@ -148,6 +151,8 @@ var sdSeeds = []struct {
 	{"sd SRV target pointer", cat(hdr(0, flagQR, 0, 1, 0, 0), aliceInst, u16(33), u16(1), u32(120), u16(8), u16(0), u16(0), u16(80), []byte{0xc0, 12}), true, 1},
 	{"sd TXT empty", cat(hdr(0, flagQR, 0, 1, 0, 0), aliceInst, u16(16), u16(1), u32(4500), u16(0)), true, 1},
 	{"sd TXT string past RDLENGTH", cat(hdr(0, flagQR, 0, 2, 0, 0), aliceInst, u16(16), u16(1), u32(4500), u16(2), []byte{5, 'a'}, rrPTR), true, 1},
+	{"sd PTR query TC", cat(hdr(0, flagTC, 1, 1, 0, 0), qPTR, rrPTR), true, 1},
+	{"sd PTR query short of a known answer", cat(hdr(0, 0, 1, 2, 0, 0), qPTR, rrPTR), true, 1},
 	{"sd PTR with a dot in a label", cat(hdr(0, flagQR, 0, 1, 0, 0), scuttleType, u16(12), u16(1), u32(4500), u16(9), []byte{3, 'a', '.', 'b', 0xc0, 12}), true, 0},
 }
 

@@ -178,7 +178,7 @@ func (c *Conn) query(name dnsmessage.Name, unicast bool) {
 		{name: name, qtype: dnsmessage.TypeA, unicast: unicast},
 		{name: name, qtype: dnsmessage.TypeAAAA, unicast: unicast},
 	}
-	c.multicastQuery(qs, nil, nil)
+	c.multicastQuery(qs, nil, nil, 0)
 }
 
 // handleResponse takes a response's address records into the cache and

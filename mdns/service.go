@@ -308,7 +308,7 @@ func (r *serviceReg) enumRecord(ttl uint32) outRecord {
 func (c *Conn) sendServiceProbe(r *serviceReg) {
 	q := []outQuestion{{name: r.instance, qtype: dnsmessage.TypeALL}}
 	auth := []outRecord{r.srvRecord(defaultTTL, false), r.txtRecord(serviceTTL, false)}
-	c.multicastQuery(q, nil, auth)
+	c.multicastQuery(q, nil, auth, 0)
 }
 
 // announceService multicasts r's records on every interface (§8.3), or

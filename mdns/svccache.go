@@ -1,6 +1,7 @@
 package mdns
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -43,12 +44,32 @@ type svcRecord struct {
 	port           uint16
 	txt            []string
 	src            netip.Addr // who sent it
+	// jitter is a random part of 2% of the TTL, added to the refresh
+	// point (refreshJitter).
+	jitter time.Duration
 }
 
 // refreshAt is when a querier interested in the record asks for it again
-// (RFC 6762 §5.2: at 80% of its TTL).
+// (RFC 6762 §5.2: at 80% of its TTL, plus its jitter).
 func (r svcRecord) refreshAt() time.Time {
-	return r.added.Add(r.expires.Sub(r.added) * 4 / 5)
+	return r.added.Add(r.expires.Sub(r.added)*4/5 + r.jitter)
+}
+
+// refreshJitter returns a random duration of up to 2% of ttl, which
+// RFC 6762 §5.2 adds to a record's refresh point: the hosts that cached
+// it from one multicast answer then do not all ask for it at the same
+// moment, and the first to ask draws an answer, multicast, that
+// refreshes the others' copies (and their questions in between are
+// left out as duplicates, §7.3).
+func refreshJitter(ttl time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(ttl/50) + 1))
+}
+
+// halfLeft reports whether r has more than half its TTL left at now, so
+// that a querier lists it as a known answer (RFC 6762 §7.1).
+func (r svcRecord) halfLeft(now time.Time) bool {
+	left := r.expires.Sub(now)
+	return left > 0 && left >= r.expires.Sub(r.added)/2
 }
 
 // wantType records in the cache that a caller (Browse, LookupService)
@@ -117,7 +138,8 @@ func (s *svcCache) update(recs []record, src netip.Addr, now time.Time, grace ti
 	}
 	changed := false
 	for _, r := range recs {
-		v := svcRecord{added: now, expires: now.Add(time.Duration(r.ttl) * time.Second), owner: r.owner, target: r.target, port: r.port, txt: r.txt, src: src}
+		ttl := time.Duration(r.ttl) * time.Second
+		v := svcRecord{added: now, expires: now.Add(ttl), owner: r.owner, target: r.target, port: r.port, txt: r.txt, src: src, jitter: refreshJitter(ttl)}
 		switch r.rtype {
 		case dnsmessage.TypePTR:
 			inst := lowerASCII(r.target)
@@ -240,7 +262,7 @@ func (c *Conn) instances(typeFQ string, now time.Time) []svcInstance {
 			in.addrs = c.cache.lookup(host, now)
 			for _, a := range in.addrs {
 				e := c.cache.entries[cacheKey{host, a.addr}]
-				in.refresh = minTime(in.refresh, e.added.Add(e.expires.Sub(e.added)*4/5))
+				in.refresh = minTime(in.refresh, e.refreshAt())
 				in.expires = minTime(in.expires, e.expires)
 			}
 		}
