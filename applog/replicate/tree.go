@@ -218,7 +218,7 @@ func (t *Tree) received(c *session, id applog.ID, first, last uint64) {
 	}
 	now := time.Now()
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("tree: received", "log", shortLog(ebt.Log(id)), "first", first, "last", last)
+		c.log.Debug("tree: received", "key", c.key, "log", shortLog(ebt.Log(id)), "first", first, "last", last)
 	}
 	t.out, _ = t.m.Received(t.out[:0], now, c.key, ebt.Log(id), first)
 	if last > t.held[id] {
@@ -238,7 +238,7 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 	}
 	now := time.Now()
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("tree: notes in", "notes", noteText(notes))
+		c.log.Debug("tree: notes in", "key", c.key, "notes", noteText(notes))
 	}
 	if len(notes) == 0 {
 		t.out = t.m.ReceivedResend(t.out[:0], now, c.key)
@@ -280,11 +280,11 @@ func (t *Tree) dispatch() {
 		if c.log.Enabled(context.Background(), slog.LevelDebug) {
 			switch msg.Kind {
 			case ebt.Push:
-				c.log.Debug("tree: push", "log", shortLog(msg.Log), "from", msg.From, "thru", msg.Thru)
+				c.log.Debug("tree: push", "key", c.key, "log", shortLog(msg.Log), "from", msg.From, "thru", msg.Thru)
 			case ebt.Notes:
-				c.log.Debug("tree: notes out", "notes", noteText(msg.Notes))
+				c.log.Debug("tree: notes out", "key", c.key, "notes", noteText(msg.Notes))
 			case ebt.Resend:
-				c.log.Debug("tree: resend")
+				c.log.Debug("tree: resend", "key", c.key)
 			}
 		}
 		switch msg.Kind {
