@@ -220,6 +220,13 @@ func (t *Tree) received(c *session, id applog.ID, first, last uint64) {
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.log.Debug("tree: received", "key", c.key, "log", shortLog(ebt.Log(id)), "first", first, "last", last)
 	}
+	if h := t.m.Head(ebt.Log(id)); first <= h && last > h {
+		// Another session stored the first of these records while
+		// they were on their way: the peer still brought the rest,
+		// and is not a duplicate's source to prune (that may be the
+		// neighbour behind, which then pushes the log to it: a cycle).
+		first = h + 1
+	}
 	t.out, _ = t.m.Received(t.out[:0], now, c.key, ebt.Log(id), first)
 	if last > t.held[id] {
 		t.held[id] = last

@@ -77,6 +77,10 @@ type logState struct {
 	waitSince time.Time // when it fell behind a noter; zero: not waiting
 	isDirty   bool
 	isWaiting bool
+	// fed: a neighbour pushed this peer a new entry of it. A log never
+	// fed enters the tree here (its author, or a peer that got it by
+	// other means): its sources, if any, are never upstream.
+	fed bool
 	// fresh: held since the last Tick, which gives each link an entry
 	// for it; until then a link without one has no state of it (not
 	// the idle state).
@@ -272,7 +276,10 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		ls.noters--
 		if ll.pull {
 			ls.sources--
-			if ls.sources == 0 && ls.have > 0 {
+			if ls.have > 0 {
+				// Checked below, once every link of n is gone: the
+				// sources left may all be neighbours this peer pushes
+				// to (a cycle).
 				orphans = append(orphans, l)
 			}
 		}
@@ -290,6 +297,9 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 	slices.Sort(unwatched)
 	grafts := make(map[Peer][]Note)
 	for _, l := range orphans {
+		if !m.upstreamless(l) {
+			continue
+		}
 		if p, ok := m.upstream(l); ok {
 			m.graft(grafts, p, l)
 		}
@@ -359,6 +369,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	}
 	m.raise(l, ls)
 	ls.have = seq
+	ls.fed = true
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
 	if ll != nil {
@@ -375,6 +386,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		return out
 	}
 	var quiets []Note
+	var grafts map[Peer][]Note
 	for _, nt := range notes {
 		ls := m.logs[nt.Log]
 		if ls == nil && ln.unheld >= m.p.MaxUnheld {
@@ -391,7 +403,20 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 			continue
 		}
 		ll.known = max(ll.known, nt.Seq)
+		wasPush := ll.push
 		ll.push = nt.Eager
+		if ll.push && !wasPush && ll.pull && ls.have > 0 && m.upstreamless(nt.Log) {
+			// A source of the log asks this peer to push it: each
+			// waits on the other, and neither gets a new entry unless
+			// one has another source. It had not: graft one that is
+			// neither.
+			if p, ok := m.bestOf(nt.Log, isUpstream); ok {
+				if grafts == nil {
+					grafts = make(map[Peer][]Note)
+				}
+				m.graft(grafts, p, nt.Log)
+			}
+		}
 		wasQuiet := ll.quiet
 		ll.quiet = nt.Quiet && !nt.Eager
 		if wasQuiet && !ll.push && !ll.quiet {
@@ -424,6 +449,11 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	}
 	if len(quiets) > 0 {
 		out = append(out, Msg{To: from, Kind: Notes, Notes: quiets})
+	}
+	for _, p := range m.order {
+		if ns := grafts[p]; len(ns) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: ns})
+		}
 	}
 	return out
 }
@@ -491,7 +521,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		keep = append(keep, l)
-		if ls.sources > 0 && now.Sub(ls.waitSince) < m.p.SwitchTime {
+		if now.Sub(ls.waitSince) < m.p.SwitchTime && !m.upstreamless(l) {
 			continue
 		}
 		ls.waitSince = now
@@ -760,10 +790,38 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 // cycle that pushes nothing, each waiting on the other until a note and
 // SwitchTime later), unless every candidate did.
 func (m *Machine) upstream(l Log) (Peer, bool) {
-	if p, ok := m.bestOf(l, func(ll linkLog) bool { return !ll.pull && !ll.push }); ok {
+	if p, ok := m.bestOf(l, isUpstream); ok {
 		return p, true
 	}
 	return m.best(l, false)
+}
+
+// isUpstream reports whether a neighbour whose state of a log is ll may
+// be grafted as an upstream source of it: neither a source already nor
+// one that asked this peer to push the log.
+func isUpstream(ll linkLog) bool { return !ll.pull && !ll.push }
+
+// upstreamless reports whether no source of l may bring this peer new
+// entries of it: it has none, or it was pushed entries of l (it is not
+// where l enters the tree, as its author is) and each of its sources
+// asked this peer to push l. Such a source gets l from this peer, or
+// from another source of its own: with no other, the two are a cycle
+// that no new entry reaches, each waiting on the other until a note
+// and a SwitchTime later.
+func (m *Machine) upstreamless(l Log) bool {
+	ls := m.logs[l]
+	if ls == nil || ls.sources == 0 {
+		return true
+	}
+	if !ls.fed {
+		return false
+	}
+	for _, p := range m.order {
+		if ll, ok := m.view(m.links[p], l); ok && ll.pull && !ll.push {
+			return false
+		}
+	}
+	return true
 }
 
 // bestOf returns, of the neighbours with state for l that ok accepts,
