@@ -351,11 +351,18 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	switch {
 	case seq <= ls.have:
 		if ll != nil && ll.pull && ls.sources > 1 {
-			ll.pull = false
-			ls.sources--
-			var n Note
-			out, n = m.lazyOrQuiet(out, from, l, ls, ll)
-			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{n}})
+			if !ls.fed || ll.push || m.upstreamBut(l, from) {
+				out = m.prune(out, from, l, ls, ll)
+			} else {
+				// from is the last source that does not get l from
+				// this peer: it stays, and the others, each a cycle
+				// with this peer, are pruned instead.
+				for _, p := range m.order {
+					if v, ok := m.view(m.links[p], l); ok && p != from && v.pull && v.push {
+						out = m.prune(out, p, l, ls, m.linkLog(m.links[p], l, ls))
+					}
+				}
+			}
 		}
 		if ll != nil {
 			m.tidy(ln, l, ls, ll)
@@ -813,15 +820,29 @@ func (m *Machine) upstreamless(l Log) bool {
 	if ls == nil || ls.sources == 0 {
 		return true
 	}
-	if !ls.fed {
-		return false
-	}
+	return ls.fed && !m.upstreamBut(l, "")
+}
+
+// upstreamBut reports whether a source of l other than neighbour but did
+// not ask this peer to push l.
+func (m *Machine) upstreamBut(l Log, but Peer) bool {
 	for _, p := range m.order {
-		if ll, ok := m.view(m.links[p], l); ok && ll.pull && !ll.push {
-			return false
+		if ll, ok := m.view(m.links[p], l); ok && p != but && ll.pull && !ll.push {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// prune asks neighbour p, a source of l whose state is ll, to stop
+// pushing l: it is made a watcher or hushed (lazyOrQuiet), and the note
+// that tells it so is appended to out.
+func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) []Msg {
+	ll.pull = false
+	ls.sources--
+	var n Note
+	out, n = m.lazyOrQuiet(out, p, l, ls, ll)
+	return append(out, Msg{To: p, Kind: Notes, Notes: []Note{n}})
 }
 
 // bestOf returns, of the neighbours with state for l that ok accepts,
