@@ -59,6 +59,13 @@ func (t *Tree) join(c *session) {
 	heads := t.base.read(c.st)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.st == nil {
+		if a, ok := c.st.(interface{ ID() applog.ID }); ok {
+			// The store's own log (applog.DB's): its tree is rooted
+			// here.
+			t.m.Own(ebt.Log(a.ID()))
+		}
+	}
 	t.st = c.st
 	t.next++
 	// Keys sort as the sessions joined: where neighbours hold as much of

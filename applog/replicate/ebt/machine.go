@@ -64,8 +64,9 @@ type Machine struct {
 	links map[Peer]*link
 	order []Peer // connected neighbours, sorted: iteration is deterministic
 
-	dirty   []Log // logs whose head rose since the last Tick
-	waiting []Log // logs some neighbour holds further than this peer
+	dirty   []Log        // logs whose head rose since the last Tick
+	waiting []Log        // logs some neighbour holds further than this peer
+	own     map[Log]bool // the logs this peer appends to (Own)
 }
 
 // logState is this peer's state of one log: a few integers.
@@ -152,6 +153,18 @@ func New(p Params) (*Machine, error) {
 	}, nil
 }
 
+// Own records that this peer appends to log l itself (it is l's
+// author): l's tree is rooted here, so Connect never asks a neighbour to
+// push l. Otherwise the author asks its first neighbour for it, which
+// asks the author too: a source of l that is downstream, which that
+// neighbour would take for a cycle.
+func (m *Machine) Own(l Log) {
+	if m.own == nil {
+		m.own = make(map[Log]bool)
+	}
+	m.own[l] = true
+}
+
 // Head returns the highest seq of log l this peer holds (0: none).
 func (m *Machine) Head(l Log) uint64 {
 	if ls := m.logs[l]; ls != nil {
@@ -196,7 +209,7 @@ func (m *Machine) SetRTT(n Peer, d time.Duration) {
 
 // Connect adds neighbour n and returns out with its first batch of notes
 // (the heads): one note per log held, eager for the logs no other
-// neighbour pushes to this peer yet, lazy for those with fewer than
+// neighbour pushes to this peer yet (but its own: Own), lazy for those with fewer than
 // Watchers watchers, quiet for the rest. Connecting a neighbour already
 // connected resets its state.
 func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
@@ -222,7 +235,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		ll := &linkLog{noted: ls.have}
 		switch {
-		case ls.sources == 0:
+		case ls.sources == 0 && !m.own[l]:
 			ll.pull = true
 			ls.sources++
 		case ls.watchers < m.p.Watchers:
