@@ -82,6 +82,13 @@ type logState struct {
 	// fed enters the tree here (its author, or a peer that got it by
 	// other means): its sources, if any, are never upstream.
 	fed bool
+	// guess: it is fed, its sources were chosen among neighbours that
+	// held no more of it than this peer (at Connect, or when the last
+	// upstream one left), and none has pushed a new entry since: one may
+	// be downstream of this peer by more than one hop, a cycle. A note
+	// of more is then grafted at the next Tick, not after SwitchTime,
+	// unless a source is known to hold more (it is pushing).
+	guess bool
 	// fresh: held since the last Tick, which gives each link an entry
 	// for it; until then a link without one has no state of it (not
 	// the idle state).
@@ -238,6 +245,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		case ls.sources == 0 && !m.own[l]:
 			ll.pull = true
 			ls.sources++
+			ls.guess = ls.fed
 		case ls.watchers < m.p.Watchers:
 			ll.watch = true
 			ls.watchers++
@@ -315,6 +323,7 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		if p, ok := m.upstream(l); ok {
 			m.graft(grafts, p, l)
+			m.logs[l].guess = m.logs[l].fed
 		}
 	}
 	for _, l := range unwatched {
@@ -390,6 +399,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	m.raise(l, ls)
 	ls.have = seq
 	ls.fed = true
+	ls.guess = false
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
 	if ll != nil {
@@ -435,6 +445,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 					grafts = make(map[Peer][]Note)
 				}
 				m.graft(grafts, p, nt.Log)
+				ls.guess = true
 			}
 		}
 		wasQuiet := ll.quiet
@@ -541,12 +552,13 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		keep = append(keep, l)
-		if now.Sub(ls.waitSince) < m.p.SwitchTime && !m.upstreamless(l) {
+		if now.Sub(ls.waitSince) < m.p.SwitchTime && (!ls.guess && !m.upstreamless(l) || m.sourceAhead(l, ls.have)) {
 			continue
 		}
 		ls.waitSince = now
 		if p, ok := m.best(l, false); ok && m.known(p, l) > ls.have {
 			m.graft(batch, p, l)
+			ls.guess = false // p holds more: it is upstream
 		}
 	}
 	m.waiting = keep
@@ -814,6 +826,17 @@ func (m *Machine) upstream(l Log) (Peer, bool) {
 		return p, true
 	}
 	return m.best(l, false)
+}
+
+// sourceAhead reports whether a source of l is known to hold more than
+// have: it is pushing it.
+func (m *Machine) sourceAhead(l Log, have uint64) bool {
+	for _, p := range m.order {
+		if ll, ok := m.view(m.links[p], l); ok && ll.pull && ll.known > have {
+			return true
+		}
+	}
+	return false
 }
 
 // isUpstream reports whether a neighbour whose state of a log is ll may

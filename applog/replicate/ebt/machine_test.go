@@ -560,6 +560,26 @@ func TestSourceCycles(t *testing.T) {
 		m.ReceivedNotes(nil, at(400), "d", []Note{{"l", 3, true, false}})
 		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("d", Note{"l", 1, true, false})})
 	})
+	t.Run("guessed source", func(t *testing.T) {
+		// u leaves: b, which holds as much as this peer, is grafted (a
+		// guess: it may be downstream by two hops). w notes more
+		// before b pushed anything: grafted at the next tick.
+		m := fedMachine(t, "b", "w")
+		m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 1, false, false}})
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "u leaves", m.Disconnect(nil, at(300), "u"), []Msg{notes("b", Note{"l", 1, true, false})})
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("w", Note{"l", 1, true, false})})
+		// A source known to hold more is pushing: the wait is
+		// SwitchTime, as for any source.
+		m = fedMachine(t, "b", "w")
+		m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 1, false, false}})
+		m.Disconnect(nil, at(300), "u")
+		m.ReceivedNotes(nil, at(400), "b", []Note{{"l", 2, false, false}})
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "b ahead", m.Tick(nil, at(500)), nil)
+		wantMsgs(t, "after switch time", m.Tick(nil, at(1000)), []Msg{notes("w", Note{"l", 1, true, false})})
+	})
 	t.Run("author", func(t *testing.T) {
 		// The author's log was never pushed to it, and it never asks a
 		// neighbour for it (Own): a neighbour whose source it is has
