@@ -82,12 +82,14 @@ type logState struct {
 	// fed enters the tree here (its author, or a peer that got it by
 	// other means): its sources, if any, are never upstream.
 	fed bool
-	// guess: it is fed, its sources were chosen among neighbours that
-	// held no more of it than this peer (at Connect, or when the last
-	// upstream one left), and none has pushed a new entry since: one may
-	// be downstream of this peer by more than one hop, a cycle. A note
-	// of more is then grafted at the next Tick, not after SwitchTime,
-	// unless a source is known to hold more (it is pushing).
+	// guess: it is fed, and its sources were chosen among neighbours
+	// that held no more of it than this peer (at Connect, or when the
+	// last upstream one left), or a neighbour that holds as much grafted
+	// it from this peer (its own such choice), and no new entry came
+	// since: a source may be downstream of this peer by more than one
+	// hop, a cycle. A note of more is then grafted at the next Tick, not
+	// after SwitchTime, unless a source is known to hold more (it is
+	// pushing).
 	guess bool
 	// fresh: held since the last Tick, which gives each link an entry
 	// for it; until then a link without one has no state of it (not
@@ -435,6 +437,12 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		ll.known = max(ll.known, nt.Seq)
 		wasPush := ll.push
 		ll.push = nt.Eager
+		if ll.push && !wasPush && ls.fed && nt.Seq >= ls.have && ls.have > 0 {
+			// A graft from a neighbour that holds as much: its guess
+			// (Connect, or a lost upstream source), which may close a
+			// cycle through this peer's sources.
+			ls.guess = true
+		}
 		if ll.push && !wasPush && ll.pull && ls.have > 0 && m.upstreamless(nt.Log) {
 			// A source of the log asks this peer to push it: each
 			// waits on the other, and neither gets a new entry unless

@@ -580,6 +580,16 @@ func TestSourceCycles(t *testing.T) {
 		wantMsgs(t, "b ahead", m.Tick(nil, at(500)), nil)
 		wantMsgs(t, "after switch time", m.Tick(nil, at(1000)), []Msg{notes("w", Note{"l", 1, true, false})})
 	})
+	t.Run("grafted by a guess", func(t *testing.T) {
+		// g, which holds as much as this peer, grafts it (a guess of
+		// g's, which may close a cycle through u): w's note of more is
+		// grafted at the next tick.
+		m := fedMachine(t, "g", "w")
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "g grafts", m.ReceivedNotes(nil, at(300), "g", []Note{{"l", 1, true, false}}), nil)
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("w", Note{"l", 1, true, false})})
+	})
 	t.Run("author", func(t *testing.T) {
 		// The author's log was never pushed to it, and it never asks a
 		// neighbour for it (Own): a neighbour whose source it is has
