@@ -91,34 +91,40 @@
 //     within 3.3s, three times SwitchTime plus two ticks and 400ms; 0.8s
 //     to 1.8s measured, notes waiting NoteDelay included).
 //   - Cycles. The sources of a log should form a tree rooted at its
-//     author; a source chosen without knowing it is upstream can close
-//     a cycle that no new entry reaches, and each peer in it (and below
+//     author; a source chosen without knowing it is upstream can close a
+//     cycle that no new entry reaches, and each peer in it (and below
 //     it) then got the next entry by a note (NoteDelay) and a graft
-//     SwitchTime later. So a source that asked this peer to push the
-//     log does not count as upstream, for a log this peer was pushed
-//     (fed: not its author, nor where the log enters the tree): when the
-//     last source that did not leaves, when a source turns eager (a
-//     graft) and no other is upstream, and when a duplicate would prune
-//     the last upstream one, the peer grafts, or keeps, one that is
-//     neither; a log without an upstream source grafts a neighbour that
-//     notes more at the next tick, not after SwitchTime. A source chosen
-//     among neighbours that hold no more than this peer (at Connect, or
-//     on such a loss) may still be downstream by several hops: until it
-//     pushes a new entry it is a guess, and a note of more is grafted at
-//     the next tick too, unless a source is known to hold more
-//     (TestSourceCycles). Chat's membership opens a connection for an
-//     overlay message and closes it a second later, so such losses are
-//     common while a --discover room forms: in a 64-host netlab room,
-//     the trees traced from the chats' diagnostics (the room figures'
-//     SCUTTLE_ROOM_VERBOSE) held such cycles for half the logs, each
-//     making its next line reach the farthest chat in 1.6 s (note, 1 s,
-//     then SwitchTime); with these rules most lines take 60 to 110ms,
-//     and one in about twenty, below a cycle of three or more formed
-//     while the room came up, 0.6 to 1.1 s, after which it is gone (the
-//     duplicate from inside the cycle prunes it). In the simulator, 32
-//     and 64 peers whose lines are written one at a time reach every
-//     peer at p50 14ms, 830ms before the first of these rules
-//     (TestSimLingerReach).
+//     SwitchTime later. So a source that asked this peer to push the log
+//     does not count as upstream, for a log this peer was pushed (fed:
+//     not its author, nor where the log enters the tree): when the last
+//     source that did not leaves, when a source turns eager (a graft)
+//     and no other is upstream, and when a duplicate would prune the
+//     last upstream one, the peer grafts, or keeps, one that is neither;
+//     a log without an upstream source grafts a neighbour that notes
+//     more at the next tick, not after SwitchTime. A source chosen among
+//     neighbours that hold no more than this peer (at Connect, or on
+//     such a loss) may still be downstream by several hops, a longer
+//     cycle: until a new entry comes it is a guess, and a note of more
+//     is grafted at the next tick too, unless a source is known to hold
+//     more; so is one at a peer that such a guess grafted
+//     (TestSourceCycles). A cycle heals at the first entry that reaches
+//     one of its peers: the copy that comes round it is a duplicate, and
+//     prunes it. Chat's membership opens a connection for an overlay
+//     message and closes it a second later, so such losses are common
+//     while a --discover room forms (about 1,100 grafts for 780 closed
+//     connections in a 64-host netlab room): there, the trees traced
+//     from the chats' diagnostics (the room figures'
+//     SCUTTLE_ROOM_VERBOSE) held cycles for half the logs, each making
+//     the log's next line reach the farthest chat 1.6 s after it was
+//     typed (a note, 1 s, then SwitchTime), p50 0.74 to 1.62 s in three
+//     runs; with these rules p50 65 to 70ms, and the few lines below a
+//     cycle of three or more 0.25 to 0.8 s (room figures in the root
+//     package: SCUTTLE_FIGURES=1 SCUTTLE_ROOM_SIZES=2,32,64
+//     SCUTTLE_ROOM_MODES=discover SCUTTLE_ROOM_KILL=0 go test -run
+//     '^TestRoomFigures$' -v .). In the simulator, 32 and 64 peers whose
+//     lines are written one at a time reach every peer at p50 14ms, the
+//     slowest 433ms and 390ms (931ms and 1.1s before these rules, 830ms
+//     at p50 before the first of them; TestSimLingerReach).
 //   - Resend. A peer that dropped a neighbour's notes of logs it does
 //     not hold (past MaxUnheld) sends it a Resend once it holds most of
 //     what it took; the neighbour notes again every log it holds that the
