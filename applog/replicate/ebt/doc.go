@@ -149,13 +149,20 @@
 // 4 and 30 per batch of notes):
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
-//	200, overlay                  1.002            3.20            1.13x  8         149ms, 669ms    max 10, mean 9.60
-//	1000, overlay                 1.003            3.20            1.10x  11        188ms, 1.61s    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.036            6.21            1.19x  16        649ms, 2.19s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.052            6.57            1.18x  21        704ms, 3.43s    max 10, mean 9.70
-//	200, 20 stalled               1.003            3.10            1.12x  10        154ms, 819ms    max 10, mean 9.58
+//	200, overlay                  1.000            3.19            1.12x  7         147ms, 240ms    max 10, mean 9.60
+//	1000, overlay                 1.000            3.18            1.10x  15        170ms, 946ms    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.005            5.97            1.14x  24        146ms, 1.29s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.007            6.23            1.12x  36        159ms, 1.32s    max 10, mean 9.70
+//	200, 20 stalled               1.000            3.09            1.12x  10        145ms, 206ms    max 10, mean 9.58
 //	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
 //	200, named full mesh          (not measured again: its simulation, 200 peers in one process, takes over 10 minutes now)
+//
+// Before the Cycles rules (as last measured, same seeds), the first five
+// rows' slowest entries took 669ms, 1.61s, 2.19s, 3.43s and 819ms, and
+// the churn rows made 1.036 and 1.052 copies per delivery (1.19x and
+// 1.18x the 2-host bytes) and reached half the peers in 649ms and 704ms:
+// each cycle of sources that churn left cost its log's next entry a note
+// and a SwitchTime.
 //
 // Notes wait for each other (NoteDelay) and come from the same few
 // watchers, so that several go in one batch: in the 50-mesh 2.4 notes a
