@@ -29,7 +29,7 @@ func TestRoomDiscoverBounded(t *testing.T) {
 	lab := netlab.New(t, n)
 	r := newRoom(t, n)
 	for i, h := range lab.Hosts {
-		r.start(t, i, h, []string{"--discover", r.names[i]})
+		r.start(t, i, h, []string{"--discover", r.names[i]}, nil)
 	}
 	upWait := 2*time.Minute + n*3*time.Second
 	r.waitFor(t, upWait, "every chat connected to another", func() string {

@@ -75,7 +75,11 @@ import (
 // SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone;
 // SCUTTLE_ROOM_SEED (default 22) changes the typists and victims;
 // SCUTTLE_ROOM_PCAP=DIR captures the phase's frame headers on the lab's
-// bridge into DIR (tcpdump), to tell what its bytes are. The
+// bridge into DIR (tcpdump), to tell what its bytes are;
+// SCUTTLE_ROOM_VERBOSE=DIR runs every chat with -v and writes its
+// diagnostics (standard error) to DIR/MODE-N/hI.log, and logs when each
+// line was typed and which chat printed it last, to trace a slow line
+// through the chats' broadcast trees (replicate's "tree:" lines). The
 // defaults are the values above. The table comes last in the log; "up
 // in" is the time from the first chat's start to every chat printing
 // every other's first line.
@@ -205,7 +209,7 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 		} else {
 			args = append(args, slices.Concat(r.names[:i], r.names[i+1:])...)
 		}
-		r.start(t, i, h, args)
+		r.start(t, i, h, args, verboseLog(t, run, r.names[i]))
 	}
 
 	// Up: connections, then a line from each chat printed by all, then
@@ -281,6 +285,10 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 		if len(others) == 0 {
 			last = typed
 		}
+		if os.Getenv("SCUTTLE_ROOM_VERBOSE") != "" {
+			t.Logf("line %d typed by %s at %s, last printed by %s after %v", k, r.names[typist],
+				typed.UTC().Format("15:04:05.000"), r.lastPrinter(text, others), last.Sub(typed).Round(time.Millisecond))
+		}
 		res.latency = append(res.latency, last.Sub(typed))
 	}
 	res.settleLimit = !waitUnicastStill(t, lab, 250*time.Millisecond, 5*time.Second)
@@ -351,6 +359,27 @@ func captureBridge(t *testing.T, lab *netlab.Lab, run roomRun) func() {
 		cmd.Wait()
 		t.Logf("captured the phase in %s: %s", file, strings.Join(strings.Fields(said.String()), " "))
 	}
+}
+
+// verboseLog, if SCUTTLE_ROOM_VERBOSE names a directory, creates the file
+// chat name's diagnostics go to in run (DIR/MODE-N/NAME.log), closed at
+// the test's end; else it returns nil.
+func verboseLog(t *testing.T, run roomRun, name string) io.Writer {
+	t.Helper()
+	dir := os.Getenv("SCUTTLE_ROOM_VERBOSE")
+	if dir == "" {
+		return nil
+	}
+	dir = filepath.Join(dir, fmt.Sprintf("%s-%d", run.mode, run.n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // idleWindow is how long runRoom measures the room sending with nobody
@@ -443,10 +472,15 @@ func newRoom(t *testing.T, n int) *room {
 	return r
 }
 
-// start starts chat i on h, with args after "chat".
-func (r *room) start(t *testing.T, i int, h *netlab.Host, args []string) {
+// start starts chat i on h, with args after "chat"; with diag not nil,
+// with -v, its standard error copied to diag.
+func (r *room) start(t *testing.T, i int, h *netlab.Host, args []string, diag io.Writer) {
 	t.Helper()
-	cmd := testkit.Command(t.Context(), h.Command, scuttleBin, t.TempDir(), nil, append([]string{"chat"}, args...)...)
+	args = append([]string{"chat"}, args...)
+	if diag != nil {
+		args = slices.Insert(args, 1, "-v")
+	}
+	cmd := testkit.Command(t.Context(), h.Command, scuttleBin, t.TempDir(), nil, args...)
 	c := &roomChat{done: make(chan struct{}), connected: map[string]bool{}, stderr: &tailWriter{max: 16 << 10}}
 	var err error
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
@@ -457,6 +491,9 @@ func (r *room) start(t *testing.T, i int, h *netlab.Host, args []string) {
 		t.Fatal(err)
 	}
 	cmd.Stderr = c.stderr
+	if diag != nil {
+		cmd.Stderr = io.MultiWriter(c.stderr, diag)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", r.names[i], err)
 	}
@@ -578,6 +615,20 @@ func (r *room) waitPrinted(t *testing.T, limit time.Duration, text string, who [
 		return ""
 	})
 	return last
+}
+
+// lastPrinter returns the name of the chat of who that printed text last.
+func (r *room) lastPrinter(text string, who []int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := ""
+	var last time.Time
+	for _, i := range who {
+		if at, ok := r.printed[text][i]; ok && !at.Before(last) {
+			name, last = r.names[i], at
+		}
+	}
+	return name
 }
 
 // waitQuiet waits until no chat has printed a connection's start or end

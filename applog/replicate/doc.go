@@ -68,8 +68,13 @@
 //     never lowered): records are still read from the store, never
 //     queued, and never sent back to the peer they came from.
 //   - Runs this side stores tell the machine (Received, with the run's
-//     first seq, then its last); a records frame that brings nothing new
-//     is a duplicate it hears of (and prunes). What the store gets
+//     first seq, then its last; with the first one not held, if another
+//     session stored the run's first records meanwhile: the peer brought
+//     the rest, TestTreeReceivedRun); a records frame that brings nothing
+//     new is a duplicate it hears of (and prunes). The store's own log
+//     (a Store with an ID method, as applog.DB's) is the machine's Own:
+//     its tree is rooted at this side, which never asks a peer to push
+//     it. What the store gets
 //     otherwise (the own appends, a Version 3 session's inserts) the
 //     Tree tells the machine (Append) when the store changes; a log the
 //     store no longer offers (blocked) or keeps forked is forgotten

@@ -1,7 +1,9 @@
 package replicate
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -57,6 +59,13 @@ func (t *Tree) join(c *session) {
 	heads := t.base.read(c.st)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.st == nil {
+		if a, ok := c.st.(interface{ ID() applog.ID }); ok {
+			// The store's own log (applog.DB's): its tree is rooted
+			// here.
+			t.m.Own(ebt.Log(a.ID()))
+		}
+	}
 	t.st = c.st
 	t.next++
 	// Keys sort as the sessions joined: where neighbours hold as much of
@@ -65,6 +74,9 @@ func (t *Tree) join(c *session) {
 	// for a message or two and closed a second later.
 	c.key = ebt.Peer(fmt.Sprintf("%020d", t.next))
 	t.sessions[c.key] = c
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("tree: join", "key", c.key, "own", shortLog(ebt.Log(c.watch)))
+	}
 	now := time.Now()
 	t.syncLocked(now, heads)
 	t.out = t.m.Connect(t.out[:0], now, c.key)
@@ -84,6 +96,7 @@ func (t *Tree) leave(c *session) {
 		return
 	}
 	delete(t.sessions, c.key)
+	c.log.Debug("tree: leave", "key", c.key)
 	t.out = t.m.Disconnect(t.out[:0], time.Now(), c.key)
 	t.dispatch()
 	var done chan struct{}
@@ -211,6 +224,16 @@ func (t *Tree) received(c *session, id applog.ID, first, last uint64) {
 		return
 	}
 	now := time.Now()
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("tree: received", "key", c.key, "log", shortLog(ebt.Log(id)), "first", first, "last", last)
+	}
+	if h := t.m.Head(ebt.Log(id)); first <= h && last > h {
+		// Another session stored the first of these records while
+		// they were on their way: the peer still brought the rest,
+		// and is not a duplicate's source to prune (that may be the
+		// neighbour behind, which then pushes the log to it: a cycle).
+		first = h + 1
+	}
 	t.out, _ = t.m.Received(t.out[:0], now, c.key, ebt.Log(id), first)
 	if last > t.held[id] {
 		t.held[id] = last
@@ -228,6 +251,9 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 		return
 	}
 	now := time.Now()
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("tree: notes in", "key", c.key, "notes", noteText(notes))
+	}
 	if len(notes) == 0 {
 		t.out = t.m.ReceivedResend(t.out[:0], now, c.key)
 		t.dispatch()
@@ -264,6 +290,16 @@ func (t *Tree) dispatch() {
 		c := t.sessions[msg.To]
 		if c == nil {
 			continue
+		}
+		if c.log.Enabled(context.Background(), slog.LevelDebug) {
+			switch msg.Kind {
+			case ebt.Push:
+				c.log.Debug("tree: push", "key", c.key, "log", shortLog(msg.Log), "from", msg.From, "thru", msg.Thru)
+			case ebt.Notes:
+				c.log.Debug("tree: notes out", "key", c.key, "notes", noteText(msg.Notes))
+			case ebt.Resend:
+				c.log.Debug("tree: resend", "key", c.key)
+			}
 		}
 		switch msg.Kind {
 		case ebt.Push:
@@ -358,4 +394,27 @@ func (c *session) isEager(id applog.ID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.eager[id]
+}
+
+// shortLog returns the first 8 characters of log l's id: enough to tell
+// a room's logs apart in diagnostics.
+func shortLog(l ebt.Log) string { return string(l[:min(len(l), 8)]) }
+
+// noteText formats notes for diagnostics: "log:seq" each, with "+" for an
+// eager note and "q" for a quiet one.
+func noteText(notes []ebt.Note) string {
+	var b []byte
+	for i, n := range notes {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = fmt.Appendf(b, "%s:%d", shortLog(n.Log), n.Seq)
+		switch {
+		case n.Eager:
+			b = append(b, '+')
+		case n.Quiet:
+			b = append(b, 'q')
+		}
+	}
+	return string(b)
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -275,6 +277,45 @@ func TestTreeSourceLeaves(t *testing.T) {
 	r.mu.Unlock()
 	a.st.appendN(a.id, 1, 0)
 	r.converge(map[applog.ID]uint64{a.id: 3}, "entry 3 after 2-3 closed")
+}
+
+// TestTreeReceivedRun: a push of records whose first another session
+// stored while they were on their way (both peers are sources, as while
+// a tree forms) brought the rest: its peer is not pruned as a
+// duplicate's source. Pruning it kept the source behind, which then
+// asked this side to push the log: a cycle of two sources that no new
+// entry reached.
+func TestTreeReceivedRun(t *testing.T) {
+	tr, err := NewTree(ebt.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	join := func(k ebt.Peer) *session {
+		c := &session{log: slog.New(slog.DiscardHandler), key: k, eager: map[applog.ID]bool{},
+			noteAt: map[ebt.Log]int{}, notesReady: make(chan struct{}, 1), granted: map[applog.ID]bool{}}
+		tr.sessions[k] = c
+		tr.m.Connect(nil, now, k)
+		return c
+	}
+	a, b := join("a"), join("b")
+	id := applog.ID("l")
+	for _, k := range []ebt.Peer{"a", "b"} {
+		tr.m.ReceivedNotes(nil, now, k, []ebt.Note{{Log: ebt.Log(id), Seq: 2}})
+	}
+	tr.m.Tick(nil, now.Add(100*time.Millisecond)) // grafts a: no source
+	tr.m.Tick(nil, now.Add(time.Second))          // grafts b: a did not deliver
+	if got := tr.m.Sources(ebt.Log(id)); !slices.Equal(got, []ebt.Peer{"a", "b"}) {
+		t.Fatalf("sources %v, want [a b]", got)
+	}
+	tr.received(a, id, 1, 1)
+	tr.received(b, id, 1, 2) // 1 a duplicate, 2 new
+	if got := tr.m.Sources(ebt.Log(id)); !slices.Equal(got, []ebt.Peer{"a", "b"}) {
+		t.Errorf("sources after b brought 2: %v, want [a b]", got)
+	}
+	if h := tr.m.Head(ebt.Log(id)); h != 2 {
+		t.Errorf("head %d, want 2", h)
+	}
 }
 
 // TestTreeV3Peer: a peer without a Tree (Version 3) in a mesh of 3 with

@@ -26,8 +26,9 @@
 // it). The rules:
 //
 //   - Heads. On Connect, the peer notes every log it holds, asking for
-//     it eagerly if no neighbour is a source of it yet, lazily if it has
-//     fewer than Watchers watchers, else to be quiet: a second connection
+//     it eagerly if no neighbour is a source of it yet (but the log it
+//     authors, Own: its tree is rooted there), lazily if it has fewer
+//     than Watchers watchers, else to be quiet: a second connection
 //     does not double what the first brings (TestConnectHeads).
 //   - Watchers. Besides its sources, a peer has each log noted to it by
 //     Watchers neighbours (3); it hushes the others, and a neighbour that
@@ -48,7 +49,11 @@
 //     is answered with the entries the neighbour lacks (TestConnectHeads).
 //   - Prune. An entry received a second time from a source asks that
 //     source to go lazy for the log, unless it is the last source
-//     (TestDuplicatePrunes). So the sources of a log form a tree rooted
+//     (TestDuplicatePrunes), or the last upstream one (below): then the
+//     sources that are cycles are pruned instead (TestSourceCycles). A
+//     push that brought new entries is not a duplicate, even if another
+//     source's copy of its first entry came while it was on its way
+//     (replicate's TestTreeReceivedRun). So the sources of a log form a tree rooted
 //     at its author; a room's first lines form it, and later lines cost
 //     about one copy per peer (TestSimRoom: 200 peers over the overlay,
 //     at most 1.3 copies per delivery, 1.00 measured).
@@ -74,21 +79,52 @@
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it
 //     has made no progress for SwitchTime (TestGraftAfterSwitchTime).
-//     A note delayed (NoteDelay) adds its delay to that.
-//     When the last source of a log disconnects, the next is grafted at
-//     once (TestDisconnectGrafts), and not from a neighbour that asked
-//     this peer to push the log, which gets it from this peer: that
-//     would make a cycle of two sources that pushes nothing until a note
-//     and SwitchTime later (TestDisconnectGraftsUpstream). Chat's
-//     membership opens a connection for an overlay message and closes it
-//     a second later, so such a loss is common: with it, 32 and 64 peers
-//     whose lines are written one at a time reach every peer at p50 14ms,
-//     830ms before (TestSimLingerReach). An eager neighbour that stalls thus
-//     delays a log by at most SwitchTime plus a tick and a round trip per
-//     hop (TestSimStalled: a tenth of 200 peers never push; every entry
-//     reaches every peer, the slowest within 3.3s, three times SwitchTime
-//     plus two ticks and 400ms; 0.8s to 1.8s measured, notes waiting
-//     NoteDelay included).
+//     A note delayed (NoteDelay) adds its delay to that. When the last
+//     source of a log disconnects, the next is grafted at once
+//     (TestDisconnectGrafts), and not from a neighbour that asked this
+//     peer to push the log, which gets it from this peer: that would
+//     make a cycle of two sources that pushes nothing until a note and
+//     SwitchTime later (TestDisconnectGraftsUpstream). An eager
+//     neighbour that stalls thus delays a log by at most SwitchTime plus
+//     a tick and a round trip per hop (TestSimStalled: a tenth of 200
+//     peers never push; every entry reaches every peer, the slowest
+//     within 3.3s, three times SwitchTime plus two ticks and 400ms; 0.8s
+//     to 1.8s measured, notes waiting NoteDelay included).
+//   - Cycles. The sources of a log should form a tree rooted at its
+//     author; a source chosen without knowing it is upstream can close a
+//     cycle that no new entry reaches, and each peer in it (and below
+//     it) then got the next entry by a note (NoteDelay) and a graft
+//     SwitchTime later. So a source that asked this peer to push the log
+//     does not count as upstream, for a log this peer was pushed (fed:
+//     not its author, nor where the log enters the tree): when the last
+//     source that did not leaves, when a source turns eager (a graft)
+//     and no other is upstream, and when a duplicate would prune the
+//     last upstream one, the peer grafts, or keeps, one that is neither;
+//     a log without an upstream source grafts a neighbour that notes
+//     more at the next tick, not after SwitchTime. A source chosen among
+//     neighbours that hold no more than this peer (at Connect, or on
+//     such a loss) may still be downstream by several hops, a longer
+//     cycle: until a new entry comes it is a guess, and a note of more
+//     is grafted at the next tick too, unless a source is known to hold
+//     more; so is one at a peer that such a guess grafted
+//     (TestSourceCycles). A cycle heals at the first entry that reaches
+//     one of its peers: the copy that comes round it is a duplicate, and
+//     prunes it. Chat's membership opens a connection for an overlay
+//     message and closes it a second later, so such losses are common
+//     while a --discover room forms (about 1,100 grafts for 780 closed
+//     connections in a 64-host netlab room): there, the trees traced
+//     from the chats' diagnostics (the room figures'
+//     SCUTTLE_ROOM_VERBOSE) held cycles for half the logs, each making
+//     the log's next line reach the farthest chat 1.6 s after it was
+//     typed (a note, 1 s, then SwitchTime), p50 0.74 to 1.62 s in three
+//     runs; with these rules p50 65 to 70ms, and the few lines below a
+//     cycle of three or more 0.25 to 0.8 s (room figures in the root
+//     package: SCUTTLE_FIGURES=1 SCUTTLE_ROOM_SIZES=2,32,64
+//     SCUTTLE_ROOM_MODES=discover SCUTTLE_ROOM_KILL=0 go test -run
+//     '^TestRoomFigures$' -v .). In the simulator, 32 and 64 peers whose
+//     lines are written one at a time reach every peer at p50 14ms, the
+//     slowest 433ms and 390ms (931ms and 1.1s before these rules, 830ms
+//     at p50 before the first of them; TestSimLingerReach).
 //   - Resend. A peer that dropped a neighbour's notes of logs it does
 //     not hold (past MaxUnheld) sends it a Resend once it holds most of
 //     what it took; the neighbour notes again every log it holds that the
@@ -113,13 +149,20 @@
 // 4 and 30 per batch of notes):
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
-//	200, overlay                  1.002            3.20            1.13x  8         149ms, 669ms    max 10, mean 9.60
-//	1000, overlay                 1.003            3.20            1.10x  11        188ms, 1.61s    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.036            6.21            1.19x  16        649ms, 2.19s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.052            6.57            1.18x  21        704ms, 3.43s    max 10, mean 9.70
-//	200, 20 stalled               1.003            3.10            1.12x  10        154ms, 819ms    max 10, mean 9.58
+//	200, overlay                  1.000            3.19            1.12x  7         147ms, 240ms    max 10, mean 9.60
+//	1000, overlay                 1.000            3.18            1.10x  15        170ms, 946ms    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.005            5.97            1.14x  24        146ms, 1.29s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.007            6.23            1.12x  36        159ms, 1.32s    max 10, mean 9.70
+//	200, 20 stalled               1.000            3.09            1.12x  10        145ms, 206ms    max 10, mean 9.58
 //	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
 //	200, named full mesh          (not measured again: its simulation, 200 peers in one process, takes over 10 minutes now)
+//
+// Before the Cycles rules (as last measured, same seeds), the first five
+// rows' slowest entries took 669ms, 1.61s, 2.19s, 3.43s and 819ms, and
+// the churn rows made 1.036 and 1.052 copies per delivery (1.19x and
+// 1.18x the 2-host bytes) and reached half the peers in 649ms and 704ms:
+// each cycle of sources that churn left cost its log's next entry a note
+// and a SwitchTime.
 //
 // Notes wait for each other (NoteDelay) and come from the same few
 // watchers, so that several go in one batch: in the 50-mesh 2.4 notes a
@@ -130,7 +173,7 @@
 //
 // # Memory
 //
-// Per log held: a head, two counters, a time and two flags. Per
+// Per log held: a head, two counters, a time and a few flags. Per
 // neighbour, only the logs whose state on it differs from the idle one:
 // this peer asked it to be quiet about the log, it asked the same, and
 // it holds the head this peer holds, noted to it. A log idle on a
@@ -213,7 +256,8 @@
 // A neighbour speaking this protocol as it likes:
 //
 //   - Notes seqs it does not hold: it is grafted once per log after
-//     SwitchTime and pushes nothing; the honest sources keep pushing, so
+//     SwitchTime (at the next tick if no source of the log is upstream,
+//     or each is a guess: Cycles) and pushes nothing; the honest sources keep pushing, so
 //     nothing is delayed while one is connected, and no more grafts go to
 //     it (TestLyingNotes). This peer neither notes nor pushes that log to
 //     it again on this connection.
@@ -224,7 +268,10 @@
 //     the log, or a reconnection's heads; it takes all of a log's
 //     sources and watchers (1 + Watchers neighbours) failing together.
 //   - Asks to be quiet, or asks for everything eagerly: it only changes
-//     what this peer sends it, and what it costs: an entry for each log
+//     what this peer sends it (and, where it is this peer's only
+//     upstream source of a log, makes it graft one other neighbour for
+//     the log, which pushes only what this peer lacks: Cycles), and what
+//     it costs: an entry for each log
 //     it asks eagerly or to be noted, each at most one per log held (a
 //     neighbour that asks nothing of idle logs costs nothing for them:
 //     TestIdleMemory).

@@ -64,8 +64,9 @@ type Machine struct {
 	links map[Peer]*link
 	order []Peer // connected neighbours, sorted: iteration is deterministic
 
-	dirty   []Log // logs whose head rose since the last Tick
-	waiting []Log // logs some neighbour holds further than this peer
+	dirty   []Log        // logs whose head rose since the last Tick
+	waiting []Log        // logs some neighbour holds further than this peer
+	own     map[Log]bool // the logs this peer appends to (Own)
 }
 
 // logState is this peer's state of one log: a few integers.
@@ -77,6 +78,19 @@ type logState struct {
 	waitSince time.Time // when it fell behind a noter; zero: not waiting
 	isDirty   bool
 	isWaiting bool
+	// fed: a neighbour pushed this peer a new entry of it. A log never
+	// fed enters the tree here (its author, or a peer that got it by
+	// other means): its sources, if any, are never upstream.
+	fed bool
+	// guess: it is fed, and its sources were chosen among neighbours
+	// that held no more of it than this peer (at Connect, or when the
+	// last upstream one left), or a neighbour that holds as much grafted
+	// it from this peer (its own such choice), and no new entry came
+	// since: a source may be downstream of this peer by more than one
+	// hop, a cycle. A note of more is then grafted at the next Tick, not
+	// after SwitchTime, unless a source is known to hold more (it is
+	// pushing).
+	guess bool
 	// fresh: held since the last Tick, which gives each link an entry
 	// for it; until then a link without one has no state of it (not
 	// the idle state).
@@ -148,6 +162,18 @@ func New(p Params) (*Machine, error) {
 	}, nil
 }
 
+// Own records that this peer appends to log l itself (it is l's
+// author): l's tree is rooted here, so Connect never asks a neighbour to
+// push l. Otherwise the author asks its first neighbour for it, which
+// asks the author too: a source of l that is downstream, which that
+// neighbour would take for a cycle.
+func (m *Machine) Own(l Log) {
+	if m.own == nil {
+		m.own = make(map[Log]bool)
+	}
+	m.own[l] = true
+}
+
 // Head returns the highest seq of log l this peer holds (0: none).
 func (m *Machine) Head(l Log) uint64 {
 	if ls := m.logs[l]; ls != nil {
@@ -192,7 +218,7 @@ func (m *Machine) SetRTT(n Peer, d time.Duration) {
 
 // Connect adds neighbour n and returns out with its first batch of notes
 // (the heads): one note per log held, eager for the logs no other
-// neighbour pushes to this peer yet, lazy for those with fewer than
+// neighbour pushes to this peer yet (but its own: Own), lazy for those with fewer than
 // Watchers watchers, quiet for the rest. Connecting a neighbour already
 // connected resets its state.
 func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
@@ -218,9 +244,10 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		ll := &linkLog{noted: ls.have}
 		switch {
-		case ls.sources == 0:
+		case ls.sources == 0 && !m.own[l]:
 			ll.pull = true
 			ls.sources++
+			ls.guess = ls.fed
 		case ls.watchers < m.p.Watchers:
 			ll.watch = true
 			ls.watchers++
@@ -272,7 +299,10 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		ls.noters--
 		if ll.pull {
 			ls.sources--
-			if ls.sources == 0 && ls.have > 0 {
+			if ls.have > 0 {
+				// Checked below, once every link of n is gone: the
+				// sources left may all be neighbours this peer pushes
+				// to (a cycle).
 				orphans = append(orphans, l)
 			}
 		}
@@ -290,8 +320,12 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 	slices.Sort(unwatched)
 	grafts := make(map[Peer][]Note)
 	for _, l := range orphans {
+		if !m.upstreamless(l) {
+			continue
+		}
 		if p, ok := m.upstream(l); ok {
 			m.graft(grafts, p, l)
+			m.logs[l].guess = m.logs[l].fed
 		}
 	}
 	for _, l := range unwatched {
@@ -341,11 +375,18 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	switch {
 	case seq <= ls.have:
 		if ll != nil && ll.pull && ls.sources > 1 {
-			ll.pull = false
-			ls.sources--
-			var n Note
-			out, n = m.lazyOrQuiet(out, from, l, ls, ll)
-			out = append(out, Msg{To: from, Kind: Notes, Notes: []Note{n}})
+			if !ls.fed || ll.push || m.upstreamBut(l, from) {
+				out = m.prune(out, from, l, ls, ll)
+			} else {
+				// from is the last source that does not get l from
+				// this peer: it stays, and the others, each a cycle
+				// with this peer, are pruned instead.
+				for _, p := range m.order {
+					if v, ok := m.view(m.links[p], l); ok && p != from && v.pull && v.push {
+						out = m.prune(out, p, l, ls, m.linkLog(m.links[p], l, ls))
+					}
+				}
+			}
 		}
 		if ll != nil {
 			m.tidy(ln, l, ls, ll)
@@ -359,6 +400,8 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	}
 	m.raise(l, ls)
 	ls.have = seq
+	ls.fed = true
+	ls.guess = false
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
 	if ll != nil {
@@ -375,6 +418,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 		return out
 	}
 	var quiets []Note
+	var grafts map[Peer][]Note
 	for _, nt := range notes {
 		ls := m.logs[nt.Log]
 		if ls == nil && ln.unheld >= m.p.MaxUnheld {
@@ -391,7 +435,27 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 			continue
 		}
 		ll.known = max(ll.known, nt.Seq)
+		wasPush := ll.push
 		ll.push = nt.Eager
+		if ll.push && !wasPush && ls.fed && nt.Seq >= ls.have && ls.have > 0 {
+			// A graft from a neighbour that holds as much: its guess
+			// (Connect, or a lost upstream source), which may close a
+			// cycle through this peer's sources.
+			ls.guess = true
+		}
+		if ll.push && !wasPush && ll.pull && ls.have > 0 && m.upstreamless(nt.Log) {
+			// A source of the log asks this peer to push it: each
+			// waits on the other, and neither gets a new entry unless
+			// one has another source. It had not: graft one that is
+			// neither.
+			if p, ok := m.bestOf(nt.Log, isUpstream); ok {
+				if grafts == nil {
+					grafts = make(map[Peer][]Note)
+				}
+				m.graft(grafts, p, nt.Log)
+				ls.guess = true
+			}
+		}
 		wasQuiet := ll.quiet
 		ll.quiet = nt.Quiet && !nt.Eager
 		if wasQuiet && !ll.push && !ll.quiet {
@@ -424,6 +488,11 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	}
 	if len(quiets) > 0 {
 		out = append(out, Msg{To: from, Kind: Notes, Notes: quiets})
+	}
+	for _, p := range m.order {
+		if ns := grafts[p]; len(ns) > 0 {
+			out = append(out, Msg{To: p, Kind: Notes, Notes: ns})
+		}
 	}
 	return out
 }
@@ -491,12 +560,13 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		keep = append(keep, l)
-		if ls.sources > 0 && now.Sub(ls.waitSince) < m.p.SwitchTime {
+		if now.Sub(ls.waitSince) < m.p.SwitchTime && (!ls.guess && !m.upstreamless(l) || m.sourceAhead(l, ls.have)) {
 			continue
 		}
 		ls.waitSince = now
 		if p, ok := m.best(l, false); ok && m.known(p, l) > ls.have {
 			m.graft(batch, p, l)
+			ls.guess = false // p holds more: it is upstream
 		}
 	}
 	m.waiting = keep
@@ -760,10 +830,63 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 // cycle that pushes nothing, each waiting on the other until a note and
 // SwitchTime later), unless every candidate did.
 func (m *Machine) upstream(l Log) (Peer, bool) {
-	if p, ok := m.bestOf(l, func(ll linkLog) bool { return !ll.pull && !ll.push }); ok {
+	if p, ok := m.bestOf(l, isUpstream); ok {
 		return p, true
 	}
 	return m.best(l, false)
+}
+
+// sourceAhead reports whether a source of l is known to hold more than
+// have: it is pushing it.
+func (m *Machine) sourceAhead(l Log, have uint64) bool {
+	for _, p := range m.order {
+		if ll, ok := m.view(m.links[p], l); ok && ll.pull && ll.known > have {
+			return true
+		}
+	}
+	return false
+}
+
+// isUpstream reports whether a neighbour whose state of a log is ll may
+// be grafted as an upstream source of it: neither a source already nor
+// one that asked this peer to push the log.
+func isUpstream(ll linkLog) bool { return !ll.pull && !ll.push }
+
+// upstreamless reports whether no source of l may bring this peer new
+// entries of it: it has none, or it was pushed entries of l (it is not
+// where l enters the tree, as its author is) and each of its sources
+// asked this peer to push l. Such a source gets l from this peer, or
+// from another source of its own: with no other, the two are a cycle
+// that no new entry reaches, each waiting on the other until a note
+// and a SwitchTime later.
+func (m *Machine) upstreamless(l Log) bool {
+	ls := m.logs[l]
+	if ls == nil || ls.sources == 0 {
+		return true
+	}
+	return ls.fed && !m.upstreamBut(l, "")
+}
+
+// upstreamBut reports whether a source of l other than neighbour but did
+// not ask this peer to push l.
+func (m *Machine) upstreamBut(l Log, but Peer) bool {
+	for _, p := range m.order {
+		if ll, ok := m.view(m.links[p], l); ok && p != but && ll.pull && !ll.push {
+			return true
+		}
+	}
+	return false
+}
+
+// prune asks neighbour p, a source of l whose state is ll, to stop
+// pushing l: it is made a watcher or hushed (lazyOrQuiet), and the note
+// that tells it so is appended to out.
+func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) []Msg {
+	ll.pull = false
+	ls.sources--
+	var n Note
+	out, n = m.lazyOrQuiet(out, p, l, ls, ll)
+	return append(out, Msg{To: p, Kind: Notes, Notes: []Note{n}})
 }
 
 // bestOf returns, of the neighbours with state for l that ok accepts,

@@ -479,3 +479,131 @@ func TestWatchers(t *testing.T) {
 		notes("d", Note{"l", 2, true, false}),
 	})
 }
+
+// fedMachine returns a machine whose log l (held at 1) its first
+// neighbour, u, pushed it, and that is connected to neighbours ps too:
+// u is its source, and l is fed (it is not l's author).
+func fedMachine(t *testing.T, ps ...Peer) *Machine {
+	t.Helper()
+	m := newMachine(t, Params{})
+	for _, p := range append([]Peer{"u"}, ps...) {
+		m.Connect(nil, at(0), p)
+	}
+	m.ReceivedNotes(nil, at(1), "u", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "graft of l, sourceless", m.Tick(nil, at(100)), []Msg{notes("u", Note{"l", 0, true, false})})
+	if _, isNew := m.Received(nil, at(101), "u", "l", 1); !isNew {
+		t.Fatal("u's push of l not new")
+	}
+	return m
+}
+
+// TestSourceCycles: a source of a log that asked this peer to push the
+// log (it is downstream) is not upstream: the two are a cycle that no
+// new entry reaches unless one has another source. A fed log whose
+// sources are all such cycles grafts a neighbour that is neither, when
+// the last other source leaves, when a source turns eager, and when a
+// neighbour notes more, without waiting SwitchTime; a duplicate from the
+// last upstream source prunes the cycles instead. Otherwise the next
+// entry came by a note (waiting NoteDelay) and a graft SwitchTime later,
+// which made the farthest chat of a 64-host --discover room print a line
+// 1.6 s after it was typed.
+func TestSourceCycles(t *testing.T) {
+	// b asks l eagerly (downstream), then is ahead of this peer (it got
+	// 2 from another source) and is grafted after SwitchTime: u and b
+	// are the sources, b a cycle with this peer.
+	cycle := func(t *testing.T) *Machine {
+		m := fedMachine(t, "b", "w")
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "b asks eagerly", m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 0, true, false}}), []Msg{push("b", "l", 1, 1)})
+		m.ReceivedNotes(nil, at(300), "b", []Note{{"l", 2, true, false}})
+		wantMsgs(t, "u may deliver", m.Tick(nil, at(400)), nil)
+		wantMsgs(t, "graft b after switch time", m.Tick(nil, at(900)), []Msg{notes("b", Note{"l", 1, true, false})})
+		if _, isNew := m.Received(nil, at(901), "b", "l", 2); !isNew {
+			t.Fatal("b's push of 2 not new")
+		}
+		if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"b", "u"}) {
+			t.Fatalf("sources %v, want [b u]", got)
+		}
+		return m
+	}
+	t.Run("upstream leaves", func(t *testing.T) {
+		m := cycle(t)
+		wantMsgs(t, "u leaves", m.Disconnect(nil, at(1000), "u"), []Msg{notes("w", Note{"l", 2, true, false})})
+		if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"b", "w"}) {
+			t.Errorf("sources %v, want [b w]", got)
+		}
+	})
+	t.Run("duplicate from the last upstream", func(t *testing.T) {
+		m := cycle(t)
+		out, isNew := m.Received(nil, at(1000), "u", "l", 2)
+		if isNew {
+			t.Fatal("u's 2 reported new")
+		}
+		wantMsgs(t, "u's 2 prunes b", out, []Msg{notes("b", Note{"l", 2, false, false})})
+		if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"u"}) {
+			t.Errorf("sources %v, want [u]", got)
+		}
+	})
+	t.Run("source turns eager", func(t *testing.T) {
+		m := fedMachine(t, "w")
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "u asks eagerly", m.ReceivedNotes(nil, at(300), "u", []Note{{"l", 1, true, false}}),
+			[]Msg{notes("w", Note{"l", 1, true, false})})
+	})
+	t.Run("note without switch time", func(t *testing.T) {
+		m := fedMachine(t, "d")
+		wantMsgs(t, "d asks eagerly", m.ReceivedNotes(nil, at(200), "d", []Note{{"l", 0, true, false}}), []Msg{push("d", "l", 1, 1)})
+		// u asks eagerly too: no neighbour is left to graft.
+		wantMsgs(t, "u asks eagerly", m.ReceivedNotes(nil, at(300), "u", []Note{{"l", 1, true, false}}), nil)
+		// d got 3 from elsewhere: it is grafted at the next tick, as a
+		// peer without sources grafts.
+		m.ReceivedNotes(nil, at(400), "d", []Note{{"l", 3, true, false}})
+		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("d", Note{"l", 1, true, false})})
+	})
+	t.Run("guessed source", func(t *testing.T) {
+		// u leaves: b, which holds as much as this peer, is grafted (a
+		// guess: it may be downstream by two hops). w notes more
+		// before b pushed anything: grafted at the next tick.
+		m := fedMachine(t, "b", "w")
+		m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 1, false, false}})
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "u leaves", m.Disconnect(nil, at(300), "u"), []Msg{notes("b", Note{"l", 1, true, false})})
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("w", Note{"l", 1, true, false})})
+		// A source known to hold more is pushing: the wait is
+		// SwitchTime, as for any source.
+		m = fedMachine(t, "b", "w")
+		m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 1, false, false}})
+		m.Disconnect(nil, at(300), "u")
+		m.ReceivedNotes(nil, at(400), "b", []Note{{"l", 2, false, false}})
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "b ahead", m.Tick(nil, at(500)), nil)
+		wantMsgs(t, "after switch time", m.Tick(nil, at(1000)), []Msg{notes("w", Note{"l", 1, true, false})})
+	})
+	t.Run("grafted by a guess", func(t *testing.T) {
+		// g, which holds as much as this peer, grafts it (a guess of
+		// g's, which may close a cycle through u): w's note of more is
+		// grafted at the next tick.
+		m := fedMachine(t, "g", "w")
+		m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "g grafts", m.ReceivedNotes(nil, at(300), "g", []Note{{"l", 1, true, false}}), nil)
+		m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+		wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("w", Note{"l", 1, true, false})})
+	})
+	t.Run("author", func(t *testing.T) {
+		// The author's log was never pushed to it, and it never asks a
+		// neighbour for it (Own): a neighbour whose source it is has
+		// no source that is a cycle, and nothing is grafted.
+		m := newMachine(t, Params{})
+		m.Own("l")
+		m.Append(nil, at(0), "l", 1)
+		wantMsgs(t, "first neighbour", m.Connect(nil, at(0), "x"), []Msg{notes("x", Note{"l", 1, false, false})})
+		m.Connect(nil, at(0), "y")
+		m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 1, false, false}})
+		wantMsgs(t, "x asks eagerly", m.ReceivedNotes(nil, at(2), "x", []Note{{"l", 1, true, false}}), nil)
+		wantMsgs(t, "x leaves", m.Disconnect(nil, at(3), "x"), nil)
+		if got := m.Sources("l"); len(got) != 0 {
+			t.Errorf("sources of its own log %v, want none", got)
+		}
+	})
+}

@@ -94,6 +94,7 @@ func (s *sim) addNode() int {
 		s.t.Fatal(err)
 	}
 	i := len(s.nodes)
+	m.Own(simLog(i)) // each peer authors one log, as a chat
 	s.nodes = append(s.nodes, &simNode{m: m, up: true, hops: make(map[Log][]int8), adj: make(map[int]bool), joined: s.ev.Now()})
 	phase := time.Duration(s.r.Int64N(int64(s.p.NoteInterval)))
 	s.every(phase, s.p.NoteInterval, func() bool {
