@@ -429,6 +429,11 @@ func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, upto ui
 			continue
 		}
 		out = m.prune(out, p, l, ls, m.linkLog(ln, l, ls))
+		if len(ln.pending) > 0 {
+			// The prune goes now: the notes waiting go with it.
+			last := &out[len(out)-1]
+			last.Notes = m.flushPending(last.Notes, ln)
+		}
 	}
 	return out
 }
@@ -907,6 +912,7 @@ func (m *Machine) upstreamBut(l Log, but Peer) bool {
 func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) []Msg {
 	ll.pull = false
 	ls.sources--
+	ll.noted = max(ll.noted, ls.have) // the note carries the head
 	var n Note
 	out, n = m.lazyOrQuiet(out, p, l, ls, ll)
 	return append(out, Msg{To: p, Kind: Notes, Notes: []Note{n}})

@@ -96,8 +96,9 @@ func TestDuplicatePrunes(t *testing.T) {
 // each other source pushing it at once, not once that source's copy has
 // come (a duplicate and its acknowledgement, about 390 bytes, against
 // about 160 for the prune): the fastest source stays (Plumtree's rule).
-// A source that asked this peer to push the log gets the entry from it
-// and sends no copy back, and is not pruned for it.
+// The notes waiting for the pruned source go with the prune. A source
+// that asked this peer to push the log gets the entry from it and sends
+// no copy back, and is not pruned for it.
 func TestNewEntryPrunes(t *testing.T) {
 	m := newMachine(t, Params{})
 	m.Connect(nil, at(0), "x")
@@ -106,16 +107,19 @@ func TestNewEntryPrunes(t *testing.T) {
 	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false, false}})
 	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true, false})})
 	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true, false})})
-	out, isNew := m.Received(nil, at(701), "x", "l", 1)
+	// A note of log a waits for y (NoteDelay): it goes with the prune.
+	m.Append(nil, at(700), "a", 1)
+	wantMsgs(t, "notes of a wait", m.Tick(nil, at(800)), nil)
+	out, isNew := m.Received(nil, at(801), "x", "l", 1)
 	if !isNew {
 		t.Fatal("x's 1 not new")
 	}
-	wantMsgs(t, "x's 1 prunes y", out, []Msg{notes("y", Note{"l", 1, false, false})})
+	wantMsgs(t, "x's 1 prunes y", out, []Msg{notes("y", Note{"l", 1, false, false}, Note{"a", 1, false, false})})
 	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x"}) {
 		t.Fatalf("sources %v, want [x]", got)
 	}
 	// y's copy was on its way: it prunes nothing more.
-	out, isNew = m.Received(nil, at(702), "y", "l", 1)
+	out, isNew = m.Received(nil, at(802), "y", "l", 1)
 	if isNew || len(out) != 0 {
 		t.Fatalf("y's copy: new %v, out %+v; want a duplicate, nothing to send", isNew, out)
 	}
