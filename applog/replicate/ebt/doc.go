@@ -55,8 +55,9 @@
 //     source's copy of its first entry came while it was on its way
 //     (replicate's TestTreeReceivedRun). A new entry from a source that
 //     did not ask this peer to push the log prunes at once each other
-//     source that did not either and is not known to hold more than the
-//     first (TestNewEntryPrunes): the fastest stays, as a duplicate would
+//     source that did not either and is not known to hold the entry (one
+//     that noted it may be ahead, its push on its way: replicate's
+//     TestTreeReceivedRun) (TestNewEntryPrunes): the fastest stays, as a duplicate would
 //     decide, but the other's copy is on its way or about to be, and the
 //     prune often reaches it first (a note and its acknowledgement, about
 //     160 bytes on the wire, against about 390 for a copy and its), and

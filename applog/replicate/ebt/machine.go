@@ -405,7 +405,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
 	if ll != nil && ll.pull && !ll.push && ls.sources > 1 {
-		out = m.pruneSlower(out, from, l, ls, ll.known)
+		out = m.pruneSlower(out, from, l, ls, seq)
 	}
 	if ll != nil {
 		m.tidy(ln, l, ls, ll)
@@ -413,19 +413,20 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	return out, true
 }
 
-// pruneSlower prunes, once source from delivered log l's new head, each
-// other source of l that is pushing it too: one that did not ask this
-// peer to push l (a source that did gets the entry from this peer, and
-// sends no copy back) and is not known to hold more than from (upto).
-// Its copy of the entry is a duplicate on its way or about to be: the
-// prune goes now rather than once the copy has come (Prune).
-func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, upto uint64) []Msg {
+// pruneSlower prunes, once source from delivered seq, log l's new head,
+// each other source of l that is pushing it too: one that did not ask
+// this peer to push l (a source that did gets the entry from this peer,
+// and sends no copy back) and is not known to hold seq (one that noted
+// it, or more, may be ahead of from, its push of them on its way). Its
+// copy of the entry is a duplicate on its way or about to be: the prune
+// goes now rather than once the copy has come (Prune).
+func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, seq uint64) []Msg {
 	for _, p := range m.order {
 		if p == from {
 			continue
 		}
 		ln := m.links[p]
-		if v, ok := m.view(ln, l); !ok || !v.pull || v.push || v.known > upto {
+		if v, ok := m.view(ln, l); !ok || !v.pull || v.push || v.known >= seq {
 			continue
 		}
 		out = m.prune(out, p, l, ls, m.linkLog(ln, l, ls))

@@ -100,29 +100,33 @@ func TestDuplicatePrunes(t *testing.T) {
 // that asked this peer to push the log gets the entry from it and sends
 // no copy back, and is not pruned for it.
 func TestNewEntryPrunes(t *testing.T) {
-	m := newMachine(t, Params{})
-	m.Connect(nil, at(0), "x")
-	m.Connect(nil, at(0), "y")
-	m.ReceivedNotes(nil, at(0), "x", []Note{{"l", 1, false, false}})
-	m.ReceivedNotes(nil, at(0), "y", []Note{{"l", 1, false, false}})
-	wantMsgs(t, "graft", m.Tick(nil, at(100)), []Msg{notes("x", Note{"l", 0, true, false})})
-	wantMsgs(t, "graft after switch", m.Tick(nil, at(700)), []Msg{notes("y", Note{"l", 0, true, false})})
-	// A note of log a waits for y (NoteDelay): it goes with the prune.
-	m.Append(nil, at(700), "a", 1)
-	wantMsgs(t, "notes of a wait", m.Tick(nil, at(800)), nil)
-	out, isNew := m.Received(nil, at(801), "x", "l", 1)
+	// u leaves: b, which holds as much as this peer, is grafted (a
+	// guess), then w, which notes more: two sources, as a room's forming
+	// leaves them.
+	m := fedMachine(t, "b", "w")
+	m.ReceivedNotes(nil, at(200), "b", []Note{{"l", 1, false, false}})
+	m.ReceivedNotes(nil, at(200), "w", []Note{{"l", 1, false, false}})
+	wantMsgs(t, "u leaves", m.Disconnect(nil, at(300), "u"), []Msg{notes("b", Note{"l", 1, true, false})})
+	m.ReceivedNotes(nil, at(400), "w", []Note{{"l", 2, false, false}})
+	// A note of log a waits for b (NoteDelay), and goes with w's graft.
+	m.Append(nil, at(450), "a", 1)
+	wantMsgs(t, "graft w", m.Tick(nil, at(500)), []Msg{notes("w", Note{"l", 1, true, false}, Note{"a", 1, false, false})})
+	out, isNew := m.Received(nil, at(501), "w", "l", 2)
 	if !isNew {
-		t.Fatal("x's 1 not new")
+		t.Fatal("w's 2 not new")
 	}
-	wantMsgs(t, "x's 1 prunes y", out, []Msg{notes("y", Note{"l", 1, false, false}, Note{"a", 1, false, false})})
-	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"x"}) {
-		t.Fatalf("sources %v, want [x]", got)
+	// b's note of a goes with the prune.
+	wantMsgs(t, "w's 2 prunes b", out, []Msg{notes("b", Note{"l", 2, false, false}, Note{"a", 1, false, false})})
+	if got := m.Sources("l"); !reflect.DeepEqual(got, []Peer{"w"}) {
+		t.Fatalf("sources %v, want [w]", got)
 	}
-	// y's copy was on its way: it prunes nothing more.
-	out, isNew = m.Received(nil, at(802), "y", "l", 1)
+	// b's copy was on its way: it prunes nothing more.
+	out, isNew = m.Received(nil, at(502), "b", "l", 2)
 	if isNew || len(out) != 0 {
-		t.Fatalf("y's copy: new %v, out %+v; want a duplicate, nothing to send", isNew, out)
+		t.Fatalf("b's copy: new %v, out %+v; want a duplicate, nothing to send", isNew, out)
 	}
+	// A source known to hold the entry (it noted it, or more) may be
+	// ahead, its push on its way: it is not pruned (TestDuplicatePrunes).
 
 	// b is a source that asked this peer to push l (a cycle): u's new
 	// entry is pushed to it, and b stays a source.
