@@ -404,10 +404,39 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	ls.guess = false
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
+	if ll != nil && ll.pull && !ll.push && ls.sources > 1 {
+		out = m.pruneSlower(out, from, l, ls, seq)
+	}
 	if ll != nil {
 		m.tidy(ln, l, ls, ll)
 	}
 	return out, true
+}
+
+// pruneSlower prunes, once source from delivered seq, log l's new head,
+// each other source of l that is pushing it too: one that did not ask
+// this peer to push l (a source that did gets the entry from this peer,
+// and sends no copy back) and is not known to hold seq (one that noted
+// it, or more, may be ahead of from, its push of them on its way). Its
+// copy of the entry is a duplicate on its way or about to be: the prune
+// goes now rather than once the copy has come (Prune).
+func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, seq uint64) []Msg {
+	for _, p := range m.order {
+		if p == from {
+			continue
+		}
+		ln := m.links[p]
+		if v, ok := m.view(ln, l); !ok || !v.pull || v.push || v.known >= seq {
+			continue
+		}
+		out = m.prune(out, p, l, ls, m.linkLog(ln, l, ls))
+		if len(ln.pending) > 0 {
+			// The prune goes now: the notes waiting go with it.
+			last := &out[len(out)-1]
+			last.Notes = m.flushPending(last.Notes, ln)
+		}
+	}
+	return out
 }
 
 // ReceivedNotes records neighbour from's batch of notes and returns out
@@ -884,6 +913,7 @@ func (m *Machine) upstreamBut(l Log, but Peer) bool {
 func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) []Msg {
 	ll.pull = false
 	ls.sources--
+	ll.noted = max(ll.noted, ls.have) // the note carries the head
 	var n Note
 	out, n = m.lazyOrQuiet(out, p, l, ls, ll)
 	return append(out, Msg{To: p, Kind: Notes, Notes: []Note{n}})
