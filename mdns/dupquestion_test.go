@@ -84,11 +84,7 @@ func TestDuplicateQuestion(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := &hub{}
 				bob := serviceHost(t, h, 2, Service{Instance: "Bob", Type: "_scuttle._tcp", Host: "bob", Port: 5000})
-				unwant, err := bob.wantType(scuttleFQ)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer unwant()
+				wantScuttle(t, bob)
 				now := time.Now()
 				bob.mu.Lock()
 				for inst, added := range map[string]time.Time{"alice": now, "carol": now, "dave": now.Add(-3000 * time.Second)} {
@@ -139,11 +135,7 @@ func TestDuplicateQuestionOwn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &hub{}
 		bob := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
-		unwant, err := bob.wantType(scuttleFQ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unwant()
+		wantScuttle(t, bob)
 		for range 2 {
 			bob.queryPTR(mustName(scuttleFQ), scuttleFQ, false, time.Second)
 			synctest.Wait()
@@ -332,11 +324,7 @@ func TestDuplicateInstanceQuestion(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := &hub{}
 				bob := h.host(iface("lan0", 0, 2)).conn(t, rfcTiming)
-				unwant, err := bob.wantType(scuttleFQ)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer unwant()
+				wantScuttle(t, bob)
 				now := time.Now()
 				in := svcInstance{fq: inst, label: "alice", hasSRV: true,
 					ptr: svcRecord{added: now, expires: now.Add(4500 * time.Second), owner: scuttleFQ, target: inst},
@@ -417,4 +405,15 @@ func TestDupQuestionsBounded(t *testing.T) {
 	if _, ok := c.dups[key(-1)]; !ok || len(c.dups) != 1 {
 		t.Errorf("a second after a walk: %d remembered, the new one %v; want only it", len(c.dups), ok)
 	}
+}
+
+// wantScuttle makes c a browser of _scuttle._tcp, as Browse does, until
+// the test ends: its queries for the type are the ones suppressed.
+func wantScuttle(t *testing.T, c *Conn) {
+	t.Helper()
+	unwant, err := c.wantType(scuttleFQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unwant)
 }
