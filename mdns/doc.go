@@ -125,8 +125,6 @@
 //
 // # RFC 6762: not implemented, and why
 //
-//   - Service discovery (DNS-SD, RFC 6763: PTR, SRV, TXT): scuttle needs
-//     only host names.
 //   - §6.1 negative responses (NSEC) for the type a host lacks: a host
 //     without IPv6 addresses simply does not answer AAAA questions, and
 //     the querier's retries are cheap.

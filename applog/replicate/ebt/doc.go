@@ -170,10 +170,10 @@
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
 //	200, overlay                  1.000            3.19            1.12x  7         147ms, 240ms    max 10, mean 9.60
-//	1000, overlay                 1.000            3.18            1.10x  15        170ms, 946ms    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.005            5.97            1.14x  24        146ms, 1.29s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.007            6.23            1.12x  36        159ms, 1.32s    max 10, mean 9.70
-//	200, 20 stalled               1.000            3.09            1.12x  10        145ms, 206ms    max 10, mean 9.58
+//	1000, overlay                 1.000            3.18            1.10x  15        170ms, 646ms    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.002            5.98            1.14x  24        145ms, 1.24s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.003            6.23            1.12x  37        157ms, 1.32s    max 10, mean 9.70
+//	200, 20 stalled               1.000            3.20            1.13x  10        145ms, 206ms    max 10, mean 9.58
 //	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
 //	200, named full mesh          (not measured again: its simulation, 200 peers in one process, takes over 10 minutes now)
 //
