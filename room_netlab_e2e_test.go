@@ -62,28 +62,47 @@ func TestRoomDiscoverBounded(t *testing.T) {
 	// its set for 3 s.
 	r.waitQuiet(t, 3*time.Second, upWait)
 	// A connection of a message or two lives about a second (chat's
-	// memberLinger): each host's fewest connections over 2 s of samples
-	// are those it keeps, and its most are bounded by MaxActive.
-	fewest, most := make([]int, n), make([]int, n)
+	// memberLinger), and a set above Target+1 evicts one member per
+	// EvictInterval (1s): each host's fewest connections over a window
+	// of 2 s of samples are those it keeps. Under load (the race
+	// detector, other packages' tests) the last joins can come after the
+	// quiet wait, so the windows are taken until one shows every host at
+	// most limit (up to a minute: a host that keeps more fails); no host
+	// ever holds more than MaxActive's 10 in any sample.
+	var fewest, most []int
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	for k := range 8 {
-		for i, h := range lab.Hosts {
-			c, err := h.Established()
-			if err != nil {
-				t.Fatal(err)
+	deadline := time.Now().Add(time.Minute)
+	for window := 0; ; window++ {
+		fewest, most = make([]int, n), make([]int, n)
+		for k := range 8 {
+			for i, h := range lab.Hosts {
+				c, err := h.Established()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k == 0 || c < fewest[i] {
+					fewest[i] = c
+				}
+				most[i] = max(most[i], c)
+				if c > 10 {
+					t.Fatalf("%s holds %d connections, want at most 10 at any time", r.names[i], c)
+				}
 			}
-			if k == 0 || c < fewest[i] {
-				fewest[i] = c
+			<-tick.C
+		}
+		if !slices.ContainsFunc(fewest, func(c int) bool { return c > limit }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			for i := range n {
+				if fewest[i] > limit {
+					t.Errorf("%s keeps %d connections after a minute, want at most %d", r.names[i], fewest[i], limit)
+				}
 			}
-			most[i] = max(most[i], c)
+			break
 		}
-		<-tick.C
-	}
-	for i := range n {
-		if fewest[i] > limit || most[i] > 10 {
-			t.Errorf("%s holds %d to %d connections, want at most %d kept and 10 at any time", r.names[i], fewest[i], most[i], limit)
-		}
+		t.Logf("window %d: connections kept %v, at most %v; waiting for the sets to settle", window, fewest, most)
 	}
 	t.Logf("connections per chat: kept %v, at most %v", fewest, most)
 	if _, all := r.deliveries(); !all {
