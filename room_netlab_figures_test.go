@@ -30,8 +30,8 @@ import (
 // runs in its host's namespace, whose one interface is on the lab's
 // bridge, so its multicast DNS never leaves the lab. Once the
 // room is up, K lines are typed one at a time at random hosts (a seeded
-// choice, the same in every run), each once every running chat has
-// printed the one before. For that phase it reports
+// choice, the same in every run), each a pace (500ms) after every
+// running chat has printed the one before. For that phase it reports
 //
 //   - bytes per delivery: the bytes all hosts sent on the lab's segments
 //     (Ethernet frames: TCP, TLS, multicast DNS…), divided by the
@@ -72,8 +72,19 @@ import (
 //	SCUTTLE_ROOM_LINES=20 SCUTTLE_ROOM_KILL=1 \
 //	go test -run '^TestRoomFigures$' -v -timeout 2h .
 //
+// The pace is a room's, not a benchmark's: people type seconds apart.
+// It also keeps TCP's acknowledgements out of the unit: with lines
+// typed back to back (SCUTTLE_ROOM_PACE=0), the 2-host room's two
+// chats answer each other within the peer's delayed-ACK time, so most
+// of its ACKs ride on the next line the other way (0.4 pure ACKs per
+// line), which no larger room's links can do, as each carries a line
+// one way; at a pace longer than the retransmission timeout (200ms and
+// more), every link ACKs each line at once, in every room alike.
+//
 // SCUTTLE_ROOM_KILL=0 leaves out the variant, =only runs it alone;
 // SCUTTLE_ROOM_SEED (default 22) changes the typists and victims;
+// SCUTTLE_ROOM_PACE (a duration, default 500ms) the time between a
+// line printed everywhere and the next typed;
 // SCUTTLE_ROOM_PCAP=DIR captures the phase's frame headers on the lab's
 // bridge into DIR (tcpdump), to tell what its bytes are;
 // SCUTTLE_ROOM_VERBOSE=DIR runs every chat with -v and writes its
@@ -98,14 +109,14 @@ func TestRoomFigures(t *testing.T) {
 					name += "/kill"
 				}
 				t.Run(name, func(t *testing.T) {
-					r := runRoom(t, roomRun{mode: mode, n: n, lines: cfg.lines, kill: kill, seed: cfg.seed})
+					r := runRoom(t, roomRun{mode: mode, n: n, lines: cfg.lines, kill: kill, seed: cfg.seed, pace: cfg.pace})
 					t.Log(r.row(nil))
 					results = append(results, r)
 				})
 			}
 		}
 	}
-	t.Logf("rooms of %s, %d lines each, seed %d, %d CPUs:\n%s", strings.Trim(fmt.Sprint(cfg.sizes), "[]"), cfg.lines, cfg.seed, runtime.NumCPU(), roomTable(results))
+	t.Logf("rooms of %s, %d lines each, %v apart, seed %d, %d CPUs:\n%s", strings.Trim(fmt.Sprint(cfg.sizes), "[]"), cfg.lines, cfg.pace, cfg.seed, runtime.NumCPU(), roomTable(results))
 }
 
 // roomConfig is what the environment asks TestRoomFigures to measure.
@@ -115,13 +126,14 @@ type roomConfig struct {
 	lines int
 	kill  []bool // the variants: without kills, with
 	seed  uint64
+	pace  time.Duration
 }
 
-// roomConfigFromEnv reads SCUTTLE_ROOM_SIZES, _MODES, _LINES, _KILL and
-// _SEED, and fails the test on a value it cannot use.
+// roomConfigFromEnv reads SCUTTLE_ROOM_SIZES, _MODES, _LINES, _KILL,
+// _SEED and _PACE, and fails the test on a value it cannot use.
 func roomConfigFromEnv(t *testing.T) roomConfig {
 	t.Helper()
-	c := roomConfig{sizes: []int{2, 8, 16, 32, 64}, modes: []string{"named", "discover"}, lines: 20, kill: []bool{false, true}, seed: 22}
+	c := roomConfig{sizes: []int{2, 8, 16, 32, 64}, modes: []string{"named", "discover"}, lines: 20, kill: []bool{false, true}, seed: 22, pace: 500 * time.Millisecond}
 	if v := os.Getenv("SCUTTLE_ROOM_SIZES"); v != "" {
 		c.sizes = nil
 		for _, f := range strings.Split(v, ",") {
@@ -165,16 +177,24 @@ func roomConfigFromEnv(t *testing.T) roomConfig {
 		}
 		c.seed = n
 	}
+	if v := os.Getenv("SCUTTLE_ROOM_PACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			t.Fatalf("SCUTTLE_ROOM_PACE=%q: want a duration from 0 to 1m", v)
+		}
+		c.pace = d
+	}
 	return c
 }
 
 // roomRun is one room to measure.
 type roomRun struct {
-	mode  string // "named" or "discover"
-	n     int    // hosts, one chat each
-	lines int    // lines typed in the measured phase
-	kill  bool   // kill a quarter of the chats after lines/2
-	seed  uint64 // of the choice of typists and victims
+	mode  string        // "named" or "discover"
+	n     int           // hosts, one chat each
+	lines int           // lines typed in the measured phase
+	kill  bool          // kill a quarter of the chats after lines/2
+	seed  uint64        // of the choice of typists and victims
+	pace  time.Duration // from a line printed by all to the next typed
 }
 
 // roomResult is what one room measured.
@@ -267,6 +287,11 @@ func runRoom(t *testing.T, run roomRun) roomResult {
 	cpu0 := r.cpu(t)
 	phase := time.Now()
 	for k := range run.lines {
+		if k > 0 && run.pace > 0 {
+			// The pace: a time between lines, not a wait for an event.
+			pace := time.NewTimer(run.pace)
+			<-pace.C
+		}
 		if run.kill && k == run.lines/2 {
 			victims := rng.Perm(run.n)[:run.n/4]
 			for _, v := range victims {

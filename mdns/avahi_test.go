@@ -5,12 +5,9 @@ package mdns
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,13 +92,7 @@ func TestHelperService(t *testing.T) {
 	if mode == "" {
 		t.Skip("a helper process of TestAvahiBrowse")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := Listen(ctx, Config{Interfaces: []string{"lan0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := helperConn(t, 60*time.Second)
 	switch mode {
 	case "service":
 		// RegisterService claims alice.local too, probing for both at
@@ -111,15 +102,7 @@ func TestHelperService(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Println("registered")
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-		done := make(chan struct{})
-		go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
-		select {
-		case <-sig:
-		case <-done:
-		case <-ctx.Done():
-		}
+		waitStopped(ctx)
 	case "browse":
 		err := c.Browse(ctx, "_scuttle._tcp", func(e ServiceEntry) {
 			if !e.Gone {

@@ -3,13 +3,9 @@
 package mdns
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,25 +72,11 @@ func TestHelperRoom(t *testing.T) {
 	if os.Getenv("SCUTTLE_MDNS_HELPER") != "room" {
 		t.Skip("a helper process of TestBrowseRoomFigures")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	c, err := Listen(ctx, Config{Interfaces: []string{"lan0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := helperConn(t, 5*time.Minute)
 	go c.Browse(ctx, "_scuttle._tcp", func(ServiceEntry) {})
 	name := os.Getenv("SCUTTLE_MDNS_ROOM_NAME")
 	if err := c.RegisterService(ctx, Service{Instance: name, Type: "_scuttle._tcp", Host: name, Port: 4242}); err != nil {
 		t.Fatal(err)
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	done := make(chan struct{})
-	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
-	select {
-	case <-sig:
-	case <-done:
-	case <-ctx.Done():
-	}
+	waitStopped(ctx)
 }

@@ -130,7 +130,7 @@ func TestNewEntryPrunes(t *testing.T) {
 
 	// b is a source that asked this peer to push l (a cycle): u's new
 	// entry is pushed to it, and b stays a source.
-	c := newMachine(t, Params{})
+	c := newMachine(t, Params{Watchers: 3})
 	c.Connect(nil, at(0), "b")
 	c.Connect(nil, at(0), "u")
 	c.ReceivedNotes(nil, at(1), "u", []Note{{"l", 1, false, false}})
@@ -176,7 +176,7 @@ func TestGraftAfterSwitchTime(t *testing.T) {
 // batch per neighbour, to the neighbours that neither push it to this
 // peer, nor are pushed to, nor hold it already.
 func TestNotesBatched(t *testing.T) {
-	m := newMachine(t, Params{NoteDelay: -1})
+	m := newMachine(t, Params{Watchers: 3, NoteDelay: -1})
 	m.Append(nil, at(0), "a", 1)
 	m.Append(nil, at(0), "b", 1)
 	for _, p := range []Peer{"w", "x", "y", "z"} {
@@ -244,7 +244,7 @@ func TestWatchersPreferred(t *testing.T) {
 // and at once with any other message to it (a push); a head the
 // neighbour says it holds meanwhile is not noted.
 func TestNoteDelay(t *testing.T) {
-	m := newMachine(t, Params{})
+	m := newMachine(t, Params{Watchers: 3})
 	m.Append(nil, at(0), "a", 1)
 	m.Append(nil, at(0), "b", 1)
 	for _, p := range []Peer{"x", "y", "z"} {
@@ -288,7 +288,7 @@ func TestNoteDelay(t *testing.T) {
 // neighbour known to hold most of it is grafted at once, not after
 // SwitchTime.
 func TestDisconnectGrafts(t *testing.T) {
-	m := newMachine(t, Params{})
+	m := newMachine(t, Params{Watchers: 3})
 	m.Append(nil, at(0), "l", 2)
 	m.Connect(nil, at(0), "x") // source of l
 	m.Connect(nil, at(0), "y")
@@ -549,7 +549,7 @@ func TestWatchers(t *testing.T) {
 // u is its source, and l is fed (it is not l's author).
 func fedMachine(t *testing.T, ps ...Peer) *Machine {
 	t.Helper()
-	m := newMachine(t, Params{})
+	m := newMachine(t, Params{Watchers: 3})
 	for _, p := range append([]Peer{"u"}, ps...) {
 		m.Connect(nil, at(0), p)
 	}
@@ -658,7 +658,7 @@ func TestSourceCycles(t *testing.T) {
 		// The author's log was never pushed to it, and it never asks a
 		// neighbour for it (Own): a neighbour whose source it is has
 		// no source that is a cycle, and nothing is grafted.
-		m := newMachine(t, Params{})
+		m := newMachine(t, Params{Watchers: 3})
 		m.Own("l")
 		m.Append(nil, at(0), "l", 1)
 		wantMsgs(t, "first neighbour", m.Connect(nil, at(0), "x"), []Msg{notes("x", Note{"l", 1, false, false})})

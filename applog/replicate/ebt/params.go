@@ -29,7 +29,8 @@ type Params struct {
 	// asks to note each log it holds; it asks the others to be quiet
 	// about it. An entry the sources do not deliver is missed only if
 	// every watcher fails too (a watcher that leaves is replaced at
-	// once). Default 3; 1 … 64.
+	// once). Each watcher costs a note per entry, a packet of its own at
+	// the pace people type (doc.go, Watchers). Default 1; 1 … 64.
 	Watchers int
 
 	// NoteDelay is how long a note of a new head may wait for a
@@ -53,7 +54,7 @@ const (
 	DefaultNoteInterval = 100 * time.Millisecond
 	DefaultSwitchTime   = 500 * time.Millisecond
 	DefaultMaxUnheld    = 1024
-	DefaultWatchers     = 3
+	DefaultWatchers     = 1
 	DefaultNoteDelay    = time.Second
 )
 
