@@ -367,7 +367,7 @@ func TestUnheldBound(t *testing.T) {
 	if got := len(m.logs); got != 16 {
 		t.Errorf("tracking %d logs, want 16", got)
 	}
-	if got := len(m.links["x"].logs); got != 16 {
+	if got := m.Kept("x"); got != 16 {
 		t.Errorf("tracking %d logs of x, want 16", got)
 	}
 	// Grafts go out for those 16 (nothing pushes them yet).

@@ -83,9 +83,8 @@ func idleNeighbourHeap(t *testing.T, logs int) int64 {
 	m.Tick(nil, at(300))
 	grown := liveHeap() - before
 	for i := range idle {
-		ln := m.links[Peer(fmt.Sprint("b", i))]
-		if len(ln.logs) != 0 {
-			t.Fatalf("%d logs: idle neighbour %d keeps %d entries, want none", logs, i, len(ln.logs))
+		if n := m.Kept(Peer(fmt.Sprint("b", i))); n != 0 {
+			t.Fatalf("%d logs: idle neighbour %d keeps %d entries, want none", logs, i, n)
 		}
 	}
 	runtime.KeepAlive(m)
