@@ -108,12 +108,19 @@ func (ln *link) load(idx uint32, have uint64) (linkLog, bool) {
 }
 
 // store makes v the entry of the log with index idx, held up to have, on
-// link ln; size is how many indices the Machine has given (a bound on
-// the flags' length), maxExact the cap on ln.exact.
-func (ln *link) store(idx uint32, have uint64, v linkLog, size, maxExact int) {
+// link ln.
+//
+// A known the byte cannot say takes a place in ln.exact; with none left
+// (MaxExact), it is lowered to what the byte can say: the head plus one
+// for a known past the head (the neighbour holds more, at least that:
+// it is still grafted), else 0 (it is pushed, or noted, from the first
+// entry, and skips those it holds). An eager neighbour's known is
+// lowered last: it is taken from an entry not eager instead, which is
+// lowered so, as a push from the first entry is the dearest loss.
+func (m *Machine) store(ln *link, idx uint32, have uint64, v linkLog) {
 	s, exact := encode(v, have)
 	if exact {
-		if _, ok := ln.exact[idx]; !ok && len(ln.exact) >= maxExact {
+		if _, ok := ln.exact[idx]; !ok && len(ln.exact) >= m.p.MaxExact && !(v.push && m.lowerOne(ln)) {
 			exact = false
 			s &^= knownMask
 			if v.known > have {
@@ -124,7 +131,8 @@ func (ln *link) store(idx uint32, have uint64, v linkLog, size, maxExact int) {
 	if int(idx) >= len(ln.flags) {
 		n := int(idx) + 1
 		if n > cap(ln.flags) {
-			flags := make([]state, n, max(n, min(2*cap(ln.flags), size)))
+			// Its length is at most the indices given: one byte per log.
+			flags := make([]state, n, max(n, min(2*cap(ln.flags), len(m.names))))
 			copy(flags, ln.flags)
 			ln.flags = flags
 		}
@@ -144,6 +152,26 @@ func (ln *link) store(idx uint32, have uint64, v linkLog, size, maxExact int) {
 		ln.dropExact(idx)
 	}
 	ln.flags[idx] = s
+}
+
+// lowerOne lowers the known of one entry of ln.exact whose neighbour is
+// not eager for its log, as store does, and reports whether it found
+// one.
+func (m *Machine) lowerOne(ln *link) bool {
+	for idx, known := range ln.exact {
+		s := ln.flags[idx]
+		if s&askMask == askPush {
+			continue
+		}
+		s &^= knownMask
+		if known > m.logs[m.names[idx]].have {
+			s |= knownAhead
+		}
+		ln.flags[idx] = s
+		ln.dropExact(idx)
+		return true
+	}
+	return false
 }
 
 // clear drops link ln's entry of the log with index idx, if any; a link
@@ -218,7 +246,7 @@ func (e entry) set(v linkLog) {
 		}
 		return
 	}
-	e.ln.store(e.ls.idx, e.ls.have, v, len(e.m.names), e.m.maxExact())
+	e.m.store(e.ln, e.ls.idx, e.ls.have, v)
 }
 
 // index returns a dense index for log l, now held: one freed by a log
@@ -233,6 +261,3 @@ func (m *Machine) index(l Log) uint32 {
 	m.names = append(m.names, l)
 	return uint32(len(m.names) - 1)
 }
-
-// maxExact is the cap on each link's exact map.
-func (m *Machine) maxExact() int { return int(^uint(0) >> 1) }

@@ -121,10 +121,10 @@ type link struct {
 	unheld     map[Log]*linkLog
 	unheldPeak int // len(unheld) at its largest since the map was last made
 
-	// pending are the logs whose new head waits to be noted to it
-	// (NoteDelay), each at most once; due is when the first of them is
-	// to go (zero: none waits).
-	pending []Log
+	// pending are the logs (by index) whose new head waits to be noted
+	// to it (NoteDelay), each at most once; due is when the first of
+	// them is to go (zero: none waits).
+	pending []uint32
 	due     time.Time
 
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
@@ -212,8 +212,9 @@ func (m *Machine) Sources(l Log) []Peer {
 
 // Kept returns how many logs this peer keeps state of for neighbour n
 // other than the idle state (it asked n to be quiet about the log, n
-// asked the same, and n holds the head): a log idle on n costs it
-// nothing, the others a few dozen bytes each.
+// asked the same, and n holds the head). Each log held costs n a byte
+// whatever its state (and at most MaxExact a seq more), each log not
+// held a few dozen bytes.
 func (m *Machine) Kept(n Peer) int {
 	if ln := m.links[n]; ln != nil {
 		return ln.kept + len(ln.unheld)
@@ -659,7 +660,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 				if !v.pend {
 					v.pend = true
 					ll.set(v)
-					ln.pending = append(ln.pending, l)
+					ln.pending = append(ln.pending, ls.idx)
 				}
 				if ln.due.IsZero() || due.Before(ln.due) {
 					ln.due = due
@@ -833,7 +834,7 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 				m.dropUnheld(ln, l)
 				v := *u
 				v.unheld = false
-				ln.store(ls.idx, seq, v, len(m.names), m.maxExact())
+				m.store(ln, ls.idx, seq, v)
 			}
 		}
 		return
@@ -845,7 +846,7 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 			m.linkLog(ln, l, ls)
 		}
 		if v, ok := ln.load(ls.idx, old); ok {
-			ln.store(ls.idx, seq, v, len(m.names), m.maxExact())
+			m.store(ln, ls.idx, seq, v)
 		}
 	}
 	ls.have = seq
@@ -893,9 +894,13 @@ func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
 // that are still news to it, with the heads held now, and empties its
 // list.
 func (m *Machine) flushPending(notes []Note, ln *link) []Note {
-	for _, l := range ln.pending {
+	for _, idx := range ln.pending {
+		// An index freed is "", or another log's: one not pending, or
+		// one pending, the same log twice in the list (its second
+		// time skipped).
+		l := m.names[idx]
 		ls := m.logs[l]
-		if ls == nil {
+		if ls == nil || ls.have == 0 || ls.idx != idx {
 			continue
 		}
 		ll, ok := m.entryOf(ln, l, ls)
