@@ -19,7 +19,8 @@
 // Per log, a peer knows its own head, and per neighbour: the highest seq
 // the neighbour holds as far as it knows (raised by the neighbour's
 // notes, by what it pushed, and by what was pushed to it; never lowered
-// within a connection), the highest seq it noted to the neighbour, and
+// within a connection but past Params.MaxExact: Memory), the highest
+// seq it noted to the neighbour, and
 // flags: what the neighbour asked of this peer for the log (push it,
 // note it, or be quiet), and what this peer asked of the neighbour (pull:
 // it is a source; watch: it notes the log here; hushed: it is quiet about
@@ -208,31 +209,53 @@
 //
 // # Memory
 //
-// Per log held: a head, two counters, a time and a few flags. Per
-// neighbour, only the logs whose state on it differs from the idle one:
-// this peer asked it to be quiet about the log, it asked the same, and
-// it holds the head this peer holds, noted to it. A log idle on a
-// neighbour costs it nothing; one that is not costs two integers and a
-// few flags. A connection's entries are made at Connect (it knows none
-// of the neighbour's heads yet), and each is dropped as the neighbour's
-// first notes show it idle; an entry is made again when the state starts
-// to differ (a note, a push, a graft, a head rising: the neighbour that
-// holds the old head is then behind, and its entry stays until it notes
-// the new one, which a quiet neighbour does not: a log that grows costs
-// each connection an entry for as long as it lasts). A neighbour that
-// holds what this peer holds and has no role in any log's tree keeps no
-// entry once its first notes are in, and costs about 300 bytes whether the peer holds
-// 10,000 or 60,000 logs (TestIdleMemory; about 70 bytes per log before,
-// 4 MB a neighbour at 60,000 logs). Each log has 1 + Watchers neighbours
-// with a role in it (its sources and watchers) and as many that ask it
-// eagerly or for notes: their entries are per log, not per neighbour.
-// Measured with 52-character ids and entries on every neighbour (each
-// noted every log, not quiet), about 200 bytes per log (its id
-// included) and 66 per log and neighbour (TestMemory). Of the logs a
-// peer does not hold, it tracks those the neighbours' notes name, at most
-// Params.MaxUnheld per neighbour, forgotten when the neighbour
-// disconnects (TestUnheldBound). The logs to note at the next tick and
-// those waiting for a graft are lists of logs tracked, each log at most
+// Per log held: a head, two counters, a time, a few flags and an index
+// (dense: an index freed by a log dropped is given again first), about
+// 236 bytes with a 52-character id (TestMemory; 202 before the index).
+//
+// Per neighbour, one byte per log held, in a slice by the log's index:
+// what the neighbour asked of this peer for the log (push, notes, or
+// quiet), what this peer asked of it (pull, watch, hushed, or none),
+// whether a note to it waits (NoteDelay), whether it was noted the
+// head, and whether what it holds as far as this peer knows is 0, the
+// head, or another seq. 0 is no entry: the idle state (this peer asked
+// it to be quiet about the log, it asked the same, and it holds the
+// head this peer holds, noted to it), or, for a log held since the last
+// Tick, no state yet. A neighbour with no entry for any log held has no
+// slice. The seq the byte cannot say (the neighbour holds part of the
+// log, or more than this peer) is kept in a map of at most
+// Params.MaxExact (1024) per neighbour; past it, it is lowered: to 0
+// for a neighbour behind (it is noted, or pushed, the log from its
+// first entry, and skips what it holds), to the head plus one for one
+// ahead (it is still grafted). An eager neighbour's seq is kept before
+// the others', which are lowered for it, so that each new entry is
+// pushed to it alone (TestExactCap). Every entry still reaches every
+// peer with each neighbour's map at one log (TestSimExactCap: 100 peers
+// over the overlay, a quarter leaving, 10 joining: 1.004 copies and 5.60
+// notes per delivery, against 1.003 and 5.56 with the default cap).
+//
+// So a neighbour costs at most a byte per log held and a constant,
+// whatever it does. One that connects and never notes (Connect gives
+// each log held an entry: it knows none of the neighbour's heads yet),
+// one that asks every log eagerly, and one that notes it is behind on
+// every log cost 1.03 to 1.10 bytes per log at 10,000 and at 60,000
+// logs, the last about 37 KB more (its map, full): 47 KB and 103 KB
+// (TestStrangerMemory). With a map entry per log not idle on the
+// neighbour, as before, each cost 67 to 80 bytes per log: 4.8 MB at
+// 60,000 logs. Noted every log lazily, 10 neighbours cost 1.05 bytes per
+// log and neighbour (TestMemory; 66 before). A neighbour that holds what
+// this peer holds and has no role in any log's tree keeps no entry once
+// its first notes are in, and costs 160 to 840 bytes whether the peer
+// holds 10,000 or 60,000 logs (TestIdleMemory; about 70 bytes per log
+// before idle logs cost nothing, 4 MB a neighbour at 60,000 logs).
+//
+// Of the logs a peer does not hold, it tracks those the neighbours'
+// notes name, at most Params.MaxUnheld per neighbour, each a few dozen
+// bytes, forgotten when the neighbour disconnects (TestUnheldBound); a
+// log held moves from there to the neighbour's byte. The logs to note
+// at the next tick and those waiting for a graft are lists of logs
+// tracked, each log at most once, and the notes waiting for a neighbour
+// (NoteDelay) a list of indices, each log at most
 // once. There is no queue: each event appends a bounded number of
 // messages to the caller's slice (Connect: one note per log held;
 // Received: at most one push per neighbour, or one prune; ReceivedNotes:
@@ -245,6 +268,7 @@
 //	NoteInterval  100ms    1ms … 10s
 //	SwitchTime    500ms    NoteInterval … 1m
 //	MaxUnheld     1024     1 … 65536
+//	MaxExact      1024     1 … 65536
 //	Watchers      1        1 … 64
 //	NoteDelay     1s       NoteInterval … 1m, or negative: none
 //
@@ -306,15 +330,20 @@
 //     what this peer sends it (and, where it is this peer's only
 //     upstream source of a log, makes it graft one other neighbour for
 //     the log, which pushes only what this peer lacks: Cycles), and what
-//     it costs: an entry for each log
-//     it asks eagerly or to be noted, each at most one per log held (a
-//     neighbour that asks nothing of idle logs costs nothing for them:
-//     TestIdleMemory).
+//     it costs: at most a byte per log held, whatever it asks or leaves
+//     unsaid (TestStrangerMemory: connects and never notes, asks every
+//     log eagerly, notes it is behind on every log), and at most
+//     MaxExact seqs it holds that are neither 0 nor the head; past
+//     those, each such seq is lowered, so that it is at worst pushed or
+//     noted what it holds, never missing an entry (TestExactCap). A
+//     neighbour that asks nothing of idle logs costs nothing for them
+//     (TestIdleMemory).
 //   - Notes made-up logs: at most MaxUnheld tracked for it, each a graft
 //     that yields nothing (TestUnheldBound).
 //   - Notes seqs lower than it holds, eagerly: it is pushed what it
 //     claims to lack, as replicate's heads do today, read from the store
-//     at the connection's pace.
+//     at the connection's pace; noted lazily, they cost at most
+//     MaxExact seqs (TestStrangerMemory).
 //   - Sends Resends: answered at most once per 4 SwitchTimes, each
 //     answer at most one note per log held (about 4 bytes each).
 //   - Pushes duplicates: each is pruned once (one note back); a pruned

@@ -2,7 +2,6 @@ package ebt
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"time"
 )
@@ -67,11 +66,17 @@ type Machine struct {
 	dirty   []Log        // logs whose head rose since the last Tick
 	waiting []Log        // logs some neighbour holds further than this peer
 	own     map[Log]bool // the logs this peer appends to (Own)
+
+	// names are the logs held by their index (logState.idx; "" for an
+	// index free), free the indices of logs dropped, given again first.
+	names []Log
+	free  []uint32
 }
 
 // logState is this peer's state of one log: a few integers.
 type logState struct {
 	have      uint64    // highest seq held
+	idx       uint32    // its index in each link's flags, while have > 0
 	sources   int       // neighbours asked to push it eagerly
 	watchers  int       // neighbours asked to note it (lazy, not quiet)
 	noters    int       // neighbours with state for it (kept while have == 0)
@@ -100,17 +105,26 @@ type logState struct {
 // link is the state of one neighbour.
 type link struct {
 	rtt time.Duration
-	// logs holds the logs whose state on this link differs from the
-	// default (see idle): a log this peer holds and has no entry here
-	// is idle on it, and costs it nothing.
-	logs   map[Log]*linkLog
-	peak   int // len(logs) at its largest since the map was last made
-	unheld int // logs with state here that this peer does not hold
+	// flags holds, by index (logState.idx), the entry of each log held
+	// whose state on this link differs from the default (see idle),
+	// packed in a byte (state); 0 is no entry: a log this peer holds
+	// and has no entry here is idle on it, and costs it nothing past
+	// its byte. flags is nil while no log held has an entry.
+	flags []state
+	kept  int // the entries in flags
+	// exact holds the known of the entries whose byte cannot say it
+	// (knownExact), at most Params.MaxExact.
+	exact     map[uint32]uint64
+	exactPeak int // len(exact) at its largest since the map was last made
+	// unheld holds the state of each log this peer does not hold that
+	// it tracks for this neighbour, at most MaxUnheld.
+	unheld     map[Log]*linkLog
+	unheldPeak int // len(unheld) at its largest since the map was last made
 
-	// pending are the logs whose new head waits to be noted to it
-	// (NoteDelay), each at most once; due is when the first of them is
-	// to go (zero: none waits).
-	pending []Log
+	// pending are the logs (by index) whose new head waits to be noted
+	// to it (NoteDelay), each at most once; due is when the first of
+	// them is to go (zero: none waits).
+	pending []uint32
 	due     time.Time
 
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
@@ -119,7 +133,9 @@ type link struct {
 }
 
 // linkLog is the state of one log on one neighbour: two integers and a
-// few flags.
+// few flags. It is kept so for a log this peer does not hold
+// (link.unheld), and packed in a byte, its known in link.exact if the
+// byte cannot say it, for a log held (link.flags).
 type linkLog struct {
 	known  uint64 // highest seq the neighbour holds as far as we know
 	noted  uint64 // highest seq we noted to it
@@ -146,7 +162,7 @@ func idle(have uint64) linkLog {
 // Its noted is not compared: once the neighbour holds the head, noted
 // counts for nothing until the head rises (Tick notes a log only to a
 // neighbour below the head, and then both below it).
-func (ll *linkLog) isIdle(have uint64) bool {
+func (ll linkLog) isIdle(have uint64) bool {
 	return have > 0 && ll.known == have && ll.quiet && ll.hushed && !ll.push && !ll.pull && !ll.watch && !ll.unheld && !ll.pend
 }
 
@@ -187,7 +203,7 @@ func (m *Machine) Head(l Log) uint64 {
 func (m *Machine) Sources(l Log) []Peer {
 	var ps []Peer
 	for _, p := range m.order {
-		if ll, ok := m.view(m.links[p], l); ok && ll.pull {
+		if v, ok := m.view(m.links[p], l); ok && v.pull {
 			ps = append(ps, p)
 		}
 	}
@@ -196,11 +212,12 @@ func (m *Machine) Sources(l Log) []Peer {
 
 // Kept returns how many logs this peer keeps state of for neighbour n
 // other than the idle state (it asked n to be quiet about the log, n
-// asked the same, and n holds the head): a log idle on n costs it
-// nothing, the others a few dozen bytes each.
+// asked the same, and n holds the head). Each log held costs n a byte
+// whatever its state (and at most MaxExact a seq more), each log not
+// held a few dozen bytes.
 func (m *Machine) Kept(n Peer) int {
 	if ln := m.links[n]; ln != nil {
-		return len(ln.logs)
+		return ln.kept + len(ln.unheld)
 	}
 	return 0
 }
@@ -223,7 +240,7 @@ func (m *Machine) SetRTT(n Peer, d time.Duration) {
 // connected resets its state.
 func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	out = m.Disconnect(out, now, n)
-	ln := &link{logs: make(map[Log]*linkLog)}
+	ln := &link{}
 	m.links[n] = ln
 	i, _ := slices.BinarySearch(m.order, n)
 	m.order = slices.Insert(m.order, i, n)
@@ -242,27 +259,26 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		if ls.have == 0 {
 			continue
 		}
-		ll := &linkLog{noted: ls.have}
+		v := linkLog{noted: ls.have}
 		switch {
 		case ls.sources == 0 && !m.own[l]:
-			ll.pull = true
+			v.pull = true
 			ls.sources++
 			ls.guess = ls.fed
 		case ls.watchers < m.p.Watchers:
-			ll.watch = true
+			v.watch = true
 			ls.watchers++
 		default:
-			ll.hushed = true
+			v.hushed = true
 			if w, ok := m.worstWatcher(l, n); preferred && ok {
 				// n is preferred: it watches, w is hushed.
 				m.hush(hushes, w, l, ls)
-				ll.watch, ll.hushed = true, false
+				v.watch, v.hushed = true, false
 			}
 		}
 		ls.noters++
-		ln.logs[l] = ll
-		ln.peak = max(ln.peak, len(ln.logs))
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+		entry{m, ln, l, ls}.set(v)
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 	}
 	if len(notes) == 0 {
 		return out
@@ -294,8 +310,7 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		m.order = slices.Delete(m.order, i, i+1)
 	}
 	var orphans, unwatched []Log
-	for l, ll := range ln.logs {
-		ls := m.logs[l]
+	gone := func(l Log, ls *logState, ll linkLog) {
 		ls.noters--
 		if ll.pull {
 			ls.sources--
@@ -315,6 +330,16 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		if ls.have == 0 && ls.noters == 0 {
 			m.dropLog(l)
 		}
+	}
+	for i, s := range ln.flags {
+		if s != 0 {
+			l := m.names[i]
+			ls := m.logs[l]
+			gone(l, ls, decode(s, ln.exact[uint32(i)], ls.have))
+		}
+	}
+	for l, u := range ln.unheld {
+		gone(l, m.logs[l], *u)
 	}
 	slices.Sort(orphans)
 	slices.Sort(unwatched)
@@ -347,8 +372,7 @@ func (m *Machine) Append(out []Msg, now time.Time, l Log, seq uint64) []Msg {
 	if seq <= ls.have {
 		return out
 	}
-	m.raise(l, ls)
-	ls.have = seq
+	m.raise(l, ls, seq)
 	m.progress(now, l, ls)
 	return m.forward(out, "", l, ls)
 }
@@ -366,16 +390,18 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		return out, false
 	}
 	ls := m.log(l)
-	// ll is nil for a log not held past MaxUnheld: the entry still
+	// has is false for a log not held past MaxUnheld: the entry still
 	// counts, and the link's state of it starts once it is held.
-	ll := m.linkLog(ln, l, ls)
-	if ll != nil {
-		ll.known = max(ll.known, seq)
+	ll, has := m.linkLog(ln, l, ls)
+	if has {
+		v := ll.get()
+		v.known = max(v.known, seq)
+		ll.set(v)
 	}
 	switch {
 	case seq <= ls.have:
-		if ll != nil && ll.pull && ls.sources > 1 {
-			if !ls.fed || ll.push || m.upstreamBut(l, from) {
+		if v := ll.get(); has && v.pull && ls.sources > 1 {
+			if !ls.fed || v.push || m.upstreamBut(l, from) {
 				out = m.prune(out, from, l, ls, ll)
 			} else {
 				// from is the last source that does not get l from
@@ -383,12 +409,13 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 				// with this peer, are pruned instead.
 				for _, p := range m.order {
 					if v, ok := m.view(m.links[p], l); ok && p != from && v.pull && v.push {
-						out = m.prune(out, p, l, ls, m.linkLog(m.links[p], l, ls))
+						e, _ := m.linkLog(m.links[p], l, ls)
+						out = m.prune(out, p, l, ls, e)
 					}
 				}
 			}
 		}
-		if ll != nil {
+		if has {
 			m.tidy(ln, l, ls, ll)
 		}
 		return out, false
@@ -398,16 +425,15 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 		}
 		return out, false
 	}
-	m.raise(l, ls)
-	ls.have = seq
+	m.raise(l, ls, seq)
 	ls.fed = true
 	ls.guess = false
 	m.progress(now, l, ls)
 	out = m.forward(out, from, l, ls)
-	if ll != nil && ll.pull && !ll.push && ls.sources > 1 {
+	if v := ll.get(); has && v.pull && !v.push && ls.sources > 1 {
 		out = m.pruneSlower(out, from, l, ls, seq)
 	}
-	if ll != nil {
+	if has {
 		m.tidy(ln, l, ls, ll)
 	}
 	return out, true
@@ -429,7 +455,8 @@ func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, seq uin
 		if v, ok := m.view(ln, l); !ok || !v.pull || v.push || v.known >= seq {
 			continue
 		}
-		out = m.prune(out, p, l, ls, m.linkLog(ln, l, ls))
+		e, _ := m.linkLog(ln, l, ls)
+		out = m.prune(out, p, l, ls, e)
 		if len(ln.pending) > 0 {
 			// The prune goes now: the notes waiting go with it.
 			last := &out[len(out)-1]
@@ -450,29 +477,41 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	var grafts map[Peer][]Note
 	for _, nt := range notes {
 		ls := m.logs[nt.Log]
-		if ls == nil && ln.unheld >= m.p.MaxUnheld {
+		if ls == nil && len(ln.unheld) >= m.p.MaxUnheld {
 			ln.overflow = true
 			continue
 		}
 		ls = m.log(nt.Log)
-		ll := m.linkLog(ln, nt.Log, ls)
-		if ll == nil {
+		ll, has := m.linkLog(ln, nt.Log, ls)
+		if !has {
 			ln.overflow = true
 			if ls.have == 0 && ls.noters == 0 {
 				m.dropLog(nt.Log)
 			}
 			continue
 		}
-		ll.known = max(ll.known, nt.Seq)
-		wasPush := ll.push
-		ll.push = nt.Eager
-		if ll.push && !wasPush && ls.fed && nt.Seq >= ls.have && ls.have > 0 {
+		v := ll.get()
+		v.known = max(v.known, nt.Seq)
+		wasPush, wasQuiet := v.push, v.quiet
+		v.push = nt.Eager
+		v.quiet = nt.Quiet && !nt.Eager
+		if wasQuiet && !v.push && !v.quiet {
+			// Made a watcher (one left): note it the head at the next
+			// tick if it is behind.
+			v.noted = min(v.noted, nt.Seq)
+			if nt.Seq < ls.have && !ls.isDirty {
+				ls.isDirty = true
+				m.dirty = append(m.dirty, nt.Log)
+			}
+		}
+		ll.set(v)
+		if v.push && !wasPush && ls.fed && nt.Seq >= ls.have && ls.have > 0 {
 			// A graft from a neighbour that holds as much: its guess
 			// (Connect, or a lost upstream source), which may close a
 			// cycle through this peer's sources.
 			ls.guess = true
 		}
-		if ll.push && !wasPush && ll.pull && ls.have > 0 && m.upstreamless(nt.Log) {
+		if v.push && !wasPush && v.pull && ls.have > 0 && m.upstreamless(nt.Log) {
 			// A source of the log asks this peer to push it: each
 			// waits on the other, and neither gets a new entry unless
 			// one has another source. It had not: graft one that is
@@ -485,18 +524,7 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 				ls.guess = true
 			}
 		}
-		wasQuiet := ll.quiet
-		ll.quiet = nt.Quiet && !nt.Eager
-		if wasQuiet && !ll.push && !ll.quiet {
-			// Made a watcher (one left): note it the head at the next
-			// tick if it is behind.
-			ll.noted = min(ll.noted, nt.Seq)
-			if nt.Seq < ls.have && !ls.isDirty {
-				ls.isDirty = true
-				m.dirty = append(m.dirty, nt.Log)
-			}
-		}
-		if !ll.pull && !ll.watch && !ll.hushed {
+		if v := ll.get(); !v.pull && !v.watch && !v.hushed {
 			// A neighbour noting a log unasked: one more watcher, or told
 			// to be quiet (once).
 			var n Note
@@ -504,11 +532,12 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 				quiets = append(quiets, n)
 			}
 		}
-		if ll.push && ll.known < ls.have {
-			out = append(out, Msg{To: from, Kind: Push, Log: nt.Log, From: ll.known + 1, Thru: ls.have})
-			ll.known = ls.have
+		if v = ll.get(); v.push && v.known < ls.have {
+			out = append(out, Msg{To: from, Kind: Push, Log: nt.Log, From: v.known + 1, Thru: ls.have})
+			v.known = ls.have
+			ll.set(v)
 		}
-		if ll.known > ls.have && !ls.isWaiting {
+		if v.known > ls.have && !ls.isWaiting {
 			ls.isWaiting = true
 			ls.waitSince = now
 			m.waiting = append(m.waiting, nt.Log)
@@ -558,9 +587,11 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 		if v, _ := m.view(ln, l); v.known > 0 || v.push || v.quiet {
 			continue
 		}
-		ll := m.linkLog(ln, l, ls)
-		ll.noted = ls.have
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+		ll, _ := m.linkLog(ln, l, ls)
+		v := ll.get()
+		v.noted = ls.have
+		ll.set(v)
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 	}
 	if len(notes) == 0 {
 		return out
@@ -610,8 +641,9 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			if v, ok := m.view(ln, l); ok && (v.push || v.quiet || v.known >= ls.have || v.noted >= ls.have) {
 				continue
 			}
-			ll := m.linkLog(ln, l, ls)
-			if ll == nil || ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
+			ll, has := m.linkLog(ln, l, ls)
+			v := ll.get()
+			if !has || v.push || v.quiet || v.known >= ls.have || v.noted >= ls.have {
 				continue
 			}
 			if m.p.NoteDelay > 0 {
@@ -622,20 +654,22 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 				// the entry: it waits a quarter of that at most, and
 				// takes those waiting along.
 				due := now.Add(m.p.NoteDelay / 4)
-				if ll.known > 0 {
+				if v.known > 0 {
 					due = now.Add(m.p.NoteDelay)
 				}
-				if !ll.pend {
-					ll.pend = true
-					ln.pending = append(ln.pending, l)
+				if !v.pend {
+					v.pend = true
+					ll.set(v)
+					ln.pending = append(ln.pending, ls.idx)
 				}
 				if ln.due.IsZero() || due.Before(ln.due) {
 					ln.due = due
 				}
 				continue
 			}
-			ll.noted = ls.have
-			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+			v.noted = ls.have
+			ll.set(v)
+			batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 		}
 	}
 	for _, l := range m.dirty {
@@ -652,7 +686,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		if notes := batch[p]; len(notes) > 0 {
 			out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
 		}
-		if ln.overflow && ln.unheld < m.p.MaxUnheld/2 {
+		if ln.overflow && len(ln.unheld) < m.p.MaxUnheld/2 {
 			ln.overflow = false
 			out = append(out, Msg{To: p, Kind: Resend})
 		}
@@ -664,21 +698,25 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 // Forget drops every state of log l (a log the store blocked): it is
 // neither noted nor pushed from then on, until it is held again.
 func (m *Machine) Forget(l Log) {
-	m.nowHeld(l)
+	ls := m.logs[l]
 	for _, ln := range m.links {
-		delete(ln.logs, l)
+		m.dropUnheld(ln, l)
+		if ls != nil && ls.have > 0 {
+			ln.clear(ls.idx)
+		}
 	}
 	m.dropLog(l)
 }
 
-// nowHeld takes log l out of each link's count of logs not held: this
-// peer holds it now (or forgets it).
-func (m *Machine) nowHeld(l Log) {
-	for _, ln := range m.links {
-		if ll := ln.logs[l]; ll != nil && ll.unheld {
-			ll.unheld = false
-			ln.unheld--
-		}
+// dropUnheld deletes log l from link ln's logs not held, if it is
+// there; a map left empty that held more than 8 is let go.
+func (m *Machine) dropUnheld(ln *link, l Log) {
+	if _, ok := ln.unheld[l]; !ok {
+		return
+	}
+	delete(ln.unheld, l)
+	if len(ln.unheld) == 0 && ln.unheldPeak > 8 {
+		ln.unheld, ln.unheldPeak = nil, 0
 	}
 }
 
@@ -692,45 +730,72 @@ func (m *Machine) log(l Log) *logState {
 	return ls
 }
 
+// dropLog drops l's state, and frees its index if it is held.
 func (m *Machine) dropLog(l Log) {
+	if ls := m.logs[l]; ls != nil && ls.have > 0 {
+		for _, ln := range m.links {
+			ln.clear(ls.idx)
+		}
+		m.names[ls.idx] = ""
+		m.free = append(m.free, ls.idx)
+	}
 	delete(m.logs, l)
 	m.dirty = slices.DeleteFunc(m.dirty, func(d Log) bool { return d == l })
 	m.waiting = slices.DeleteFunc(m.waiting, func(d Log) bool { return d == l })
 }
 
-// linkLog returns log l's state on link ln, made if new, or nil if l is
-// not held and ln has MaxUnheld such logs already.
-func (m *Machine) linkLog(ln *link, l Log, ls *logState) *linkLog {
-	ll := ln.logs[l]
-	if ll != nil {
-		return ll
+// entryOf returns log l's entry on link ln, and whether it has one.
+func (m *Machine) entryOf(ln *link, l Log, ls *logState) (entry, bool) {
+	e := entry{m, ln, l, ls}
+	if ls.have == 0 {
+		return e, ln.unheld[l] != nil
+	}
+	return e, int(ls.idx) < len(ln.flags) && ln.flags[ls.idx] != 0
+}
+
+// linkLog returns log l's entry on link ln, made if new, or false if l
+// is not held and ln has MaxUnheld such logs already.
+func (m *Machine) linkLog(ln *link, l Log, ls *logState) (entry, bool) {
+	e, ok := m.entryOf(ln, l, ls)
+	if ok {
+		return e, true
 	}
 	switch {
 	case ls.have == 0:
-		if ln.unheld >= m.p.MaxUnheld {
-			return nil
+		if len(ln.unheld) >= m.p.MaxUnheld {
+			return entry{}, false
 		}
-		ln.unheld++
-		ll = &linkLog{unheld: true}
+		if ln.unheld == nil {
+			ln.unheld = make(map[Log]*linkLog)
+		}
+		ln.unheld[l] = &linkLog{unheld: true}
+		ln.unheldPeak = max(ln.unheldPeak, len(ln.unheld))
 	case ls.fresh:
-		ll = &linkLog{}
+		e.set(linkLog{})
 	default:
-		v := idle(ls.have)
-		ll = &v
+		e.set(idle(ls.have))
 	}
-	ln.logs[l] = ll
-	ln.peak = max(ln.peak, len(ln.logs))
 	ls.noters++
-	return ll
+	return e, true
 }
 
 // view returns log l's state on link ln: its entry, or the idle state of
 // a log held (but fresh) without one; false if ln has no state of l.
 func (m *Machine) view(ln *link, l Log) (linkLog, bool) {
-	if ll := ln.logs[l]; ll != nil {
-		return *ll, true
+	ls := m.logs[l]
+	switch {
+	case ls == nil:
+		return linkLog{}, false
+	case ls.have == 0:
+		if u := ln.unheld[l]; u != nil {
+			return *u, true
+		}
+		return linkLog{}, false
 	}
-	if ls := m.logs[l]; ls != nil && ls.have > 0 && !ls.fresh {
+	if v, ok := ln.load(ls.idx, ls.have); ok {
+		return v, true
+	}
+	if !ls.fresh {
 		return idle(ls.have), true
 	}
 	return linkLog{}, false
@@ -744,43 +809,47 @@ func (m *Machine) known(p Peer, l Log) uint64 {
 }
 
 // tidy drops ll, log l's entry on link ln, if it is the idle state: a
-// link keeps only the logs that differ from it. A map that held four
-// times as many entries, and at least minShrink, is made anew, as is one
-// left empty that held more than 8 (a map keeps its buckets when
-// entries go).
-func (m *Machine) tidy(ln *link, l Log, ls *logState, ll *linkLog) {
-	if ls.fresh || !ll.isIdle(ls.have) {
+// link keeps only the logs that differ from it.
+func (m *Machine) tidy(ln *link, l Log, ls *logState, ll entry) {
+	if ls.fresh || !ll.get().isIdle(ls.have) {
 		return
 	}
-	delete(ln.logs, l)
+	ln.clear(ls.idx)
 	ls.noters--
-	if n := len(ln.logs); (ln.peak >= minShrink && n <= ln.peak/4) || (n == 0 && ln.peak > 8) {
-		logs := make(map[Log]*linkLog, len(ln.logs))
-		maps.Copy(logs, ln.logs)
-		ln.logs, ln.peak = logs, len(logs)
-	}
 }
 
-// minShrink is the fewest entries a link's map held for it to be made
-// anew once it holds a quarter of them.
-const minShrink = 256
-
-// raise is called before log l's head rises: each link without an entry
-// for it gets one with the state it had (the idle state at the old head;
-// none, if this peer did not hold l, which is then fresh until the next
-// Tick, and held from each link's count of logs not held).
-func (m *Machine) raise(l Log, ls *logState) {
+// raise makes seq log l's head. Before it rises, each link without an
+// entry for it gets one with the state it had (the idle state at the old
+// head; none, if this peer did not hold l, which is then fresh until the
+// next Tick, and each link's state of it, kept with the logs not held,
+// moves to the link's flags); each entry's known and noted are then
+// compared with the new head.
+func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 	if ls.have == 0 {
-		m.nowHeld(l)
+		ls.idx = m.index(l)
+		ls.have = seq
 		ls.fresh = true
+		for _, ln := range m.links {
+			if u := ln.unheld[l]; u != nil {
+				m.dropUnheld(ln, l)
+				v := *u
+				v.unheld = false
+				m.store(ln, ls.idx, seq, v)
+			}
+		}
 		return
 	}
-	if ls.fresh {
-		return
-	}
+	old := ls.have
 	for _, p := range m.order {
-		m.linkLog(m.links[p], l, ls)
+		ln := m.links[p]
+		if !ls.fresh {
+			m.linkLog(ln, l, ls)
+		}
+		if v, ok := ln.load(ls.idx, old); ok {
+			m.store(ln, ls.idx, seq, v)
+		}
 	}
+	ls.have = seq
 }
 
 // progress marks l dirty (to be noted at the next tick) and restarts its
@@ -802,13 +871,16 @@ func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
 		if p == from {
 			continue
 		}
-		ll := m.links[p].logs[l] // a log it is eager for is not idle on it
-		if ll == nil || !ll.push || ll.known >= ls.have {
+		ln := m.links[p]
+		ll, ok := m.entryOf(ln, l, ls) // a log it is eager for is not idle on it
+		v := ll.get()
+		if !ok || !v.push || v.known >= ls.have {
 			continue
 		}
-		out = append(out, Msg{To: p, Kind: Push, Log: l, From: ll.known + 1, Thru: ls.have})
-		ll.known = ls.have
-		if ln := m.links[p]; len(ln.pending) > 0 {
+		out = append(out, Msg{To: p, Kind: Push, Log: l, From: v.known + 1, Thru: ls.have})
+		v.known = ls.have
+		ll.set(v)
+		if len(ln.pending) > 0 {
 			// The push goes now: the notes waiting go with it.
 			if notes := m.flushPending(nil, ln); len(notes) > 0 {
 				out = append(out, Msg{To: p, Kind: Notes, Notes: notes})
@@ -822,18 +894,29 @@ func (m *Machine) forward(out []Msg, from Peer, l Log, ls *logState) []Msg {
 // that are still news to it, with the heads held now, and empties its
 // list.
 func (m *Machine) flushPending(notes []Note, ln *link) []Note {
-	for _, l := range ln.pending {
-		ll, ls := ln.logs[l], m.logs[l]
-		if ll == nil || ls == nil || !ll.pend {
+	for _, idx := range ln.pending {
+		// An index freed is "", or another log's: one not pending, or
+		// one pending, the same log twice in the list (its second
+		// time skipped).
+		l := m.names[idx]
+		ls := m.logs[l]
+		if ls == nil || ls.have == 0 || ls.idx != idx {
 			continue
 		}
-		ll.pend = false
-		if ll.push || ll.quiet || ll.known >= ls.have || ll.noted >= ls.have {
+		ll, ok := m.entryOf(ln, l, ls)
+		v := ll.get()
+		if !ok || !v.pend {
+			continue
+		}
+		v.pend = false
+		if v.push || v.quiet || v.known >= ls.have || v.noted >= ls.have {
+			ll.set(v)
 			m.tidy(ln, l, ls, ll)
 			continue
 		}
-		ll.noted = ls.have
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: ll.pull, Quiet: ll.hushed})
+		v.noted = ls.have
+		ll.set(v)
+		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 	}
 	clear(ln.pending)
 	ln.pending = ln.pending[:0]
@@ -910,10 +993,12 @@ func (m *Machine) upstreamBut(l Log, but Peer) bool {
 // prune asks neighbour p, a source of l whose state is ll, to stop
 // pushing l: it is made a watcher or hushed (lazyOrQuiet), and the note
 // that tells it so is appended to out.
-func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) []Msg {
-	ll.pull = false
+func (m *Machine) prune(out []Msg, p Peer, l Log, ls *logState, ll entry) []Msg {
+	v := ll.get()
+	v.pull = false
+	v.noted = max(v.noted, ls.have) // the note carries the head
+	ll.set(v)
 	ls.sources--
-	ll.noted = max(ll.noted, ls.have) // the note carries the head
 	var n Note
 	out, n = m.lazyOrQuiet(out, p, l, ls, ll)
 	return append(out, Msg{To: p, Kind: Notes, Notes: []Note{n}})
@@ -946,15 +1031,16 @@ func (m *Machine) bestOf(l Log, ok func(linkLog) bool) (Peer, bool) {
 // batch; if p was a watcher, another takes its place (rewatch).
 func (m *Machine) graft(batch map[Peer][]Note, p Peer, l Log) {
 	ls := m.logs[l]
-	ll := m.linkLog(m.links[p], l, ls)
-	if !ll.pull {
-		ll.pull = true
+	ll, _ := m.linkLog(m.links[p], l, ls)
+	v := ll.get()
+	if !v.pull {
 		ls.sources++
 	}
-	ll.hushed = false
+	wasWatch := v.watch
+	v.pull, v.watch, v.hushed = true, false, false
+	ll.set(v)
 	batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: true})
-	if ll.watch {
-		ll.watch = false
+	if wasWatch {
 		ls.watchers--
 		m.rewatch(batch, l)
 	}
@@ -968,8 +1054,10 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 		return
 	}
 	if p, ok := m.nearestHushed(l); ok {
-		ll := m.linkLog(m.links[p], l, ls)
-		ll.hushed, ll.watch = false, true
+		ll, _ := m.linkLog(m.links[p], l, ls)
+		v := ll.get()
+		v.hushed, v.watch = false, true
+		ll.set(v)
 		ls.watchers++
 		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have})
 	}
@@ -979,9 +1067,11 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 // source nor watcher of l, a watcher if l has fewer than Watchers, or if
 // p is preferred to one of them (which is hushed: its note is appended
 // to out), else hushed; it returns out and the note that tells p so.
-func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll *linkLog) ([]Msg, Note) {
+func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll entry) ([]Msg, Note) {
+	v := ll.get()
 	if ls.watchers < m.p.Watchers {
-		ll.watch, ll.hushed = true, false
+		v.watch, v.hushed = true, false
+		ll.set(v)
 		ls.watchers++
 		return out, Note{Log: l, Seq: ls.have}
 	}
@@ -989,10 +1079,13 @@ func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll *linkLo
 		hushes := make(map[Peer][]Note, 1)
 		m.hush(hushes, w, l, ls)
 		out = append(out, Msg{To: w, Kind: Notes, Notes: hushes[w]})
-		ll.watch, ll.hushed = true, false
+		v = ll.get()
+		v.watch, v.hushed = true, false
+		ll.set(v)
 		return out, Note{Log: l, Seq: ls.have}
 	}
-	ll.hushed = true
+	v.hushed = true
+	ll.set(v)
 	return out, Note{Log: l, Seq: ls.have, Quiet: true}
 }
 
@@ -1033,8 +1126,10 @@ func (m *Machine) worstWatcher(l Log, p Peer) (Peer, bool) {
 // hush makes w, a watcher of l, hushed instead, and adds the note that
 // tells it so to batch; the caller makes another the watcher.
 func (m *Machine) hush(batch map[Peer][]Note, w Peer, l Log, ls *logState) {
-	ll := m.linkLog(m.links[w], l, ls)
-	ll.watch, ll.hushed = false, true
+	ll, _ := m.linkLog(m.links[w], l, ls)
+	v := ll.get()
+	v.watch, v.hushed = false, true
+	ll.set(v)
 	batch[w] = append(batch[w], Note{Log: l, Seq: ls.have, Quiet: true})
 }
 

@@ -3,6 +3,7 @@ package ebt
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -367,7 +368,7 @@ func TestUnheldBound(t *testing.T) {
 	if got := len(m.logs); got != 16 {
 		t.Errorf("tracking %d logs, want 16", got)
 	}
-	if got := len(m.links["x"].logs); got != 16 {
+	if got := m.Kept("x"); got != 16 {
 		t.Errorf("tracking %d logs of x, want 16", got)
 	}
 	// Grafts go out for those 16 (nothing pushes them yet).
@@ -421,6 +422,9 @@ func TestParamsValidate(t *testing.T) {
 		{"switch too long", Params{SwitchTime: time.Hour}, false},
 		{"unheld negative", Params{MaxUnheld: -1}, false},
 		{"unheld too many", Params{MaxUnheld: 1<<16 + 1}, false},
+		{"exact one", Params{MaxExact: 1}, true},
+		{"exact negative", Params{MaxExact: -1}, false},
+		{"exact too many", Params{MaxExact: 1<<16 + 1}, false},
 	} {
 		err := tc.p.Validate()
 		if (err == nil) != tc.ok {
@@ -670,4 +674,103 @@ func TestSourceCycles(t *testing.T) {
 			t.Errorf("sources of its own log %v, want none", got)
 		}
 	})
+}
+
+// pushedThrough returns, per log, the seqs pushed to p in out, each
+// range From … Thru added.
+func pushedThrough(out []Msg, p Peer, got map[Log][]uint64) {
+	for _, msg := range out {
+		if msg.To == p && msg.Kind == Push {
+			for seq := msg.From; seq <= msg.Thru; seq++ {
+				got[msg.Log] = append(got[msg.Log], seq)
+			}
+		}
+	}
+}
+
+// TestExactCap: past MaxExact, a neighbour's known of a log is lowered,
+// never lost: a neighbour behind on 40 logs (MaxExact 4) keeps 4 exact,
+// and once it asks them eagerly is pushed every entry it lacks (from the
+// first, where its known was lowered); a neighbour eager for 8 other
+// logs at their heads is pushed each new entry alone, its known taken
+// from an entry not eager; and one ahead on every log is still grafted
+// for each.
+func TestExactCap(t *testing.T) {
+	m := newMachine(t, Params{MaxExact: 4, NoteDelay: -1})
+	const behind, eager = 40, 8
+	var logs []Log
+	for i := range behind + eager {
+		l := Log(fmt.Sprintf("l%02d", i))
+		logs = append(logs, l)
+		m.Append(nil, at(0), l, 3)
+	}
+	m.Tick(nil, at(100))
+	m.Connect(nil, at(200), "x")
+	var ns []Note
+	for _, l := range logs[:behind] {
+		ns = append(ns, Note{Log: l, Seq: 1})
+	}
+	for _, l := range logs[behind:] {
+		ns = append(ns, Note{Log: l, Seq: 3, Eager: true})
+	}
+	m.ReceivedNotes(nil, at(201), "x", ns)
+	ln := m.links["x"]
+	if got := len(ln.exact); got != 4 {
+		t.Fatalf("exact entries: %d, want 4 (MaxExact)", got)
+	}
+	if got := m.Kept("x"); got != behind+eager {
+		t.Fatalf("kept %d entries of x, want %d", got, behind+eager)
+	}
+	// New entries of the eager logs: each pushed alone, though x's map
+	// is full of entries of the logs it is behind on.
+	for _, l := range logs[behind:] {
+		got := make(map[Log][]uint64)
+		pushedThrough(m.Append(nil, at(300), l, 4), "x", got)
+		if !slices.Equal(got[l], []uint64{4}) {
+			t.Errorf("%s: pushed %v to x, want [4]", l, got[l])
+		}
+	}
+	if got := len(ln.exact); got > 4 {
+		t.Errorf("exact entries: %d, want at most 4", got)
+	}
+	// x asks the logs it is behind on eagerly: each pushed all it lacks.
+	for i := range ns[:behind] {
+		ns[i].Eager = true
+	}
+	got := make(map[Log][]uint64)
+	pushedThrough(m.ReceivedNotes(nil, at(400), "x", ns[:behind]), "x", got)
+	for _, l := range logs[:behind] {
+		if s := got[l]; len(s) == 0 || s[0] > 2 || s[len(s)-1] != 3 {
+			t.Errorf("%s: pushed %v to x, want 2 … 3 (or 1 … 3)", l, s)
+		}
+	}
+	// And each new entry of them alone.
+	for _, l := range logs[:behind] {
+		got := make(map[Log][]uint64)
+		pushedThrough(m.Append(nil, at(500), l, 4), "x", got)
+		if !slices.Equal(got[l], []uint64{4}) {
+			t.Errorf("%s: pushed %v to x, want [4]", l, got[l])
+		}
+	}
+
+	// A neighbour ahead on every log: past MaxExact its known is the
+	// head plus one, and it is grafted for each once the log's source,
+	// x, has brought nothing for SwitchTime.
+	m.Connect(nil, at(600), "z")
+	ns = ns[:0]
+	for _, l := range logs {
+		ns = append(ns, Note{Log: l, Seq: 9, Quiet: true})
+	}
+	m.ReceivedNotes(nil, at(601), "z", ns)
+	grafted := 0
+	for _, msg := range m.Tick(nil, at(1200)) {
+		for _, n := range msg.Notes {
+			if msg.To == "z" && n.Eager {
+				grafted++
+			}
+		}
+	}
+	if grafted != len(logs) {
+		t.Errorf("grafted %d logs from z, which holds more of each, want %d", grafted, len(logs))
+	}
 }

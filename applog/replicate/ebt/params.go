@@ -25,6 +25,16 @@ type Params struct {
 	// notes for further ones are dropped. Default 1024; 1 … 65536.
 	MaxUnheld int
 
+	// MaxExact bounds, per neighbour, the logs this peer holds for which
+	// it keeps exactly the highest seq the neighbour holds as far as it
+	// knows, where that is neither 0 nor this peer's head (the
+	// neighbour is behind, or ahead): past it, the seq is taken as 0
+	// (the neighbour is pushed, or noted, the log from its first entry,
+	// and skips those it holds), or, for a neighbour ahead, as the head
+	// plus one. Each log held costs a neighbour one byte otherwise,
+	// whatever it asks. Default 1024; 1 … 65536.
+	MaxExact int
+
 	// Watchers is how many neighbours, besides the sources, this peer
 	// asks to note each log it holds; it asks the others to be quiet
 	// about it. An entry the sources do not deliver is missed only if
@@ -54,6 +64,7 @@ const (
 	DefaultNoteInterval = 100 * time.Millisecond
 	DefaultSwitchTime   = 500 * time.Millisecond
 	DefaultMaxUnheld    = 1024
+	DefaultMaxExact     = 1024
 	DefaultWatchers     = 1
 	DefaultNoteDelay    = time.Second
 )
@@ -68,6 +79,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.MaxUnheld == 0 {
 		p.MaxUnheld = DefaultMaxUnheld
+	}
+	if p.MaxExact == 0 {
+		p.MaxExact = DefaultMaxExact
 	}
 	if p.Watchers == 0 {
 		p.Watchers = DefaultWatchers
@@ -89,6 +103,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("ebt: SwitchTime %v not within NoteInterval (%v) … 1m", p.SwitchTime, p.NoteInterval)
 	case p.MaxUnheld < 1 || p.MaxUnheld > 1<<16:
 		return fmt.Errorf("ebt: MaxUnheld %d not within 1 … 65536", p.MaxUnheld)
+	case p.MaxExact < 1 || p.MaxExact > 1<<16:
+		return fmt.Errorf("ebt: MaxExact %d not within 1 … 65536", p.MaxExact)
 	case p.Watchers < 1 || p.Watchers > 64:
 		return fmt.Errorf("ebt: Watchers %d not within 1 … 64", p.Watchers)
 	case p.NoteDelay > 0 && (p.NoteDelay < p.NoteInterval || p.NoteDelay > time.Minute):
