@@ -50,15 +50,15 @@
 //     copy and its. With three watchers, the notes cost about one batch
 //     per delivery: nearly half as much again as the copies. In rooms of
 //     20 lines typed 500ms apart (room figures in the root package, whose
-//     doc says why that pace; three runs back to back, Watchers 3, 2 and
-//     1), bytes per delivery against the 2-host room: named 32 hosts
-//     1.80x, 1.36x and 1.22x, named 64 1.55x, 1.40x and 1.19x, --discover
-//     32 1.50x, 1.40x and 1.21x, --discover 64 1.39x, 1.24x and 1.13x.
-//     What a watcher buys is a bound on what a source that stalls, or
-//     vanishes without closing its connection, delays; a source or watcher
-//     that leaves is replaced at once, and an entry is missed until the
-//     log's next entry or a reconnection only if its source and its
-//     watcher fail together (the threat model below).
+//     doc says why that pace; three runs back to back, NoteDelay 1s,
+//     Watchers 3, 2 and 1), bytes per delivery against the 2-host room:
+//     named 32 hosts 1.80x, 1.36x and 1.22x, named 64 1.55x, 1.40x and
+//     1.19x, --discover 32 1.50x, 1.40x and 1.21x, --discover 64 1.39x,
+//     1.24x and 1.13x. What a watcher buys is a bound on what a source
+//     that stalls, or vanishes without closing its connection, delays; a
+//     source or watcher that leaves is replaced at once, and an entry is
+//     missed until the log's next entry or a reconnection only if its
+//     source and its watcher fail together (the threat model below).
 //   - Push. A new entry (appended, or received from a source) is pushed
 //     at once to each neighbour that asked for the log eagerly and does
 //     not hold it (TestNotesBatched, TestGraftAfterSwitchTime); a graft
@@ -100,17 +100,24 @@
 //     TestWatchers). Notes are therefore never sent for a log the
 //     neighbour is at, as far as this peer knows. A note to a neighbour
 //     known to hold part of the log (it said so, or was pushed it) waits
-//     up to NoteDelay (1s) for the others to that neighbour, one to a
+//     up to NoteDelay (2s) for the others to that neighbour, one to a
 //     neighbour not known to hold any a quarter of that at most (it may
 //     lack a source that pushes it, and the note is how it gets the
 //     entry); the notes waiting for a neighbour go together at the first
 //     due, and at once with any other message to it (a push, a graft); a
 //     head it says it holds meanwhile is not noted (TestNoteDelay). At
 //     chat rates a note was otherwise a packet of its own, and its
-//     acknowledgement another, for each neighbour and line. (Delaying
-//     the notes to a neighbour not known to hold the log by NoteDelay
-//     too made the slowest entry of TestSimRoom 1.45s; 0.72s now, 0.63s
-//     without delays.)
+//     acknowledgement another, for each neighbour and line. (Delaying the
+//     notes to a neighbour not known to hold the log by NoteDelay too made
+//     the slowest entry of TestSimRoom 1.45s; 0.72s with a quarter of it,
+//     0.63s without delays, with NoteDelay 1s and 3 watchers.) NoteDelay
+//     is 2s, not 1s: at a line every half second, the notes of one line
+//     rarely waited for another's, and with one watcher the room figures'
+//     bytes per delivery were 1.29x the 2-host room for named 8 hosts,
+//     1.26x for 16, 1.27x and 1.19x for --discover 8 and 16; with 2s,
+//     1.14x, 1.18x, 1.15x and 1.13x (two runs back to back). The price is
+//     in what a source that stalls delays: up to 2.5s, a note and
+//     SwitchTime, against 1.5s.
 //   - Graft. A log behind what a neighbour noted is grafted from the
 //     neighbour known to hold most of it (then the nearest by SetRTT):
 //     at the next tick if no neighbour is a source of it, else once it
@@ -270,7 +277,7 @@
 //	MaxUnheld     1024     1 … 65536
 //	MaxExact      1024     1 … 65536
 //	Watchers      1        1 … 64
-//	NoteDelay     1s       NoteInterval … 1m, or negative: none
+//	NoteDelay     2s       NoteInterval … 1m, or negative: none
 //
 // A zero field takes its default; New refuses parameters out of bounds
 // (TestParamsValidate).

@@ -245,7 +245,7 @@ func TestWatchersPreferred(t *testing.T) {
 // and at once with any other message to it (a push); a head the
 // neighbour says it holds meanwhile is not noted.
 func TestNoteDelay(t *testing.T) {
-	m := newMachine(t, Params{Watchers: 3})
+	m := newMachine(t, Params{Watchers: 3, NoteDelay: time.Second})
 	m.Append(nil, at(0), "a", 1)
 	m.Append(nil, at(0), "b", 1)
 	for _, p := range []Peer{"x", "y", "z"} {

@@ -54,7 +54,7 @@ type Params struct {
 	// holds is not sent. At chat rates each note is otherwise a packet
 	// of its own, and its acknowledgement another. It adds at most
 	// NoteDelay to the time an eager neighbour that stalls delays a
-	// log. Default 1s (or NoteInterval, if longer); NoteInterval … 1m,
+	// log. Default 2s (or NoteInterval, if longer); NoteInterval … 1m,
 	// or negative: no delay.
 	NoteDelay time.Duration
 }
@@ -66,7 +66,7 @@ const (
 	DefaultMaxUnheld    = 1024
 	DefaultMaxExact     = 1024
 	DefaultWatchers     = 1
-	DefaultNoteDelay    = time.Second
+	DefaultNoteDelay    = 2 * time.Second
 )
 
 // withDefaults returns p with zero fields replaced by their defaults.
