@@ -390,12 +390,12 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 		}
 	}
 	if sent {
-		s.c.raise(id, seq-1)
 		if signed {
 			s.open = ""
 		} else {
 			s.open = id
 		}
+		s.c.sent(id, seq-1, s.open)
 	}
 	return sent, nil
 }

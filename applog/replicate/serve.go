@@ -246,6 +246,10 @@ type session struct {
 	base       *base // the Tree's, shared by the store's sessions; nil without a Tree
 	registered bool  // has and lacks are exceptions to base; guarded by base.mu
 	hasPeak    int   // the most entries has held since it was last made; guarded as has
+	// open is the sender's open log (sender.open): the peer holds an
+	// unsigned run of it, which must be continued where it ends, so its
+	// view is kept exactly past maxExceptions. Guarded as has.
+	open applog.ID
 
 	forker Forker // st, if it keeps forks
 	// forkSeen holds the forked logs of the store whose proof the peer

@@ -15,8 +15,9 @@ import (
 // (c.has), about 100 bytes a log. With one, the sessions of the store
 // share the store's heads as last read (base), which numbers the logs it
 // holds, and each session keeps only its exceptions: a bit per log the
-// peer lacks entirely (c.lacks), and the exact head of at most
-// maxExceptions logs the peer holds other than base says (c.has). A
+// peer lacks entirely (c.lacks), and the exact head of the logs the peer
+// holds other than base says (c.has): at most maxExceptions of the
+// peer's word, and what was sent either way. A
 // peer that holds what the store holds, as peers that are caught up do,
 // costs its session nothing per log; one that holds nothing, a bit per
 // log.
@@ -28,8 +29,9 @@ import (
 //
 // The invariant: for every registered session c and every log id, the
 // peer holds at least c.has[id] if id is in c.has; else, if b holds id,
-// nothing if c.lacks has its index, at least its head in b if not; a log
-// b does not hold and c.has does not name is one c does not track. When
+// nothing if c.lacks has its index, at least its head in b if not (a log
+// b holds is in c.has or in c.lacks, never both); a log b does not hold
+// and c.has does not name is one c does not track. When
 // the store's head of a log grows from old to new, each session that had
 // no exception for it gets one (old, or a lack if old is 0 or the
 // session holds maxExceptions already): so the peer's view never rises
@@ -284,12 +286,12 @@ func (c *session) exceptLocked(id applog.ID, i int, seq uint64) {
 }
 
 // roomLocked reports whether c may add an exception for log id: below
-// maxExceptions, or for the watched log, or, at Version 4, for a log
-// the peer is eager for once an exception of a log it is not eager for
-// (which is not sent) fell to a lack or to base's head. Called with
-// lockHas, registered.
+// maxExceptions, or for the watched log or the open one, or, at Version
+// 4, for a log the peer is eager for once an exception of a log it is
+// not eager for (which is not sent) fell to a lack or to base's head.
+// Called with lockHas, registered.
 func (c *session) roomLocked(id applog.ID) bool {
-	if len(c.has) < maxExceptions || id == c.watch {
+	if len(c.has) < maxExceptions || id == c.watch || id == c.open {
 		return true
 	}
 	if !c.isEagerLocked(id) {
@@ -297,7 +299,7 @@ func (c *session) roomLocked(id applog.ID) bool {
 	}
 	for v, seq := range c.has {
 		l, ok := c.base.logs[v]
-		if !ok || v == c.watch || c.isEagerLocked(v) {
+		if !ok || v == c.watch || v == c.open || c.isEagerLocked(v) {
 			continue
 		}
 		delete(c.has, v)
@@ -355,6 +357,18 @@ func (c *session) peerHas(id applog.ID) uint64 {
 // sent or sent these records, an exact exception.
 func (c *session) raise(id applog.ID, seq uint64) {
 	c.lockHas()
+	if v, _ := c.hasLocked(id); seq > v {
+		c.setLocked(id, seq, true)
+	}
+	c.unlockHas()
+}
+
+// sent is raise for the records of log id sent up to seq, and records
+// open, the log of which the peer now holds an unsigned run ("" for
+// none).
+func (c *session) sent(id applog.ID, seq uint64, open applog.ID) {
+	c.lockHas()
+	c.open = open
 	if v, _ := c.hasLocked(id); seq > v {
 		c.setLocked(id, seq, true)
 	}

@@ -107,3 +107,63 @@ func TestViewExceptions(t *testing.T) {
 		t.Errorf("%d sessions registered after the last left", len(b.sessions))
 	}
 }
+
+// TestViewEagerRoom: a session that keeps maxExceptions exact heads
+// makes room for the head of a log its peer is eager for (at Version 4,
+// the only logs sent) by taking a lack for a log it is not eager for,
+// which is not sent; if every exception is of a log the peer is eager
+// for, the new head falls to a lack.
+func TestViewEagerRoom(t *testing.T) {
+	st := newFake()
+	var ids []applog.ID
+	for i := range maxExceptions + 1 {
+		id := testID("log " + strconv.Itoa(i))
+		st.logs[id] = build(id, 3, 1)
+		ids = append(ids, id)
+	}
+	b := newBase()
+	c := &session{st: st, has: map[applog.ID]uint64{}, base: b}
+	b.register(c)
+	for _, id := range ids {
+		c.advertise(id, 1) // behind: the last past maxExceptions, a lack
+	}
+	last := ids[maxExceptions]
+	if got := c.peerHas(last); got != 0 {
+		t.Fatalf("the head past maxExceptions: the peer's view is %d, want 0 (a lack)", got)
+	}
+	state := func() (int, int) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(c.has), c.lacks.count()
+	}
+	c.lockHas()
+	c.setEagerLocked(last)
+	c.setLocked(last, 2, false) // a push from seq 3: the peer holds 2
+	c.unlockHas()
+	if got := c.peerHas(last); got != 2 {
+		t.Errorf("an eager log past maxExceptions: the peer's view is %d, want 2", got)
+	}
+	if n, l := state(); n != maxExceptions || l != 1 {
+		t.Errorf("an eager log past maxExceptions: %d exceptions and %d lacks, want %d and 1", n, l, maxExceptions)
+	}
+
+	// Every exception eager: no room.
+	c.lockHas()
+	for _, id := range ids {
+		c.setEagerLocked(id)
+	}
+	var lacked applog.ID
+	for _, id := range ids {
+		if v, _ := c.hasLocked(id); v == 0 {
+			lacked = id
+		}
+	}
+	c.setLocked(lacked, 2, false)
+	c.unlockHas()
+	if got := c.peerHas(lacked); got != 0 {
+		t.Errorf("every exception eager: the peer's view of a lacked log is %d, want 0 (a lack)", got)
+	}
+	if n, l := state(); n != maxExceptions || l != 1 {
+		t.Errorf("every exception eager: %d exceptions and %d lacks, want %d and 1", n, l, maxExceptions)
+	}
+}
