@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"scuttle/applog"
+	"scuttle/topology/testkit"
 )
 
 // TestViewExceptions: with a Tree's shared heads, a session keeps only
@@ -165,5 +166,29 @@ func TestViewEagerRoom(t *testing.T) {
 	}
 	if n, l := state(); n != maxExceptions || l != 1 {
 		t.Errorf("every exception eager: %d exceptions and %d lacks, want %d and 1", n, l, maxExceptions)
+	}
+}
+
+// TestTreeBehindPastCap: at Version 4, a peer behind on more logs than
+// maxExceptions (seq 1 of 3,000 2-entry logs) is sent every one of
+// them: the heads past the cap are lacks, sent from seq 1, which it
+// skips.
+func TestTreeBehindPastCap(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const n = 3 * maxExceptions
+	a, b := logsOf(n, 2), logsOf(n, 1)
+	ta, _ := NewTree(treeParams)
+	tb, _ := NewTree(treeParams)
+	_, stop := treePairs(t, a, b, ta, tb, 1, false) // until neither keeps an exception
+	defer stop()
+	heads := b.Heads()
+	behind := 0
+	for _, h := range heads {
+		if h != 2 {
+			behind++
+		}
+	}
+	if len(heads) != n || behind != 0 {
+		t.Errorf("the peer holds %d logs, %d of them not to seq 2, want %d and none", len(heads), behind, n)
 	}
 }
