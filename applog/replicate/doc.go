@@ -234,8 +234,9 @@
 //     eagerly or for notes), about 70 bytes a log, with a bit for each
 //     log the peer is eager for: a peer eager for every log that reads
 //     nothing past the heads costs its session 1.3 MB at 10,000 logs
-//     and 5.4 MB at 60,000, about 83 bytes a log (before: 3.0 and 18.5
-//     MB, 310 bytes a log; TestConnectionMemoryStalled), and the notes
+//     and 5.4 to 6.3 MB at 60,000, 83 to 100 bytes a log (before: 3.0
+//     and 17.5 to 18.5 MB, about 300 bytes a log;
+//     TestConnectionMemoryStalled), and the notes
 //     queued for a peer that does not read them, one per log the machine
 //     tracks; a session with no role in any log
 //     holds at most 1 MiB (measured: about 475 kB) whether
