@@ -24,16 +24,27 @@
 // what it lacks again, its own log included; cf. ssb-ebt issue #59).
 //
 // The sessions given one Tree (a chat's, at any version) share the
-// store's heads, read once per change of the store for all of them, and
-// each keeps only its exceptions: the logs its peer holds other than
-// the store does. When the store's head of a log grows, each session
-// without an exception for it gets one (the head before: what its peer
-// held), which goes once the peer was sent the rest; so a peer that
-// holds what the store holds costs its session nothing per log, however
-// many the store holds (TestConnectionMemory). A peer that says it holds
-// more than the store is believed for at most 1024 logs (maxAhead);
-// past them the session takes the store's head for the peer's, lower,
-// so that the peer may at worst be sent records it holds, and skip them.
+// store's heads, read once per change of the store for all of them,
+// which number the logs the store holds; each session keeps only its
+// exceptions: a bit per log its peer lacks entirely, and the exact head
+// of the logs its peer holds other than the store does, at most 1024 of
+// them from the peer's word (maxExceptions). A session starts, once the
+// peer's hello is read, with its peer lacking every log, and applies
+// each head or note as it comes: it never holds a copy of the peer's
+// heads. When the store's head of a log grows, each session without an
+// exception for it gets one (the head before: what its peer held; a
+// lack if it held nothing), which goes once the peer was sent the rest;
+// so a peer that holds what the store holds costs its session nothing
+// per log, however many the store holds (TestConnectionMemory), and one
+// that holds none of them a bit per log (TestConnectionMemoryStalled).
+// Past 1024 exact heads, a peer that says it holds more than the store
+// is taken to hold the store's head, and one that is behind to lack the
+// log: lower, so that the peer may at worst be sent records it holds,
+// and skip them (at Version 4 it may take such a run for a duplicate
+// and prune this side for the log until its next graft: bandwidth and
+// delay, never a loss). What a session sent or received is kept
+// exactly: while it keeps 1024, a log its peer lacks is sent to its
+// head in one turn instead of in turns of 256 KiB (TestViewExceptions).
 //
 // At Version 3 and below, peers do not tell each other what they
 // received from third parties, so where three peers are also connected
@@ -97,8 +108,10 @@
 //
 // Bounds per session beside Version 3's: the notes queued for the peer,
 // at most one per log the machine tracks (a later note of a log
-// replaces the earlier); the logs the peer is eager for, at most one per
-// log the store holds; the logs the Quota granted it; and the Encoder's
+// replaces the earlier); the logs the peer is eager for, a bit per log
+// the store holds (and, by id, those pushed to it that the store's
+// heads did not hold when last read: stored since, each moved to its
+// bit at the next read); the logs the Quota granted it; and the Encoder's
 // and Decoder's numbering, a window of at most ebt.DefaultMaxRefs (1024)
 // logs each way, past which a note names its log by id; and the ebt
 // machine's state of the logs on the session's link whose state differs
@@ -207,15 +220,25 @@
 //     copy of the store's heads of each pass included); one whose peer held
 //     nothing holds about 220 kB once it sent it every log
 //     (TestConnectionMemory, 8 sessions over net.Pipe, live heap after a
-//     collection; once they ended, under 16 kB each is left). What it can
-//     still cost: while a peer lacks logs, an entry of about 100 bytes
-//     per log it lacks, each gone once the log was sent, which is as fast
-//     as the peer reads (a peer that stops reading is dropped after
-//     Options.WriteTimeout); at Version 4, the ebt machine's state of
-//     the logs in which its link has a role (each log's source and
-//     watchers, 1 + Watchers links of a Tree in all, and the links that
-//     ask it eagerly or for notes), about 100 bytes a log with the
-//     logs the peer is eager for: a session with no role in any log
+//     collection; once they ended, under 16 kB each is left). A session
+//     whose peer has sent its heads and reads nothing, so that nothing
+//     is sent to it, holds about 210 kB if the peer advertised nothing
+//     and 390 kB if it is behind on every log (seq 1 of 2-entry logs),
+//     at 10,000 as at 60,000 logs: a bit per log it lacks, and at most
+//     1024 exact heads (before: 640 kB and 3.5 MB, 1.3 and 7.5 MB,
+//     about 60 and 120 bytes per log; TestConnectionMemoryStalled, 4
+//     sessions; once the peers read, each is sent every log). What it
+//     can still cost: at Version 4, the ebt machine's state of the logs
+//     in which its link has a role (each log's source and watchers, 1 +
+//     Watchers links of a Tree in all, and the links that ask it
+//     eagerly or for notes), about 70 bytes a log, with a bit for each
+//     log the peer is eager for: a peer eager for every log that reads
+//     nothing past the heads costs its session 1.3 MB at 10,000 logs
+//     and 5.4 to 6.3 MB at 60,000, 83 to 100 bytes a log (before: 3.0
+//     and 17.5 to 18.5 MB, about 300 bytes a log;
+//     TestConnectionMemoryStalled), and the notes
+//     queued for a peer that does not read them, one per log the machine
+//     tracks; a session with no role in any log
 //     holds at most 1 MiB (measured: about 475 kB) whether
 //     the store holds 10,000 or 60,000 logs, about 100 bytes per log
 //     held before (TestConnectionMemoryTree, ebt's TestIdleMemory);

@@ -64,6 +64,9 @@ func (c *session) receive(ctx context.Context) error {
 				return fmt.Errorf("%w: peer speaks version %d, we speak %d", ErrVersion, v, mine)
 			}
 			c.version = min(v, mine)
+			if c.base != nil {
+				c.base.register(c) // the peer's heads or notes are exceptions as they come
+			}
 			if c.version >= 4 {
 				c.tree.join(c)
 			}
@@ -105,9 +108,6 @@ func (c *session) receive(ctx context.Context) error {
 			phase = live
 			hin = headsIn{}               // the store's heads are no longer needed
 			watched := c.peerHas(c.watch) // as advertised: nothing sent yet
-			if c.base != nil {
-				c.base.register(c) // has becomes exceptions
-			}
 			if c.version >= 3 && c.fetcher != nil {
 				c.fp = c.fetcher.join(c.peer, c.cancel)
 			}
@@ -187,10 +187,7 @@ func (in *headsIn) holds(c *session, id applog.ID) bool {
 		_, ok := in.held[id]
 		return ok
 	}
-	c.base.mu.Lock()
-	defer c.base.mu.Unlock()
-	_, ok := c.base.heads[id]
-	return ok
+	return c.base.holds(id)
 }
 
 // takeHeads records the heads of one heads frame in c.has: those of the
@@ -203,9 +200,7 @@ func (c *session) takeHeads(p []byte, in *headsIn) error {
 		switch {
 		case c.base != nil:
 			c.base.refresh(c.st) // held: the store's heads, shared
-			c.base.mu.Lock()
-			in.limit = len(c.base.heads) + MaxLogs
-			c.base.mu.Unlock()
+			in.limit = c.base.len() + MaxLogs
 		default:
 			in.held = c.st.Heads()
 			in.limit = len(in.held) + MaxLogs

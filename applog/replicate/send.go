@@ -283,32 +283,49 @@ func (s *sender) pass() (bool, error) {
 		heads = s.c.st.Heads()
 	}
 	sentAny := false
-	for _, h := range s.c.lacking(heads) {
+	// turn gives log h its turn; it reports whether the pass ends (a
+	// run left open, or an error).
+	turn := func(h head) (bool, error) {
 		id := h.ID
 		if h.Head <= s.c.peerHas(id) || frozen[id] || (s.c.version >= 4 && !s.c.isEager(id)) {
-			continue
+			return false, nil
 		}
 		if sentAny {
 			// Between two logs' turns, a block: records do not
 			// starve the files, nor the files the records.
 			if _, err := s.files(); err != nil {
-				return sentAny, err
+				return true, err
 			}
 		}
 		sent, err := s.sendLog(id)
-		if err != nil {
+		sentAny = sentAny || sent
+		return err != nil || s.open != "", err
+	}
+	for _, h := range s.c.lacking(heads) {
+		if end, err := turn(h); end {
 			return sentAny, err
 		}
-		sentAny = sentAny || sent
-		if s.open != "" {
-			return sentAny, nil
+	}
+	// With a base, the logs the peer lacks entirely, one at a time: no
+	// list of them is made.
+	for i := 0; ; {
+		h, next, ok := s.c.nextLack(i)
+		if !ok {
+			break
 		}
+		if end, err := turn(h); end {
+			return sentAny, err
+		}
+		i = next
 	}
 	return sentAny, nil
 }
 
 // sendLog sends records of log id after what the peer holds: about
-// turnBytes of them, ending with a signed record if the store has one.
+// turnBytes of them, ending with a signed record if the store has one;
+// all of them if the peer's view of it is base's (a lack, say) and the
+// session keeps maxExceptions already, so that the log needs no new
+// exception (view.go).
 //
 // A log blocked and deleted while it is read (applog.ErrBlocked) is not
 // an error of the session: what was read up to its last signed record is
@@ -316,7 +333,7 @@ func (s *sender) pass() (bool, error) {
 // the peer already holds part of an unsigned run of it, which can no
 // longer be finished, does the session end.
 func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
-	from := s.c.peerHas(id) + 1
+	from, whole := s.c.sendFrom(id)
 	it := s.iter(id, from)
 	seq := from // seq of the next record
 	defer func() {
@@ -356,7 +373,7 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 		}
 		total += len(rec)
 		sent = true
-		if total >= turnBytes && signed {
+		if total >= turnBytes && signed && !whole {
 			break
 		}
 	}
@@ -373,12 +390,12 @@ func (s *sender) sendLog(id applog.ID) (sent bool, err error) {
 		}
 	}
 	if sent {
-		s.c.raise(id, seq-1)
 		if signed {
 			s.open = ""
 		} else {
 			s.open = id
 		}
+		s.c.sent(id, seq-1, s.open)
 	}
 	return sent, nil
 }

@@ -123,7 +123,6 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 	c.forker, _ = st.(Forker)
 	if c.tree != nil {
 		c.base = c.tree.base
-		c.eager = make(map[applog.ID]bool)
 		c.noteAt = make(map[ebt.Log]int)
 		c.notesReady = make(chan struct{}, 1)
 		c.granted = make(map[applog.ID]bool)
@@ -236,13 +235,21 @@ type session struct {
 	// advertised of the logs the store held then (and of the watched
 	// log), of at most maxOtherHeads others, raised by every record sent
 	// and received. A made-up peer naming logs nobody holds adds at
-	// most maxOtherHeads entries. With a base, once registered, it holds
-	// only the exceptions to base (view.go). Use peerHas, raise and the
-	// like: it is guarded by base.mu if base, else by mu.
+	// most maxOtherHeads entries. With a base (registered once the
+	// peer's hello is read), it holds only the exact exceptions to
+	// base, at most maxExceptions of the peer's word, and lacks the
+	// logs the peer lacks entirely, a bit per log base holds (view.go).
+	// Use peerHas, raise and the like: both are guarded by base.mu if
+	// base, else by mu.
 	has        map[applog.ID]uint64
+	lacks      bitset
 	base       *base // the Tree's, shared by the store's sessions; nil without a Tree
-	registered bool  // has holds exceptions to base; guarded by base.mu
+	registered bool  // has and lacks are exceptions to base; guarded by base.mu
 	hasPeak    int   // the most entries has held since it was last made; guarded as has
+	// open is the sender's open log (sender.open): the peer holds an
+	// unsigned run of it, which must be continued where it ends, so its
+	// view is kept exactly past maxExceptions. Guarded as has.
+	open applog.ID
 
 	forker Forker // st, if it keeps forks
 	// forkSeen holds the forked logs of the store whose proof the peer
@@ -278,9 +285,11 @@ type session struct {
 	key       ebt.Peer      // the session in tree; set before helloDone closes at Version 4
 	// eager holds the logs the peer's last note asked for eagerly and
 	// that the tree pushed to it since: records of a log are sent only
-	// while it is here. At most one entry per log the store holds.
-	// Guarded by mu.
-	eager map[applog.ID]bool
+	// while it is here. A bit per log base holds, and eagerOther those
+	// pushed that base did not hold at its last read (stored since: they
+	// move to their bit at the next). Guarded by base.mu.
+	eager      bitset
+	eagerOther map[applog.ID]bool
 	// outNotes are the notes queued for the peer, at most one per log
 	// (noteAt indexes them), and outResend a Resend queued. Guarded by mu.
 	outNotes   []ebt.Note

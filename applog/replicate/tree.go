@@ -208,9 +208,9 @@ func (t *Tree) forget(id applog.ID) {
 	delete(t.held, id)
 	t.m.Forget(ebt.Log(id))
 	for _, c := range t.sessions {
-		c.mu.Lock()
-		delete(c.eager, id)
-		c.mu.Unlock()
+		c.lockHas()
+		c.clearEagerLocked(id)
+		c.unlockHas()
 	}
 }
 
@@ -259,18 +259,14 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 		t.dispatch()
 		return
 	}
-	c.mu.Lock()
-	for _, nt := range notes {
-		if !nt.Eager {
-			delete(c.eager, applog.ID(nt.Log)) // records only while its last note is eager
-		}
-	}
-	c.mu.Unlock()
 	c.lockHas()
 	for _, nt := range notes {
 		id := applog.ID(nt.Log)
+		if !nt.Eager {
+			c.clearEagerLocked(id) // records only while its last note is eager
+		}
 		if v, ok := c.hasLocked(id); (ok || t.held[id] > 0 || id == c.watch) && nt.Seq > v {
-			c.adviseLocked(id, nt.Seq)
+			c.setLocked(id, nt.Seq, false) // the peer's word: within maxExceptions
 		}
 	}
 	c.unlockHas()
@@ -304,10 +300,12 @@ func (t *Tree) dispatch() {
 		switch msg.Kind {
 		case ebt.Push:
 			id := applog.ID(msg.Log)
-			c.mu.Lock()
-			c.eager[id] = true
-			c.mu.Unlock()
-			c.raise(id, msg.From-1)
+			c.lockHas()
+			c.setEagerLocked(id)
+			if v, _ := c.hasLocked(id); msg.From-1 > v {
+				c.setLocked(id, msg.From-1, false) // what the peer noted: within maxExceptions
+			}
+			c.unlockHas()
 		case ebt.Notes:
 			c.mu.Lock()
 			for _, nt := range msg.Notes {
@@ -391,9 +389,9 @@ func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 // isEager reports whether the peer's last note of log id asked for it
 // eagerly (and this side had something to push since).
 func (c *session) isEager(id applog.ID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.eager[id]
+	c.lockHas()
+	defer c.unlockHas()
+	return c.isEagerLocked(id)
 }
 
 // shortLog returns the first 8 characters of log l's id: enough to tell

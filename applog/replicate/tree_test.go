@@ -292,7 +292,7 @@ func TestTreeReceivedRun(t *testing.T) {
 	}
 	now := time.Now()
 	join := func(k ebt.Peer) *session {
-		c := &session{log: slog.New(slog.DiscardHandler), key: k, eager: map[applog.ID]bool{},
+		c := &session{log: slog.New(slog.DiscardHandler), key: k, base: tr.base, has: map[applog.ID]uint64{},
 			noteAt: map[ebt.Log]int{}, notesReady: make(chan struct{}, 1), granted: map[applog.ID]bool{}}
 		tr.sessions[k] = c
 		tr.m.Connect(nil, now, k)
