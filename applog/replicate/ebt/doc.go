@@ -131,8 +131,9 @@
 //     neighbour that stalls thus delays a log by at most SwitchTime plus
 //     a tick and a round trip per hop (TestSimStalled: a tenth of 200
 //     peers never push; every entry reaches every peer, the slowest
-//     within 3.3s, three times SwitchTime plus two ticks and 400ms; 0.8s
-//     to 1.8s measured, notes waiting NoteDelay included).
+//     within 3.3s, three times SwitchTime plus two ticks and 400ms;
+//     295ms measured, 0.8s to 1.8s with three watchers and NoteDelay
+//     1s, notes waiting NoteDelay included).
 //   - Cycles. The sources of a log should form a tree rooted at its
 //     author; a source chosen without knowing it is upstream can close a
 //     cycle that no new entry reaches, and each peer in it (and below
@@ -166,8 +167,9 @@
 //     SCUTTLE_ROOM_MODES=discover SCUTTLE_ROOM_KILL=0 go test -run
 //     '^TestRoomFigures$' -v .). In the simulator, 32 and 64 peers whose
 //     lines are written one at a time reach every peer at p50 14ms, the
-//     slowest 433ms and 390ms (931ms and 1.1s before these rules, 830ms
-//     at p50 before the first of them; TestSimLingerReach).
+//     slowest 624ms and 16ms (433ms and 390ms with three watchers and
+//     NoteDelay 1s; 931ms and 1.1s before these rules, 830ms at p50
+//     before the first of them; TestSimLingerReach).
 //   - Resend. A peer that dropped a neighbour's notes of logs it does
 //     not hold (past MaxUnheld) sends it a Resend once it holds most of
 //     what it took; the neighbour notes again every log it holds that the
@@ -178,10 +180,10 @@
 // A gap (an entry past the head plus one) changes nothing: replicate's
 // sessions end on one. The same machine runs on every connection, named
 // or discovered: a full mesh of named peers costs one copy per delivery
-// too (TestSimNamedMesh: 40 peers, 1.00), and about 3.4 notes (about 22
-// at 40 peers and 114 at 200 before watchers were bounded, 4.5 before
-// they were the same for every log; 3.2 over the overlay; Figures
-// below).
+// too (TestSimNamedMesh: 40 peers, 1.00), and about 1.1 notes (3.4
+// with three watchers; about 22 at 40 peers and 114 at 200 before
+// watchers were bounded, 4.5 before they were the same for every log;
+// 1.1 over the overlay too; Figures below).
 //
 // # Figures
 //
@@ -192,27 +194,37 @@
 // 4 and 30 per batch of notes):
 //
 //	room                          copies/delivery  notes/delivery  bytes  max hops  reach p50, max  connections
-//	200, overlay                  1.000            3.19            1.12x  7         147ms, 240ms    max 10, mean 9.60
-//	1000, overlay                 1.000            3.18            1.10x  15        170ms, 646ms    max 10, mean 9.71
-//	200, a quarter leave, 20 in   1.002            5.98            1.14x  24        145ms, 1.24s    max 10, mean 9.48
-//	1000, a quarter leave, 100 in 1.003            6.23            1.12x  37        157ms, 1.32s    max 10, mean 9.70
-//	200, 20 stalled               1.000            3.20            1.13x  10        145ms, 206ms    max 10, mean 9.58
-//	50, named full mesh           1.000            3.35            1.13x  4         13ms, 193ms     49
+//	200, overlay                  1.000            1.06            1.04x  10        154ms, 579ms    max 10, mean 9.60
+//	1000, overlay                 1.000            1.08            1.03x  14        179ms, 906ms    max 10, mean 9.71
+//	200, a quarter leave, 20 in   1.004            4.35            1.09x  24        166ms, 1.47s    max 10, mean 9.48
+//	1000, a quarter leave, 100 in 1.005            4.71            1.08x  52        178ms, 1.65s    max 10, mean 9.70
+//	200, 20 stalled               1.000            1.14            1.05x  12        174ms, 1.09s    max 10, mean 9.58
+//	50, named full mesh           1.000            1.10            1.04x  4         120ms, 197ms    49
 //	200, named full mesh          (not measured again: its simulation, 200 peers in one process, takes over 10 minutes now)
 //
-// Before the Cycles rules (as last measured, same seeds), the first five
-// rows' slowest entries took 669ms, 1.61s, 2.19s, 3.43s and 819ms, and
-// the churn rows made 1.036 and 1.052 copies per delivery (1.19x and
-// 1.18x the 2-host bytes) and reached half the peers in 649ms and 704ms:
-// each cycle of sources that churn left cost its log's next entry a note
-// and a SwitchTime.
+// With the earlier defaults, three watchers and NoteDelay 1s, the same
+// rows measured 3.19, 3.18, 5.98, 6.23, 3.20 and 3.35 notes per
+// delivery, and their slowest entries took 240ms, 646ms, 1.24s, 1.32s,
+// 206ms and 193ms: one watcher and notes that wait longer cost the
+// stalled and churned rooms their repair time, and leave a third of the
+// notes where nothing fails. The simulator's bytes count a note as 4
+// bytes and 30 per batch, as if batches rode on other packets; on a
+// LAN at chat rates each batch is a packet and its acknowledgement,
+// about 170 bytes (Watchers, above), which the room figures measure.
+//
+// Before the Cycles rules (as last measured, same seeds, with the
+// earlier defaults), the first five rows' slowest entries took 669ms,
+// 1.61s, 2.19s, 3.43s and 819ms, and the churn rows made 1.036 and 1.052
+// copies per delivery (1.19x and 1.18x the 2-host bytes) and reached
+// half the peers in 649ms and 704ms: each cycle of sources that churn
+// left cost its log's next entry a note and a SwitchTime.
 //
 // Notes wait for each other (NoteDelay) and come from the same few
-// watchers, so that several go in one batch: in the 50-mesh 2.4 notes a
-// batch, where each was its own batch before (1.34x the 2-host bytes
-// then). The price is in the reach: the slowest entry of the 1000-room
-// took 1.22s, and 1.79s with churn (1.34s in the 200-room), when notes
-// went at once.
+// watchers, so that several go in one batch: in the 50-mesh 2.9 notes a
+// batch (2.4 with the earlier defaults), where each was its own batch
+// before (1.34x the 2-host bytes then). The price is in the reach: the
+// slowest entry of the 1000-room took 1.22s, and 1.79s with churn (1.34s
+// in the 200-room), when notes went at once.
 //
 // # Memory
 //
