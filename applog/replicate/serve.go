@@ -44,6 +44,13 @@ type Options struct {
 	// on one share: the key it proved, say. "" uses Peer.
 	Source string
 
+	// PeerLog is the log the peer authors, if this side knows it (a
+	// chat's peers are their logs' keys): with a Tree, the peer is then
+	// preferred as a watcher of that log (package ebt, Author), so that
+	// its new entries are heard of from their source even where this
+	// side's sources of the log are cut off from it.
+	PeerLog applog.ID
+
 	// Blobs is what this side serves of the files it holds to a peer
 	// that speaks Version 3; nil: this side serves no file (every
 	// request is answered "not here").
@@ -110,6 +117,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		forkSeen:  make(map[applog.ID]bool),
 		headsDone: make(chan struct{}),
 		watch:     opts.Watch,
+		peerLog:   opts.PeerLog,
 		watchHead: opts.WatchHead,
 		blobs:     opts.Blobs,
 		fetcher:   opts.Fetcher,
@@ -261,6 +269,7 @@ type session struct {
 
 	headsDone chan struct{} // closed when the peer's heads are complete
 	watch     applog.ID
+	peerLog   applog.ID // Options.PeerLog
 	watchHead func(uint64)
 	cancel    context.CancelCauseFunc
 

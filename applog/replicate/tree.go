@@ -80,6 +80,9 @@ func (t *Tree) join(c *session) {
 	now := time.Now()
 	t.syncLocked(now, heads)
 	t.out = t.m.Connect(t.out[:0], now, c.key)
+	if c.peerLog != "" {
+		t.out = t.m.Author(t.out, c.key, ebt.Log(c.peerLog))
+	}
 	t.dispatch()
 	if len(t.sessions) == 1 {
 		t.stop, t.done = make(chan struct{}), make(chan struct{})

@@ -57,6 +57,7 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				WatchHead:  func(head uint64) { c.own.peerHead(claim, string(id), head) },
 				Quota:      quota,
 				Source:     string(id),
+				PeerLog:    id,
 				Blobs:      c.served(),
 				Fetcher:    c.fetcher,
 				Tree:       c.tree,

@@ -104,7 +104,8 @@ type logState struct {
 
 // link is the state of one neighbour.
 type link struct {
-	rtt time.Duration
+	rtt    time.Duration
+	author Log // the log the neighbour authors (Author); "": none known
 	// flags holds, by index (logState.idx), the entry of each log held
 	// whose state on this link differs from the default (see idle),
 	// packed in a byte (state); 0 is no entry: a log this peer holds
@@ -190,6 +191,34 @@ func (m *Machine) Own(l Log) {
 	m.own[l] = true
 }
 
+// Author records that neighbour n, connected, authors log l (its
+// identity's log, as a chat's peers are): l's tree is rooted at n, which
+// holds each of l's entries first. n is then preferred to every other
+// neighbour as a watcher of l, where it is not l's source, and asked to
+// note l now if it was asked to be quiet about it; it returns out with
+// that note, and the one that hushes the watcher it replaces. Without
+// it, a peer's watchers of l are the nearest neighbours, which may all
+// get l through its sources: if those are cut off from the author (a
+// source that vanished, and a cycle of the rest), l's next entry would
+// reach it only when a connection changed (TestAuthorWatches).
+func (m *Machine) Author(out []Msg, n Peer, l Log) []Msg {
+	ln := m.links[n]
+	if ln == nil {
+		return out
+	}
+	ln.author = l
+	ls := m.logs[l]
+	if ls == nil || ls.have == 0 {
+		return out
+	}
+	e, _ := m.linkLog(ln, l, ls)
+	if v := e.get(); v.pull || v.watch || !v.hushed {
+		return out
+	}
+	out, nt := m.lazyOrQuiet(out, n, l, ls, e)
+	return append(out, Msg{To: n, Kind: Notes, Notes: []Note{nt}})
+}
+
 // Head returns the highest seq of log l this peer holds (0: none).
 func (m *Machine) Head(l Log) uint64 {
 	if ls := m.logs[l]; ls != nil {
@@ -250,7 +279,7 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	// neighbour: most new neighbours are not, and skip the search.
 	preferred := false
 	for _, p := range m.order {
-		if p != n && m.prefer(n, p) {
+		if p != n && m.nearer(n, p) {
 			preferred = true
 			break
 		}
@@ -1089,13 +1118,22 @@ func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll entry) 
 	return out, Note{Log: l, Seq: ls.have, Quiet: true}
 }
 
-// prefer reports whether neighbour a is preferred to b as a watcher: the
-// nearer (SetRTT, where both were measured), then the shorter name, then
-// the first in order. Each
-// peer thus asks the same few neighbours to watch every log it holds, so
-// that the notes to it come from few neighbours, several logs in one
-// batch, rather than from a different few for each log.
-func (m *Machine) prefer(a, b Peer) bool {
+// prefer reports whether neighbour a is preferred to b as a watcher of
+// log l: l's author (Author), then the nearer. Each peer thus asks the
+// same few neighbours to watch every log it holds, so that the notes to
+// it come from few neighbours, several logs in one batch, rather than
+// from a different few for each log, but for a log whose author is a
+// neighbour, which it asks too.
+func (m *Machine) prefer(l Log, a, b Peer) bool {
+	if aa, ab := m.links[a].author == l, m.links[b].author == l; aa != ab {
+		return aa
+	}
+	return m.nearer(a, b)
+}
+
+// nearer reports whether neighbour a is nearer than b: by SetRTT, where
+// both were measured, then the shorter name, then the first in order.
+func (m *Machine) nearer(a, b Peer) bool {
 	if ra, rb := m.links[a].rtt, m.links[b].rtt; ra > 0 && rb > 0 && ra != rb {
 		return ra < rb
 	}
@@ -1113,11 +1151,11 @@ func (m *Machine) worstWatcher(l Log, p Peer) (Peer, bool) {
 		found bool
 	)
 	for _, q := range m.order {
-		if ll, ok := m.view(m.links[q], l); ok && ll.watch && q != p && (!found || m.prefer(w, q)) {
+		if ll, ok := m.view(m.links[q], l); ok && ll.watch && q != p && (!found || m.prefer(l, w, q)) {
 			w, found = q, true
 		}
 	}
-	if !found || !m.prefer(p, w) {
+	if !found || !m.prefer(l, p, w) {
 		return "", false
 	}
 	return w, true
@@ -1141,7 +1179,7 @@ func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 		found bool
 	)
 	for _, p := range m.order {
-		if ll, ok := m.view(m.links[p], l); ok && ll.hushed && !ll.pull && (!found || m.prefer(p, bp)) {
+		if ll, ok := m.view(m.links[p], l); ok && ll.hushed && !ll.pull && (!found || m.prefer(l, p, bp)) {
 			bp, found = p, true
 		}
 	}
