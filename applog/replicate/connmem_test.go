@@ -375,11 +375,50 @@ func peerNotes(st Store, eager bool) []byte {
 // read is closed; then it reads every frame
 // and closes done once it was sent every log of want up to its head
 // (records it holds are sent again to a peer that lacks the log as far
-// as the session knows, and count too).
-func stalledPeer(pc net.Conn, frames []byte, heads bool, read <-chan struct{}, want map[applog.ID]uint64, done chan<- struct{}) {
+// as the session knows, and count too) and, if notes, a note of every
+// log of want at its head (the peer reads none before read, or the
+// heads' notes would be counted in its session's heap).
+func stalledPeer(pc net.Conn, frames []byte, heads, notes bool, read <-chan struct{}, want map[applog.ID]uint64, done chan<- struct{}) {
 	pc.Write(frames)
 	r := bufio.NewReaderSize(pc, 64<<10)
 	var buf []byte
+	var dec ebt.Decoder
+	var nts []ebt.Note
+	noted := make(map[applog.ID]bool)
+	got := make(map[applog.ID]uint64)
+	left := len(want)
+	if notes {
+		left *= 2
+	}
+	count := func(typ byte, p []byte) {
+		switch typ {
+		case frameNotes:
+			var err error
+			if nts, err = dec.Decode(nts[:0], p); err != nil {
+				return
+			}
+			for _, nt := range nts {
+				if id := applog.ID(nt.Log); notes && !noted[id] && nt.Seq == want[id] && nt.Seq > 0 {
+					noted[id] = true
+					if left--; left == 0 {
+						close(done)
+					}
+				}
+			}
+		case frameRecords:
+			var rs records
+			if decodeRecords(p, &rs) != nil {
+				return
+			}
+			last := rs.First + uint64(len(rs.Recs)) - 1
+			if h, ok := want[rs.ID]; ok && got[rs.ID] < h && last >= h {
+				if left--; left == 0 {
+					close(done)
+				}
+			}
+			got[rs.ID] = max(got[rs.ID], last)
+		}
+	}
 	for heads {
 		typ, _, nbuf, err := readFrame(r, buf)
 		buf = nbuf
@@ -389,25 +428,13 @@ func stalledPeer(pc net.Conn, frames []byte, heads bool, read <-chan struct{}, w
 		heads = typ != frameHeadsEnd
 	}
 	<-read
-	got := make(map[applog.ID]uint64)
-	left := len(want)
-	var rs records
 	for {
 		typ, p, nbuf, err := readFrame(r, buf)
 		buf = nbuf
 		if err != nil {
 			return
 		}
-		if typ != frameRecords || decodeRecords(p, &rs) != nil {
-			continue
-		}
-		last := rs.First + uint64(len(rs.Recs)) - 1
-		if h, ok := want[rs.ID]; ok && got[rs.ID] < h && last >= h {
-			if left--; left == 0 {
-				close(done)
-			}
-		}
-		got[rs.ID] = max(got[rs.ID], last)
+		count(typ, p)
 	}
 }
 
@@ -453,6 +480,9 @@ func TestConnectionMemoryStalled(t *testing.T) {
 		// Memory: about 66 bytes a log and neighbour), beside the
 		// session's bit.
 		{"eager", 1, func(st Store) []byte { return peerNotes(st, true) }, true, 128, true},
+		// It reads nothing, not even the session's heads: they wait
+		// for it.
+		{"eager unread", 1, func(st Store) []byte { return peerNotes(st, true) }, false, 4, true},
 	} {
 		t.Run(peer.name, func(t *testing.T) {
 			var per []int64
@@ -487,10 +517,10 @@ func TestConnectionMemoryStalled(t *testing.T) {
 					wg.Go(func() {
 						Serve(ctx, vc, st, &Options{Tree: tr, WriteTimeout: -1, WatchHead: func(uint64) { heads.Done() }})
 					})
-					wg.Go(func() { stalledPeer(pc, frames, peer.heads, read, want, done) })
+					wg.Go(func() { stalledPeer(pc, frames, peer.heads, peer.v4 && !peer.heads, read, want, done) })
 				}
 				heads.Wait()
-				if peer.name == "eager" {
+				if peer.v4 {
 					waitEager(t, tr, sessions, want)
 				}
 				p := (heapInUse() - before) / sessions
