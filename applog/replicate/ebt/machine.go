@@ -340,8 +340,8 @@ func (m *Machine) TakeOwed(dst []Note, n Peer, limit int) []Note {
 	if ln == nil {
 		return dst
 	}
-	for i, words := 0, len(ln.owed); i < words && limit > 0 && ln.owing > 0; i++ {
-		w := (ln.owedAt + i) % words
+	for i, start, words := 0, ln.owedAt, len(ln.owed); i < words && limit > 0 && ln.owing > 0; i++ {
+		w := (start + i) % words
 		for ln.owed[w] != 0 && limit > 0 {
 			b := bits.TrailingZeros64(ln.owed[w])
 			idx := uint32(w*64 + b)
