@@ -681,7 +681,9 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 // the last tick, leaving out the neighbours that push the log to this
 // peer, that it pushes the log to, or that hold the head already, and a
 // Resend to each neighbour whose notes were dropped once the logs not
-// held from it are below half of MaxUnheld.
+// held from it are below half of MaxUnheld, and an Owed message to each
+// neighbour whose Resend came too soon to be answered then and is
+// answered now (ReceivedResend).
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	batch := make(map[Peer][]Note)
 	keep := m.waiting[:0]
