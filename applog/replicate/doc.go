@@ -119,7 +119,10 @@
 // Resend's answer are owed from the start), and the sender takes the
 // owed notes, each as it stands then, once it wrote those queued, so
 // that a log is queued or owed, never both, and every note goes
-// (TestConnectionMemoryStalled, "eager unread"); the logs the peer is eager for, a bit per log
+// (TestConnectionMemoryStalled, "eager unread": the heads;
+// TestConnectionMemoryNotesBurst: every log's head risen at once, 182
+// kB a session at 10,000 logs and 206 kB at 60,000, against 462 kB
+// and 2.3 MB before); the logs the peer is eager for, a bit per log
 // the store holds (and, by id, those pushed to it that the store's
 // heads did not hold when last read: stored since, each moved to its
 // bit at the next read); the logs the Quota granted it; and the Encoder's

@@ -265,8 +265,9 @@
 // log held moves from there to the neighbour's byte. The logs to note
 // at the next tick and those waiting for a graft are lists of logs
 // tracked, each log at most once, and the notes waiting for a neighbour
-// (NoteDelay) a list of indices, each log at most
-// once. The notes owed to a neighbour (its heads at Connect, a Resend's
+// (NoteDelay) a list of indices, each log at most once, let go of once
+// they go if it held more than 256 (a burst's list, 4 bytes a log,
+// was kept before: replicate's TestConnectionMemoryNotesBurst). The notes owed to a neighbour (its heads at Connect, a Resend's
 // answer, and those the caller could not queue: Owe) are a bit per log
 // held on its link, a slice let go of once none is owed; TakeOwed takes
 // them from where it last stopped, round the logs, so that none is

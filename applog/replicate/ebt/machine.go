@@ -996,8 +996,12 @@ func (m *Machine) flushPending(notes []Note, ln *link) []Note {
 		ll.set(v)
 		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 	}
-	clear(ln.pending)
-	ln.pending = ln.pending[:0]
+	if cap(ln.pending) > minShrink {
+		// A burst's list (4 bytes a log) goes with it.
+		ln.pending = nil
+	} else {
+		ln.pending = ln.pending[:0]
+	}
 	ln.due = time.Time{}
 	return notes
 }
