@@ -398,8 +398,9 @@ const maxKeptNotes = notesPerFrame
 
 // takeNotes returns the notes queued for the peer, emptying the queue,
 // then as many of those the machine owes it as make maxQueuedNotes in
-// all (the queued and the owed are of different logs: either order
-// will do), and whether a Resend is queued.
+// all, each log once (a log is queued or owed, but for a Resend's
+// answer: the queued and the owed are of different logs, and either
+// order will do), and whether a Resend is queued.
 func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 	c.mu.Lock()
 	owed := c.owed
@@ -411,16 +412,32 @@ func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	base := len(dst)
 	dst = append(dst, c.outNotes...)
 	if owed {
-		if t.sessions[c.key] == c && len(dst) < maxQueuedNotes {
-			dst = t.m.TakeOwed(dst, c.key, maxQueuedNotes-len(dst))
+		if t.sessions[c.key] == c && len(dst)-base < maxQueuedNotes {
+			from := len(dst)
+			dst = t.m.TakeOwed(dst, c.key, maxQueuedNotes-(len(dst)-base))
+			// A Resend's answer owes every log the peer did not say
+			// it holds, some queued maybe: the owed note, the newer,
+			// takes the queued one's place.
+			kept := from
+			for _, nt := range dst[from:] {
+				if j, ok := c.noteAt[nt.Log]; ok {
+					dst[base+j] = nt
+					continue
+				}
+				dst[kept] = nt
+				kept++
+			}
+			clear(dst[kept:])
+			dst = dst[:kept]
 		}
 		c.owed = t.sessions[c.key] == c && t.m.Owing(c.key) > 0
 	}
 	if cap(c.outNotes) > maxKeptNotes {
-		// A queue as long as the heads (a Connect, a Resend) goes
-		// with them: a map keeps its buckets when cleared.
+		// A queue as long as a burst's goes with it: a map keeps its
+		// buckets when cleared.
 		c.outNotes, c.noteAt = nil, make(map[ebt.Log]int)
 	} else {
 		clear(c.outNotes)
