@@ -71,8 +71,12 @@
 // pushes it, else after SwitchTime (500ms) without progress. The rules
 // mapped onto sessions:
 //
-//   - The heads are a notes frame (the machine's Connect), sent once the
-//     peer's hello is read, before the heads end.
+//   - The heads are notes frames (the machine's Connect), sent once the
+//     peer's hello is read, before the heads end. Connect owes them to
+//     the session rather than returning them (a bit per log held), and
+//     the session's sender takes them maxQueuedNotes (3,200, four
+//     frames) at a time, writing each batch before it takes the next,
+//     until none is owed; then the heads end.
 //   - Records of a log are sent only while the peer's last note of it was
 //     eager (and the machine pushed to it since), from what the peer
 //     holds as far as the session knows (its notes, records either way,
@@ -109,17 +113,27 @@
 // that leaves is replaced at once (TestTreeSourceLeaves).
 //
 // Bounds per session beside Version 3's: the notes queued for the peer,
-// at most one per log the machine tracks (a later note of a log
-// replaces the earlier); the logs the peer is eager for, a bit per log
+// at most one per log (a later note of a log replaces the earlier) and
+// maxQueuedNotes (3,200) but grafts of logs the store does not hold (at
+// most ebt.Params.MaxUnheld, the logs not held the machine tracks for
+// the peer); past it, and while any is owed, the machine owes the peer
+// the note (ebt's Machine.Owe, a bit per log held; its heads and a
+// Resend's answer are owed from the start), and the sender takes the
+// owed notes, each as it stands then, once it wrote those queued, so
+// that a log is queued or owed, never both, and every note goes
+// (TestConnectionMemoryStalled, "eager unread": the heads;
+// TestConnectionMemoryNotesBurst: every log's head risen at once, 182
+// kB a session at 10,000 logs and 206 kB at 60,000, against 462 kB
+// and 2.3 MB before); the logs the peer is eager for, a bit per log
 // the store holds (and, by id, those pushed to it that the store's
 // heads did not hold when last read: stored since, each moved to its
 // bit at the next read); the logs the Quota granted it; and the Encoder's
 // and Decoder's numbering, a window of at most ebt.DefaultMaxRefs (1024)
 // logs each way, past which a note names its log by id; and the ebt
 // machine's state of the logs on the session's link whose state differs
-// from the idle one (package ebt, Memory: a log the peer holds too,
-// about which each side asked the other to be quiet, costs the link
-// nothing; one in which the link has a role, about 70 bytes). Per
+// from the idle one (package ebt, Memory: a byte per log held, whatever
+// the peer asks; none once no log held has state on the link, as for a
+// peer that holds what this side holds and has no role in any log). Per
 // Tree: the machine
 // (package ebt, Memory), the head it was told of each log held, and the
 // store's heads the sessions share.
@@ -231,16 +245,19 @@
 //     about 60 and 120 bytes per log; TestConnectionMemoryStalled, 4
 //     sessions; once the peers read, each is sent every log). What it
 //     can still cost: at Version 4, the ebt machine's state of the logs
-//     in which its link has a role (each log's source and watchers, 1 +
-//     Watchers links of a Tree in all, and the links that ask it
-//     eagerly or for notes), about 70 bytes a log, with a bit for each
-//     log the peer is eager for: a peer eager for every log that reads
-//     nothing past the heads costs its session 1.3 MB at 10,000 logs
-//     and 5.4 to 6.3 MB at 60,000, 83 to 100 bytes a log (before: 3.0
-//     and 17.5 to 18.5 MB, about 300 bytes a log;
-//     TestConnectionMemoryStalled), and the notes
-//     queued for a peer that does not read them, one per log the machine
-//     tracks; a session with no role in any log
+//     on its link, a byte per log held (package ebt, Memory), with a
+//     bit for each log the peer is eager for: a peer eager for every log
+//     that reads nothing past the heads costs its session 630 to 650
+//     kB at 10,000 logs and 695 to 711 kB at 60,000, about 1.3 bytes a
+//     log (before: 1.3 MB and 5.4 to 6.3 MB, 83 to 100 bytes a log, with
+//     a map entry per log on the link; 3.0 and 17.5 to 18.5 MB before
+//     that; TestConnectionMemoryStalled, "eager"); one that reads
+//     nothing at all, not even the heads, 465 kB and 545 kB, about 1.6
+//     bytes a log: its heads are owed, a bit per log, and at most
+//     maxQueuedNotes of them are held at a time (before, all queued:
+//     1.27 MB and 6.2 MB, about 100 bytes a log;
+//     TestConnectionMemoryStalled, "eager unread"; once it reads, it is
+//     noted every log at its head and sent every log); a session with no role in any log
 //     holds at most 1 MiB (measured: about 475 kB) whether
 //     the store holds 10,000 or 60,000 logs, about 100 bytes per log
 //     held before (TestConnectionMemoryTree, ebt's TestIdleMemory);

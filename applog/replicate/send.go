@@ -183,11 +183,15 @@ func (s *sender) member(p []byte) error {
 }
 
 // sendHeads writes the store's heads and the end of heads: at Version 4
-// as notes (the tree's first notes to the peer), before as heads frames.
+// as notes (the tree's first notes to the peer, which its machine owes
+// the peer: taken maxQueuedNotes at a time, until none is owed), before
+// as heads frames.
 func (s *sender) sendHeads() error {
 	if s.c.tree != nil && s.c.version >= 4 { // version is set: helloDone was awaited
-		if _, err := s.sendNotes(); err != nil {
-			return err
+		for more := true; more; more = s.c.owes() {
+			if _, err := s.sendNotes(); err != nil {
+				return err
+			}
 		}
 	} else if err := s.sendHeadFrames(); err != nil {
 		return err

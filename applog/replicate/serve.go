@@ -300,10 +300,14 @@ type session struct {
 	eager      bitset
 	eagerOther map[applog.ID]bool
 	// outNotes are the notes queued for the peer, at most one per log
-	// (noteAt indexes them), and outResend a Resend queued. Guarded by mu.
+	// (noteAt indexes them) and maxQueuedNotes but grafts of logs not
+	// held, and outResend a Resend queued; owed is set while the tree's
+	// machine may owe the peer notes (Tree.queue, takeNotes). Guarded
+	// by mu.
 	outNotes   []ebt.Note
 	noteAt     map[ebt.Log]int
 	outResend  bool
+	owed       bool
 	notesReady chan struct{} // notes were queued
 	// granted holds the new logs the Quota admitted from the peer when
 	// this side grafted them: counted once. Guarded by mu.

@@ -279,10 +279,9 @@ func (t *Tree) notes(c *session, notes []ebt.Note) {
 
 // dispatch hands t.out to the sessions: a push marks the log eager on
 // the session (its sender sends what the peer lacks), notes and Resends
-// are queued for its sender. A graft of a log the store does not hold
-// is first checked against the store (a log it refuses or keeps forked
-// is never grafted) and the session's Quota: refused, the log is
-// forgotten and the graft not sent.
+// are queued for its sender (queue), and notes the machine owes the
+// session (its heads, a Resend's answer) are marked for its sender to
+// take (takeNotes).
 func (t *Tree) dispatch() {
 	for i := 0; i < len(t.out); i++ {
 		msg := t.out[i]
@@ -310,21 +309,10 @@ func (t *Tree) dispatch() {
 			}
 			c.unlockHas()
 		case ebt.Notes:
+			t.queue(c, msg.Notes)
+		case ebt.Owed:
 			c.mu.Lock()
-			for _, nt := range msg.Notes {
-				if nt.Eager && t.held[applog.ID(nt.Log)] == 0 && (t.refuses(applog.ID(nt.Log)) || !c.grant(applog.ID(nt.Log))) {
-					c.mu.Unlock()
-					t.forget(applog.ID(nt.Log))
-					c.mu.Lock()
-					continue
-				}
-				if j, ok := c.noteAt[nt.Log]; ok {
-					c.outNotes[j] = nt
-				} else {
-					c.noteAt[nt.Log] = len(c.outNotes)
-					c.outNotes = append(c.outNotes, nt)
-				}
-			}
+			c.owed = true
 			c.mu.Unlock()
 		case ebt.Resend:
 			c.mu.Lock()
@@ -338,6 +326,48 @@ func (t *Tree) dispatch() {
 	}
 	clear(t.out)
 	t.out = t.out[:0]
+}
+
+// maxQueuedNotes bounds the notes queued for a session's peer (four
+// notes frames) but grafts of logs the store does not hold (at most
+// ebt.Params.MaxUnheld: the machine tracks no more of them per
+// neighbour): past it, the machine owes the peer the note instead
+// (ebt.Machine.Owe, a bit per log held), and the session's sender takes
+// it once it sent those queued (takeNotes).
+const maxQueuedNotes = 4 * notesPerFrame
+
+// queue adds notes, the machine's, to session c's queue. A note of a log
+// queued already replaces it. Past maxQueuedNotes, or while the machine
+// owes c notes, a note of a log held is owed instead: a log is queued or
+// owed, never both, so that it goes once, with the latest of what it
+// says (an owed note is taken as it stands then). A graft of a log the
+// store does not hold is first checked against the store (a log it
+// refuses or keeps forked is never grafted) and the session's Quota:
+// refused, the log is forgotten and the graft not sent. Called with t.mu
+// held.
+func (t *Tree) queue(c *session, notes []ebt.Note) {
+	owing := t.m.Owing(c.key) > 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, nt := range notes {
+		id := applog.ID(nt.Log)
+		if nt.Eager && t.held[id] == 0 && (t.refuses(id) || !c.grant(id)) {
+			c.mu.Unlock()
+			t.forget(id)
+			c.mu.Lock()
+			continue
+		}
+		if j, ok := c.noteAt[nt.Log]; ok {
+			c.outNotes[j] = nt
+			continue
+		}
+		if (owing || len(c.outNotes) >= maxQueuedNotes) && t.m.Owe(c.key, nt.Log) {
+			owing, c.owed = true, true
+			continue
+		}
+		c.noteAt[nt.Log] = len(c.outNotes)
+		c.outNotes = append(c.outNotes, nt)
+	}
 }
 
 // refuses reports whether the store refuses log id (blocked, say) or
@@ -369,15 +399,48 @@ func (c *session) grant(id applog.ID) bool {
 // between uses: a longer queue is dropped once taken.
 const maxKeptNotes = notesPerFrame
 
-// takeNotes returns the notes queued for the peer, and whether a Resend
-// is, emptying the queue.
+// takeNotes returns the notes queued for the peer, emptying the queue,
+// then as many of those the machine owes it as make maxQueuedNotes in
+// all, each log once (a log is queued or owed, but for a Resend's
+// answer: the queued and the owed are of different logs, and either
+// order will do), and whether a Resend is queued.
 func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 	c.mu.Lock()
+	owed := c.owed
+	c.mu.Unlock()
+	t := c.tree
+	if owed {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
+	base := len(dst)
 	dst = append(dst, c.outNotes...)
+	if owed {
+		if t.sessions[c.key] == c && len(dst)-base < maxQueuedNotes {
+			from := len(dst)
+			dst = t.m.TakeOwed(dst, c.key, maxQueuedNotes-(len(dst)-base))
+			// A Resend's answer owes every log the peer did not say
+			// it holds, some queued maybe: the owed note, the newer,
+			// takes the queued one's place.
+			kept := from
+			for _, nt := range dst[from:] {
+				if j, ok := c.noteAt[nt.Log]; ok {
+					dst[base+j] = nt
+					continue
+				}
+				dst[kept] = nt
+				kept++
+			}
+			clear(dst[kept:])
+			dst = dst[:kept]
+		}
+		c.owed = t.sessions[c.key] == c && t.m.Owing(c.key) > 0
+	}
 	if cap(c.outNotes) > maxKeptNotes {
-		// A queue as long as the heads (a Connect, a Resend) goes
-		// with them: a map keeps its buckets when cleared.
+		// A queue as long as a burst's goes with it: a map keeps its
+		// buckets when cleared.
 		c.outNotes, c.noteAt = nil, make(map[ebt.Log]int)
 	} else {
 		clear(c.outNotes)
@@ -387,6 +450,14 @@ func (c *session) takeNotes(dst []ebt.Note) ([]ebt.Note, bool) {
 	r := c.outResend
 	c.outResend = false
 	return dst, r
+}
+
+// owes reports whether the machine owes the peer notes, as far as the
+// session knows (its sender takes them with takeNotes).
+func (c *session) owes() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.owed
 }
 
 // isEager reports whether the peer's last note of log id asked for it

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -713,5 +714,74 @@ func TestMadeUpNotesMemory(t *testing.T) {
 	}
 	if grown := heapInUse() - before; grown > 64<<10 {
 		t.Errorf("after the peer left, %d bytes are still held", grown)
+	}
+}
+
+// TestTreeResendAnswer: at Version 4, the heads and a Resend's answer
+// (a notes frame without notes) are owed by the Tree's machine and
+// taken maxQueuedNotes at a time: a peer that never said it holds any
+// of 5,000 logs is noted each once before the heads end, and each once
+// more, and none twice, in the answer to its Resend.
+func TestTreeResendAnswer(t *testing.T) {
+	testkit.CheckLeaks(t)
+	const logs = 5000 // past maxQueuedNotes
+	st := logsOf(logs, 1)
+	tr, err := NewTree(treeParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, pc := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { Serve(ctx, vc, st, &Options{Tree: tr, WriteTimeout: -1}) })
+	defer func() {
+		cancel()
+		pc.Close()
+		wg.Wait()
+	}()
+	pc.SetDeadline(time.Now().Add(waitTimeout))
+	go pc.Write(append(wireHello(versionNoMembership), wireHeadsEnd()...))
+	r := bufio.NewReaderSize(pc, 64<<10)
+	var dec ebt.Decoder
+	var notes []ebt.Note
+	// read returns the logs of the next n notes, each log's count.
+	read := func(what string, n int, untilHeadsEnd bool) map[ebt.Log]int {
+		t.Helper()
+		got := make(map[ebt.Log]int)
+		total := 0
+		for total < n || untilHeadsEnd {
+			typ, p, _, err := readFrame(r, nil)
+			if err != nil {
+				t.Fatalf("%s: after %d notes: %v", what, total, err)
+			}
+			switch typ {
+			case frameHeadsEnd:
+				untilHeadsEnd = false
+			case frameNotes:
+				if notes, err = dec.Decode(notes[:0], p); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				for _, nt := range notes {
+					got[nt.Log]++
+					total++
+				}
+			}
+		}
+		if total != n || len(got) != logs {
+			t.Fatalf("%s: %d notes of %d logs, want %d of %d", what, total, len(got), n, logs)
+		}
+		return got
+	}
+	read("heads", logs, true)
+	var enc ebt.Encoder
+	p, err := enc.Append(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go pc.Write(wireFrame(frameNotes, p))
+	for l, n := range read("answer", logs, false) {
+		if n != 1 {
+			t.Errorf("answer: log %s noted %d times, want once", shortLog(l), n)
+		}
 	}
 }

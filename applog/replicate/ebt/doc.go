@@ -30,7 +30,10 @@
 //     it eagerly if no neighbour is a source of it yet (but the log it
 //     authors, Own: its tree is rooted there), lazily if it has fewer
 //     than Watchers watchers, else to be quiet: a second connection
-//     does not double what the first brings (TestConnectHeads).
+//     does not double what the first brings (TestConnectHeads). The
+//     heads are owed to the neighbour, not returned: Connect returns an
+//     Owed message, and TakeOwed pages the notes, as many at a time as
+//     the caller has room for, each as it stands when taken (TestTakeOwed).
 //   - Watchers. Besides its sources, a peer has each log noted to it by
 //     Watchers neighbours (1); it hushes the others, and a neighbour that
 //     notes a log unasked becomes a watcher or is hushed, once. A watcher
@@ -288,12 +291,20 @@
 // log held moves from there to the neighbour's byte. The logs to note
 // at the next tick and those waiting for a graft are lists of logs
 // tracked, each log at most once, and the notes waiting for a neighbour
-// (NoteDelay) a list of indices, each log at most
-// once. There is no queue: each event appends a bounded number of
-// messages to the caller's slice (Connect: one note per log held;
-// Received: at most one push per neighbour, or one prune; ReceivedNotes:
-// at most one push per note; Tick: at most one note per log tracked and
-// neighbour).
+// (NoteDelay) a list of indices, each log at most once, let go of once
+// they go if it held more than 256 (a burst's list, 4 bytes a log,
+// was kept before: replicate's TestConnectionMemoryNotesBurst). The notes owed to a neighbour (its heads at Connect, a Resend's
+// answer, and those the caller could not queue: Owe) are a bit per log
+// held on its link, a slice let go of once none is owed; TakeOwed takes
+// them from where it last stopped, round the logs, so that none is
+// taken twice for one owing and a log owed again waits for the others
+// (TestTakeOwed). There is no queue: each event appends a bounded number of
+// messages to the caller's slice (Connect and a Resend: one Owed
+// message; Received: at most one push per neighbour, or one prune;
+// ReceivedNotes: at most one push per note; Tick: at most one note per
+// log tracked and neighbour). A caller that queues the notes for a
+// neighbour bounds its queue by a constant with Owe (replicate's Tree:
+// 3,200 a session).
 //
 // # Parameters
 //
@@ -378,7 +389,8 @@
 //     at the connection's pace; noted lazily, they cost at most
 //     MaxExact seqs (TestStrangerMemory).
 //   - Sends Resends: answered at most once per 4 SwitchTimes, each
-//     answer at most one note per log held (about 4 bytes each).
+//     answer at most one note per log held (about 4 bytes each on the
+//     wire), owed: a bit per log held until the caller takes them.
 //   - Pushes duplicates: each is pruned once (one note back); a pruned
 //     neighbour's entries are still taken, never as a source.
 //

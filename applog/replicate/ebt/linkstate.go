@@ -261,3 +261,34 @@ func (m *Machine) index(l Log) uint32 {
 	m.names = append(m.names, l)
 	return uint32(len(m.names) - 1)
 }
+
+// owe marks the log with index idx owed a note on link ln (once).
+func (m *Machine) owe(ln *link, idx uint32) {
+	w, b := int(idx/64), idx%64
+	if w >= len(ln.owed) {
+		if w >= cap(ln.owed) {
+			// Its length is at most a bit per index given.
+			owed := make([]uint64, w+1, max(w+1, len(m.names)/64+1))
+			copy(owed, ln.owed)
+			ln.owed = owed
+		}
+		ln.owed = ln.owed[:w+1]
+	}
+	if ln.owed[w]&(1<<b) == 0 {
+		ln.owed[w] |= 1 << b
+		ln.owing++
+	}
+}
+
+// unowe clears the owed note of the log with index idx on link ln, if
+// any; a link left owing none lets go of its bits.
+func (ln *link) unowe(idx uint32) {
+	w, b := int(idx/64), idx%64
+	if w >= len(ln.owed) || ln.owed[w]&(1<<b) == 0 {
+		return
+	}
+	ln.owed[w] &^= 1 << b
+	if ln.owing--; ln.owing == 0 {
+		ln.owed, ln.owedAt = nil, 0
+	}
+}

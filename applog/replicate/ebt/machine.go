@@ -2,6 +2,7 @@ package ebt
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -26,6 +27,10 @@ const (
 	// has not said it holds (this peer dropped notes past MaxUnheld, and
 	// has room again).
 	Resend
+	// Owed: notes are owed to To (the heads at Connect, the answer to
+	// its Resend): TakeOwed returns them, as many at a time as the
+	// caller has room for.
+	Owed
 )
 
 // Note says "I hold Log up to Seq" and what the sender wants of the
@@ -127,6 +132,14 @@ type link struct {
 	// them is to go (zero: none waits).
 	pending []uint32
 	due     time.Time
+
+	// owed holds a bit per log held (by index) that is owed a note: the
+	// heads at Connect, a Resend's answer, a note the caller could not
+	// queue (Owe); owing counts them, and TakeOwed takes them from word
+	// owedAt on, round the slice. nil while none is owed.
+	owed   []uint64
+	owing  int
+	owedAt int
 
 	overflow   bool      // notes of logs not held were dropped (MaxUnheld)
 	resendDue  bool      // it asked for a Resend not answered yet
@@ -262,18 +275,20 @@ func (m *Machine) SetRTT(n Peer, d time.Duration) {
 	}
 }
 
-// Connect adds neighbour n and returns out with its first batch of notes
-// (the heads): one note per log held, eager for the logs no other
-// neighbour pushes to this peer yet (but its own: Own), lazy for those with fewer than
-// Watchers watchers, quiet for the rest. Connecting a neighbour already
-// connected resets its state.
+// Connect adds neighbour n and owes it its first notes (the heads): one
+// note per log held, eager for the logs no other neighbour pushes to
+// this peer yet (but its own: Own), lazy for those with fewer than
+// Watchers watchers, quiet for the rest. It returns out with an Owed
+// message to n if any log is held (TakeOwed returns the notes, so that
+// the caller holds no more of them at a time than it has room for),
+// then the notes that hush other neighbours n takes the place of.
+// Connecting a neighbour already connected resets its state.
 func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 	out = m.Disconnect(out, now, n)
 	ln := &link{}
 	m.links[n] = ln
 	i, _ := slices.BinarySearch(m.order, n)
 	m.order = slices.Insert(m.order, i, n)
-	var notes []Note
 	hushes := make(map[Peer][]Note)
 	// n takes a watcher's place only if it is preferred to some
 	// neighbour: most new neighbours are not, and skip the search.
@@ -307,13 +322,11 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		ls.noters++
 		entry{m, ln, l, ls}.set(v)
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
+		m.owe(ln, ls.idx)
 	}
-	if len(notes) == 0 {
-		return out
+	if ln.owing > 0 {
+		out = append(out, Msg{To: n, Kind: Owed})
 	}
-	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
-	out = append(out, Msg{To: n, Kind: Notes, Notes: notes})
 	for _, p := range m.order {
 		if hs := hushes[p]; len(hs) > 0 {
 			slices.SortFunc(hs, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
@@ -321,6 +334,69 @@ func (m *Machine) Connect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 	}
 	return out
+}
+
+// Owe records that the caller could not send neighbour n a note of log l
+// that this peer returned (its queue to n is full, say): TakeOwed
+// returns it later, with the head held then. It reports false if this
+// peer does not hold l (a graft of a log not held, at most MaxUnheld
+// per neighbour: the caller keeps it) or n is not connected.
+func (m *Machine) Owe(n Peer, l Log) bool {
+	ln, ls := m.links[n], m.logs[l]
+	if ln == nil || ls == nil || ls.have == 0 {
+		return false
+	}
+	m.owe(ln, ls.idx)
+	return true
+}
+
+// Owing returns how many notes are owed to neighbour n (Owe, and the
+// Owed messages).
+func (m *Machine) Owing(n Peer) int {
+	if ln := m.links[n]; ln != nil {
+		return ln.owing
+	}
+	return 0
+}
+
+// TakeOwed appends to dst at most limit of the notes owed to neighbour n,
+// each as it stands now (the head held, and what this peer asks of n),
+// and returns it; each is then noted, owed no longer. It takes them by
+// log index from where the last call stopped, round the logs, so that a
+// log owed again waits for the others owed before it.
+func (m *Machine) TakeOwed(dst []Note, n Peer, limit int) []Note {
+	ln := m.links[n]
+	if ln == nil {
+		return dst
+	}
+	for i, start, words := 0, ln.owedAt, len(ln.owed); i < words && limit > 0 && ln.owing > 0; i++ {
+		w := (start + i) % words
+		for ln.owed[w] != 0 && limit > 0 {
+			b := bits.TrailingZeros64(ln.owed[w])
+			idx := uint32(w*64 + b)
+			ln.owedAt = w
+			ln.unowe(idx) // the last lets go of ln.owed
+			dst = append(dst, m.owedNote(ln, idx))
+			limit--
+			if ln.owed == nil {
+				return dst
+			}
+		}
+	}
+	return dst
+}
+
+// owedNote returns the note of the log with index idx to link ln, and
+// records its head as noted.
+func (m *Machine) owedNote(ln *link, idx uint32) Note {
+	l := m.names[idx]
+	ls := m.logs[l]
+	v, _ := m.view(ln, l)
+	if e, ok := m.entryOf(ln, l, ls); ok && v.noted < ls.have {
+		v.noted = ls.have
+		e.set(v)
+	}
+	return Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed}
 }
 
 // Disconnect removes neighbour n. For each log n pushed to this peer
@@ -588,9 +664,9 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 // this many SwitchTimes.
 const resendSwitchTimes = 4
 
-// ReceivedResend answers neighbour from's Resend: it returns out with
-// one batch noting every log this peer holds that from has not said it
-// holds. It answers at most once per 4 SwitchTimes per neighbour: a
+// ReceivedResend answers neighbour from's Resend: it owes from a note of
+// every log this peer holds that from has not said it holds, and returns
+// out with an Owed message to from if it owes any. It answers at most once per 4 SwitchTimes per neighbour: a
 // Resend sooner is answered at the first Tick after that.
 func (m *Machine) ReceivedResend(out []Msg, now time.Time, from Peer) []Msg {
 	ln := m.links[from]
@@ -608,7 +684,7 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 	}
 	ln.resendDue = false
 	ln.lastResend = now
-	var notes []Note
+	owing := ln.owing
 	for l, ls := range m.logs {
 		if ls.have == 0 {
 			continue
@@ -620,13 +696,12 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 		v := ll.get()
 		v.noted = ls.have
 		ll.set(v)
-		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
+		m.owe(ln, ls.idx)
 	}
-	if len(notes) == 0 {
+	if ln.owing == owing {
 		return out
 	}
-	slices.SortFunc(notes, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
-	return append(out, Msg{To: p, Kind: Notes, Notes: notes})
+	return append(out, Msg{To: p, Kind: Owed})
 }
 
 // Tick is called every NoteInterval. It returns out with the grafts due
@@ -635,7 +710,9 @@ func (m *Machine) resend(out []Msg, now time.Time, p Peer, ln *link) []Msg {
 // the last tick, leaving out the neighbours that push the log to this
 // peer, that it pushes the log to, or that hold the head already, and a
 // Resend to each neighbour whose notes were dropped once the logs not
-// held from it are below half of MaxUnheld.
+// held from it are below half of MaxUnheld, and an Owed message to each
+// neighbour whose Resend came too soon to be answered then and is
+// answered now (ReceivedResend).
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	batch := make(map[Peer][]Note)
 	keep := m.waiting[:0]
@@ -764,6 +841,7 @@ func (m *Machine) dropLog(l Log) {
 	if ls := m.logs[l]; ls != nil && ls.have > 0 {
 		for _, ln := range m.links {
 			ln.clear(ls.idx)
+			ln.unowe(ls.idx)
 		}
 		m.names[ls.idx] = ""
 		m.free = append(m.free, ls.idx)
@@ -947,8 +1025,12 @@ func (m *Machine) flushPending(notes []Note, ln *link) []Note {
 		ll.set(v)
 		notes = append(notes, Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
 	}
-	clear(ln.pending)
-	ln.pending = ln.pending[:0]
+	if cap(ln.pending) > minShrink {
+		// A burst's list (4 bytes a log) goes with it.
+		ln.pending = nil
+	} else {
+		ln.pending = ln.pending[:0]
+	}
 	ln.due = time.Time{}
 	return notes
 }

@@ -1,7 +1,9 @@
 package ebt
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -29,6 +31,24 @@ func wantMsgs(t *testing.T, what string, got, want []Msg) {
 	}
 }
 
+// taken returns msgs, of m, with each Owed message replaced by the notes
+// m owes (TakeOwed, all of them), sorted by log, as a caller sends them.
+func taken(m *Machine, msgs []Msg) []Msg {
+	var out []Msg
+	for _, msg := range msgs {
+		if msg.Kind == Owed {
+			ns := m.TakeOwed(nil, msg.To, math.MaxInt)
+			if len(ns) == 0 {
+				continue
+			}
+			slices.SortFunc(ns, func(a, b Note) int { return cmp.Compare(a.Log, b.Log) })
+			msg = notes(msg.To, ns...)
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
 func notes(to Peer, ns ...Note) Msg { return Msg{To: to, Kind: Notes, Notes: ns} }
 
 func push(to Peer, l Log, from, thru uint64) Msg {
@@ -42,9 +62,9 @@ func TestConnectHeads(t *testing.T) {
 	m := newMachine(t, Params{})
 	m.Append(nil, at(0), "a", 3)
 	m.Append(nil, at(0), "b", 1)
-	wantMsgs(t, "first connection", m.Connect(nil, at(1), "x"),
+	wantMsgs(t, "first connection", taken(m, m.Connect(nil, at(1), "x")),
 		[]Msg{notes("x", Note{"a", 3, true, false}, Note{"b", 1, true, false})})
-	wantMsgs(t, "second connection", m.Connect(nil, at(1), "y"),
+	wantMsgs(t, "second connection", taken(m, m.Connect(nil, at(1), "y")),
 		[]Msg{notes("y", Note{"a", 3, false, false}, Note{"b", 1, false, false})})
 	// x asks for a eagerly from seq 1: it gets 2 and 3 pushed.
 	wantMsgs(t, "graft from x", m.ReceivedNotes(nil, at(2), "x", []Note{{"a", 1, true, false}}),
@@ -211,13 +231,13 @@ func TestNotesBatched(t *testing.T) {
 func TestWatchersPreferred(t *testing.T) {
 	m := newMachine(t, Params{Watchers: 1, NoteDelay: -1})
 	m.Append(nil, at(0), "l", 1)
-	wantMsgs(t, "source", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, true, false})})
-	wantMsgs(t, "watcher", m.Connect(nil, at(0), "c"), []Msg{notes("c", Note{"l", 1, false, false})})
-	wantMsgs(t, "preferred", m.Connect(nil, at(0), "a"), []Msg{
+	wantMsgs(t, "source", taken(m, m.Connect(nil, at(0), "b")), []Msg{notes("b", Note{"l", 1, true, false})})
+	wantMsgs(t, "watcher", taken(m, m.Connect(nil, at(0), "c")), []Msg{notes("c", Note{"l", 1, false, false})})
+	wantMsgs(t, "preferred", taken(m, m.Connect(nil, at(0), "a")), []Msg{
 		notes("a", Note{"l", 1, false, false}),
 		notes("c", Note{"l", 1, false, true}),
 	})
-	wantMsgs(t, "longer name", m.Connect(nil, at(0), "aa"), []Msg{notes("aa", Note{"l", 1, false, true})})
+	wantMsgs(t, "longer name", taken(m, m.Connect(nil, at(0), "aa")), []Msg{notes("aa", Note{"l", 1, false, true})})
 	// A log noted unasked: the first to note it watches, until one
 	// preferred notes it too.
 	wantMsgs(t, "first to note k", m.ReceivedNotes(nil, at(1), "c", []Note{{"k", 5, false, false}}), nil)
@@ -232,8 +252,8 @@ func TestWatchersPreferred(t *testing.T) {
 	// (aa, hushed about k, is not heard on it.) A new neighbour, its
 	// distance not measured yet, goes by its name.
 	wantMsgs(t, "hushed notes k", m.ReceivedNotes(nil, at(4), "aa", []Note{{"k", 6, false, false}}), nil)
-	wantMsgs(t, "new neighbour", m.Connect(nil, at(5), "z"), []Msg{notes("z", Note{"l", 1, false, true})})
-	wantMsgs(t, "new, first by name", m.Connect(nil, at(5), "0"), []Msg{
+	wantMsgs(t, "new neighbour", taken(m, m.Connect(nil, at(5), "z")), []Msg{notes("z", Note{"l", 1, false, true})})
+	wantMsgs(t, "new, first by name", taken(m, m.Connect(nil, at(5), "0")), []Msg{
 		notes("0", Note{"l", 1, false, false}),
 		notes("a", Note{"l", 1, false, true}),
 	})
@@ -469,7 +489,7 @@ func TestResend(t *testing.T) {
 	for i := range 10 {
 		a.Append(nil, at(0), Log(fmt.Sprint("l", i)), 1)
 	}
-	heads := a.Connect(nil, at(0), "b")
+	heads := taken(a, a.Connect(nil, at(0), "b"))
 	b.Connect(nil, at(0), "a")
 	b.ReceivedNotes(nil, at(1), "a", heads[0].Notes)
 	grafts := b.Tick(nil, at(100))
@@ -483,7 +503,7 @@ func TestResend(t *testing.T) {
 	if out := b.Tick(nil, at(200)); !reflect.DeepEqual(out, []Msg{{To: "a", Kind: Resend}}) {
 		t.Fatalf("tick after taking the 4: %+v, want a Resend", out)
 	}
-	out := a.ReceivedResend(nil, at(201), "b")
+	out := taken(a, a.ReceivedResend(nil, at(201), "b"))
 	want := []Msg{notes("b", Note{"l4", 1, true, false}, Note{"l5", 1, true, false}, Note{"l6", 1, true, false},
 		Note{"l7", 1, true, false}, Note{"l8", 1, true, false}, Note{"l9", 1, true, false})}
 	wantMsgs(t, "resend", out, want)
@@ -502,7 +522,7 @@ func TestResend(t *testing.T) {
 	}
 	wantMsgs(t, "a Resend too soon", a.ReceivedResend(nil, at(401), "b"), nil)
 	wantMsgs(t, "tick before 4 SwitchTimes", a.Tick(nil, at(2200)), nil)
-	wantMsgs(t, "tick after", a.Tick(nil, at(2201)), []Msg{notes("b", Note{"l8", 1, true, false}, Note{"l9", 1, true, false})})
+	wantMsgs(t, "tick after", taken(a, a.Tick(nil, at(2201))), []Msg{notes("b", Note{"l8", 1, true, false}, Note{"l9", 1, true, false})})
 }
 
 // TestWatchers: besides its sources, a peer asks Watchers neighbours to
@@ -512,10 +532,10 @@ func TestResend(t *testing.T) {
 func TestWatchers(t *testing.T) {
 	m := newMachine(t, Params{Watchers: 1, NoteDelay: -1})
 	m.Append(nil, at(0), "l", 1)
-	wantMsgs(t, "source", m.Connect(nil, at(0), "a"), []Msg{notes("a", Note{"l", 1, true, false})})
-	wantMsgs(t, "watcher", m.Connect(nil, at(0), "b"), []Msg{notes("b", Note{"l", 1, false, false})})
-	wantMsgs(t, "hushed", m.Connect(nil, at(0), "c"), []Msg{notes("c", Note{"l", 1, false, true})})
-	wantMsgs(t, "hushed", m.Connect(nil, at(0), "d"), []Msg{notes("d", Note{"l", 1, false, true})})
+	wantMsgs(t, "source", taken(m, m.Connect(nil, at(0), "a")), []Msg{notes("a", Note{"l", 1, true, false})})
+	wantMsgs(t, "watcher", taken(m, m.Connect(nil, at(0), "b")), []Msg{notes("b", Note{"l", 1, false, false})})
+	wantMsgs(t, "hushed", taken(m, m.Connect(nil, at(0), "c")), []Msg{notes("c", Note{"l", 1, false, true})})
+	wantMsgs(t, "hushed", taken(m, m.Connect(nil, at(0), "d")), []Msg{notes("d", Note{"l", 1, false, true})})
 	m.SetRTT("c", 9*time.Millisecond)
 	m.SetRTT("d", 2*time.Millisecond)
 	// b and c are lazy towards this peer, d asked it to be quiet.
@@ -665,7 +685,7 @@ func TestSourceCycles(t *testing.T) {
 		m := newMachine(t, Params{Watchers: 3})
 		m.Own("l")
 		m.Append(nil, at(0), "l", 1)
-		wantMsgs(t, "first neighbour", m.Connect(nil, at(0), "x"), []Msg{notes("x", Note{"l", 1, false, false})})
+		wantMsgs(t, "first neighbour", taken(m, m.Connect(nil, at(0), "x")), []Msg{notes("x", Note{"l", 1, false, false})})
 		m.Connect(nil, at(0), "y")
 		m.ReceivedNotes(nil, at(1), "y", []Note{{"l", 1, false, false}})
 		wantMsgs(t, "x asks eagerly", m.ReceivedNotes(nil, at(2), "x", []Note{{"l", 1, true, false}}), nil)
@@ -773,4 +793,76 @@ func TestExactCap(t *testing.T) {
 	if grafted != len(logs) {
 		t.Errorf("grafted %d logs from z, which holds more of each, want %d", grafted, len(logs))
 	}
+}
+
+// TestTakeOwed: Connect owes a neighbour its heads rather than returning
+// them; TakeOwed pages them, each log once, at most as many a page as
+// asked, with the head held when it is taken. A log owed again (Owe)
+// after it was taken comes once more, after the others; a log forgotten
+// while owed does not come; once none is owed the link lets go of its
+// bits, and the notes taken count as noted (the next Tick notes none).
+func TestTakeOwed(t *testing.T) {
+	m := newMachine(t, Params{})
+	const logs = 1000
+	for i := range logs {
+		m.Append(nil, at(0), Log(fmt.Sprintf("l%04d", i)), 1)
+	}
+	m.Tick(nil, at(1))
+	wantMsgs(t, "connect", m.Connect(nil, at(2), "x"), []Msg{{To: "x", Kind: Owed}})
+	if n := m.Owing("x"); n != logs {
+		t.Fatalf("owing %d notes, want %d", n, logs)
+	}
+	got := make(map[Log][]Note)
+	var last Log
+	take := func(page int) int {
+		ns := m.TakeOwed(nil, "x", page)
+		if len(ns) > page {
+			t.Fatalf("took %d notes, asked at most %d", len(ns), page)
+		}
+		for _, n := range ns {
+			got[n.Log] = append(got[n.Log], n)
+			last = n.Log
+		}
+		return len(ns)
+	}
+	if n := take(300); n != 300 {
+		t.Fatalf("first page: %d notes, want 300", n)
+	}
+	// l0500's head rises while it is owed, l0999 is forgotten, l0000
+	// (taken already) is owed again.
+	m.Append(nil, at(3), "l0500", 2)
+	m.Forget("l0999")
+	if !m.Owe("x", "l0000") {
+		t.Fatal("Owe of a log held: false")
+	}
+	if m.Owe("x", "unknown") || m.Owe("y", "l0001") {
+		t.Error("Owe of a log not held, or to a neighbour not connected: true")
+	}
+	for take(128) > 0 {
+	}
+	if n := m.Owing("x"); n != 0 {
+		t.Errorf("owing %d notes once all were taken, want 0", n)
+	}
+	if last != "l0000" {
+		t.Errorf("last note taken: %s, want l0000 (owed again, after the others)", last)
+	}
+	if ln := m.links["x"]; ln.owed != nil {
+		t.Errorf("link keeps %d words of owed bits once none is owed", len(ln.owed))
+	}
+	for i := range logs {
+		l := Log(fmt.Sprintf("l%04d", i))
+		want := []Note{{Log: l, Seq: 1, Eager: true}}
+		switch l {
+		case "l0000":
+			want = append(want, want[0])
+		case "l0500":
+			want[0].Seq = 2
+		case "l0999":
+			want = nil
+		}
+		if !slices.Equal(got[l], want) {
+			t.Errorf("notes of %s: %+v, want %+v", l, got[l], want)
+		}
+	}
+	wantMsgs(t, "tick once taken", m.Tick(nil, at(100)), nil)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestMemory: a peer holding 10,000 logs with 10 neighbours that all
@@ -38,7 +39,7 @@ func TestMemory(t *testing.T) {
 	before = liveHeap()
 	for i := range links {
 		p := Peer(fmt.Sprint("n", i))
-		m.Connect(nil, at(200), p)
+		connectTaking(m, at(200), p)
 		m.ReceivedNotes(nil, at(201), p, ns)
 	}
 	perLink := float64(liveHeap()-before) / (logs * links)
@@ -69,7 +70,7 @@ func idleNeighbourHeap(t *testing.T, logs int) int64 {
 	m.Tick(nil, at(100))
 	connect := func(name string) {
 		p := Peer(name)
-		m.Connect(nil, at(200), p)
+		connectTaking(m, at(200), p)
 		m.ReceivedNotes(nil, at(201), p, ns)
 	}
 	for i := range 1 + DefaultWatchers {
@@ -90,6 +91,16 @@ func idleNeighbourHeap(t *testing.T, logs int) int64 {
 	runtime.KeepAlive(m)
 	runtime.KeepAlive(ns)
 	return grown / idle
+}
+
+// connectTaking connects neighbour p to m and takes the heads m owes it, 800
+// at a time, as a caller that sends them does.
+func connectTaking(m *Machine, now time.Time, p Peer) {
+	m.Connect(nil, now, p)
+	var buf []Note
+	for m.Owing(p) > 0 {
+		buf = m.TakeOwed(buf[:0], p, 800)
+	}
 }
 
 // liveHeap returns the live heap after a collection.
@@ -142,14 +153,14 @@ func strangerHeap(t *testing.T, logs int, act func(m *Machine, p Peer, ns []Note
 	m.Tick(nil, at(100))
 	for i := range 1 + DefaultWatchers {
 		p := Peer(fmt.Sprint("a", i))
-		m.Connect(nil, at(200), p)
+		connectTaking(m, at(200), p)
 		m.ReceivedNotes(nil, at(201), p, heads)
 	}
 	const strangers = 4
 	before := liveHeap()
 	for i := range strangers {
 		p := Peer(fmt.Sprint("b", i))
-		m.Connect(nil, at(300), p)
+		connectTaking(m, at(300), p)
 		if act != nil {
 			act(m, p, ns)
 		}

@@ -224,6 +224,14 @@ func (s *sim) send(from int, msgs []Msg) {
 		if c == nil || !c.up {
 			continue
 		}
+		if msg.Kind == Owed {
+			// Sent at once, whole, as Connect's heads were.
+			ms := taken(s.nodes[from].m, []Msg{msg})
+			if len(ms) == 0 {
+				continue
+			}
+			msg = ms[0]
+		}
 		at := max(s.ev.Now()+c.lat, c.last[dir])
 		c.last[dir] = at
 		if msg.Kind == Notes {
