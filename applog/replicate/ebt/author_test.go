@@ -13,10 +13,10 @@ import "testing"
 // none of them need be upstream.
 func TestAuthorWatches(t *testing.T) {
 	m := newMachine(t, Params{NoteDelay: -1})
-	m.Append(nil, at(0), "l", 1) // held, pushed by no neighbour
-	m.Connect(nil, at(1), "s")   // l's source: no neighbour was
-	m.Connect(nil, at(1), "w")   // l's one watcher, the nearest after s
-	wantMsgs(t, "author connects", m.Connect(nil, at(1), "zz"),
+	m.Append(nil, at(0), "l", 1)         // held, pushed by no neighbour
+	taken(m, m.Connect(nil, at(1), "s")) // l's source: no neighbour was
+	taken(m, m.Connect(nil, at(1), "w")) // l's one watcher, the nearest after s
+	wantMsgs(t, "author connects", taken(m, m.Connect(nil, at(1), "zz")),
 		[]Msg{notes("zz", Note{"l", 1, false, true})})
 	wantMsgs(t, "author", m.Author(nil, "zz", "l"), []Msg{
 		notes("w", Note{"l", 1, false, true}),
@@ -24,7 +24,7 @@ func TestAuthorWatches(t *testing.T) {
 	})
 	wantMsgs(t, "author of nothing held", m.Author(nil, "w", "other"), nil)
 	// A nearer neighbour connects: the author keeps its place.
-	wantMsgs(t, "nearer connects", m.Connect(nil, at(2), "b"),
+	wantMsgs(t, "nearer connects", taken(m, m.Connect(nil, at(2), "b")),
 		[]Msg{notes("b", Note{"l", 1, false, true})})
 	// The source leaves: w or b is grafted, a guess (each holds what
 	// this peer holds), not the author, which is only a watcher.
@@ -53,7 +53,7 @@ func TestAuthorWatches(t *testing.T) {
 func TestAuthorSource(t *testing.T) {
 	m := newMachine(t, Params{NoteDelay: -1})
 	m.Append(nil, at(0), "l", 1)
-	m.Connect(nil, at(1), "zz")
+	taken(m, m.Connect(nil, at(1), "zz"))
 	wantMsgs(t, "author is the source", m.Author(nil, "zz", "l"), nil)
 	if got := m.Sources("l"); len(got) != 1 || got[0] != "zz" {
 		t.Fatalf("sources %v, want [zz]", got)
