@@ -201,6 +201,20 @@ func TestChatChurn(t *testing.T) {
 	}
 }
 
+// chat is p as testkit's exchanges see it.
+func (p *chatProc) chat() testkit.Chat { return testkit.Chat{Say: p.say, Expect: p.expect} }
+
+// quiet fails the test if the process wrote to stderr: without -v the
+// chat prints diagnostics only for what went wrong.
+func (p *chatProc) quiet() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stderr.Len() > 0 {
+		p.t.Errorf("%s wrote to stderr:\n%s", p.name, p.stderr.String())
+	}
+}
+
 // await waits until the process has printed every line of want (in any
 // order, among others), and fails if it prints a chat line twice.
 func (p *chatProc) await(want []string) {

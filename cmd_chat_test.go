@@ -95,9 +95,6 @@ func (p *chatProc) expect(want ...string) {
 	testkit.ExpectLines(p.t, p.name, p.lines, &p.seen, testkit.IsInfo, want)
 }
 
-// chat is p as testkit's exchanges see it.
-func (p *chatProc) chat() testkit.Chat { return testkit.Chat{Say: p.say, Expect: p.expect} }
-
 // say types line into the chat.
 func (p *chatProc) say(line string) {
 	p.t.Helper()
@@ -120,17 +117,6 @@ func (p *chatProc) stop(sig syscall.Signal) {
 	}
 	if sig != syscall.SIGKILL && p.err != nil {
 		p.t.Errorf("%s after %v: %v", p.name, sig, p.err)
-	}
-}
-
-// quiet fails the test if the process wrote to stderr: without -v the
-// chat prints diagnostics only for what went wrong.
-func (p *chatProc) quiet() {
-	p.t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stderr.Len() > 0 {
-		p.t.Errorf("%s wrote to stderr:\n%s", p.name, p.stderr.String())
 	}
 }
 

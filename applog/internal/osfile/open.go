@@ -20,12 +20,3 @@ var ErrSymlink = errors.New("is a symbolic link, which scuttle does not follow")
 func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return openNoFollow(path, flag, perm)
 }
-
-// symlinkError returns ErrSymlink in a PathError for path if path is a
-// symbolic link, else err: the open failed for another reason.
-func symlinkError(path string, err error) error {
-	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return &os.PathError{Op: "open", Path: path, Err: ErrSymlink}
-	}
-	return err
-}

@@ -20,3 +20,12 @@ func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// symlinkError returns ErrSymlink in a PathError for path if path is a
+// symbolic link, else err: the open failed for another reason.
+func symlinkError(path string, err error) error {
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return &os.PathError{Op: "open", Path: path, Err: ErrSymlink}
+	}
+	return err
+}
