@@ -3,6 +3,7 @@ package replicate
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -524,23 +525,9 @@ func TestConnectionMemoryStalled(t *testing.T) {
 				peerSessions(t, st, tr, fill, 1, 0)
 				const sessions = 4
 				before := heapInUse()
-				ctx, cancel := context.WithCancel(context.Background())
-				var wg, heads sync.WaitGroup
-				read := make(chan struct{})
-				var conns []net.Conn
-				var dones []chan struct{}
-				for range sessions {
-					vc, pc := net.Pipe()
-					conns = append(conns, pc)
-					done := make(chan struct{})
-					dones = append(dones, done)
-					heads.Add(1)
-					wg.Go(func() {
-						Serve(ctx, vc, st, &Options{Tree: tr, WriteTimeout: -1, WatchHead: func(uint64) { heads.Done() }})
-					})
-					wg.Go(func() { stalledPeer(pc, frames, peer.heads, true, peer.v4 && !peer.heads, nil, read, want, done) })
-				}
-				heads.Wait()
+				ss := startStalled(st, tr, sessions, func(pc net.Conn, read <-chan struct{}, done chan<- struct{}) {
+					stalledPeer(pc, frames, peer.heads, true, peer.v4 && !peer.heads, nil, read, want, done)
+				})
 				if peer.v4 {
 					waitEager(t, tr, sessions, want)
 				}
@@ -552,19 +539,7 @@ func TestConnectionMemoryStalled(t *testing.T) {
 					t.Errorf("store of %d logs, peer %s and stalled: %d bytes per session, want at most %d", n, peer.name, p, peer.heap+peer.perLog*int64(n))
 				}
 				per = append(per, p)
-				close(read)
-				for i, done := range dones {
-					select {
-					case <-done:
-					case <-time.After(waitTimeout):
-						t.Errorf("store of %d logs, peer %s: peer %d was not sent every log once it read", n, peer.name, i)
-					}
-				}
-				cancel()
-				for _, c := range conns {
-					c.Close()
-				}
-				wg.Wait()
+				ss.finish(t, fmt.Sprintf("store of %d logs, peer %s: a peer was not sent every log once it read", n, peer.name))
 				runtime.KeepAlive(frames)
 			}
 			if d, bound := per[1]-per[0], peer.perLog*int64(sizes[1]-sizes[0]); d > bound {
@@ -572,6 +547,56 @@ func TestConnectionMemoryStalled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stalledSessions are sessions served from one store and Tree, each to
+// a peer (a stalledPeer) that reads nothing until read is closed.
+type stalledSessions struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	conns  []net.Conn
+	dones  []chan struct{}
+	read   chan struct{}
+}
+
+// startStalled serves sessions sessions of st with tr, each to a peer
+// run by peer, and returns once each session has read its peer's heads.
+func startStalled(st Store, tr *Tree, sessions int, peer func(pc net.Conn, read <-chan struct{}, done chan<- struct{})) *stalledSessions {
+	ctx, cancel := context.WithCancel(context.Background())
+	ss := &stalledSessions{cancel: cancel, read: make(chan struct{})}
+	var heads sync.WaitGroup
+	for range sessions {
+		vc, pc := net.Pipe()
+		done := make(chan struct{})
+		ss.conns = append(ss.conns, pc)
+		ss.dones = append(ss.dones, done)
+		heads.Add(1)
+		ss.wg.Go(func() {
+			Serve(ctx, vc, st, &Options{Tree: tr, WriteTimeout: -1, WatchHead: func(uint64) { heads.Done() }})
+		})
+		ss.wg.Go(func() { peer(pc, ss.read, done) })
+	}
+	heads.Wait()
+	return ss
+}
+
+// finish lets the peers read, fails the test with msg for each peer
+// that is not done within waitTimeout, and ends the sessions.
+func (ss *stalledSessions) finish(t *testing.T, msg string) {
+	t.Helper()
+	close(ss.read)
+	for i, done := range ss.dones {
+		select {
+		case <-done:
+		case <-time.After(waitTimeout):
+			t.Errorf("%s (peer %d)", msg, i)
+		}
+	}
+	ss.cancel()
+	for _, c := range ss.conns {
+		c.Close()
+	}
+	ss.wg.Wait()
 }
 
 // waitEager waits until tr has sessions besides the first, each of
@@ -645,24 +670,11 @@ func TestConnectionMemoryNotesBurst(t *testing.T) {
 		}
 		peerSessions(t, st, tr, frames, 1, 0) // fills the Tree and its machine
 		const sessions = 4
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg, heads, headed sync.WaitGroup
-		read := make(chan struct{})
-		var conns []net.Conn
-		var dones []chan struct{}
-		for range sessions {
-			vc, pc := net.Pipe()
-			conns = append(conns, pc)
-			done := make(chan struct{})
-			dones = append(dones, done)
-			heads.Add(1)
-			headed.Add(1)
-			wg.Go(func() {
-				Serve(ctx, vc, st, &Options{Tree: tr, WriteTimeout: -1, WatchHead: func(uint64) { heads.Done() }})
-			})
-			wg.Go(func() { stalledPeer(pc, frames, true, false, true, headed.Done, read, want, done) })
-		}
-		heads.Wait()
+		var headed sync.WaitGroup
+		headed.Add(sessions)
+		ss := startStalled(st, tr, sessions, func(pc net.Conn, read <-chan struct{}, done chan<- struct{}) {
+			stalledPeer(pc, frames, true, false, true, headed.Done, read, want, done)
+		})
 		headed.Wait()
 		before := settledHeap(t)
 		st.mu.Lock()
@@ -703,19 +715,7 @@ func TestConnectionMemoryNotesBurst(t *testing.T) {
 			t.Errorf("store of %d logs, every head risen, peers stalled: %d bytes per session, want at most %d", n, p, maxSessionHeap+perLog*int64(n))
 		}
 		per = append(per, p)
-		close(read)
-		for i, done := range dones {
-			select {
-			case <-done:
-			case <-time.After(waitTimeout):
-				t.Errorf("store of %d logs: peer %d was not noted every log at its new head once it read", n, i)
-			}
-		}
-		cancel()
-		for _, c := range conns {
-			c.Close()
-		}
-		wg.Wait()
+		ss.finish(t, fmt.Sprintf("store of %d logs: a peer was not noted every log at its new head once it read", n))
 		runtime.KeepAlive(frames)
 	}
 	if d, bound := per[1]-per[0], perLog*int64(sizes[1]-sizes[0]); d > bound {
