@@ -106,8 +106,8 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		// The heads are notes if the peer speaks Version 4 too: wait
 		// for its hello (it sends it at once too). Without a Tree the
 		// version is at most 3 whatever the peer says.
-		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("write: %w", err)
+		if err := s.flush(); err != nil {
+			return err
 		}
 		select {
 		case <-c.helloDone:
@@ -148,8 +148,8 @@ func (c *session) send(ctx context.Context, w io.Writer) error {
 		if sent || files || noted {
 			continue // more may be ready; flush only once nothing is
 		}
-		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("write: %w", err)
+		if err := s.flush(); err != nil {
+			return err
 		}
 		select {
 		case <-changed:
@@ -176,10 +176,7 @@ func (s *sender) member(p []byte) error {
 	if err := s.frame(frameMember); err != nil {
 		return err
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return s.flush()
 }
 
 // sendHeads writes the store's heads and the end of heads: at Version 4
@@ -200,10 +197,7 @@ func (s *sender) sendHeads() error {
 	if err := s.frame(frameHeadsEnd); err != nil {
 		return err
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return s.flush()
 }
 
 // sendHeadFrames writes the store's heads as heads frames, sorted by id.
@@ -245,6 +239,14 @@ func (s *sender) frame(typ byte) error {
 	return nil
 }
 
+// flush writes out what s.w buffers.
+func (s *sender) flush() error {
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
 // files writes the fetcher's requests to the peer, if any, and answers
 // one of the peer's get frames, if any; it reports whether it wrote
 // anything.
@@ -261,8 +263,8 @@ func (s *sender) files() (bool, error) {
 		}
 		if wrote {
 			// Requests are small and the peer waits for them.
-			if err := s.w.Flush(); err != nil {
-				return wrote, fmt.Errorf("write: %w", err)
+			if err := s.flush(); err != nil {
+				return wrote, err
 			}
 		}
 	}

@@ -726,7 +726,7 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 			continue
 		}
 		keep = append(keep, l)
-		if now.Sub(ls.waitSince) < m.p.SwitchTime && (!ls.guess && !m.upstreamless(l) || m.sourceAhead(l, ls.have)) {
+		if now.Sub(ls.waitSince) < m.p.SwitchTime && m.waits(l, ls) {
 			continue
 		}
 		ls.waitSince = now
@@ -1057,6 +1057,16 @@ func (m *Machine) upstream(l Log) (Peer, bool) {
 		return p, true
 	}
 	return m.best(l, false)
+}
+
+// waits reports whether log l, which a neighbour holds further than
+// this peer, waits SwitchTime for its sources before a graft: it does
+// while a source known to be upstream pushes it (not a guess, and not
+// only sources that pull l from this peer: see upstreamless), or while
+// a source is known to hold more, so that its push is on the way. Else
+// nothing upstream pushes l, and the graft is due at the next Tick.
+func (m *Machine) waits(l Log, ls *logState) bool {
+	return !ls.guess && !m.upstreamless(l) || m.sourceAhead(l, ls.have)
 }
 
 // sourceAhead reports whether a source of l is known to hold more than
