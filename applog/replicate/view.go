@@ -420,7 +420,9 @@ func (c *session) lacking(heads map[applog.ID]uint64) []head {
 
 // nextLack returns the first log from index i on that the peer lacks
 // entirely, with its head, and the index after it; ok is false if there
-// is none.
+// is none. At Version 4 only the logs eager too count (pass sends no
+// other): a peer that lacks every log but asked for few is not walked
+// log by log, under base's lock, at each pass.
 func (c *session) nextLack(i int) (h head, next int, ok bool) {
 	c.lockHas()
 	defer c.unlockHas()
@@ -428,7 +430,12 @@ func (c *session) nextLack(i int) (h head, next int, ok bool) {
 		return head{}, 0, false
 	}
 	for {
-		j, ok := c.lacks.next(i)
+		var j int
+		if c.version >= 4 {
+			j, ok = c.lacks.nextAnd(c.eager, i)
+		} else {
+			j, ok = c.lacks.next(i)
+		}
 		if !ok {
 			return head{}, 0, false
 		}
@@ -510,6 +517,25 @@ func (s bitset) next(i int) (int, bool) {
 	for w++; w < len(s); w++ {
 		if s[w] != 0 {
 			return w<<6 + bits.TrailingZeros64(s[w]), true
+		}
+	}
+	return 0, false
+}
+
+// nextAnd returns the least member of both s and t from i on, and
+// whether there is one.
+func (s bitset) nextAnd(t bitset, i int) (int, bool) {
+	n := min(len(s), len(t))
+	w := i >> 6
+	if w >= n {
+		return 0, false
+	}
+	if m := (s[w] & t[w]) >> (i & 63); m != 0 {
+		return i + bits.TrailingZeros64(m), true
+	}
+	for w++; w < n; w++ {
+		if m := s[w] & t[w]; m != 0 {
+			return w<<6 + bits.TrailingZeros64(m), true
 		}
 	}
 	return 0, false

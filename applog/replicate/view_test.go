@@ -192,3 +192,34 @@ func TestTreeBehindPastCap(t *testing.T) {
 		t.Errorf("the peer holds %d logs, %d of them not to seq 2, want %d and none", len(heads), behind, n)
 	}
 }
+
+// TestBitsetNextAnd: nextAnd finds the least common member from i on,
+// across words and past the shorter set's end.
+func TestBitsetNextAnd(t *testing.T) {
+	var a, b bitset
+	for _, i := range []int{3, 64, 70, 200} {
+		a.set(i)
+	}
+	for _, i := range []int{3, 65, 70, 130} {
+		b.set(i)
+	}
+	for _, tc := range []struct {
+		from, want int
+		ok         bool
+	}{
+		{0, 3, true},
+		{3, 3, true},
+		{4, 70, true},
+		{70, 70, true},
+		{71, 0, false}, // 200 is past b's words, 130 not in a
+		{500, 0, false},
+	} {
+		got, ok := a.nextAnd(b, tc.from)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("nextAnd from %d = %d, %v, want %d, %v", tc.from, got, ok, tc.want, tc.ok)
+		}
+		if got2, ok2 := b.nextAnd(a, tc.from); got2 != got || ok2 != ok {
+			t.Errorf("b.nextAnd(a) from %d = %d, %v, want %d, %v", tc.from, got2, ok2, got, ok)
+		}
+	}
+}
