@@ -301,12 +301,13 @@ func (t *Tree) dispatch() {
 		}
 		switch msg.Kind {
 		case ebt.Push:
-			id := applog.ID(msg.Log)
+			// The log is eager: the sender sends it from what the
+			// peer holds as far as the session knows (its notes, what
+			// was sent). msg.From is the machine's word, not the
+			// peer's: past a push of the entry before, which the
+			// sender may not have sent yet (TestTreePushKeepsView).
 			c.lockHas()
-			c.setEagerLocked(id)
-			if v, _ := c.hasLocked(id); msg.From-1 > v {
-				c.setLocked(id, msg.From-1, false) // what the peer noted: within maxExceptions
-			}
+			c.setEagerLocked(applog.ID(msg.Log))
 			c.unlockHas()
 		case ebt.Notes:
 			t.queue(c, msg.Notes)

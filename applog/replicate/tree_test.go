@@ -785,3 +785,34 @@ func TestTreeResendAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestTreePushKeepsView: a push the machine asks for says what this side
+// is to send, not what the peer holds. Two pushes of a log's next
+// entries, the second before the sender sent the first, leave the
+// session's view of the peer where its notes and the sends put it, so
+// the sender sends both entries, in order. Before, the second push
+// raised the view past the first entry, which was then never sent: the
+// peer saw a gap and closed the connection (seen under load in
+// TestUnitChatSendPrivate: "got seq 4, hold 2: gap").
+func TestTreePushKeepsView(t *testing.T) {
+	tr, err := NewTree(ebt.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := applog.ID("l")
+	c := &session{log: slog.New(slog.DiscardHandler), key: "a", base: tr.base, has: map[applog.ID]uint64{id: 2},
+		noteAt: map[ebt.Log]int{}, notesReady: make(chan struct{}, 1), granted: map[applog.ID]bool{}}
+	tr.sessions["a"] = c
+	tr.mu.Lock()
+	tr.out = append(tr.out[:0],
+		ebt.Msg{To: "a", Kind: ebt.Push, Log: ebt.Log(id), From: 3, Thru: 3},
+		ebt.Msg{To: "a", Kind: ebt.Push, Log: ebt.Log(id), From: 4, Thru: 4})
+	tr.dispatch()
+	tr.mu.Unlock()
+	if from, _ := c.sendFrom(id); from != 3 {
+		t.Errorf("after pushes of 3 and 4, the sender sends from seq %d, want 3", from)
+	}
+	if !c.isEager(id) {
+		t.Error("the log is not eager after a push")
+	}
+}

@@ -238,11 +238,11 @@ func (c *session) hasLocked(id applog.ID) (uint64, bool) {
 
 // setLocked records that the peer holds log id up to seq: an exception
 // if it differs from base, a lack if seq is 0. Past maxExceptions, a
-// new exception of the peer's word (exact false: its heads and notes,
-// the tree's pushes) is not kept: the view falls to a lack if the peer
-// is behind the store, to base's head if it is ahead (lower than its
-// word), and a log the store does not hold is not tracked; so the peer
-// may be sent records it holds, and skips them. An exact one (what was
+// new exception of the peer's word (exact false: its heads and notes)
+// is not kept: the view falls to a lack if the peer is behind the
+// store, to base's head if it is ahead (lower than its word), and a log
+// the store does not hold is not tracked; so the peer may be sent
+// records it holds, and skips them. An exact one (what was
 // sent either way) is always kept. Called with lockHas.
 func (c *session) setLocked(id applog.ID, seq uint64, exact bool) {
 	if !c.registered {
