@@ -217,9 +217,12 @@ func TestTreeRoom(t *testing.T) {
 
 // TestTreeStalledSource: in a mesh of 4, peer 3's sources of peer 0's
 // log stall (they keep reading, and neither push nor note anything to
-// peer 3 again). The next entry must still reach peer 3, from a watcher,
-// within SwitchTime and a bound (2s: ticks, round trips and a loaded
-// machine).
+// peer 3 again). The next entry must still reach peer 3, from a watcher:
+// its note waits up to NoteDelay (the default, 2s), a graft SwitchTime,
+// and the rest is bounded by 1s (ticks, round trips and a loaded
+// machine). Here it takes about 0.56s; under qemu-user it took 2.07s,
+// past the bound of SwitchTime plus 2s this test had when NoteDelay
+// was 1s.
 func TestTreeStalledSource(t *testing.T) {
 	testkit.CheckLeaks(t)
 	r := newRoom(t, 4)
@@ -253,7 +256,7 @@ func TestTreeStalledSource(t *testing.T) {
 	r.converge(map[applog.ID]uint64{a.id: 4}, "the entry after the stall")
 	took := time.Since(start)
 	t.Logf("figure: sources %v stalled; the entry reached peer 3 in %v (SwitchTime %v)", sources, took, treeParams.SwitchTime)
-	if bound := treeParams.SwitchTime + 2*time.Second; took > bound {
+	if bound := ebt.DefaultNoteDelay + treeParams.SwitchTime + time.Second; took > bound {
 		t.Errorf("the entry took %v, want at most %v", took, bound)
 	}
 }
