@@ -284,6 +284,7 @@ func (mb *member) receive(c *memberConn, b []byte) error {
 			mb.learn(e.Peer, e.Addr)
 		}
 	}
+	mb.log.Debug("membership: got", "peer", c.peer, "kind", msg.Kind, "high", msg.High, "accept", msg.Accept, "about", msg.Peer)
 	mb.out = mb.m.Receive(mb.out[:0], c.last, c.peer, msg)
 	mb.apply(mb.out)
 	return nil
@@ -351,6 +352,7 @@ func (mb *member) apply(out []overlay.Msg) {
 			mb.log.Debug("membership: not sent", "peer", msg.To, "err", err)
 			continue
 		}
+		mb.log.Debug("membership: send", "peer", msg.To, "kind", msg.Kind, "high", msg.High, "accept", msg.Accept, "about", msg.Peer)
 		mb.send(msg.To, b)
 	}
 	active := map[overlay.Peer]bool{}

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -27,6 +28,27 @@ const (
 	ShuffleReply  Kind = 7 // a sample of the passive set, to a Shuffle's Peer
 )
 
+// String returns the kind's name, as HyParView's, in lower case.
+func (k Kind) String() string {
+	switch k {
+	case Join:
+		return "join"
+	case ForwardJoin:
+		return "forward join"
+	case Neighbor:
+		return "neighbor"
+	case NeighborReply:
+		return "neighbor reply"
+	case Disconnect:
+		return "disconnect"
+	case Shuffle:
+		return "shuffle"
+	case ShuffleReply:
+		return "shuffle reply"
+	}
+	return fmt.Sprintf("kind %d", uint8(k))
+}
+
 // Msg is one overlay message: to send (a Machine's output) or received.
 type Msg struct {
 	To     Peer
@@ -48,9 +70,15 @@ type activePeer struct {
 
 // passivePeer is a member of the passive set.
 type passivePeer struct {
-	id  Peer
-	rtt time.Duration // 0: unknown
+	id      Peer
+	rtt     time.Duration // 0: unknown
+	refused time.Time     // when it last refused a neighbour request; zero: never
 }
+
+// refuseHold is how many ReplyTimeouts a peer that refused a neighbour
+// request is not asked again: a full peer says no for as long as its
+// set stays full, and each request costs a connection.
+const refuseHold = 8
 
 // Machine is one peer's membership state, HyParView-like: a bounded
 // active set of peers it keeps connections to (the neighbours
@@ -179,15 +207,15 @@ func (m *Machine) Leave(out []Msg) []Msg {
 // Tick is called about every ReplyTimeout/4 or more often. It returns out
 // with the repairs due: a join if no peer is active, a neighbour request
 // to a passive peer while the active set is below its target (one at a
-// time), and a shuffle every ShuffleInterval.
+// time, and not to a peer that refused one lately: pick), and a shuffle
+// every ShuffleInterval.
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	if m.pending != "" && !now.Before(m.pendingUntil) {
 		// No answer in time: forget it, as a failed peer.
 		m.removePassive(m.pending)
 		m.pending = ""
 	}
-	if m.pending == "" && m.count() < m.Target() && len(m.passive) > 0 {
-		p := m.pick()
+	if p, ok := m.pick(now); ok && m.pending == "" && m.count() < m.Target() {
 		m.pending, m.pendingUntil = p.id, now.Add(m.p.ReplyTimeout)
 		if m.count() == 0 {
 			out = append(out, Msg{To: p.id, Kind: Join})
@@ -265,6 +293,9 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 			return out
 		}
 		m.pending = ""
+		if !msg.Accept {
+			m.refused(from, now)
+		}
 		if msg.Accept {
 			if m.find(from) == nil && m.count() >= m.limit() {
 				return append(out, Msg{To: from, Kind: Disconnect})
@@ -273,12 +304,14 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 		}
 	case Disconnect:
 		if m.pending == from {
-			m.pending = ""
+			m.pending = "" // the answer to a join: no room
 		}
 		if a := m.find(from); a != nil && !a.named {
 			m.removeActive(from)
 			m.addPassive(from, a.rtt)
 		}
+		// Full, as far as this peer can tell: not asked again soon.
+		m.refused(from, now)
 	case Shuffle:
 		if m.find(from) == nil || msg.Peer == "" || msg.Peer == m.self {
 			return out
@@ -423,21 +456,39 @@ func (m *Machine) removePassive(p Peer) {
 	m.passive = slices.DeleteFunc(m.passive, func(q passivePeer) bool { return q.id == p })
 }
 
-// pick chooses the passive peer to ask next: the nearest known if a near
-// link is wanted, else one at random.
-func (m *Machine) pick() passivePeer {
-	if m.nearWanted() {
-		best := -1
-		for i, q := range m.passive {
-			if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
-				best = i
-			}
-		}
-		if best >= 0 {
-			return m.passive[best]
+// refused records that passive peer p refused a request at now.
+func (m *Machine) refused(p Peer, now time.Time) {
+	for i := range m.passive {
+		if m.passive[i].id == p {
+			m.passive[i].refused = now
 		}
 	}
-	return m.passive[m.r.IntN(len(m.passive))]
+}
+
+// pick chooses the passive peer to ask next, of those that did not
+// refuse a request in the last refuseHold ReplyTimeouts: the nearest
+// known if a near link is wanted, else one at random. It reports false
+// if every passive peer refused lately.
+func (m *Machine) pick(now time.Time) (passivePeer, bool) {
+	hold := refuseHold * m.p.ReplyTimeout
+	var cands []int
+	best := -1
+	for i, q := range m.passive {
+		if !q.refused.IsZero() && now.Sub(q.refused) < hold {
+			continue
+		}
+		cands = append(cands, i)
+		if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
+			best = i
+		}
+	}
+	if len(cands) == 0 {
+		return passivePeer{}, false
+	}
+	if best >= 0 && m.nearWanted() {
+		return m.passive[best], true
+	}
+	return m.passive[cands[m.r.IntN(len(cands))]], true
 }
 
 // randomActive returns a random active peer other than a and b.
