@@ -66,8 +66,8 @@ func wirePeerHeads(heads map[applog.ID]uint64, plus uint64, none bool) []byte {
 // send frames (their hello, heads and heads end) and read all, waits
 // until each session has their heads, has read the store and sent what
 // they lack (its exceptions to the store's heads are exceptions), and
-// returns the live heap grown then, and what is left grown once they
-// all ended.
+// returns the live heap grown then (settled: the notes on their way
+// sent), and what is left grown once they all ended.
 func peerSessions(t *testing.T, st *fakeStore, tr *Tree, frames []byte, sessions, exceptions int) (grown, after int64) {
 	t.Helper()
 	before := heapInUse()
@@ -100,7 +100,7 @@ func peerSessions(t *testing.T, st *fakeStore, tr *Tree, frames []byte, sessions
 			t.Fatalf("the sessions keep %d exceptions to the store's heads, want %d", n, sessions*exceptions)
 		}
 	}
-	grown = heapInUse() - before
+	grown = settledHeap(t) - before
 	cancel()
 	for _, c := range conns {
 		c.Close()

@@ -91,7 +91,7 @@
 //     its tree is rooted at this side, which never asks a peer to push
 //     it. A session's Options.PeerLog, the log its peer authors, is the
 //     machine's Author of that log on the session's link: the peer is
-//     asked to note it, where it is not its source. What the store gets
+//     grafted as its source, the log's other sources pruned. What the store gets
 //     otherwise (the own appends, a Version 3 session's inserts) the
 //     Tree tells the machine (Append) when the store changes; a log the
 //     store no longer offers (blocked) or keeps forked is forgotten

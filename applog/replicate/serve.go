@@ -46,9 +46,8 @@ type Options struct {
 
 	// PeerLog is the log the peer authors, if this side knows it (a
 	// chat's peers are their logs' keys): with a Tree, the peer is then
-	// preferred as a watcher of that log (package ebt, Author), so that
-	// its new entries are heard of from their source even where this
-	// side's sources of the log are cut off from it.
+	// that log's source (package ebt, Author), so that its new entries
+	// come in one hop, and its log's tree is rooted where it should be.
 	PeerLog applog.ID
 
 	// Blobs is what this side serves of the files it holds to a peer
