@@ -46,7 +46,7 @@ func (k Kind) String() string {
 	case ShuffleReply:
 		return "shuffle reply"
 	}
-	return fmt.Sprintf("kind %d", uint8(k))
+	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
 // Msg is one overlay message: to send (a Machine's output) or received.

@@ -167,7 +167,7 @@ func FuzzDecodeMsg(f *testing.F) {
 }
 
 func TestKindString(t *testing.T) {
-	for k, want := range map[Kind]string{Join: "join", NeighborReply: "neighbor reply", ShuffleReply: "shuffle reply", 0: "kind 0", 8: "kind 8"} {
+	for k, want := range map[Kind]string{Join: "join", NeighborReply: "neighbor reply", ShuffleReply: "shuffle reply", 0: "Kind(0)", 8: "Kind(8)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)
 		}
