@@ -91,7 +91,9 @@
 //     its tree is rooted at this side, which never asks a peer to push
 //     it. A session's Options.PeerLog, the log its peer authors, is the
 //     machine's Author of that log on the session's link: the peer is
-//     grafted as its source, the log's other sources pruned. What the store gets
+//     asked to note it, where it is not its source; with
+//     Options.PeerLogSource (a peer the user named), its AuthorSource:
+//     the peer is the log's source. What the store gets
 //     otherwise (the own appends, a Version 3 session's inserts) the
 //     Tree tells the machine (Append) when the store changes; a log the
 //     store no longer offers (blocked) or keeps forked is forgotten

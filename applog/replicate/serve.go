@@ -46,9 +46,17 @@ type Options struct {
 
 	// PeerLog is the log the peer authors, if this side knows it (a
 	// chat's peers are their logs' keys): with a Tree, the peer is then
-	// that log's source (package ebt, Author), so that its new entries
-	// come in one hop, and its log's tree is rooted where it should be.
+	// preferred as a watcher of that log (package ebt, Author), so that
+	// its new entries are heard of from their source even where this
+	// side's sources of the log are cut off from it.
 	PeerLog applog.ID
+
+	// PeerLogSource, with PeerLog, says the connection lasts (the user
+	// named the peer; an overlay's neighbours come and go): the peer is
+	// then the source of PeerLog rather than its watcher (package ebt,
+	// AuthorSource), so that each of its entries comes in one hop, and
+	// the notes of it from the nearest peers, batched.
+	PeerLogSource bool
 
 	// Blobs is what this side serves of the files it holds to a peer
 	// that speaks Version 3; nil: this side serves no file (every
@@ -117,6 +125,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, st Store, opts *Options
 		headsDone: make(chan struct{}),
 		watch:     opts.Watch,
 		peerLog:   opts.PeerLog,
+		logSource: opts.PeerLogSource,
 		watchHead: opts.WatchHead,
 		blobs:     opts.Blobs,
 		fetcher:   opts.Fetcher,
@@ -269,6 +278,7 @@ type session struct {
 	headsDone chan struct{} // closed when the peer's heads are complete
 	watch     applog.ID
 	peerLog   applog.ID // Options.PeerLog
+	logSource bool      // Options.PeerLogSource
 	watchHead func(uint64)
 	cancel    context.CancelCauseFunc
 

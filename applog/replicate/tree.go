@@ -80,7 +80,10 @@ func (t *Tree) join(c *session) {
 	now := time.Now()
 	t.syncLocked(now, heads)
 	t.out = t.m.Connect(t.out[:0], now, c.key)
-	if c.peerLog != "" {
+	switch {
+	case c.peerLog != "" && c.logSource:
+		t.out = t.m.AuthorSource(t.out, c.key, ebt.Log(c.peerLog))
+	case c.peerLog != "":
 		t.out = t.m.Author(t.out, c.key, ebt.Log(c.peerLog))
 	}
 	t.dispatch()

@@ -90,6 +90,9 @@ type room struct {
 	mu    sync.Mutex
 	ends  map[[2]int]*countConn // [i, j]: i's end of its connection to j
 	errs  chan error
+	// named: each session is told its peer's log, and that the link
+	// lasts (Options.PeerLog, PeerLogSource), as a chat's named peers.
+	named bool
 }
 
 // newRoom makes n peers; those in v3 have no Tree.
@@ -131,6 +134,9 @@ func (r *room) link(i, j int) {
 	}{{ca, i, j}, {cb, j, i}} {
 		p := r.peers[e.me]
 		opts := &Options{Peer: r.peers[e.them].name, Tree: p.tree}
+		if r.named {
+			opts.PeerLog, opts.PeerLogSource = r.peers[e.them].id, true
+		}
 		r.wg.Go(func() { r.errs <- Serve(r.ctx, e.c, p.st, opts) })
 	}
 }
@@ -817,5 +823,47 @@ func TestTreePushKeepsView(t *testing.T) {
 	}
 	if !c.isEager(id) {
 		t.Error("the log is not eager after a push")
+	}
+}
+
+// TestTreeAuthorSource: peer 2 gets peer 0's log through peer 1 (a
+// line 0-1-2); once 0 and 2 connect over a link that lasts
+// (Options.PeerLogSource, as a chat's named peers), 2's one source of
+// it is 0, its author. Without PeerLogSource it stays 1 (0 watches).
+func TestTreeAuthorSource(t *testing.T) {
+	for _, named := range []bool{true, false} {
+		t.Run(fmt.Sprint("named ", named), func(t *testing.T) {
+			testkit.CheckLeaks(t)
+			r := newRoom(t, 3)
+			r.named = named
+			r.link(0, 1)
+			r.link(1, 2)
+			a, c := r.peers[0], r.peers[2]
+			a.st.appendN(a.id, 1, 0)
+			r.converge(map[applog.ID]uint64{a.id: 1}, "entry 1 along the line")
+			r.link(0, 2)
+			a.st.appendN(a.id, 1, 0)
+			r.converge(map[applog.ID]uint64{a.id: 2}, "entry 2")
+			want := "p1"
+			if named {
+				want = "p0"
+			}
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				c.tree.mu.Lock()
+				var sources []string
+				for _, key := range c.tree.m.Sources(ebt.Log(a.id)) {
+					sources = append(sources, c.tree.sessions[key].peer)
+				}
+				c.tree.mu.Unlock()
+				if len(sources) == 1 && sources[0] == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("p2's sources of p0's log: %v, want [%s]", sources, want)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
 	}
 }

@@ -51,17 +51,19 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				defer c.member.ended(mc)
 			}
 			return replicate.Serve(ctx, conn, replicate.FromDB(db), &replicate.Options{
-				Logger:     log.With("pkg", "replicate"),
-				Peer:       conn.Peer.Name,
-				Watch:      db.ID(),
-				WatchHead:  func(head uint64) { c.own.peerHead(claim, string(id), head) },
-				Quota:      quota,
-				Source:     string(id),
-				PeerLog:    id,
-				Blobs:      c.served(),
-				Fetcher:    c.fetcher,
-				Tree:       c.tree,
-				Membership: member,
+				Logger:    log.With("pkg", "replicate"),
+				Peer:      conn.Peer.Name,
+				Watch:     db.ID(),
+				WatchHead: func(head uint64) { c.own.peerHead(claim, string(id), head) },
+				Quota:     quota,
+				Source:    string(id),
+				PeerLog:   id,
+				// A named peer stays connected: its log comes from it.
+				PeerLogSource: c.named(id),
+				Blobs:         c.served(),
+				Fetcher:       c.fetcher,
+				Tree:          c.tree,
+				Membership:    member,
 			})
 		},
 		Events: c.event,

@@ -2,7 +2,53 @@ package ebt
 
 import "testing"
 
-// TestAuthorSource: a neighbour that authors a log (Author) is grafted
+// TestAuthorWatches: a neighbour that authors a log (Author) is
+// preferred to every other as its watcher, where it is not its source:
+// a nearer watcher is hushed for it, and a nearer neighbour that
+// connects later does not take its place. So when this peer's sources
+// of the log are cut off from the author (the source left, and the one
+// grafted instead holds no more: a guess, maybe downstream), the
+// author's note of its next entry comes within NoteDelay, and the
+// author is grafted within SwitchTime of it. Without Author, the nearest neighbours watch, and
+// none of them need be upstream.
+func TestAuthorWatches(t *testing.T) {
+	m := newMachine(t, Params{NoteDelay: -1})
+	m.Append(nil, at(0), "l", 1)         // held, pushed by no neighbour
+	taken(m, m.Connect(nil, at(1), "s")) // l's source: no neighbour was
+	taken(m, m.Connect(nil, at(1), "w")) // l's one watcher, the nearest after s
+	wantMsgs(t, "author connects", taken(m, m.Connect(nil, at(1), "zz")),
+		[]Msg{notes("zz", Note{"l", 1, false, true})})
+	wantMsgs(t, "author", m.Author(nil, "zz", "l"), []Msg{
+		notes("w", Note{"l", 1, false, true}),
+		notes("zz", Note{"l", 1, false, false}),
+	})
+	wantMsgs(t, "author of nothing held", m.Author(nil, "w", "other"), nil)
+	// A nearer neighbour connects: the author keeps its place.
+	wantMsgs(t, "nearer connects", taken(m, m.Connect(nil, at(2), "b")),
+		[]Msg{notes("b", Note{"l", 1, false, true})})
+	// The source leaves: w or b is grafted, a guess (each holds what
+	// this peer holds), not the author, which is only a watcher.
+	out := m.Disconnect(nil, at(3), "s")
+	if len(out) != 1 || out[0].To == "zz" || len(out[0].Notes) != 1 || !out[0].Notes[0].Eager {
+		t.Fatalf("source leaves: %+v, want one graft of b or w", out)
+	}
+	// The author notes its next entry, which the new source does not
+	// push: the author is grafted once SwitchTime passed.
+	wantMsgs(t, "author's note", m.ReceivedNotes(nil, at(10), "zz", []Note{{"l", 2, false, false}}), nil)
+	var grafted bool
+	for ms := 100; ms <= 600 && !grafted; ms += 100 {
+		for _, msg := range m.Tick(nil, at(ms)) {
+			for _, nt := range msg.Notes {
+				grafted = grafted || (msg.To == "zz" && nt.Log == "l" && nt.Eager)
+			}
+		}
+	}
+	if !grafted {
+		t.Fatal("no graft of the author within SwitchTime of its note")
+	}
+}
+
+// TestAuthorSource: a neighbour that authors a log (AuthorSource) is grafted
 // as its source, and the log's other sources are pruned: each
 // neighbour of an author gets its entries straight from it. A duplicate
 // from the author prunes the other source, not the author; a log held
@@ -17,14 +63,14 @@ func TestAuthorSource(t *testing.T) {
 		[]Msg{notes("zz", Note{"l", 1, false, true})})
 	// The author is grafted; s is pruned, and as the nearest takes
 	// the watcher's place.
-	wantMsgs(t, "author", m.Author(nil, "zz", "l"), []Msg{
+	wantMsgs(t, "author", m.AuthorSource(nil, "zz", "l"), []Msg{
 		notes("zz", Note{"l", 1, true, false}),
 		notes("w", Note{"l", 1, false, true}),
 		notes("s", Note{"l", 1, false, false}),
 	})
 	wantSources(t, m, "l", "zz")
-	wantMsgs(t, "author again", m.Author(nil, "zz", "l"), nil)
-	wantMsgs(t, "author of nothing held", m.Author(nil, "w", "other"), nil)
+	wantMsgs(t, "author again", m.AuthorSource(nil, "zz", "l"), nil)
+	wantMsgs(t, "author of nothing held", m.AuthorSource(nil, "w", "other"), nil)
 
 	// The author stalls: s notes more, and is grafted after SwitchTime.
 	m.ReceivedNotes(nil, at(10), "s", []Note{{"l", 2, false, false}})
@@ -54,7 +100,7 @@ func TestAuthorSource(t *testing.T) {
 
 	// A log not held yet: Author records it, and its first entry, from
 	// another neighbour, grafts the author.
-	wantMsgs(t, "author of a log not held", m.Author(nil, "w", "k"), nil)
+	wantMsgs(t, "author of a log not held", m.AuthorSource(nil, "w", "k"), nil)
 	out, ok := m.Received(nil, at(1200), "s", "k", 1)
 	if !ok {
 		t.Fatal("k's entry 1 not new")
@@ -76,7 +122,7 @@ func TestAuthorSourceAlready(t *testing.T) {
 	m := newMachine(t, Params{NoteDelay: -1})
 	m.Append(nil, at(0), "l", 1)
 	taken(m, m.Connect(nil, at(1), "zz"))
-	wantMsgs(t, "author is the source", m.Author(nil, "zz", "l"), nil)
+	wantMsgs(t, "author is the source", m.AuthorSource(nil, "zz", "l"), nil)
 	wantSources(t, m, "l", "zz")
 }
 
@@ -87,7 +133,7 @@ func TestAuthorOwn(t *testing.T) {
 	m.Own("l")
 	m.Append(nil, at(0), "l", 1)
 	taken(m, m.Connect(nil, at(1), "zz"))
-	wantMsgs(t, "own log", m.Author(nil, "zz", "l"), nil)
+	wantMsgs(t, "own log", m.AuthorSource(nil, "zz", "l"), nil)
 	wantSources(t, m, "l")
 }
 
@@ -113,44 +159,12 @@ func TestAuthorTwoConnections(t *testing.T) {
 	taken(m, m.Connect(nil, at(1), "a"))
 	taken(m, m.Connect(nil, at(1), "z1"))
 	taken(m, m.Connect(nil, at(1), "z2"))
-	m.Author(nil, "z1", "l")
-	wantMsgs(t, "second connection to the author", m.Author(nil, "z2", "l"), nil)
+	m.AuthorSource(nil, "z1", "l")
+	wantMsgs(t, "second connection to the author", m.AuthorSource(nil, "z2", "l"), nil)
 	wantSources(t, m, "l", "z1")
 	out := m.Disconnect(nil, at(2), "z1")
 	if len(out) == 0 || out[0].To != "z2" || len(out[0].Notes) != 1 || !out[0].Notes[0].Eager {
 		t.Fatalf("the author's first connection closes: %+v, want a graft of z2 first", out)
 	}
 	wantSources(t, m, "l", "z2")
-}
-
-// TestUnhushCycle: when a log's last upstream source leaves and the one
-// grafted instead is a guess (it holds no more than this peer: it may be
-// downstream, in a cycle cut off from the log's author, and so may the
-// watcher), the neighbours hushed about the log are asked to note it
-// again; the first that notes more is hushed again by that note, and
-// grafted at the next tick. Without it, a line waited 44 to 58 s in
-// --discover rooms, until a connection changed.
-func TestUnhushCycle(t *testing.T) {
-	m := newMachine(t, Params{NoteDelay: -1})
-	for _, p := range []Peer{"a", "b", "c", "d"} {
-		taken(m, m.Connect(nil, at(0), p))
-	}
-	for _, p := range []Peer{"a", "b", "c", "d"} {
-		m.ReceivedNotes(nil, at(1), p, []Note{{"l", 1, false, false}})
-	}
-	wantMsgs(t, "graft a", m.Tick(nil, at(100)), []Msg{
-		notes("a", Note{"l", 0, true, false}),
-		notes("b", Note{"l", 0, false, false}),
-	})
-	if _, ok := m.Received(nil, at(110), "a", "l", 1); !ok {
-		t.Fatal("l's entry 1 not new")
-	}
-	wantMsgs(t, "source leaves", m.Disconnect(nil, at(300), "a"), []Msg{
-		notes("b", Note{"l", 1, true, false}),  // the guess
-		notes("c", Note{"l", 1, false, false}), // unhushed
-		notes("d", Note{"l", 1, false, false}), // unhushed
-	})
-	wantMsgs(t, "d notes more", m.ReceivedNotes(nil, at(400), "d", []Note{{"l", 2, false, false}}),
-		[]Msg{notes("d", Note{"l", 1, false, true})})
-	wantMsgs(t, "next tick", m.Tick(nil, at(500)), []Msg{notes("d", Note{"l", 1, true, false})})
 }

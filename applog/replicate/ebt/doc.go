@@ -62,32 +62,41 @@
 //     source or watcher that leaves is replaced at once, and an entry is
 //     missed until the log's next entry or a reconnection only if its
 //     source and its watcher fail together (the threat model below).
-//   - Author. A neighbour that authors a log (Author: a chat's peers
-//     are their logs' keys) is the log's source: it is grafted when it
-//     connects, or with the log's first entry for a log not held yet,
-//     the log's other sources are pruned, and a duplicate from it prunes
-//     the other source, not it (TestAuthorSource). It holds each entry
-//     first, so it is upstream of every other source: its neighbours get
-//     its entries in one hop, and no cycle of other sources cuts them
-//     off from it. The notes of its log come from the watchers, the
-//     nearest neighbours, the same for every log and several in a batch.
-//     An earlier rule made the author the log's watcher instead, where it
-//     was not its source: its note came within NoteDelay to a peer whose
-//     sources were cut off from it (in a 16-host --discover room where a
-//     quarter of the chats were killed after 10 of 20 lines, 2 of 4 runs
-//     had had a line wait 44 s and 58 s for the overlay to open a
-//     connection; with that rule the slowest line of 4 runs took 12ms to
-//     2.1s: room figures in the root package, SCUTTLE_ROOM_SIZES=16
-//     SCUTTLE_ROOM_MODES=discover SCUTTLE_ROOM_KILL=only). But it spread
-//     each peer's notes over all its neighbours, one per log, which
-//     defeated their batching: a named 32-host room cost 505 to 518 bytes
-//     per delivery against 443 to 462 before that rule. With the author
-//     as source, 474 and 453 against 514 and 550 with that rule, in
-//     runs paired back to back (the 2-host room 390; room figures in the
-//     root package, SCUTTLE_ROOM_SIZES=2,32 SCUTTLE_ROOM_MODES=named
-//     SCUTTLE_ROOM_KILL=0); the stalls that rule fixed are handled by
-//     unhush (Cycles): no line of 10 runs of the 16-host --discover room
-//     killing a quarter took more than 1.8 s.
+//     A neighbour that authors a log (Author: a chat's peers are their
+//     logs' keys) is preferred to every other as the log's watcher, where
+//     it is not its source, and a nearer neighbour does not take its
+//     place. It holds each of the log's entries first, so its note reaches
+//     a peer whose sources of the log are cut off from it (the source
+//     vanished, and the one grafted instead was a guess in a cycle of the
+//     rest) within NoteDelay, and the peer grafts it; the nearest watchers
+//     may all be downstream (TestAuthorWatches). In a 16-host --discover
+//     room where a quarter of the chats were killed after 10 of 20 lines,
+//     2 of 4 runs had a line wait 44 s and 58 s for the overlay to open a
+//     connection, with one watcher and before this rule; with it, the
+//     slowest line of 4 runs took 12ms to 2.1s (room figures in the root
+//     package, SCUTTLE_ROOM_SIZES=16 SCUTTLE_ROOM_MODES=discover
+//     SCUTTLE_ROOM_KILL=only).
+//   - AuthorSource. Over a link that lasts (replicate's
+//     Options.PeerLogSource: a chat's named peers), the author is the
+//     log's source instead: it is grafted when it connects, or with the
+//     log's first entry for a log not held yet, the log's other sources
+//     are pruned, a duplicate from it prunes the other source, not it,
+//     and a lost source regrafts it first (TestAuthorSource). It holds
+//     each entry first, so its neighbours get them in one hop, and the
+//     notes of them come from the watchers, the nearest neighbours, the
+//     same for every log and several in a batch, where Author spreads a
+//     peer's notes over all its neighbours, one per log, which defeats
+//     the batching: a named 32-host room cost 505 to 518 bytes per
+//     delivery with Author, 474 and 453 with AuthorSource against 514 and
+//     550 in runs paired back to back (the 2-host room 390; room figures
+//     in the root package, SCUTTLE_ROOM_SIZES=2,32
+//     SCUTTLE_ROOM_MODES=named SCUTTLE_ROOM_KILL=0). Over an overlay's
+//     links, which close as the overlay moves, each closed link to an
+//     author would leave its log without a source, and the graft instead
+//     may be a guess in a cycle no watcher reaches: with AuthorSource on
+//     every link, a line waited about 50 s in 2 of 5 runs of the 16-host
+//     --discover room killing a quarter, and in the 32-host one of a full
+//     run of the room figures.
 //   - Push. A new entry (appended, or received from a source) is pushed
 //     at once to each neighbour that asked for the log eagerly and does
 //     not hold it (TestNotesBatched, TestGraftAfterSwitchTime); a graft
@@ -182,15 +191,7 @@
 //     more; so is one at a peer that such a guess grafted
 //     (TestSourceCycles). A cycle heals at the first entry that reaches
 //     one of its peers: the copy that comes round it is a duplicate, and
-//     prunes it. For the entry to reach it, a peer whose graft after such
-//     a loss is a guess asks each neighbour hushed about the log to note
-//     it again: its watcher may be in the cycle too, and a hushed
-//     neighbour get the log from upstream; the first to note more is
-//     grafted at the next tick, and each is hushed again by its first
-//     note (TestUnhushCycle). Without it, a 16-host --discover room had a
-//     line wait 50 s for a chat whose connection to the line's author was
-//     closed by the overlay: the chat and its neighbours grafted one
-//     another, and none was noted the line until a connection changed. Chat's membership opens a connection for an overlay
+//     prunes it. Chat's membership opens a connection for an overlay
 //     message and closes it a second later, so such losses are common
 //     while a --discover room forms (about 1,100 grafts for 780 closed
 //     connections in a 64-host netlab room): there, the trees traced
@@ -386,9 +387,9 @@
 //     it again on this connection.
 //   - Never pushes when eager (stalls): the watchers' notes make this
 //     peer graft one of them after SwitchTime (TestSimStalled). So does
-//     the author of a log, its source at each neighbour (Author), that
-//     never pushes it: only that log waits SwitchTime, and its author
-//     is still a source, of the entries it does push (TestAuthorSource).
+//     the author of a log that is its source (AuthorSource) and never
+//     pushes it: only that log waits SwitchTime, and its author is still
+//     a source, of the entries it does push (TestAuthorSource).
 //   - Never notes as a watcher: an entry its sources do not deliver is
 //     then missed until another watcher notes it, or the next entry of
 //     the log, or a reconnection's heads; it takes all of a log's

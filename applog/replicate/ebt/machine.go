@@ -111,6 +111,8 @@ type logState struct {
 type link struct {
 	rtt    time.Duration
 	author Log // the log the neighbour authors (Author); "": none known
+	// authorSource: it is to be the source of author (AuthorSource).
+	authorSource bool
 	// flags holds, by index (logState.idx), the entry of each log held
 	// whose state on this link differs from the default (see idle),
 	// packed in a byte (state); 0 is no entry: a log this peer holds
@@ -206,19 +208,53 @@ func (m *Machine) Own(l Log) {
 
 // Author records that neighbour n, connected, authors log l (its
 // identity's log, as a chat's peers are): l's tree is rooted at n, which
-// holds each of l's entries first. n is then l's source: it is grafted
-// now if this peer holds l (else with l's first entry), and l's other
-// sources are pruned; a duplicate from n prunes the other source, not
-// n. It returns out with the graft and the prunes. So each neighbour of
-// an author gets its entries straight from it, and the notes of them
-// from its watchers, the nearest neighbours: the same few for every
-// log, several logs in a batch (TestAuthorSource).
+// holds each of l's entries first. n is then preferred to every other
+// neighbour as a watcher of l, where it is not l's source, and asked to
+// note l now if it was asked to be quiet about it; it returns out with
+// that note, and the one that hushes the watcher it replaces. Without
+// it, a peer's watchers of l are the nearest neighbours, which may all
+// get l through its sources: if those are cut off from the author (a
+// source that vanished, and a cycle of the rest), l's next entry would
+// reach it only when a connection changed (TestAuthorWatches). For a
+// neighbour that lasts, AuthorSource makes it l's source instead.
 func (m *Machine) Author(out []Msg, n Peer, l Log) []Msg {
 	ln := m.links[n]
 	if ln == nil {
 		return out
 	}
 	ln.author = l
+	ls := m.logs[l]
+	if ls == nil || ls.have == 0 {
+		return out
+	}
+	e, _ := m.linkLog(ln, l, ls)
+	if v := e.get(); v.pull || v.watch || !v.hushed {
+		return out
+	}
+	out, nt := m.lazyOrQuiet(out, n, l, ls, e)
+	return append(out, Msg{To: n, Kind: Notes, Notes: []Note{nt}})
+}
+
+// AuthorSource records that neighbour n, connected, authors log l, as
+// Author does, for a neighbour that lasts (a peer the user named, not
+// one an overlay may drop in a second): n is then l's source. It is
+// grafted now if this peer holds l (else with l's first entry), l's
+// other sources are pruned, a duplicate from n prunes the other source,
+// not n, and a lost source regrafts n first. It returns out with the
+// graft and the prunes. So in a mesh of named peers each gets each
+// entry straight from its author, and the notes of it from its
+// watchers, the nearest neighbours, the same for every log, several
+// logs in a batch (TestAuthorSource). Over links that come and go it
+// would cost more than it saves: each link to an author that closes
+// leaves that log without its source, and the graft that replaces it
+// may be a guess in a cycle that the watchers, also nearest, do not
+// reach (Author).
+func (m *Machine) AuthorSource(out []Msg, n Peer, l Log) []Msg {
+	ln := m.links[n]
+	if ln == nil {
+		return out
+	}
+	ln.author, ln.authorSource = l, true
 	ls := m.logs[l]
 	if ls == nil || ls.have == 0 || m.own[l] {
 		return out
@@ -231,7 +267,7 @@ func (m *Machine) Author(out []Msg, n Peer, l Log) []Msg {
 // sources: n holds each entry first, so it is upstream of them all.
 func (m *Machine) graftAuthor(out []Msg, n Peer, l Log, ls *logState) []Msg {
 	for _, p := range m.order {
-		if v, ok := m.view(m.links[p], l); ok && v.pull && m.links[p].author == l {
+		if v, ok := m.view(m.links[p], l); ok && v.pull && m.isAuthorSource(p, l) {
 			return out
 		}
 	}
@@ -252,15 +288,22 @@ func (m *Machine) graftAuthor(out []Msg, n Peer, l Log, ls *logState) []Msg {
 	return out
 }
 
-// authorOf returns the neighbour that authors l (Author), if one is
-// connected.
+// authorOf returns the neighbour that is to be l's source as its
+// author (AuthorSource), if one is connected.
 func (m *Machine) authorOf(l Log) (Peer, bool) {
 	for _, p := range m.order {
-		if m.links[p].author == l {
+		if m.isAuthorSource(p, l) {
 			return p, true
 		}
 	}
 	return "", false
+}
+
+// isAuthorSource reports whether neighbour p is to be l's source as its
+// author (AuthorSource).
+func (m *Machine) isAuthorSource(p Peer, l Log) bool {
+	ln := m.links[p]
+	return ln.authorSource && ln.author == l
 }
 
 // Head returns the highest seq of log l this peer holds (0: none).
@@ -486,10 +529,7 @@ func (m *Machine) Disconnect(out []Msg, now time.Time, n Peer) []Msg {
 		}
 		if p, ok := m.upstream(l); ok {
 			m.graft(grafts, p, l)
-			if ls := m.logs[l]; ls.fed && m.links[p].author != l {
-				ls.guess = true
-				m.unhush(grafts, l)
-			}
+			m.logs[l].guess = m.logs[l].fed && !m.isAuthorSource(p, l)
 		}
 	}
 	for _, l := range unwatched {
@@ -540,7 +580,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 	switch {
 	case seq <= ls.have:
 		if v := ll.get(); has && v.pull && ls.sources > 1 {
-			if ln.author == l {
+			if m.isAuthorSource(from, l) {
 				// The author is upstream of every other source: they
 				// go, it stays.
 				for _, p := range m.order {
@@ -601,10 +641,10 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 // goes now rather than once the copy has come (Prune).
 func (m *Machine) pruneSlower(out []Msg, from Peer, l Log, ls *logState, seq uint64) []Msg {
 	for _, p := range m.order {
-		ln := m.links[p]
-		if p == from || ln.author == l {
-			continue // the author stays a source (Author)
+		if p == from || m.isAuthorSource(p, l) {
+			continue // the author stays a source (AuthorSource)
 		}
+		ln := m.links[p]
 		if v, ok := m.view(ln, l); !ok || !v.pull || v.push || v.known >= seq {
 			continue
 		}
@@ -675,7 +715,6 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 				}
 				m.graft(grafts, p, nt.Log)
 				ls.guess = true
-				m.unhush(grafts, nt.Log)
 			}
 		}
 		if v := ll.get(); !v.pull && !v.watch && !v.hushed {
@@ -1097,15 +1136,16 @@ func (m *Machine) best(l Log, anyPeer bool) (Peer, bool) {
 }
 
 // upstream returns the neighbour to graft for l, which lost its last
-// upstream source: l's author if it is connected (Author: the root of
-// l's tree), else best, but not one that asked this peer to push l (it is
-// downstream: it gets l from this peer, and grafting it would make a
-// cycle that pushes nothing, each waiting on the other until a note and
-// SwitchTime later), unless every candidate did.
+// upstream source: l's author if it is connected as its source
+// (AuthorSource: the root of l's tree), else best, but not one that
+// asked this peer to push l (it is downstream: it gets l from this
+// peer, and grafting it would make a cycle that pushes nothing, each
+// waiting on the other until a note and SwitchTime later), unless every
+// candidate did.
 func (m *Machine) upstream(l Log) (Peer, bool) {
 	if p, ok := m.authorOf(l); ok {
 		if v, _ := m.view(m.links[p], l); !v.pull {
-			return p, true // the root of l's tree (Author)
+			return p, true // the root of l's tree (AuthorSource)
 		}
 	}
 	if p, ok := m.bestOf(l, isUpstream); ok {
@@ -1239,29 +1279,6 @@ func (m *Machine) rewatch(batch map[Peer][]Note, l Log) {
 	}
 }
 
-// unhush asks each neighbour hushed about l to note it again, adding
-// the notes to batch, for a log whose last upstream source left and
-// whose source now is a guess: the guess may be downstream, and so may
-// the watchers (a cycle cut off from l's author), while a hushed
-// neighbour gets l's next entry. Each such neighbour notes l once more
-// than it would have, and is hushed again by its first note
-// (ReceivedNotes: a note unasked), or grafted if the guess brings
-// nothing (TestUnhushCycle).
-func (m *Machine) unhush(batch map[Peer][]Note, l Log) {
-	ls := m.logs[l]
-	for _, p := range m.order {
-		ln := m.links[p]
-		if v, ok := m.view(ln, l); !ok || !v.hushed || v.pull {
-			continue
-		}
-		ll, _ := m.linkLog(ln, l, ls)
-		v := ll.get()
-		v.hushed = false
-		ll.set(v)
-		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have})
-	}
-}
-
 // lazyOrQuiet makes ll, neighbour p's state of l, p being neither
 // source nor watcher of l, a watcher if l has fewer than Watchers, or if
 // p is preferred to one of them (which is hushed: its note is appended
@@ -1288,6 +1305,19 @@ func (m *Machine) lazyOrQuiet(out []Msg, p Peer, l Log, ls *logState, ll entry) 
 	return out, Note{Log: l, Seq: ls.have, Quiet: true}
 }
 
+// prefer reports whether neighbour a is preferred to b as a watcher of
+// log l: l's author (Author), then the nearer. Each peer thus asks the
+// same few neighbours to watch every log it holds, so that the notes to
+// it come from few neighbours, several logs in one batch, rather than
+// from a different few for each log, but for a log whose author is a
+// neighbour, which it asks too.
+func (m *Machine) prefer(l Log, a, b Peer) bool {
+	if aa, ab := m.links[a].author == l, m.links[b].author == l; aa != ab {
+		return aa
+	}
+	return m.nearer(a, b)
+}
+
 // nearer reports whether neighbour a is nearer than b: by SetRTT, where
 // both were measured, then the shorter name, then the first in order.
 func (m *Machine) nearer(a, b Peer) bool {
@@ -1300,19 +1330,19 @@ func (m *Machine) nearer(a, b Peer) bool {
 	return a < b
 }
 
-// worstWatcher returns the watcher of l farthest (nearer), if p is
-// nearer than it.
+// worstWatcher returns the watcher of l least preferred, if p is
+// preferred to it.
 func (m *Machine) worstWatcher(l Log, p Peer) (Peer, bool) {
 	var (
 		w     Peer
 		found bool
 	)
 	for _, q := range m.order {
-		if ll, ok := m.view(m.links[q], l); ok && ll.watch && q != p && (!found || m.nearer(w, q)) {
+		if ll, ok := m.view(m.links[q], l); ok && ll.watch && q != p && (!found || m.prefer(l, w, q)) {
 			w, found = q, true
 		}
 	}
-	if !found || !m.nearer(p, w) {
+	if !found || !m.prefer(l, p, w) {
 		return "", false
 	}
 	return w, true
@@ -1329,14 +1359,14 @@ func (m *Machine) hush(batch map[Peer][]Note, w Peer, l Log, ls *logState) {
 }
 
 // nearestHushed returns the neighbour asked to be quiet about l that is
-// nearest (nearer).
+// preferred to the others (prefer).
 func (m *Machine) nearestHushed(l Log) (Peer, bool) {
 	var (
 		bp    Peer
 		found bool
 	)
 	for _, p := range m.order {
-		if ll, ok := m.view(m.links[p], l); ok && ll.hushed && !ll.pull && (!found || m.nearer(p, bp)) {
+		if ll, ok := m.view(m.links[p], l); ok && ll.hushed && !ll.pull && (!found || m.prefer(l, p, bp)) {
 			bp, found = p, true
 		}
 	}

@@ -168,9 +168,6 @@ func (s *sim) connect(a, b int) {
 	s.send(b, s.nodes[b].m.Connect(s.out[:0], now, simPeer(a)))
 	s.nodes[a].m.SetRTT(simPeer(b), 2*lat)
 	s.nodes[b].m.SetRTT(simPeer(a), 2*lat)
-	// Each peer authors its log, and says so, as a chat's key does.
-	s.send(a, s.nodes[a].m.Author(s.out[:0], simPeer(b), simLog(b)))
-	s.send(b, s.nodes[b].m.Author(s.out[:0], simPeer(a), simLog(a)))
 }
 
 // disconnect ends the connection of a and b; messages on their way are
