@@ -168,3 +168,22 @@ func TestAuthorTwoConnections(t *testing.T) {
 	}
 	wantSources(t, m, "l", "z2")
 }
+
+// TestAuthorSourceAsksPush: an author that asks this peer to push its
+// own log (a store that does not know it authors it) is still upstream:
+// this peer grafts no other source for it, as it would for a source
+// that asked the same (a cycle of two).
+func TestAuthorSourceAsksPush(t *testing.T) {
+	m := newMachine(t, Params{NoteDelay: -1})
+	taken(m, m.Connect(nil, at(0), "a"))
+	taken(m, m.Connect(nil, at(0), "s"))
+	m.ReceivedNotes(nil, at(1), "s", []Note{{"l", 1, false, false}})
+	m.Tick(nil, at(100))
+	if _, ok := m.Received(nil, at(110), "s", "l", 1); !ok {
+		t.Fatal("l's entry 1 not new")
+	}
+	m.AuthorSource(nil, "a", "l")
+	wantSources(t, m, "l", "a")
+	wantMsgs(t, "the author asks for its log", m.ReceivedNotes(nil, at(200), "a", []Note{{"l", 1, true, false}}), nil)
+	wantSources(t, m, "l", "a")
+}

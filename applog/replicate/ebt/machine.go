@@ -1199,7 +1199,9 @@ func (m *Machine) upstreamless(l Log) bool {
 // not ask this peer to push l.
 func (m *Machine) upstreamBut(l Log, but Peer) bool {
 	for _, p := range m.order {
-		if ll, ok := m.view(m.links[p], l); ok && p != but && ll.pull && !ll.push {
+		// The author is upstream even if it asks this peer to push its
+		// log (a store that does not know it authors it: Own).
+		if ll, ok := m.view(m.links[p], l); ok && p != but && ll.pull && (!ll.push || m.isAuthorSource(p, l)) {
 			return true
 		}
 	}
