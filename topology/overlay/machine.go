@@ -70,15 +70,9 @@ type activePeer struct {
 
 // passivePeer is a member of the passive set.
 type passivePeer struct {
-	id      Peer
-	rtt     time.Duration // 0: unknown
-	refused time.Time     // when it last refused a neighbour request; zero: never
+	id  Peer
+	rtt time.Duration // 0: unknown
 }
-
-// refuseHold is how many ReplyTimeouts a peer that refused a neighbour
-// request is not asked again: a full peer says no for as long as its
-// set stays full, and each request costs a connection.
-const refuseHold = 8
 
 // Machine is one peer's membership state, HyParView-like: a bounded
 // active set of peers it keeps connections to (the neighbours
@@ -207,15 +201,15 @@ func (m *Machine) Leave(out []Msg) []Msg {
 // Tick is called about every ReplyTimeout/4 or more often. It returns out
 // with the repairs due: a join if no peer is active, a neighbour request
 // to a passive peer while the active set is below its target (one at a
-// time, and not to a peer that refused one lately: pick), and a shuffle
-// every ShuffleInterval.
+// time), and a shuffle every ShuffleInterval.
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	if m.pending != "" && !now.Before(m.pendingUntil) {
 		// No answer in time: forget it, as a failed peer.
 		m.removePassive(m.pending)
 		m.pending = ""
 	}
-	if p, ok := m.pick(now); ok && m.pending == "" && m.count() < m.Target() {
+	if m.pending == "" && m.count() < m.Target() && len(m.passive) > 0 {
+		p := m.pick()
 		m.pending, m.pendingUntil = p.id, now.Add(m.p.ReplyTimeout)
 		if m.count() == 0 {
 			out = append(out, Msg{To: p.id, Kind: Join})
@@ -293,9 +287,6 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 			return out
 		}
 		m.pending = ""
-		if !msg.Accept {
-			m.refused(from, now)
-		}
 		if msg.Accept {
 			if m.find(from) == nil && m.count() >= m.limit() {
 				return append(out, Msg{To: from, Kind: Disconnect})
@@ -304,14 +295,12 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 		}
 	case Disconnect:
 		if m.pending == from {
-			m.pending = "" // the answer to a join: no room
+			m.pending = ""
 		}
 		if a := m.find(from); a != nil && !a.named {
 			m.removeActive(from)
 			m.addPassive(from, a.rtt)
 		}
-		// Full, as far as this peer can tell: not asked again soon.
-		m.refused(from, now)
 	case Shuffle:
 		if m.find(from) == nil || msg.Peer == "" || msg.Peer == m.self {
 			return out
@@ -456,39 +445,21 @@ func (m *Machine) removePassive(p Peer) {
 	m.passive = slices.DeleteFunc(m.passive, func(q passivePeer) bool { return q.id == p })
 }
 
-// refused records that passive peer p refused a request at now.
-func (m *Machine) refused(p Peer, now time.Time) {
-	for i := range m.passive {
-		if m.passive[i].id == p {
-			m.passive[i].refused = now
+// pick chooses the passive peer to ask next: the nearest known if a near
+// link is wanted, else one at random.
+func (m *Machine) pick() passivePeer {
+	if m.nearWanted() {
+		best := -1
+		for i, q := range m.passive {
+			if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return m.passive[best]
 		}
 	}
-}
-
-// pick chooses the passive peer to ask next, of those that did not
-// refuse a request in the last refuseHold ReplyTimeouts: the nearest
-// known if a near link is wanted, else one at random. It reports false
-// if every passive peer refused lately.
-func (m *Machine) pick(now time.Time) (passivePeer, bool) {
-	hold := refuseHold * m.p.ReplyTimeout
-	var cands []int
-	best := -1
-	for i, q := range m.passive {
-		if !q.refused.IsZero() && now.Sub(q.refused) < hold {
-			continue
-		}
-		cands = append(cands, i)
-		if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
-			best = i
-		}
-	}
-	if len(cands) == 0 {
-		return passivePeer{}, false
-	}
-	if best >= 0 && m.nearWanted() {
-		return m.passive[best], true
-	}
-	return m.passive[cands[m.r.IntN(len(cands))]], true
+	return m.passive[m.r.IntN(len(m.passive))]
 }
 
 // randomActive returns a random active peer other than a and b.
