@@ -35,15 +35,7 @@ func TestAuthorWatches(t *testing.T) {
 	// The author notes its next entry, which the new source does not
 	// push: the author is grafted once SwitchTime passed.
 	wantMsgs(t, "author's note", m.ReceivedNotes(nil, at(10), "zz", []Note{{"l", 2, false, false}}), nil)
-	var grafted bool
-	for ms := 100; ms <= 600 && !grafted; ms += 100 {
-		for _, msg := range m.Tick(nil, at(ms)) {
-			for _, nt := range msg.Notes {
-				grafted = grafted || (msg.To == "zz" && nt.Log == "l" && nt.Eager)
-			}
-		}
-	}
-	if !grafted {
+	if !graftedWithin(m, "zz", "l", 600) {
 		t.Fatal("no graft of the author within SwitchTime of its note")
 	}
 }
@@ -74,15 +66,7 @@ func TestAuthorSource(t *testing.T) {
 
 	// The author stalls: s notes more, and is grafted after SwitchTime.
 	m.ReceivedNotes(nil, at(10), "s", []Note{{"l", 2, false, false}})
-	var grafted bool
-	for ms := 100; ms <= 1000 && !grafted; ms += 100 {
-		for _, msg := range m.Tick(nil, at(ms)) {
-			for _, nt := range msg.Notes {
-				grafted = grafted || (msg.To == "s" && nt.Log == "l" && nt.Eager)
-			}
-		}
-	}
-	if !grafted {
+	if !graftedWithin(m, "s", "l", 1000) {
 		t.Fatal("no graft of s within SwitchTime of its note")
 	}
 	// s's entry comes first: the author is not pruned for it. Its copy
@@ -186,4 +170,19 @@ func TestAuthorSourceAsksPush(t *testing.T) {
 	wantSources(t, m, "l", "a")
 	wantMsgs(t, "the author asks for its log", m.ReceivedNotes(nil, at(200), "a", []Note{{"l", 1, true, false}}), nil)
 	wantSources(t, m, "l", "a")
+}
+
+// graftedWithin ticks m every 100ms from 100 up to until ms and reports
+// whether a tick grafted log l from neighbour p.
+func graftedWithin(m *Machine, p Peer, l Log, until int) bool {
+	for ms := 100; ms <= until; ms += 100 {
+		for _, msg := range m.Tick(nil, at(ms)) {
+			for _, nt := range msg.Notes {
+				if msg.To == p && nt.Log == l && nt.Eager {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -279,8 +279,14 @@ func (m *Machine) graftAuthor(out []Msg, n Peer, l Log, ls *logState) []Msg {
 			out = append(out, Msg{To: p, Kind: Notes, Notes: ns})
 		}
 	}
+	return m.pruneOthers(out, n, l, ls)
+}
+
+// pruneOthers prunes each source of l but keep (l's author: it is
+// upstream of them all).
+func (m *Machine) pruneOthers(out []Msg, keep Peer, l Log, ls *logState) []Msg {
 	for _, p := range m.order {
-		if v, ok := m.view(m.links[p], l); ok && p != n && v.pull {
+		if v, ok := m.view(m.links[p], l); ok && p != keep && v.pull {
 			e, _ := m.linkLog(m.links[p], l, ls)
 			out = m.prune(out, p, l, ls, e)
 		}
@@ -583,12 +589,7 @@ func (m *Machine) Received(out []Msg, now time.Time, from Peer, l Log, seq uint6
 			if m.isAuthorSource(from, l) {
 				// The author is upstream of every other source: they
 				// go, it stays.
-				for _, p := range m.order {
-					if v, ok := m.view(m.links[p], l); ok && p != from && v.pull {
-						e, _ := m.linkLog(m.links[p], l, ls)
-						out = m.prune(out, p, l, ls, e)
-					}
-				}
+				out = m.pruneOthers(out, from, l, ls)
 			} else if !ls.fed || v.push || m.upstreamBut(l, from) {
 				out = m.prune(out, from, l, ls, ll)
 			} else {
