@@ -205,8 +205,10 @@
 // share: Quota.PerSource new logs, at the rate of Quota.Burst and
 // Quota.Every, and all sources together Quota.Total. The records of a
 // new log past it are skipped as those of a refused log, and the session
-// goes on. The caller gives no Quota to the sessions of the peers its
-// user named: their logs draw on what the strangers' Total leaves.
+// goes on. The peers the caller's user named draw on no share: the
+// caller gives their sessions no Quota, or tells the Quota which sources
+// they are (Quota.Exempt, asked at each new log: TestQuotaExempt), and
+// their logs draw on what the strangers' Total leaves.
 //
 // # Threat model
 //

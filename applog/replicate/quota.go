@@ -18,7 +18,7 @@ import (
 // further new logs from the source are skipped, as those of a log the
 // store refuses, and the connection goes on. What is left of the limit
 // is the share of the peers the user named, whose sessions have no
-// Quota.
+// Quota or whose sources Exempt reports.
 //
 // A Quota counts what it let in since it was made: a restart starts
 // afresh (the logs taken stay, and count towards the store's limit).
@@ -41,6 +41,12 @@ type Quota struct {
 	// store's wanted logs, applog's SetWanted); nil wants none. It is
 	// asked only about logs the store does not hold.
 	Wanted func(applog.ID) bool
+	// Exempt reports the sources whose new logs are never counted nor
+	// refused (the peers the user named); nil exempts none. It is asked
+	// at each new log, not once per session, so that a source proven to
+	// be a named peer after its session began (it dialled in first, and
+	// the user's own dial proved its key later) is exempt from then on.
+	Exempt func(source string) bool
 	// Refusing, if not nil, is called with a source's name the first
 	// time a new log of it is refused, so that the user hears of it
 	// once, not once per log: again only after the source was pushed
@@ -134,7 +140,7 @@ func (q *Quota) pushOut() {
 // admit reports whether source s may bring in the new log id, and if
 // so counts it.
 func (q *Quota) admit(s *source, id applog.ID) bool {
-	if q.Wanted != nil && q.Wanted(id) {
+	if (q.Wanted != nil && q.Wanted(id)) || (q.Exempt != nil && q.Exempt(s.name)) {
 		return true
 	}
 	ok, tell := q.count(s)

@@ -156,3 +156,28 @@ func TestQuotaRefusing(t *testing.T) {
 		t.Errorf("after b's third log, Refusing heard of %q, want %q", told, want)
 	}
 }
+
+// TestQuotaExempt: Exempt is asked at each new log, so a source that
+// becomes exempt while its session runs (a named peer that dialled in
+// before the user's dial proved it) brings in every new log from then
+// on, and its exempt logs are not counted against the total.
+func TestQuotaExempt(t *testing.T) {
+	exempt := false
+	q := &Quota{PerSource: 1, Total: 2, Exempt: func(src string) bool { return src == "a" && exempt }}
+	a, b := q.join("a"), q.join("b")
+	if !q.admit(a, testID("a 0")) || q.admit(a, testID("a 1")) {
+		t.Fatal("before it was exempt, source a was not held to its share of 1")
+	}
+	exempt = true
+	for i := range 10 {
+		if !q.admit(a, testID(fmt.Sprint("a exempt ", i))) {
+			t.Fatalf("exempt source a was refused its log %d", i)
+		}
+	}
+	if !q.admit(b, testID("b 0")) {
+		t.Error("source b was refused its first log: a's exempt logs counted against the total")
+	}
+	if q.admit(b, testID("b 1")) {
+		t.Error("source b got a second log past its share of 1")
+	}
+}

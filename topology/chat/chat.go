@@ -136,6 +136,7 @@ func New(cfg Config) *Chat {
 		c.quota = replicate.NewQuota(cfg.DB.MaxLogs(), c.wanted)
 		if c.quota != nil {
 			c.quota.Refusing = c.quotaRefusing
+			c.quota.Exempt = func(source string) bool { return c.named(applog.ID(source)) }
 		}
 	}
 	// The zero Params are valid: NewTree cannot fail with them.

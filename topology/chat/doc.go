@@ -55,7 +55,9 @@
 // all such peers together at most half of it; a named peer's
 // connections draw on no quota (TestUnitChatFloodNamedPeer: a stranger
 // takes its share of 2 at a limit of 64, and no more, while the 6 new
-// logs a named peer relays are all taken). The first time the quota
+// logs a named peer relays are all taken), from the moment the chat's
+// dial proves it, even on a connection the peer made before that
+// (TestUnitChatNamedDialledIn). The first time the quota
 // skips a peer's logs, the chat says so in one info line, once per peer
 // and run: "skipping new logs relayed by NAME: past the share of a peer
 // nobody named (2 of --max-logs 64); …" (the same test). A name claimed

@@ -84,7 +84,8 @@ func (p *proofs) changed() (<-chan struct{}, bool) {
 	return p.ch, p.ended
 }
 
-// proven wakes the waiters: a dial proved a reserved name.
+// proven wakes the waiters: a dial proved a reserved name, or the key
+// of an entry of Peers (noteWanted).
 func (p *proofs) proven() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -36,10 +36,6 @@ func (c *Chat) newSwarm() *topology.Swarm {
 			claim := c.own.connect()
 			defer c.own.gone(claim)
 			id := applog.IDOf(conn.Peer.Key)
-			quota := c.quota
-			if c.named(id) {
-				quota = nil // the user's word: its logs share no stranger's quota
-			}
 			var member *replicate.Membership
 			if c.member != nil {
 				// The member ends a session it no longer needs.
@@ -55,9 +51,12 @@ func (c *Chat) newSwarm() *topology.Swarm {
 				Peer:      conn.Peer.Name,
 				Watch:     db.ID(),
 				WatchHead: func(head uint64) { c.own.peerHead(claim, string(id), head) },
-				Quota:     quota,
-				Source:    string(id),
-				PeerLog:   id,
+				// A peer the user named draws on no quota (its
+				// Exempt), even if its connection began before the
+				// chat's dial proved it.
+				Quota:   c.quota,
+				Source:  string(id),
+				PeerLog: id,
 				// A named peer stays connected: its log comes from it.
 				PeerLogSource: c.named(id),
 				Blobs:         c.served(),

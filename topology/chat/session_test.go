@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,5 +247,76 @@ func TestUnitChatOwnHeadLiarStays(t *testing.T) {
 	}
 	if want, _, _ := a.c.own.get(); want != 0 {
 		t.Errorf("the claim is still believed after a wait gave up: %d", want)
+	}
+}
+
+// TestUnitChatNamedDialledIn: "chat bob alice" with bob's dials of alice
+// held back, so that alice's own dial is the connection that stays, and
+// it began before bob knew her for the peer he named (she is let in
+// unbound after the grace). Bob's dial then proves her; the connection
+// she made goes on, and the new logs she relays, more than a stranger's
+// share, are all taken: her session's quota asks at each new log
+// whether she is named, not once when it began (before, it held her to
+// a stranger's 2 for as long as the connection lasted).
+func TestUnitChatNamedDialledIn(t *testing.T) {
+	fn := newFakeNet()
+	const maxLogs, share = 64, 2
+	release := make(chan struct{})
+	hold := func(cfg *Config) {
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if strings.HasPrefix(addr, "alice.") {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return fn.Dial(ctx, network, addr)
+		}
+	}
+	b := startUnitChatWith(t, fn, &applog.Options{MaxLogs: maxLogs}, hold, nil, "", "bob", "alice")
+	a := startUnitChat(t, fn, "", "alice", "bob")
+	b.await(letInLine(a.db.ID()))
+	if b.c.named(a.db.ID()) {
+		t.Fatal("bob takes alice for the peer he named before his dial of her proved it")
+	}
+	close(release)
+	deadline := time.After(testkit.ChatWait)
+	for {
+		ch, _ := b.c.proofs.changed()
+		if b.c.named(a.db.ID()) {
+			break
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("bob's dial of alice did not prove her within %v", testkit.ChatWait)
+		}
+	}
+
+	var relayed []applog.ID
+	for i := range 3 * share {
+		id, rec := madeUpLog(t, fmt.Sprint("relayed ", i))
+		if _, err := a.db.Insert(id, [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+		relayed = append(relayed, id)
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		changed, n := b.db.Changed(), 0
+		for _, id := range relayed {
+			if b.db.Head(id) != 0 {
+				n++
+			}
+		}
+		if n == len(relayed) {
+			break
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("bob holds %d of the %d logs alice relays after 30s, want all", n, len(relayed))
+		}
 	}
 }

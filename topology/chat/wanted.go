@@ -40,18 +40,25 @@ func (c *Chat) authorizeWanted(p topology.Peer, ci topology.ConnInfo) error {
 // ci, is a peer the user named if the connection was dialled to an entry
 // of Peers (a peer that only gives a NAME of Peers proves nothing: see
 // reserved.go); and that the names store may have a new binding of it.
+// A proof wakes what waits on c.proofs: a session already running with
+// the peer (it dialled in first) is exempt from the quota from then on.
 func (c *Chat) noteWanted(ci topology.ConnInfo, key applog.ID) {
 	w := &c.want
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.changed = true
+	proved := false
 	for _, p := range c.cfg.Peers {
 		if ci.Dialed && p == ci.Target {
 			if w.named == nil {
 				w.named = map[string]applog.ID{}
 			}
 			w.named[p] = key // at most one key per entry of Peers
+			proved = true
 		}
+	}
+	w.mu.Unlock()
+	if proved {
+		c.proofs.proven()
 	}
 }
 
