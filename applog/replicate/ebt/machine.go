@@ -69,8 +69,16 @@ type Machine struct {
 	order []Peer // connected neighbours, sorted: iteration is deterministic
 
 	dirty   []Log        // logs whose head rose since the last Tick
+	risen   []Log        // logs whose head rose in this sweep round
+	round   []Log        // logs whose head rose in the last round: swept in this one
 	waiting []Log        // logs some neighbour holds further than this peer
 	own     map[Log]bool // the logs this peer appends to (Own)
+
+	// nextSweep is when the next sweep is due, sweepAt the position in
+	// order of the neighbour the last one went to: a round is a sweep of
+	// each neighbour in turn.
+	nextSweep time.Time
+	sweepAt   int
 
 	// names are the logs held by their index (logState.idx; "" for an
 	// index free), free the indices of logs dropped, given again first.
@@ -87,6 +95,7 @@ type logState struct {
 	noters    int       // neighbours with state for it (kept while have == 0)
 	waitSince time.Time // when it fell behind a noter; zero: not waiting
 	isDirty   bool
+	isRisen   bool // in Machine.risen
 	isWaiting bool
 	// fed: a neighbour pushed this peer a new entry of it. A log never
 	// fed enters the tree here (its author, or a peer that got it by
@@ -749,6 +758,53 @@ func (m *Machine) ReceivedNotes(out []Msg, now time.Time, from Peer, notes []Not
 	return out
 }
 
+// sweep adds to batch, for the next neighbour in turn, a note of each
+// log whose head rose in the last round (Sweep) that the neighbour asked
+// this peer to be quiet about and is not known to hold and was not
+// noted, but a log whose author is a neighbour over a lasting link
+// (AuthorSource): in a named mesh every peer has one, and no cycle
+// forms. A round sweeps every neighbour once, so a log that rose once is
+// swept to each within two rounds, however rarely lines come. Each note
+// carries what this peer asks of the neighbour for the log, as Tick's,
+// so that it changes no request.
+func (m *Machine) sweep(batch map[Peer][]Note) {
+	if len(m.order) == 0 {
+		return
+	}
+	m.sweepAt++
+	if m.sweepAt >= len(m.order) {
+		m.sweepAt = 0
+		m.round, m.risen = m.risen, m.round[:0]
+		for _, l := range m.round {
+			if ls := m.logs[l]; ls != nil { // dropLog takes a dropped log out of both lists
+				ls.isRisen = false
+			}
+		}
+	}
+	p := m.order[m.sweepAt]
+	ln := m.links[p]
+	for _, l := range m.round {
+		ls := m.logs[l]
+		if ls == nil || ls.have == 0 {
+			continue
+		}
+		if _, ok := m.authorOf(l); ok {
+			continue // its author is a source over a lasting link: no cycle
+		}
+		if v, ok := m.view(ln, l); !ok || !v.quiet || v.pull || v.push || v.known >= ls.have || v.noted >= ls.have {
+			continue // Tick notes a neighbour that did not ask quiet
+		}
+		ll, has := m.linkLog(ln, l, ls)
+		if !has {
+			continue
+		}
+		v := ll.get()
+		v.noted = ls.have
+		ll.set(v)
+		batch[p] = append(batch[p], Note{Log: l, Seq: ls.have, Eager: v.pull, Quiet: v.hushed})
+	}
+}
+
 // resendSwitchTimes: a neighbour's Resend is answered at most once per
 // this many SwitchTimes.
 const resendSwitchTimes = 4
@@ -873,6 +929,10 @@ func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 		}
 	}
 	m.dirty = m.dirty[:0]
+	if m.p.SweepInterval > 0 && !now.Before(m.nextSweep) {
+		m.nextSweep = now.Add(m.p.SweepInterval)
+		m.sweep(batch)
+	}
 	for _, p := range m.order {
 		ln := m.links[p]
 		if len(ln.pending) > 0 && (len(batch[p]) > 0 || !now.Before(ln.due)) {
@@ -937,6 +997,8 @@ func (m *Machine) dropLog(l Log) {
 	}
 	delete(m.logs, l)
 	m.dirty = slices.DeleteFunc(m.dirty, func(d Log) bool { return d == l })
+	m.risen = slices.DeleteFunc(m.risen, func(d Log) bool { return d == l })
+	m.round = slices.DeleteFunc(m.round, func(d Log) bool { return d == l })
 	m.waiting = slices.DeleteFunc(m.waiting, func(d Log) bool { return d == l })
 }
 
@@ -1025,6 +1087,10 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 		ls.idx = m.index(l)
 		ls.have = seq
 		ls.fresh = true
+		if !ls.isRisen {
+			ls.isRisen = true
+			m.risen = append(m.risen, l)
+		}
 		for _, ln := range m.links {
 			if u := ln.unheld[l]; u != nil {
 				m.dropUnheld(ln, l)
@@ -1034,6 +1100,10 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 			}
 		}
 		return
+	}
+	if !ls.isRisen {
+		ls.isRisen = true
+		m.risen = append(m.risen, l)
 	}
 	old := ls.have
 	for _, p := range m.order {

@@ -57,6 +57,15 @@ type Params struct {
 	// log. Default 2s (or NoteInterval, if longer); NoteInterval … 1m,
 	// or negative: no delay.
 	NoteDelay time.Duration
+
+	// SweepInterval is how often a peer notes, to one neighbour at a
+	// time in turn, the logs whose head rose since its last sweep that
+	// the neighbour is not known to hold, even one that asked it to be
+	// quiet: the repair of a tree whose sources formed a cycle cut off
+	// from the log's author, which no note reaches otherwise (doc.go,
+	// Sweep). Default 2s (or NoteInterval, if longer); NoteInterval …
+	// 1m, or negative: none.
+	SweepInterval time.Duration
 }
 
 // Default values of Params' fields.
@@ -67,6 +76,7 @@ const (
 	DefaultMaxExact     = 1024
 	DefaultWatchers     = 1
 	DefaultNoteDelay    = 2 * time.Second
+	DefaultSweep        = 2 * time.Second
 )
 
 // withDefaults returns p with zero fields replaced by their defaults.
@@ -89,6 +99,9 @@ func (p Params) withDefaults() Params {
 	if p.NoteDelay == 0 {
 		p.NoteDelay = max(DefaultNoteDelay, p.NoteInterval)
 	}
+	if p.SweepInterval == 0 {
+		p.SweepInterval = max(DefaultSweep, p.NoteInterval)
+	}
 	return p
 }
 
@@ -109,6 +122,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("ebt: Watchers %d not within 1 … 64", p.Watchers)
 	case p.NoteDelay > 0 && (p.NoteDelay < p.NoteInterval || p.NoteDelay > time.Minute):
 		return fmt.Errorf("ebt: NoteDelay %v not within NoteInterval (%v) … 1m, nor negative", p.NoteDelay, p.NoteInterval)
+	case p.SweepInterval > 0 && (p.SweepInterval < p.NoteInterval || p.SweepInterval > time.Minute):
+		return fmt.Errorf("ebt: SweepInterval %v not within NoteInterval (%v) … 1m, nor negative", p.SweepInterval, p.NoteInterval)
 	}
 	return nil
 }
