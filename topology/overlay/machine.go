@@ -70,9 +70,15 @@ type activePeer struct {
 
 // passivePeer is a member of the passive set.
 type passivePeer struct {
-	id  Peer
-	rtt time.Duration // 0: unknown
+	id      Peer
+	rtt     time.Duration // 0: unknown
+	refused time.Time     // when it last refused a neighbour request; zero: never
 }
+
+// refuseHold is how many ReplyTimeouts a peer that refused a neighbour
+// request is not asked again: a full peer says no for as long as its
+// set stays full, and each request costs a connection.
+const refuseHold = 8
 
 // Machine is one peer's membership state, HyParView-like: a bounded
 // active set of peers it keeps connections to (the neighbours
@@ -201,23 +207,25 @@ func (m *Machine) Leave(out []Msg) []Msg {
 // Tick is called about every ReplyTimeout/4 or more often. It returns out
 // with the repairs due: a join if no peer is active, a neighbour request
 // to a passive peer while the active set is below its target (one at a
-// time), and a shuffle every ShuffleInterval.
+// time, and not to a peer that refused one lately: pick), and a shuffle
+// every ShuffleInterval.
 func (m *Machine) Tick(out []Msg, now time.Time) []Msg {
 	if m.pending != "" && !now.Before(m.pendingUntil) {
 		// No answer in time: forget it, as a failed peer.
 		m.removePassive(m.pending)
 		m.pending = ""
 	}
-	if m.pending == "" && m.count() < m.Target() && len(m.passive) > 0 {
-		p := m.pick()
-		m.pending, m.pendingUntil = p.id, now.Add(m.p.ReplyTimeout)
-		if m.count() == 0 {
-			out = append(out, Msg{To: p.id, Kind: Join})
-		} else {
-			// High priority (the receiver evicts a peer to make room, at
-			// most one per EvictInterval) for a peer with less than half
-			// its target: a late joiner in a room whose sets are full.
-			out = append(out, Msg{To: p.id, Kind: Neighbor, High: m.count() < (m.Target()+1)/2})
+	if m.pending == "" && m.count() < m.Target() {
+		if p, ok := m.pick(now); ok {
+			m.pending, m.pendingUntil = p.id, now.Add(m.p.ReplyTimeout)
+			if m.count() == 0 {
+				out = append(out, Msg{To: p.id, Kind: Join})
+			} else {
+				// High priority (the receiver evicts a peer to make room, at
+				// most one per EvictInterval) for a peer with less than half
+				// its target: a late joiner in a room whose sets are full.
+				out = append(out, Msg{To: p.id, Kind: Neighbor, High: m.count() < (m.Target()+1)/2})
+			}
 		}
 	}
 	if !now.Before(m.nextShuffle) {
@@ -287,6 +295,9 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 			return out
 		}
 		m.pending = ""
+		if !msg.Accept {
+			m.refused(from, now)
+		}
 		if msg.Accept {
 			if m.find(from) == nil && m.count() >= m.limit() {
 				return append(out, Msg{To: from, Kind: Disconnect})
@@ -295,12 +306,14 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 		}
 	case Disconnect:
 		if m.pending == from {
-			m.pending = ""
+			m.pending = "" // the answer to a join: no room
 		}
 		if a := m.find(from); a != nil && !a.named {
 			m.removeActive(from)
 			m.addPassive(from, a.rtt)
 		}
+		// Full, as far as this peer can tell: not asked again soon.
+		m.refused(from, now)
 	case Shuffle:
 		if m.find(from) == nil || msg.Peer == "" || msg.Peer == m.self {
 			return out
@@ -445,21 +458,49 @@ func (m *Machine) removePassive(p Peer) {
 	m.passive = slices.DeleteFunc(m.passive, func(q passivePeer) bool { return q.id == p })
 }
 
-// pick chooses the passive peer to ask next: the nearest known if a near
-// link is wanted, else one at random.
-func (m *Machine) pick() passivePeer {
-	if m.nearWanted() {
-		best := -1
-		for i, q := range m.passive {
-			if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
-				best = i
-			}
-		}
-		if best >= 0 {
-			return m.passive[best]
+// refused records that passive peer p refused a request at now.
+func (m *Machine) refused(p Peer, now time.Time) {
+	for i := range m.passive {
+		if m.passive[i].id == p {
+			m.passive[i].refused = now
 		}
 	}
-	return m.passive[m.r.IntN(len(m.passive))]
+}
+
+// pick chooses the passive peer to ask next, of those that did not
+// refuse a request in the last refuseHold ReplyTimeouts: the nearest
+// known if a near link is wanted, else one at random. It reports false
+// if every passive peer refused lately.
+func (m *Machine) pick(now time.Time) (passivePeer, bool) {
+	held := func(q passivePeer) bool {
+		return !q.refused.IsZero() && now.Sub(q.refused) < refuseHold*m.p.ReplyTimeout
+	}
+	n, best := 0, -1
+	for i, q := range m.passive {
+		if held(q) {
+			continue
+		}
+		n++
+		if q.rtt > 0 && (best < 0 || q.rtt < m.passive[best].rtt) {
+			best = i
+		}
+	}
+	switch {
+	case n == 0:
+		return passivePeer{}, false
+	case best >= 0 && m.nearWanted():
+		return m.passive[best], true
+	}
+	k := m.r.IntN(n)
+	for _, q := range m.passive {
+		if !held(q) {
+			if k == 0 {
+				return q, true
+			}
+			k--
+		}
+	}
+	return passivePeer{}, false // not reached: n counted the peers not held
 }
 
 // randomActive returns a random active peer other than a and b.
