@@ -132,31 +132,7 @@ func TestUnitChatFloodNamedPeer(t *testing.T) {
 
 	// alice, named, relays more new logs than a stranger's share: her
 	// connection draws on no quota, and bob takes them all.
-	var relayed []applog.ID
-	for i := range 3 * share {
-		id, rec := madeUpLog(t, fmt.Sprint("relayed ", i))
-		if _, err := a.db.Insert(id, [][]byte{rec}); err != nil {
-			t.Fatal(err)
-		}
-		relayed = append(relayed, id)
-	}
-	timeout = time.After(30 * time.Second)
-	for {
-		changed, n := b.db.Changed(), 0
-		for _, id := range relayed {
-			if b.db.Head(id) != 0 {
-				n++
-			}
-		}
-		if n == len(relayed) {
-			break
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("bob holds %d of the %d logs alice relays after 30s, want all", n, len(relayed))
-		}
-	}
+	relayAll(t, a, b, 3*share)
 	b.drain()
 	if n := b.count(skipping); n != 1 {
 		t.Errorf("bob printed the quota's line %d times, want once", n)
@@ -294,8 +270,15 @@ func TestUnitChatNamedDialledIn(t *testing.T) {
 		}
 	}
 
+	relayAll(t, a, b, 3*share)
+}
+
+// relayAll makes n new one-entry logs in a's store and waits up to 30 s
+// until b holds every one: a relays them.
+func relayAll(t *testing.T, a, b *unitChat, n int) {
+	t.Helper()
 	var relayed []applog.ID
-	for i := range 3 * share {
+	for i := range n {
 		id, rec := madeUpLog(t, fmt.Sprint("relayed ", i))
 		if _, err := a.db.Insert(id, [][]byte{rec}); err != nil {
 			t.Fatal(err)
@@ -311,7 +294,7 @@ func TestUnitChatNamedDialledIn(t *testing.T) {
 			}
 		}
 		if n == len(relayed) {
-			break
+			return
 		}
 		select {
 		case <-changed:
