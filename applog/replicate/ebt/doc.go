@@ -216,7 +216,9 @@
 //     author is its neighbour over a lasting link (AuthorSource). A
 //     neighbour behind then grafts it, after SwitchTime. So a log that
 //     rose once reaches each such neighbour within two rounds, however
-//     rarely lines come (TestSweep). It repairs a tree whose sources
+//     rarely lines come (TestSweep); a round takes the first 1024 logs
+//     that rose, so that its lists stay small whatever the store holds
+//     (TestSweepBounded). It repairs a tree whose sources
 //     formed a cycle cut off from the log's author while the room
 //     formed: no watcher of a peer in such a cycle gets the log, every
 //     neighbour that does was asked to be quiet, and the next entry

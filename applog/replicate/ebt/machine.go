@@ -1076,6 +1076,20 @@ func (m *Machine) tidy(ln *link, l Log, ls *logState, ll entry) {
 	ls.noters--
 }
 
+// rose notes that log l's head rose, for the next sweep round: the
+// first maxSwept logs that rise in a round are swept in the next, so
+// the sweep's lists stay small whatever the store holds (a round with
+// more is a bulk transfer, whose trees its own traffic keeps busy).
+func (m *Machine) rose(l Log, ls *logState) {
+	if !ls.isRisen && len(m.risen) < maxSwept {
+		ls.isRisen = true
+		m.risen = append(m.risen, l)
+	}
+}
+
+// maxSwept bounds the logs a sweep round notes (rose).
+const maxSwept = 1024
+
 // raise makes seq log l's head. Before it rises, each link without an
 // entry for it gets one with the state it had (the idle state at the old
 // head; none, if this peer did not hold l, which is then fresh until the
@@ -1087,10 +1101,7 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 		ls.idx = m.index(l)
 		ls.have = seq
 		ls.fresh = true
-		if !ls.isRisen {
-			ls.isRisen = true
-			m.risen = append(m.risen, l)
-		}
+		m.rose(l, ls)
 		for _, ln := range m.links {
 			if u := ln.unheld[l]; u != nil {
 				m.dropUnheld(ln, l)
@@ -1101,10 +1112,7 @@ func (m *Machine) raise(l Log, ls *logState, seq uint64) {
 		}
 		return
 	}
-	if !ls.isRisen {
-		ls.isRisen = true
-		m.risen = append(m.risen, l)
-	}
+	m.rose(l, ls)
 	old := ls.have
 	for _, p := range m.order {
 		ln := m.links[p]

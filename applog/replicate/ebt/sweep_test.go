@@ -50,3 +50,29 @@ func TestSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepBounded: a round keeps at most maxSwept of the logs that
+// rose in it, however many do (a bulk transfer), so the sweep's lists
+// do not grow with the store.
+func TestSweepBounded(t *testing.T) {
+	m := newMachine(t, Params{NoteDelay: -1, SweepInterval: 200 * time.Millisecond})
+	taken(m, m.Connect(nil, at(0), "s"))
+	const n = 3 * maxSwept
+	var notes []Note
+	for i := range n {
+		notes = append(notes, Note{Log(fmt.Sprint("l", i)), 1, false, false})
+	}
+	m.ReceivedNotes(nil, at(1), "s", notes)
+	for i := range n {
+		if _, ok := m.Received(nil, at(2), "s", Log(fmt.Sprint("l", i)), 1); !ok {
+			t.Fatalf("log %d's entry 1 not new", i)
+		}
+	}
+	if len(m.risen) != maxSwept {
+		t.Errorf("%d logs rose; the round keeps %d, want %d", n, len(m.risen), maxSwept)
+	}
+	m.Tick(nil, at(300))
+	if len(m.risen)+len(m.round) > maxSwept {
+		t.Errorf("after a sweep the lists hold %d and %d logs, want at most %d together", len(m.risen), len(m.round), maxSwept)
+	}
+}
