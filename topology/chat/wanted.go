@@ -40,8 +40,8 @@ func (c *Chat) authorizeWanted(p topology.Peer, ci topology.ConnInfo) error {
 // ci, is a peer the user named if the connection was dialled to an entry
 // of Peers (a peer that only gives a NAME of Peers proves nothing: see
 // reserved.go); and that the names store may have a new binding of it.
-// A proof wakes what waits on c.proofs: a session already running with
-// the peer (it dialled in first) is exempt from the quota from then on.
+// A proof wakes what waits on c.proofs; from then on the peer's sessions
+// draw on no quota, also one it began before (Quota.Exempt asks named).
 func (c *Chat) noteWanted(ci topology.ConnInfo, key applog.ID) {
 	w := &c.want
 	w.mu.Lock()

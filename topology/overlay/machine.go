@@ -297,8 +297,7 @@ func (m *Machine) Receive(out []Msg, now time.Time, from Peer, msg Msg) []Msg {
 		m.pending = ""
 		if !msg.Accept {
 			m.refused(from, now)
-		}
-		if msg.Accept {
+		} else {
 			if m.find(from) == nil && m.count() >= m.limit() {
 				return append(out, Msg{To: from, Kind: Disconnect})
 			}

@@ -59,9 +59,9 @@ type Params struct {
 	NoteDelay time.Duration
 
 	// SweepInterval is how often a peer notes, to one neighbour at a
-	// time in turn, the logs whose head rose since its last sweep that
-	// the neighbour is not known to hold, even one that asked it to be
-	// quiet: the repair of a tree whose sources formed a cycle cut off
+	// time in turn, the logs whose head rose in the last round (a sweep
+	// of each neighbour) that the neighbour is not known to hold, even
+	// one that asked it to be quiet: the repair of a tree whose sources formed a cycle cut off
 	// from the log's author, which no note reaches otherwise (doc.go,
 	// Sweep). Default 2s (or NoteInterval, if longer); NoteInterval …
 	// 1m, or negative: none.
